@@ -1,0 +1,180 @@
+"""Built-in schemas: CMS NanoAOD, the CMS HEP-tutorial ntuple, Z→μμ, and hepgen's own files.
+
+``get_schema("nanoaod")`` returns one; change a collection with
+``schema.with_collection("jets", cut="pt > 25 and abs(eta) < 2.5", max_length=12)``.
+Readers never apply a physics selection silently: built-in collections have
+no cut unless the file format implies one.
+"""
+
+from __future__ import annotations
+
+from hepgen.errors import SchemaError
+from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
+
+__all__ = ["get_schema", "available_schemas", "NANOAOD", "HEP_TUTORIAL", "ZMUMU", "HEPGEN_TTBAR", "HEPGEN_JETS", "HEPGEN_MINBIAS"]
+
+_FOUR_MOMENTUM = ("pt", "eta", "phi", "mass")
+_W_NEUTRINO_CUT = "isin(abs(pdgId), (12, 14, 16)) and abs(mother_pdgId) == 24"
+
+NANOAOD = Schema(
+    name="nanoaod",
+    description="CMS NanoAOD: jets, electrons, muons, MET; truth neutrinos from W decays (GenPart)",
+    tree="Events",
+    event_id=("run", "luminosityBlock", "event"),
+    collections={
+        "jets": Collection(Prefix("Jet", fields={"btag": "btagDeepFlavB"}), (*_FOUR_MOMENTUM, "btag"), max_length=10),
+        "electrons": Collection(Prefix("Electron"), (*_FOUR_MOMENTUM, "charge"), max_length=4),
+        "muons": Collection(Prefix("Muon"), (*_FOUR_MOMENTUM, "charge"), max_length=4),
+        "met": Collection(
+            Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
+        ),
+    },
+    truth={
+        # The neutrinos whose mother is a W (NanoAOD keeps the W as the direct mother of its decay products).
+        "neutrinos": Collection(
+            Prefix("GenPart", mother_index="genPartIdxMother"),
+            ("pt", "eta", "phi", "px", "py", "pz", "pdgId"),
+            max_length=2,
+            cut=_W_NEUTRINO_CUT,
+        ),
+    },
+)
+
+HEP_TUTORIAL = Schema(
+    name="hep-tutorial",
+    description="CMS HEP-tutorial flat ntuple (uproot-HZZ.root): Jet_Px/Py/Pz/E, muons, electrons, photons, MET_px/py",
+    tree="events",
+    collections={
+        "jets": Collection(
+            Branches({"px": "Jet_Px", "py": "Jet_Py", "pz": "Jet_Pz", "energy": "Jet_E", "btag": "Jet_btag"}),
+            (*_FOUR_MOMENTUM, "btag"),
+            max_length=10,
+            kinematics="px_py_pz_energy",
+        ),
+        "muons": Collection(
+            Branches({"px": "Muon_Px", "py": "Muon_Py", "pz": "Muon_Pz", "energy": "Muon_E", "charge": "Muon_Charge", "iso": "Muon_Iso"}),
+            (*_FOUR_MOMENTUM, "charge", "iso"),
+            max_length=4,
+            kinematics="px_py_pz_energy",
+        ),
+        "electrons": Collection(
+            Branches({"px": "Electron_Px", "py": "Electron_Py", "pz": "Electron_Pz", "energy": "Electron_E", "charge": "Electron_Charge", "iso": "Electron_Iso"}),
+            (*_FOUR_MOMENTUM, "charge", "iso"),
+            max_length=4,
+            kinematics="px_py_pz_energy",
+        ),
+        "photons": Collection(
+            Branches({"px": "Photon_Px", "py": "Photon_Py", "pz": "Photon_Pz", "energy": "Photon_E", "iso": "Photon_Iso"}),
+            ("pt", "eta", "phi", "energy", "iso"),
+            max_length=4,
+            kinematics="px_py_pz_energy",
+        ),
+        "met": Collection(
+            Branches({"px": "MET_px", "py": "MET_py"}, jagged=False),
+            ("pt", "phi", "px", "py"),
+            max_length=1,
+            kinematics="px_py",
+            sort_by=None,
+        ),
+    },
+    truth={
+        "neutrino": Collection(
+            Branches({"px": "MCneutrino_px", "py": "MCneutrino_py", "pz": "MCneutrino_pz"}, jagged=False),
+            ("px", "py", "pz", "pt", "eta", "phi"),
+            max_length=1,
+            kinematics="px_py_pz",
+            sort_by=None,
+        ),
+        # Order is meaningful: leptonic b, hadronic b, W-decay quark, W-decay antiquark.
+        "partons": Collection(
+            ScalarObjects(
+                [
+                    {"px": f"MC{p}_px", "py": f"MC{p}_py", "pz": f"MC{p}_pz"}
+                    for p in ("leptonicBottom", "hadronicBottom", "hadronicWDecayQuark", "hadronicWDecayQuarkBar")
+                ]
+            ),
+            ("px", "py", "pz", "pt", "eta", "phi"),
+            max_length=4,
+            kinematics="px_py_pz",
+            sort_by=None,
+        ),
+    },
+)
+
+ZMUMU = Schema(
+    name="zmumu",
+    description="Z→μμ flat ntuple (uproot-Zmumu.root): two muons as scalar branches px1..., px2...",
+    tree="events",
+    event_id=("Run", "Event"),
+    collections={
+        "muons": Collection(
+            ScalarObjects(
+                [{"px": f"px{i}", "py": f"py{i}", "pz": f"pz{i}", "energy": f"E{i}", "charge": f"Q{i}"} for i in (1, 2)]
+            ),
+            (*_FOUR_MOMENTUM, "charge"),
+            max_length=2,
+            kinematics="px_py_pz_energy",
+        ),
+    },
+)
+
+# hepgen's own generated files use NanoAOD-style names so the readers treat them like NanoAOD.
+HEPGEN_TTBAR = Schema(
+    name="hepgen-ttbar",
+    description="hepgen tt̄ → ℓ+jets: Jet_*, Lepton_*, MET_*; truth GenNu_*, GenLepton_*, GenParton_* (b_lep, b_had, q, q')",
+    tree="Events",
+    event_id=("run", "luminosityBlock", "event"),
+    collections={
+        "jets": Collection(Prefix("Jet"), (*_FOUR_MOMENTUM, "btag"), max_length=10),
+        "leptons": Collection(Prefix("Lepton"), (*_FOUR_MOMENTUM, "charge", "pdgId"), max_length=1),
+        "met": Collection(
+            Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
+        ),
+    },
+    truth={
+        "neutrino": Collection(
+            Prefix("GenNu", counter=None), ("pt", "eta", "phi", "px", "py", "pz"), max_length=1,
+            kinematics="pt_eta_phi", sort_by=None,
+        ),
+        "lepton": Collection(
+            Prefix("GenLepton", counter=None), (*_FOUR_MOMENTUM, "pdgId"), max_length=1, sort_by=None
+        ),
+        "partons": Collection(
+            Prefix("GenParton"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=4, sort_by=None
+        ),
+    },
+)
+
+HEPGEN_JETS = Schema(
+    name="hepgen-jets",
+    description="hepgen boosted large-R jets, one per entry: Jet_* and its constituents Constituent_*",
+    tree="Jets",
+    event_id=("event",),
+    collections={
+        "jet": Collection(Prefix("Jet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
+        "constituents": Collection(Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256),
+    },
+)
+
+HEPGEN_MINBIAS = Schema(
+    name="hepgen-minbias",
+    description="hepgen minimum-bias pool: final-state particles Particle_* per event",
+    tree="Events",
+    event_id=("event",),
+    collections={"particles": Collection(Prefix("Particle"), (*_FOUR_MOMENTUM, "charge"), max_length=1024)},
+)
+
+_SCHEMAS = {s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_JETS, HEPGEN_MINBIAS)}
+
+
+def available_schemas() -> dict[str, str]:
+    """Built-in schema names and their one-line descriptions."""
+    return {name: s.description for name, s in _SCHEMAS.items()}
+
+
+def get_schema(name: str) -> Schema:
+    """The built-in schema called ``name`` (SchemaError listing the choices otherwise)."""
+    try:
+        return _SCHEMAS[name]
+    except KeyError:
+        raise SchemaError(f"unknown schema {name!r}; built-in schemas are {sorted(_SCHEMAS)}") from None

@@ -1,0 +1,471 @@
+"""Read ROOT files into :class:`~hepgen.io.events.Events` of padded point clouds, chunk by chunk.
+
+``read`` returns all requested events at once; ``iterate`` yields them per
+chunk (never straddling files) so arbitrarily large inputs stream through a
+bounded amount of memory. Entry ranges are global over the chained input
+files, as in a ROOT ``TChain``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+import awkward as ak
+import numpy as np
+
+from hepgen.errors import CorruptFileError, MissingBranchError, NonFiniteInputError, SchemaError, closest_names
+from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
+from hepgen.io.features import FeatureTable
+from hepgen.io.files import FileInput, expand_files, open_tree
+from hepgen.io.pointcloud import PointCloud
+from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
+
+__all__ = ["read", "iterate", "NonFinitePolicy", "resolve_schema"]
+
+log = logging.getLogger("hepgen.io")
+
+NonFinitePolicy = Literal["raise", "drop"]
+
+
+def resolve_schema(schema: Schema | str) -> Schema:
+    """A :class:`Schema` from itself or from a built-in name (``"nanoaod"``)."""
+    if isinstance(schema, Schema):
+        return schema
+    from hepgen.io.known_schemas import get_schema
+
+    return get_schema(schema)
+
+
+# -- planning: which branches a schema needs ------------------------------------------------------
+
+
+def _collection_branches(collection: Collection) -> dict[str, list[str]]:
+    """Stored field → the branch(es) holding it."""
+    source = collection.source
+    out: dict[str, list[str]] = {}
+    for f in collection.stored_fields():
+        if isinstance(source, ScalarObjects):
+            out[f] = source.branches_of(f)
+        else:
+            out[f] = [source.branch(f)]
+    return out
+
+
+def _needed_branches(schema: Schema) -> list[str]:
+    names: list[str] = list(schema.event_id)
+    for collection in schema.all_collections().values():
+        for branches in _collection_branches(collection).values():
+            names += branches
+    return list(dict.fromkeys(names))
+
+
+def _check_branches(tree: Any, path: str, schema: Schema) -> None:
+    available = set(tree.keys())
+    for where, collection in [("event_id", None), *schema.all_collections().items()]:
+        if collection is None:
+            wanted = list(schema.event_id)
+            source_text = "event identifiers"
+        else:
+            wanted = [b for bs in _collection_branches(collection).values() for b in bs]
+            source_text = f"collection {where!r} ({collection.source.describe()})"
+        missing = [b for b in wanted if b not in available]
+        if missing:
+            hints = {b: closest_names(b, available) for b in missing}
+            hint_text = "; ".join(f"{b!r}: closest existing {h}" if h else f"{b!r}: nothing similar" for b, h in hints.items())
+            raise MissingBranchError(
+                f"{path!r}, tree {tree.name!r}: schema {schema.name!r} needs branch(es) {missing} "
+                f"for {source_text}, which the tree lacks ({hint_text})"
+            )
+
+
+# -- reading one chunk ------------------------------------------------------------------------------
+
+
+def _flat(array: ak.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flat numpy content and per-event counts (None for a scalar branch)."""
+    layout = ak.to_layout(array)
+    if isinstance(layout, ak.contents.NumpyArray):
+        return np.asarray(layout.data), None
+    if isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray)):
+        if isinstance(layout, ak.contents.ListArray):
+            layout = layout.to_ListOffsetArray64(True)
+        offsets = np.asarray(layout.offsets)
+        content = layout.content
+        if not isinstance(content, ak.contents.NumpyArray):
+            raise SchemaError(f"branch type {array.type} is nested more than one level; hepgen reads T[] branches")
+        data = np.asarray(content.data)[offsets[0] : offsets[-1]]
+        return data, np.diff(offsets)
+    raise SchemaError(f"cannot read branch of type {array.type} as a flat list of numbers")
+
+
+def _nonfinite_count(values: np.ndarray) -> np.ndarray | None:
+    """Boolean mask of non-finite entries, or None if all are finite (fast path)."""
+    if values.dtype.kind != "f":
+        return None
+    bad = ~np.isfinite(values)
+    return bad if bad.any() else None
+
+
+class _ChunkContext:
+    def __init__(self, path: str, arrays: Mapping[str, ak.Array], n_events: int, policy: NonFinitePolicy) -> None:
+        self.path = path
+        self.arrays = arrays
+        self.n_events = n_events
+        self.policy = policy
+        self.bad_events = np.zeros(n_events, dtype=bool)
+        self.dropped: dict[str, int] = {}
+
+    def note_nonfinite(self, branch: str, bad_entries: np.ndarray, event_of_entry: np.ndarray | None) -> None:
+        bad_events = np.zeros(self.n_events, dtype=bool)
+        if event_of_entry is None:
+            bad_events |= bad_entries
+        else:
+            bad_events[event_of_entry[bad_entries]] = True
+        n_values = int(bad_entries.sum())
+        if self.policy == "raise":
+            raise NonFiniteInputError(
+                f"{self.path!r}: branch {branch!r} holds {n_values} NaN/inf value(s) in {int(bad_events.sum())} "
+                "event(s); pass nonfinite='drop' to drop those events (they are counted)"
+            )
+        self.dropped[branch] = self.dropped.get(branch, 0) + int(bad_events.sum())
+        self.bad_events |= bad_events
+
+
+def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> tuple[PointCloud, Truncation]:
+    B = ctx.n_events
+    branches = _collection_branches(collection)
+    stored: dict[str, np.ndarray] = {}
+    counts: np.ndarray | None = None
+    count_branch = ""
+    for field_name, field_branches in branches.items():
+        if isinstance(collection.source, ScalarObjects):
+            columns = []
+            for b in field_branches:
+                data, c = _flat(ctx.arrays[b])
+                if c is not None:
+                    raise SchemaError(f"{ctx.path!r}: branch {b!r} of {name!r} is jagged; ScalarObjects needs scalars")
+                columns.append(data)
+            data = np.stack(columns, axis=1).reshape(-1)
+            c = np.full(B, len(columns), dtype=np.int64)
+        else:
+            data, c = _flat(ctx.arrays[field_branches[0]])
+            if c is None:
+                if collection.source.jagged:
+                    raise SchemaError(
+                        f"{ctx.path!r}: branch {field_branches[0]!r} of {name!r} is a scalar but the source is "
+                        "jagged; use Prefix(..., counter=None) or Branches(..., jagged=False)"
+                    )
+                c = np.ones(B, dtype=np.int64)
+            elif not collection.source.jagged:
+                raise SchemaError(
+                    f"{ctx.path!r}: branch {field_branches[0]!r} of {name!r} is jagged but the source is declared "
+                    "one-per-event"
+                )
+        if counts is None:
+            counts, count_branch = c, field_branches[0]
+        elif not np.array_equal(counts, c):
+            raise CorruptFileError(
+                f"{ctx.path!r}: branches {count_branch!r} and {field_branches[0]!r} of {name!r} have different "
+                "numbers of objects per event"
+            )
+        stored[field_name] = data
+    assert counts is not None
+    counts = counts.astype(np.int64, copy=False)
+    starts = np.zeros(B, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    n_flat = int(counts.sum())
+    event_of_entry: np.ndarray | None = None
+
+    def events_of_entries() -> np.ndarray:
+        nonlocal event_of_entry
+        if event_of_entry is None:
+            event_of_entry = np.repeat(np.arange(B), counts)
+        return event_of_entry
+
+    for field_name, data in stored.items():
+        bad = _nonfinite_count(data)
+        if bad is not None:
+            if isinstance(collection.source, ScalarObjects):
+                per_object = bad.reshape(B, -1)
+                for j, b in enumerate(branches[field_name]):
+                    if per_object[:, j].any():
+                        ctx.note_nonfinite(b, per_object[:, j], None)
+            else:
+                ctx.note_nonfinite(branches[field_name][0], bad, events_of_entries())
+
+    table = FeatureTable(stored, collection.kinematics, collection.source, starts, counts)
+    keep: np.ndarray | None = None
+    if collection.cut is not None:
+        keep = collection.cut.evaluate(table)  # type: ignore[union-attr]
+        if keep.shape != (n_flat,):
+            keep = np.broadcast_to(keep, (n_flat,)).copy()
+
+    columns = [table(f) for f in collection.features]
+    key = table(collection.sort_by) if collection.sort_by is not None else None
+
+    if keep is not None and not keep.all():
+        ev = events_of_entries()[keep]
+        columns = [c[keep] for c in columns]
+        key = key[keep] if key is not None else None
+        counts_after = np.bincount(ev, minlength=B).astype(np.int64)
+    else:
+        ev = None
+        counts_after = counts
+
+    if key is not None and len(key) > 1:
+        if ev is None:
+            ev = events_of_entries()
+        same_event = ev[1:] == ev[:-1]
+        if np.any((key[1:] > key[:-1]) & same_event):
+            order = np.lexsort((-key, ev))  # stable: ties keep the stored order
+            columns = [c[order] for c in columns]
+            ev = ev[order]
+
+    N = collection.max_length
+    starts_after = np.zeros(B, dtype=np.int64)
+    np.cumsum(counts_after[:-1], out=starts_after[1:])
+    n_kept = int(counts_after.sum())
+    over = counts_after > N
+    truncation = Truncation(N, int(over.sum()), int((counts_after[over] - N).sum()))
+
+    values = np.zeros((B, N, len(columns)), dtype=np.float32)
+    mask = np.zeros((B, N), dtype=bool)
+    if n_kept:
+        if ev is None:
+            ev = events_of_entries()
+        local = np.arange(n_kept, dtype=np.int64) - starts_after[ev]
+        if truncation.objects:
+            fits = local < N
+            ev, local = ev[fits], local[fits]
+            columns = [c[fits] for c in columns]
+        flat_index = ev * N + local
+        flat_values = values.reshape(B * N, len(columns))
+        for j, column in enumerate(columns):
+            flat_values[flat_index, j] = column
+        mask.reshape(-1)[flat_index] = True
+
+    bad_values = ~np.isfinite(values)
+    if bad_values.any():
+        per_feature = bad_values.sum(axis=(0, 1))
+        detail = {f: int(n) for f, n in zip(collection.features, per_feature) if n}
+        raise NonFiniteInputError(
+            f"{ctx.path!r}: derived features of {name!r} are NaN/inf ({detail}), e.g. log of a zero pt or energy; "
+            "add a cut such as 'pt > 0' to the collection"
+        )
+    return PointCloud(values, mask, collection.features), truncation
+
+
+def _read_chunk(
+    tree: Any,
+    path: str,
+    file_index: int,
+    schema: Schema,
+    start: int,
+    stop: int,
+    global_offset: int,
+    policy: NonFinitePolicy,
+) -> Events:
+    names = _needed_branches(schema)
+    wanted = set(names)
+    try:
+        arrays = tree.arrays(filter_name=lambda n: n in wanted, entry_start=start, entry_stop=stop, library="ak", how=dict)
+    except Exception as err:
+        raise CorruptFileError(
+            f"cannot read entries {start}-{stop} of {path!r} ({type(err).__name__}: {err}); the file may be truncated"
+        ) from err
+    n = stop - start
+    ctx = _ChunkContext(path, arrays, n, policy)
+    clouds: dict[str, PointCloud] = {}
+    truth: dict[str, PointCloud] = {}
+    truncation: dict[str, Truncation] = {}
+    for name, collection in schema.all_collections().items():
+        cloud, truncation[name] = _read_collection(name, collection, ctx)
+        (truth if name in schema.truth else clouds)[name] = cloud
+    event_id = {"entry": np.arange(global_offset + start, global_offset + stop, dtype=np.int64)}
+    for b in schema.event_id:
+        data, counts = _flat(arrays[b])
+        if counts is not None:
+            raise SchemaError(f"{path!r}: event identifier branch {b!r} must be a scalar per event")
+        event_id[b] = data
+    info = ReadInfo(
+        files=(path,),
+        tree=tree.name,
+        schema=schema.name,
+        entry_ranges=((0, start, stop),),
+        events_read=n,
+        truncation=truncation,
+        dropped_nonfinite=ctx.dropped,
+        events_dropped=int(ctx.bad_events.sum()),
+    )
+    events = Events(clouds, truth=truth, event_id=event_id, info=info)
+    if ctx.bad_events.any():
+        events = events.select(~ctx.bad_events)
+    return events
+
+
+# -- public API ---------------------------------------------------------------------------------------
+
+
+def _entries_per_step(tree: Any, step_size: int | str, names: list[str]) -> int:
+    if isinstance(step_size, (int, np.integer)):
+        if step_size < 1:
+            raise ValueError(f"step_size must be >= 1 entries or a size such as '100 MB'; got {step_size}")
+        return int(step_size)
+    wanted = set(names)
+    return max(1, int(tree.num_entries_for(step_size, filter_name=lambda n: n in wanted)))
+
+
+def _iter_chunks(
+    files: FileInput,
+    schema: Schema | str,
+    *,
+    tree: str | None = None,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+    step_size: int | str = "100 MB",
+    nonfinite: NonFinitePolicy = "raise",
+) -> Iterator[Events]:
+    """Chunks of events, without logging (see :func:`iterate`)."""
+    schema = resolve_schema(schema)
+    if nonfinite not in ("raise", "drop"):
+        raise ValueError(f"nonfinite must be 'raise' or 'drop'; got {nonfinite!r}")
+    paths = expand_files(files)
+    tree_name = tree if tree is not None else schema.tree
+    names = _needed_branches(schema)
+
+    needs_total = (entry_start is not None and entry_start < 0) or (entry_stop is not None and entry_stop < 0)
+    sizes: list[int] | None = None
+    if needs_total:
+        sizes = [open_tree(p, tree_name).num_entries for p in paths]
+        total = sum(sizes)
+        entry_start, entry_stop, _ = slice(entry_start, entry_stop).indices(total)
+    start = entry_start or 0
+    stop = entry_stop
+
+    offset = 0
+    for file_index, path in enumerate(paths):
+        if stop is not None and offset >= stop:
+            break
+        t = open_tree(path, tree_name)
+        n = t.num_entries
+        lo, hi = max(start - offset, 0), n if stop is None else min(stop - offset, n)
+        if lo < hi:
+            _check_branches(t, path, schema)
+            step = _entries_per_step(t, step_size, names)
+            for a in range(lo, hi, step):
+                b = min(a + step, hi)
+                events = _read_chunk(t, path, file_index, schema, a, b, offset, nonfinite)
+                yield events
+        offset += n
+
+
+def iterate(
+    files: FileInput,
+    schema: Schema | str,
+    *,
+    tree: str | None = None,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+    step_size: int | str = "100 MB",
+    nonfinite: NonFinitePolicy = "raise",
+) -> Iterator[Events]:
+    """Yield :class:`Events` chunk by chunk over one or many ROOT files.
+
+    Args:
+        files: a path, a glob pattern, a remote URL, or a list of them (chained in order).
+        schema: a :class:`Schema` or a built-in name (``"nanoaod"``, ``"hep-tutorial"``, ...).
+        tree: the tree to read (default: the schema's, else the file's only tree).
+        entry_start, entry_stop: a global entry range over the chained files
+            (Python slice semantics; negative values count from the end).
+        step_size: entries per chunk, or a memory size such as ``"100 MB"``.
+        nonfinite: ``"raise"`` (default) on NaN/inf in a read branch, or
+            ``"drop"`` to drop those events and count them in ``info``.
+
+    Chunks never straddle files. Each chunk's ``info`` reports its entry
+    range, truncations and drops; truncations are also logged once per chunk.
+    """
+    for events in _iter_chunks(
+        files,
+        schema,
+        tree=tree,
+        entry_start=entry_start,
+        entry_stop=entry_stop,
+        step_size=step_size,
+        nonfinite=nonfinite,
+    ):
+        _log_losses(events.info)
+        yield events
+
+
+def _log_losses(info: ReadInfo) -> None:
+    lost = {name: t for name, t in info.truncation.items() if t.objects}
+    if lost or info.events_dropped:
+        log.warning("%s", info.summary())
+
+
+def read(
+    files: FileInput,
+    schema: Schema | str,
+    *,
+    tree: str | None = None,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+    step_size: int | str = "100 MB",
+    nonfinite: NonFinitePolicy = "raise",
+) -> Events:
+    """Read events from ROOT files into padded point clouds (all chunks concatenated).
+
+    Same arguments as :func:`iterate`. Returns :class:`Events` whose ``info``
+    covers every chunk: source files, entry ranges, truncation counts and
+    dropped events. An empty selection returns zero events with the schema's
+    shapes.
+
+    Example::
+
+        events = hepgen.io.read("nano.root", "nanoaod")
+        jets = events["jets"]            # PointCloud [B, 10, F]
+        pt = jets["pt"][jets.mask]        # real jets only
+    """
+    schema = resolve_schema(schema)
+    chunks = list(
+        _iter_chunks(
+            files,
+            schema,
+            tree=tree,
+            entry_start=entry_start,
+            entry_stop=entry_stop,
+            step_size=step_size,
+            nonfinite=nonfinite,
+        )
+    )
+    if not chunks:
+        return _empty_events(schema, files, tree)
+    events = concatenate_events(chunks)
+    _log_losses(events.info)
+    return events
+
+
+def _empty_events(schema: Schema, files: FileInput, tree: str | None) -> Events:
+    paths = expand_files(files)
+    tree_name = tree if tree is not None else (schema.tree or open_tree(paths[0], None).name)
+    clouds = {
+        name: PointCloud(
+            np.zeros((0, c.max_length, len(c.features)), np.float32), np.zeros((0, c.max_length), bool), c.features
+        )
+        for name, c in schema.all_collections().items()
+    }
+    event_id = {"entry": np.zeros(0, np.int64), **{b: np.zeros(0, np.int64) for b in schema.event_id}}
+    info = ReadInfo(
+        files=tuple(paths),
+        tree=tree_name,
+        schema=schema.name,
+        truncation={name: Truncation(c.max_length) for name, c in schema.all_collections().items()},
+    )
+    return Events(
+        {k: v for k, v in clouds.items() if k in schema.collections},
+        truth={k: v for k, v in clouds.items() if k in schema.truth},
+        event_id=event_id,
+        info=info,
+    )

@@ -1,0 +1,157 @@
+"""Write per-event outputs (samples ``[B, S, D]``, point estimates ``[B, D]``, jagged lists) to ROOT.
+
+Outputs are aligned with the input events: row ``i`` of every output belongs
+to the event identified by ``event_id[...][i]`` (at least ``entry``, plus
+``run``/``luminosityBlock``/``event`` when the input had them). Files are
+written atomically: to a temporary file in the same folder, then renamed, so
+a killed job never leaves a half-written output under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepgen.errors import NonFiniteInputError
+from hepgen.io.files import open_tree
+
+__all__ = ["atomic_path", "write_event_outputs", "read_event_outputs", "EVENT_ID_PREFIX"]
+
+#: Event-identifier branches are written as ``event_id_<name>``.
+EVENT_ID_PREFIX = "event_id_"
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, on error delete it.
+
+    The temporary name starts with ``.`` and contains ``.tmp-``, so a crashed
+    job's leftovers are easy to recognise and never mistaken for outputs.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:  # make the bytes durable before the rename makes them visible
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _branch_type(value: np.ndarray | ak.Array) -> Any:
+    if isinstance(value, ak.Array):
+        return value.type.content
+    return (value.dtype, value.shape[1:]) if value.ndim > 1 else value.dtype
+
+
+def write_event_outputs(
+    path: str | os.PathLike,
+    outputs: Mapping[str, np.ndarray | ak.Array],
+    *,
+    event_id: Mapping[str, np.ndarray],
+    tree: str = "Outputs",
+    metadata: Mapping[str, Any] | None = None,
+    allow_nonfinite: bool = False,
+) -> Path:
+    """Write per-event arrays to ``tree`` in a new ROOT file at ``path``, atomically.
+
+    Args:
+        path: the output file (replaced if it exists, only once fully written).
+        outputs: name → array with the events on axis 0: numpy ``[B]``,
+            ``[B, D]``, ``[B, S, D]`` (fixed-size branches such as ``float[256][3]``)
+            or a jagged awkward array (written NanoAOD style, ``n<name>`` + ``<name>``).
+        event_id: identifier arrays ``[B]`` (``events.event_id``); written as
+            ``event_id_<name>`` so outputs can be matched to inputs.
+        tree: the output tree's name.
+        metadata: JSON-serialisable provenance (schema, source files, model),
+            stored as the string object ``metadata`` beside the tree.
+        allow_nonfinite: refuse NaN/inf in float outputs unless True.
+
+    Returns:
+        The final path.
+    """
+    import uproot
+
+    if not event_id or "entry" not in event_id:
+        raise ValueError("event_id must contain at least 'entry' (use events.event_id)")
+    n = len(event_id["entry"])
+    columns: dict[str, np.ndarray | ak.Array] = {}
+    for name, ids in event_id.items():
+        ids = np.asarray(ids)
+        if len(ids) != n:
+            raise ValueError(f"event_id {name!r} has {len(ids)} entries; 'entry' has {n}")
+        columns[EVENT_ID_PREFIX + name] = ids
+    for name, value in outputs.items():
+        if name.startswith(EVENT_ID_PREFIX):
+            raise ValueError(f"output name {name!r} is reserved for event identifiers")
+        if not isinstance(value, ak.Array):
+            value = np.ascontiguousarray(value)
+        if len(value) != n:
+            raise ValueError(f"output {name!r} has {len(value)} events but the inputs have {n}; outputs must align")
+        if not allow_nonfinite:
+            flat = ak.to_numpy(ak.flatten(value, axis=None)) if isinstance(value, ak.Array) else value
+            if flat.dtype.kind == "f" and not np.isfinite(flat).all():
+                raise NonFiniteInputError(
+                    f"output {name!r} holds {int((~np.isfinite(flat)).sum())} NaN/inf value(s); refusing to write {path}"
+                )
+        columns[name] = value
+
+    with atomic_path(path) as tmp:
+        with uproot.recreate(tmp) as file:
+            jagged = {k for k, v in columns.items() if isinstance(v, ak.Array) and v.ndim > 1}
+            types = {k: _branch_type(v) for k, v in columns.items()}
+            file.mktree(
+                tree,
+                types,
+                counter_name=lambda counted: "n" + counted,
+                field_name=lambda outer, inner: f"{outer}_{inner}",
+            )
+            if n:
+                file[tree].extend({k: (v if k in jagged or not isinstance(v, ak.Array) else ak.to_numpy(v)) for k, v in columns.items()})
+            file["metadata"] = json.dumps(dict(metadata or {}), sort_keys=True, default=str)
+    return Path(path)
+
+
+def read_event_outputs(
+    path: str | os.PathLike, *, tree: str = "Outputs"
+) -> tuple[dict[str, np.ndarray | ak.Array], dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by :func:`write_event_outputs`.
+
+    Returns:
+        ``(outputs, event_id, metadata)``: fixed-size outputs as numpy arrays
+        with their shapes restored, jagged ones as awkward arrays.
+    """
+    t = open_tree(os.fspath(path), tree)
+    arrays = t.arrays(library="ak", how=dict)
+    outputs: dict[str, np.ndarray | ak.Array] = {}
+    event_id: dict[str, np.ndarray] = {}
+    for name, value in arrays.items():
+        if name.startswith("n") and name[1:] in arrays:  # counter of a jagged output
+            continue
+        if value.ndim > 1 and not _is_regular(value):
+            outputs[name] = value
+            continue
+        data = ak.to_numpy(value)
+        if name.startswith(EVENT_ID_PREFIX):
+            event_id[name[len(EVENT_ID_PREFIX) :]] = data
+        else:
+            outputs[name] = data
+    metadata = json.loads(str(t.file["metadata"])) if "metadata" in t.file else {}
+    return outputs, event_id, metadata
+
+
+def _is_regular(value: ak.Array) -> bool:
+    return "var" not in str(value.type.content)

@@ -14,6 +14,7 @@ from hepgen.io.known_schemas import available_schemas, get_schema
 from hepgen.io.pointcloud import PointCloud, concatenate_clouds
 from hepgen.io.reader import iterate, read
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
+from hepgen.io.summary import describe_events
 from hepgen.io.writer import atomic_path, read_event_outputs, write_event_outputs
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "write_event_outputs",
     "read_event_outputs",
     "atomic_path",
+    "describe_events",
 ]

@@ -82,12 +82,30 @@ class Cut:
             for arg in node.args:
                 self._check(arg, names)
             return
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            for operand in (node.left, node.right):
+                if not self._is_boolean(operand):
+                    raise SchemaError(
+                        f"cut {self.expression!r}: '&' and '|' bind tighter than comparisons, so "
+                        f"{ast.unparse(node)!r} does not mean what it seems; write 'and'/'or' or put each "
+                        "comparison in parentheses"
+                    )
         if isinstance(node, ast.Name):
             names.add(node.id)
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool)):
             raise SchemaError(f"cut {self.expression!r}: only numeric constants are allowed, got {node.value!r}")
         for child in ast.iter_child_nodes(node):
             self._check(child, names)
+
+    @staticmethod
+    def _is_boolean(node: ast.AST) -> bool:
+        if isinstance(node, (ast.Compare, ast.BoolOp)):
+            return True
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, (ast.Not, ast.Invert))
+        if isinstance(node, ast.BinOp):
+            return isinstance(node.op, (ast.BitAnd, ast.BitOr))
+        return isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isin"
 
     def evaluate(self, resolve: Resolver) -> np.ndarray:
         """Evaluate on flat arrays; ``resolve(name)`` returns the array of a feature. Returns bool ``[n]``."""

@@ -117,10 +117,9 @@ class FeatureTable:
             return self._cache[name]
         dim = _dimension(self._kinematics)
         if dim is not None and name in DERIVED_KINEMATICS[dim]:
-            if name == "log_pt":
-                value = np.log(self("pt"))
-            elif name == "log_energy":
-                value = np.log(self("energy"))
+            if name in ("log_pt", "log_energy"):
+                with np.errstate(divide="ignore", invalid="ignore"):  # the reader reports non-finite features
+                    value = np.log(self(name[len("log_") :]))
             elif name == "energy":
                 value = self._momentum().t
             else:

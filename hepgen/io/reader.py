@@ -246,15 +246,20 @@ def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> t
             flat_values[flat_index, j] = column
         mask.reshape(-1)[flat_index] = True
 
-    bad_values = ~np.isfinite(values)
+    return PointCloud(values, mask, collection.features), truncation
+
+
+def _check_derived_finite(path: str, name: str, cloud: PointCloud, bad_events: np.ndarray) -> None:
+    """Refuse NaN/inf created by a derived feature (stored-branch NaN/inf were handled already)."""
+    bad_values = ~np.isfinite(cloud.values)
+    bad_values[bad_events] = False  # counted by the stored-branch check, and dropped
     if bad_values.any():
         per_feature = bad_values.sum(axis=(0, 1))
-        detail = {f: int(n) for f, n in zip(collection.features, per_feature) if n}
+        detail = {f: int(n) for f, n in zip(cloud.features, per_feature) if n}
         raise NonFiniteInputError(
-            f"{ctx.path!r}: derived features of {name!r} are NaN/inf ({detail}), e.g. log of a zero pt or energy; "
+            f"{path!r}: derived features of {name!r} are NaN/inf ({detail}), e.g. log of a zero pt or energy; "
             "add a cut such as 'pt > 0' to the collection"
         )
-    return PointCloud(values, mask, collection.features), truncation
 
 
 def _read_chunk(
@@ -283,6 +288,8 @@ def _read_chunk(
     for name, collection in schema.all_collections().items():
         cloud, truncation[name] = _read_collection(name, collection, ctx)
         (truth if name in schema.truth else clouds)[name] = cloud
+    for name, cloud in {**clouds, **truth}.items():
+        _check_derived_finite(path, name, cloud, ctx.bad_events)
     event_id = {"entry": np.arange(global_offset + start, global_offset + stop, dtype=np.int64)}
     for b in schema.event_id:
         data, counts = _flat(arrays[b])

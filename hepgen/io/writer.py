@@ -149,7 +149,10 @@ def read_event_outputs(
             event_id[name[len(EVENT_ID_PREFIX) :]] = data
         else:
             outputs[name] = data
-    metadata = json.loads(str(t.file["metadata"])) if "metadata" in t.file else {}
+    import uproot
+
+    with uproot.open(os.fspath(path)) as file:
+        metadata = json.loads(str(file["metadata"])) if "metadata" in file else {}
     return outputs, event_id, metadata
 
 

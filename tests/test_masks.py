@@ -28,3 +28,19 @@ def test_more_padding_changes_nothing(nanoaod_path):
     np.testing.assert_array_equal(short.padded_to(40).values, long.values)
     # to_awkward drops the padding: identical jagged content
     assert ak.all(ak.flatten(short.to_awkward().pt) == ak.flatten(long.to_awkward().pt))
+
+
+def test_fast_segmented_sort_equals_lexsort():
+    from hepgen.io.reader import _descending_within_events
+
+    rng = np.random.default_rng(5)
+    event = np.sort(rng.integers(0, 50, 400))
+    for key in (
+        rng.normal(0, 10, 400).astype(np.float32),  # negative and positive floats
+        np.round(rng.normal(0, 3, 400)).astype(np.float32),  # many ties (and -0.0)
+        rng.integers(-5, 5, 400).astype(np.int32),
+        rng.normal(0, 10, 400),  # float64: falls back to lexsort
+    ):
+        key = key.copy()
+        key[:3] = -0.0 if key.dtype.kind == "f" else 0
+        np.testing.assert_array_equal(_descending_within_events(event, key), np.lexsort((-(key + 0), event)))

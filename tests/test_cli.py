@@ -1,0 +1,41 @@
+"""The `hepgen` command line: quickstart at this stage, inspect, schemas, and bad input → exit 2."""
+
+import shutil
+
+from hepgen.cli import main
+from hepgen.quickstart import DEFAULT_NANOAOD, run_quickstart
+
+
+def test_quickstart_reads_shipped_nanoaod(tmp_path, nanoaod_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(nanoaod_path, data / DEFAULT_NANOAOD)
+    result = run_quickstart(data, tmp_path / "results")
+    assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
+    assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
+    text = result.summary_path.read_text()
+    assert "198" in text and "jets" in text
+    assert main(["quickstart", "--data", str(data), "--out", str(tmp_path / "r2")]) == 0
+    assert "Results written to" in capsys.readouterr().out
+
+
+def test_shipped_data_is_the_cms_file(nanoaod_path):
+    from tests.conftest import REPO
+
+    assert (REPO / "data" / DEFAULT_NANOAOD).read_bytes() == nanoaod_path.read_bytes()
+
+
+def test_inspect_and_schemas(nanoaod_path, capsys):
+    assert main(["inspect", str(nanoaod_path), "--schema", "nanoaod", "--entry-stop", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "read 20 events" in out and "neutrinos" in out
+    assert main(["schemas"]) == 0
+    assert "hep-tutorial" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, hzz_path, capsys):
+    assert main(["inspect", str(tmp_path / "missing.root")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.root" in err and "Traceback" not in err
+    assert main(["inspect", str(hzz_path), "--schema", "nanoaod"]) == 2
+    assert "trees present" in capsys.readouterr().err

@@ -84,3 +84,29 @@ def test_jets_and_minbias_layouts(tmp_path, schema_name, tree, collection):
     cloud = next(iter(events.values())) if schema_name == "hepgen-minbias" else events["constituents"]
     np.testing.assert_array_equal(cloud.counts, counts)
     np.testing.assert_allclose(np.sort(cloud["pt"][cloud.mask]), np.sort(ak.to_numpy(ak.flatten(parts.pt))))
+
+
+def test_rntuple_files_read_like_ttrees(tmp_path):
+    """uproot >= 5.4 writes RNTuple when a dict is assigned; the readers accept it too."""
+    import uproot
+
+    path = tmp_path / "rntuple.root"
+    with uproot.recreate(path) as f:
+        f["Events"] = {
+            "Jet_pt": ak.Array([[30.0, 50.0], [], [20.0]]),
+            "MET_pt": np.array([1.0, 2.0, 3.0], np.float32),
+            "MET_phi": np.zeros(3, np.float32),
+        }
+    assert uproot.open(path).classnames()["Events;1"] == "ROOT::RNTuple"
+    schema = hio.Schema(
+        "t",
+        {
+            "jets": hio.Collection(hio.Prefix("Jet"), ("pt",), max_length=3, kinematics="none"),
+            "met": hio.Collection(hio.Prefix("MET", counter=None), ("pt", "px"), max_length=1, kinematics="pt_phi", sort_by=None),
+        },
+        tree="Events",
+    )
+    events = hio.read(path, schema)
+    np.testing.assert_array_equal(events["jets"]["pt"], [[50, 30, 0], [0, 0, 0], [20, 0, 0]])
+    np.testing.assert_array_equal(events["jets"].counts, [2, 0, 1])
+    np.testing.assert_allclose(events["met"]["px"][:, 0], [1, 2, 3])

@@ -125,3 +125,18 @@ def test_events_mapping_keeps_truth_apart(nanoaod_path):
         events["neutrinos"]
     sub = events.select(np.arange(5))
     assert sub.n_events == 5 and sub.truth["neutrinos"].n_events == 5
+
+
+def test_files_are_closed_after_reading(nanoaod_path, tmp_path):
+    import os
+
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"f{i}.root"
+        p.write_bytes(nanoaod_path.read_bytes())
+        paths.append(p)
+    before = len(os.listdir("/proc/self/fd"))
+    assert hio.read(paths, "nanoaod", entry_start=-250).n_events == 250
+    for _ in hio.iterate(paths, "nanoaod"):
+        pass
+    assert len(os.listdir("/proc/self/fd")) <= before + 1

@@ -161,8 +161,12 @@ class Events(Mapping[str, PointCloud]):
         truth = [f"{k}={v.max_length}x{v.n_features}" for k, v in self.truth.items()]
         return f"Events(n_events={self.n_events}, collections=[{', '.join(parts)}], truth=[{', '.join(truth)}])"
 
-    def select(self, index: slice | Sequence[int] | np.ndarray) -> Events:
-        """The events chosen by a slice, integer indices or a boolean mask ``[B]``."""
+    def select(self, index: int | slice | Sequence[int] | np.ndarray) -> Events:
+        """The events chosen by an integer (kept as a batch of one), a slice, indices or a boolean mask ``[B]``."""
+        if isinstance(index, (int, np.integer)):
+            if not -self.n_events <= index < self.n_events:
+                raise IndexError(f"event index {index} out of range for {self.n_events} events")
+            index = slice(int(index) % self.n_events, int(index) % self.n_events + 1)
         if not isinstance(index, slice):
             index = np.asarray(index)
         return Events(

@@ -62,10 +62,10 @@ def derived_feature_inputs(name: str, kinematics: str, source: Source) -> tuple[
     if name.startswith("mother_") and _mother_index(source) is not None:
         base = name[len("mother_") :]
         return (*derived_feature_inputs(base, kinematics, source), _mother_index(source))  # type: ignore[return-value]
-    if name in DERIVED_KINEMATICS["4d"]:
+    if dim is not None and name in DERIVED_KINEMATICS["4d"]:
         raise SchemaError(
             f"feature {name!r} cannot be derived from kinematics {kinematics!r} "
-            f"(it provides {', '.join(DERIVED_KINEMATICS[dim]) if dim else 'nothing'})"
+            f"(it provides {', '.join(DERIVED_KINEMATICS[dim])}); with kinematics='none' every feature is a stored field"
         )
     return (name,)
 

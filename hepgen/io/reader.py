@@ -344,6 +344,14 @@ def _entries_per_step(tree: Any, step_size: int | str, names: list[str]) -> int:
     return max(1, int(tree.num_entries_for(step_size, filter_name=lambda n: n in wanted)))
 
 
+def _num_entries(path: str, tree: str | None) -> int:
+    t = open_tree(path, tree)
+    try:
+        return int(t.num_entries)
+    finally:
+        t.file.close()
+
+
 def _iter_chunks(
     files: FileInput,
     schema: Schema | str,
@@ -363,10 +371,8 @@ def _iter_chunks(
     names = _needed_branches(schema)
 
     needs_total = (entry_start is not None and entry_start < 0) or (entry_stop is not None and entry_stop < 0)
-    sizes: list[int] | None = None
     if needs_total:
-        sizes = [open_tree(p, tree_name).num_entries for p in paths]
-        total = sum(sizes)
+        total = sum(_num_entries(p, tree_name) for p in paths)
         entry_start, entry_stop, _ = slice(entry_start, entry_stop).indices(total)
     start = entry_start or 0
     stop = entry_stop
@@ -376,15 +382,16 @@ def _iter_chunks(
         if stop is not None and offset >= stop:
             break
         t = open_tree(path, tree_name)
-        n = t.num_entries
-        lo, hi = max(start - offset, 0), n if stop is None else min(stop - offset, n)
-        if lo < hi:
-            _check_branches(t, path, schema)
-            step = _entries_per_step(t, step_size, names)
-            for a in range(lo, hi, step):
-                b = min(a + step, hi)
-                events = _read_chunk(t, path, file_index, schema, a, b, offset, nonfinite)
-                yield events
+        try:
+            n = t.num_entries
+            lo, hi = max(start - offset, 0), n if stop is None else min(stop - offset, n)
+            if lo < hi:
+                _check_branches(t, path, schema)
+                step = _entries_per_step(t, step_size, names)
+                for a in range(lo, hi, step):
+                    yield _read_chunk(t, path, file_index, schema, a, min(a + step, hi), offset, nonfinite)
+        finally:
+            t.file.close()  # a grid job may stream thousands of files: never keep them open
         offset += n
 
 
@@ -476,7 +483,11 @@ def read(
 
 def _empty_events(schema: Schema, files: FileInput, tree: str | None) -> Events:
     paths = expand_files(files)
-    tree_name = tree if tree is not None else (schema.tree or open_tree(paths[0], None).name)
+    tree_name = tree if tree is not None else schema.tree
+    if tree_name is None:
+        t = open_tree(paths[0], None)
+        tree_name = t.name
+        t.file.close()
     clouds = {
         name: PointCloud(
             np.zeros((0, c.max_length, len(c.features)), np.float32), np.zeros((0, c.max_length), bool), c.features

@@ -153,7 +153,10 @@ def _descending_within_events(event: np.ndarray, key: np.ndarray) -> np.ndarray:
     return np.lexsort((-key, event))
 
 
-def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> tuple[PointCloud, Truncation]:
+def _gather_stored(
+    name: str, collection: Collection, ctx: _ChunkContext
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, list[str]]]:
+    """Flat stored fields of a collection, its objects per event, and the branches they came from."""
     B = ctx.n_events
     branches = _collection_branches(collection)
     stored: dict[str, np.ndarray] = {}
@@ -192,7 +195,37 @@ def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> t
             )
         stored[field_name] = data
     assert counts is not None
-    counts = counts.astype(np.int64, copy=False)
+    return stored, counts.astype(np.int64, copy=False), branches
+
+
+def _scatter_padded(
+    columns: list[np.ndarray], event: np.ndarray, counts: np.ndarray, max_length: int
+) -> tuple[np.ndarray, np.ndarray, Truncation]:
+    """Place flat, event-ordered objects into ``[B, max_length, F]`` values and a ``[B, max_length]`` mask."""
+    B, N = len(counts), max_length
+    starts = np.zeros(B, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    over = counts > N
+    truncation = Truncation(N, int(over.sum()), int((counts[over] - N).sum()))
+    values = np.zeros((B, N, len(columns)), dtype=np.float32)
+    mask = np.zeros((B, N), dtype=bool)
+    if len(event):
+        local = np.arange(len(event), dtype=np.int64) - starts[event]
+        if truncation.objects:
+            fits = local < N
+            event, local = event[fits], local[fits]
+            columns = [c[fits] for c in columns]
+        flat_index = event * N + local
+        flat_values = values.reshape(B * N, len(columns))
+        for j, column in enumerate(columns):
+            flat_values[flat_index, j] = column
+        mask.reshape(-1)[flat_index] = True
+    return values, mask, truncation
+
+
+def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> tuple[PointCloud, Truncation]:
+    B = ctx.n_events
+    stored, counts, branches = _gather_stored(name, collection, ctx)
     starts = np.zeros(B, dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     n_flat = int(counts.sum())
@@ -243,29 +276,9 @@ def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> t
             columns = [c[order] for c in columns]
             ev = ev[order]
 
-    N = collection.max_length
-    starts_after = np.zeros(B, dtype=np.int64)
-    np.cumsum(counts_after[:-1], out=starts_after[1:])
-    n_kept = int(counts_after.sum())
-    over = counts_after > N
-    truncation = Truncation(N, int(over.sum()), int((counts_after[over] - N).sum()))
-
-    values = np.zeros((B, N, len(columns)), dtype=np.float32)
-    mask = np.zeros((B, N), dtype=bool)
-    if n_kept:
-        if ev is None:
-            ev = events_of_entries()
-        local = np.arange(n_kept, dtype=np.int64) - starts_after[ev]
-        if truncation.objects:
-            fits = local < N
-            ev, local = ev[fits], local[fits]
-            columns = [c[fits] for c in columns]
-        flat_index = ev * N + local
-        flat_values = values.reshape(B * N, len(columns))
-        for j, column in enumerate(columns):
-            flat_values[flat_index, j] = column
-        mask.reshape(-1)[flat_index] = True
-
+    if ev is None:
+        ev = events_of_entries()
+    values, mask, truncation = _scatter_padded(columns, ev, counts_after, collection.max_length)
     return PointCloud(values, mask, collection.features), truncation
 
 

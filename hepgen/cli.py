@@ -4,6 +4,7 @@ Commands (more arrive with the task modules):
 
 * ``hepgen inspect FILE... --schema nanoaod`` — read files and summarise the point clouds.
 * ``hepgen schemas`` — list the built-in schemas.
+* ``hepgen generate ttbar-ljets|jets|minbias --events N --seed S --out FILE`` — Pythia 8 samples.
 * ``hepgen quickstart`` — the main job on the shipped data.
 """
 
@@ -47,6 +48,34 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from hepgen.shards import parse_shard
+    from hepgen.sim import DetectorResponse, JetSampleConfig, PileupOptions, ProductionRequest, TTbarSelection, produce
+
+    pileup = None
+    if args.pileup:
+        pileup = PileupOptions(
+            pool=tuple(args.pileup), mu=60.0 if args.mu is None else args.mu, distribution="gaussian" if args.mu_sigma is not None else "poisson",
+            sigma=args.mu_sigma, radius=args.radius,
+        )  # fmt: skip
+    elif args.mu is not None or args.mu_sigma is not None:
+        raise HepgenInputError("--mu/--mu-sigma need --pileup POOL (a minimum-bias file from `hepgen generate minbias`)")
+    try:
+        jets = JetSampleConfig(process=args.process, pt_min=args.pt_min, radius=args.radius)
+        selection = TTbarSelection(min_jets=args.min_jets, min_btags=args.min_btags)
+    except ValueError as err:
+        raise HepgenInputError(str(err)) from None
+    request = ProductionRequest(
+        sample=args.sample, n_events=args.events, seed=args.seed, out=args.out, jobs=args.jobs,
+        shard=parse_shard(args.shard), block_size=args.block_size,
+        detector=DetectorResponse.ideal() if args.ideal_detector else DetectorResponse(),
+        selection=selection, jets=jets, pileup=pileup, overwrite=args.overwrite, progress=not args.no_progress,
+    )  # fmt: skip
+    summary = produce(request)
+    print(summary.text())
+    return 0
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
@@ -78,6 +107,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schemas", help="list the built-in schemas")
     p.set_defaults(func=_cmd_schemas)
+
+    p = sub.add_parser("generate", help="generate Pythia 8 samples (tt̄ → ℓ+jets, boosted jets, minimum bias)")
+    p.add_argument("sample", choices=["ttbar-ljets", "jets", "minbias"], help="which sample")
+    p.add_argument("--events", type=int, required=True, help="entries to write: selected tt̄ events, jets, or events")
+    p.add_argument("--seed", type=int, default=1, help="base seed; every block's seeds derive from it (default 1)")
+    p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--shard", default=None, help="i/n: generate only this job's share of the blocks")
+    p.add_argument("--block-size", type=int, default=None, help="entries per block (default: 250 tt̄, 500 jets, 1000 minbias)")
+    p.add_argument("--overwrite", action="store_true", help="regenerate even if --out exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (batch logs)")
+    g = p.add_argument_group("ttbar-ljets")
+    g.add_argument("--min-jets", type=int, default=4, help="selection: at least this many jets (default 4)")
+    g.add_argument("--min-btags", type=int, default=2, help="selection: at least this many b-tags (default 2)")
+    g.add_argument("--ideal-detector", action="store_true", help="no smearing, MET = the W neutrino's pT (closure tests)")
+    g = p.add_argument_group("jets")
+    g.add_argument("--process", choices=["top", "w", "qcd"], default="top", help="jet origin (default top)")
+    g.add_argument("--pt-min", type=float, default=400.0, help="jet pT threshold in GeV (default 400)")
+    g.add_argument("--radius", type=float, default=1.0, help="anti-kt radius and pileup cone (default 1.0)")
+    g.add_argument("--pileup", nargs="+", default=None, metavar="POOL", help="minimum-bias file(s) to overlay")
+    g.add_argument("--mu", type=float, default=None, help="mean pileup interactions (Poisson; default 60)")
+    g.add_argument("--mu-sigma", type=float, default=None, help="use |N(mu, sigma)| instead of Poisson(mu)")
+    p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("quickstart", help="the main job on the shipped data")
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")

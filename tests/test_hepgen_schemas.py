@@ -73,17 +73,21 @@ def test_jets_and_minbias_layouts(tmp_path, schema_name, tree, collection):
     parts = ak.unflatten(
         ak.zip({"pt": rng.exponential(5, m).astype(np.float32) + 0.5, "eta": rng.normal(0, 0.4, m).astype(np.float32),
                 "phi": rng.normal(0, 0.4, m).astype(np.float32), "mass": np.full(m, 0.14, np.float32),
-                "charge": rng.integers(-1, 2, m).astype(np.int32)}),
+                "charge": rng.integers(-1, 2, m).astype(np.int32), "isPileup": rng.uniform(size=m) < 0.3}),
         counts,
     )  # fmt: skip
     scalars = {"event": np.arange(n, dtype=np.int64)}
     if schema_name == "hepgen-jets":
-        scalars |= {f"Jet_{k}": rng.uniform(400, 600, n).astype(np.float32) for k in ("pt", "eta", "phi", "mass")}
+        scalars |= {f"{j}_{k}": rng.uniform(400, 600, n).astype(np.float32) for k in ("pt", "eta", "phi", "mass")
+                    for j in ("Jet", "HardJet")}
     path = write_nanoaod_style(tmp_path / "x.root", {collection: parts}, scalars, tree=tree)
     events = hio.read(path, schema_name)
     cloud = next(iter(events.values())) if schema_name == "hepgen-minbias" else events["constituents"]
     np.testing.assert_array_equal(cloud.counts, counts)
     np.testing.assert_allclose(np.sort(cloud["pt"][cloud.mask]), np.sort(ak.to_numpy(ak.flatten(parts.pt))))
+    if schema_name == "hepgen-jets":
+        hard = events.truth["hard_constituents"]
+        np.testing.assert_array_equal(hard.counts, ak.to_numpy(ak.sum(~parts.isPileup, axis=1)))
 
 
 def test_rntuple_files_read_like_ttrees(tmp_path):

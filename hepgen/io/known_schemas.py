@@ -147,12 +147,19 @@ HEPGEN_TTBAR = Schema(
 
 HEPGEN_JETS = Schema(
     name="hepgen-jets",
-    description="hepgen boosted large-R jets, one per entry: Jet_* and its constituents Constituent_*",
+    description="hepgen large-R jets, one per entry: observed Jet_* and Constituent_* (pileup included if overlaid); "
+    "truth HardJet_* and the hard-scatter constituents (isPileup == 0)",
     tree="Jets",
     event_id=("event",),
     collections={
         "jet": Collection(Prefix("Jet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
-        "constituents": Collection(Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256),
+        "constituents": Collection(Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=512),
+    },
+    truth={
+        "hard_jet": Collection(Prefix("HardJet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
+        "hard_constituents": Collection(
+            Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256, cut="isPileup == 0"
+        ),
     },
 )
 

@@ -1,0 +1,201 @@
+"""Boosted large-R jets with their hard-scatter constituents: hadronic tops, W bosons, QCD.
+
+Final-state visible particles with pT > 0.5 GeV and |η| < 4.5 (the same
+acceptance as the minimum-bias pool, so pileup can be overlaid consistently)
+are clustered with anti-kt R = 1.0 (fastjet). Jets with pT > ``pt_min`` and
+|η| < 2.0 are kept:
+
+* ``top`` (default): pp → tt̄ with both W → quarks; a jet is kept if a top and
+  its three decay quarks lie within ΔR < 0.8 of the jet axis (fully contained);
+* ``w``: pp → WW/WZ with W → quarks (Z → νν so it yields no jet); W and both
+  quarks within ΔR < 0.8;
+* ``qcd``: pp → jj (``HardQCD:all``); every jet is kept.
+
+The hard-process pT threshold is ``pt_min − 50`` GeV so events are not wasted
+below the jet threshold. Each entry of the output is one jet (``Jet_*``) with
+its constituents (``Constituent_*``, jagged), read by the ``hepgen-jets`` schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
+from hepgen.sim.output import ColumnBuffer
+from hepgen.sim.pythia import charges, final_state, make_pythia
+
+__all__ = ["JET_PROCESSES", "JetSampleConfig", "jets_columns", "generate_jets_block", "CONSTITUENT_PT_MIN", "PARTICLE_ETA_MAX"]
+
+#: Particle acceptance shared with the minimum-bias pool (GeV, |η|).
+CONSTITUENT_PT_MIN = 0.5
+PARTICLE_ETA_MAX = 4.5
+_JET_ETA_MAX = 2.0
+_CONTAINMENT_RADIUS = 0.8
+_NEUTRINOS = (12, 14, 16)
+
+#: Pythia settings per process; the hard-process pT threshold is added from the jet pT threshold.
+JET_PROCESSES: dict[str, tuple[str, ...]] = {
+    "top": ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "6:m0 = 172.5", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"),
+    "w": (
+        "WeakDoubleBoson:ffbar2WW = on", "WeakDoubleBoson:ffbar2ZW = on",
+        "24:onMode = off", "24:onIfAny = 1 2 3 4 5", "23:onMode = off", "23:onIfAny = 12 14 16",
+    ),
+    "qcd": ("HardQCD:all = on",),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JetSampleConfig:
+    """Which jets to make: ``process`` (top, w, qcd), jet ``pt_min`` (GeV) and ``radius``."""
+
+    process: str = "top"
+    pt_min: float = 400.0
+    radius: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.process not in JET_PROCESSES:
+            raise ValueError(f"unknown jet process {self.process!r}; choose from {sorted(JET_PROCESSES)}")
+        if self.pt_min <= 0 or self.radius <= 0:
+            raise ValueError("pt_min and radius must be positive")
+
+    def pythia_settings(self) -> list[str]:
+        return [*JET_PROCESSES[self.process], f"PhaseSpace:pTHatMin = {max(self.pt_min - 50.0, 20.0)}"]
+
+
+def jets_columns() -> ColumnBuffer:
+    f4, i4 = np.float32, np.int32
+    return ColumnBuffer(
+        {"Constituent": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": f4, "pdgId": i4, "isPileup": np.bool_}},
+        {
+            "event": np.int64, "Jet_pt": f4, "Jet_eta": f4, "Jet_phi": f4, "Jet_mass": f4,
+            "HardJet_pt": f4, "HardJet_eta": f4, "HardJet_phi": f4, "HardJet_mass": f4,
+            "Jet_label": i4, "Jet_partonPt": f4, "nPileupInteractions": i4,
+        },
+    )  # fmt: skip
+
+
+def _decays(event: Any, resonance: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """(momentum, [decay-quark momenta]) for each hadronically decaying ``resonance`` (6 or 24) in the record."""
+    out = []
+    for i in range(1, min(event.size(), 12)):
+        p = event[i]
+        if p.idAbs() != resonance or p.status() != -22:
+            continue
+        last = event[p.iBotCopyId()]
+        daughters = list(last.daughterList())
+        quarks = []
+        for d in daughters:
+            q = event[d]
+            if q.idAbs() <= 5:
+                quarks.append(np.array([q.px(), q.py(), q.pz(), q.e()]))
+            elif q.idAbs() == 24:  # t → W b: the W's quarks
+                w = event[q.iBotCopyId()]
+                quarks += [np.array([event[k].px(), event[k].py(), event[k].pz(), event[k].e()]) for k in w.daughterList()
+                           if event[k].idAbs() <= 5]  # fmt: skip
+        expected = 3 if resonance == 6 else 2
+        if len(quarks) == expected:
+            out.append((np.array([last.px(), last.py(), last.pz(), last.e()]), quarks))
+    return out
+
+
+@dataclass
+class JetsBlockResult:
+    columns: dict[str, Any]
+    generated: int
+    jets: int
+    cutflow: dict[str, int] = field(default_factory=dict)
+
+
+def generate_jets_block(
+    n_jets: int,
+    *,
+    pythia_seed: int,
+    config: JetSampleConfig | None = None,
+    block_index: int = 0,
+    batch_size: int = 32,
+    max_generated: int | None = None,
+    progress: Any = None,
+) -> JetsBlockResult:
+    """Generate events until ``n_jets`` jets pass (each event may give up to two)."""
+    import fastjet
+
+    config = config or JetSampleConfig()
+    pythia = make_pythia(config.pythia_settings(), pythia_seed)
+    max_generated = max_generated if max_generated is not None else 50 * n_jets + 500
+    buffer = jets_columns()
+    definition = fastjet.JetDefinition(fastjet.antikt_algorithm, config.radius)
+    resonance = {"top": 6, "w": 24}.get(config.process)
+    generated = consumed = 0
+    pending: list[tuple[int, np.ndarray, np.ndarray, list]] = []
+
+    def flush() -> None:
+        nonlocal consumed
+        if not pending:
+            return
+        counts = np.array([len(p4) for _, p4, _, _ in pending])
+        flat = np.concatenate([p4 for _, p4, _, _ in pending])
+        particles = ak.unflatten(
+            ak.zip({"px": flat[:, 0], "py": flat[:, 1], "pz": flat[:, 2], "E": flat[:, 3]}, with_name="Momentum4D"),
+            counts,
+        )
+        sequence = fastjet.ClusterSequence(particles, definition)
+        jets = sequence.inclusive_jets(min_pt=config.pt_min)
+        members = sequence.constituent_index(min_pt=config.pt_min)
+        for (number, p4, info, truth), event_jets, event_members in zip(pending, jets, members):
+            if len(buffer) >= n_jets:
+                break
+            j4 = np.stack([ak.to_numpy(event_jets.px), ak.to_numpy(event_jets.py), ak.to_numpy(event_jets.pz),
+                           ak.to_numpy(event_jets.E)], axis=1).reshape(-1, 4)  # fmt: skip
+            jpt, jeta, jphi, jmass = pt_eta_phi_mass(j4)
+            for k in np.argsort(-jpt, kind="stable"):
+                if abs(jeta[k]) >= _JET_ETA_MAX or len(buffer) >= n_jets:
+                    continue
+                label, parton_pt = 0, 0.0
+                if resonance is not None:
+                    contained = None
+                    for mother, quarks in truth:
+                        m_pt, m_eta, m_phi, _ = pt_eta_phi_mass(np.stack([mother, *quarks]))
+                        if np.all(delta_r(m_eta, m_phi, jeta[k], jphi[k]) < _CONTAINMENT_RADIUS):
+                            contained = float(m_pt[0])
+                    if contained is None:
+                        continue
+                    label, parton_pt = resonance, contained
+                idx = ak.to_numpy(event_members[k])
+                cpt, ceta, cphi, cmass = pt_eta_phi_mass(p4[idx])
+                jet = {"pt": jpt[k], "eta": jeta[k], "phi": jphi[k], "mass": jmass[k]}
+                buffer.append(
+                    {"Constituent": {"pt": cpt, "eta": ceta, "phi": cphi, "mass": cmass, "charge": info[idx, 0],
+                                     "pdgId": info[idx, 1], "isPileup": np.zeros(len(idx), bool)}},
+                    {"event": block_index * 100_000_000 + number, **{f"Jet_{k2}": v for k2, v in jet.items()},
+                     **{f"HardJet_{k2}": v for k2, v in jet.items()}, "Jet_label": label, "Jet_partonPt": parton_pt,
+                     "nPileupInteractions": 0},
+                )  # fmt: skip
+                consumed = number
+                if progress is not None:
+                    progress.update(1)
+        pending.clear()
+
+    while len(buffer) < n_jets and generated < max_generated:
+        generated += 1
+        if not pythia.next():
+            continue
+        truth = _decays(pythia.event, resonance) if resonance is not None else []
+        if resonance is not None and not truth:
+            continue
+        fs = final_state(pythia.event)
+        pt, eta, _, _ = pt_eta_phi_mass(fs.p4)
+        keep = (~np.isin(np.abs(fs.pdg_id), _NEUTRINOS)) & (pt > CONSTITUENT_PT_MIN) & (np.abs(eta) < PARTICLE_ETA_MAX)
+        if pt[keep].sum() < config.pt_min:  # cannot hold a jet above threshold
+            continue
+        info = np.stack([charges(pythia, fs.pdg_id[keep]), fs.pdg_id[keep]], axis=1)
+        pending.append((generated, fs.p4[keep], info, truth))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    if len(buffer) < n_jets:
+        consumed = generated
+    return JetsBlockResult(columns=buffer.columns(), generated=consumed, jets=len(buffer), cutflow={"generated": generated})

@@ -1,0 +1,67 @@
+"""The minimum-bias pool: final-state particles of ``SoftQCD:inelastic`` events, overlaid later as pileup.
+
+Visible final-state particles (neutrinos dropped) with pT > 0.5 GeV and
+|η| < 4.5 are stored per event as ``Particle_*`` (read by the
+``hepgen-minbias`` schema, or as a flat pool by :class:`~hepgen.sim.pileup.PileupPool`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hepgen.physics.kinematics import pt_eta_phi_mass
+from hepgen.sim.boosted_jets import CONSTITUENT_PT_MIN, PARTICLE_ETA_MAX
+from hepgen.sim.output import ColumnBuffer
+from hepgen.sim.pythia import charges, final_state, make_pythia
+
+__all__ = ["MINBIAS_SETTINGS", "minbias_columns", "generate_minbias_block", "MinbiasBlockResult"]
+
+MINBIAS_SETTINGS: tuple[str, ...] = ("SoftQCD:inelastic = on",)
+_NEUTRINOS = (12, 14, 16)
+
+
+def minbias_columns() -> ColumnBuffer:
+    f4 = np.float32
+    return ColumnBuffer(
+        {"Particle": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": f4, "pdgId": np.int32}},
+        {"event": np.int64},
+    )
+
+
+@dataclass
+class MinbiasBlockResult:
+    columns: dict[str, Any]
+    generated: int
+
+
+def generate_minbias_block(
+    n_events: int,
+    *,
+    pythia_seed: int,
+    block_index: int = 0,
+    pt_min: float = CONSTITUENT_PT_MIN,
+    eta_max: float = PARTICLE_ETA_MAX,
+    progress: Any = None,
+) -> MinbiasBlockResult:
+    """Generate ``n_events`` inelastic events and keep their visible particles in the acceptance."""
+    pythia = make_pythia(MINBIAS_SETTINGS, pythia_seed)
+    buffer = minbias_columns()
+    generated = 0
+    while len(buffer) < n_events:
+        generated += 1
+        if not pythia.next():
+            continue
+        fs = final_state(pythia.event)
+        pt, eta, phi, mass = pt_eta_phi_mass(fs.p4)
+        keep = (~np.isin(np.abs(fs.pdg_id), _NEUTRINOS)) & (pt > pt_min) & (np.abs(eta) < eta_max)
+        buffer.append(
+            {"Particle": {"pt": pt[keep], "eta": eta[keep], "phi": phi[keep], "mass": mass[keep],
+                          "charge": charges(pythia, fs.pdg_id[keep]), "pdgId": fs.pdg_id[keep]}},
+            {"event": block_index * 100_000_000 + generated},
+        )  # fmt: skip
+        if progress is not None:
+            progress.update(1)
+    return MinbiasBlockResult(columns=buffer.columns(), generated=generated)

@@ -35,6 +35,9 @@ def test_round_trip_aligned_with_input_events(nanoaod_path, tmp_path):
     np.testing.assert_array_equal(event_id["entry"], np.arange(10, 60))
     assert metadata["schema"] == "nanoaod"
     assert [p for p in os.listdir(tmp_path) if ".tmp-" in p] == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 def test_misaligned_or_nonfinite_outputs_are_refused(tmp_path):

@@ -5,6 +5,9 @@ Commands (more arrive with the task modules):
 * ``hepgen inspect FILE... --schema nanoaod`` — read files and summarise the point clouds.
 * ``hepgen schemas`` — list the built-in schemas.
 * ``hepgen generate ttbar-ljets|jets|minbias --events N --seed S --out FILE`` — Pythia 8 samples.
+* ``hepgen train neutrino --data FILES --model flow|mdn|gauss|mse --out RUN`` — train (Lightning).
+* ``hepgen predict neutrino --run RUN | --model analytic --data FILES --out FILE`` — posterior samples.
+* ``hepgen validate neutrino --pred FILE... --out DIR`` — metrics, calibration, figures.
 * ``hepgen quickstart`` — the main job on the shipped data.
 """
 
@@ -14,6 +17,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
@@ -76,10 +80,50 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from hepgen.tasks.neutrino_run import NeutrinoTrainConfig, train_neutrino
+
+    if args.task != "neutrino":  # pragma: no cover - argparse restricts the choices
+        raise HepgenInputError(f"unknown task {args.task!r}")
+    config = NeutrinoTrainConfig(
+        data=list(args.data), out=args.out, model=args.model, schema=args.schema, dim=args.dim, layers=args.layers,
+        batch_size=args.batch_size, learning_rate=args.lr, max_epochs=args.max_epochs, max_steps=args.max_steps,
+        patience=args.patience, max_events=args.max_events, seed=args.seed, accelerator=args.accelerator,
+        devices=args.devices, strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
+        resume=args.resume, progress=not args.no_progress,
+    )  # fmt: skip
+    run = train_neutrino(config)
+    print(f"trained {args.model}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/metrics.csv)")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from hepgen.shards import parse_shard
+    from hepgen.tasks.neutrino_run import predict_neutrino
+
+    if args.run is None and args.model is None:
+        raise HepgenInputError("give --run RUN (a trained model) or --model analytic")
+    out = predict_neutrino(
+        data=list(args.data), out=args.out, run=args.run, method=args.model, schema=args.schema, samples=args.samples,
+        batch_size=args.batch_size, shard=parse_shard(args.shard), max_events=args.max_events, device=args.device,
+    )  # fmt: skip
+    print(f"predictions written to {out}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from hepgen.validation.neutrino_comparison import validate_neutrino
+
+    metrics = validate_neutrino(args.pred, args.out, label_text=args.label, experiment=args.experiment)
+    print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
+    print(f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events; results in {args.out}")
+    return 0
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
-    result = run_quickstart(args.data, args.out)
+    result = run_quickstart(args.data, args.out, max_events=args.max_events)
     print(result.summary_path.read_text(encoding="utf-8"))
     print(
         f"{result.n_with_w_neutrino}/{result.n_events} events have a truth W-decay neutrino; "
@@ -131,9 +175,56 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mu-sigma", type=float, default=None, help="use |N(mu, sigma)| instead of Poisson(mu)")
     p.set_defaults(func=_cmd_generate)
 
+    p = sub.add_parser("train", help="train a model (PyTorch Lightning)")
+    p.add_argument("task", choices=["neutrino"], help="which task")
+    p.add_argument("--data", nargs="+", required=True, help="training ROOT files (globs allowed)")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--model", choices=["flow", "mdn", "gauss", "mse"], default="flow")
+    p.add_argument("--schema", default="hepgen-ttbar")
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-epochs", type=int, default=50)
+    p.add_argument("--max-steps", type=int, default=-1)
+    p.add_argument("--patience", type=int, default=5, help="early stopping on the validation loss")
+    p.add_argument("--max-events", type=int, default=None)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
+    p.add_argument("--devices", default="auto", help="number of devices, or auto")
+    p.add_argument("--strategy", default="auto", help="auto, ddp, ddp_spawn, ...")
+    p.add_argument("--num-nodes", type=int, default=1)
+    p.add_argument("--precision", default="32-true", help="32-true, bf16-mixed, 16-mixed")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.ckpt")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("predict", help="posterior samples for every input event")
+    p.add_argument("task", choices=["neutrino"])
+    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
+    p.add_argument("--run", default=None, help="run folder of a trained model")
+    p.add_argument("--model", choices=["analytic"], default=None, help="a method that needs no training")
+    p.add_argument("--schema", default="hepgen-ttbar", help="hepgen-ttbar or nanoaod")
+    p.add_argument("--samples", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--shard", default=None, help="i/n: this job's share of the input files")
+    p.add_argument("--max-events", type=int, default=None)
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("validate", help="compare methods: accuracy, calibration, figures")
+    p.add_argument("task", choices=["neutrino"])
+    p.add_argument("--pred", nargs="+", required=True, help="prediction files, one per method")
+    p.add_argument("--out", required=True, help="folder for metrics.json, summary.md and figures")
+    p.add_argument("--label", default="Simulation", help="text beside the experiment label")
+    p.add_argument("--experiment", default=None, help="e.g. CMS or ATLAS (default: no experiment name)")
+    p.set_defaults(func=_cmd_validate)
+
     p = sub.add_parser("quickstart", help="the main job on the shipped data")
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")
     p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
+    p.add_argument("--max-events", type=int, default=5000, help="events read per sample (default 5000)")
     p.set_defaults(func=_cmd_quickstart)
     return parser
 

@@ -2,21 +2,34 @@
 
 import shutil
 
+import pytest
+
 from hepgen.cli import main
 from hepgen.quickstart import DEFAULT_NANOAOD, run_quickstart
 
 
-def test_quickstart_reads_shipped_nanoaod(tmp_path, nanoaod_path, capsys):
+@pytest.mark.slow
+def test_quickstart_on_the_shipped_data(tmp_path, capsys):
+    from tests.conftest import REPO
+
+    result = run_quickstart(REPO / "data", tmp_path / "results", max_events=400)
+    assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
+    assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
+    f = result.figures
+    assert abs(f["ttbar_median_m_lnu"] - 80.4) < 1.5 and abs(f["ttbar_median_m_lnub"] - 172.5) < 6
+    assert 150 < f["top_jet_median_mass"] < 195 and f["top_jet_median_mass_mu60"] > f["top_jet_median_mass"] + 30
+    text = result.summary_path.read_text()
+    assert "198" in text and "pileup" in text
+    assert main(["quickstart", "--data", str(REPO / "data"), "--out", str(tmp_path / "r2"), "--max-events", "200"]) == 0
+    assert "Results written to" in capsys.readouterr().out
+
+
+def test_quickstart_names_a_missing_sample(tmp_path, nanoaod_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(nanoaod_path, data / DEFAULT_NANOAOD)
-    result = run_quickstart(data, tmp_path / "results")
-    assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
-    assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
-    text = result.summary_path.read_text()
-    assert "198" in text and "jets" in text
-    assert main(["quickstart", "--data", str(data), "--out", str(tmp_path / "r2")]) == 0
-    assert "Results written to" in capsys.readouterr().out
+    assert main(["quickstart", "--data", str(data), "--out", str(tmp_path / "r")]) == 2
+    assert "ttbar_ljets.root" in capsys.readouterr().err
 
 
 def test_shipped_data_is_the_cms_file(nanoaod_path):

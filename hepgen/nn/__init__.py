@@ -1,0 +1,13 @@
+"""Neural-network building blocks: masked attention over padded sets, pooling, in-model standardisation."""
+
+from hepgen.nn.attention import ClassAttentionPooling, CrossAttentionBlock, FeedForward, MultiheadAttention, TransformerBlock
+from hepgen.nn.standardize import MaskedStandardizer
+
+__all__ = [
+    "MultiheadAttention",
+    "TransformerBlock",
+    "CrossAttentionBlock",
+    "ClassAttentionPooling",
+    "FeedForward",
+    "MaskedStandardizer",
+]

@@ -1,0 +1,42 @@
+"""Paper style: mplhep with a configurable experiment label (neutral "Simulation" by default)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+__all__ = ["use_style", "label", "save_figure"]
+
+
+def use_style(style: str = "ROOT") -> None:
+    """Apply an mplhep style (``ROOT``, ``CMS``, ``ATLAS``, ...) and the non-interactive backend if no display."""
+    if not os.environ.get("DISPLAY") and "MPLBACKEND" not in os.environ:
+        matplotlib.use("Agg")
+    import mplhep
+
+    mplhep.style.use(style)
+
+
+def label(ax, text: str = "Simulation", *, right: str = "√s = 13 TeV", experiment: str | None = None):  # noqa: ANN001, ANN201
+    """Put the experiment label on ``ax`` (no experiment name unless ``experiment`` is given)."""
+    import mplhep
+
+    if experiment:
+        return mplhep.label.exp_label(exp=experiment, text=text, rlabel=right, ax=ax, data=False)
+    ax.text(0.0, 1.01, text, transform=ax.transAxes, ha="left", va="bottom", fontsize="small", style="italic")
+    ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize="small")
+    return ax
+
+
+def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:  # noqa: ANN001
+    """Save ``fig`` as ``path`` with each suffix in ``formats``; returns the written files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        target = path.with_suffix("." + fmt)
+        fig.savefig(target, bbox_inches="tight", dpi=150 if fmt == "png" else None)
+        written.append(target)
+    return written

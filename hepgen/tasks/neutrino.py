@@ -1,0 +1,306 @@
+"""ν-Flows: the posterior p(ν | event) of the W-decay neutrino in tt̄ → ℓ+jets.
+
+The whole story in one file:
+
+* **inputs** — the leading lepton (px, py, pz, log E, charge, is-muon), up to
+  ten jets (px, py, pz, log E, b-tag), MET (px, py) and the two analytic
+  W-mass roots (smaller and larger |pz|, and whether they were complex), read
+  through the readers' schemas (``hepgen-ttbar`` or CMS ``nanoaod``);
+* **encoder** — one token per object, an embedding per object type, masked
+  self-attention blocks, class-attention pooling (:mod:`hepgen.nn`);
+* **heads** — ``mse``, ``gauss``, ``mdn`` or ``flow`` (:mod:`hepgen.models.regressors`),
+  all trained by the same loss, −log p(y | event);
+* **target** — the neutrino's (px, py, η). η rather than pz: pz has heavy,
+  event-dependent tails (|pz| of a few TeV), while η is bounded in practice
+  and close to Gaussian, which makes the density far easier to learn. pz is
+  recovered exactly as pT sinh η for every sample.
+* **standardisation** — fitted on the training set and stored in the model's
+  buffers, so a saved model needs no training data.
+
+Training (Lightning), prediction (posterior samples written to ROOT) and
+validation live in :mod:`hepgen.tasks.neutrino_run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.distributions import AffineTransform, Distribution, TransformedDistribution
+
+from hepgen.errors import HepgenInputError
+from hepgen.io.events import Events
+from hepgen.io.pointcloud import PointCloud
+from hepgen.models.regressors import make_head
+from hepgen.nn import ClassAttentionPooling, MaskedStandardizer, TransformerBlock
+from hepgen.physics.neutrino import solve_neutrino_pz
+
+__all__ = [
+    "TARGETS",
+    "OBJECT_FEATURES",
+    "NeutrinoArrays",
+    "neutrino_arrays",
+    "NeutrinoModel",
+    "targets_to_momentum",
+]
+
+#: What the model predicts, per event: the neutrino's (px [GeV], py [GeV], η).
+TARGETS = ("px", "py", "eta")
+
+#: Per object type, the features the encoder reads (GeV, radians).
+OBJECT_FEATURES: dict[str, tuple[str, ...]] = {
+    "lepton": ("px", "py", "pz", "log_energy", "charge", "is_muon"),
+    "jets": ("px", "py", "pz", "log_energy", "btag"),
+    "met": ("px", "py"),
+    "analytic": ("pz_small", "pz_large", "is_complex"),
+}
+
+_LEPTON_PT_MIN_NANOAOD = 20.0
+
+
+@dataclass
+class NeutrinoArrays:
+    """Model inputs (and truth, when known) for ``B`` events, as numpy arrays.
+
+    Attributes:
+        objects: object type → values ``[B, N_type, F_type]`` (float32).
+        masks: object type → mask ``[B, N_type]``.
+        target: truth (px, py, η) ``[B, 3]`` or None.
+        lepton_p4: the lepton's (px, py, pz, E) ``[B, 4]``, for m(ℓν) in validation.
+        b_lep_p4: the truth leptonic-top b (px, py, pz, E) ``[B, 4]`` or None.
+        analytic_pz: the analytic solution's chosen pz ``[B]``.
+        event_index: the kept events' positions in the input ``Events`` ``[B]``.
+        skipped: reasons → number of input events left out (no lepton, no truth neutrino, ...).
+    """
+
+    objects: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+    target: np.ndarray | None
+    lepton_p4: np.ndarray
+    b_lep_p4: np.ndarray | None
+    analytic_pz: np.ndarray
+    event_index: np.ndarray
+    skipped: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.event_index)
+
+    def select(self, index: np.ndarray) -> NeutrinoArrays:
+        return NeutrinoArrays(
+            {k: v[index] for k, v in self.objects.items()},
+            {k: v[index] for k, v in self.masks.items()},
+            None if self.target is None else self.target[index],
+            self.lepton_p4[index],
+            None if self.b_lep_p4 is None else self.b_lep_p4[index],
+            self.analytic_pz[index],
+            self.event_index[index],
+            dict(self.skipped),
+        )
+
+    def tensors(self, device: str | torch.device | None = None) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        objects = {k: torch.as_tensor(v, device=device) for k, v in self.objects.items()}
+        masks = {k: torch.as_tensor(v, device=device) for k, v in self.masks.items()}
+        return objects, masks
+
+
+def _p4(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    energy = np.sqrt(np.maximum(px**2 + py**2 + pz**2 + mass**2, 0.0))
+    return np.stack([px, py, pz, energy], axis=-1)
+
+
+def _leading_lepton(events: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(p4 [B, 4], charge [B], is_muon [B], has_lepton [B]) of the leading lepton."""
+    if "leptons" in events:
+        cloud = events["leptons"]
+        is_muon = np.abs(cloud["pdgId"][:, 0]) == 13
+        has = cloud.mask[:, 0]
+        p4 = _p4(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], cloud["mass"][:, 0])
+        return p4, cloud["charge"][:, 0], is_muon, has
+    if "electrons" in events and "muons" in events:  # CMS NanoAOD: the leading e or μ above 20 GeV
+        e, m = events["electrons"], events["muons"]
+        e_pt = np.where(e.mask[:, 0], e["pt"][:, 0], 0.0)
+        m_pt = np.where(m.mask[:, 0], m["pt"][:, 0], 0.0)
+        is_muon = m_pt > e_pt
+        pick = lambda f: np.where(is_muon, m[f][:, 0], e[f][:, 0])  # noqa: E731
+        p4 = _p4(pick("pt"), pick("eta"), pick("phi"), pick("mass"))
+        has = np.maximum(e_pt, m_pt) > _LEPTON_PT_MIN_NANOAOD
+        return p4, pick("charge"), is_muon, has
+    raise HepgenInputError(f"the events hold no lepton collection ('leptons', or 'electrons' and 'muons'): {list(events)}")
+
+
+def _truth_neutrino(events: Events) -> tuple[np.ndarray, np.ndarray] | None:
+    """(p4 [B, 4], present [B]) of the truth W-decay neutrino, or None without truth."""
+    for name in ("neutrino", "neutrinos"):
+        if name in events.truth:
+            cloud = events.truth[name]
+            return _p4(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], np.zeros(cloud.n_events)), cloud.mask[:, 0]
+    return None
+
+
+def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False) -> NeutrinoArrays:
+    """Build the model inputs from events read with the ``hepgen-ttbar`` or ``nanoaod`` schema.
+
+    Events without a lepton, without jets, or (with ``require_truth``) without a
+    truth neutrino are left out and counted in ``skipped``.
+    """
+    lepton_p4, charge, is_muon, has_lepton = _leading_lepton(events)
+    jets: PointCloud = events["jets"]
+    if jets.max_length > max_jets:
+        jets = PointCloud(jets.values[:, :max_jets], jets.mask[:, :max_jets], jets.features)
+    has_jets = jets.mask.any(axis=1)
+    met = events["met"]
+    met_px, met_py = met["px"][:, 0], met["py"][:, 0]
+    truth = _truth_neutrino(events)
+    keep = has_lepton & has_jets
+    skipped = {"no lepton": int((~has_lepton).sum()), "no jets": int((has_lepton & ~has_jets).sum())}
+    if require_truth:
+        if truth is None:
+            raise HepgenInputError("training needs truth neutrinos, but the schema has no neutrino truth collection")
+        skipped["no truth neutrino"] = int((keep & ~truth[1]).sum())
+        keep &= truth[1]
+    idx = np.flatnonzero(keep)
+
+    jet_p4 = _p4(jets["pt"], jets["eta"], jets["phi"], jets["mass"])
+    btag = jets["btag"] if "btag" in jets.features else np.zeros(jets.mask.shape, np.float32)
+    with np.errstate(divide="ignore"):
+        jet_features = np.concatenate(
+            [jet_p4[..., :3], np.log(np.where(jets.mask, jet_p4[..., 3], 1.0))[..., None], btag[..., None]], axis=-1
+        )
+    jet_features *= jets.mask[..., None]
+    lepton_features = np.concatenate(
+        [lepton_p4[:, :3], np.log(np.maximum(lepton_p4[:, 3:4], 1e-3)), charge[:, None], is_muon[:, None]], axis=-1
+    )
+    solution = solve_neutrino_pz(*lepton_p4[idx].T, met_px[idx], met_py[idx])
+    small = np.where(np.abs(solution.pz_plus) < np.abs(solution.pz_minus), solution.pz_plus, solution.pz_minus)
+    large = np.where(np.abs(solution.pz_plus) < np.abs(solution.pz_minus), solution.pz_minus, solution.pz_plus)
+    analytic = np.stack([small, large, solution.is_complex.astype(np.float64)], axis=-1)
+
+    B = len(idx)
+    objects = {
+        "lepton": lepton_features[idx, None, :].astype(np.float32),
+        "jets": jet_features[idx].astype(np.float32),
+        "met": np.stack([met_px, met_py], axis=-1)[idx, None, :].astype(np.float32),
+        "analytic": analytic[:, None, :].astype(np.float32),
+    }
+    masks = {
+        "lepton": np.ones((B, 1), bool),
+        "jets": jets.mask[idx],
+        "met": np.ones((B, 1), bool),
+        "analytic": np.ones((B, 1), bool),
+    }
+    target = None
+    if truth is not None:
+        nu = truth[0][idx]
+        pt = np.hypot(nu[:, 0], nu[:, 1])
+        target = np.stack([nu[:, 0], nu[:, 1], np.arcsinh(nu[:, 2] / np.maximum(pt, 1e-9))], axis=-1).astype(np.float32)
+        target[~truth[1][idx]] = np.nan  # no truth for this event (only possible without require_truth)
+    b_lep = None
+    if "partons" in events.truth:
+        p = events.truth["partons"]
+        b_lep = _p4(p["pt"][:, 0], p["eta"][:, 0], p["phi"][:, 0], p["mass"][:, 0])[idx]
+    for name, values in objects.items():
+        if not np.isfinite(values).all():
+            raise HepgenInputError(f"non-finite {name} inputs after building the neutrino features")
+    return NeutrinoArrays(objects, masks, target, lepton_p4[idx], b_lep, solution.pz, idx, skipped)
+
+
+def targets_to_momentum(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """(px, py, η) ``[..., 3]`` → (px, py, pz) ``[..., 3]`` with pz = pT sinh η."""
+    lib = torch if isinstance(values, Tensor) else np
+    px, py, eta = values[..., 0], values[..., 1], values[..., 2]
+    pz = lib.sqrt(px**2 + py**2) * lib.sinh(eta)
+    return lib.stack([px, py, pz], -1) if lib is torch else np.stack([px, py, pz], axis=-1)
+
+
+class NeutrinoModel(nn.Module):
+    """Transformer encoder over the event's objects + a density head over (px, py, η).
+
+    Args:
+        head: ``mse``, ``gauss``, ``mdn`` or ``flow``.
+        dim: token width; heads: attention heads; layers: self-attention blocks.
+        head_hidden: hidden width of the head's networks.
+        flow_transforms: spline coupling transforms (flow head).
+        mdn_components: mixture components (mdn head).
+        max_jets: jets read per event.
+    """
+
+    def __init__(
+        self,
+        *,
+        head: str = "flow",
+        dim: int = 64,
+        heads: int = 4,
+        layers: int = 3,
+        head_hidden: int = 128,
+        flow_transforms: int = 4,
+        mdn_components: int = 5,
+        max_jets: int = 10,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.config = {
+            "head": head, "dim": dim, "heads": heads, "layers": layers, "head_hidden": head_hidden,
+            "flow_transforms": flow_transforms, "mdn_components": mdn_components, "max_jets": max_jets, "dropout": dropout,
+        }  # fmt: skip
+        self.head_kind = head
+        self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in OBJECT_FEATURES.items()})
+        self.target_standardizer = MaskedStandardizer(len(TARGETS))
+        self.embeddings = nn.ModuleDict({k: nn.Linear(len(f), dim) for k, f in OBJECT_FEATURES.items()})
+        self.type_embedding = nn.ParameterDict({k: nn.Parameter(torch.zeros(dim)) for k in OBJECT_FEATURES})
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(layers))
+        self.pool = ClassAttentionPooling(dim, heads)
+        options: dict[str, int] = {"hidden": head_hidden}
+        if head == "flow":
+            options["transforms"] = flow_transforms
+        if head == "mdn":
+            options["components"] = mdn_components
+        self.head = make_head(head, dim, len(TARGETS), **options)
+
+    @property
+    def point_estimate(self) -> bool:
+        """True for the MSE head (no spread: its samples are its point)."""
+        return bool(getattr(self.head, "point_estimate", False))
+
+    def fit_standardization(self, arrays: NeutrinoArrays) -> None:
+        """Fit every input and target standardizer on training arrays."""
+        for name, values in arrays.objects.items():
+            self.standardizers[name].fit(torch.as_tensor(values), torch.as_tensor(arrays.masks[name]))
+        if arrays.target is None:
+            raise HepgenInputError("fitting the target standardisation needs truth targets")
+        self.target_standardizer.fit(torch.as_tensor(arrays.target))
+
+    def encode(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
+        """Context vector ``[B, dim]`` of each event."""
+        tokens, token_masks = [], []
+        for name in OBJECT_FEATURES:
+            mask = masks[name]
+            x = self.standardizers[name](objects[name], mask)
+            tokens.append((self.embeddings[name](x) + self.type_embedding[name]) * mask[..., None])
+            token_masks.append(mask)
+        x, mask = torch.cat(tokens, dim=1), torch.cat(token_masks, dim=1)
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.pool(x, mask)
+
+    def forward(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Distribution:
+        """The posterior over the *standardised* targets (what the loss uses)."""
+        return self.head(self.encode(objects, masks))
+
+    def loss(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor) -> Tensor:
+        """Mean negative log-likelihood of the standardised targets."""
+        return -self(objects, masks).log_prob(self.target_standardizer(target)).mean()
+
+    def posterior(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Distribution:
+        """The posterior over physical (px [GeV], py [GeV], η)."""
+        std = self.target_standardizer
+        return TransformedDistribution(self(objects, masks), [AffineTransform(std.mean, std.std, event_dim=1)])
+
+    @torch.no_grad()
+    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int) -> Tensor:
+        """``n`` posterior samples of (px, py, η) per event: ``[B, n, 3]``."""
+        std = self.target_standardizer
+        draws = self(objects, masks).sample((n,))  # [n, B, 3]
+        return std.inverse(draws).transpose(0, 1)

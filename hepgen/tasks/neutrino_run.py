@@ -1,0 +1,305 @@
+"""Training, prediction and run folders for the neutrino task (PyTorch Lightning at the edge).
+
+``train_neutrino`` reads ROOT files, fits the in-model standardisation on the
+training split and trains with Lightning (checkpoints, resume, early stopping
+on the validation loss, CSV log, progress bar). The run folder holds:
+
+* ``config.yaml`` — the resolved configuration;
+* ``model.pt`` — the best weights, the model's constructor arguments and the
+  standardisation (everything ``predict`` needs);
+* ``checkpoints/`` — Lightning checkpoints (``last.ckpt`` for resuming);
+* ``logs/metrics.csv`` — losses per step and epoch.
+
+``predict_neutrino`` writes posterior samples aligned with the input events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from hepgen import __version__
+from hepgen.errors import HepgenInputError
+from hepgen.io import read
+from hepgen.io.writer import atomic_path, write_event_outputs
+from hepgen.shards import Shard
+from hepgen.tasks.neutrino import NeutrinoArrays, NeutrinoModel, neutrino_arrays, targets_to_momentum
+
+__all__ = [
+    "NeutrinoTrainConfig",
+    "train_neutrino",
+    "load_neutrino_model",
+    "predict_neutrino",
+    "NeutrinoLightningModule",
+    "batches",
+]
+
+log = logging.getLogger("hepgen.neutrino")
+
+TASK = "neutrino"
+
+
+@dataclass
+class NeutrinoTrainConfig:
+    """Everything a neutrino training run needs; stored as the run's ``config.yaml``."""
+
+    data: list[str]
+    out: str
+    model: str = "flow"
+    schema: str = "hepgen-ttbar"
+    dim: int = 64
+    heads: int = 4
+    layers: int = 3
+    head_hidden: int = 128
+    flow_transforms: int = 4
+    mdn_components: int = 5
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    max_epochs: int = 50
+    max_steps: int = -1
+    patience: int = 5
+    val_fraction: float = 0.1
+    max_events: int | None = None
+    seed: int = 1
+    accelerator: str = "auto"
+    devices: str | int = "auto"
+    strategy: str = "auto"
+    precision: str = "32-true"
+    num_nodes: int = 1
+    resume: bool = False
+    progress: bool = True
+    val_check_interval: float | int = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {
+            "head": self.model, "dim": self.dim, "heads": self.heads, "layers": self.layers,
+            "head_hidden": self.head_hidden, "flow_transforms": self.flow_transforms,
+            "mdn_components": self.mdn_components,
+        }  # fmt: skip
+
+
+def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int = 0):  # noqa: ANN201
+    """Yield ``(objects, masks, target)`` tensor batches (whole-batch indexing: no per-event collate)."""
+    order = np.random.default_rng(seed).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
+    for start in range(0, len(arrays), batch_size):
+        part = arrays.select(order[start : start + batch_size])
+        objects, masks = part.tensors()
+        target = None if part.target is None else torch.as_tensor(part.target)
+        yield objects, masks, target
+
+
+class _BatchDataset(torch.utils.data.IterableDataset):
+    def __init__(self, arrays: NeutrinoArrays, batch_size: int, shuffle: bool, seed: int) -> None:
+        self.arrays, self.batch_size, self.shuffle, self.seed = arrays, batch_size, shuffle, seed
+        self.epoch = 0
+
+    def __iter__(self):  # noqa: ANN204
+        self.epoch += 1
+        yield from batches(self.arrays, self.batch_size, shuffle=self.shuffle, seed=self.seed + self.epoch)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.arrays) / self.batch_size)
+
+
+def _lightning():  # noqa: ANN202
+    import lightning
+
+    return lightning
+
+
+class NeutrinoLightningModule(_lightning().LightningModule):
+    """Lightning wrapper: the loss is the model's −log p(y | event); AdamW with cosine decay."""
+
+    def __init__(self, model: NeutrinoModel, *, learning_rate: float, weight_decay: float, total_steps: int) -> None:
+        super().__init__()
+        self.model = model
+        self.learning_rate, self.weight_decay, self.total_steps = learning_rate, weight_decay, max(total_steps, 1)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        objects, masks, target = batch
+        loss = self.model.loss(objects, masks, target)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(target))
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        objects, masks, target = batch
+        self.log("val_loss", self.model.loss(objects, masks, target), prog_bar=True, batch_size=len(target), sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.total_steps, eta_min=self.learning_rate / 50)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _load_arrays(files: list[str], schema: str, max_events: int | None) -> NeutrinoArrays:
+    events = read(files, schema, entry_stop=max_events)
+    arrays = neutrino_arrays(events, require_truth=True)
+    if len(arrays) < 10:
+        raise HepgenInputError(f"only {len(arrays)} usable events in {files}; training needs more (skipped: {arrays.skipped})")
+    return arrays
+
+
+def train_neutrino(config: NeutrinoTrainConfig) -> Path:
+    """Train one neutrino model; returns the run folder (see the module docstring for its contents)."""
+    L = _lightning()
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    run = Path(config.out)
+    if (run / "model.pt").exists() and not config.resume:
+        raise HepgenInputError(f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume")
+    run.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    arrays = _load_arrays(config.data, config.schema, config.max_events)
+    order = np.random.default_rng(config.seed).permutation(len(arrays))
+    n_val = max(1, int(round(config.val_fraction * len(arrays))))
+    train, val = arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
+    log.info("training %s on %d events, validating on %d (skipped %s)", config.model, len(train), len(val), arrays.skipped)
+
+    model = NeutrinoModel(**config.model_kwargs())
+    model.fit_standardization(train)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    total = config.max_steps if config.max_steps > 0 else steps_per_epoch * config.max_epochs
+    module = NeutrinoLightningModule(
+        model, learning_rate=config.learning_rate, weight_decay=config.weight_decay, total_steps=total
+    )
+    with atomic_path(run / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump({"task": TASK, "hepgen_version": __version__, **dataclasses.asdict(config)}))
+    checkpoint = ModelCheckpoint(
+        dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True
+    )
+    trainer = L.Trainer(
+        max_epochs=config.max_epochs,
+        max_steps=config.max_steps,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        precision=config.precision,
+        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)],
+        logger=CSVLogger(run, name="logs", version=""),
+        enable_progress_bar=config.progress,
+        enable_model_summary=False,
+        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+        val_check_interval=config.val_check_interval,
+        deterministic=False,
+    )
+    train_loader = torch.utils.data.DataLoader(_BatchDataset(train, config.batch_size, True, config.seed), batch_size=None)
+    val_loader = torch.utils.data.DataLoader(_BatchDataset(val, 4 * config.batch_size, False, 0), batch_size=None)
+    last = run / "checkpoints" / "last.ckpt"
+    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if config.resume and last.exists() else None)
+    if trainer.global_rank == 0:
+        best = checkpoint.best_model_path or str(last)
+        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"] if best and Path(best).exists() else None
+        if state is not None:
+            module.load_state_dict(state)
+        save_neutrino_model(model, run / "model.pt", extra={"best_val_loss": _float(checkpoint.best_model_score)})
+    return run
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def save_neutrino_model(model: NeutrinoModel, path: Path, *, extra: dict[str, Any] | None = None) -> None:
+    """Save weights, constructor arguments and standardisation in one file, atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"task": TASK, "config": model.config, "state_dict": model.state_dict(), **(extra or {})}, tmp)
+
+
+def load_neutrino_model(run: str | os.PathLike, *, device: str | torch.device = "cpu") -> NeutrinoModel:
+    """The trained model of a run folder (or a ``model.pt`` file)."""
+    path = Path(run)
+    path = path / "model.pt" if path.is_dir() else path
+    if not path.exists():
+        raise HepgenInputError(f"no trained model at {str(path)!r}; train one with `hepgen train neutrino --out RUN`")
+    payload = torch.load(path, map_location=device, weights_only=False)
+    if not isinstance(payload, dict) or payload.get("task") != TASK:
+        raise HepgenInputError(
+            f"{str(path)!r} is not a neutrino model (task {payload.get('task') if isinstance(payload, dict) else '?'!r})"
+        )
+    model = NeutrinoModel(**payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval()
+
+
+def predict_neutrino(
+    *,
+    data: list[str],
+    out: str | os.PathLike,
+    run: str | os.PathLike | None = None,
+    method: str | None = None,
+    schema: str = "hepgen-ttbar",
+    samples: int = 256,
+    batch_size: int = 512,
+    shard: Shard = Shard(),
+    max_events: int | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+) -> Path:
+    """Posterior samples (or the point estimate) of the neutrino for every usable input event.
+
+    Exactly one of ``run`` (a trained model) or ``method="analytic"`` is given.
+    The output holds ``point`` (px, py, pz) ``[B, 3]``, ``samples`` ``[B, S, 3]``
+    for probabilistic models, ``lepton_p4``, and when known ``truth`` with
+    ``has_truth`` and ``b_lep_p4``, aligned with the inputs through ``event_id_*``.
+    Events without a lepton or jets are left out and counted in the metadata.
+    """
+    if (run is None) == (method is None):
+        raise HepgenInputError("give either a trained --run or --model analytic")
+    if method not in (None, "analytic"):
+        raise HepgenInputError(f"--model {method!r} needs a trained run; without one only 'analytic' is available")
+    files = shard.take(sorted(data)) if shard.count > 1 else list(data)
+    if not files:
+        raise HepgenInputError(f"shard {shard} of {len(data)} file(s) is empty")
+    events = read(files, schema, entry_stop=max_events)
+    arrays = neutrino_arrays(events)
+    outputs: dict[str, np.ndarray] = {}
+    if method == "analytic":
+        met = arrays.objects["met"][:, 0]
+        name = "analytic"
+        outputs["point"] = np.stack([met[:, 0], met[:, 1], arrays.analytic_pz], axis=-1).astype(np.float32)
+    else:
+        model = load_neutrino_model(run, device=device)  # type: ignore[arg-type]
+        name = model.head_kind
+        torch.manual_seed(seed)
+        draws = []
+        for objects, masks, _ in batches(arrays, batch_size, shuffle=False):
+            objects = {k: v.to(device) for k, v in objects.items()}
+            masks = {k: v.to(device) for k, v in masks.items()}
+            n = 1 if model.point_estimate else samples
+            draws.append(targets_to_momentum(model.sample(objects, masks, n)).cpu().numpy())
+        sample_array = np.concatenate(draws) if draws else np.zeros((0, 1, 3), np.float32)
+        outputs["point"] = np.median(sample_array, axis=1).astype(np.float32)
+        if not model.point_estimate:
+            outputs["samples"] = sample_array.astype(np.float32)
+    if arrays.target is not None:
+        has_truth = np.isfinite(arrays.target).all(axis=1)
+        truth = targets_to_momentum(np.where(has_truth[:, None], arrays.target, 0.0))
+        outputs["truth"] = truth.astype(np.float32)  # zero where the event has no truth neutrino
+        outputs["has_truth"] = has_truth
+    outputs["lepton_p4"] = arrays.lepton_p4.astype(np.float32)
+    if arrays.b_lep_p4 is not None:
+        outputs["b_lep_p4"] = arrays.b_lep_p4.astype(np.float32)
+    event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
+    return write_event_outputs(
+        out,
+        outputs,
+        event_id=event_id,
+        tree="Neutrino",
+        metadata={
+            "task": TASK, "method": name, "run": str(run) if run else None, "schema": schema, "files": files,
+            "shard": str(shard), "samples": samples, "skipped": arrays.skipped, "hepgen_version": __version__,
+        },
+    )  # fmt: skip

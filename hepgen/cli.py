@@ -89,11 +89,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data=list(args.data), out=args.out, model=args.model, schema=args.schema, dim=args.dim, layers=args.layers,
         batch_size=args.batch_size, learning_rate=args.lr, max_epochs=args.max_epochs, max_steps=args.max_steps,
         patience=args.patience, max_events=args.max_events, seed=args.seed, accelerator=args.accelerator,
-        devices=args.devices, strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
+        devices=int(args.devices) if str(args.devices).isdigit() else args.devices, strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
         resume=args.resume, progress=not args.no_progress,
     )  # fmt: skip
     run = train_neutrino(config)
-    print(f"trained {args.model}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/metrics.csv)")
+    print(f"trained {args.model}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
     return 0
 
 

@@ -92,3 +92,14 @@ def make_jets_file(tmp_path):
         )  # fmt: skip
 
     return make
+
+
+@pytest.fixture(scope="session")
+def ttbar_file(tmp_path_factory):
+    """80 selected tt̄ → ℓ+jets events made with Pythia (about 10 s), shared by the sim and neutrino tests."""
+    from hepgen.sim import ProductionRequest, produce
+
+    path = tmp_path_factory.mktemp("ttbar") / "ttbar.root"
+    summary = produce(ProductionRequest("ttbar-ljets", 80, seed=7, out=str(path), block_size=40, progress=False))
+    assert summary.events == 80
+    return path, summary

@@ -33,14 +33,6 @@ def arrays(path, tree):
 
 
 @pytest.fixture(scope="session")
-def ttbar_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ttbar") / "ttbar.root"
-    summary = produce(ProductionRequest("ttbar-ljets", 80, seed=7, out=str(path), block_size=40, progress=False))
-    assert summary.events == 80
-    return path, summary
-
-
-@pytest.fixture(scope="session")
 def top_jets(tmp_path_factory):
     path = tmp_path_factory.mktemp("jets") / "top.root"
     produce(ProductionRequest("jets", 60, seed=3, out=str(path), block_size=30, progress=False))

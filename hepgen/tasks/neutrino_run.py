@@ -8,7 +8,7 @@ on the validation loss, CSV log, progress bar). The run folder holds:
 * ``model.pt`` — the best weights, the model's constructor arguments and the
   standardisation (everything ``predict`` needs);
 * ``checkpoints/`` — Lightning checkpoints (``last.ckpt`` for resuming);
-* ``logs/metrics.csv`` — losses per step and epoch.
+* ``logs/version_N/metrics.csv`` — losses per step and epoch (one version per start or resume).
 
 ``predict_neutrino`` writes posterior samples aligned with the input events.
 """
@@ -188,7 +188,7 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
         num_nodes=config.num_nodes,
         precision=config.precision,
         callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)],
-        logger=CSVLogger(run, name="logs", version=""),
+        logger=CSVLogger(run, name="logs"),  # logs/version_N/metrics.csv: a resumed run keeps the earlier log
         enable_progress_bar=config.progress,
         enable_model_summary=False,
         log_every_n_steps=max(1, min(50, steps_per_epoch)),

@@ -26,7 +26,7 @@ import numpy as np
 
 from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import charges, final_state, make_pythia
+from hepgen.sim.pythia import NEUTRINOS, ParticleRecords, charges, make_pythia, next_batch
 
 __all__ = ["JET_PROCESSES", "JetSampleConfig", "jets_columns", "generate_jets_block", "CONSTITUENT_PT_MIN", "PARTICLE_ETA_MAX"]
 
@@ -35,7 +35,6 @@ CONSTITUENT_PT_MIN = 0.5
 PARTICLE_ETA_MAX = 4.5
 _JET_ETA_MAX = 2.0
 _CONTAINMENT_RADIUS = 0.8
-_NEUTRINOS = (12, 14, 16)
 
 #: Pythia settings per process; the hard-process pT threshold is added from the jet pT threshold.
 JET_PROCESSES: dict[str, tuple[str, ...]] = {
@@ -78,27 +77,24 @@ def jets_columns() -> ColumnBuffer:
     )  # fmt: skip
 
 
-def _decays(event: Any, resonance: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-    """(momentum, [decay-quark momenta]) for each hadronically decaying ``resonance`` (6 or 24) in the record."""
+def _decays(records: ParticleRecords, event: int, resonance: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """(momentum, [decay-quark momenta]) of each hadronically decaying ``resonance`` (6 or 24) in one event."""
+    o = records.offsets[event]
     out = []
-    for i in range(1, min(event.size(), 12)):
-        p = event[i]
-        if p.idAbs() != resonance or p.status() != -22:
+    for i in range(o + 1, min(o + 12, records.offsets[event + 1])):
+        if abs(records.id[i]) != resonance or records.status[i] != -22:
             continue
-        last = event[p.iBotCopyId()]
-        daughters = list(last.daughterList())
-        quarks = []
-        for d in daughters:
-            q = event[d]
-            if q.idAbs() <= 5:
-                quarks.append(np.array([q.px(), q.py(), q.pz(), q.e()]))
-            elif q.idAbs() == 24:  # t → W b: the W's quarks
-                w = event[q.iBotCopyId()]
-                quarks += [np.array([event[k].px(), event[k].py(), event[k].pz(), event[k].e()]) for k in w.daughterList()
-                           if event[k].idAbs() <= 5]  # fmt: skip
-        expected = 3 if resonance == 6 else 2
-        if len(quarks) == expected:
-            out.append((np.array([last.px(), last.py(), last.pz(), last.e()]), quarks))
+        last = records.bottom_copy(event, i - o)
+        quarks: list[np.ndarray] = []
+        for d in records.daughters(event, last):
+            a = abs(records.id[o + d])
+            if a <= 5:
+                quarks.append(records.p4[o + d])
+            elif a == 24:  # t → W b: the W's quarks
+                w = records.bottom_copy(event, d)
+                quarks += [records.p4[o + k] for k in records.daughters(event, w) if abs(records.id[o + k]) <= 5]
+        if len(quarks) == (3 if resonance == 6 else 2):
+            out.append((records.p4[o + last], quarks))
     return out
 
 
@@ -116,7 +112,7 @@ def generate_jets_block(
     pythia_seed: int,
     config: JetSampleConfig | None = None,
     block_index: int = 0,
-    batch_size: int = 32,
+    batch_size: int = 50,
     max_generated: int | None = None,
     progress: Any = None,
 ) -> JetsBlockResult:
@@ -145,12 +141,22 @@ def generate_jets_block(
         sequence = fastjet.ClusterSequence(particles, definition)
         jets = sequence.inclusive_jets(min_pt=config.pt_min)
         members = sequence.constituent_index(min_pt=config.pt_min)
-        for (number, p4, info, truth), event_jets, event_members in zip(pending, jets, members):
+        # flat numpy views of the whole batch: jets per event, constituents per jet
+        jets_per_event = ak.to_numpy(ak.num(jets))
+        flat_jets = ak.flatten(jets)
+        j4 = np.stack([ak.to_numpy(flat_jets.px), ak.to_numpy(flat_jets.py), ak.to_numpy(flat_jets.pz),
+                       ak.to_numpy(flat_jets.E)], axis=1)  # fmt: skip
+        all_pt, all_eta, all_phi, all_mass = pt_eta_phi_mass(j4)
+        flat_members = ak.flatten(members)
+        members_per_jet = ak.to_numpy(ak.num(flat_members))
+        member_index = ak.to_numpy(ak.flatten(flat_members))
+        member_start = np.concatenate([[0], np.cumsum(members_per_jet)])
+        jet_start = np.concatenate([[0], np.cumsum(jets_per_event)])
+        for e, (number, p4, info, truth) in enumerate(pending):
             if len(buffer) >= n_jets:
                 break
-            j4 = np.stack([ak.to_numpy(event_jets.px), ak.to_numpy(event_jets.py), ak.to_numpy(event_jets.pz),
-                           ak.to_numpy(event_jets.E)], axis=1).reshape(-1, 4)  # fmt: skip
-            jpt, jeta, jphi, jmass = pt_eta_phi_mass(j4)
+            first = jet_start[e]
+            jpt, jeta, jphi, jmass = (a[first : jet_start[e + 1]] for a in (all_pt, all_eta, all_phi, all_mass))
             for k in np.argsort(-jpt, kind="stable"):
                 if abs(jeta[k]) >= _JET_ETA_MAX or len(buffer) >= n_jets:
                     continue
@@ -164,7 +170,8 @@ def generate_jets_block(
                     if contained is None:
                         continue
                     label, parton_pt = resonance, contained
-                idx = ak.to_numpy(event_members[k])
+                j = first + k
+                idx = member_index[member_start[j] : member_start[j + 1]]
                 cpt, ceta, cphi, cmass = pt_eta_phi_mass(p4[idx])
                 jet = {"pt": jpt[k], "eta": jeta[k], "phi": jphi[k], "mass": jmass[k]}
                 buffer.append(
@@ -180,21 +187,25 @@ def generate_jets_block(
         pending.clear()
 
     while len(buffer) < n_jets and generated < max_generated:
-        generated += 1
-        if not pythia.next():
-            continue
-        truth = _decays(pythia.event, resonance) if resonance is not None else []
-        if resonance is not None and not truth:
-            continue
-        fs = final_state(pythia.event)
-        pt, eta, _, _ = pt_eta_phi_mass(fs.p4)
-        keep = (~np.isin(np.abs(fs.pdg_id), _NEUTRINOS)) & (pt > CONSTITUENT_PT_MIN) & (np.abs(eta) < PARTICLE_ETA_MAX)
-        if pt[keep].sum() < config.pt_min:  # cannot hold a jet above threshold
-            continue
-        info = np.stack([charges(pythia, fs.pdg_id[keep]), fs.pdg_id[keep]], axis=1)
-        pending.append((generated, fs.p4[keep], info, truth))
-        if len(pending) >= batch_size:
-            flush()
+        n = min(batch_size, max_generated - generated)
+        records = next_batch(pythia, n)
+        pt, eta, _, _ = pt_eta_phi_mass(records.p4)
+        keep = (
+            records.final & ~np.isin(np.abs(records.id), NEUTRINOS) & (pt > CONSTITUENT_PT_MIN)
+            & (np.abs(eta) < PARTICLE_ETA_MAX)
+        )  # fmt: skip
+        charge = charges(pythia, records.id)
+        scalar_sum = np.bincount(records.event_of[keep], pt[keep], minlength=records.n_events)
+        for event in range(records.n_events):
+            truth = _decays(records, event, resonance) if resonance is not None else []
+            if (resonance is not None and not truth) or scalar_sum[event] < config.pt_min:
+                continue  # no hadronic resonance, or too little pT to hold a jet above threshold
+            lo, hi = records.offsets[event], records.offsets[event + 1]
+            k = np.flatnonzero(keep[lo:hi]) + lo
+            info = np.stack([charge[k], records.id[k]], axis=1)
+            pending.append((generated + event + 1, records.p4[k], info, truth))
+        generated += n
+        flush()
     flush()
     if len(buffer) < n_jets:
         consumed = generated

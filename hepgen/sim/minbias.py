@@ -15,12 +15,11 @@ import numpy as np
 from hepgen.physics.kinematics import pt_eta_phi_mass
 from hepgen.sim.boosted_jets import CONSTITUENT_PT_MIN, PARTICLE_ETA_MAX
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import charges, final_state, make_pythia
+from hepgen.sim.pythia import NEUTRINOS, charges, make_pythia, next_batch
 
 __all__ = ["MINBIAS_SETTINGS", "minbias_columns", "generate_minbias_block", "MinbiasBlockResult"]
 
 MINBIAS_SETTINGS: tuple[str, ...] = ("SoftQCD:inelastic = on",)
-_NEUTRINOS = (12, 14, 16)
 
 
 def minbias_columns() -> ColumnBuffer:
@@ -44,6 +43,7 @@ def generate_minbias_block(
     block_index: int = 0,
     pt_min: float = CONSTITUENT_PT_MIN,
     eta_max: float = PARTICLE_ETA_MAX,
+    batch_size: int = 100,
     progress: Any = None,
 ) -> MinbiasBlockResult:
     """Generate ``n_events`` inelastic events and keep their visible particles in the acceptance."""
@@ -51,17 +51,20 @@ def generate_minbias_block(
     buffer = minbias_columns()
     generated = 0
     while len(buffer) < n_events:
-        generated += 1
-        if not pythia.next():
-            continue
-        fs = final_state(pythia.event)
-        pt, eta, phi, mass = pt_eta_phi_mass(fs.p4)
-        keep = (~np.isin(np.abs(fs.pdg_id), _NEUTRINOS)) & (pt > pt_min) & (np.abs(eta) < eta_max)
-        buffer.append(
-            {"Particle": {"pt": pt[keep], "eta": eta[keep], "phi": phi[keep], "mass": mass[keep],
-                          "charge": charges(pythia, fs.pdg_id[keep]), "pdgId": fs.pdg_id[keep]}},
-            {"event": block_index * 100_000_000 + generated},
-        )  # fmt: skip
+        n = min(batch_size, n_events - len(buffer))
+        records = next_batch(pythia, n)
+        generated += n
+        pt, eta, phi, mass = pt_eta_phi_mass(records.p4)
+        keep = records.final & ~np.isin(np.abs(records.id), NEUTRINOS) & (pt > pt_min) & (np.abs(eta) < eta_max)
+        charge = charges(pythia, records.id)
+        for event in range(records.n_events):
+            lo, hi = records.offsets[event], records.offsets[event + 1]
+            k = np.flatnonzero(keep[lo:hi]) + lo
+            buffer.append(
+                {"Particle": {"pt": pt[k], "eta": eta[k], "phi": phi[k], "mass": mass[k], "charge": charge[k],
+                              "pdgId": records.id[k]}},
+                {"event": block_index * 100_000_000 + generated - n + event + 1},
+            )  # fmt: skip
         if progress is not None:
-            progress.update(1)
+            progress.update(records.n_events)
     return MinbiasBlockResult(columns=buffer.columns(), generated=generated)

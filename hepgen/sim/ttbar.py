@@ -31,14 +31,13 @@ import numpy as np
 from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
 from hepgen.sim.detector import DetectorResponse, relative_energy_resolution, smear_scale, tag_probability
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import final_state, make_pythia
+from hepgen.sim.pythia import HEAVY_HADRON_MIN_PT, NEUTRINOS, ParticleRecords, hadron_flavour, make_pythia, next_batch
 
 __all__ = ["TTbarSelection", "TTBAR_SETTINGS", "ttbar_settings", "TTbarBlockResult", "generate_ttbar_block"]
 
 #: Pythia settings of the tt̄ process (the W decays are added per instance).
 TTBAR_SETTINGS: tuple[str, ...] = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "6:m0 = 172.5")
 
-_NEUTRINOS = (12, 14, 16)
 _PARTON_MATCH_RADIUS = 0.4
 _CLUSTER_PT_MIN = 10.0  # GeV, before smearing; well below the 25 GeV analysis threshold
 
@@ -107,84 +106,91 @@ def ttbar_columns() -> ColumnBuffer:
     )  # fmt: skip
 
 
-def _p4(particle: Any) -> np.ndarray:
-    return np.array([particle.px(), particle.py(), particle.pz(), particle.e()])
-
-
-def _truth(event: Any) -> dict[str, Any] | None:
-    """The tt̄ decay products; None if the record does not hold t → Wb with one leptonic W."""
-    tops = [i for i in range(1, min(event.size(), 12)) if event[i].idAbs() == 6 and event[i].status() == -22]
+def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
+    """The tt̄ decay products of one event; None if the record does not hold t → Wq with one leptonic W."""
+    o = records.offsets[event]
+    head = slice(o, min(o + 12, records.offsets[event + 1]))  # the hard process sits at the top of the record
+    tops = [i - o for i in range(head.start, head.stop) if abs(records.id[i]) == 6 and records.status[i] == -22]
     if len(tops) != 2:
         return None
+    pid = lambda i: int(records.id[o + i])  # noqa: E731
+    p4 = lambda i: records.p4[o + i].copy()  # noqa: E731
     truth: dict[str, Any] = {}
     for t in tops:
-        last = event[t].iBotCopyId()
-        daughters = list(event[last].daughterList())
-        quark = [d for d in daughters if event[d].idAbs() in (1, 3, 5)]
-        boson = [d for d in daughters if event[d].idAbs() == 24]
+        daughters = records.daughters(event, records.bottom_copy(event, t))
+        quark = [d for d in daughters if abs(pid(d)) in (1, 3, 5)]
+        boson = [d for d in daughters if abs(pid(d)) == 24]
         if len(quark) != 1 or len(boson) != 1:
             return None
-        w_decay = list(event[event[boson[0]].iBotCopyId()].daughterList())
-        ids = [event[d].idAbs() for d in w_decay]
+        w_decay = records.daughters(event, records.bottom_copy(event, boson[0]))
         if len(w_decay) != 2:
             return None
-        if any(i in (11, 13) for i in ids):
+        ids = [abs(pid(d)) for d in w_decay]
+        if 11 in ids or 13 in ids:
             lep = w_decay[ids.index(11) if 11 in ids else ids.index(13)]
             nu = w_decay[1 - w_decay.index(lep)]
-            truth["b_lep"] = (_p4(event[quark[0]]), event[quark[0]].id())
-            truth["lepton"] = (_p4(event[lep]), event[lep].id())
-            final_nu = event[event[nu].iBotCopyId()]
-            truth["neutrino"] = (_p4(final_nu), final_nu.id())
+            truth["b_lep"] = (p4(quark[0]), pid(quark[0]))
+            truth["lepton"] = (p4(lep), pid(lep))
+            final_nu = records.bottom_copy(event, nu)
+            truth["neutrino"] = (p4(final_nu), pid(final_nu))
         else:
-            truth["b_had"] = (_p4(event[quark[0]]), event[quark[0]].id())
-            q1, q2 = sorted(w_decay, key=lambda d: -event[d].pT())
-            truth["q1"] = (_p4(event[q1]), event[q1].id())
-            truth["q2"] = (_p4(event[q2]), event[q2].id())
+            truth["b_had"] = (p4(quark[0]), pid(quark[0]))
+            q1, q2 = sorted(w_decay, key=lambda d: -float(np.hypot(*records.p4[o + d, :2])))
+            truth["q1"] = (p4(q1), pid(q1))
+            truth["q2"] = (p4(q2), pid(q2))
     return truth if len(truth) == 6 else None
 
 
-def _isolated_leptons(p4: np.ndarray, pdg: np.ndarray, detector: DetectorResponse) -> np.ndarray:
-    """Indices of isolated electrons and muons above threshold among the final-state particles."""
-    pt, eta, phi, _ = pt_eta_phi_mass(p4)
-    is_lepton = np.isin(np.abs(pdg), (11, 13)) & (pt > detector.lepton_pt_min) & (np.abs(eta) < detector.lepton_eta_max)
-    candidates = np.flatnonzero(is_lepton)
-    if len(candidates) == 0:
-        return candidates
-    visible = ~np.isin(np.abs(pdg), _NEUTRINOS)
-    keep = []
-    for i in candidates:
-        near = visible & (delta_r(eta, phi, eta[i], phi[i]) < detector.isolation_radius)
-        near[i] = False
-        if pt[near].sum() < detector.isolation_max * pt[i]:
-            keep.append(i)
-    return np.asarray(keep, dtype=np.int64)
-
-
-def _candidate(number: int, pythia: Any, detector: DetectorResponse) -> _Candidate | None | str:
-    """Truth + lepton preselection of the current Pythia event (a string names why it failed)."""
-    truth = _truth(pythia.event)
-    if truth is None:
-        return "truth"
-    fs = final_state(pythia.event, heavy_hadrons=True)
-    leptons = _isolated_leptons(fs.p4, fs.pdg_id, detector)
-    if len(leptons) != 1:
-        return "lepton"
-    pt, eta, _, _ = pt_eta_phi_mass(fs.p4)
-    in_detector = (~np.isin(np.abs(fs.pdg_id), _NEUTRINOS)) & (np.abs(eta) < detector.calorimeter_eta_max)
-    met_visible = -fs.p4[in_detector, :2].sum(axis=0)
-    jets_input = in_detector.copy()
-    jets_input[leptons[0]] = False
-    return _Candidate(
-        number=number,
-        visible=fs.p4[jets_input],
-        heavy_p4=fs.heavy_p4,
-        heavy_flavour=fs.heavy_flavour,
-        lepton_p4=fs.p4[leptons[0]],
-        lepton_id=int(fs.pdg_id[leptons[0]]),
-        met_visible=met_visible,
-        sum_et=float(pt[in_detector].sum()),
-        truth=truth,
+def _candidates(
+    records: ParticleRecords, first_number: int, detector: DetectorResponse, cutflow: dict[str, int]
+) -> list[_Candidate]:
+    """Truth + isolated-lepton preselection of every event of a batch, vectorised over its particles."""
+    pt, eta, phi, _ = pt_eta_phi_mass(records.p4)
+    event_of = records.event_of
+    abs_id = np.abs(records.id)
+    visible = records.final & ~np.isin(abs_id, NEUTRINOS)
+    in_detector = visible & (np.abs(eta) < detector.calorimeter_eta_max)
+    lepton_candidate = (
+        records.final & np.isin(abs_id, (11, 13)) & (pt > detector.lepton_pt_min) & (np.abs(eta) < detector.lepton_eta_max)
     )
+    flavour = hadron_flavour(records.id)
+    heavy = (flavour > 0) & (pt > HEAVY_HADRON_MIN_PT)
+    B = records.n_events
+    met_visible = -np.stack([np.bincount(event_of[in_detector], records.p4[in_detector, k], minlength=B) for k in (0, 1)], 1)
+    sum_et = np.bincount(event_of[in_detector], pt[in_detector], minlength=B)
+    out: list[_Candidate] = []
+    for event in range(B):
+        lo, hi = records.offsets[event], records.offsets[event + 1]
+        truth = _truth(records, event)
+        if truth is None:
+            cutflow["truth"] += 1
+            continue
+        isolated = []
+        vis = np.flatnonzero(visible[lo:hi]) + lo
+        for i in np.flatnonzero(lepton_candidate[lo:hi]) + lo:
+            near = vis[delta_r(eta[vis], phi[vis], eta[i], phi[i]) < detector.isolation_radius]
+            if pt[near[near != i]].sum() < detector.isolation_max * pt[i]:
+                isolated.append(i)
+        if len(isolated) != 1:
+            continue
+        lepton = isolated[0]
+        jets_input = in_detector[lo:hi].copy()
+        jets_input[lepton - lo] = False
+        h = np.flatnonzero(heavy[lo:hi]) + lo
+        out.append(
+            _Candidate(
+                number=first_number + event,
+                visible=records.p4[lo:hi][jets_input],
+                heavy_p4=records.p4[h],
+                heavy_flavour=flavour[h],
+                lepton_p4=records.p4[lepton].copy(),
+                lepton_id=int(records.id[lepton]),
+                met_visible=met_visible[event],
+                sum_et=float(sum_et[event]),
+                truth=truth,
+            )
+        )
+    return out
 
 
 def _cluster(candidates: list[_Candidate], radius: float) -> list[np.ndarray]:
@@ -199,10 +205,9 @@ def _cluster(candidates: list[_Candidate], radius: float) -> list[np.ndarray]:
     )
     sequence = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
     jets = sequence.inclusive_jets(min_pt=_CLUSTER_PT_MIN)
-    return [
-        np.stack([ak.to_numpy(j.px), ak.to_numpy(j.py), ak.to_numpy(j.pz), ak.to_numpy(j.E)], axis=1).reshape(-1, 4)
-        for j in jets
-    ]
+    flat = ak.flatten(jets)
+    p4 = np.stack([ak.to_numpy(flat.px), ak.to_numpy(flat.py), ak.to_numpy(flat.pz), ak.to_numpy(flat.E)], axis=1)
+    return np.split(p4, np.cumsum(ak.to_numpy(ak.num(jets)))[:-1])
 
 
 def _match_partons(parton_eta, parton_phi, jet_eta, jet_phi) -> np.ndarray:  # noqa: ANN001
@@ -302,7 +307,7 @@ def generate_ttbar_block(
     block_index: int = 0,
     detector: DetectorResponse | None = None,
     selection: TTbarSelection | None = None,
-    batch_size: int = 64,
+    batch_size: int = 50,
     max_generated: int | None = None,
     progress: Any = None,
 ) -> TTbarBlockResult:
@@ -313,7 +318,7 @@ def generate_ttbar_block(
         pythia_seeds: seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances.
         rng: the generator for detector smearing and tagging.
         block_index: stored as ``luminosityBlock`` (1-based) and in the event numbers.
-        batch_size: candidate events clustered together by fastjet.
+        batch_size: events generated per ``nextBatch`` call (the W charge alternates between batches).
         max_generated: a safety stop (default: 100 × ``n_selected`` + 1000).
         progress: an object with ``update(n)`` called with newly selected events (a tqdm bar).
     """
@@ -343,21 +348,15 @@ def generate_ttbar_block(
         pending.clear()
 
     while len(buffer) < n_selected and cutflow["generated"] < max_generated:
-        pythia = pythias[cutflow["generated"] % 2]
-        cutflow["generated"] += 1
-        if not pythia.next():
-            cutflow["pythia_failed"] += 1
-            continue
-        candidate = _candidate(cutflow["generated"], pythia, detector)
-        if candidate == "truth":
-            cutflow["truth"] += 1
-            continue
-        if isinstance(candidate, str):
-            continue
-        cutflow["one_isolated_lepton"] += 1
-        pending.append(candidate)
-        if len(pending) >= batch_size:
-            flush()
+        pythia = pythias[(cutflow["generated"] // batch_size) % 2]  # alternate the two W charges batch by batch
+        n = min(batch_size, max_generated - cutflow["generated"])
+        records = next_batch(pythia, n)
+        cutflow["pythia_failed"] += n - records.n_events
+        candidates = _candidates(records, cutflow["generated"] + 1, detector, cutflow)
+        cutflow["generated"] += n
+        cutflow["one_isolated_lepton"] += len(candidates)
+        pending.extend(candidates)
+        flush()
     flush()
     cutflow["selected"] = len(buffer)
     if len(buffer) < n_selected:  # stopped by max_generated: every generated event counts

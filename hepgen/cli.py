@@ -123,7 +123,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
-    result = run_quickstart(args.data, args.out, max_events=args.max_events)
+    result = run_quickstart(args.data, args.out, max_events=args.max_events, neutrino_model=args.neutrino_model)
     print(result.summary_path.read_text(encoding="utf-8"))
     print(
         f"{result.n_with_w_neutrino}/{result.n_events} events have a truth W-decay neutrino; "
@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")
     p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
     p.add_argument("--max-events", type=int, default=5000, help="events read per sample (default 5000)")
+    p.add_argument("--neutrino-model", default="analyses/neutrino/model", help="run folder of the neutrino flow")
     p.set_defaults(func=_cmd_quickstart)
     return parser
 

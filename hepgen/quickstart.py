@@ -2,8 +2,10 @@
 
 At this stage it reads the CMS NanoAOD file (truth W neutrinos against MET)
 and hepgen's own Pythia samples (the W and top mass peaks in tt̄ → ℓ+jets, the
-top-jet mass with and without pileup overlaid on the fly), and writes
-``results/summary.md``. It grows into the full chain (train → predict →
+top-jet mass with and without pileup overlaid on the fly), samples the
+neutrino posterior of the test events with the shipped flow and compares it
+with the analytic solution, and writes ``results/summary.md`` (and
+``results/neutrino/``). It grows into the full chain (train → predict →
 validate) as the task modules land; it stays a plain function so tests can
 call it.
 """
@@ -29,7 +31,14 @@ log = logging.getLogger("hepgen.quickstart")
 #: The shipped CMS Open Data NanoAOD file, relative to the data folder.
 DEFAULT_NANOAOD = "cms_opendata_ttbar_nanoaod.root"
 #: hepgen's shipped Pythia samples (see data/README.md for the commands that make them).
-SHIPPED_SAMPLES = {"ttbar": "ttbar_ljets.root", "jets": "top_jets.root", "minbias": "minbias_pool.root"}
+SHIPPED_SAMPLES = {
+    "ttbar": "ttbar_ljets.root",
+    "ttbar_test": "ttbar_ljets_test.root",
+    "jets": "top_jets.root",
+    "minbias": "minbias_pool.root",
+}
+#: The neutrino flow trained on the shipped sample (analyses/neutrino/README.md says how).
+DEFAULT_NEUTRINO_MODEL = Path("analyses") / "neutrino" / "model"
 
 
 @dataclass(frozen=True)
@@ -106,10 +115,39 @@ def _jets_section(jets_path: Path, pool_path: Path, max_jets: int, mu: float) ->
     return text, figures
 
 
+def _neutrino_section(test: Path, model: Path, out: Path, max_events: int) -> tuple[str, dict[str, float]]:
+    from hepgen.tasks.neutrino_run import predict_neutrino
+    from hepgen.validation.neutrino_comparison import validate_neutrino
+
+    predictions = out / "predictions"
+    flow = predict_neutrino(data=[str(test)], out=predictions / "flow.root", run=model, samples=256, max_events=max_events)
+    analytic = predict_neutrino(data=[str(test)], out=predictions / "analytic.root", method="analytic", max_events=max_events)
+    metrics = validate_neutrino([flow, analytic], out)
+    f, a = metrics["methods"]["flow"], metrics["methods"]["analytic"]
+    figures = {
+        "nu_flow_px_resolution": f["px"]["resolution"], "nu_analytic_px_resolution": a["px"]["resolution"],
+        "nu_flow_pz_resolution": f["pz"]["resolution"], "nu_analytic_pz_resolution": a["pz"]["resolution"],
+        "nu_flow_pz_ks": f["pz"]["calibration"]["ks"],
+    }  # fmt: skip
+    text = (
+        f"## Neutrino posterior: the shipped ν-flow (`{model}`) on `{test}` ({metrics['events']} events)\n\n"
+        f"- px resolution: flow {f['px']['resolution']:.1f} GeV, analytic (MET) {a['px']['resolution']:.1f} GeV\n"
+        f"- pz resolution: flow {f['pz']['resolution']:.1f} GeV, analytic W-mass solution {a['pz']['resolution']:.1f} GeV\n"
+        f"- flow calibration in pz: KS {f['pz']['calibration']['ks']:.3f}, largest coverage deviation "
+        f"{f['pz']['calibration']['max_coverage_deviation']:.3f} ({f['pz']['calibration']['verdict']})\n"
+        f"- full comparison and figures: `{out}/summary.md`\n\n"
+    )
+    return text, figures
+
+
 def run_quickstart(
-    data_dir: str | os.PathLike = "data", out_dir: str | os.PathLike = "results", *, max_events: int = 5000
+    data_dir: str | os.PathLike = "data",
+    out_dir: str | os.PathLike = "results",
+    *,
+    max_events: int = 5000,
+    neutrino_model: str | os.PathLike = DEFAULT_NEUTRINO_MODEL,
 ) -> QuickstartResult:
-    """Read the shipped samples, check their physics, write ``out_dir/summary.md``."""
+    """Read the shipped samples, check their physics, run the shipped neutrino flow, write ``out_dir/summary.md``."""
     data = Path(data_dir)
     path = _require(data / DEFAULT_NANOAOD, "CMS Open Data NanoAOD")
     log.info("reading %s with the 'nanoaod' schema", path)
@@ -137,6 +175,14 @@ def run_quickstart(
     pool = _require(data / SHIPPED_SAMPLES["minbias"], "hepgen minimum-bias pool")
     log.info("overlaying pileup from %s on %s", pool, jets)
     text, more = _jets_section(jets, pool, min(max_events, 2000), mu=60.0)
+    report += text
+    figures |= more
+    model = Path(neutrino_model)
+    if not (model / "model.pt").exists():
+        raise MissingFileError(f"the neutrino model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout")
+    test = _require(data / SHIPPED_SAMPLES["ttbar_test"], "hepgen tt̄ test sample")
+    log.info("sampling the neutrino posterior of %s with %s", test, model)
+    text, more = _neutrino_section(test, model, Path(out_dir) / "neutrino", min(max_events, 2000))
     report += text
     figures |= more
     out = Path(out_dir) / "summary.md"

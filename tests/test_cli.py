@@ -12,15 +12,20 @@ from hepgen.quickstart import DEFAULT_NANOAOD, run_quickstart
 def test_quickstart_on_the_shipped_data(tmp_path, capsys):
     from tests.conftest import REPO
 
-    result = run_quickstart(REPO / "data", tmp_path / "results", max_events=400)
+    result = run_quickstart(REPO / "data", tmp_path / "results", max_events=400,
+                            neutrino_model=REPO / "analyses" / "neutrino" / "model")  # fmt: skip
     assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
     assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
     f = result.figures
     assert abs(f["ttbar_median_m_lnu"] - 80.4) < 1.5 and abs(f["ttbar_median_m_lnub"] - 172.5) < 6
     assert 150 < f["top_jet_median_mass"] < 195 and f["top_jet_median_mass_mu60"] > f["top_jet_median_mass"] + 30
+    # the shipped flow beats MET for the transverse momentum and matches the analytic solution in pz
+    assert f["nu_flow_px_resolution"] < f["nu_analytic_px_resolution"]
+    assert f["nu_flow_pz_resolution"] < 1.3 * f["nu_analytic_pz_resolution"]
     text = result.summary_path.read_text()
     assert "198" in text and "pileup" in text
-    assert main(["quickstart", "--data", str(REPO / "data"), "--out", str(tmp_path / "r2"), "--max-events", "200"]) == 0
+    assert main(["quickstart", "--data", str(REPO / "data"), "--out", str(tmp_path / "r2"), "--max-events", "200",
+                 "--neutrino-model", str(REPO / "analyses" / "neutrino" / "model")]) == 0  # fmt: skip
     assert "Results written to" in capsys.readouterr().out
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the neutrino-regression comparison (flow, mdn, gauss, mse, analytic) on the shipped tt̄ sample.
 # Run from the repository root after `make install`. About 20 minutes on a 2-core CPU; pass
-# ACCELERATOR=gpu to train on a GPU. Outputs: runs/neutrino/<model>/ and results/neutrino/.
+# ACCELERATOR=gpu to train on a GPU. Outputs: runs/neutrino/<model>/ and results/neutrino-comparison/.
 set -euo pipefail
 DATA=${DATA:-data/ttbar_ljets.root}
 TEST=${TEST:-data/ttbar_ljets_test.root}   # an independent test sample (other seed)
@@ -14,11 +14,11 @@ for model in flow mdn gauss mse; do
       --max-epochs $EPOCHS --patience 6 --accelerator $ACCELERATOR --no-progress
   fi
 done
-mkdir -p results/neutrino/predictions
+mkdir -p results/neutrino-comparison/predictions
 EVAL=$TEST
 for model in flow mdn gauss mse; do
   $HEPGEN predict neutrino --run runs/neutrino/$model --data "$EVAL" --samples 256 \
-    --out results/neutrino/predictions/$model.root
+    --out results/neutrino-comparison/predictions/$model.root
 done
-$HEPGEN predict neutrino --model analytic --data "$EVAL" --out results/neutrino/predictions/analytic.root
-$HEPGEN validate neutrino --pred results/neutrino/predictions/*.root --out results/neutrino
+$HEPGEN predict neutrino --model analytic --data "$EVAL" --out results/neutrino-comparison/predictions/analytic.root
+$HEPGEN validate neutrino --pred results/neutrino-comparison/predictions/*.root --out results/neutrino-comparison

@@ -7,7 +7,25 @@ from pathlib import Path
 
 import matplotlib
 
-__all__ = ["use_style", "label", "save_figure"]
+__all__ = ["use_style", "label", "save_figure", "METHOD_COLORS", "color_of"]
+
+#: One colour per method, the same in every figure (colour-blind-safe Okabe–Ito palette).
+METHOD_COLORS: dict[str, str] = {
+    "truth": "#000000",
+    "flow": "#0072B2",
+    "mdn": "#D55E00",
+    "gauss": "#E69F00",
+    "mse": "#009E73",
+    "analytic": "#CC79A7",
+    "observed": "#999999",
+    "softdrop": "#56B4E9",
+    "vipr": "#0072B2",
+}
+
+
+def color_of(name: str) -> str | None:
+    """The fixed colour of a method (None lets matplotlib choose for unknown names)."""
+    return METHOD_COLORS.get(name.split(" ")[0])
 
 
 def use_style(style: str = "ROOT") -> None:

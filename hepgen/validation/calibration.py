@@ -56,6 +56,8 @@ class CalibrationSummary:
     Attributes:
         ks: Kolmogorov–Smirnov distance of the truth quantiles from uniform.
         max_coverage_deviation: largest |empirical − nominal| coverage over the levels.
+        mean_coverage_deviation: mean of (empirical − nominal) over the levels: negative for
+            intervals that are too narrow (over-confident), positive for too wide ones.
         tail_fraction: fraction of truth quantiles in the outer 10 % (0.1 if calibrated;
             larger: over-confident; smaller: under-confident).
         median_quantile: median truth quantile (0.5 if unbiased).
@@ -64,6 +66,7 @@ class CalibrationSummary:
 
     ks: float
     max_coverage_deviation: float
+    mean_coverage_deviation: float
     tail_fraction: float
     median_quantile: float
     pull_mean: float
@@ -74,9 +77,9 @@ class CalibrationSummary:
         noise = 1.36 / np.sqrt(max(n_events, 1))  # KS 95 % critical value
         if self.ks <= noise:
             return "calibrated"
-        if abs(self.median_quantile - 0.5) > 2 * noise and abs(self.median_quantile - 0.5) > abs(self.tail_fraction - 0.1):
+        if abs(self.median_quantile - 0.5) > 2 * noise and abs(self.median_quantile - 0.5) > abs(self.mean_coverage_deviation):
             return "biased"
-        return "over-confident" if self.tail_fraction > 0.1 else "under-confident"
+        return "over-confident" if self.mean_coverage_deviation < 0 else "under-confident"
 
 
 def calibration_summary(samples: np.ndarray, truth: np.ndarray) -> CalibrationSummary:
@@ -91,6 +94,7 @@ def calibration_summary(samples: np.ndarray, truth: np.ndarray) -> CalibrationSu
     return CalibrationSummary(
         ks=ks,
         max_coverage_deviation=float(np.max(np.abs(cov - DEFAULT_LEVELS))),
+        mean_coverage_deviation=float(np.mean(cov - DEFAULT_LEVELS)),
         tail_fraction=float(np.mean((q < 0.05) | (q > 0.95))),
         median_quantile=float(np.median(q)),
         pull_mean=float(np.mean(p)) if len(p) else float("nan"),

@@ -160,12 +160,21 @@ def _summary(metrics: dict[str, Any]) -> str:
 def _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment) -> None:  # noqa: ANN001
     import matplotlib.pyplot as plt
 
-    from hepgen.plotting import label, plot_coverage, plot_distributions, plot_pulls, plot_truth_quantiles, save_figure, use_style
+    from hepgen.plotting import (
+        color_of,
+        label,
+        plot_coverage,
+        plot_distributions,
+        plot_pulls,
+        plot_truth_quantiles,
+        save_figure,
+        use_style,
+    )
 
     use_style()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, r in residuals.items():
-        ax.hist(np.clip(r, -400, 400), np.linspace(-400, 400, 81), histtype="step", lw=1.6, label=name)
+        ax.hist(np.clip(r, -400, 400), np.linspace(-400, 400, 81), histtype="step", lw=1.6, label=name, color=color_of(name))
     ax.set_xlabel(r"$p_z^{\nu}$ (predicted $-$ true) [GeV]")
     ax.set_ylabel("events")
     ax.legend(fontsize="x-small")

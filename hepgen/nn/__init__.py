@@ -1,6 +1,14 @@
 """Neural-network building blocks: masked attention over padded sets, pooling, in-model standardisation."""
 
-from hepgen.nn.attention import ClassAttentionPooling, CrossAttentionBlock, FeedForward, MultiheadAttention, TransformerBlock
+from hepgen.nn.attention import (
+    ClassAttentionPooling,
+    CrossAttentionBlock,
+    FeedForward,
+    LatentSetEncoder,
+    MultiheadAttention,
+    TransformerBlock,
+)
+from hepgen.nn.embedding import FourierEmbedding
 from hepgen.nn.standardize import MaskedStandardizer
 
 __all__ = [
@@ -9,5 +17,7 @@ __all__ = [
     "CrossAttentionBlock",
     "ClassAttentionPooling",
     "FeedForward",
+    "LatentSetEncoder",
+    "FourierEmbedding",
     "MaskedStandardizer",
 ]

@@ -12,7 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["MultiheadAttention", "TransformerBlock", "CrossAttentionBlock", "ClassAttentionPooling", "FeedForward"]
+__all__ = [
+    "MultiheadAttention",
+    "TransformerBlock",
+    "CrossAttentionBlock",
+    "ClassAttentionPooling",
+    "FeedForward",
+    "LatentSetEncoder",
+]
 
 
 class MultiheadAttention(nn.Module):
@@ -104,3 +111,25 @@ class ClassAttentionPooling(nn.Module):
         for block in self.blocks:
             token = block(token, x, mask)
         return self.norm(token[:, 0])
+
+
+class LatentSetEncoder(nn.Module):
+    """Perceiver-style encoder: ``latents`` learnable vectors cross-attend to a large masked set ``[B, N, D]``.
+
+    The cost grows as N × latents instead of N² for full self-attention over the set,
+    which matters for observed jets with pileup (hundreds to thousands of particles).
+    Returns the latent set ``[B, latents, D]`` (all real: its mask is all True).
+    """
+
+    def __init__(self, dim: int, heads: int, *, latents: int = 32, self_blocks: int = 1, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.latents = nn.Parameter(torch.randn(1, latents, dim) * 0.02)
+        self.cross = CrossAttentionBlock(dim, heads, dropout=dropout)
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(self_blocks))
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        z = self.cross(self.latents.expand(x.shape[0], -1, -1), x, mask)
+        full = torch.ones(z.shape[:2], dtype=torch.bool, device=z.device)
+        for block in self.blocks:
+            z = block(z, full)
+        return z

@@ -1,0 +1,124 @@
+"""VIPR networks: the conditional denoiser of the hard-scatter cloud, and the multiplicity model.
+
+* :class:`ObservedJetEncoder` encodes the observed (pileup-contaminated) cloud,
+  either with full self-attention or, for large clouds, with a learnable latent
+  set (Perceiver-style cross-attention, cost N × latents), plus the jet-level context.
+* :class:`VIPRDenoiser` is the raw network ``F(x_in, c_noise; observed)`` that
+  :class:`~hepgen.models.edm.EDMPrecond` wraps: self-attention over the noisy
+  hard cloud, cross-attention to the observed encoding, σ through a Fourier embedding.
+* :class:`MultiplicityModel` is a categorical distribution over the number of
+  hard-scatter constituents, 1 … ``max_count``, given the observed jet.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Categorical
+
+from hepgen.nn import ClassAttentionPooling, CrossAttentionBlock, FourierEmbedding, LatentSetEncoder, TransformerBlock
+
+__all__ = ["ObservedJetEncoder", "VIPRDenoiser", "MultiplicityModel", "ShiftedCategorical"]
+
+
+class ObservedJetEncoder(nn.Module):
+    """Observed constituents ``[B, M, F]`` (mask ``[B, M]``) and jet context ``[B, C]`` → a set ``[B, K, D]`` + mask.
+
+    Args:
+        latents: 0 for full self-attention over the observed cloud (K = M + 1), or
+            the number of learnable latent vectors (K = latents + 1, cost linear in M).
+    """
+
+    def __init__(self, features: int, context: int, *, dim: int, heads: int, blocks: int, latents: int = 0) -> None:
+        super().__init__()
+        self.embed = nn.Linear(features, dim)
+        self.context = nn.Sequential(nn.Linear(context, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.latent = LatentSetEncoder(dim, heads, latents=latents, self_blocks=blocks) if latents else None
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(blocks)) if not latents else None
+
+    def forward(self, observed: Tensor, mask: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
+        x = self.embed(observed) * mask[..., None]
+        c = self.context(context)[:, None, :]
+        if self.latent is not None:
+            z = self.latent(x + c * mask[..., None], mask)
+            z_mask = torch.ones(z.shape[:2], dtype=torch.bool, device=z.device)
+        else:
+            z, z_mask = x + c * mask[..., None], mask
+            for block in self.blocks:  # type: ignore[union-attr]
+                z = block(z, z_mask)
+        ones = torch.ones(z.shape[0], 1, dtype=torch.bool, device=z.device)
+        return torch.cat([c, z], dim=1), torch.cat([ones, z_mask], dim=1)
+
+
+class VIPRDenoiser(nn.Module):
+    """Raw denoiser network ``F(x_in [B, N, D_x], c_noise [B]; mask, observed, observed_mask, context)``."""
+
+    def __init__(
+        self,
+        *,
+        features: int = 3,
+        observed_features: int = 3,
+        context: int = 5,
+        dim: int = 64,
+        heads: int = 4,
+        blocks: int = 3,
+        encoder_blocks: int = 2,
+        latents: int = 0,
+    ) -> None:
+        super().__init__()
+        self.encoder = ObservedJetEncoder(
+            observed_features, context, dim=dim, heads=heads, blocks=encoder_blocks, latents=latents
+        )
+        self.embed = nn.Linear(features, dim)
+        self.sigma = FourierEmbedding(dim)
+        self.self_blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(blocks))
+        self.cross_blocks = nn.ModuleList(CrossAttentionBlock(dim, heads) for _ in range(blocks))
+        self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, features))
+
+    def forward(
+        self,
+        x: Tensor,
+        c_noise: Tensor,
+        *,
+        mask: Tensor,
+        observed: Tensor,
+        observed_mask: Tensor,
+        context: Tensor,
+        encoded: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        memory, memory_mask = encoded if encoded is not None else self.encoder(observed, observed_mask, context)
+        h = (self.embed(x) + self.sigma(c_noise)[:, None, :]) * mask[..., None]
+        for attend, cross in zip(self.self_blocks, self.cross_blocks):
+            h = attend(h, mask)
+            h = cross(h, memory, memory_mask, mask)
+        return self.out(h) * mask[..., None]
+
+
+class ShiftedCategorical(Categorical):
+    """A categorical over the counts 1 … K (``sample`` and ``log_prob`` speak in counts, not class indices)."""
+
+    def sample(self, sample_shape: torch.Size = torch.Size()) -> Tensor:  # noqa: B008 - torch's signature
+        return super().sample(sample_shape) + 1
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        return super().log_prob(value - 1)
+
+    @property
+    def mode(self) -> Tensor:
+        return super().mode + 1
+
+
+class MultiplicityModel(nn.Module):
+    """p(n_hard | observed jet): a categorical over 1 … ``max_count`` from the pooled observed encoding."""
+
+    def __init__(self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4,
+                 blocks: int = 2, latents: int = 0, max_count: int = 128) -> None:  # fmt: skip
+        super().__init__()
+        self.max_count = max_count
+        self.encoder = ObservedJetEncoder(observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=latents)
+        self.pool = ClassAttentionPooling(dim, heads)
+        self.head = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, max_count))
+
+    def forward(self, observed: Tensor, observed_mask: Tensor, context: Tensor) -> ShiftedCategorical:
+        z, z_mask = self.encoder(observed, observed_mask, context)
+        return ShiftedCategorical(logits=self.head(self.pool(z, z_mask)))

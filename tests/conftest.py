@@ -103,3 +103,21 @@ def ttbar_file(tmp_path_factory):
     summary = produce(ProductionRequest("ttbar-ljets", 80, seed=7, out=str(path), block_size=40, progress=False))
     assert summary.events == 80
     return path, summary
+
+
+@pytest.fixture(scope="session")
+def top_jets(tmp_path_factory):
+    path = tmp_path_factory.mktemp("jets") / "top.root"
+    from hepgen.sim import ProductionRequest, produce
+
+    produce(ProductionRequest("jets", 60, seed=3, out=str(path), block_size=30, progress=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def minbias_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("minbias") / "minbias.root"
+    from hepgen.sim import ProductionRequest, produce
+
+    produce(ProductionRequest("minbias", 150, seed=5, out=str(path), progress=False))
+    return path

@@ -32,20 +32,6 @@ def arrays(path, tree):
     return uproot.open(path)[tree].arrays(library="ak")
 
 
-@pytest.fixture(scope="session")
-def top_jets(tmp_path_factory):
-    path = tmp_path_factory.mktemp("jets") / "top.root"
-    produce(ProductionRequest("jets", 60, seed=3, out=str(path), block_size=30, progress=False))
-    return path
-
-
-@pytest.fixture(scope="session")
-def minbias_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("minbias") / "minbias.root"
-    produce(ProductionRequest("minbias", 150, seed=5, out=str(path), progress=False))
-    return path
-
-
 def p4(pt, eta, phi, mass):
     return vector.array({"pt": np.asarray(pt), "eta": np.asarray(eta), "phi": np.asarray(phi), "mass": np.asarray(mass)})
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import awkward as ak
     import torch
 
-__all__ = ["PointCloud", "concatenate_clouds"]
+__all__ = ["PointCloud", "concatenate_clouds", "pad_flat"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,3 +175,39 @@ def concatenate_clouds(clouds: Sequence[PointCloud]) -> PointCloud:
         np.concatenate([c.mask for c in clouds], axis=0),
         features,
     )
+
+
+def pad_flat(
+    columns: Sequence[np.ndarray], event: np.ndarray, counts: np.ndarray, max_length: int
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Place flat objects, grouped by event in order, into padded ``[B, N, F]`` float32 values and a mask.
+
+    Args:
+        columns: ``F`` flat arrays ``[n]``, one per feature.
+        event: the event of each object ``[n]`` (non-decreasing).
+        counts: objects per event ``[B]``.
+        max_length: ``N``; objects beyond it are dropped and counted.
+
+    Returns:
+        ``(values, mask, truncated_events, truncated_objects)``.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    B, N = len(counts), int(max_length)
+    starts = np.zeros(B, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    over = counts > N
+    truncated_events, truncated_objects = int(over.sum()), int((counts[over] - N).sum())
+    values = np.zeros((B, N, len(columns)), dtype=np.float32)
+    mask = np.zeros((B, N), dtype=bool)
+    if len(event):
+        local = np.arange(len(event), dtype=np.int64) - starts[event]
+        if truncated_objects:
+            fits = local < N
+            event, local = event[fits], local[fits]
+            columns = [c[fits] for c in columns]
+        flat_index = event * N + local
+        flat_values = values.reshape(B * N, len(columns))
+        for j, column in enumerate(columns):
+            flat_values[flat_index, j] = column
+        mask.reshape(-1)[flat_index] = True
+    return values, mask, truncated_events, truncated_objects

@@ -19,7 +19,7 @@ from hepgen.errors import CorruptFileError, MissingBranchError, NonFiniteInputEr
 from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.features import FeatureTable
 from hepgen.io.files import FileInput, expand_files, open_tree
-from hepgen.io.pointcloud import PointCloud
+from hepgen.io.pointcloud import PointCloud, pad_flat
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
 
 __all__ = ["read", "iterate", "NonFinitePolicy", "resolve_schema"]
@@ -202,25 +202,8 @@ def _scatter_padded(
     columns: list[np.ndarray], event: np.ndarray, counts: np.ndarray, max_length: int
 ) -> tuple[np.ndarray, np.ndarray, Truncation]:
     """Place flat, event-ordered objects into ``[B, max_length, F]`` values and a ``[B, max_length]`` mask."""
-    B, N = len(counts), max_length
-    starts = np.zeros(B, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    over = counts > N
-    truncation = Truncation(N, int(over.sum()), int((counts[over] - N).sum()))
-    values = np.zeros((B, N, len(columns)), dtype=np.float32)
-    mask = np.zeros((B, N), dtype=bool)
-    if len(event):
-        local = np.arange(len(event), dtype=np.int64) - starts[event]
-        if truncation.objects:
-            fits = local < N
-            event, local = event[fits], local[fits]
-            columns = [c[fits] for c in columns]
-        flat_index = event * N + local
-        flat_values = values.reshape(B * N, len(columns))
-        for j, column in enumerate(columns):
-            flat_values[flat_index, j] = column
-        mask.reshape(-1)[flat_index] = True
-    return values, mask, truncation
+    values, mask, events, objects = pad_flat(columns, event, counts, max_length)
+    return values, mask, Truncation(max_length, events, objects)
 
 
 def _read_collection(name: str, collection: Collection, ctx: _ChunkContext) -> tuple[PointCloud, Truncation]:

@@ -8,6 +8,8 @@ Commands (more arrive with the task modules):
 * ``hepgen train neutrino --data FILES --model flow|mdn|gauss|mse --out RUN`` — train (Lightning).
 * ``hepgen predict neutrino --run RUN | --model analytic --data FILES --out FILE`` — posterior samples.
 * ``hepgen validate neutrino --pred FILE... --out DIR`` — metrics, calibration, figures.
+* ``hepgen train pileup --jets FILES --pileup POOL --out RUN`` and
+  ``hepgen predict pileup --run RUN --jets FILES --pileup POOL --mu 60 --samples K --steps N --out FILE`` — VIPR.
 * ``hepgen quickstart`` — the main job on the shipped data.
 """
 
@@ -83,13 +85,28 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from hepgen.tasks.neutrino_run import NeutrinoTrainConfig, train_neutrino
 
-    if args.task != "neutrino":  # pragma: no cover - argparse restricts the choices
-        raise HepgenInputError(f"unknown task {args.task!r}")
+    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    if args.task == "pileup":
+        from hepgen.tasks.pileup_run import PileupTrainConfig, train_pileup
+
+        if not args.jets or not args.pileup:
+            raise HepgenInputError("hepgen train pileup needs --jets FILES and --pileup POOL")
+        run = train_pileup(PileupTrainConfig(
+            jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu, mu_sigma=args.mu_sigma,
+            dim=args.dim, blocks=args.layers, latents=args.latents, batch_size=args.batch_size, learning_rate=args.lr,
+            max_epochs=args.max_epochs, max_steps=args.max_steps, patience=args.patience, max_jets=args.max_events,
+            seed=args.seed, accelerator=args.accelerator, devices=devices, strategy=args.strategy,
+            precision=args.precision, resume=args.resume, progress=not args.no_progress,
+        ))  # fmt: skip
+        print(f"trained VIPR; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
+        return 0
+    if not args.data:
+        raise HepgenInputError("hepgen train neutrino needs --data FILES")
     config = NeutrinoTrainConfig(
         data=list(args.data), out=args.out, model=args.model, schema=args.schema, dim=args.dim, layers=args.layers,
         batch_size=args.batch_size, learning_rate=args.lr, max_epochs=args.max_epochs, max_steps=args.max_steps,
         patience=args.patience, max_events=args.max_events, seed=args.seed, accelerator=args.accelerator,
-        devices=int(args.devices) if str(args.devices).isdigit() else args.devices, strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
+        devices=devices, strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
         resume=args.resume, progress=not args.no_progress,
     )  # fmt: skip
     run = train_neutrino(config)
@@ -101,6 +118,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from hepgen.shards import parse_shard
     from hepgen.tasks.neutrino_run import predict_neutrino
 
+    if args.task == "pileup":
+        from hepgen.tasks.pileup_run import predict_pileup
+
+        if args.run is None or not args.jets or not args.pileup:
+            raise HepgenInputError("hepgen predict pileup needs --run RUN, --jets FILES and --pileup POOL")
+        out = predict_pileup(
+            run=args.run, jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu,
+            samples=args.samples, steps=args.steps, sampler=args.sampler, shard=parse_shard(args.shard),
+            max_jets=args.max_events, device=args.device,
+        )  # fmt: skip
+        print(f"VIPR samples written to {out}")
+        return 0
+    if not args.data:
+        raise HepgenInputError("hepgen predict neutrino needs --data FILES")
     if args.run is None and args.model is None:
         raise HepgenInputError("give --run RUN (a trained model) or --model analytic")
     out = predict_neutrino(
@@ -176,8 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("train", help="train a model (PyTorch Lightning)")
-    p.add_argument("task", choices=["neutrino"], help="which task")
-    p.add_argument("--data", nargs="+", required=True, help="training ROOT files (globs allowed)")
+    p.add_argument("task", choices=["neutrino", "pileup"], help="which task")
+    p.add_argument("--data", nargs="+", default=None, help="neutrino: training ROOT files (globs allowed)")
+    p.add_argument("--jets", nargs="+", default=None, help="pileup: hard-scatter jets (hepgen generate jets)")
+    p.add_argument("--pileup", nargs="+", default=None, help="pileup: minimum-bias pool (hepgen generate minbias)")
+    p.add_argument("--mu", type=float, default=60.0, help="pileup: mean interactions (default 60)")
+    p.add_argument("--mu-sigma", type=float, default=10.0, help="pileup: μ drawn from |N(mu, mu-sigma)| (default 10)")
+    p.add_argument("--latents", type=int, default=0, help="pileup: Perceiver latents for large observed clouds (0: off)")
     p.add_argument("--out", required=True, help="run folder to create")
     p.add_argument("--model", choices=["flow", "mdn", "gauss", "mse"], default="flow")
     p.add_argument("--schema", default="hepgen-ttbar")
@@ -200,8 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("predict", help="posterior samples for every input event")
-    p.add_argument("task", choices=["neutrino"])
-    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("task", choices=["neutrino", "pileup"])
+    p.add_argument("--data", nargs="+", default=None, help="neutrino: input ROOT files")
+    p.add_argument("--jets", nargs="+", default=None, help="pileup: hard-scatter jets to contaminate and clean")
+    p.add_argument("--pileup", nargs="+", default=None, help="pileup: minimum-bias pool")
+    p.add_argument("--mu", type=float, default=60.0, help="pileup: Poisson mean of the overlaid interactions")
+    p.add_argument("--steps", type=int, default=50, help="pileup: sampler steps")
+    p.add_argument("--sampler", choices=["heun", "euler"], default="heun")
     p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
     p.add_argument("--run", default=None, help="run folder of a trained model")
     p.add_argument("--model", choices=["analytic"], default=None, help="a method that needs no training")

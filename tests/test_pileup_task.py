@@ -62,3 +62,38 @@ def test_tiny_model_overfits_a_handful_of_jets(top_jets, minbias_file):
     obs_error = np.mean(np.abs(observed.jet_mass / truth - 1))
     assert gen_error < 0.15 and gen_error < 0.6 * obs_error, (gen_error, obs_error, median, truth, observed.jet_mass)
     assert np.allclose(generated.eta[::8], observed.jet_eta, atol=0.3)  # generated jets point where the jet is
+
+
+@pytest.mark.slow
+def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, tmp_path):
+    from hepgen.cli import main
+    from hepgen.errors import HepgenInputError
+    from hepgen.io import read_event_outputs
+    from hepgen.tasks.pileup_run import load_pileup_model
+
+    run = tmp_path / "vipr"
+    argv = ["train", "pileup", "--jets", str(top_jets), "--pileup", str(minbias_file), "--out", str(run), "--dim", "16",
+            "--layers", "1", "--batch-size", "16", "--max-events", "40", "--max-epochs", "2", "--no-progress",
+            "--accelerator", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    assert {p.name for p in run.iterdir()} >= {"model.pt", "config.yaml", "checkpoints", "logs"}
+    model, payload = load_pileup_model(run)
+    assert payload["mu"] == 60.0 and model.hard_standardizer.fitted
+    assert main(argv) == 2  # the run folder holds a model: refuse to overwrite it
+    assert main([*argv[:-5], "--max-epochs", "3", "--no-progress", "--accelerator", "cpu", "--resume"]) == 0
+    out = tmp_path / "vipr.root"
+    assert main(["predict", "pileup", "--run", str(run), "--jets", str(top_jets), "--pileup", str(minbias_file),
+                 "--samples", "3", "--steps", "6", "--max-events", "5", "--out", str(out)]) == 0  # fmt: skip
+    outputs, event_id, metadata = read_event_outputs(out, tree="VIPR")
+    np.testing.assert_array_equal(event_id["entry"], np.repeat(np.arange(5), 3))
+    np.testing.assert_array_equal(outputs["sample"], np.tile(np.arange(3), 5))
+    n = ak.num(outputs["constituent_pt"])
+    assert ak.all(n >= 1) and ak.all(n <= 128) and metadata["steps"] == 6
+    assert np.all(outputs["jet_pt"] > 0) and np.all(np.isfinite(outputs["jet_mass"]))
+    with pytest.raises(HepgenInputError, match="not a VIPR pileup model"):
+        load_pileup_model(_neutrino_like(tmp_path))
+
+
+def _neutrino_like(tmp_path):
+    torch.save({"task": "neutrino"}, tmp_path / "model.pt")
+    return tmp_path / "model.pt"

@@ -1,0 +1,295 @@
+"""Training and prediction for VIPR (PyTorch Lightning at the edge), with pileup overlaid on the fly.
+
+``train_pileup`` reads hard-scatter jets and a minimum-bias pool; every epoch
+draws fresh pileup (μ from |N(μ, σ)| by default) for every jet, so the model
+never sees the same contamination twice. An EMA of the weights (with warm-up)
+is kept for sampling. The run folder holds ``config.yaml``, ``model.pt`` (EMA
+weights, constructor arguments, standardisation), ``checkpoints/`` and ``logs/``.
+
+``predict_pileup`` overlays pileup on the hard jets of the input (or reads
+observed jets as they are when ``mu`` is None and the files hold them), and
+writes K posterior samples per jet: one row per (jet, sample), with the index
+of the observed jet, the generated constituents and the generated jet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+import yaml
+
+from hepgen import __version__
+from hepgen.errors import HepgenInputError
+from hepgen.io.files import expand_files, open_tree
+from hepgen.io.writer import atomic_path, write_event_outputs
+from hepgen.models.edm import ExponentialMovingAverage
+from hepgen.shards import Shard
+from hepgen.sim.pileup import HardJets, PileupPool, draw_pileup_counts, overlay_pileup
+from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
+
+__all__ = ["PileupTrainConfig", "read_hard_jets", "train_pileup", "load_pileup_model", "predict_pileup"]
+
+log = logging.getLogger("hepgen.pileup")
+
+TASK = "pileup"
+
+
+@dataclass
+class PileupTrainConfig:
+    """Everything a VIPR training run needs; stored as the run's ``config.yaml``."""
+
+    jets: list[str]
+    pileup: list[str]
+    out: str
+    mu: float = 60.0
+    mu_sigma: float = 10.0
+    radius: float = 1.0
+    dim: int = 64
+    heads: int = 4
+    blocks: int = 3
+    encoder_blocks: int = 2
+    latents: int = 0
+    max_hard: int = 128
+    batch_size: int = 64
+    learning_rate: float = 5e-4
+    max_epochs: int = 50
+    max_steps: int = -1
+    patience: int = 10
+    val_fraction: float = 0.1
+    max_jets: int | None = None
+    ema_decay: float = 0.999
+    seed: int = 1
+    accelerator: str = "auto"
+    devices: str | int = "auto"
+    strategy: str = "auto"
+    precision: str = "32-true"
+    resume: bool = False
+    progress: bool = True
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {"dim": self.dim, "heads": self.heads, "blocks": self.blocks, "encoder_blocks": self.encoder_blocks,
+                "latents": self.latents, "max_hard": self.max_hard}  # fmt: skip
+
+
+def read_hard_jets(files: list[str], *, max_jets: int | None = None) -> tuple[HardJets, np.ndarray]:
+    """Hard-scatter jets (``hepgen generate jets`` files, hard constituents only) and their truth masses ``[J]``."""
+    parts, masses = [], []
+    for path in expand_files(files):
+        tree = open_tree(path, "Jets")
+        try:
+            jets = tree.arrays(entry_stop=None if max_jets is None else max_jets - sum(len(m) for m in masses))
+        finally:
+            tree.file.close()
+        hard = ~jets.Constituent_isPileup
+        parts.append((jets.HardJet_eta, jets.HardJet_phi,
+                      ak.zip({k: jets[f"Constituent_{k}"][hard] for k in ("pt", "eta", "phi", "mass", "charge")})))  # fmt: skip
+        masses.append(ak.to_numpy(jets.HardJet_mass))
+        if max_jets is not None and sum(len(m) for m in masses) >= max_jets:
+            break
+    eta = np.concatenate([ak.to_numpy(p[0]) for p in parts])
+    phi = np.concatenate([ak.to_numpy(p[1]) for p in parts])
+    constituents = ak.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
+    if len(eta) == 0:
+        raise HepgenInputError(f"no jets in {files}")
+    return HardJets.from_columns(eta, phi, constituents), np.concatenate(masses)
+
+
+def _subset(hard: HardJets, index: np.ndarray) -> HardJets:
+    counts = np.diff(hard.offsets)[index]
+    take = np.concatenate([np.arange(hard.offsets[i], hard.offsets[i + 1]) for i in index]) if len(index) else np.zeros(0, int)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    return HardJets(hard.eta[index], hard.phi[index], hard.pt[take], hard.c_eta[take], hard.c_phi[take],
+                    hard.c_mass[take], hard.c_charge[take], offsets)  # fmt: skip
+
+
+class _OverlayBatches(torch.utils.data.IterableDataset):
+    """Every pass overlays fresh pileup on all jets and yields shuffled padded batches."""
+
+    def __init__(self, hard: HardJets, pool: PileupPool, config: PileupTrainConfig, *, shuffle: bool, seed: int) -> None:
+        self.hard, self.pool, self.config, self.shuffle, self.seed = hard, pool, config, shuffle, seed
+        self.epoch = 0
+
+    def __iter__(self):  # noqa: ANN204
+        self.epoch += 1
+        rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0])
+        counts = draw_pileup_counts(self.hard.n_jets, self.config.mu, rng, distribution="gaussian", sigma=self.config.mu_sigma)
+        observed = overlay_pileup(self.hard, self.pool, mu=self.config.mu, seed=rng, n_interactions=counts,
+                                  radius=self.config.radius)  # fmt: skip
+        order = rng.permutation(self.hard.n_jets) if self.shuffle else np.arange(self.hard.n_jets)
+        for start in range(0, len(order), self.config.batch_size):
+            index = np.sort(order[start : start + self.config.batch_size])
+            yield jet_batch(observed, counts.astype(np.float64), hard=self.hard, max_hard=self.config.max_hard,
+                            index=index).to_torch()  # fmt: skip
+
+    def __len__(self) -> int:
+        return math.ceil(self.hard.n_jets / self.config.batch_size)
+
+
+def _lightning():  # noqa: ANN202
+    import lightning
+
+    return lightning
+
+
+class PileupLightningModule(_lightning().LightningModule):
+    """Lightning wrapper: EDM loss + multiplicity NLL; AdamW with cosine decay; EMA for sampling."""
+
+    def __init__(self, model: VIPRModel, *, learning_rate: float, total_steps: int, ema_decay: float) -> None:
+        super().__init__()
+        self.model = model
+        self.learning_rate, self.total_steps = learning_rate, max(total_steps, 1)
+        self.ema = ExponentialMovingAverage(model, decay=ema_decay)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        diffusion, multiplicity = self.model.loss(batch)
+        B = batch.observed.shape[0]
+        self.log("train_diffusion", diffusion, prog_bar=True, batch_size=B)
+        self.log("train_multiplicity", multiplicity, batch_size=B)
+        return diffusion + multiplicity
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.ema.update(self.model)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        diffusion, multiplicity = self.ema.model.loss(batch, generator=torch.Generator().manual_seed(batch_idx))
+        self.log("val_loss", diffusion + multiplicity, prog_bar=True, batch_size=batch.observed.shape[0], sync_dist=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["ema"] = self.ema.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "ema" in checkpoint:
+            self.ema.load_state_dict(checkpoint["ema"])
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        return dataclasses.replace(batch, **{f.name: getattr(batch, f.name).to(device) for f in dataclasses.fields(batch)
+                                             if isinstance(getattr(batch, f.name), torch.Tensor)})  # fmt: skip
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.total_steps, eta_min=self.learning_rate / 20)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def train_pileup(config: PileupTrainConfig) -> Path:
+    """Train VIPR; returns the run folder."""
+    L = _lightning()
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    run = Path(config.out)
+    if (run / "model.pt").exists() and not config.resume:
+        raise HepgenInputError(f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume")
+    run.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    hard, _ = read_hard_jets(config.jets, max_jets=config.max_jets)
+    pool = PileupPool.from_root(config.pileup)
+    order = np.random.default_rng(config.seed).permutation(hard.n_jets)
+    n_val = max(1, int(round(config.val_fraction * hard.n_jets)))
+    train, val = _subset(hard, np.sort(order[n_val:])), _subset(hard, np.sort(order[:n_val]))
+    model = VIPRModel(**config.model_kwargs())
+    fit_rng = np.random.default_rng(config.seed)
+    counts = draw_pileup_counts(train.n_jets, config.mu, fit_rng, distribution="gaussian", sigma=config.mu_sigma)
+    model.fit_standardization(jet_batch(overlay_pileup(train, pool, mu=config.mu, seed=fit_rng, n_interactions=counts),
+                                        counts.astype(np.float64), hard=train, max_hard=config.max_hard))  # fmt: skip
+    steps_per_epoch = math.ceil(train.n_jets / config.batch_size)
+    total = config.max_steps if config.max_steps > 0 else steps_per_epoch * config.max_epochs
+    module = PileupLightningModule(model, learning_rate=config.learning_rate, total_steps=total, ema_decay=config.ema_decay)
+    with atomic_path(run / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump({"task": TASK, "hepgen_version": __version__, **dataclasses.asdict(config)}))
+    checkpoint = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True)
+    trainer = L.Trainer(
+        max_epochs=config.max_epochs, max_steps=config.max_steps, accelerator=config.accelerator,
+        devices=config.devices, strategy=config.strategy, precision=config.precision,
+        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)],
+        logger=CSVLogger(run, name="logs"), enable_progress_bar=config.progress, enable_model_summary=False,
+        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+    )  # fmt: skip
+    train_loader = torch.utils.data.DataLoader(_OverlayBatches(train, pool, config, shuffle=True, seed=config.seed), batch_size=None)
+    val_loader = torch.utils.data.DataLoader(_OverlayBatches(val, pool, config, shuffle=False, seed=config.seed + 1), batch_size=None)
+    last = run / "checkpoints" / "last.ckpt"
+    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if config.resume and last.exists() else None)
+    if trainer.global_rank == 0:
+        best = checkpoint.best_model_path
+        if best and Path(best).exists():
+            state = torch.load(best, map_location="cpu", weights_only=False)
+            if "ema" in state:
+                module.ema.load_state_dict(state["ema"])
+        with atomic_path(run / "model.pt") as tmp:
+            torch.save({"task": TASK, "config": model.config, "state_dict": module.ema.model.state_dict(),
+                        "mu": config.mu, "mu_sigma": config.mu_sigma, "radius": config.radius}, tmp)  # fmt: skip
+    return run
+
+
+def load_pileup_model(run: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[VIPRModel, dict[str, Any]]:
+    """The EMA model of a VIPR run folder and its training settings (μ, radius)."""
+    path = Path(run)
+    path = path / "model.pt" if path.is_dir() else path
+    if not path.exists():
+        raise HepgenInputError(f"no trained model at {str(path)!r}; train one with `hepgen train pileup --out RUN`")
+    payload = torch.load(path, map_location=device, weights_only=False)
+    if not isinstance(payload, dict) or payload.get("task") != TASK:
+        raise HepgenInputError(f"{str(path)!r} is not a VIPR pileup model (task {payload.get('task') if isinstance(payload, dict) else '?'!r})")
+    model = VIPRModel(**payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval(), payload
+
+
+def predict_pileup(
+    *,
+    run: str | os.PathLike,
+    jets: list[str],
+    pileup: list[str],
+    out: str | os.PathLike,
+    mu: float = 60.0,
+    samples: int = 16,
+    steps: int = 50,
+    sampler: str = "heun",
+    batch_size: int = 32,
+    shard: Shard = Shard(),
+    max_jets: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+) -> Path:
+    """Overlay pileup (Poisson μ, seeded) on the input hard jets and write ``samples`` VIPR posteriors per jet."""
+    model, _ = load_pileup_model(run, device=device)
+    files = shard.take(sorted(expand_files(jets))) if shard.count > 1 else list(jets)
+    if not files:
+        raise HepgenInputError(f"shard {shard} of {len(jets)} file(s) is empty")
+    hard, truth_mass = read_hard_jets(files, max_jets=max_jets)
+    observed = overlay_pileup(hard, PileupPool.from_root(pileup), mu=mu, seed=seed)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    parts = []
+    for start in range(0, hard.n_jets, batch_size):
+        index = np.arange(start, min(start + batch_size, hard.n_jets))
+        batch = jet_batch(observed, observed.n_interactions.astype(np.float64), index=index)
+        clouds, mask = model.sample(batch.to_torch(device), samples, steps=steps, sampler=sampler, generator=generator)
+        generated = to_generated_jets(clouds, mask, batch.axis, samples)
+        generated.jet_index += start
+        parts.append(generated)
+    rows = np.concatenate([g.jet_index for g in parts])
+    outputs = {
+        "sample": np.concatenate([g.sample_index for g in parts]).astype(np.int32),
+        "constituent_pt": ak.concatenate([g.constituents.pt for g in parts]),
+        "constituent_eta": ak.concatenate([g.constituents.eta for g in parts]),
+        "constituent_phi": ak.concatenate([g.constituents.phi for g in parts]),
+        **{f"jet_{k}": np.concatenate([getattr(g, k) for g in parts]).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+        "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
+        "observed_jet_pt": observed.jet_pt[rows].astype(np.float32),
+        "truth_jet_mass": truth_mass[rows].astype(np.float32),
+        "n_pileup": observed.n_interactions[rows].astype(np.int32),
+    }
+    return write_event_outputs(
+        out, outputs, event_id={"entry": rows.astype(np.int64)}, tree="VIPR",
+        metadata={"task": TASK, "run": str(run), "jets": files, "pileup": list(pileup), "mu": mu, "samples": samples,
+                  "steps": steps, "sampler": sampler, "seed": seed, "hepgen_version": __version__},
+    )  # fmt: skip

@@ -90,7 +90,7 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     n = ak.num(outputs["constituent_pt"])
     assert ak.all(n >= 1) and ak.all(n <= 128) and metadata["steps"] == 6
     assert np.all(outputs["jet_pt"] > 0) and np.all(np.isfinite(outputs["jet_mass"]))
-    with pytest.raises(HepgenInputError, match="not a VIPR pileup model"):
+    with pytest.raises(HepgenInputError, match="not a pileup model"):
         load_pileup_model(_neutrino_like(tmp_path))
 
 

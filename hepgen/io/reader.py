@@ -20,7 +20,7 @@ from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.features import FeatureTable
 from hepgen.io.files import FileInput, expand_files, open_tree
 from hepgen.io.pointcloud import PointCloud, pad_flat
-from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
+from hepgen.io.schema import Collection, ScalarObjects, Schema
 
 __all__ = ["read", "iterate", "NonFinitePolicy", "resolve_schema"]
 

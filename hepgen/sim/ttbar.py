@@ -254,7 +254,6 @@ def _reconstruct(
     else:
         lep_res = float(relative_energy_resolution(candidate.lepton_p4[3], detector.electron_stochastic, detector.electron_constant))
     lep_scale = float(smear_scale(np.array([lep_res]), rng)[0])
-    lepton = candidate.lepton_p4 * lep_scale
 
     # missing transverse momentum
     noise = detector.met_sqrt_sumet * np.sqrt(candidate.sum_et) * rng.standard_normal(2)

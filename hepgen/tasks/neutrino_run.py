@@ -15,7 +15,6 @@ on the validation loss, CSV log, progress bar). The run folder holds:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -25,14 +24,14 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
 from hepgen.io import read
-from hepgen.io.writer import atomic_path, write_event_outputs
+from hepgen.io.writer import write_event_outputs
 from hepgen.shards import Shard
 from hepgen.tasks.neutrino import NeutrinoArrays, NeutrinoModel, neutrino_arrays, targets_to_momentum
+from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
 
 __all__ = [
     "NeutrinoTrainConfig",
@@ -156,10 +155,7 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    run = Path(config.out)
-    if (run / "model.pt").exists() and not config.resume:
-        raise HepgenInputError(f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume")
-    run.mkdir(parents=True, exist_ok=True)
+    run = prepare_run_folder(config.out, resume=config.resume)
     L.seed_everything(config.seed, workers=True, verbose=False)
     arrays = _load_arrays(config.data, config.schema, config.max_events)
     order = np.random.default_rng(config.seed).permutation(len(arrays))
@@ -174,8 +170,7 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
     module = NeutrinoLightningModule(
         model, learning_rate=config.learning_rate, weight_decay=config.weight_decay, total_steps=total
     )
-    with atomic_path(run / "config.yaml") as tmp:
-        tmp.write_text(yaml.safe_dump({"task": TASK, "hepgen_version": __version__, **dataclasses.asdict(config)}))
+    write_run_config(run, TASK, config)
     checkpoint = ModelCheckpoint(
         dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True
     )
@@ -214,21 +209,12 @@ def _float(value: Any) -> float | None:
 
 def save_neutrino_model(model: NeutrinoModel, path: Path, *, extra: dict[str, Any] | None = None) -> None:
     """Save weights, constructor arguments and standardisation in one file, atomically."""
-    with atomic_path(path) as tmp:
-        torch.save({"task": TASK, "config": model.config, "state_dict": model.state_dict(), **(extra or {})}, tmp)
+    save_model_file(path, TASK, model.config, model.state_dict(), **(extra or {}))
 
 
 def load_neutrino_model(run: str | os.PathLike, *, device: str | torch.device = "cpu") -> NeutrinoModel:
     """The trained model of a run folder (or a ``model.pt`` file)."""
-    path = Path(run)
-    path = path / "model.pt" if path.is_dir() else path
-    if not path.exists():
-        raise HepgenInputError(f"no trained model at {str(path)!r}; train one with `hepgen train neutrino --out RUN`")
-    payload = torch.load(path, map_location=device, weights_only=False)
-    if not isinstance(payload, dict) or payload.get("task") != TASK:
-        raise HepgenInputError(
-            f"{str(path)!r} is not a neutrino model (task {payload.get('task') if isinstance(payload, dict) else '?'!r})"
-        )
+    payload = load_model_file(run, TASK, device=device)
     model = NeutrinoModel(**payload["config"])
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval()

@@ -25,16 +25,16 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import torch
-import yaml
 
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
 from hepgen.io.files import expand_files, open_tree
-from hepgen.io.writer import atomic_path, write_event_outputs
+from hepgen.io.writer import write_event_outputs
 from hepgen.models.edm import ExponentialMovingAverage
 from hepgen.shards import Shard
 from hepgen.sim.pileup import HardJets, PileupPool, draw_pileup_counts, overlay_pileup
 from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
+from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
 
 __all__ = ["PileupTrainConfig", "read_hard_jets", "train_pileup", "load_pileup_model", "predict_pileup"]
 
@@ -186,10 +186,7 @@ def train_pileup(config: PileupTrainConfig) -> Path:
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    run = Path(config.out)
-    if (run / "model.pt").exists() and not config.resume:
-        raise HepgenInputError(f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume")
-    run.mkdir(parents=True, exist_ok=True)
+    run = prepare_run_folder(config.out, resume=config.resume)
     L.seed_everything(config.seed, workers=True, verbose=False)
     hard, _ = read_hard_jets(config.jets, max_jets=config.max_jets)
     pool = PileupPool.from_root(config.pileup)
@@ -204,8 +201,7 @@ def train_pileup(config: PileupTrainConfig) -> Path:
     steps_per_epoch = math.ceil(train.n_jets / config.batch_size)
     total = config.max_steps if config.max_steps > 0 else steps_per_epoch * config.max_epochs
     module = PileupLightningModule(model, learning_rate=config.learning_rate, total_steps=total, ema_decay=config.ema_decay)
-    with atomic_path(run / "config.yaml") as tmp:
-        tmp.write_text(yaml.safe_dump({"task": TASK, "hepgen_version": __version__, **dataclasses.asdict(config)}))
+    write_run_config(run, TASK, config)
     checkpoint = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True)
     trainer = L.Trainer(
         max_epochs=config.max_epochs, max_steps=config.max_steps, accelerator=config.accelerator,
@@ -224,21 +220,14 @@ def train_pileup(config: PileupTrainConfig) -> Path:
             state = torch.load(best, map_location="cpu", weights_only=False)
             if "ema" in state:
                 module.ema.load_state_dict(state["ema"])
-        with atomic_path(run / "model.pt") as tmp:
-            torch.save({"task": TASK, "config": model.config, "state_dict": module.ema.model.state_dict(),
-                        "mu": config.mu, "mu_sigma": config.mu_sigma, "radius": config.radius}, tmp)  # fmt: skip
+        save_model_file(run / "model.pt", TASK, model.config, module.ema.model.state_dict(), mu=config.mu,
+                        mu_sigma=config.mu_sigma, radius=config.radius)  # fmt: skip
     return run
 
 
 def load_pileup_model(run: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[VIPRModel, dict[str, Any]]:
     """The EMA model of a VIPR run folder and its training settings (μ, radius)."""
-    path = Path(run)
-    path = path / "model.pt" if path.is_dir() else path
-    if not path.exists():
-        raise HepgenInputError(f"no trained model at {str(path)!r}; train one with `hepgen train pileup --out RUN`")
-    payload = torch.load(path, map_location=device, weights_only=False)
-    if not isinstance(payload, dict) or payload.get("task") != TASK:
-        raise HepgenInputError(f"{str(path)!r} is not a VIPR pileup model (task {payload.get('task') if isinstance(payload, dict) else '?'!r})")
+    payload = load_model_file(run, TASK, device=device)
     model = VIPRModel(**payload["config"])
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), payload

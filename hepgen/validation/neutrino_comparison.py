@@ -140,7 +140,7 @@ def _summary(metrics: dict[str, Any]) -> str:
     for name, entry in metrics["methods"].items():
         cells = [f"{entry[c]['bias']:.3g} | {entry[c]['resolution']:.3g}" for c in COMPONENTS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {metrics['m_lnu_median'][name]:.1f} |")
-    lines.append(f"| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |")
+    lines.append("| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |")
     lines += ["", "## Calibration of the probabilistic methods", "",
               "| method | component | KS | max coverage deviation | tail fraction (0.1 ideal) | pull σ | verdict |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip

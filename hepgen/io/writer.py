@@ -23,7 +23,7 @@ import numpy as np
 from hepgen.errors import NonFiniteInputError
 from hepgen.io.files import open_tree
 
-__all__ = ["atomic_path", "write_event_outputs", "read_event_outputs", "EVENT_ID_PREFIX"]
+__all__ = ["EVENT_ID_PREFIX", "atomic_path", "read_event_outputs", "write_event_outputs"]
 
 #: Event-identifier branches are written as ``event_id_<name>``.
 EVENT_ID_PREFIX = "event_id_"
@@ -72,6 +72,7 @@ def write_event_outputs(
     tree: str = "Outputs",
     metadata: Mapping[str, Any] | None = None,
     allow_nonfinite: bool = False,
+    extra_trees: Mapping[str, tuple[Mapping[str, np.ndarray | ak.Array], Mapping[str, np.ndarray]]] | None = None,
 ) -> Path:
     """Write per-event arrays to ``tree`` in a new ROOT file at ``path``, atomically.
 
@@ -86,12 +87,30 @@ def write_event_outputs(
         metadata: JSON-serialisable provenance (schema, source files, model),
             stored as the string object ``metadata`` beside the tree.
         allow_nonfinite: refuse NaN/inf in float outputs unless True.
+        extra_trees: more trees for the same file, name → ``(outputs, event_id)``
+            (e.g. one row per jet beside one row per posterior sample).
 
     Returns:
         The final path.
     """
     import uproot
 
+    trees = {tree: _columns(path, outputs, event_id, allow_nonfinite)}
+    for name, (extra_outputs, extra_id) in (extra_trees or {}).items():
+        if name in trees or name == "metadata":
+            raise ValueError(f"tree name {name!r} is used twice")
+        trees[name] = _columns(path, extra_outputs, extra_id, allow_nonfinite)
+    with atomic_path(path) as tmp, uproot.recreate(tmp) as file:
+        for name, columns in trees.items():
+            _write_tree(file, name, columns)
+        file["metadata"] = json.dumps(dict(metadata or {}), sort_keys=True, default=str)
+    return Path(path)
+
+
+def _columns(
+    path: str | os.PathLike, outputs: Mapping[str, np.ndarray | ak.Array], event_id: Mapping[str, np.ndarray], allow_nonfinite: bool
+) -> dict[str, np.ndarray | ak.Array]:
+    """Validated branch columns: event identifiers first, all outputs aligned with them and finite."""
     if not event_id or "entry" not in event_id:
         raise ValueError("event_id must contain at least 'entry' (use events.event_id)")
     n = len(event_id["entry"])
@@ -115,21 +134,19 @@ def write_event_outputs(
                     f"output {name!r} holds {int((~np.isfinite(flat)).sum())} NaN/inf value(s); refusing to write {path}"
                 )
         columns[name] = value
+    return columns
 
-    with atomic_path(path) as tmp:
-        with uproot.recreate(tmp) as file:
-            jagged = {k for k, v in columns.items() if isinstance(v, ak.Array) and v.ndim > 1}
-            types = {k: _branch_type(v) for k, v in columns.items()}
-            file.mktree(
-                tree,
-                types,
-                counter_name=lambda counted: "n" + counted,
-                field_name=lambda outer, inner: f"{outer}_{inner}",
-            )
-            if n:
-                file[tree].extend({k: (v if k in jagged or not isinstance(v, ak.Array) else ak.to_numpy(v)) for k, v in columns.items()})
-            file["metadata"] = json.dumps(dict(metadata or {}), sort_keys=True, default=str)
-    return Path(path)
+
+def _write_tree(file: Any, tree: str, columns: Mapping[str, np.ndarray | ak.Array]) -> None:
+    jagged = {k for k, v in columns.items() if isinstance(v, ak.Array) and v.ndim > 1}
+    file.mktree(
+        tree,
+        {k: _branch_type(v) for k, v in columns.items()},
+        counter_name=lambda counted: "n" + counted,
+        field_name=lambda outer, inner: f"{outer}_{inner}",
+    )
+    if len(next(iter(columns.values()))):
+        file[tree].extend({k: (v if k in jagged or not isinstance(v, ak.Array) else ak.to_numpy(v)) for k, v in columns.items()})
 
 
 def read_event_outputs(

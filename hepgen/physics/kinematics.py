@@ -9,9 +9,10 @@ Elsewhere, use `vector` directly.
 
 from __future__ import annotations
 
+import awkward as ak
 import numpy as np
 
-__all__ = ["delta_phi", "delta_r", "pt_eta_phi_mass", "p4_from_pt_eta_phi_mass"]
+__all__ = ["delta_phi", "delta_r", "p4_from_pt_eta_phi_mass", "pt_eta_phi_mass", "summed_p4"]
 
 
 def delta_phi(phi1: np.ndarray, phi2: np.ndarray) -> np.ndarray:
@@ -46,3 +47,12 @@ def p4_from_pt_eta_phi_mass(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, ma
     pt, eta, phi, mass = (np.asarray(x, dtype=np.float64) for x in (pt, eta, phi, mass))
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     return np.stack([px, py, pz, np.sqrt(px * px + py * py + pz * pz + mass * mass)], axis=-1)
+
+
+def summed_p4(constituents: ak.Array) -> np.ndarray:
+    """Four-momentum (px, py, pz, E) ``[J, 4]`` of each list of jagged (pt, eta, phi, mass) records ``[J, var]``."""
+    p4 = p4_from_pt_eta_phi_mass(*(ak.to_numpy(ak.flatten(constituents[k])) for k in ("pt", "eta", "phi", "mass")))
+    counts = ak.to_numpy(ak.num(constituents))
+    jet = np.zeros((len(counts), 4))
+    np.add.at(jet, np.repeat(np.arange(len(counts)), counts), p4)
+    return jet

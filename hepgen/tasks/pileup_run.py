@@ -31,12 +31,13 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.files import expand_files, open_tree
 from hepgen.io.writer import write_event_outputs
 from hepgen.models.edm import ExponentialMovingAverage
+from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.shards import Shard
-from hepgen.sim.pileup import HardJets, PileupPool, draw_pileup_counts, overlay_pileup
+from hepgen.sim.pileup import HardJets, OverlaidJets, PileupPool, draw_pileup_counts, overlay_pileup
 from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
 from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
 
-__all__ = ["PileupTrainConfig", "read_hard_jets", "train_pileup", "load_pileup_model", "predict_pileup"]
+__all__ = ["PileupTrainConfig", "load_pileup_model", "predict_pileup", "read_hard_jets", "train_pileup"]
 
 log = logging.getLogger("hepgen.pileup")
 
@@ -118,7 +119,7 @@ class _OverlayBatches(torch.utils.data.IterableDataset):
         self.hard, self.pool, self.config, self.shuffle, self.seed = hard, pool, config, shuffle, seed
         self.epoch = 0
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         self.epoch += 1
         rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0])
         counts = draw_pileup_counts(self.hard.n_jets, self.config.mu, rng, distribution="gaussian", sigma=self.config.mu_sigma)
@@ -134,7 +135,7 @@ class _OverlayBatches(torch.utils.data.IterableDataset):
         return math.ceil(self.hard.n_jets / self.config.batch_size)
 
 
-def _lightning():  # noqa: ANN202
+def _lightning():
     import lightning
 
     return lightning
@@ -233,6 +234,23 @@ def load_pileup_model(run: str | os.PathLike, *, device: str | torch.device = "c
     return model.to(device).eval(), payload
 
 
+def _jet_table(hard: HardJets, observed: OverlaidJets) -> dict[str, np.ndarray | ak.Array]:
+    """One row per jet: the observed constituents (with ``is_pileup``) and the truth (hard) constituents and jets."""
+    counts = np.diff(hard.offsets)
+    truth = ak.zip({"pt": ak.unflatten(hard.pt, counts), "eta": ak.unflatten(hard.c_eta, counts),
+                    "phi": ak.unflatten(hard.c_phi, counts), "mass": ak.unflatten(hard.c_mass, counts)})  # fmt: skip
+    truth_jet = dict(zip(("pt", "eta", "phi", "mass"), pt_eta_phi_mass(summed_p4(truth))))
+    table: dict[str, np.ndarray | ak.Array] = {
+        **{f"observed_constituent_{k}": ak.values_astype(observed.constituents[k], np.float32) for k in ("pt", "eta", "phi", "mass")},
+        "observed_constituent_is_pileup": ak.values_astype(observed.constituents.is_pileup, bool),
+        **{f"truth_constituent_{k}": ak.values_astype(truth[k], np.float32) for k in ("pt", "eta", "phi", "mass")},
+        **{f"observed_jet_{k}": getattr(observed, f"jet_{k}").astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+        **{f"truth_jet_{k}": truth_jet[k].astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+        "n_pileup": observed.n_interactions.astype(np.int32),
+    }
+    return table
+
+
 def predict_pileup(
     *,
     run: str | os.PathLike,
@@ -249,7 +267,12 @@ def predict_pileup(
     seed: int = 0,
     device: str = "cpu",
 ) -> Path:
-    """Overlay pileup (Poisson μ, seeded) on the input hard jets and write ``samples`` VIPR posteriors per jet."""
+    """Overlay pileup (Poisson μ, seeded) on the input hard jets and write ``samples`` VIPR posteriors per jet.
+
+    The output holds two trees: ``VIPR`` with one row per (jet, sample) — the generated constituents and jet —
+    and ``Jets`` with one row per jet — the observed constituents (``is_pileup`` marks the overlay) and the
+    truth constituents — so ``hepgen validate pileup`` needs nothing else.
+    """
     model, _ = load_pileup_model(run, device=device)
     files = shard.take(sorted(expand_files(jets))) if shard.count > 1 else list(jets)
     if not files:
@@ -279,6 +302,7 @@ def predict_pileup(
     }
     return write_event_outputs(
         out, outputs, event_id={"entry": rows.astype(np.int64)}, tree="VIPR",
+        extra_trees={"Jets": (_jet_table(hard, observed), {"entry": np.arange(hard.n_jets, dtype=np.int64)})},
         metadata={"task": TASK, "run": str(run), "jets": files, "pileup": list(pileup), "mu": mu, "samples": samples,
                   "steps": steps, "sampler": sampler, "seed": seed, "hepgen_version": __version__},
     )  # fmt: skip

@@ -7,7 +7,7 @@ Commands (more arrive with the task modules):
 * ``hepgen generate ttbar-ljets|jets|minbias --events N --seed S --out FILE`` — Pythia 8 samples.
 * ``hepgen train neutrino --data FILES --model flow|mdn|gauss|mse --out RUN`` — train (Lightning).
 * ``hepgen predict neutrino --run RUN | --model analytic --data FILES --out FILE`` — posterior samples.
-* ``hepgen validate neutrino --pred FILE... --out DIR`` — metrics, calibration, figures.
+* ``hepgen validate neutrino|pileup --pred FILE... --out DIR`` — metrics, calibration, figures.
 * ``hepgen train pileup --jets FILES --pileup POOL --out RUN`` and
   ``hepgen predict pileup --run RUN --jets FILES --pileup POOL --mu 60 --samples K --steps N --out FILE`` — VIPR.
 * ``hepgen quickstart`` — the main job on the shipped data.
@@ -126,7 +126,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         out = predict_pileup(
             run=args.run, jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu,
             samples=args.samples, steps=args.steps, sampler=args.sampler, shard=parse_shard(args.shard),
-            max_jets=args.max_events, device=args.device,
+            max_jets=args.max_events, device=args.device, seed=args.seed,
         )  # fmt: skip
         print(f"VIPR samples written to {out}")
         return 0
@@ -145,6 +145,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from hepgen.validation.neutrino_comparison import validate_neutrino
 
+    if args.task == "pileup":
+        from hepgen.validation.pileup_comparison import validate_pileup
+
+        metrics = validate_pileup(args.pred, args.out, validation_fraction=args.validation_fraction, label_text=args.label,
+                                  experiment=args.experiment, progress=not args.no_progress)  # fmt: skip
+        print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
+        print(f"validated VIPR at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}; results in {args.out}")
+        return 0
     metrics = validate_neutrino(args.pred, args.out, label_text=args.label, experiment=args.experiment)
     print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
     print(f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events; results in {args.out}")
@@ -243,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mu", type=float, default=60.0, help="pileup: Poisson mean of the overlaid interactions")
     p.add_argument("--steps", type=int, default=50, help="pileup: sampler steps")
     p.add_argument("--sampler", choices=["heun", "euler"], default="heun")
+    p.add_argument("--seed", type=int, default=0, help="pileup: seed of the overlay and the sampler (default 0)")
     p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
     p.add_argument("--run", default=None, help="run folder of a trained model")
     p.add_argument("--model", choices=["analytic"], default=None, help="a method that needs no training")
@@ -255,8 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("validate", help="compare methods: accuracy, calibration, figures")
-    p.add_argument("task", choices=["neutrino"])
-    p.add_argument("--pred", nargs="+", required=True, help="prediction files, one per method")
+    p.add_argument("task", choices=["neutrino", "pileup"])
+    p.add_argument("--pred", nargs="+", required=True,
+                   help="prediction files: neutrino, one per method; pileup, one or more per μ")  # fmt: skip
+    p.add_argument("--validation-fraction", type=float, default=0.3,
+                   help="pileup: share of jets used only to tune SoftDrop (default 0.3)")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="folder for metrics.json, summary.md and figures")
     p.add_argument("--label", default="Simulation", help="text beside the experiment label")
     p.add_argument("--experiment", default=None, help="e.g. CMS or ATLAS (default: no experiment name)")

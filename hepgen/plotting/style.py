@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib
 
-__all__ = ["use_style", "label", "save_figure", "METHOD_COLORS", "color_of"]
+__all__ = ["use_style", "label", "label_figure", "save_figure", "METHOD_COLORS", "color_of"]
 
 #: One colour per method, the same in every figure (colour-blind-safe Okabe–Ito palette).
 METHOD_COLORS: dict[str, str] = {
@@ -46,6 +46,16 @@ def label(ax, text: str = "Simulation", *, right: str = "√s = 13 TeV", experim
     ax.text(0.0, 1.01, text, transform=ax.transAxes, ha="left", va="bottom", fontsize="small", style="italic")
     ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize="small")
     return ax
+
+
+def label_figure(fig, text: str = "Simulation", *, right: str = "√s = 13 TeV", experiment: str | None = None, title: str = ""):  # noqa: ANN001, ANN201
+    """Label a multi-panel figure once above all panels (experiment name only if given), with an optional title."""
+    left = f"{experiment} {text}" if experiment else text
+    fig.text(0.01, 1.0, left, ha="left", va="bottom", style="italic", fontsize="medium")
+    fig.text(0.99, 1.0, right, ha="right", va="bottom", fontsize="medium")
+    if title:
+        fig.text(0.5, 1.0, title, ha="center", va="bottom", fontsize="medium")
+    return fig
 
 
 def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:  # noqa: ANN001

@@ -1,0 +1,75 @@
+"""Figures of a metric against a scanned parameter (e.g. bias against μ), and of a two-parameter grid."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from hepgen.plotting.style import color_of
+
+__all__ = ["plot_scan", "plot_grid_scores"]
+
+_LINESTYLES = {"median": "-", "samples": "--"}
+
+
+def _axes(ax):  # noqa: ANN001, ANN202
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5, 4))
+    return ax
+
+
+def plot_scan(
+    x: Sequence[float],
+    values: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    reference: float | None = None,
+    ax=None,  # noqa: ANN001
+):  # noqa: ANN201
+    """One line with markers per method (name → values at each ``x``); an optional horizontal reference line."""
+    ax = _axes(ax)
+    if reference is not None:
+        ax.axhline(reference, color="black", lw=0.8, ls=":")
+    for name, y in values.items():
+        style = _LINESTYLES.get(name.split(" ")[-1], "-")
+        ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color_of(name))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="xx-small")
+    return ax
+
+
+def plot_grid_scores(
+    scores: np.ndarray,
+    rows: Sequence[float],
+    columns: Sequence[float],
+    *,
+    row_label: str,
+    column_label: str,
+    chosen: tuple[int, int] | None = None,
+    title: str | None = None,
+    ax=None,  # noqa: ANN001
+):  # noqa: ANN201
+    """Heat map of ``scores`` ``[len(rows), len(columns)]`` with each value printed; ``chosen`` is outlined."""
+    ax = _axes(ax)
+    scores = np.asarray(scores, dtype=np.float64)
+    image = ax.imshow(scores, origin="lower", cmap="viridis_r", aspect="auto")
+    for i in range(scores.shape[0]):
+        for j in range(scores.shape[1]):
+            ax.text(j, i, f"{scores[i, j]:.2f}", ha="center", va="center", fontsize="xx-small", color="white")
+    if chosen is not None:
+        import matplotlib.patches as patches
+
+        ax.add_patch(patches.Rectangle((chosen[1] - 0.5, chosen[0] - 0.5), 1, 1, fill=False, ec="red", lw=2))
+    ax.set_xticks(range(len(columns)), [f"{c:g}" for c in columns])
+    ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
+    ax.set_xlabel(column_label)
+    ax.set_ylabel(row_label)
+    if title:
+        ax.set_title(title, fontsize="small")
+    ax.figure.colorbar(image, ax=ax, fraction=0.05)
+    return ax

@@ -126,7 +126,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         out = predict_pileup(
             run=args.run, jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu,
             samples=args.samples, steps=args.steps, sampler=args.sampler, shard=parse_shard(args.shard),
-            max_jets=args.max_events, device=args.device, seed=args.seed,
+            max_jets=args.max_events, device=args.device, seed=args.seed, progress=not args.no_progress,
         )  # fmt: skip
         print(f"VIPR samples written to {out}")
         return 0
@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=50, help="pileup: sampler steps")
     p.add_argument("--sampler", choices=["heun", "euler"], default="heun")
     p.add_argument("--seed", type=int, default=0, help="pileup: seed of the overlay and the sampler (default 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
     p.add_argument("--run", default=None, help="run folder of a trained model")
     p.add_argument("--model", choices=["analytic"], default=None, help="a method that needs no training")

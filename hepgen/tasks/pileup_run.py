@@ -266,6 +266,7 @@ def predict_pileup(
     max_jets: int | None = None,
     seed: int = 0,
     device: str = "cpu",
+    progress: bool = True,
 ) -> Path:
     """Overlay pileup (Poisson μ, seeded) on the input hard jets and write ``samples`` VIPR posteriors per jet.
 
@@ -281,6 +282,9 @@ def predict_pileup(
     observed = overlay_pileup(hard, PileupPool.from_root(pileup), mu=mu, seed=seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     parts = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=hard.n_jets, unit=" jets", desc=f"VIPR μ={mu:g} ({samples} samples, {steps} steps)", disable=not progress)
     for start in range(0, hard.n_jets, batch_size):
         index = np.arange(start, min(start + batch_size, hard.n_jets))
         batch = jet_batch(observed, observed.n_interactions.astype(np.float64), index=index)
@@ -288,6 +292,8 @@ def predict_pileup(
         generated = to_generated_jets(clouds, mask, batch.axis, samples)
         generated.jet_index += start
         parts.append(generated)
+        bar.update(len(index))
+    bar.close()
     rows = np.concatenate([g.jet_index for g in parts])
     outputs = {
         "sample": np.concatenate([g.sample_index for g in parts]).astype(np.int32),

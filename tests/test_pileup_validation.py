@@ -92,3 +92,16 @@ def test_mismatched_jets_and_samples_are_refused(predictions, tmp_path):
         load_pileup_predictions([only_samples])
     with pytest.raises(HepgenInputError, match="no prediction files"):
         load_pileup_predictions([])
+
+
+def test_empty_jets_are_counted_and_skipped(predictions):
+    import awkward as ak
+
+    from hepgen.validation.pileup_comparison import _evaluate_mu
+
+    prediction = load_pileup_predictions([predictions[0]])[0]
+    empty = ak.Array([[]] + [[]] * 0)
+    prediction.truth = ak.concatenate([empty, prediction.truth[1:]])  # jet 0 lost its truth constituents
+    result = _evaluate_mu(prediction, 0.4, [(0.1, 0.0)])["metrics"]
+    assert result["empty_jets_skipped"] == 1
+    assert result["validation_jets"] + result["test_jets"] == 11

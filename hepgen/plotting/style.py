@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib
 
+from hepgen.io.writer import atomic_path
+
 __all__ = ["use_style", "label", "label_figure", "save_figure", "METHOD_COLORS", "color_of"]
 
 #: One colour per method, the same in every figure (colour-blind-safe Okabe–Ito palette).
@@ -65,6 +67,7 @@ def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pd
     written = []
     for fmt in formats:
         target = path.with_suffix("." + fmt)
-        fig.savefig(target, bbox_inches="tight", dpi=150 if fmt == "png" else None)
+        with atomic_path(target) as tmp:  # a killed job never leaves half a figure
+            fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=150 if fmt == "png" else None)
         written.append(target)
     return written

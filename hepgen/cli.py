@@ -125,8 +125,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             raise HepgenInputError("hepgen predict pileup needs --run RUN, --jets FILES and --pileup POOL")
         out = predict_pileup(
             run=args.run, jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu,
-            samples=args.samples, steps=args.steps, sampler=args.sampler, shard=parse_shard(args.shard),
+            samples=16 if args.samples is None else args.samples, steps=args.steps, sampler=args.sampler,
+            shard=parse_shard(args.shard),
             max_jets=args.max_events, device=args.device, seed=args.seed, progress=not args.no_progress,
+            overwrite=args.overwrite,
         )  # fmt: skip
         print(f"VIPR samples written to {out}")
         return 0
@@ -135,10 +137,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.run is None and args.model is None:
         raise HepgenInputError("give --run RUN (a trained model) or --model analytic")
     out = predict_neutrino(
-        data=list(args.data), out=args.out, run=args.run, method=args.model, schema=args.schema, samples=args.samples,
+        data=list(args.data), out=args.out, run=args.run, method=args.model, schema=args.schema,
+        samples=256 if args.samples is None else args.samples,
         batch_size=args.batch_size, shard=parse_shard(args.shard), max_events=args.max_events, device=args.device,
+        seed=args.seed, overwrite=args.overwrite, progress=not args.no_progress,
     )  # fmt: skip
-    print(f"predictions written to {out}")
+    print(f"predictions in {out}")
     return 0
 
 
@@ -251,15 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mu", type=float, default=60.0, help="pileup: Poisson mean of the overlaid interactions")
     p.add_argument("--steps", type=int, default=50, help="pileup: sampler steps")
     p.add_argument("--sampler", choices=["heun", "euler"], default="heun")
-    p.add_argument("--seed", type=int, default=0, help="pileup: seed of the overlay and the sampler (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samplers (and of the pileup overlay); default 0")
+    p.add_argument("--overwrite", action="store_true", help="recompute even if --out exists (default: a no-op)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
     p.add_argument("--run", default=None, help="run folder of a trained model")
     p.add_argument("--model", choices=["analytic"], default=None, help="a method that needs no training")
     p.add_argument("--schema", default="hepgen-ttbar", help="hepgen-ttbar or nanoaod")
-    p.add_argument("--samples", type=int, default=256)
+    p.add_argument("--samples", type=int, default=None, help="posterior samples per event (neutrino 256, pileup 16)")
     p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--shard", default=None, help="i/n: this job's share of the input files")
+    p.add_argument("--shard", default=None, help="i/n: this job's share of the input events (blocks of 1024 events / 32 jets)")
     p.add_argument("--max-events", type=int, default=None)
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=_cmd_predict)

@@ -120,8 +120,10 @@ def _neutrino_section(test: Path, model: Path, out: Path, max_events: int) -> tu
     from hepgen.validation.neutrino_comparison import validate_neutrino
 
     predictions = out / "predictions"
-    flow = predict_neutrino(data=[str(test)], out=predictions / "flow.root", run=model, samples=256, max_events=max_events)
-    analytic = predict_neutrino(data=[str(test)], out=predictions / "analytic.root", method="analytic", max_events=max_events)
+    flow = predict_neutrino(data=[str(test)], out=predictions / "flow.root", run=model, samples=256, max_events=max_events,
+                            overwrite=True)
+    analytic = predict_neutrino(data=[str(test)], out=predictions / "analytic.root", method="analytic", max_events=max_events,
+                                overwrite=True)
     metrics = validate_neutrino([flow, analytic], out)
     f, a = metrics["methods"]["flow"], metrics["methods"]["analytic"]
     figures = {

@@ -10,7 +10,7 @@ import numpy as np
 
 from hepgen.errors import HepgenInputError
 
-__all__ = ["Shard", "parse_shard", "derive_seed"]
+__all__ = ["Shard", "parse_shard", "derive_seed", "entry_blocks"]
 
 T = TypeVar("T")
 
@@ -57,3 +57,16 @@ def derive_seed(seed: int, *keys: int, high: int = 900_000_000) -> int:
         raise HepgenInputError(f"seed must be >= 0; got {seed}")
     state = np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in keys)).generate_state(1, dtype=np.uint64)[0]
     return int(state % np.uint64(high)) + 1
+
+
+def entry_blocks(n_entries: int, block_size: int, shard: Shard = Shard()) -> list[tuple[int, int, int]]:
+    """This shard's ``(block, entry_start, entry_stop)`` of ``n_entries`` cut in blocks of ``block_size``.
+
+    Blocks are the unit of both sharding (round-robin) and seeding (a block's random
+    stream derives from the run seed and the block index only), so the union of the
+    shards' outputs equals the unsharded output, event by event.
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1; got {block_size}")
+    n_blocks = -(-max(n_entries, 0) // block_size)
+    return [(b, b * block_size, min((b + 1) * block_size, n_entries)) for b in shard.take(range(n_blocks))]

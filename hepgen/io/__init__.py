@@ -12,7 +12,7 @@ from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.files import expand_files, open_tree
 from hepgen.io.known_schemas import available_schemas, get_schema
 from hepgen.io.pointcloud import PointCloud, concatenate_clouds
-from hepgen.io.reader import iterate, read
+from hepgen.io.reader import count_entries, iterate, read
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
 from hepgen.io.summary import describe_events
 from hepgen.io.writer import atomic_path, read_event_outputs, write_event_outputs
@@ -25,6 +25,7 @@ __all__ = [
     "Truncation",
     "concatenate_events",
     "read",
+    "count_entries",
     "iterate",
     "Schema",
     "Collection",

@@ -22,7 +22,7 @@ from hepgen.io.files import FileInput, expand_files, open_tree
 from hepgen.io.pointcloud import PointCloud, pad_flat
 from hepgen.io.schema import Collection, ScalarObjects, Schema
 
-__all__ = ["read", "iterate", "NonFinitePolicy", "resolve_schema"]
+__all__ = ["read", "iterate", "count_entries", "NonFinitePolicy", "resolve_schema"]
 
 log = logging.getLogger("hepgen.io")
 
@@ -338,6 +338,12 @@ def _entries_per_step(tree: Any, step_size: int | str, names: list[str]) -> int:
         return int(step_size)
     wanted = set(names)
     return max(1, int(tree.num_entries_for(step_size, filter_name=lambda n: n in wanted)))
+
+
+def count_entries(files: FileInput, schema: Schema | str) -> int:
+    """Number of entries of the schema's tree over all ``files`` (chained like a TChain); reads no data."""
+    tree = resolve_schema(schema).tree
+    return sum(_num_entries(p, tree) for p in expand_files(files))
 
 
 def _num_entries(path: str, tree: str | None) -> int:

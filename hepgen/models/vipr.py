@@ -100,6 +100,13 @@ class ShiftedCategorical(Categorical):
     def sample(self, sample_shape: torch.Size = torch.Size()) -> Tensor:  # noqa: B008 - torch's signature
         return super().sample(sample_shape) + 1
 
+    def sample_with(self, generator: torch.Generator | None) -> Tensor:
+        """One count per distribution, drawn from ``generator`` (reproducible per batch); shape ``batch_shape``."""
+        if generator is None:
+            return self.sample()
+        flat = self.probs.reshape(-1, self.probs.shape[-1])
+        return torch.multinomial(flat, 1, generator=generator).reshape(self.batch_shape) + 1
+
     def log_prob(self, value: Tensor) -> Tensor:
         return super().log_prob(value - 1)
 

@@ -27,9 +27,10 @@ import torch
 
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
-from hepgen.io import read
+from hepgen.io import count_entries, read
+from hepgen.io.files import expand_files
 from hepgen.io.writer import write_event_outputs
-from hepgen.shards import Shard
+from hepgen.shards import Shard, derive_seed, entry_blocks
 from hepgen.tasks.neutrino import NeutrinoArrays, NeutrinoModel, neutrino_arrays, targets_to_momentum
 from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
 
@@ -220,45 +221,18 @@ def load_neutrino_model(run: str | os.PathLike, *, device: str | torch.device = 
     return model.to(device).eval()
 
 
-def predict_neutrino(
-    *,
-    data: list[str],
-    out: str | os.PathLike,
-    run: str | os.PathLike | None = None,
-    method: str | None = None,
-    schema: str = "hepgen-ttbar",
-    samples: int = 256,
-    batch_size: int = 512,
-    shard: Shard = Shard(),
-    max_events: int | None = None,
-    device: str = "cpu",
-    seed: int = 0,
-) -> Path:
-    """Posterior samples (or the point estimate) of the neutrino for every usable input event.
+#: Events per prediction block: the unit of ``--shard`` and of seeding (see :func:`hepgen.shards.entry_blocks`).
+PREDICTION_BLOCK = 1024
 
-    Exactly one of ``run`` (a trained model) or ``method="analytic"`` is given.
-    The output holds ``point`` (px, py, pz) ``[B, 3]``, ``samples`` ``[B, S, 3]``
-    for probabilistic models, ``lepton_p4``, and when known ``truth`` with
-    ``has_truth`` and ``b_lep_p4``, aligned with the inputs through ``event_id_*``.
-    Events without a lepton or jets are left out and counted in the metadata.
-    """
-    if (run is None) == (method is None):
-        raise HepgenInputError("give either a trained --run or --model analytic")
-    if method not in (None, "analytic"):
-        raise HepgenInputError(f"--model {method!r} needs a trained run; without one only 'analytic' is available")
-    files = shard.take(sorted(data)) if shard.count > 1 else list(data)
-    if not files:
-        raise HepgenInputError(f"shard {shard} of {len(data)} file(s) is empty")
-    events = read(files, schema, entry_stop=max_events)
-    arrays = neutrino_arrays(events)
+
+def _predict_block(arrays: NeutrinoArrays, model: NeutrinoModel | None, *, samples: int, batch_size: int, seed: int,
+                   device: str) -> dict[str, np.ndarray]:  # fmt: skip
+    """Point estimates (and samples) for one block of events; the sampling stream depends on ``seed`` only."""
     outputs: dict[str, np.ndarray] = {}
-    if method == "analytic":
+    if model is None:
         met = arrays.objects["met"][:, 0]
-        name = "analytic"
         outputs["point"] = np.stack([met[:, 0], met[:, 1], arrays.analytic_pz], axis=-1).astype(np.float32)
     else:
-        model = load_neutrino_model(run, device=device)  # type: ignore[arg-type]
-        name = model.head_kind
         torch.manual_seed(seed)
         draws = []
         for objects, masks, _ in batches(arrays, batch_size, shuffle=False):
@@ -266,7 +240,8 @@ def predict_neutrino(
             masks = {k: v.to(device) for k, v in masks.items()}
             n = 1 if model.point_estimate else samples
             draws.append(targets_to_momentum(model.sample(objects, masks, n)).cpu().numpy())
-        sample_array = np.concatenate(draws) if draws else np.zeros((0, 1, 3), np.float32)
+        width = 1 if model.point_estimate else samples
+        sample_array = np.concatenate(draws) if draws else np.zeros((0, width, 3), np.float32)
         outputs["point"] = np.median(sample_array, axis=1).astype(np.float32)
         if not model.point_estimate:
             outputs["samples"] = sample_array.astype(np.float32)
@@ -278,7 +253,74 @@ def predict_neutrino(
     outputs["lepton_p4"] = arrays.lepton_p4.astype(np.float32)
     if arrays.b_lep_p4 is not None:
         outputs["b_lep_p4"] = arrays.b_lep_p4.astype(np.float32)
-    event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
+    return outputs
+
+
+def predict_neutrino(
+    *,
+    data: list[str],
+    out: str | os.PathLike,
+    run: str | os.PathLike | None = None,
+    method: str | None = None,
+    schema: str = "hepgen-ttbar",
+    samples: int = 256,
+    batch_size: int = 512,
+    shard: Shard | None = None,
+    max_events: int | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Posterior samples (or the point estimate) of the neutrino for every usable input event.
+
+    Exactly one of ``run`` (a trained model) or ``method="analytic"`` is given.
+    The output holds ``point`` (px, py, pz) ``[B, 3]``, ``samples`` ``[B, S, 3]``
+    for probabilistic models, ``lepton_p4``, and when known ``truth`` with
+    ``has_truth`` and ``b_lep_p4``, aligned with the inputs through ``event_id_*``.
+    Events without a lepton or jets are left out and counted in the metadata.
+
+    The input events (all files chained) are cut in blocks of :data:`PREDICTION_BLOCK`;
+    ``shard`` i/n takes blocks i, i + n, ...; each block's samples derive from
+    (``seed``, block) only, so the shards' outputs together equal the unsharded output.
+    A shard without events writes a valid empty file. With ``overwrite=False`` an
+    existing output is kept and nothing is computed (safe reruns of grid jobs).
+    """
+    shard = shard or Shard()
+    if (run is None) == (method is None):
+        raise HepgenInputError("give either a trained --run or --model analytic")
+    if method not in (None, "analytic"):
+        raise HepgenInputError(f"--model {method!r} needs a trained run; without one only 'analytic' is available")
+    if not overwrite and Path(out).exists():
+        log.warning("%s exists; nothing to do (use --overwrite to recompute)", out)
+        return Path(out)
+    files = expand_files(data)
+    n_entries = count_entries(files, schema)
+    if max_events is not None:
+        n_entries = min(n_entries, max_events)
+    blocks = entry_blocks(n_entries, PREDICTION_BLOCK, shard)
+    if not blocks:
+        log.warning("shard %s holds no events (%d events in blocks of %d); writing an empty output", shard, n_entries,
+                    PREDICTION_BLOCK)  # fmt: skip
+    model = None if method == "analytic" else load_neutrino_model(run, device=device)  # type: ignore[arg-type]
+    name = "analytic" if model is None else model.head_kind
+    parts, ids, skipped = [], [], {}
+    from tqdm.auto import tqdm
+
+    for block, start, stop in tqdm(blocks, desc=f"predict {name} [{shard}]", unit=" blocks", disable=not progress):
+        events = read(files, schema, entry_start=start, entry_stop=stop)
+        arrays = neutrino_arrays(events)
+        for reason, count in arrays.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+        parts.append(_predict_block(arrays, model, samples=samples, batch_size=batch_size, seed=derive_seed(seed, block),
+                                    device=device))  # fmt: skip
+        ids.append({k: v[arrays.event_index] for k, v in events.event_id.items()})
+    if parts:
+        outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        event_id = {k: np.concatenate([i[k] for i in ids]) for k in ids[0]}
+    else:
+        outputs = {"point": np.zeros((0, 3), np.float32), "lepton_p4": np.zeros((0, 4), np.float32)}
+        event_id = {"entry": np.zeros(0, np.int64)}
     return write_event_outputs(
         out,
         outputs,
@@ -286,6 +328,7 @@ def predict_neutrino(
         tree="Neutrino",
         metadata={
             "task": TASK, "method": name, "run": str(run) if run else None, "schema": schema, "files": files,
-            "shard": str(shard), "samples": samples, "skipped": arrays.skipped, "hepgen_version": __version__,
+            "shard": str(shard), "samples": samples, "skipped": skipped, "seed": seed, "block_size": PREDICTION_BLOCK,
+            "hepgen_version": __version__,
         },
     )  # fmt: skip

@@ -174,7 +174,7 @@ class VIPRModel(nn.Module):
         obs, obs_mask, ctx = self._conditioning(batch)
         rep = lambda t: t.repeat_interleave(samples, dim=0)  # noqa: E731
         obs, obs_mask, ctx = rep(obs), rep(obs_mask), rep(ctx)
-        counts = self.multiplicity(obs, obs_mask, ctx).sample()
+        counts = self.multiplicity(obs, obs_mask, ctx).sample_with(generator)
         N = int(counts.max())
         mask = torch.arange(N, device=counts.device)[None, :] < counts[:, None]
         sigmas = karras_sigmas(steps, device=obs.device).to(obs.dtype)

@@ -32,7 +32,7 @@ from hepgen.io.files import expand_files, open_tree
 from hepgen.io.writer import write_event_outputs
 from hepgen.models.edm import ExponentialMovingAverage
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
-from hepgen.shards import Shard
+from hepgen.shards import Shard, derive_seed, entry_blocks
 from hepgen.sim.pileup import HardJets, OverlaidJets, PileupPool, draw_pileup_counts, overlay_pileup
 from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
 from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
@@ -81,27 +81,56 @@ class PileupTrainConfig:
                 "latents": self.latents, "max_hard": self.max_hard}  # fmt: skip
 
 
-def read_hard_jets(files: list[str], *, max_jets: int | None = None) -> tuple[HardJets, np.ndarray]:
-    """Hard-scatter jets (``hepgen generate jets`` files, hard constituents only) and their truth masses ``[J]``."""
+def read_hard_jets(
+    files: list[str], *, max_jets: int | None = None, entry_start: int = 0, entry_stop: int | None = None
+) -> tuple[HardJets, np.ndarray]:
+    """Hard-scatter jets (``hepgen generate jets`` files, hard constituents only) and their truth masses ``[J]``.
+
+    ``entry_start``/``entry_stop`` select jets by their global index over the chained files (as a TChain);
+    ``max_jets`` caps the total read from the start.
+    """
+    if max_jets is not None:
+        entry_stop = max_jets if entry_stop is None else min(entry_stop, max_jets)
     parts, masses = [], []
+    offset = 0
     for path in expand_files(files):
         tree = open_tree(path, "Jets")
         try:
-            jets = tree.arrays(entry_stop=None if max_jets is None else max_jets - sum(len(m) for m in masses))
+            n = int(tree.num_entries)
+            start = max(entry_start - offset, 0)
+            stop = n if entry_stop is None else min(max(entry_stop - offset, 0), n)
+            if start < stop:
+                jets = tree.arrays(entry_start=start, entry_stop=stop)
+            else:
+                jets = None
         finally:
             tree.file.close()
-        hard = ~jets.Constituent_isPileup
-        parts.append((jets.HardJet_eta, jets.HardJet_phi,
-                      ak.zip({k: jets[f"Constituent_{k}"][hard] for k in ("pt", "eta", "phi", "mass", "charge")})))  # fmt: skip
-        masses.append(ak.to_numpy(jets.HardJet_mass))
-        if max_jets is not None and sum(len(m) for m in masses) >= max_jets:
+        offset += n
+        if jets is not None:
+            hard = ~jets.Constituent_isPileup
+            parts.append((jets.HardJet_eta, jets.HardJet_phi,
+                          ak.zip({k: jets[f"Constituent_{k}"][hard] for k in ("pt", "eta", "phi", "mass", "charge")})))  # fmt: skip
+            masses.append(ak.to_numpy(jets.HardJet_mass))
+        if entry_stop is not None and offset >= entry_stop:
             break
+    if not parts:
+        raise HepgenInputError(f"no jets in {files} (entries {entry_start} to {entry_stop})")
     eta = np.concatenate([ak.to_numpy(p[0]) for p in parts])
     phi = np.concatenate([ak.to_numpy(p[1]) for p in parts])
     constituents = ak.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
-    if len(eta) == 0:
-        raise HepgenInputError(f"no jets in {files}")
     return HardJets.from_columns(eta, phi, constituents), np.concatenate(masses)
+
+
+def count_jets(files: list[str]) -> int:
+    """Number of jets over all ``files`` (tree ``Jets``); reads no data."""
+    total = 0
+    for path in expand_files(files):
+        tree = open_tree(path, "Jets")
+        try:
+            total += int(tree.num_entries)
+        finally:
+            tree.file.close()
+    return total
 
 
 def _subset(hard: HardJets, index: np.ndarray) -> HardJets:
@@ -251,6 +280,10 @@ def _jet_table(hard: HardJets, observed: OverlaidJets) -> dict[str, np.ndarray |
     return table
 
 
+#: Jets per prediction block: the unit of ``--shard`` and of seeding (see :func:`hepgen.shards.entry_blocks`).
+PREDICTION_BLOCK = 32
+
+
 def predict_pileup(
     *,
     run: str | os.PathLike,
@@ -261,54 +294,77 @@ def predict_pileup(
     samples: int = 16,
     steps: int = 50,
     sampler: str = "heun",
-    batch_size: int = 32,
-    shard: Shard = Shard(),
+    shard: Shard | None = None,
     max_jets: int | None = None,
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Overlay pileup (Poisson μ, seeded) on the input hard jets and write ``samples`` VIPR posteriors per jet.
 
     The output holds two trees: ``VIPR`` with one row per (jet, sample) — the generated constituents and jet —
     and ``Jets`` with one row per jet — the observed constituents (``is_pileup`` marks the overlay) and the
     truth constituents — so ``hepgen validate pileup`` needs nothing else.
+
+    Jets are processed in blocks of :data:`PREDICTION_BLOCK` (global jet index over the chained files);
+    ``shard`` i/n takes blocks i, i + n, ...; each block's overlay and samples derive from (``seed``, block)
+    only, so the shards' outputs together equal the unsharded output. With ``overwrite=False`` an existing
+    output is kept and nothing is computed.
     """
+    shard = shard or Shard()
+    if not overwrite and Path(out).exists():
+        log.warning("%s exists; nothing to do (use --overwrite to recompute)", out)
+        return Path(out)
     model, _ = load_pileup_model(run, device=device)
-    files = shard.take(sorted(expand_files(jets))) if shard.count > 1 else list(jets)
-    if not files:
-        raise HepgenInputError(f"shard {shard} of {len(jets)} file(s) is empty")
-    hard, truth_mass = read_hard_jets(files, max_jets=max_jets)
-    observed = overlay_pileup(hard, PileupPool.from_root(pileup), mu=mu, seed=seed)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    parts = []
+    files = expand_files(jets)
+    n_jets = count_jets(files)
+    if max_jets is not None:
+        n_jets = min(n_jets, max_jets)
+    blocks = entry_blocks(n_jets, PREDICTION_BLOCK, shard)
+    if not blocks:
+        raise HepgenInputError(f"shard {shard} holds no jets ({n_jets} jets in blocks of {PREDICTION_BLOCK}); use fewer shards")
+    pool = PileupPool.from_root(pileup)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=hard.n_jets, unit=" jets", desc=f"VIPR μ={mu:g} ({samples} samples, {steps} steps)", disable=not progress)
-    for start in range(0, hard.n_jets, batch_size):
-        index = np.arange(start, min(start + batch_size, hard.n_jets))
-        batch = jet_batch(observed, observed.n_interactions.astype(np.float64), index=index)
+    bar = tqdm(total=sum(stop - start for _, start, stop in blocks), unit=" jets", disable=not progress,
+               desc=f"VIPR μ={mu:g} ({samples} samples, {steps} steps) [{shard}]")  # fmt: skip
+    parts, tables, entries = [], [], []
+    for block, start, stop in blocks:
+        hard, truth_mass = read_hard_jets(files, entry_start=start, entry_stop=stop)
+        observed = overlay_pileup(hard, pool, mu=mu, seed=derive_seed(seed, block))
+        generator = torch.Generator(device=device).manual_seed(derive_seed(seed, block, 1))
+        batch = jet_batch(observed, observed.n_interactions.astype(np.float64))
         clouds, mask = model.sample(batch.to_torch(device), samples, steps=steps, sampler=sampler, generator=generator)
         generated = to_generated_jets(clouds, mask, batch.axis, samples)
-        generated.jet_index += start
-        parts.append(generated)
-        bar.update(len(index))
+        rows = generated.jet_index
+        parts.append({
+            "entry": (rows + start).astype(np.int64),
+            "sample": generated.sample_index.astype(np.int32),
+            "constituent_pt": generated.constituents.pt,
+            "constituent_eta": generated.constituents.eta,
+            "constituent_phi": generated.constituents.phi,
+            **{f"jet_{k}": getattr(generated, k).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+            "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
+            "observed_jet_pt": observed.jet_pt[rows].astype(np.float32),
+            "truth_jet_mass": truth_mass[rows].astype(np.float32),
+            "n_pileup": observed.n_interactions[rows].astype(np.int32),
+        })  # fmt: skip
+        tables.append(_jet_table(hard, observed))
+        entries.append(np.arange(start, stop, dtype=np.int64))
+        bar.update(stop - start)
     bar.close()
-    rows = np.concatenate([g.jet_index for g in parts])
-    outputs = {
-        "sample": np.concatenate([g.sample_index for g in parts]).astype(np.int32),
-        "constituent_pt": ak.concatenate([g.constituents.pt for g in parts]),
-        "constituent_eta": ak.concatenate([g.constituents.eta for g in parts]),
-        "constituent_phi": ak.concatenate([g.constituents.phi for g in parts]),
-        **{f"jet_{k}": np.concatenate([getattr(g, k) for g in parts]).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
-        "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
-        "observed_jet_pt": observed.jet_pt[rows].astype(np.float32),
-        "truth_jet_mass": truth_mass[rows].astype(np.float32),
-        "n_pileup": observed.n_interactions[rows].astype(np.int32),
-    }
+
+    def joined(pieces: list[dict[str, Any]]) -> dict[str, Any]:
+        return {k: (ak.concatenate([p[k] for p in pieces]) if isinstance(pieces[0][k], ak.Array) else
+                    np.concatenate([p[k] for p in pieces])) for k in pieces[0]}  # fmt: skip
+
+    outputs = joined(parts)
+    sample_entry = outputs.pop("entry")
     return write_event_outputs(
-        out, outputs, event_id={"entry": rows.astype(np.int64)}, tree="VIPR",
-        extra_trees={"Jets": (_jet_table(hard, observed), {"entry": np.arange(hard.n_jets, dtype=np.int64)})},
+        out, outputs, event_id={"entry": sample_entry}, tree="VIPR",
+        extra_trees={"Jets": (joined(tables), {"entry": np.concatenate(entries)})},
         metadata={"task": TASK, "run": str(run), "jets": files, "pileup": list(pileup), "mu": mu, "samples": samples,
-                  "steps": steps, "sampler": sampler, "seed": seed, "hepgen_version": __version__},
+                  "steps": steps, "sampler": sampler, "seed": seed, "shard": str(shard), "block_size": PREDICTION_BLOCK,
+                  "hepgen_version": __version__},
     )  # fmt: skip

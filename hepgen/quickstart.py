@@ -1,30 +1,42 @@
-"""The main job, `hepgen quickstart`: read every shipped sample and check its physics.
+"""The main job, `hepgen quickstart`: the whole chain on the shipped data, from ROOT files to a report.
 
-At this stage it reads the CMS NanoAOD file (truth W neutrinos against MET)
-and hepgen's own Pythia samples (the W and top mass peaks in tt̄ → ℓ+jets, the
-top-jet mass with and without pileup overlaid on the fly), samples the
-neutrino posterior of the test events with the shipped flow and compares it
-with the analytic solution, and writes ``results/summary.md`` (and
-``results/neutrino/``). It grows into the full chain (train → predict →
-validate) as the task modules land; it stays a plain function so tests can
-call it.
+1. read every shipped sample and check its physics (the CMS NanoAOD file, the tt̄ W and top peaks,
+   top jets with pileup overlaid);
+2. train the neutrino flow and its baselines (MDN, Gaussian, MSE) on ``data/ttbar_ljets.root``;
+3. sample their posteriors on the independent test events and compare them with the analytic
+   W-mass solution (``results/neutrino/``);
+4. train VIPR on ``data/top_jets.root`` with pileup overlaid on the fly;
+5. sample it on the independent test jets at several μ and compare with the observed jets and the
+   tuned SoftDrop baseline (``results/pileup/``);
+6. write ``results/summary.md`` and ``results/metrics.json``.
+
+The budget presets (:data:`BUDGETS`) set the training steps and the evaluation sizes; ``small``
+(the default) fits in ≈ 15 minutes on a 2-core CPU, ``large`` is meant for a GPU. With
+``use_shipped_models`` the training is skipped and the models in ``analyses/*/model`` are used.
+It stays a plain function so tests (and notebooks) can call it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import vector
 
-from hepgen.errors import MissingFileError
-from hepgen.io import describe_events, read
+from hepgen.errors import HepgenInputError, MissingFileError
+from hepgen.io import read
 from hepgen.io.writer import atomic_path
 
-__all__ = ["QuickstartResult", "run_quickstart", "DEFAULT_NANOAOD", "SHIPPED_SAMPLES"]
+__all__ = ["QuickstartResult", "QuickstartBudget", "BUDGETS", "run_quickstart", "DEFAULT_NANOAOD", "SHIPPED_SAMPLES"]
 
 log = logging.getLogger("hepgen.quickstart")
 
@@ -35,10 +47,55 @@ SHIPPED_SAMPLES = {
     "ttbar": "ttbar_ljets.root",
     "ttbar_test": "ttbar_ljets_test.root",
     "jets": "top_jets.root",
+    "jets_test": "top_jets_test.root",
     "minbias": "minbias_pool.root",
 }
-#: The neutrino flow trained on the shipped sample (analyses/neutrino/README.md says how).
+#: The models trained on the shipped samples (analyses/*/README.md say how), used with ``use_shipped_models``.
 DEFAULT_NEUTRINO_MODEL = Path("analyses") / "neutrino" / "model"
+DEFAULT_PILEUP_MODEL = Path("analyses") / "pileup" / "model"
+
+#: The neutrino methods the quickstart trains, flow first.
+NEUTRINO_METHODS = ("flow", "mdn", "gauss", "mse")
+
+
+@dataclass(frozen=True)
+class QuickstartBudget:
+    """How much the quickstart trains and evaluates.
+
+    Attributes:
+        neutrino_steps: optimizer steps per neutrino model (batch 256).
+        neutrino_events: training events read (the rest of the file is unused).
+        neutrino_test_events: test events predicted and validated.
+        neutrino_samples: posterior samples per test event.
+        vipr_steps: VIPR optimizer steps (batch 64).
+        vipr_jets: training jets read.
+        vipr_test_jets: test jets predicted per μ.
+        vipr_samples, vipr_sampler_steps: posterior samples per jet and Heun steps.
+        mu_values: the μ points of the pileup validation.
+        model_scale: multiplies the network widths (1: the defaults, dim 64).
+    """
+
+    neutrino_steps: int
+    neutrino_events: int
+    neutrino_test_events: int
+    neutrino_samples: int
+    vipr_steps: int
+    vipr_jets: int
+    vipr_test_jets: int
+    vipr_samples: int
+    vipr_sampler_steps: int
+    mu_values: tuple[float, ...]
+    model_scale: int = 1
+
+
+#: Presets: ``test`` (seconds; the test suite), ``small`` (the default, ≈ 15 min on a 2-core CPU),
+#: ``medium`` (≈ 1 h CPU, minutes on a GPU), ``large`` (a GPU; for results worth a plot in a talk).
+BUDGETS: dict[str, QuickstartBudget] = {
+    "test": QuickstartBudget(8, 1500, 300, 16, 6, 300, 12, 2, 4, (60.0,)),
+    "small": QuickstartBudget(500, 20000, 5000, 256, 600, 10000, 100, 4, 25, (60.0, 140.0)),
+    "medium": QuickstartBudget(3000, 20000, 5000, 256, 4000, 10000, 200, 8, 50, (20.0, 60.0, 100.0, 140.0, 200.0)),
+    "large": QuickstartBudget(20000, 20000, 5000, 256, 30000, 10000, 200, 16, 50, (20.0, 60.0, 100.0, 140.0, 200.0), 2),
+}
 
 
 @dataclass(frozen=True)
@@ -115,79 +172,214 @@ def _jets_section(jets_path: Path, pool_path: Path, max_jets: int, mu: float) ->
     return text, figures
 
 
-def _neutrino_section(test: Path, model: Path, out: Path, max_events: int) -> tuple[str, dict[str, float]]:
+class _Stages:
+    """Numbered progress lines with the elapsed time of each stage (what a physicist watches in a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done = total, enabled, 0
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.done += 1
+        start = time.perf_counter()
+        if self.enabled:
+            print(f"[{self.done}/{self.total}] {name} ...", flush=True)
+        yield
+        self.timings[name] = time.perf_counter() - start
+        if self.enabled:
+            print(f"[{self.done}/{self.total}] {name}: done in {self.timings[name]:.0f} s "
+                  f"(total {time.perf_counter() - self._start:.0f} s)", flush=True)  # fmt: skip
+
+
+def _train_neutrino_models(train: Path, runs: Path, budget: QuickstartBudget, accelerator: str, progress: bool) -> dict[str, Path]:
+    from hepgen.tasks.neutrino_run import NeutrinoTrainConfig, train_neutrino
+
+    trained = {}
+    for method in NEUTRINO_METHODS:
+        config = NeutrinoTrainConfig(
+            data=[str(train)], out=str(runs / f"neutrino_{method}"), model=method, max_events=budget.neutrino_events,
+            max_steps=budget.neutrino_steps, max_epochs=-1, dim=64 * budget.model_scale, accelerator=accelerator,
+            devices=1, progress=progress, patience=1000,
+        )  # fmt: skip
+        shutil.rmtree(config.out, ignore_errors=True)  # the quickstart always starts afresh
+        trained[method] = train_neutrino(config)
+    return trained
+
+
+def _neutrino_section(test: Path, models: dict[str, Path], out: Path, budget: QuickstartBudget, device: str,
+                      progress: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
     from hepgen.tasks.neutrino_run import predict_neutrino
     from hepgen.validation.neutrino_comparison import validate_neutrino
 
     predictions = out / "predictions"
-    flow = predict_neutrino(data=[str(test)], out=predictions / "flow.root", run=model, samples=256, max_events=max_events,
-                            overwrite=True)
-    analytic = predict_neutrino(data=[str(test)], out=predictions / "analytic.root", method="analytic", max_events=max_events,
-                                overwrite=True)
-    metrics = validate_neutrino([flow, analytic], out)
-    f, a = metrics["methods"]["flow"], metrics["methods"]["analytic"]
-    figures = {
-        "nu_flow_px_resolution": f["px"]["resolution"], "nu_analytic_px_resolution": a["px"]["resolution"],
-        "nu_flow_pz_resolution": f["pz"]["resolution"], "nu_analytic_pz_resolution": a["pz"]["resolution"],
-        "nu_flow_pz_ks": f["pz"]["calibration"]["ks"],
-    }  # fmt: skip
-    text = (
-        f"## Neutrino posterior: the shipped ν-flow (`{model}`) on `{test}` ({metrics['events']} events)\n\n"
-        f"- px resolution: flow {f['px']['resolution']:.1f} GeV, analytic (MET) {a['px']['resolution']:.1f} GeV\n"
-        f"- pz resolution: flow {f['pz']['resolution']:.1f} GeV, analytic W-mass solution {a['pz']['resolution']:.1f} GeV\n"
-        f"- flow calibration in pz: KS {f['pz']['calibration']['ks']:.3f}, largest coverage deviation "
-        f"{f['pz']['calibration']['max_coverage_deviation']:.3f} ({f['pz']['calibration']['verdict']})\n"
-        f"- full comparison and figures: `{out}/summary.md`\n\n"
-    )
-    return text, figures
+    files = [predict_neutrino(data=[str(test)], out=predictions / f"{method}.root", run=run, samples=budget.neutrino_samples,
+                              max_events=budget.neutrino_test_events, overwrite=True, device=device, progress=progress)
+             for method, run in models.items()]  # fmt: skip
+    files.append(predict_neutrino(data=[str(test)], out=predictions / "analytic.root", method="analytic",
+                                  max_events=budget.neutrino_test_events, overwrite=True))  # fmt: skip
+    metrics = validate_neutrino(files, out)
+    methods = metrics["methods"]
+    lines = [
+        f"## Neutrino posterior on `{test}` ({metrics['events']} independent test events)",
+        "",
+        "| method | px resolution [GeV] | pz resolution [GeV] | pz calibration (KS; verdict) |",
+        "|---|---|---|---|",
+    ]
+    for name, entry in methods.items():
+        cal = entry["pz"].get("calibration")
+        cal_text = f"{cal['ks']:.3f}; {cal['verdict']}" if cal else "point estimate"
+        lines.append(f"| {name} | {entry['px']['resolution']:.1f} | {entry['pz']['resolution']:.1f} | {cal_text} |")
+    lines += ["", f"Figures and the full tables: `{out}/summary.md` (residuals, m(ℓν), m(ℓνb), truth quantiles, "
+                  "coverage, pulls).", ""]  # fmt: skip
+    return "\n".join(lines) + "\n", metrics
+
+
+def _train_vipr(jets: Path, pool: Path, runs: Path, budget: QuickstartBudget, accelerator: str, progress: bool) -> Path:
+    from hepgen.tasks.pileup_run import PileupTrainConfig, train_pileup
+
+    config = PileupTrainConfig(
+        jets=[str(jets)], pileup=[str(pool)], out=str(runs / "vipr"), max_jets=budget.vipr_jets, max_steps=budget.vipr_steps,
+        max_epochs=-1, dim=64 * budget.model_scale, accelerator=accelerator, devices=1, progress=progress, patience=1000,
+    )  # fmt: skip
+    shutil.rmtree(config.out, ignore_errors=True)
+    return train_pileup(config)
+
+
+def _pileup_section(test_jets: Path, pool: Path, model: Path, out: Path, budget: QuickstartBudget, device: str,
+                    progress: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    from hepgen.tasks.pileup_run import predict_pileup
+    from hepgen.validation.pileup_comparison import validate_pileup
+
+    files = [predict_pileup(run=model, jets=[str(test_jets)], pileup=[str(pool)], out=out / "predictions" / f"vipr_mu{mu:g}.root",
+                            mu=mu, samples=budget.vipr_samples, steps=budget.vipr_sampler_steps, max_jets=budget.vipr_test_jets,
+                            seed=int(mu), device=device, progress=progress, overwrite=True)
+             for mu in budget.mu_values]  # fmt: skip
+    metrics = validate_pileup(files, out, progress=progress)
+    lines = [
+        f"## Pileup removal on `{test_jets}` ({budget.vipr_test_jets} independent top jets, "
+        f"{budget.vipr_samples} VIPR samples each)",
+        "",
+        "Relative residual of each observable, m/m_true − 1 etc.: bias (median) / resolution (IQR/1.349), on the test "
+        "jets; SoftDrop tuned on the validation jets.",
+        "",
+        "| μ | observable | observed | SoftDrop (z_cut, β) | VIPR posterior median | VIPR calibration (KS) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mu, entry in metrics["per_mu"].items():
+        for name in ("mass", "tau32", "d2", "n_constituents"):
+            m = {k: entry["methods"][k][name] for k in ("observed", "softdrop", "vipr median")}
+            sd = entry["softdrop_choice"][name]
+            cal = entry["calibration"].get(name)
+            cal_text = f"{cal['ks']:.3f} ({cal['verdict']})" if cal else "–"
+            lines.append(
+                f"| {mu} | {name} | {m['observed']['bias']:+.3f} / {m['observed']['resolution']:.3f} "
+                f"| ({sd['z_cut']:g}, {sd['beta']:g}) {m['softdrop']['bias']:+.3f} / {m['softdrop']['resolution']:.3f} "
+                f"| {m['vipr median']['bias']:+.3f} / {m['vipr median']['resolution']:.3f} | {cal_text} |"
+            )
+    lines += ["", f"All eight observables, W1 distances and figures: `{out}/summary.md`.", ""]
+    return "\n".join(lines) + "\n", metrics
 
 
 def run_quickstart(
     data_dir: str | os.PathLike = "data",
     out_dir: str | os.PathLike = "results",
     *,
-    max_events: int = 5000,
+    budget: str | QuickstartBudget = "small",
+    use_shipped_models: bool = False,
+    accelerator: str = "cpu",
+    progress: bool = True,
     neutrino_model: str | os.PathLike = DEFAULT_NEUTRINO_MODEL,
+    pileup_model: str | os.PathLike = DEFAULT_PILEUP_MODEL,
+    max_events: int = 5000,
 ) -> QuickstartResult:
-    """Read the shipped samples, check their physics, run the shipped neutrino flow, write ``out_dir/summary.md``."""
-    data = Path(data_dir)
-    path = _require(data / DEFAULT_NANOAOD, "CMS Open Data NanoAOD")
-    log.info("reading %s with the 'nanoaod' schema", path)
-    events = read(path, "nanoaod")
-    neutrinos = events.truth["neutrinos"]
-    has_nu = neutrinos.counts >= 1
-    met_pt = events["met"]["pt"][:, 0]
-    nu_pt = neutrinos["pt"][:, 0]
-    corr = float(np.corrcoef(met_pt[has_nu], nu_pt[has_nu])[0, 1]) if has_nu.sum() > 2 else float("nan")
+    """Run the whole chain on the shipped samples; writes ``out_dir/summary.md`` and ``out_dir/metrics.json``.
+
+    Args:
+        data_dir: the folder with the shipped samples (``data/``).
+        out_dir: the results folder (``runs/`` inside it holds the trained models).
+        budget: a preset of :data:`BUDGETS` or a :class:`QuickstartBudget`.
+        use_shipped_models: skip training; use ``neutrino_model`` and ``pileup_model``.
+        accelerator: ``cpu``, ``gpu`` or ``auto`` (Lightning's; prediction uses CUDA for ``gpu``).
+        progress: stage lines and progress bars.
+        max_events: events read by the input checks of stage 1.
+    """
+    if isinstance(budget, str):
+        if budget not in BUDGETS:
+            raise HepgenInputError(f"unknown budget {budget!r}; choose one of {sorted(BUDGETS)}")
+        budget = BUDGETS[budget]
+    device = "cuda" if accelerator in ("gpu", "cuda") else "cpu"
+    data, out = Path(data_dir), Path(out_dir)
+    inputs = {key: _require(data / name, key) for key, name in SHIPPED_SAMPLES.items()}
+    nano = _require(data / DEFAULT_NANOAOD, "CMS Open Data NanoAOD")
+    if use_shipped_models:
+        for model in (Path(neutrino_model), Path(pileup_model)):
+            if not (model / "model.pt").exists():
+                raise MissingFileError(f"the shipped model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout")
+    stages = _Stages(4 if use_shipped_models else 6, progress)
+    figures: dict[str, float] = {}
+
+    with stages("reading the shipped samples and checking their physics"):
+        events = read(nano, "nanoaod")
+        neutrinos = events.truth["neutrinos"]
+        has_nu = neutrinos.counts >= 1
+        met_pt = events["met"]["pt"][:, 0]
+        corr = float(np.corrcoef(met_pt[has_nu], neutrinos["pt"][:, 0][has_nu])[0, 1]) if has_nu.sum() > 2 else float("nan")
+        inputs_report = (
+            f"## CMS Open Data NanoAOD (`{nano}`, schema `nanoaod`)\n\n"
+            f"- events read: {events.n_events}; with a truth W → ℓν neutrino (GenPart, mother |pdgId| = 24): "
+            f"{int(has_nu.sum())}; corr(MET, ν pT) = {corr:.3f}\n\n"
+        )
+        figures["nanoaod_met_nu_corr"] = corr
+        text, more = _ttbar_section(inputs["ttbar"], max_events)
+        inputs_report += text
+        figures |= more
+        text, more = _jets_section(inputs["jets"], inputs["minbias"], min(max_events, 2000), mu=60.0)
+        inputs_report += text
+        figures |= more
+
+    runs = out / "runs"
+    if use_shipped_models:
+        neutrino_models = {"flow": Path(neutrino_model)}
+    else:
+        with stages(f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; "
+                    f"{budget.neutrino_steps} steps each)"):  # fmt: skip
+            neutrino_models = _train_neutrino_models(inputs["ttbar"], runs, budget, accelerator, progress)
+    with stages("neutrino posteriors on the test events, validation against the analytic solution"):
+        neutrino_report, neutrino_metrics = _neutrino_section(inputs["ttbar_test"], neutrino_models, out / "neutrino", budget,
+                                                              device, progress)  # fmt: skip
+    if use_shipped_models:
+        vipr = Path(pileup_model)
+    else:
+        with stages(f"training VIPR ({budget.vipr_steps} steps, pileup overlaid on the fly)"):
+            vipr = _train_vipr(inputs["jets"], inputs["minbias"], runs, budget, accelerator, progress)
+    with stages(f"VIPR posteriors on the test jets at μ = {', '.join(f'{m:g}' for m in budget.mu_values)}, "
+                "validation against SoftDrop"):  # fmt: skip
+        pileup_report, pileup_metrics = _pileup_section(inputs["jets_test"], inputs["minbias"], vipr, out / "pileup", budget,
+                                                        device, progress)  # fmt: skip
+
+    budget_name = next((k for k, v in BUDGETS.items() if v == budget), "custom")
+    models_text = ("the shipped models (`" + str(neutrino_model) + "`, `" + str(pileup_model) + "`)" if use_shipped_models
+                   else f"models trained just now (`{runs}/`)")  # fmt: skip
     report = (
         "# hepgen quickstart\n\n"
-        f"## CMS Open Data NanoAOD (`{path}`, schema `nanoaod`)\n\n"
-        f"- events read: {events.n_events}\n"
-        f"- events with a truth W → ℓν neutrino (GenPart, mother |pdgId| = 24): {int(has_nu.sum())}\n"
-        f"- correlation of reconstructed MET with the truth neutrino pT: {corr:.3f}\n\n"
-        "```\n" + describe_events(events) + "\n```\n\n"
+        f"Budget `{budget_name}`, {models_text}, accelerator `{accelerator}`. Stage timings: "
+        + ", ".join(f"{name.split(' (')[0]} {seconds:.0f} s" for name, seconds in stages.timings.items()) + ".\n\n"
+        "A small budget gives models that learn the physics but are far from converged: the figures show the "
+        "method, not its best result (see `analyses/*/README.md` for longer trainings; `--budget medium|large` and "
+        "`--accelerator gpu` train longer here).\n\n"
+        + neutrino_report + "\n" + pileup_report + "\n## Inputs\n\n" + inputs_report
     )
-    figures: dict[str, float] = {"nanoaod_met_nu_corr": corr}
-    ttbar = _require(data / SHIPPED_SAMPLES["ttbar"], "hepgen tt̄ sample")
-    log.info("reading %s with the 'hepgen-ttbar' schema", ttbar)
-    text, more = _ttbar_section(ttbar, max_events)
-    report += text
-    figures |= more
-    jets = _require(data / SHIPPED_SAMPLES["jets"], "hepgen top jets")
-    pool = _require(data / SHIPPED_SAMPLES["minbias"], "hepgen minimum-bias pool")
-    log.info("overlaying pileup from %s on %s", pool, jets)
-    text, more = _jets_section(jets, pool, min(max_events, 2000), mu=60.0)
-    report += text
-    figures |= more
-    model = Path(neutrino_model)
-    if not (model / "model.pt").exists():
-        raise MissingFileError(f"the neutrino model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout")
-    test = _require(data / SHIPPED_SAMPLES["ttbar_test"], "hepgen tt̄ test sample")
-    log.info("sampling the neutrino posterior of %s with %s", test, model)
-    text, more = _neutrino_section(test, model, Path(out_dir) / "neutrino", min(max_events, 2000))
-    report += text
-    figures |= more
-    out = Path(out_dir) / "summary.md"
-    with atomic_path(out) as tmp:
+    metrics = {"budget": budget_name, "budget_settings": budget.__dict__, "use_shipped_models": use_shipped_models,
+               "timings_s": stages.timings, "inputs": figures, "neutrino": neutrino_metrics, "pileup": pileup_metrics}  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=float), encoding="utf-8")
+    summary = out / "summary.md"
+    with atomic_path(summary) as tmp:
         tmp.write_text(report, encoding="utf-8")
-    return QuickstartResult(events.n_events, int(has_nu.sum()), corr, out, figures)
+    flow = neutrino_metrics["methods"].get("flow", {})
+    figures["nu_flow_pz_resolution"] = flow.get("pz", {}).get("resolution", float("nan"))
+    figures["nu_analytic_pz_resolution"] = neutrino_metrics["methods"]["analytic"]["pz"]["resolution"]
+    return QuickstartResult(events.n_events, int(has_nu.sum()), corr, summary, figures)

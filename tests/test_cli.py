@@ -9,24 +9,44 @@ from hepgen.quickstart import DEFAULT_NANOAOD, run_quickstart
 
 
 @pytest.mark.slow
-def test_quickstart_on_the_shipped_data(tmp_path, capsys):
+def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
+    """The main job at the `test` budget: every stage runs and writes its outputs (physics checked on the inputs)."""
+    import json
+
     from tests.conftest import REPO
 
-    result = run_quickstart(REPO / "data", tmp_path / "results", max_events=400,
-                            neutrino_model=REPO / "analyses" / "neutrino" / "model")  # fmt: skip
+    out = tmp_path / "results"
+    result = run_quickstart(REPO / "data", out, budget="test", progress=False, max_events=400)
     assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
     assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
     f = result.figures
     assert abs(f["ttbar_median_m_lnu"] - 80.4) < 1.5 and abs(f["ttbar_median_m_lnub"] - 172.5) < 6
     assert 150 < f["top_jet_median_mass"] < 195 and f["top_jet_median_mass_mu60"] > f["top_jet_median_mass"] + 30
-    # the shipped flow beats MET for the transverse momentum and matches the analytic solution in pz
-    assert f["nu_flow_px_resolution"] < f["nu_analytic_px_resolution"]
-    assert f["nu_flow_pz_resolution"] < 1.3 * f["nu_analytic_pz_resolution"]
+    for run in ("neutrino_flow", "neutrino_mdn", "neutrino_gauss", "neutrino_mse", "vipr"):
+        assert (out / "runs" / run / "model.pt").exists(), run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["neutrino"]["methods"]) == {"flow", "mdn", "gauss", "mse", "analytic"}
+    assert metrics["pileup"]["mu"] == [60.0]
+    for figure in ("neutrino/truth_quantiles.png", "neutrino/m_lnu.pdf", "pileup/distributions_mu60.png",
+                   "pileup/bias_vs_mu.pdf", "pileup/softdrop_grid.png"):  # fmt: skip
+        assert (out / figure).stat().st_size > 1000, figure
     text = result.summary_path.read_text()
-    assert "198" in text and "pileup" in text
-    assert main(["quickstart", "--data", str(REPO / "data"), "--out", str(tmp_path / "r2"), "--max-events", "200",
-                 "--neutrino-model", str(REPO / "analyses" / "neutrino" / "model")]) == 0  # fmt: skip
-    assert "Results written to" in capsys.readouterr().out
+    assert "| flow |" in text and "| analytic |" in text and "| 60 | mass |" in text
+
+
+@pytest.mark.slow
+def test_quickstart_with_the_shipped_models_from_the_command_line(tmp_path, capsys):
+    from tests.conftest import REPO
+
+    assert main(["quickstart", "--data", str(REPO / "data"), "--out", str(tmp_path / "r"), "--budget", "test",
+                 "--use-shipped-models", "--no-progress", "--max-events", "200"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "Results written to" in printed and "the shipped models" in printed
+    import json
+
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    flow, analytic = metrics["neutrino"]["methods"]["flow"], metrics["neutrino"]["methods"]["analytic"]
+    assert flow["px"]["resolution"] < analytic["px"]["resolution"]  # the shipped flow beats MET in px
 
 
 def test_quickstart_names_a_missing_sample(tmp_path, nanoaod_path, capsys):

@@ -84,33 +84,39 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from hepgen.tasks.neutrino_run import NeutrinoTrainConfig, train_neutrino
+    from hepgen.tasks.pileup_run import PileupTrainConfig, train_pileup
+    from hepgen.tasks.run_folder import config_from_file
 
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    runtime = {"out": args.out, "accelerator": args.accelerator, "devices": devices, "strategy": args.strategy,
+               "precision": args.precision, "resume": args.resume, "progress": not args.no_progress}  # fmt: skip
     if args.task == "pileup":
-        from hepgen.tasks.pileup_run import PileupTrainConfig, train_pileup
-
-        if not args.jets or not args.pileup:
-            raise HepgenInputError("hepgen train pileup needs --jets FILES and --pileup POOL")
-        run = train_pileup(PileupTrainConfig(
-            jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu, mu_sigma=args.mu_sigma,
-            dim=args.dim, blocks=args.layers, latents=args.latents, batch_size=args.batch_size, learning_rate=args.lr,
-            max_epochs=args.max_epochs, max_steps=args.max_steps, patience=args.patience, max_jets=args.max_events,
-            seed=args.seed, accelerator=args.accelerator, devices=devices, strategy=args.strategy,
-            precision=args.precision, resume=args.resume, progress=not args.no_progress,
-        ))  # fmt: skip
+        if args.config:
+            config = config_from_file(PileupTrainConfig, args.config, "pileup", **runtime)
+        else:
+            if not args.jets or not args.pileup:
+                raise HepgenInputError("hepgen train pileup needs --jets FILES and --pileup POOL (or --config FILE)")
+            config = PileupTrainConfig(
+                jets=list(args.jets), pileup=list(args.pileup), mu=args.mu, mu_sigma=args.mu_sigma, dim=args.dim,
+                blocks=args.layers, latents=args.latents, batch_size=args.batch_size, learning_rate=args.lr,
+                max_epochs=args.max_epochs, max_steps=args.max_steps, patience=args.patience, max_jets=args.max_events,
+                seed=args.seed, **runtime,
+            )  # fmt: skip
+        run = train_pileup(config)
         print(f"trained VIPR; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
         return 0
-    if not args.data:
-        raise HepgenInputError("hepgen train neutrino needs --data FILES")
-    config = NeutrinoTrainConfig(
-        data=list(args.data), out=args.out, model=args.model, schema=args.schema, dim=args.dim, layers=args.layers,
-        batch_size=args.batch_size, learning_rate=args.lr, max_epochs=args.max_epochs, max_steps=args.max_steps,
-        patience=args.patience, max_events=args.max_events, seed=args.seed, accelerator=args.accelerator,
-        devices=devices, strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
-        resume=args.resume, progress=not args.no_progress,
-    )  # fmt: skip
+    if args.config:
+        config = config_from_file(NeutrinoTrainConfig, args.config, "neutrino", num_nodes=args.num_nodes, **runtime)
+    else:
+        if not args.data:
+            raise HepgenInputError("hepgen train neutrino needs --data FILES (or --config FILE)")
+        config = NeutrinoTrainConfig(
+            data=list(args.data), model=args.model, schema=args.schema, dim=args.dim, layers=args.layers,
+            batch_size=args.batch_size, learning_rate=args.lr, max_epochs=args.max_epochs, max_steps=args.max_steps,
+            patience=args.patience, max_events=args.max_events, seed=args.seed, num_nodes=args.num_nodes, **runtime,
+        )  # fmt: skip
     run = train_neutrino(config)
-    print(f"trained {args.model}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
+    print(f"trained {config.model}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
     return 0
 
 
@@ -225,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mu-sigma", type=float, default=10.0, help="pileup: μ drawn from |N(mu, mu-sigma)| (default 10)")
     p.add_argument("--latents", type=int, default=0, help="pileup: Perceiver latents for large observed clouds (0: off)")
     p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="take every training setting from FILE (e.g. a run's config.yaml); only --out and the "
+                        "device/precision/--resume/--no-progress flags come from the command line")  # fmt: skip
     p.add_argument("--model", choices=["flow", "mdn", "gauss", "mse"], default="flow")
     p.add_argument("--schema", default="hepgen-ttbar")
     p.add_argument("--dim", type=int, default=64)

@@ -337,7 +337,12 @@ def _entries_per_step(tree: Any, step_size: int | str, names: list[str]) -> int:
             raise ValueError(f"step_size must be >= 1 entries or a size such as '100 MB'; got {step_size}")
         return int(step_size)
     wanted = set(names)
-    return max(1, int(tree.num_entries_for(step_size, filter_name=lambda n: n in wanted)))
+    try:
+        return max(1, int(tree.num_entries_for(step_size, filter_name=lambda n: n in wanted)))
+    except Exception as err:  # the basket headers live in the file's body: a truncated file fails here first
+        raise CorruptFileError(
+            f"cannot read the baskets of {tree.file.file_path!r} ({type(err).__name__}: {err}); the file may be truncated"
+        ) from err
 
 
 def count_entries(files: FileInput, schema: Schema | str) -> int:

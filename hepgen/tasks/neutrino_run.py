@@ -32,7 +32,7 @@ from hepgen.io.files import expand_files
 from hepgen.io.writer import write_event_outputs
 from hepgen.shards import Shard, derive_seed, entry_blocks
 from hepgen.tasks.neutrino import NeutrinoArrays, NeutrinoModel, neutrino_arrays, targets_to_momentum
-from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
+from hepgen.tasks.run_folder import check_resume_compatible, load_model_file, prepare_run_folder, save_model_file, write_run_config
 
 __all__ = [
     "NeutrinoTrainConfig",
@@ -157,6 +157,8 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
     from lightning.pytorch.loggers import CSVLogger
 
     run = prepare_run_folder(config.out, resume=config.resume)
+    if config.resume:
+        check_resume_compatible(run, TASK, config)
     L.seed_everything(config.seed, workers=True, verbose=False)
     arrays = _load_arrays(config.data, config.schema, config.max_events)
     order = np.random.default_rng(config.seed).permutation(len(arrays))

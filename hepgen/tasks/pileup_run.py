@@ -35,7 +35,7 @@ from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.shards import Shard, derive_seed, entry_blocks
 from hepgen.sim.pileup import HardJets, OverlaidJets, PileupPool, draw_pileup_counts, overlay_pileup
 from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
-from hepgen.tasks.run_folder import load_model_file, prepare_run_folder, save_model_file, write_run_config
+from hepgen.tasks.run_folder import check_resume_compatible, load_model_file, prepare_run_folder, save_model_file, write_run_config
 
 __all__ = ["PileupTrainConfig", "load_pileup_model", "predict_pileup", "read_hard_jets", "train_pileup"]
 
@@ -217,6 +217,8 @@ def train_pileup(config: PileupTrainConfig) -> Path:
     from lightning.pytorch.loggers import CSVLogger
 
     run = prepare_run_folder(config.out, resume=config.resume)
+    if config.resume:
+        check_resume_compatible(run, TASK, config)
     L.seed_everything(config.seed, workers=True, verbose=False)
     hard, _ = read_hard_jets(config.jets, max_jets=config.max_jets)
     pool = PileupPool.from_root(config.pileup)
@@ -323,7 +325,7 @@ def predict_pileup(
         n_jets = min(n_jets, max_jets)
     blocks = entry_blocks(n_jets, PREDICTION_BLOCK, shard)
     if not blocks:
-        raise HepgenInputError(f"shard {shard} holds no jets ({n_jets} jets in blocks of {PREDICTION_BLOCK}); use fewer shards")
+        log.warning("shard %s holds no jets (%d jets in blocks of %d); writing an empty output", shard, n_jets, PREDICTION_BLOCK)
     pool = PileupPool.from_root(pileup)
     from tqdm.auto import tqdm
 
@@ -359,6 +361,17 @@ def predict_pileup(
         return {k: (ak.concatenate([p[k] for p in pieces]) if isinstance(pieces[0][k], ak.Array) else
                     np.concatenate([p[k] for p in pieces])) for k in pieces[0]}  # fmt: skip
 
+    if not parts:  # an empty shard: the same branches with no rows
+        hard, truth_mass = read_hard_jets(files, entry_start=0, entry_stop=1)
+        empty = overlay_pileup(hard, pool, mu=mu, seed=seed)
+        none = np.zeros(0, dtype=np.int64)
+        jagged = ak.unflatten(np.zeros(0, np.float32), none)
+        parts = [{"entry": none, "sample": none.astype(np.int32), "constituent_pt": jagged, "constituent_eta": jagged,
+                  "constituent_phi": jagged, **{f"jet_{k}": np.zeros(0, np.float32) for k in ("pt", "eta", "phi", "mass")},
+                  "observed_jet_mass": np.zeros(0, np.float32), "observed_jet_pt": np.zeros(0, np.float32),
+                  "truth_jet_mass": np.zeros(0, np.float32), "n_pileup": none.astype(np.int32)}]  # fmt: skip
+        tables = [{k: v[:0] for k, v in _jet_table(hard, empty).items()}]
+        entries = [none]
     outputs = joined(parts)
     sample_entry = outputs.pop("entry")
     return write_event_outputs(

@@ -92,7 +92,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                "precision": args.precision, "resume": args.resume, "progress": not args.no_progress}  # fmt: skip
     if args.task == "pileup":
         if args.config:
-            config = config_from_file(PileupTrainConfig, args.config, "pileup", **runtime)
+            config = config_from_file(PileupTrainConfig, args.config, "pileup", num_nodes=args.num_nodes, **runtime)
         else:
             if not args.jets or not args.pileup:
                 raise HepgenInputError("hepgen train pileup needs --jets FILES and --pileup POOL (or --config FILE)")
@@ -100,7 +100,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 jets=list(args.jets), pileup=list(args.pileup), mu=args.mu, mu_sigma=args.mu_sigma, dim=args.dim,
                 blocks=args.layers, latents=args.latents, batch_size=args.batch_size, learning_rate=args.lr,
                 max_epochs=args.max_epochs, max_steps=args.max_steps, patience=args.patience, max_jets=args.max_events,
-                seed=args.seed, **runtime,
+                seed=args.seed, num_nodes=args.num_nodes, **runtime,
             )  # fmt: skip
         run = train_pileup(config)
         print(f"trained VIPR; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")

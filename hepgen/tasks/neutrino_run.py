@@ -20,6 +20,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from hepgen.io import count_entries, read
 from hepgen.io.files import expand_files
 from hepgen.io.writer import write_event_outputs
 from hepgen.shards import Shard, derive_seed, entry_blocks
+from hepgen.tasks.data_parallel import EpochBatches, planned_world_size
 from hepgen.tasks.neutrino import NeutrinoArrays, NeutrinoModel, neutrino_arrays, targets_to_momentum
 from hepgen.tasks.run_folder import check_resume_compatible, load_model_file, prepare_run_folder, save_model_file, write_run_config
 
@@ -99,17 +101,20 @@ def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int
         yield objects, masks, target
 
 
-class _BatchDataset(torch.utils.data.IterableDataset):
-    def __init__(self, arrays: NeutrinoArrays, batch_size: int, shuffle: bool, seed: int) -> None:
-        self.arrays, self.batch_size, self.shuffle, self.seed = arrays, batch_size, shuffle, seed
-        self.epoch = 0
+def _epoch_batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int) -> EpochBatches:
+    """Batches of ``arrays``; with ``shuffle`` the order of epoch ``e`` derives from ``(seed, e)`` only."""
 
-    def __iter__(self):  # noqa: ANN204
-        self.epoch += 1
-        yield from batches(self.arrays, self.batch_size, shuffle=self.shuffle, seed=self.seed + self.epoch)
+    def make(epoch: int) -> list:
+        order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
 
-    def __len__(self) -> int:
-        return math.ceil(len(self.arrays) / self.batch_size)
+        def build(index: np.ndarray):  # noqa: ANN202
+            part = arrays.select(index)
+            objects, masks = part.tensors()
+            return objects, masks, None if part.target is None else torch.as_tensor(part.target)
+
+        return [lambda i=order[s : s + batch_size]: build(i) for s in range(0, len(arrays), batch_size)]
+
+    return EpochBatches(make, math.ceil(len(arrays) / batch_size))
 
 
 def _lightning():  # noqa: ANN202
@@ -121,10 +126,19 @@ def _lightning():  # noqa: ANN202
 class NeutrinoLightningModule(_lightning().LightningModule):
     """Lightning wrapper: the loss is the model's −log p(y | event); AdamW with cosine decay."""
 
-    def __init__(self, model: NeutrinoModel, *, learning_rate: float, weight_decay: float, total_steps: int) -> None:
+    def __init__(self, model: NeutrinoModel, *, learning_rate: float, weight_decay: float, total_steps: int,
+                 seed: int = 0, train_data: EpochBatches | None = None) -> None:  # fmt: skip
         super().__init__()
         self.model = model
         self.learning_rate, self.weight_decay, self.total_steps = learning_rate, weight_decay, max(total_steps, 1)
+        self.seed, self.train_data = seed, train_data
+
+    def on_train_epoch_start(self) -> None:
+        if self.train_data is not None:
+            self.train_data.set_epoch(self.current_epoch)  # the data order is restored on resume
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        torch.manual_seed(derive_seed(self.seed, self.global_step, self.global_rank))  # dropout etc. resume identically
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         objects, masks, target = batch
@@ -150,7 +164,7 @@ def _load_arrays(files: list[str], schema: str, max_events: int | None) -> Neutr
     return arrays
 
 
-def train_neutrino(config: NeutrinoTrainConfig) -> Path:
+def train_neutrino(config: NeutrinoTrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
     """Train one neutrino model; returns the run folder (see the module docstring for its contents)."""
     L = _lightning()
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -168,10 +182,12 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
 
     model = NeutrinoModel(**config.model_kwargs())
     model.fit_standardization(train)
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    total = config.max_steps if config.max_steps > 0 else steps_per_epoch * config.max_epochs
+    steps_per_epoch = math.ceil(len(train) / config.batch_size) // planned_world_size(config.devices, config.num_nodes)
+    total = config.max_steps if config.max_steps > 0 else max(steps_per_epoch, 1) * config.max_epochs
+    train_data = _epoch_batches(train, config.batch_size, shuffle=True, seed=config.seed)
     module = NeutrinoLightningModule(
-        model, learning_rate=config.learning_rate, weight_decay=config.weight_decay, total_steps=total
+        model, learning_rate=config.learning_rate, weight_decay=config.weight_decay, total_steps=total, seed=config.seed,
+        train_data=train_data,
     )
     write_run_config(run, TASK, config)
     checkpoint = ModelCheckpoint(
@@ -185,7 +201,7 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
         strategy=config.strategy,
         num_nodes=config.num_nodes,
         precision=config.precision,
-        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)],
+        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience), *callbacks],
         logger=CSVLogger(run, name="logs"),  # logs/version_N/metrics.csv: a resumed run keeps the earlier log
         enable_progress_bar=config.progress,
         enable_model_summary=False,
@@ -193,8 +209,8 @@ def train_neutrino(config: NeutrinoTrainConfig) -> Path:
         val_check_interval=config.val_check_interval,
         deterministic=False,
     )
-    train_loader = torch.utils.data.DataLoader(_BatchDataset(train, config.batch_size, True, config.seed), batch_size=None)
-    val_loader = torch.utils.data.DataLoader(_BatchDataset(val, 4 * config.batch_size, False, 0), batch_size=None)
+    train_loader = torch.utils.data.DataLoader(train_data, batch_size=None)
+    val_loader = torch.utils.data.DataLoader(_epoch_batches(val, 4 * config.batch_size, shuffle=False, seed=0), batch_size=None)
     last = run / "checkpoints" / "last.ckpt"
     trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if config.resume and last.exists() else None)
     if trainer.global_rank == 0:

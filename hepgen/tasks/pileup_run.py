@@ -20,6 +20,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import awkward as ak
@@ -34,6 +35,7 @@ from hepgen.models.edm import ExponentialMovingAverage
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.shards import Shard, derive_seed, entry_blocks
 from hepgen.sim.pileup import HardJets, OverlaidJets, PileupPool, draw_pileup_counts, overlay_pileup
+from hepgen.tasks.data_parallel import EpochBatches, planned_world_size
 from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
 from hepgen.tasks.run_folder import check_resume_compatible, load_model_file, prepare_run_folder, save_model_file, write_run_config
 
@@ -73,6 +75,7 @@ class PileupTrainConfig:
     devices: str | int = "auto"
     strategy: str = "auto"
     precision: str = "32-true"
+    num_nodes: int = 1
     resume: bool = False
     progress: bool = True
 
@@ -141,27 +144,21 @@ def _subset(hard: HardJets, index: np.ndarray) -> HardJets:
                     hard.c_mass[take], hard.c_charge[take], offsets)  # fmt: skip
 
 
-class _OverlayBatches(torch.utils.data.IterableDataset):
-    """Every pass overlays fresh pileup on all jets and yields shuffled padded batches."""
+def _overlay_batches(hard: HardJets, pool: PileupPool, config: PileupTrainConfig, *, shuffle: bool, seed: int) -> EpochBatches:
+    """Every epoch overlays fresh pileup on all jets (from ``(seed, epoch)`` only) and yields padded batches."""
 
-    def __init__(self, hard: HardJets, pool: PileupPool, config: PileupTrainConfig, *, shuffle: bool, seed: int) -> None:
-        self.hard, self.pool, self.config, self.shuffle, self.seed = hard, pool, config, shuffle, seed
-        self.epoch = 0
+    def make(epoch: int) -> list:
+        rng = np.random.default_rng([seed, epoch if shuffle else 0])
+        counts = draw_pileup_counts(hard.n_jets, config.mu, rng, distribution="gaussian", sigma=config.mu_sigma)
+        observed = overlay_pileup(hard, pool, mu=config.mu, seed=rng, n_interactions=counts, radius=config.radius)
+        order = rng.permutation(hard.n_jets) if shuffle else np.arange(hard.n_jets)
 
-    def __iter__(self):
-        self.epoch += 1
-        rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0])
-        counts = draw_pileup_counts(self.hard.n_jets, self.config.mu, rng, distribution="gaussian", sigma=self.config.mu_sigma)
-        observed = overlay_pileup(self.hard, self.pool, mu=self.config.mu, seed=rng, n_interactions=counts,
-                                  radius=self.config.radius)  # fmt: skip
-        order = rng.permutation(self.hard.n_jets) if self.shuffle else np.arange(self.hard.n_jets)
-        for start in range(0, len(order), self.config.batch_size):
-            index = np.sort(order[start : start + self.config.batch_size])
-            yield jet_batch(observed, counts.astype(np.float64), hard=self.hard, max_hard=self.config.max_hard,
-                            index=index).to_torch()  # fmt: skip
+        def build(index: np.ndarray):  # noqa: ANN202
+            return jet_batch(observed, counts.astype(np.float64), hard=hard, max_hard=config.max_hard, index=index).to_torch()
 
-    def __len__(self) -> int:
-        return math.ceil(self.hard.n_jets / self.config.batch_size)
+        return [lambda i=np.sort(order[s : s + config.batch_size]): build(i) for s in range(0, len(order), config.batch_size)]
+
+    return EpochBatches(make, math.ceil(hard.n_jets / config.batch_size))
 
 
 def _lightning():
@@ -173,14 +170,22 @@ def _lightning():
 class PileupLightningModule(_lightning().LightningModule):
     """Lightning wrapper: EDM loss + multiplicity NLL; AdamW with cosine decay; EMA for sampling."""
 
-    def __init__(self, model: VIPRModel, *, learning_rate: float, total_steps: int, ema_decay: float) -> None:
+    def __init__(self, model: VIPRModel, *, learning_rate: float, total_steps: int, ema_decay: float, seed: int = 0,
+                 train_data: EpochBatches | None = None) -> None:  # fmt: skip
         super().__init__()
         self.model = model
         self.learning_rate, self.total_steps = learning_rate, max(total_steps, 1)
         self.ema = ExponentialMovingAverage(model, decay=ema_decay)
+        self.seed, self.train_data = seed, train_data
+
+    def on_train_epoch_start(self) -> None:
+        if self.train_data is not None:
+            self.train_data.set_epoch(self.current_epoch)  # the overlay and order are restored on resume
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        diffusion, multiplicity = self.model.loss(batch)
+        # σ and the noise of each step derive from (seed, step, rank): a resumed run continues identically
+        generator = torch.Generator(device=batch.observed.device).manual_seed(derive_seed(self.seed, self.global_step, self.global_rank))
+        diffusion, multiplicity = self.model.loss(batch, generator=generator)
         B = batch.observed.shape[0]
         self.log("train_diffusion", diffusion, prog_bar=True, batch_size=B)
         self.log("train_multiplicity", multiplicity, batch_size=B)
@@ -210,7 +215,7 @@ class PileupLightningModule(_lightning().LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-def train_pileup(config: PileupTrainConfig) -> Path:
+def train_pileup(config: PileupTrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
     """Train VIPR; returns the run folder."""
     L = _lightning()
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -230,20 +235,22 @@ def train_pileup(config: PileupTrainConfig) -> Path:
     counts = draw_pileup_counts(train.n_jets, config.mu, fit_rng, distribution="gaussian", sigma=config.mu_sigma)
     model.fit_standardization(jet_batch(overlay_pileup(train, pool, mu=config.mu, seed=fit_rng, n_interactions=counts),
                                         counts.astype(np.float64), hard=train, max_hard=config.max_hard))  # fmt: skip
-    steps_per_epoch = math.ceil(train.n_jets / config.batch_size)
+    steps_per_epoch = max(math.ceil(train.n_jets / config.batch_size) // planned_world_size(config.devices, config.num_nodes), 1)
     total = config.max_steps if config.max_steps > 0 else steps_per_epoch * config.max_epochs
-    module = PileupLightningModule(model, learning_rate=config.learning_rate, total_steps=total, ema_decay=config.ema_decay)
+    train_data = _overlay_batches(train, pool, config, shuffle=True, seed=config.seed)
+    module = PileupLightningModule(model, learning_rate=config.learning_rate, total_steps=total, ema_decay=config.ema_decay,
+                                   seed=config.seed, train_data=train_data)  # fmt: skip
     write_run_config(run, TASK, config)
     checkpoint = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True)
     trainer = L.Trainer(
         max_epochs=config.max_epochs, max_steps=config.max_steps, accelerator=config.accelerator,
-        devices=config.devices, strategy=config.strategy, precision=config.precision,
-        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience)],
+        devices=config.devices, strategy=config.strategy, precision=config.precision, num_nodes=config.num_nodes,
+        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=config.patience), *callbacks],
         logger=CSVLogger(run, name="logs"), enable_progress_bar=config.progress, enable_model_summary=False,
         log_every_n_steps=max(1, min(50, steps_per_epoch)),
     )  # fmt: skip
-    train_loader = torch.utils.data.DataLoader(_OverlayBatches(train, pool, config, shuffle=True, seed=config.seed), batch_size=None)
-    val_loader = torch.utils.data.DataLoader(_OverlayBatches(val, pool, config, shuffle=False, seed=config.seed + 1), batch_size=None)
+    train_loader = torch.utils.data.DataLoader(train_data, batch_size=None)
+    val_loader = torch.utils.data.DataLoader(_overlay_batches(val, pool, config, shuffle=False, seed=config.seed + 1), batch_size=None)
     last = run / "checkpoints" / "last.ckpt"
     trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if config.resume and last.exists() else None)
     if trainer.global_rank == 0:

@@ -1,0 +1,63 @@
+"""Training data under data parallelism and resumption: which batches a DDP rank sees, in which order.
+
+Lightning's DDP starts one process per device; each must see a disjoint share of every epoch and the
+same number of optimizer steps (or the gradient all-reduce waits forever). And a resumed run must see
+the same batches as an uninterrupted one. :class:`EpochBatches` gives both: the order of epoch ``e``
+depends on ``(seed, e)`` only, the epoch is set from the trainer (restored from the checkpoint on
+resume), and rank ``r`` of ``w`` takes batches ``r, r + w, ...`` of the first ``w·⌊n/w⌋`` (with fewer batches than
+ranks, each rank takes one, so every rank logs its validation loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+__all__ = ["rank_and_world_size", "planned_world_size", "EpochBatches"]
+
+
+def rank_and_world_size() -> tuple[int, int]:
+    """This process's rank and the number of processes (0, 1 without torch.distributed)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def planned_world_size(devices: Any, num_nodes: int = 1) -> int:
+    """Processes a Trainer with ``devices`` × ``num_nodes`` will start (``"auto"`` counts as 1), for LR schedules."""
+    n = devices if isinstance(devices, int) else (len(devices) if isinstance(devices, (list, tuple)) else 1)
+    return max(n, 1) * max(num_nodes, 1)
+
+
+class EpochBatches(torch.utils.data.IterableDataset):
+    """Batches of one epoch from ``make_batches(epoch) -> list of batch factories``, this rank's share.
+
+    Args:
+        make_batches: returns, for an epoch, a list of zero-argument callables that build each batch
+            (cheap to list, built lazily, so a rank builds only its own batches).
+        n_batches: the number of batches per epoch on one process (for ``len``).
+    """
+
+    def __init__(self, make_batches: Callable[[int], list[Callable[[], Any]]], n_batches: int) -> None:
+        self.make_batches, self.n_batches = make_batches, n_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the LightningModule at each epoch start with ``trainer.current_epoch``."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[Any]:
+        rank, world = rank_and_world_size()
+        batches = self.make_batches(self.epoch)
+        if 0 < len(batches) < world:  # fewer batches than ranks (a small validation set): every rank takes one
+            yield batches[rank % len(batches)]()
+            return
+        usable = len(batches) // world * world
+        for build in batches[rank:usable:world]:
+            yield build()
+
+    def __len__(self) -> int:
+        _, world = rank_and_world_size()
+        return max(self.n_batches // world, 1) if world > 1 else self.n_batches

@@ -8,6 +8,7 @@ Commands (more arrive with the task modules):
 * ``hepgen train neutrino --data FILES --model flow|mdn|gauss|mse --out RUN`` — train (Lightning).
 * ``hepgen predict neutrino --run RUN | --model analytic --data FILES --out FILE`` — posterior samples.
 * ``hepgen validate neutrino|pileup --pred FILE... --out DIR`` — metrics, calibration, figures.
+* ``hepgen merge SHARD_FILES... --out FILE`` — the shards of a grid job as one file.
 * ``hepgen train pileup --jets FILES --pileup POOL --out RUN`` and
   ``hepgen predict pileup --run RUN --jets FILES --pileup POOL --mu 60 --samples K --steps N --out FILE`` — VIPR.
 * ``hepgen quickstart`` — the main job on the shipped data.
@@ -19,6 +20,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from hepgen import __version__
@@ -120,6 +122,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _maybe_on_cluster(args: argparse.Namespace, predict: Any) -> Any:
+    """``predict`` itself, or with ``--scheduler`` a function that runs it as shards on a Dask cluster and merges them."""
+    if not args.scheduler:
+        return predict
+    if args.shard:
+        raise HepgenInputError("--shard and --scheduler exclude each other: a Dask run makes its own shards (--parts)")
+    from hepgen.cluster import predict_on_cluster
+
+    def on_cluster(*, shard: Any = None, overwrite: bool = False, progress: bool = True, **kwargs: Any) -> Any:
+        if not overwrite and Path(kwargs["out"]).exists():
+            print(f"{kwargs['out']} exists; nothing to do (use --overwrite to recompute)", file=sys.stderr)
+            return Path(kwargs["out"])
+        return predict_on_cluster(predict, scheduler=args.scheduler, parts=args.parts, progress=progress, **kwargs)
+
+    return on_cluster
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from hepgen.shards import parse_shard
     from hepgen.tasks.neutrino_run import predict_neutrino
@@ -129,7 +148,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
         if args.run is None or not args.jets or not args.pileup:
             raise HepgenInputError("hepgen predict pileup needs --run RUN, --jets FILES and --pileup POOL")
-        out = predict_pileup(
+        out = _maybe_on_cluster(args, predict_pileup)(
             run=args.run, jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu,
             samples=16 if args.samples is None else args.samples, steps=args.steps, sampler=args.sampler,
             shard=parse_shard(args.shard),
@@ -142,7 +161,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise HepgenInputError("hepgen predict neutrino needs --data FILES")
     if args.run is None and args.model is None:
         raise HepgenInputError("give --run RUN (a trained model) or --model analytic")
-    out = predict_neutrino(
+    out = _maybe_on_cluster(args, predict_neutrino)(
         data=list(args.data), out=args.out, run=args.run, method=args.model, schema=args.schema,
         samples=256 if args.samples is None else args.samples,
         batch_size=args.batch_size, shard=parse_shard(args.shard), max_events=args.max_events, device=args.device,
@@ -152,20 +171,65 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validation_share(args: argparse.Namespace) -> list[str]:
+    """With ``--shard i/n``: the prediction files of this share of the groups (μ points for pileup, methods for
+    neutrino), whose metrics do not depend on the other groups — so the shards' ``per_mu``/``methods`` entries
+    together equal the unsharded run's."""
+    from hepgen.shards import parse_shard
+
+    if not args.shard:
+        return list(args.pred)
+    shard = parse_shard(args.shard)
+    if args.task == "pileup":
+        from hepgen.io.writer import read_metadata
+
+        groups: dict[float, list[str]] = {}
+        for path in args.pred:
+            mu = float(read_metadata(path).get("mu", float("nan")))
+            groups.setdefault(mu, []).append(path)
+        chosen = shard.take(sorted(groups))
+        files = [f for mu in chosen for f in groups[mu]]
+        what = "μ point"
+    else:
+        files = shard.take(sorted(args.pred))
+        what = "method (prediction file)"
+    if not files:
+        raise HepgenInputError(f"validation shard {shard} gets no {what}: {len(args.pred)} file(s); use at most as many shards")
+    return files
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from hepgen.validation.neutrino_comparison import validate_neutrino
 
+    args.pred = _validation_share(args)
     if args.task == "pileup":
         from hepgen.validation.pileup_comparison import validate_pileup
 
         metrics = validate_pileup(args.pred, args.out, validation_fraction=args.validation_fraction, label_text=args.label,
-                                  experiment=args.experiment, progress=not args.no_progress)  # fmt: skip
+                                  experiment=args.experiment, progress=not args.no_progress, scheduler=args.scheduler,
+                                  figures=not args.no_figures)  # fmt: skip
         print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
         print(f"validated VIPR at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}; results in {args.out}")
         return 0
     metrics = validate_neutrino(args.pred, args.out, label_text=args.label, experiment=args.experiment)
     print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
     print(f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events; results in {args.out}")
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from hepgen.io.files import expand_files
+    from hepgen.io.writer import merge_event_outputs
+
+    parts = expand_files(args.parts)
+    if Path(args.out).exists() and not args.overwrite:
+        print(f"{args.out} exists; nothing to do (use --overwrite)", file=sys.stderr)
+        return 0
+    try:
+        out = merge_event_outputs(parts, args.out)
+    except ValueError as error:
+        raise HepgenInputError(str(error)) from None
+    print(f"merged {len(parts)} file(s) into {out}")
     return 0
 
 
@@ -274,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", default=None, help="i/n: this job's share of the input events (blocks of 1024 events / 32 jets)")
     p.add_argument("--max-events", type=int, default=None)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--scheduler", default=None,
+                   help="run on a Dask cluster: local:N (N worker processes here) or a scheduler address tcp://host:port")  # fmt: skip
+    p.add_argument("--parts", type=int, default=8, help="with --scheduler: the shards the work is cut into (default 8)")
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("validate", help="compare methods: accuracy, calibration, figures")
@@ -286,7 +353,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for metrics.json, summary.md and figures")
     p.add_argument("--label", default="Simulation", help="text beside the experiment label")
     p.add_argument("--experiment", default=None, help="e.g. CMS or ATLAS (default: no experiment name)")
+    p.add_argument("--scheduler", default=None, help="pileup: evaluate the μ points on a Dask cluster (local:N or tcp://host:port)")
+    p.add_argument("--no-figures", action="store_true", help="pileup: metrics and summary only")
+    p.add_argument("--shard", default=None,
+                   help="i/n: validate only this share of the groups (μ points for pileup, methods for neutrino)")  # fmt: skip
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("merge", help="merge the prediction files of the shards of one job (ordered by event)")
+    p.add_argument("parts", nargs="+", help="the shards' output files (globs allowed)")
+    p.add_argument("--out", required=True, help="the merged file (written atomically)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_merge)
 
     p = sub.add_parser("quickstart", help="the main job: train, predict and validate both tasks on the shipped data")
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")

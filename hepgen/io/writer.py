@@ -180,5 +180,65 @@ def read_event_outputs(
     return outputs, event_id, metadata
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON metadata of a file written by :func:`write_event_outputs` (``{}`` if it has none); reads no events."""
+    import uproot
+
+    try:
+        with uproot.open(os.fspath(path)) as file:
+            return json.loads(str(file["metadata"])) if "metadata" in file else {}
+    except FileNotFoundError:
+        from hepgen.errors import MissingFileError
+
+        raise MissingFileError(f"no such file: {os.fspath(path)!r}") from None
+
+
 def _is_regular(value: ak.Array) -> bool:
     return "var" not in str(value.type.content)
+
+
+def _tree_names(path: str | os.PathLike) -> list[str]:
+    import uproot
+
+    with uproot.open(os.fspath(path)) as file:
+        return sorted({name.split(";")[0] for name, cls in file.classnames().items() if cls == "TTree"})
+
+
+def merge_event_outputs(parts: list[str | os.PathLike], out: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Concatenate the files of several shards (same trees and branches) into ``out``, atomically.
+
+    Rows are ordered by ``event_id_entry`` (stably, so samples keep their order), which makes the merge
+    of the shards of a job equal to the unsharded output. Parts without rows are skipped. The metadata is
+    the first non-empty part's, updated with ``metadata`` and ``merged_from`` (the number of parts).
+    """
+    if not parts:
+        raise ValueError("nothing to merge")
+    trees = _tree_names(parts[0])
+    tables: dict[str, list[tuple[dict[str, Any], dict[str, np.ndarray]]]] = {t: [] for t in trees}
+    merged_metadata: dict[str, Any] | None = None
+    for part in parts:
+        if _tree_names(part) != trees:
+            raise ValueError(f"{part} holds the trees {_tree_names(part)}, {parts[0]} holds {trees}: not shards of one job")
+        for tree in trees:
+            outputs, event_id, part_metadata = read_event_outputs(part, tree=tree)
+            if len(event_id["entry"]):
+                tables[tree].append((outputs, event_id))
+                merged_metadata = merged_metadata if merged_metadata is not None else part_metadata
+    if merged_metadata is None:  # every part empty: the first one is the merge
+        merged_metadata = read_event_outputs(parts[0], tree=trees[0])[2]
+    columns = {}
+    for tree in trees:
+        pieces = tables[tree] or [read_event_outputs(parts[0], tree=tree)[:2]]
+        event_id = {k: np.concatenate([p[1][k] for p in pieces]) for k in pieces[0][1]}
+        order = np.argsort(event_id["entry"], kind="stable")
+        outputs = {}
+        for key in pieces[0][0]:
+            values = [p[0][key] for p in pieces]
+            joined = ak.concatenate(values) if isinstance(values[0], ak.Array) else np.concatenate(values)
+            outputs[key] = joined[order]
+        columns[tree] = (outputs, {k: v[order] for k, v in event_id.items()})
+    first, *others = trees
+    return write_event_outputs(
+        out, columns[first][0], event_id=columns[first][1], tree=first, extra_trees={t: columns[t] for t in others},
+        metadata={**merged_metadata, **dict(metadata or {}), "merged_from": len(parts)},
+    )

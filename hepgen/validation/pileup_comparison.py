@@ -252,6 +252,12 @@ def _evaluate_mu(prediction: PileupPrediction, validation_fraction: float, grid:
     return {"metrics": result, "arrays": arrays}
 
 
+def _evaluate_files(files: list[str], validation_fraction: float, grid: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """:func:`_evaluate_mu` of the files of one μ point (a unit of work on a cluster)."""
+    (prediction,) = load_pileup_predictions(files)
+    return _evaluate_mu(prediction, validation_fraction, grid)
+
+
 def validate_pileup(
     files: Sequence[str | os.PathLike],
     out: str | os.PathLike,
@@ -261,6 +267,8 @@ def validate_pileup(
     label_text: str = "Simulation",
     experiment: str | None = None,
     progress: bool = True,
+    scheduler: str | None = None,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """Compare observed, SoftDrop and VIPR jets with the truth at every μ; writes metrics, summary and figures.
 
@@ -271,22 +279,31 @@ def validate_pileup(
         grid: the SoftDrop (z_cut, β) settings to scan (R0 = 1.0).
         label_text, experiment: the figure label (neutral "Simulation" unless an experiment is named).
         progress: show a progress bar over the μ points.
+        scheduler: evaluate the μ points on a Dask cluster (``local:N`` or a scheduler address); the
+            metrics and figures are the same as the serial run's.
+        figures: draw the figures (off for quick checks and for validation shards).
     """
     predictions = load_pileup_predictions(files)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    evaluated = []
-    from tqdm.auto import tqdm
+    if scheduler:
+        from hepgen.cluster import map_units
 
-    for prediction in tqdm(predictions, desc="validate pileup (per μ)", disable=not progress):
-        evaluated.append(_evaluate_mu(prediction, validation_fraction, grid))
+        units = [{"files": p.files, "validation_fraction": validation_fraction, "grid": list(grid)} for p in predictions]
+        evaluated = map_units(_evaluate_files, units, scheduler, progress=progress)
+    else:
+        from tqdm.auto import tqdm
+
+        evaluated = [_evaluate_mu(prediction, validation_fraction, grid)
+                     for prediction in tqdm(predictions, desc="validate pileup (per μ)", disable=not progress)]  # fmt: skip
     mus = [p.mu for p in predictions]
     metrics: dict[str, Any] = {
         "observables": list(OBSERVABLES), "methods": list(METHODS), "mu": mus, "validation_fraction": validation_fraction,
         "softdrop_grid": [list(g) for g in grid], "files": {f"{p.mu:g}": p.files for p in predictions},
         "per_mu": {f"{mu:g}": e["metrics"] for mu, e in zip(mus, evaluated)},
     }  # fmt: skip
-    _figures(out, mus, evaluated, list(grid), label_text, experiment)
+    if figures:
+        _figures(out, mus, evaluated, list(grid), label_text, experiment)
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
     with atomic_path(out / "summary.md") as tmp:

@@ -91,7 +91,7 @@ class QuickstartBudget:
 #: Presets: ``test`` (seconds; the test suite), ``small`` (the default, ≈ 15 min on a 2-core CPU),
 #: ``medium`` (≈ 1 h CPU, minutes on a GPU), ``large`` (a GPU; for results worth a plot in a talk).
 BUDGETS: dict[str, QuickstartBudget] = {
-    "test": QuickstartBudget(8, 1500, 300, 16, 6, 300, 12, 2, 4, (60.0,)),
+    "test": QuickstartBudget(8, 1500, 300, 16, 6, 300, 12, 2, 12, (60.0,)),
     "small": QuickstartBudget(500, 20000, 5000, 256, 600, 10000, 100, 4, 25, (60.0, 140.0)),
     "medium": QuickstartBudget(3000, 20000, 5000, 256, 4000, 10000, 200, 8, 50, (20.0, 60.0, 100.0, 140.0, 200.0)),
     "large": QuickstartBudget(20000, 20000, 5000, 256, 30000, 10000, 200, 16, 50, (20.0, 60.0, 100.0, 140.0, 200.0), 2),
@@ -369,7 +369,7 @@ def run_quickstart(
         "A small budget gives models that learn the physics but are far from converged: the figures show the "
         "method, not its best result (see `analyses/*/README.md` for longer trainings; `--budget medium|large` and "
         "`--accelerator gpu` train longer here).\n\n"
-        + neutrino_report + "\n" + pileup_report + "\n## Inputs\n\n" + inputs_report
+        + neutrino_report + "\n" + pileup_report + "\n" + inputs_report
     )
     metrics = {"budget": budget_name, "budget_settings": budget.__dict__, "use_shipped_models": use_shipped_models,
                "timings_s": stages.timings, "inputs": figures, "neutrino": neutrino_metrics, "pileup": pileup_metrics}  # fmt: skip

@@ -33,7 +33,7 @@ def plot_truth_quantiles(quantiles: Mapping[str, np.ndarray], *, bins: int = 20,
                         label=f"uniform ±{k}σ" if k == 1 else None)  # fmt: skip
     for name, q in quantiles.items():
         counts, _ = np.histogram(q, edges)
-        ax.stairs(counts / (len(q) / bins), edges, label=name, lw=1.8, color=color_of(name))
+        ax.stairs(counts / (len(q) / bins), edges, label=name, lw=1.8, color=color_of(name, ax))
     ax.axhline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xlim(0, 1)
     ax.set_xlabel(xlabel)
@@ -47,7 +47,7 @@ def plot_coverage(empirical: Mapping[str, np.ndarray], *, levels: np.ndarray = D
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--", label="calibrated")
     for name, values in empirical.items():
-        ax.plot(levels, values, marker="o", ms=3, label=name, color=color_of(name))
+        ax.plot(levels, values, marker="o", ms=3, label=name, color=color_of(name, ax))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("nominal coverage")
@@ -63,7 +63,7 @@ def plot_pulls(values: Mapping[str, np.ndarray], *, ax=None, bins: int = 40, xla
     for name, p in values.items():
         p = p[np.isfinite(p)]
         ax.hist(np.clip(p, -5, 5), edges, density=True, histtype="step", lw=1.8, label=f"{name} (σ={np.std(p):.2f})",
-                color=color_of(name))  # fmt: skip
+                color=color_of(name, ax))  # fmt: skip
     x = np.linspace(-5, 5, 200)
     ax.plot(x, stats.norm.pdf(x), color="black", lw=0.8, ls="--", label="N(0, 1)")
     ax.set_xlabel(xlabel)

@@ -32,11 +32,11 @@ def plot_distributions(
     for name, v in values.items():
         v = np.asarray(v)[np.isfinite(v)]
         counts, _ = np.histogram(v, bins, density=True)
-        style = {"color": "black", "lw": 1.2, "ls": "--"} if name == reference else {"lw": 1.8, "color": color_of(name)}
+        style = {"color": "black", "lw": 1.2, "ls": "--"} if name == reference else {"lw": 1.8, "color": color_of(name, ax)}
         ax.stairs(counts, bins, label=name, **style)
         if ratio_ax is not None and name != reference:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_ax.stairs(np.where(ref_counts > 0, counts / ref_counts, np.nan), bins, lw=1.5, color=color_of(name))
+                ratio_ax.stairs(np.where(ref_counts > 0, counts / ref_counts, np.nan), bins, lw=1.5, color=style["color"])
     ax.set_ylabel("normalised")
     ax.legend(fontsize="x-small")
     if ratio_ax is not None:

@@ -36,7 +36,7 @@ def plot_scan(
         ax.axhline(reference, color="black", lw=0.8, ls=":")
     for name, y in values.items():
         style = _LINESTYLES.get(name.split(" ")[-1], "-")
-        ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color_of(name))
+        ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color_of(name, ax))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="xx-small")

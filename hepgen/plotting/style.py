@@ -25,9 +25,13 @@ METHOD_COLORS: dict[str, str] = {
 }
 
 
-def color_of(name: str) -> str | None:
-    """The fixed colour of a method (None lets matplotlib choose for unknown names)."""
-    return METHOD_COLORS.get(name.split(" ")[0])
+def color_of(name: str, ax=None) -> str | None:  # noqa: ANN001
+    """The fixed colour of a method; for other names the next colour of ``ax``'s cycle (None without ``ax``)."""
+    color = METHOD_COLORS.get(name.split(" ")[0])
+    if color is None and ax is not None:
+        cycle = getattr(getattr(ax, "_get_lines", None), "get_next_color", None)  # matplotlib's own colour cycle
+        color = cycle() if cycle else None
+    return color
 
 
 def use_style(style: str = "ROOT") -> None:

@@ -92,7 +92,7 @@ class QuickstartBudget:
 #: ``medium`` (≈ 1 h CPU, minutes on a GPU), ``large`` (a GPU; for results worth a plot in a talk).
 BUDGETS: dict[str, QuickstartBudget] = {
     "test": QuickstartBudget(8, 1500, 300, 16, 6, 300, 12, 2, 12, (60.0,)),
-    "small": QuickstartBudget(500, 20000, 5000, 256, 600, 10000, 100, 4, 25, (60.0, 140.0)),
+    "small": QuickstartBudget(400, 20000, 5000, 256, 500, 10000, 100, 4, 25, (60.0, 140.0)),
     "medium": QuickstartBudget(3000, 20000, 5000, 256, 4000, 10000, 200, 8, 50, (20.0, 60.0, 100.0, 140.0, 200.0)),
     "large": QuickstartBudget(20000, 20000, 5000, 256, 30000, 10000, 200, 16, 50, (20.0, 60.0, 100.0, 140.0, 200.0), 2),
 }

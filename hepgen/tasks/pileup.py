@@ -76,8 +76,8 @@ def jet_batch(
     """Padded model inputs for jets ``index`` (all by default) of an overlay, and their hard clouds if given.
 
     Observed clouds are padded to the longest in the batch; hard clouds, sorted
-    by decreasing pT, to ``max_hard`` (softer constituents beyond it are dropped
-    and counted in ``truncated``).
+    by decreasing pT, to the longest in the batch but at most ``max_hard`` (softer
+    constituents beyond it are dropped and counted in ``truncated``).
     """
     J = len(observed.jet_pt)
     index = np.arange(J) if index is None else np.asarray(index)
@@ -101,7 +101,8 @@ def jet_batch(
         order = np.lexsort((-hard.pt[take], h_event))  # decreasing pT within each jet
         take, h_event = take[order], h_event[order]
         cols = _relative(hard.pt[take], hard.c_eta[take], hard.c_phi[take], jet_eta[h_event], jet_phi[h_event])
-        batch.hard, batch.hard_mask, _, batch.truncated = pad_flat(cols, h_event, h_counts, max_hard)
+        width = max(1, min(max_hard, int(h_counts.max()) if len(h_counts) else 1))  # pad to the batch, truncate at max_hard
+        batch.hard, batch.hard_mask, _, batch.truncated = pad_flat(cols, h_event, h_counts, width)
     return batch
 
 

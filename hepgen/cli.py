@@ -202,6 +202,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from hepgen.validation.neutrino_comparison import validate_neutrino
 
     args.pred = _validation_share(args)
+    if (Path(args.out) / "metrics.json").exists() and not args.overwrite:
+        print(f"{args.out} already holds a validation (metrics.json); nothing to do (use --overwrite)", file=sys.stderr)
+        return 0
     if args.task == "pileup":
         from hepgen.validation.pileup_comparison import validate_pileup
 
@@ -211,7 +214,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
         print(f"validated VIPR at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}; results in {args.out}")
         return 0
-    metrics = validate_neutrino(args.pred, args.out, label_text=args.label, experiment=args.experiment)
+    metrics = validate_neutrino(args.pred, args.out, label_text=args.label, experiment=args.experiment, scheduler=args.scheduler)
     print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
     print(f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events; results in {args.out}")
     return 0
@@ -353,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for metrics.json, summary.md and figures")
     p.add_argument("--label", default="Simulation", help="text beside the experiment label")
     p.add_argument("--experiment", default=None, help="e.g. CMS or ATLAS (default: no experiment name)")
-    p.add_argument("--scheduler", default=None, help="pileup: evaluate the μ points on a Dask cluster (local:N or tcp://host:port)")
+    p.add_argument("--scheduler", default=None,
+                   help="evaluate the μ points (pileup) or methods (neutrino) on a Dask cluster: local:N or tcp://host:port")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="validate again even if --out holds a validation")
     p.add_argument("--no-figures", action="store_true", help="pileup: metrics and summary only")
     p.add_argument("--shard", default=None,
                    help="i/n: validate only this share of the groups (μ points for pileup, methods for neutrino)")  # fmt: skip

@@ -77,7 +77,8 @@ def test_validation_on_dask_and_in_shards_equals_the_serial_run(tmp_path, vipr_f
     assert main([*args, "--out", str(tmp_path / "none"), "--shard", "2/3"]) == 2  # more shards than μ points
 
 
-def test_neutrino_validation_shards_hold_the_methods_of_the_serial_run(tmp_path):
+@pytest.mark.slow
+def test_neutrino_validation_on_dask_and_in_shards_equals_the_serial_run(tmp_path):
     files = []
     for method in ("analytic",):
         out = tmp_path / f"{method}.root"
@@ -90,6 +91,11 @@ def test_neutrino_validation_shards_hold_the_methods_of_the_serial_run(tmp_path)
     args = ["validate", "neutrino", "--pred", *map(str, files)]
     assert main([*args, "--out", str(tmp_path / "serial")]) == 0
     serial = json.loads((tmp_path / "serial" / "metrics.json").read_text())
+    stamp = (tmp_path / "serial" / "metrics.json").stat().st_mtime_ns
+    assert main([*args, "--out", str(tmp_path / "serial")]) == 0  # a finished validation: a no-op
+    assert (tmp_path / "serial" / "metrics.json").stat().st_mtime_ns == stamp
+    assert main([*args, "--out", str(tmp_path / "dask"), "--scheduler", "local:2"]) == 0
+    assert json.loads((tmp_path / "dask" / "metrics.json").read_text()) == serial
     methods = {}
     for i in range(2):
         assert main([*args, "--out", str(tmp_path / f"s{i}"), "--shard", f"{i}/2"]) == 0

@@ -29,10 +29,16 @@ def dask_client(scheduler: str) -> Iterator[Any]:
     for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.worker", "distributed.core"):
         logging.getLogger(name).setLevel(logging.WARNING)  # the cluster's chatter; our own progress bar says enough
     if scheduler.startswith("local"):
+        import dask
+
         _, _, count = scheduler.partition(":")
         if count and not count.isdigit():
             raise HepgenInputError(f"--scheduler {scheduler!r}: use local:N (N workers) or a scheduler address tcp://host:port")
-        cluster = LocalCluster(n_workers=int(count or 2), threads_per_worker=1, processes=True, dashboard_address=None)
+        # Dask's workers start with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc return every large tensor's
+        # memory to the system at once: the flow's sampling then runs 1.4-1.7x slower (measured). Keep glibc's default.
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items() if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(n_workers=int(count or 2), threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
         try:
             yield client

@@ -13,7 +13,7 @@ import itertools
 
 import awkward as ak
 
-from hepgen.physics.substructure import _cluster, from_fastjet_output
+from hepgen.physics.substructure import from_fastjet_output, recluster
 
 __all__ = ["SOFTDROP_GRID", "softdrop_groom"]
 
@@ -36,7 +36,7 @@ def softdrop_groom(constituents: ak.Array, *, z_cut: float = 0.1, beta: float = 
         raise ValueError("SoftDrop got a jet without constituents; remove empty jets first (and count them)")
     if len(constituents) == 0:
         return constituents
-    groomed = _cluster(constituents, "cambridge").exclusive_jets_softdrop_grooming(
+    groomed = recluster(constituents, "cambridge").exclusive_jets_softdrop_grooming(
         njets=1, beta=beta, symmetry_cut=z_cut, symmetry_measure="scalar_z", R0=r0, recursion_choice="larger_pt"
     )
     return from_fastjet_output(groomed.constituents)

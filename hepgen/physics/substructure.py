@@ -36,7 +36,7 @@ import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 
-__all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "to_fastjet_input", "from_fastjet_output"]
+__all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "recluster", "to_fastjet_input", "from_fastjet_output"]
 
 #: The observables :func:`jet_observables` returns, in this order.
 OBSERVABLES: tuple[str, ...] = ("mass", "pt", "tau21", "tau32", "d2", "sqrt_d12", "sqrt_d23", "n_constituents")
@@ -98,7 +98,7 @@ def from_fastjet_output(particles: ak.Array) -> ak.Array:
     return ak.unflatten(ak.zip({"pt": pt, "eta": eta, "phi": phi, "mass": np.maximum(mass, 0.0)}), counts)
 
 
-def _cluster(constituents: ak.Array, algorithm: str):  # noqa: ANN202
+def recluster(constituents: ak.Array, algorithm: str):  # noqa: ANN201
     """fastjet ClusterSequence of every jet's constituents with ``algorithm`` (kt, cambridge) at a large radius."""
     import fastjet
 
@@ -127,7 +127,7 @@ def jet_observables(constituents: ak.Array, *, radius: float = 1.0) -> dict[str,
     pt, _, _, mass = pt_eta_phi_mass(summed_p4(jets))
     result["pt"][filled], result["mass"][filled] = pt, np.maximum(mass, 0.0)
 
-    kt = _cluster(jets, "kt")
+    kt = recluster(jets, "kt")
     taus = ak.to_numpy(kt.njettiness(measure_definition="NormalizedMeasure", axes_definition="KT_Axes",
                                      njets=[1, 2, 3], beta=1.0, R0=radius))  # fmt: skip
     taus = np.asarray(taus, dtype=np.float64).reshape(len(filled), 3)

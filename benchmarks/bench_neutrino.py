@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from hepgen.tasks.neutrino import OBJECT_FEATURES, NeutrinoArrays, NeutrinoModel
-from hepgen.tasks.neutrino_run import batches
+from hepgen.tasks.neutrino import batches
 
 REFERENCE_MS_PER_EVENT = 71.4  # ν²-Flows, one CPU core, 256 samples per event
 TARGET_MS_PER_EVENT = 10.0

@@ -12,6 +12,7 @@ cluster ≈ 5 s, importing torch/hepgen in each worker ≈ 5 s). The outputs are
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -19,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hepgen.cluster import predict_on_cluster
 from hepgen.io import read_event_outputs
-from hepgen.tasks.neutrino_run import predict_neutrino
+from hepgen.tasks.neutrino import NEUTRINO, NeutrinoPrediction
+from hepgen.tasks.prediction import predict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,17 +35,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--parts", type=int, default=None, help="shards for Dask (default: one per 1024-event block)")
     args = parser.parse_args()
-    kwargs = {"data": [str(REPO / "data" / args.data)], "run": REPO / "analyses" / "neutrino" / "model",
-              "samples": args.samples, "max_events": args.events}  # fmt: skip
+    settings = NeutrinoPrediction(data=[str(REPO / "data" / args.data)], run=str(REPO / "analyses" / "neutrino" / "model"),
+                                  samples=args.samples, max_events=args.events, overwrite=True, progress=False)  # fmt: skip
     parts = args.parts or -(-args.events // 1024)
     with tempfile.TemporaryDirectory() as tmp:
         torch.set_num_threads(1)
         start = time.perf_counter()
-        serial = predict_neutrino(out=Path(tmp) / "serial.root", overwrite=True, **kwargs)
+        serial = predict(NEUTRINO, dataclasses.replace(settings, out=str(Path(tmp) / "serial.root")))
         t_serial = time.perf_counter() - start
         start = time.perf_counter()
-        parallel = predict_on_cluster(predict_neutrino, out=Path(tmp) / "dask.root", scheduler=f"local:{args.workers}",
-                                      parts=parts, progress=False, **kwargs)  # fmt: skip
+        parallel = predict(NEUTRINO, dataclasses.replace(settings, out=str(Path(tmp) / "dask.root"),
+                                                         scheduler=f"local:{args.workers}", parts=parts))  # fmt: skip
         t_dask = time.perf_counter() - start
         (a, ia, _), (b, ib, _) = (read_event_outputs(p, tree="Neutrino") for p in (serial, parallel))
         identical = np.array_equal(ia["entry"], ib["entry"]) and all(np.array_equal(a[k], b[k]) for k in a)

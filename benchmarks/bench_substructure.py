@@ -15,12 +15,10 @@ import time
 from pathlib import Path
 
 import awkward as ak
-import numpy as np
 
 from hepgen.physics.softdrop import softdrop_groom
 from hepgen.physics.substructure import jet_observables, to_fastjet_input
-from hepgen.sim.pileup import PileupPool, overlay_pileup
-from hepgen.tasks.pileup_run import read_hard_jets
+from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -38,9 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jets", type=int, default=100)
     args = parser.parse_args()
-    hard, _ = read_hard_jets([str(DATA / "top_jets.root")], max_jets=args.jets)
-    pool = PileupPool.from_root(DATA / "minbias_pool.root")
-    truth = ak.unflatten(ak.zip({"pt": hard.pt, "eta": hard.c_eta, "phi": hard.c_phi, "mass": hard.c_mass}), np.diff(hard.offsets))
+    hard = read_hard_jets(DATA / "top_jets.root", entry_stop=args.jets)
+    pool = read_pileup_pool(DATA / "minbias_pool.root")
+    truth = hard.constituents[["pt", "eta", "phi", "mass"]]
     jet_observables(truth[:2])  # warm-up (fastjet's banner, imports)
     print(f"{args.jets} top jets (R = 1.0, pT > 400 GeV), one process")
     print(f"{'mu':>4s} {'constituents':>13s} {'observables ms/jet':>19s} {'SoftDrop ms/jet':>16s} {'bare fastjet':>13s} {'ratio':>6s}")

@@ -1,17 +1,15 @@
 """The `hepgen` command line: thin wrappers around plain, testable functions.
 
-Commands (more arrive with the task modules):
-
 * ``hepgen inspect FILE... --schema nanoaod`` — read files and summarise the point clouds.
 * ``hepgen schemas`` — list the built-in schemas.
 * ``hepgen generate ttbar-ljets|jets|minbias --events N --seed S --out FILE`` — Pythia 8 samples.
-* ``hepgen train neutrino --data FILES --model flow|mdn|gauss|mse --out RUN`` — train (Lightning).
-* ``hepgen predict neutrino --run RUN | --model analytic --data FILES --out FILE`` — posterior samples.
-* ``hepgen validate neutrino|pileup --pred FILE... --out DIR`` — metrics, calibration, figures.
+* ``hepgen train|predict|validate TASK ...`` — for every task of :mod:`hepgen.tasks.registry`; the flags
+  are generated from the task's settings dataclasses (``hepgen train TASK --help`` shows them with their
+  defaults), plus ``--config FILE`` (YAML, e.g. a run's ``config.yaml``) and ``--set key=value``.
 * ``hepgen merge SHARD_FILES... --out FILE`` — the shards of a grid job as one file.
-* ``hepgen train pileup --jets FILES --pileup POOL --out RUN`` and
-  ``hepgen predict pileup --run RUN --jets FILES --pileup POOL --mu 60 --samples K --steps N --out FILE`` — VIPR.
 * ``hepgen quickstart`` — the main job on the shipped data.
+
+Exit codes: 0 done; 2 bad input (do not retry); 75 a transient failure — an I/O error or no memory (retry).
 """
 
 from __future__ import annotations
@@ -20,11 +18,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from hepgen import __version__
-from hepgen.errors import HepgenInputError
+from hepgen.errors import EXIT_TEMPFAIL, HepgenError, HepgenInputError
 
 __all__ = ["main", "build_parser"]
 
@@ -84,139 +82,65 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from hepgen.tasks.neutrino_run import NeutrinoTrainConfig, train_neutrino
-    from hepgen.tasks.pileup_run import PileupTrainConfig, train_pileup
-    from hepgen.tasks.run_folder import config_from_file
+_COMMAND_SETTINGS = {"train": "Training", "predict": "Prediction", "validate": "Validation"}
 
-    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
-    runtime = {"out": args.out, "accelerator": args.accelerator, "devices": devices, "strategy": args.strategy,
-               "precision": args.precision, "resume": args.resume, "progress": not args.no_progress}  # fmt: skip
-    if args.task == "pileup":
-        if args.config:
-            config = config_from_file(PileupTrainConfig, args.config, "pileup", num_nodes=args.num_nodes, **runtime)
-        else:
-            if not args.jets or not args.pileup:
-                raise HepgenInputError("hepgen train pileup needs --jets FILES and --pileup POOL (or --config FILE)")
-            config = PileupTrainConfig(
-                jets=list(args.jets), pileup=list(args.pileup), mu=args.mu, mu_sigma=args.mu_sigma, dim=args.dim,
-                blocks=args.layers, latents=args.latents, batch_size=args.batch_size, learning_rate=args.lr,
-                max_epochs=args.max_epochs, max_steps=args.max_steps, patience=args.patience, max_jets=args.max_events,
-                seed=args.seed, num_nodes=args.num_nodes, **runtime,
-            )  # fmt: skip
-        run = train_pileup(config)
-        print(f"trained VIPR; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
-        return 0
+
+def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The task of ``args`` and its resolved settings: defaults < --config FILE < flags < --set key=value."""
+    from hepgen.tasks.registry import get_task
+    from hepgen.tasks.run_folder import read_run_config
+    from hepgen.tasks.settings import fields_of, parse_assignments, resolve
+
+    task = get_task(args.task)
+    cls = getattr(task, _COMMAND_SETTINGS[args.command])
+    names = {f.name for f, _ in fields_of(cls)}
+    layers: list[tuple[str, dict[str, Any]]] = []
     if args.config:
-        config = config_from_file(NeutrinoTrainConfig, args.config, "neutrino", num_nodes=args.num_nodes, **runtime)
-    else:
-        if not args.data:
-            raise HepgenInputError("hepgen train neutrino needs --data FILES (or --config FILE)")
-        config = NeutrinoTrainConfig(
-            data=list(args.data), model=args.model, schema=args.schema, dim=args.dim, layers=args.layers,
-            batch_size=args.batch_size, learning_rate=args.lr, max_epochs=args.max_epochs, max_steps=args.max_steps,
-            patience=args.patience, max_events=args.max_events, seed=args.seed, num_nodes=args.num_nodes, **runtime,
-        )  # fmt: skip
-    run = train_neutrino(config)
-    print(f"trained {config.model}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
+        layers.append((f"--config {args.config}", read_run_config(args.config, task.name)))
+    layers.append(("the command line", {k: v for k, v in vars(args).items() if k in names}))
+    if args.set:
+        layers.append(("--set", parse_assignments(args.set)))
+    return task, resolve(cls, *layers)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from hepgen.tasks.training import train
+
+    task, settings = _settings(args)
+    run = train(task, settings)
+    print(f"trained {task.name}; run folder: {run} (model.pt, config.yaml, checkpoints/, logs/)")
     return 0
-
-
-def _maybe_on_cluster(args: argparse.Namespace, predict: Any) -> Any:
-    """``predict`` itself, or with ``--scheduler`` a function that runs it as shards on a Dask cluster and merges them."""
-    if not args.scheduler:
-        return predict
-    if args.shard:
-        raise HepgenInputError("--shard and --scheduler exclude each other: a Dask run makes its own shards (--parts)")
-    from hepgen.cluster import predict_on_cluster
-
-    def on_cluster(*, shard: Any = None, overwrite: bool = False, progress: bool = True, **kwargs: Any) -> Any:
-        if not overwrite and Path(kwargs["out"]).exists():
-            print(f"{kwargs['out']} exists; nothing to do (use --overwrite to recompute)", file=sys.stderr)
-            return Path(kwargs["out"])
-        return predict_on_cluster(predict, scheduler=args.scheduler, parts=args.parts, progress=progress, **kwargs)
-
-    return on_cluster
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from hepgen.shards import parse_shard
-    from hepgen.tasks.neutrino_run import predict_neutrino
+    from hepgen.tasks.prediction import predict
 
-    if args.task == "pileup":
-        from hepgen.tasks.pileup_run import predict_pileup
-
-        if args.run is None or not args.jets or not args.pileup:
-            raise HepgenInputError("hepgen predict pileup needs --run RUN, --jets FILES and --pileup POOL")
-        out = _maybe_on_cluster(args, predict_pileup)(
-            run=args.run, jets=list(args.jets), pileup=list(args.pileup), out=args.out, mu=args.mu,
-            samples=16 if args.samples is None else args.samples, steps=args.steps, sampler=args.sampler,
-            shard=parse_shard(args.shard),
-            max_jets=args.max_events, device=args.device, seed=args.seed, progress=not args.no_progress,
-            overwrite=args.overwrite,
-        )  # fmt: skip
-        print(f"VIPR samples written to {out}")
-        return 0
-    if not args.data:
-        raise HepgenInputError("hepgen predict neutrino needs --data FILES")
-    if args.run is None and args.model is None:
-        raise HepgenInputError("give --run RUN (a trained model) or --model analytic")
-    out = _maybe_on_cluster(args, predict_neutrino)(
-        data=list(args.data), out=args.out, run=args.run, method=args.model, schema=args.schema,
-        samples=256 if args.samples is None else args.samples,
-        batch_size=args.batch_size, shard=parse_shard(args.shard), max_events=args.max_events, device=args.device,
-        seed=args.seed, overwrite=args.overwrite, progress=not args.no_progress,
-    )  # fmt: skip
-    print(f"predictions in {out}")
+    task, settings = _settings(args)
+    out = predict(task, settings)
+    print(f"{task.name} predictions in {out}")
     return 0
 
 
-def _validation_share(args: argparse.Namespace) -> list[str]:
-    """With ``--shard i/n``: the prediction files of this share of the groups (μ points for pileup, methods for
-    neutrino), whose metrics do not depend on the other groups — so the shards' ``per_mu``/``methods`` entries
-    together equal the unsharded run's."""
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from hepgen.io.files import expand_files
     from hepgen.shards import parse_shard
 
-    if not args.shard:
-        return list(args.pred)
-    shard = parse_shard(args.shard)
-    if args.task == "pileup":
-        from hepgen.io.writer import read_metadata
-
-        groups: dict[float, list[str]] = {}
-        for path in args.pred:
-            mu = float(read_metadata(path).get("mu", float("nan")))
-            groups.setdefault(mu, []).append(path)
+    task, settings = _settings(args)
+    settings.pred = expand_files(settings.pred)
+    if settings.shard:  # whole groups (μ points, methods): their metrics do not depend on the other groups
+        shard = parse_shard(settings.shard)
+        groups = task.validation_groups(settings.pred)
         chosen = shard.take(sorted(groups))
-        files = [f for mu in chosen for f in groups[mu]]
-        what = "μ point"
-    else:
-        files = shard.take(sorted(args.pred))
-        what = "method (prediction file)"
-    if not files:
-        raise HepgenInputError(f"validation shard {shard} gets no {what}: {len(args.pred)} file(s); use at most as many shards")
-    return files
-
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from hepgen.validation.neutrino_comparison import validate_neutrino
-
-    args.pred = _validation_share(args)
-    if (Path(args.out) / "metrics.json").exists() and not args.overwrite:
-        print(f"{args.out} already holds a validation (metrics.json); nothing to do (use --overwrite)", file=sys.stderr)
+        if not chosen:
+            raise HepgenInputError(f"validation shard {shard} gets no {task.group_name}: {len(groups)} group(s) in "
+                                   f"{len(settings.pred)} file(s); use at most as many shards")  # fmt: skip
+        settings.pred = [f for key in chosen for f in groups[key]]
+    if (Path(settings.out) / "metrics.json").exists() and not settings.overwrite:
+        print(f"{settings.out} already holds a validation (metrics.json); nothing to do (use --overwrite)", file=sys.stderr)
         return 0
-    if args.task == "pileup":
-        from hepgen.validation.pileup_comparison import validate_pileup
-
-        metrics = validate_pileup(args.pred, args.out, validation_fraction=args.validation_fraction, label_text=args.label,
-                                  experiment=args.experiment, progress=not args.no_progress, scheduler=args.scheduler,
-                                  figures=not args.no_figures)  # fmt: skip
-        print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
-        print(f"validated VIPR at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}; results in {args.out}")
-        return 0
-    metrics = validate_neutrino(args.pred, args.out, label_text=args.label, experiment=args.experiment, scheduler=args.scheduler)
-    print((Path(args.out) / "summary.md").read_text(encoding="utf-8"))
-    print(f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events; results in {args.out}")
+    metrics = task.validate(settings)
+    print((Path(settings.out) / "summary.md").read_text(encoding="utf-8"))
+    print(f"{task.validation_headline(metrics)}; results in {settings.out}")
     return 0
 
 
@@ -240,11 +164,39 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
     result = run_quickstart(args.data, args.out, budget=args.budget, use_shipped_models=args.use_shipped_models,
-                            accelerator=args.accelerator, progress=not args.no_progress, max_events=args.max_events)  # fmt: skip
+                            accelerator=args.accelerator, progress=not args.no_progress, max_events=args.max_events,
+                            draw_figures=not args.no_figures)  # fmt: skip
     print(result.summary_path.read_text(encoding="utf-8"))
     print(f"Results written to {result.summary_path.parent}/: summary.md, metrics.json, neutrino/ and pileup/ "
           "(figures as PDF and PNG)")  # fmt: skip
     return 0
+
+
+_COMMAND_HELP = {
+    "train": "train a model (PyTorch Lightning: checkpoints, --resume, early stopping, DDP)",
+    "predict": "posterior samples for every input entry, aligned with the inputs",
+    "validate": "compare methods with the truth: accuracy, calibration, figures",
+}
+
+
+def _add_task_commands(sub: Any) -> None:
+    """``train``, ``predict`` and ``validate``, each with one sub-command per registered task."""
+    from hepgen.tasks.registry import all_tasks
+    from hepgen.tasks.settings import add_arguments
+
+    for command, help_text in _COMMAND_HELP.items():
+        p = sub.add_parser(command, help=help_text)
+        tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+        for task in all_tasks():
+            cls = getattr(task, _COMMAND_SETTINGS[command])
+            t = tasks.add_parser(task.name, help=task.summary, description=cls.__doc__)
+            add_arguments(t, cls, title=f"{task.name} settings")
+            g = t.add_argument_group("configuration files")
+            g.add_argument("--config", default=None, metavar="FILE",
+                           help="YAML settings (e.g. a run's config.yaml); flags and --set override them")  # fmt: skip
+            g.add_argument("--set", nargs="+", default=None, metavar="KEY=VALUE",
+                           help="override settings by name, e.g. --set learning_rate=3e-4 dim=32")  # fmt: skip
+            t.set_defaults(func={"train": _cmd_train, "predict": _cmd_predict, "validate": _cmd_validate}[command])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,80 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mu-sigma", type=float, default=None, help="use |N(mu, sigma)| instead of Poisson(mu)")
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("train", help="train a model (PyTorch Lightning)")
-    p.add_argument("task", choices=["neutrino", "pileup"], help="which task")
-    p.add_argument("--data", nargs="+", default=None, help="neutrino: training ROOT files (globs allowed)")
-    p.add_argument("--jets", nargs="+", default=None, help="pileup: hard-scatter jets (hepgen generate jets)")
-    p.add_argument("--pileup", nargs="+", default=None, help="pileup: minimum-bias pool (hepgen generate minbias)")
-    p.add_argument("--mu", type=float, default=60.0, help="pileup: mean interactions (default 60)")
-    p.add_argument("--mu-sigma", type=float, default=10.0, help="pileup: μ drawn from |N(mu, mu-sigma)| (default 10)")
-    p.add_argument("--latents", type=int, default=0, help="pileup: Perceiver latents for large observed clouds (0: off)")
-    p.add_argument("--out", required=True, help="run folder to create")
-    p.add_argument("--config", default=None, metavar="FILE",
-                   help="take every training setting from FILE (e.g. a run's config.yaml); only --out and the "
-                        "device/precision/--resume/--no-progress flags come from the command line")  # fmt: skip
-    p.add_argument("--model", choices=["flow", "mdn", "gauss", "mse"], default="flow")
-    p.add_argument("--schema", default="hepgen-ttbar")
-    p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--layers", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--max-epochs", type=int, default=50)
-    p.add_argument("--max-steps", type=int, default=-1)
-    p.add_argument("--patience", type=int, default=5, help="early stopping on the validation loss")
-    p.add_argument("--max-events", type=int, default=None)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
-    p.add_argument("--devices", default="auto", help="number of devices, or auto")
-    p.add_argument("--strategy", default="auto", help="auto, ddp, ddp_spawn, ...")
-    p.add_argument("--num-nodes", type=int, default=1)
-    p.add_argument("--precision", default="32-true", help="32-true, bf16-mixed, 16-mixed")
-    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.ckpt")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_train)
-
-    p = sub.add_parser("predict", help="posterior samples for every input event")
-    p.add_argument("task", choices=["neutrino", "pileup"])
-    p.add_argument("--data", nargs="+", default=None, help="neutrino: input ROOT files")
-    p.add_argument("--jets", nargs="+", default=None, help="pileup: hard-scatter jets to contaminate and clean")
-    p.add_argument("--pileup", nargs="+", default=None, help="pileup: minimum-bias pool")
-    p.add_argument("--mu", type=float, default=60.0, help="pileup: Poisson mean of the overlaid interactions")
-    p.add_argument("--steps", type=int, default=50, help="pileup: sampler steps")
-    p.add_argument("--sampler", choices=["heun", "euler"], default="heun")
-    p.add_argument("--seed", type=int, default=0, help="seed of the samplers (and of the pileup overlay); default 0")
-    p.add_argument("--overwrite", action="store_true", help="recompute even if --out exists (default: a no-op)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
-    p.add_argument("--run", default=None, help="run folder of a trained model")
-    p.add_argument("--model", choices=["analytic"], default=None, help="a method that needs no training")
-    p.add_argument("--schema", default="hepgen-ttbar", help="hepgen-ttbar or nanoaod")
-    p.add_argument("--samples", type=int, default=None, help="posterior samples per event (neutrino 256, pileup 16)")
-    p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--shard", default=None, help="i/n: this job's share of the input events (blocks of 1024 events / 32 jets)")
-    p.add_argument("--max-events", type=int, default=None)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--scheduler", default=None,
-                   help="run on a Dask cluster: local:N (N worker processes here) or a scheduler address tcp://host:port")  # fmt: skip
-    p.add_argument("--parts", type=int, default=8, help="with --scheduler: the shards the work is cut into (default 8)")
-    p.set_defaults(func=_cmd_predict)
-
-    p = sub.add_parser("validate", help="compare methods: accuracy, calibration, figures")
-    p.add_argument("task", choices=["neutrino", "pileup"])
-    p.add_argument("--pred", nargs="+", required=True,
-                   help="prediction files: neutrino, one per method; pileup, one or more per μ")  # fmt: skip
-    p.add_argument("--validation-fraction", type=float, default=0.3,
-                   help="pileup: share of jets used only to tune SoftDrop (default 0.3)")  # fmt: skip
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--out", required=True, help="folder for metrics.json, summary.md and figures")
-    p.add_argument("--label", default="Simulation", help="text beside the experiment label")
-    p.add_argument("--experiment", default=None, help="e.g. CMS or ATLAS (default: no experiment name)")
-    p.add_argument("--scheduler", default=None,
-                   help="evaluate the μ points (pileup) or methods (neutrino) on a Dask cluster: local:N or tcp://host:port")  # fmt: skip
-    p.add_argument("--overwrite", action="store_true", help="validate again even if --out holds a validation")
-    p.add_argument("--no-figures", action="store_true", help="pileup: metrics and summary only")
-    p.add_argument("--shard", default=None,
-                   help="i/n: validate only this share of the groups (μ points for pileup, methods for neutrino)")  # fmt: skip
-    p.set_defaults(func=_cmd_validate)
+    _add_task_commands(sub)
 
     p = sub.add_parser("merge", help="merge the prediction files of the shards of one job (ordered by event)")
     p.add_argument("parts", nargs="+", help="the shards' output files (globs allowed)")
@@ -373,19 +252,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quickstart", help="the main job: train, predict and validate both tasks on the shipped data")
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")
     p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
-    p.add_argument("--budget", default="small", choices=["test", "small", "medium", "large"],
+    from hepgen.quickstart import budgets
+
+    p.add_argument("--budget", default="small", choices=list(budgets()),
                    help="training and evaluation sizes: small ≈ 15 min on a 2-core CPU (default); medium ≈ 1 h CPU; "
                         "large for a GPU")  # fmt: skip
     p.add_argument("--use-shipped-models", action="store_true", help="skip training; use analyses/*/model")
     p.add_argument("--accelerator", default="cpu", help="cpu (default), gpu or auto")
     p.add_argument("--max-events", type=int, default=5000, help="events read by the input checks (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no stage lines or progress bars")
+    p.add_argument("--no-figures", action="store_true", help="tables and metrics only (no PDF/PNG figures)")
     p.set_defaults(func=_cmd_quickstart)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (2 for bad input, with a one-line message)."""
+    """Run the CLI; returns the exit code: 0 done, 2 bad input, 75 a transient failure (retry)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -395,9 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except HepgenInputError as err:
+    except HepgenError as err:
         print(f"hepgen {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
+    except MemoryError:
+        print(f"hepgen {args.command}: error: out of memory (a retry with more memory, or smaller --batch-size or "
+              "shards, may succeed)", file=sys.stderr)  # fmt: skip
+        return EXIT_TEMPFAIL
+    except OSError as err:  # I/O errors outside the readers and writers (a full disk, a lost mount): worth a retry
+        print(f"hepgen {args.command}: error: I/O error: {err}", file=sys.stderr)
+        return EXIT_TEMPFAIL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -72,30 +72,3 @@ def map_units(fn: Callable[..., Any], units: Sequence[dict[str, Any]], scheduler
             for _ in as_completed(futures):
                 bar.update(1)
         return client.gather(futures)
-
-
-def predict_on_cluster(predict: Callable[..., Any], *, out: Any, scheduler: str, parts: int = 8, progress: bool = True,
-                       **kwargs: Any) -> Any:  # fmt: skip
-    """Run ``predict(**kwargs)`` as ``parts`` shards on the cluster and merge them into ``out``.
-
-    The shards write to a hidden folder beside ``out``; the merge orders rows by event, so ``out`` holds
-    the same events and samples as the serial run (the sampling is seeded per event block).
-    """
-    import shutil
-    from pathlib import Path
-
-    from hepgen.io.writer import merge_event_outputs
-    from hepgen.shards import Shard
-
-    if parts < 1:
-        raise HepgenInputError(f"--parts must be >= 1; got {parts}")
-    out = Path(out)
-    scratch = out.parent / f".{out.name}.parts"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    units = [{**kwargs, "out": scratch / f"part{i:04d}.root", "shard": Shard(i, parts), "overwrite": True, "progress": False}
-             for i in range(parts)]  # fmt: skip
-    files = map_units(predict, units, scheduler, progress=progress)
-    merged = merge_event_outputs(files, out, metadata={"shard": "all", "scheduler": scheduler, "parts": parts})
-    shutil.rmtree(scratch, ignore_errors=True)
-    return merged

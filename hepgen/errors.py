@@ -1,4 +1,12 @@
-"""Exceptions raised for bad input, each naming what is wrong and what would be accepted."""
+"""Exceptions of hepgen, each with a clear message and the exit code that tells a batch system what to do.
+
+* :class:`HepgenInputError` (exit 2, :data:`EXIT_INPUT`): the input is wrong — a missing, corrupt or
+  invalid file, option or checkpoint. Retrying cannot help: a grid job should be held.
+* :class:`HepgenTransientError` (exit 75, :data:`EXIT_TEMPFAIL`, sysexits' EX_TEMPFAIL): an I/O error
+  while reading or writing, or running out of memory. The same job may succeed on a retry.
+
+The command line prints either as one line (never a traceback) and exits with its code; 0 means done.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,12 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "EXIT_OK",
+    "EXIT_INPUT",
+    "EXIT_TEMPFAIL",
+    "HepgenError",
     "HepgenInputError",
+    "HepgenTransientError",
     "MissingFileError",
     "MissingTreeError",
     "MissingBranchError",
@@ -16,9 +29,26 @@ __all__ = [
     "closest_names",
 ]
 
+#: Exit codes of the command line (see the README's table).
+EXIT_OK, EXIT_INPUT, EXIT_TEMPFAIL = 0, 2, 75
 
-class HepgenInputError(Exception):
-    """Base class for every error caused by the user's input (files, options, configs)."""
+
+class HepgenError(Exception):
+    """Base class of every error hepgen reports to its user; ``exit_code`` says whether a retry can help."""
+
+    exit_code = 1
+
+
+class HepgenTransientError(HepgenError):
+    """A failure that may not recur: an I/O error while reading or writing, or no memory left (exit 75: retry)."""
+
+    exit_code = EXIT_TEMPFAIL
+
+
+class HepgenInputError(HepgenError):
+    """Base class for every error caused by the user's input (files, options, configs): exit 2, do not retry."""
+
+    exit_code = EXIT_INPUT
 
 
 class MissingFileError(HepgenInputError, FileNotFoundError):

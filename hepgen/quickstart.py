@@ -10,15 +10,15 @@
    tuned SoftDrop baseline (``results/pileup/``);
 6. write ``results/summary.md`` and ``results/metrics.json``.
 
-The budget presets (:data:`BUDGETS`) set the training steps and the evaluation sizes; ``small``
-(the default) fits in ≈ 15 minutes on a 2-core CPU, ``large`` is meant for a GPU. With
+The budgets are named presets (``hepgen/presets/quickstart.yaml``, :func:`budgets`) that override fields
+of the tasks' training and prediction settings — the settings' own defaults are never repeated here;
+``small`` (the default) fits in ≈ 15 minutes on a 2-core CPU, ``large`` is meant for a GPU. With
 ``use_shipped_models`` the training is skipped and the models in ``analyses/*/model`` are used.
 It stays a plain function so tests (and notebooks) can call it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -26,17 +26,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import awkward as ak
 import numpy as np
 import vector
+import yaml
 
 from hepgen.errors import HepgenInputError, MissingFileError
 from hepgen.io import read
-from hepgen.io.writer import atomic_path
+from hepgen.validation.report import write_report
 
-__all__ = ["QuickstartResult", "QuickstartBudget", "BUDGETS", "run_quickstart", "DEFAULT_NANOAOD", "SHIPPED_SAMPLES"]
+__all__ = ["QuickstartResult", "budgets", "run_quickstart", "DEFAULT_NANOAOD", "SHIPPED_SAMPLES"]
 
 log = logging.getLogger("hepgen.quickstart")
 
@@ -57,45 +60,14 @@ DEFAULT_PILEUP_MODEL = Path("analyses") / "pileup" / "model"
 #: The neutrino methods the quickstart trains, flow first.
 NEUTRINO_METHODS = ("flow", "mdn", "gauss", "mse")
 
-
-@dataclass(frozen=True)
-class QuickstartBudget:
-    """How much the quickstart trains and evaluates.
-
-    Attributes:
-        neutrino_steps: optimizer steps per neutrino model (batch 256).
-        neutrino_events: training events read (the rest of the file is unused).
-        neutrino_test_events: test events predicted and validated.
-        neutrino_samples: posterior samples per test event.
-        vipr_steps: VIPR optimizer steps (batch 64).
-        vipr_jets: training jets read.
-        vipr_test_jets: test jets predicted per μ.
-        vipr_samples, vipr_sampler_steps: posterior samples per jet and Heun steps.
-        mu_values: the μ points of the pileup validation.
-        model_scale: multiplies the network widths (1: the defaults, dim 64).
-    """
-
-    neutrino_steps: int
-    neutrino_events: int
-    neutrino_test_events: int
-    neutrino_samples: int
-    vipr_steps: int
-    vipr_jets: int
-    vipr_test_jets: int
-    vipr_samples: int
-    vipr_sampler_steps: int
-    mu_values: tuple[float, ...]
-    model_scale: int = 1
+_PRESETS = Path(__file__).parent / "presets" / "quickstart.yaml"
 
 
-#: Presets: ``test`` (seconds; the test suite), ``small`` (the default, ≈ 15 min on a 2-core CPU),
-#: ``medium`` (≈ 1 h CPU, minutes on a GPU), ``large`` (a GPU; for results worth a plot in a talk).
-BUDGETS: dict[str, QuickstartBudget] = {
-    "test": QuickstartBudget(8, 1500, 300, 16, 6, 300, 12, 2, 12, (60.0,)),
-    "small": QuickstartBudget(400, 20000, 5000, 256, 500, 10000, 100, 4, 25, (60.0, 140.0)),
-    "medium": QuickstartBudget(3000, 20000, 5000, 256, 4000, 10000, 200, 8, 50, (20.0, 60.0, 100.0, 140.0, 200.0)),
-    "large": QuickstartBudget(20000, 20000, 5000, 256, 30000, 10000, 200, 16, 50, (20.0, 60.0, 100.0, 140.0, 200.0), 2),
-}
+@lru_cache(maxsize=1)
+def budgets() -> dict[str, dict[str, Any]]:
+    """The named budgets of ``hepgen/presets/quickstart.yaml``: name → {train: {task: fields}, predict: ..., mu_values}."""
+    presets = yaml.safe_load(_PRESETS.read_text(encoding="utf-8"))
+    return {name: value for name, value in presets.items() if not name.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -146,26 +118,20 @@ def _ttbar_section(path: Path, max_events: int) -> tuple[str, dict[str, float]]:
 
 
 def _jets_section(jets_path: Path, pool_path: Path, max_jets: int, mu: float) -> tuple[str, dict[str, float]]:
-    import awkward as ak
-    import uproot
+    from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 
-    from hepgen.sim.pileup import HardJets, PileupPool, overlay_pileup
-
-    with uproot.open(jets_path) as f:
-        raw = f["Jets"].arrays(entry_stop=max_jets)
-    constituents = ak.zip({k: raw[f"Constituent_{k}"] for k in ("pt", "eta", "phi", "mass", "charge")})
-    hard = HardJets.from_columns(ak.to_numpy(raw.Jet_eta), ak.to_numpy(raw.Jet_phi), constituents)
-    pool = PileupPool.from_root(pool_path)
-    observed = overlay_pileup(hard, pool, mu=mu, seed=1)
-    m_hard = float(np.median(ak.to_numpy(raw.Jet_mass)))
+    jets = read_hard_jets(jets_path, entry_stop=max_jets)
+    pool = read_pileup_pool(pool_path)
+    observed = overlay_pileup(jets, pool, mu=mu, seed=1)
+    m_hard = float(np.median(ak.to_numpy(jets.mass)))
     m_obs = float(np.median(observed.jet_mass))
-    n_hard = float(np.mean(ak.to_numpy(raw.nConstituent)))
+    n_hard = float(np.mean(ak.to_numpy(ak.num(jets.constituents))))
     n_obs = float(np.mean(ak.num(observed.constituents)))
     figures = {"top_jet_median_mass": m_hard, f"top_jet_median_mass_mu{mu:g}": m_obs}
     text = (
-        f"## Top jets and pileup (`{jets_path}`, `{pool_path}`, {len(raw)} jets)\n\n"
+        f"## Top jets and pileup (`{jets_path}`, `{pool_path}`, {len(jets)} jets)\n\n"
         f"- without pileup: median jet mass {m_hard:.1f} GeV, {n_hard:.0f} constituents per jet\n"
-        f"- with pileup overlaid (Poisson μ = {mu:g}, pool of {pool.n_events} events): median mass {m_obs:.1f} GeV "
+        f"- with pileup overlaid (Poisson μ = {mu:g}, pool of {len(pool)} events): median mass {m_obs:.1f} GeV "
         f"({100 * (m_obs / m_hard - 1):+.0f} %), {n_obs:.0f} constituents, "
         f"{100 * float(ak.mean(observed.constituents.is_pileup)):.0f} % of them pileup — what VIPR will learn to undo\n\n"
     )
@@ -193,91 +159,75 @@ class _Stages:
                   f"(total {time.perf_counter() - self._start:.0f} s)", flush=True)  # fmt: skip
 
 
-def _train_neutrino_models(train: Path, runs: Path, budget: QuickstartBudget, accelerator: str, progress: bool) -> dict[str, Path]:
-    from hepgen.tasks.neutrino_run import NeutrinoTrainConfig, train_neutrino
+def _settings(kind: str, task_name: str, budget: dict[str, Any], **fields: Any) -> tuple[Any, Any]:
+    """The task and its ``kind`` (train or predict) settings: the budget's preset, then ``fields``."""
+    from hepgen.tasks.registry import get_task
+    from hepgen.tasks.settings import resolve
 
-    trained = {}
-    for method in NEUTRINO_METHODS:
-        config = NeutrinoTrainConfig(
-            data=[str(train)], out=str(runs / f"neutrino_{method}"), model=method, max_events=budget.neutrino_events,
-            max_steps=budget.neutrino_steps, max_epochs=-1, dim=64 * budget.model_scale, accelerator=accelerator,
-            devices=1, progress=progress, patience=1000,
-        )  # fmt: skip
-        shutil.rmtree(config.out, ignore_errors=True)  # the quickstart always starts afresh
-        trained[method] = train_neutrino(config)
-    return trained
+    task = get_task(task_name)
+    cls = task.Training if kind == "train" else task.Prediction
+    preset = budget.get(kind, {}).get(task_name, {})
+    return task, resolve(cls, ("the quickstart budget", preset), ("the quickstart", fields))
 
 
-def _neutrino_section(test: Path, models: dict[str, Path], out: Path, budget: QuickstartBudget, device: str,
-                      progress: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    from hepgen.tasks.neutrino_run import predict_neutrino
-    from hepgen.validation.neutrino_comparison import validate_neutrino
+def _train(task_name: str, budget: dict[str, Any], **fields: Any) -> Path:
+    from hepgen.tasks.training import train
+
+    task, settings = _settings("train", task_name, budget, **fields)
+    shutil.rmtree(settings.out, ignore_errors=True)  # the quickstart always starts afresh
+    return train(task, settings)
+
+
+def _predict(task_name: str, budget: dict[str, Any], **fields: Any) -> Path:
+    from hepgen.tasks.prediction import predict
+
+    task, settings = _settings("predict", task_name, budget, overwrite=True, **fields)
+    return predict(task, settings)
+
+
+def _neutrino_section(test: Path, models: dict[str, Path], out: Path, budget: dict[str, Any], device: str,
+                      progress: bool, draw: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    from hepgen.validation.neutrino_comparison import methods_table, validate_neutrino
 
     predictions = out / "predictions"
-    files = [predict_neutrino(data=[str(test)], out=predictions / f"{method}.root", run=run, samples=budget.neutrino_samples,
-                              max_events=budget.neutrino_test_events, overwrite=True, device=device, progress=progress)
-             for method, run in models.items()]  # fmt: skip
-    files.append(predict_neutrino(data=[str(test)], out=predictions / "analytic.root", method="analytic",
-                                  max_events=budget.neutrino_test_events, overwrite=True))  # fmt: skip
-    metrics = validate_neutrino(files, out)
-    methods = metrics["methods"]
-    lines = [
-        f"## Neutrino posterior on `{test}` ({metrics['events']} independent test events)",
-        "",
-        "| method | px resolution [GeV] | pz resolution [GeV] | pz calibration (KS; verdict) |",
-        "|---|---|---|---|",
-    ]
-    for name, entry in methods.items():
+    files = [_predict("neutrino", budget, data=[str(test)], out=str(predictions / f"{method}.root"), run=str(run),
+                      device=device, progress=progress) for method, run in models.items()]  # fmt: skip
+    files.append(_predict("neutrino", budget, data=[str(test)], out=str(predictions / "analytic.root"), model="analytic",
+                          progress=False))  # fmt: skip
+    metrics = validate_neutrino(files, out, figures=draw)
+    lines = [f"## Neutrino posterior on `{test}` ({metrics['events']} independent test events)", "",
+             "Bias and resolution (median, IQR/1.349 of predicted − true; GeV for px, py, pz):", "",
+             *methods_table(metrics), "", "Calibration of the pz posterior (KS distance of the truth quantiles; verdict):", ""]  # fmt: skip
+    for name, entry in metrics["methods"].items():
         cal = entry["pz"].get("calibration")
-        cal_text = f"{cal['ks']:.3f}; {cal['verdict']}" if cal else "point estimate"
-        lines.append(f"| {name} | {entry['px']['resolution']:.1f} | {entry['pz']['resolution']:.1f} | {cal_text} |")
+        if cal:
+            lines.append(f"- {name}: {cal['ks']:.3f}, {cal['verdict']}")
     lines += ["", f"Figures and the full tables: `{out}/summary.md` (residuals, m(ℓν), m(ℓνb), truth quantiles, "
                   "coverage, pulls).", ""]  # fmt: skip
     return "\n".join(lines) + "\n", metrics
 
 
-def _train_vipr(jets: Path, pool: Path, runs: Path, budget: QuickstartBudget, accelerator: str, progress: bool) -> Path:
-    from hepgen.tasks.pileup_run import PileupTrainConfig, train_pileup
-
-    config = PileupTrainConfig(
-        jets=[str(jets)], pileup=[str(pool)], out=str(runs / "vipr"), max_jets=budget.vipr_jets, max_steps=budget.vipr_steps,
-        max_epochs=-1, dim=64 * budget.model_scale, accelerator=accelerator, devices=1, progress=progress, patience=1000,
-    )  # fmt: skip
-    shutil.rmtree(config.out, ignore_errors=True)
-    return train_pileup(config)
+_QUICKSTART_OBSERVABLES = ("mass", "tau32", "d2", "n_constituents")
 
 
-def _pileup_section(test_jets: Path, pool: Path, model: Path, out: Path, budget: QuickstartBudget, device: str,
-                    progress: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    from hepgen.tasks.pileup_run import predict_pileup
-    from hepgen.validation.pileup_comparison import validate_pileup
+def _pileup_section(test_jets: Path, pool: Path, model: Path, out: Path, budget: dict[str, Any], device: str,
+                    progress: bool, draw: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    from hepgen.validation.pileup_comparison import mu_table, validate_pileup
 
-    files = [predict_pileup(run=model, jets=[str(test_jets)], pileup=[str(pool)], out=out / "predictions" / f"vipr_mu{mu:g}.root",
-                            mu=mu, samples=budget.vipr_samples, steps=budget.vipr_sampler_steps, max_jets=budget.vipr_test_jets,
-                            seed=int(mu), device=device, progress=progress, overwrite=True)
-             for mu in budget.mu_values]  # fmt: skip
-    metrics = validate_pileup(files, out, progress=progress)
+    files = [_predict("pileup", budget, run=str(model), jets=[str(test_jets)], pileup=[str(pool)],
+                      out=str(out / "predictions" / f"vipr_mu{mu:g}.root"), mu=float(mu), seed=int(mu), device=device,
+                      progress=progress) for mu in budget["mu_values"]]  # fmt: skip
+    metrics = validate_pileup(files, out, progress=progress, figures=draw)
+    first = next(iter(metrics["per_mu"].values()))
     lines = [
-        f"## Pileup removal on `{test_jets}` ({budget.vipr_test_jets} independent top jets, "
-        f"{budget.vipr_samples} VIPR samples each)",
+        f"## Pileup removal on `{test_jets}` ({first['jets']} independent top jets, {first['samples_per_jet']} VIPR "
+        "samples each)",
         "",
         "Relative residual of each observable, m/m_true − 1 etc.: bias (median) / resolution (IQR/1.349), on the test "
         "jets; SoftDrop tuned on the validation jets.",
-        "",
-        "| μ | observable | observed | SoftDrop (z_cut, β) | VIPR posterior median | VIPR calibration (KS) |",
-        "|---|---|---|---|---|---|",
     ]
     for mu, entry in metrics["per_mu"].items():
-        for name in ("mass", "tau32", "d2", "n_constituents"):
-            m = {k: entry["methods"][k][name] for k in ("observed", "softdrop", "vipr median")}
-            sd = entry["softdrop_choice"][name]
-            cal = entry["calibration"].get(name)
-            cal_text = f"{cal['ks']:.3f} ({cal['verdict']})" if cal else "–"
-            lines.append(
-                f"| {mu} | {name} | {m['observed']['bias']:+.3f} / {m['observed']['resolution']:.3f} "
-                f"| ({sd['z_cut']:g}, {sd['beta']:g}) {m['softdrop']['bias']:+.3f} / {m['softdrop']['resolution']:.3f} "
-                f"| {m['vipr median']['bias']:+.3f} / {m['vipr median']['resolution']:.3f} | {cal_text} |"
-            )
+        lines += ["", f"### μ = {mu}", "", *mu_table(entry, _QUICKSTART_OBSERVABLES)]
     lines += ["", f"All eight observables, W1 distances and figures: `{out}/summary.md`.", ""]
     return "\n".join(lines) + "\n", metrics
 
@@ -286,29 +236,33 @@ def run_quickstart(
     data_dir: str | os.PathLike = "data",
     out_dir: str | os.PathLike = "results",
     *,
-    budget: str | QuickstartBudget = "small",
+    budget: str | dict[str, Any] = "small",
     use_shipped_models: bool = False,
     accelerator: str = "cpu",
     progress: bool = True,
     neutrino_model: str | os.PathLike = DEFAULT_NEUTRINO_MODEL,
     pileup_model: str | os.PathLike = DEFAULT_PILEUP_MODEL,
     max_events: int = 5000,
+    draw_figures: bool = True,
 ) -> QuickstartResult:
     """Run the whole chain on the shipped samples; writes ``out_dir/summary.md`` and ``out_dir/metrics.json``.
 
     Args:
         data_dir: the folder with the shipped samples (``data/``).
         out_dir: the results folder (``runs/`` inside it holds the trained models).
-        budget: a preset of :data:`BUDGETS` or a :class:`QuickstartBudget`.
+        budget: a preset name of :func:`budgets` or a mapping of the same form.
         use_shipped_models: skip training; use ``neutrino_model`` and ``pileup_model``.
         accelerator: ``cpu``, ``gpu`` or ``auto`` (Lightning's; prediction uses CUDA for ``gpu``).
         progress: stage lines and progress bars.
         max_events: events read by the input checks of stage 1.
+        draw_figures: write the validations' figures (PDF and PNG); off, only the tables and metrics.
     """
     if isinstance(budget, str):
-        if budget not in BUDGETS:
-            raise HepgenInputError(f"unknown budget {budget!r}; choose one of {sorted(BUDGETS)}")
-        budget = BUDGETS[budget]
+        if budget not in budgets():
+            raise HepgenInputError(f"unknown budget {budget!r}; choose one of {sorted(budgets())}")
+        budget_name, budget = budget, budgets()[budget]
+    else:
+        budget_name = "custom"
     device = "cuda" if accelerator in ("gpu", "cuda") else "cpu"
     data, out = Path(data_dir), Path(out_dir)
     inputs = {key: _require(data / name, key) for key, name in SHIPPED_SAMPLES.items()}
@@ -340,26 +294,30 @@ def run_quickstart(
         figures |= more
 
     runs = out / "runs"
+    training = {"accelerator": accelerator, "devices": 1, "progress": progress}
     if use_shipped_models:
         neutrino_models = {"flow": Path(neutrino_model)}
     else:
-        with stages(f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; "
-                    f"{budget.neutrino_steps} steps each)"):  # fmt: skip
-            neutrino_models = _train_neutrino_models(inputs["ttbar"], runs, budget, accelerator, progress)
+        steps = budget["train"]["neutrino"].get("max_steps")
+        with stages(f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; {steps} steps each)"):
+            neutrino_models = {method: _train("neutrino", budget, data=[str(inputs["ttbar"])], model=method,
+                                              out=str(runs / f"neutrino_{method}"), **training)
+                               for method in NEUTRINO_METHODS}  # fmt: skip
     with stages("neutrino posteriors on the test events, validation against the analytic solution"):
         neutrino_report, neutrino_metrics = _neutrino_section(inputs["ttbar_test"], neutrino_models, out / "neutrino", budget,
-                                                              device, progress)  # fmt: skip
+                                                              device, progress, draw_figures)  # fmt: skip
     if use_shipped_models:
         vipr = Path(pileup_model)
     else:
-        with stages(f"training VIPR ({budget.vipr_steps} steps, pileup overlaid on the fly)"):
-            vipr = _train_vipr(inputs["jets"], inputs["minbias"], runs, budget, accelerator, progress)
-    with stages(f"VIPR posteriors on the test jets at μ = {', '.join(f'{m:g}' for m in budget.mu_values)}, "
+        steps = budget["train"]["pileup"].get("max_steps")
+        with stages(f"training VIPR ({steps} steps, pileup overlaid on the fly)"):
+            vipr = _train("pileup", budget, jets=[str(inputs["jets"])], pileup=[str(inputs["minbias"])],
+                          out=str(runs / "vipr"), **training)  # fmt: skip
+    with stages(f"VIPR posteriors on the test jets at μ = {', '.join(f'{m:g}' for m in budget['mu_values'])}, "
                 "validation against SoftDrop"):  # fmt: skip
         pileup_report, pileup_metrics = _pileup_section(inputs["jets_test"], inputs["minbias"], vipr, out / "pileup", budget,
-                                                        device, progress)  # fmt: skip
+                                                        device, progress, draw_figures)  # fmt: skip
 
-    budget_name = next((k for k, v in BUDGETS.items() if v == budget), "custom")
     models_text = ("the shipped models (`" + str(neutrino_model) + "`, `" + str(pileup_model) + "`)" if use_shipped_models
                    else f"models trained just now (`{runs}/`)")  # fmt: skip
     report = (
@@ -371,14 +329,9 @@ def run_quickstart(
         "`--accelerator gpu` train longer here).\n\n"
         + neutrino_report + "\n" + pileup_report + "\n" + inputs_report
     )
-    metrics = {"budget": budget_name, "budget_settings": budget.__dict__, "use_shipped_models": use_shipped_models,
+    metrics = {"budget": budget_name, "budget_settings": budget, "use_shipped_models": use_shipped_models,
                "timings_s": stages.timings, "inputs": figures, "neutrino": neutrino_metrics, "pileup": pileup_metrics}  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=float), encoding="utf-8")
-    summary = out / "summary.md"
-    with atomic_path(summary) as tmp:
-        tmp.write_text(report, encoding="utf-8")
+    summary = write_report(out, metrics, report)[1]
     flow = neutrino_metrics["methods"].get("flow", {})
     figures["nu_flow_pz_resolution"] = flow.get("pz", {}).get("resolution", float("nan"))
     figures["nu_analytic_pz_resolution"] = neutrino_metrics["methods"]["analytic"]["pz"]["resolution"]

@@ -19,7 +19,7 @@ CLI = "import sys; from hepgen.cli import main; sys.exit(main(sys.argv[1:]))"
 
 def predict_command(out: Path) -> list[str]:
     return [sys.executable, "-c", CLI, "predict", "neutrino", "--run", str(REPO / "analyses" / "neutrino" / "model"),
-            "--data", str(REPO / "data" / "ttbar_ljets_test.root"), "--samples", "64", "--max-events", "4096",
+            "--data", str(REPO / "data" / "ttbar_ljets_test.root"), "--samples", "32", "--max-events", "4096",
             "--out", str(out)]  # fmt: skip
 
 
@@ -29,7 +29,7 @@ def test_sigkill_mid_prediction_then_rerun(tmp_path):
     job = subprocess.Popen(predict_command(out), stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seen = ""
     deadline = time.monotonic() + 120
-    while "1/4" not in seen and time.monotonic() < deadline:  # the progress bar has finished the first of 4 blocks
+    while "1024/" not in seen and time.monotonic() < deadline:  # the progress bar has finished the first of 4 blocks
         char = job.stderr.read(1) if job.stderr else ""
         if not char and job.poll() is not None:
             break

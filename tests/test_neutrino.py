@@ -14,18 +14,15 @@ from hepgen.cli import main
 from hepgen.errors import HepgenInputError
 from hepgen.models import make_head
 from hepgen.tasks.neutrino import NeutrinoModel, neutrino_arrays, targets_to_momentum
-from hepgen.tasks.neutrino_run import (
-    NeutrinoTrainConfig,
-    batches,
-    load_neutrino_model,
-    predict_neutrino,
-    train_neutrino,
-)
+from hepgen.tasks.neutrino import NEUTRINO, NeutrinoPrediction, NeutrinoTraining, batches
+from hepgen.tasks.prediction import predict
+from hepgen.tasks.run_folder import load_model
+from hepgen.tasks.training import train
 from hepgen.validation.neutrino_comparison import validate_neutrino
 
 
-def fit(head, x, y, steps=400, lr=5e-3):
-    torch.manual_seed(0)
+def fit(head, x, y, steps=400, lr=5e-3, seed=0):
+    torch.manual_seed(seed)
     opt = torch.optim.Adam(head.parameters(), lr=lr)
     for _ in range(steps):
         opt.zero_grad()
@@ -35,17 +32,25 @@ def fit(head, x, y, steps=400, lr=5e-3):
     return head
 
 
-def test_gauss_head_recovers_heteroscedastic_sigma():
-    torch.manual_seed(1)
+def gauss_head_errors(seed: int) -> dict[str, float]:
+    """Fit the Gaussian head to y ~ N(2x, (0.5x)²); the largest relative error of σ and absolute error of the mean."""
+    torch.manual_seed(1 + seed)
     x = torch.rand(4000, 1) * 1.5 + 0.5
-    y = 2.0 * x + 0.5 * x * torch.randn_like(x)  # y ~ N(2x, (0.5x)^2)
-    head = fit(make_head("gauss", 1, 1, hidden=32), x, y, steps=600, lr=1e-2)
+    y = 2.0 * x + 0.5 * x * torch.randn_like(x)
+    head = fit(make_head("gauss", 1, 1, hidden=32), x, y, steps=600, lr=1e-2, seed=seed)
+    at = np.array([0.75, 1.0, 1.75])
     with torch.no_grad():
-        d = head(torch.tensor([[0.75], [1.0], [1.75]]))
-        sigma = d.base_dist.scale[:, 0]
-        mean = d.base_dist.loc[:, 0]
-    np.testing.assert_allclose(sigma.numpy(), 0.5 * np.array([0.75, 1.0, 1.75]), rtol=0.15)
-    np.testing.assert_allclose(mean.numpy(), 2.0 * np.array([0.75, 1.0, 1.75]), atol=0.1)
+        d = head(torch.as_tensor(at, dtype=torch.float32)[:, None])
+        sigma, mean = d.base_dist.scale[:, 0].numpy(), d.base_dist.loc[:, 0].numpy()
+    return {"sigma_relative_error": float(np.max(np.abs(sigma / (0.5 * at) - 1))),
+            "mean_error": float(np.max(np.abs(mean - 2.0 * at)))}  # fmt: skip
+
+
+def test_gauss_head_recovers_heteroscedastic_sigma():
+    errors = gauss_head_errors(seed=0)
+    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): σ 0.023, mean 0.050
+    assert errors["sigma_relative_error"] < 0.15, errors
+    assert errors["mean_error"] < 0.1, errors
 
 
 def bimodal(n, seed):
@@ -56,23 +61,32 @@ def bimodal(n, seed):
     return x, y
 
 
-@pytest.mark.slow
-def test_flow_beats_gauss_on_a_bimodal_toy_and_mdn_finds_both_modes():
-    x, y = bimodal(3000, 0)
-    x_test, y_test = bimodal(1000, 1)
-    flow = fit(make_head("flow", 1, 2, hidden=32, transforms=3), x, y, steps=500)
-    gauss = fit(make_head("gauss", 1, 2, hidden=32), x, y, steps=500)
-    mdn = fit(make_head("mdn", 1, 2, hidden=32, components=4), x, y, steps=500)
+def bimodal_scores(seed: int) -> dict[str, float]:
+    """Flow, Gaussian and mixture heads on a two-peaked target: test log-likelihood gains over the Gaussian, the
+    smaller share of samples near either peak, and the share between the peaks (flow and mixture, at x = 0.5)."""
+    x, y = bimodal(3000, 2 * seed)
+    x_test, y_test = bimodal(1000, 2 * seed + 1)
+    flow = fit(make_head("flow", 1, 2, hidden=32, transforms=3), x, y, steps=500, seed=seed)
+    gauss = fit(make_head("gauss", 1, 2, hidden=32), x, y, steps=500, seed=seed)
+    mdn = fit(make_head("mdn", 1, 2, hidden=32, components=4), x, y, steps=500, seed=seed)
+    torch.manual_seed(seed)
     with torch.no_grad():
         ll = {name: h(x_test).log_prob(y_test).mean().item() for name, h in (("flow", flow), ("gauss", gauss), ("mdn", mdn))}
-        samples = mdn(torch.full((1, 1), 0.5)).sample((4000,))[:, 0, 0]
-        flow_samples = flow(torch.full((1, 1), 0.5)).sample((4000,))[:, 0, 0]
-    assert ll["flow"] > ll["gauss"] + 0.3, ll
-    assert ll["mdn"] > ll["gauss"] + 0.3, ll
-    for s in (samples, flow_samples):
-        near_plus, near_minus = ((s - 2).abs() < 0.6).float().mean(), ((s + 2).abs() < 0.6).float().mean()
-        assert near_plus > 0.35 and near_minus > 0.35, (near_plus, near_minus)
-        assert ((s.abs() < 1.0).float().mean()) < 0.1  # no mass between the modes
+        draws = [h(torch.full((1, 1), 0.5)).sample((4000,))[:, 0, 0] for h in (mdn, flow)]
+    near = [min(((s - 2).abs() < 0.6).float().mean().item(), ((s + 2).abs() < 0.6).float().mean().item()) for s in draws]
+    between = [(s.abs() < 1.0).float().mean().item() for s in draws]
+    return {"flow_gain": ll["flow"] - ll["gauss"], "mdn_gain": ll["mdn"] - ll["gauss"], "min_peak_share": min(near),
+            "between_share": max(between)}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_flow_beats_gauss_on_a_bimodal_toy_and_mdn_finds_both_modes():
+    scores = bimodal_scores(seed=0)
+    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): gains 1.13 (flow) / 1.18 (mdn) nats,
+    # peak share 0.459, between the peaks 0.004
+    assert scores["flow_gain"] > 0.3 and scores["mdn_gain"] > 0.3, scores
+    assert scores["min_peak_share"] > 0.35, scores  # both peaks are sampled
+    assert scores["between_share"] < 0.1, scores  # and nothing between them
 
 
 @pytest.fixture(scope="module")
@@ -123,18 +137,18 @@ def test_inputs_and_targets(ttbar_arrays):
 def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp_path, nanoaod_path):
     path, _ = ttbar_file
     run = tmp_path / "run"
-    config = NeutrinoTrainConfig(
+    config = NeutrinoTraining(
         data=[str(path)], out=str(run), model="flow", dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2,
         batch_size=16, max_epochs=2, progress=False, accelerator="cpu",
     )  # fmt: skip
-    train_neutrino(config)
+    train(NEUTRINO, config)
     assert {p.name for p in run.iterdir()} >= {"model.pt", "config.yaml", "checkpoints", "logs"}
     assert (run / "checkpoints" / "last.ckpt").exists() and (run / "logs" / "version_0" / "metrics.csv").exists()
     saved = json.loads(json.dumps(__import__("yaml").safe_load((run / "config.yaml").read_text())))
     assert saved["model"] == "flow" and saved["task"] == "neutrino"
     with pytest.raises(HepgenInputError, match="already holds"):
-        train_neutrino(config)
-    model = load_neutrino_model(run)
+        train(NEUTRINO, config)
+    model = load_model(NEUTRINO, run)
     assert model.target_standardizer.fitted
     # predictions through the CLI, with the analytic baseline beside them
     pred, analytic = tmp_path / "flow.root", tmp_path / "analytic.root"
@@ -146,18 +160,25 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     assert main(["validate", "neutrino", "--pred", str(pred), str(analytic), "--out", str(tmp_path / "val")]) == 0
     metrics = json.loads((tmp_path / "val" / "metrics.json").read_text())
     assert set(metrics["methods"]) == {"flow", "analytic"}
-    assert metrics["methods"]["flow"]["pz"]["calibration"]["verdict"] in {"calibrated", "over-confident", "under-confident", "biased"}
+    # the calibration in metrics.json is that of the samples in the prediction file: recompute the KS distance of the
+    # truth quantiles by hand (ties aside, a truth quantile is the fraction of samples below the truth; the
+    # estimator's random tie-breaking moves each by less than 1/(S + 1))
+    calibration = metrics["methods"]["flow"]["pz"]["calibration"]
+    q = np.sort((outputs["samples"][..., 2] < outputs["truth"][:, 2:3]).mean(axis=1))
+    ks = np.max(np.maximum(np.arange(1, 81) / 80 - q, q - np.arange(80) / 80))
+    assert abs(calibration["ks"] - ks) <= 1 / 33 + 1e-9
+    assert (calibration["verdict"] == "calibrated") == (calibration["ks"] <= 1.36 / np.sqrt(80))  # the KS 95 % bound
     assert abs(metrics["m_lnu_median"]["analytic"] - 80.4) < 0.5  # the constraint holds whenever the roots are real
     for figure in ("truth_quantiles", "coverage", "pulls", "m_lnu", "m_lnub", "residual_pz"):
         assert (tmp_path / "val" / f"{figure}.png").exists() and (tmp_path / "val" / f"{figure}.pdf").exists()
     # resume: one more epoch from the last checkpoint
     config.resume, config.max_epochs = True, 3
-    train_neutrino(config)
+    train(NEUTRINO, config)
     assert (run / "logs" / "version_0" / "metrics.csv").exists() and (run / "logs" / "version_1" / "metrics.csv").exists()
     # the same small model on CMS NanoAOD events simulated by others
     nano_pred, nano_analytic = tmp_path / "nano_flow.root", tmp_path / "nano_analytic.root"
-    predict_neutrino(data=[str(nanoaod_path)], out=nano_pred, run=run, schema="nanoaod", samples=16)
-    predict_neutrino(data=[str(nanoaod_path)], out=nano_analytic, method="analytic", schema="nanoaod")
+    predict(NEUTRINO, NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_pred), run=str(run), schema="nanoaod", samples=16))
+    predict(NEUTRINO, NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_analytic), model="analytic", schema="nanoaod"))
     metrics = validate_neutrino([nano_pred, nano_analytic], tmp_path / "nano_val")
     assert metrics["events"] >= 60  # semileptonic events with a lepton above 20 GeV and a truth W neutrino
     assert metrics["methods"]["analytic"]["px"]["resolution"] < 40  # MET follows the neutrino
@@ -169,12 +190,12 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
 def test_wrong_inputs_are_refused(tmp_path, ttbar_file):
     path, _ = ttbar_file
     with pytest.raises(HepgenInputError, match="no trained model"):
-        load_neutrino_model(tmp_path)
+        load_model(NEUTRINO, tmp_path)
     torch.save({"task": "pileup"}, tmp_path / "model.pt")
     with pytest.raises(HepgenInputError, match="not a neutrino model"):
-        load_neutrino_model(tmp_path)
+        load_model(NEUTRINO, tmp_path)
     with pytest.raises(HepgenInputError, match="either a trained --run or --model analytic"):
-        predict_neutrino(data=[str(path)], out=tmp_path / "x.root")
+        predict(NEUTRINO, NeutrinoPrediction(data=[str(path)], out=str(tmp_path / "x.root")))
     assert main(["predict", "neutrino", "--data", str(path), "--out", str(tmp_path / "x.root")]) == 2
 
 

@@ -9,19 +9,18 @@ import pytest
 import torch
 import uproot
 
-from hepgen.sim.pileup import HardJets, PileupPool, overlay_pileup
+from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
 
 
 def hard_jets(path, n):
-    jets = uproot.open(path)["Jets"].arrays(entry_stop=n)
-    constituents = ak.zip({k: jets[f"Constituent_{k}"] for k in ("pt", "eta", "phi", "mass", "charge")})
-    return jets, HardJets.from_columns(ak.to_numpy(jets.Jet_eta), ak.to_numpy(jets.Jet_phi), constituents)
+    """The first ``n`` jets as raw branches (for independent checks) and as hard-jet records."""
+    return uproot.open(path)["Jets"].arrays(entry_stop=n), read_hard_jets(path, entry_stop=n)
 
 
 def test_inputs_are_relative_to_the_observed_axis_and_truncation_is_counted(top_jets, minbias_file):
     jets, hard = hard_jets(top_jets, 6)
-    observed = overlay_pileup(hard, PileupPool.from_root(minbias_file), mu=30, seed=2)
+    observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=30, seed=2)
     batch = jet_batch(observed, 30.0, hard=hard, max_hard=40)
     counts = ak.to_numpy(jets.nConstituent)
     assert batch.truncated == int(np.maximum(counts - 40, 0).sum()) > 0
@@ -36,32 +35,56 @@ def test_inputs_are_relative_to_the_observed_axis_and_truncation_is_counted(top_
     assert np.all(np.hypot(batch.observed[..., 0], batch.observed[..., 1])[real] < 1.3)
 
 
-@pytest.mark.slow
-def test_tiny_model_overfits_a_handful_of_jets(top_jets, minbias_file):
+def overfit_four_jets(top_jets, minbias_file, seed: int) -> dict[str, float]:
+    """Train a tiny VIPR on four jets (one fixed overlay, μ = 40) and sample it 8 times per jet.
+
+    500 AdamW steps with a cosine decay of the learning rate (5e-3 → 5e-5): the decay lets the denoiser settle
+    on the four clouds, which makes the result far less seed-dependent than a constant rate (measured: with
+    1200 steps at a constant 5e-3 the error below ranged 0.06-0.23 over seeds and threads; with the decay,
+    0.07-0.13). Returns the mean |m/m_true − 1| of the posterior-median jet mass and of the observed jet mass,
+    whether every sampled multiplicity equals the jet's, and the largest |η − η_observed| of the posterior-median η.
+    """
     jets, hard = hard_jets(top_jets, 4)
-    observed = overlay_pileup(hard, PileupPool.from_root(minbias_file), mu=40, seed=1)
+    observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=40, seed=1 + seed)
     batch = jet_batch(observed, 40.0, hard=hard, max_hard=128)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = VIPRModel(dim=32, heads=4, blocks=2, encoder_blocks=1, max_hard=128)
     model.fit_standardization(batch)
     tensors = batch.to_torch()
+    steps = 500
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
-    for _ in range(1200):
-        diffusion, multiplicity = model.loss(tensors)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=5e-5)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        diffusion, multiplicity = model.loss(tensors, generator=generator)
         optimizer.zero_grad()
         (diffusion + multiplicity).backward()
         optimizer.step()
+        schedule.step()
     model.eval()
-    clouds, mask = model.sample(tensors, 8, steps=30, generator=torch.Generator().manual_seed(0))
-    # the multiplicity model has learnt each jet's count
-    np.testing.assert_array_equal(mask.sum(1).view(4, 8)[:, 0].numpy(), np.minimum(ak.to_numpy(jets.nConstituent), 128))
+    clouds, mask = model.sample(tensors, 8, steps=30, generator=torch.Generator().manual_seed(seed))
+    expected_counts = torch.as_tensor(np.minimum(ak.to_numpy(jets.nConstituent), 128))
     generated = to_generated_jets(clouds, mask, batch.axis, 8)
     truth = ak.to_numpy(jets.Jet_mass)
     median = np.array([np.median(generated.mass[generated.jet_index == j]) for j in range(4)])
-    gen_error = np.mean(np.abs(median / truth - 1))
-    obs_error = np.mean(np.abs(observed.jet_mass / truth - 1))
-    assert gen_error < 0.15 and gen_error < 0.6 * obs_error, (gen_error, obs_error, median, truth, observed.jet_mass)
-    assert np.allclose(generated.eta[::8], observed.jet_eta, atol=0.3)  # generated jets point where the jet is
+    return {
+        "generated_error": float(np.mean(np.abs(median / truth - 1))),
+        "observed_error": float(np.mean(np.abs(observed.jet_mass / truth - 1))),
+        "counts_learnt": bool((mask.sum(1).view(4, 8) == expected_counts[:, None]).all()),
+        # the posterior-median η of each generated jet against the observed jet's
+        "axis_deviation": float(np.max(np.abs(np.median(generated.eta.reshape(4, 8), axis=1) - observed.jet_eta))),
+    }
+
+
+@pytest.mark.slow
+def test_tiny_model_overfits_a_handful_of_jets(top_jets, minbias_file):
+    result = overfit_four_jets(top_jets, minbias_file, seed=0)
+    assert result["counts_learnt"], result  # the multiplicity model has learnt each jet's count, in every sample
+    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): generated error 0.129, its ratio to
+    # the observed error 0.346, axis deviation 0.094
+    assert result["generated_error"] < 0.2, result  # generated jets far closer to the truth than the observed
+    assert result["generated_error"] < 0.6 * result["observed_error"], result
+    assert result["axis_deviation"] < 0.3, result  # generated jets point where the jet is
 
 
 @pytest.mark.slow
@@ -69,16 +92,16 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     from hepgen.cli import main
     from hepgen.errors import HepgenInputError
     from hepgen.io import read_event_outputs
-    from hepgen.tasks.pileup_run import load_pileup_model
+    from hepgen.tasks.run_folder import load_model
 
     run = tmp_path / "vipr"
     argv = ["train", "pileup", "--jets", str(top_jets), "--pileup", str(minbias_file), "--out", str(run), "--dim", "16",
-            "--layers", "1", "--batch-size", "16", "--max-events", "40", "--max-epochs", "2", "--no-progress",
+            "--blocks", "1", "--batch-size", "16", "--max-events", "40", "--max-epochs", "2", "--no-progress",
             "--accelerator", "cpu"]  # fmt: skip
     assert main(argv) == 0
     assert {p.name for p in run.iterdir()} >= {"model.pt", "config.yaml", "checkpoints", "logs"}
-    model, payload = load_pileup_model(run)
-    assert payload["mu"] == 60.0 and model.hard_standardizer.fitted
+    model = load_model("pileup", run)
+    assert model.saved_with["mu"] == 60.0 and model.hard_standardizer.fitted
     assert main(argv) == 2  # the run folder holds a model: refuse to overwrite it
     assert main([*argv[:-5], "--max-epochs", "3", "--no-progress", "--accelerator", "cpu", "--resume"]) == 0
     out = tmp_path / "vipr.root"
@@ -91,7 +114,7 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     assert ak.all(n >= 1) and ak.all(n <= 128) and metadata["steps"] == 6
     assert np.all(outputs["jet_pt"] > 0) and np.all(np.isfinite(outputs["jet_mass"]))
     with pytest.raises(HepgenInputError, match="not a pileup model"):
-        load_pileup_model(_neutrino_like(tmp_path))
+        load_model("pileup", _neutrino_like(tmp_path))
 
 
 def _neutrino_like(tmp_path):

@@ -1,4 +1,7 @@
-"""Plotting functions draw on a given axis, return it, and save PDF and PNG (Agg backend)."""
+"""Plotting functions draw what they are given on the given axis, return it, and save PDF and PNG (Agg backend).
+
+Every check reads the drawn artists back (step heights, line data, image values) and compares them with
+the numbers computed independently here, so a plot that draws the wrong thing fails."""
 
 import matplotlib
 
@@ -6,6 +9,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
 
 from hepgen.plotting import (  # noqa: E402
     color_of,
@@ -22,28 +26,91 @@ from hepgen.plotting import (  # noqa: E402
 from hepgen.validation import DEFAULT_LEVELS  # noqa: E402
 
 
-def test_every_plot_draws_on_the_given_axis_and_saves(tmp_path):
-    rng = np.random.default_rng(0)
-    fig, axes = plt.subplots(3, 3)
-    assert plot_truth_quantiles({"flow": rng.uniform(size=500)}, ax=axes[0, 0]) is axes[0, 0]
-    assert plot_coverage({"flow": DEFAULT_LEVELS}, ax=axes[0, 1]) is axes[0, 1]
-    assert plot_pulls({"flow": rng.normal(size=500)}, ax=axes[0, 2]) is axes[0, 2]
-    ax, ratio = plot_distributions(
-        {"truth": rng.normal(80, 5, 500), "flow": rng.normal(80, 8, 500)}, reference="truth",
-        bins=np.linspace(50, 110, 31), xlabel="m [GeV]", ax=axes[1, 0], ratio_ax=axes[1, 1],
-    )  # fmt: skip
-    assert ax is axes[1, 0] and ratio is axes[1, 1]
+def steps_of(ax, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(heights, edges) of the step histogram labelled ``name`` on ``ax``."""
+    (patch,) = [p for p in ax.patches if isinstance(p, StepPatch) and p.get_label().startswith(name)]
+    values, edges, _ = patch.get_data()
+    return np.asarray(values), np.asarray(edges)
+
+
+def line_of(ax, name: str):
+    (line,) = [line for line in ax.lines if line.get_label() == name]
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
+def test_truth_quantiles_are_histogrammed_relative_to_uniform():
+    q = np.random.default_rng(0).uniform(size=500) ** 1.5  # not uniform: piles up at small quantiles
+    fig, ax = plt.subplots()
+    assert plot_truth_quantiles({"flow": q}, bins=10, ax=ax) is ax
+    heights, edges = steps_of(ax, "flow")
+    np.testing.assert_allclose(edges, np.linspace(0, 1, 11))
+    np.testing.assert_allclose(heights, np.histogram(q, edges)[0] / 50.0)  # 500 quantiles / 10 bins expected per bin
+    assert heights[0] > 1.5 and heights[-1] < 1.0
+    plt.close(fig)
+
+
+def test_coverage_and_scan_lines_hold_the_values():
+    fig, (a, b) = plt.subplots(1, 2)
+    empirical = DEFAULT_LEVELS * 0.9
+    assert plot_coverage({"flow": empirical}, ax=a) is a
+    x, y = line_of(a, "flow")
+    np.testing.assert_allclose(x, DEFAULT_LEVELS)
+    np.testing.assert_allclose(y, empirical)
+    np.testing.assert_allclose(line_of(a, "calibrated")[1], [0, 1])
     scan = {"observed": [0.2, 0.7, 1.9], "vipr median": [0.0, -0.02, -0.1], "vipr samples": [0.0, -0.03, -0.12]}
-    assert plot_scan([20, 60, 200], scan, xlabel="μ", ylabel="bias", reference=0.0, ax=axes[1, 2]) is axes[1, 2]
-    assert len(axes[1, 2].lines) == 4
-    assert plot_grid_scores(rng.uniform(size=(4, 4)), [0.05, 0.1, 0.15, 0.2], [0, 0.5, 1, 2], row_label="z_cut",
-                            column_label="beta", chosen=(1, 2), ax=axes[2, 0]) is axes[2, 0]  # fmt: skip
-    assert axes[2, 0].images and axes[2, 0].patches
-    label_figure(fig, "Simulation", title="all plots")
-    assert axes[0, 0].patches or axes[0, 0].lines or axes[0, 0].collections
-    label(axes[0, 0])
+    assert plot_scan([20, 60, 200], scan, xlabel="μ", ylabel="bias", reference=0.0, ax=b) is b
+    for name, values in scan.items():
+        x, y = line_of(b, name)
+        np.testing.assert_allclose(x, [20, 60, 200])
+        np.testing.assert_allclose(y, values)
+    assert [ln.get_linestyle() for ln in b.lines if ln.get_label() == "vipr samples"] == ["--"]  # samples dashed
+    plt.close(fig)
+
+
+def test_pulls_are_a_normalised_histogram_with_the_unit_gaussian():
+    p = np.random.default_rng(1).normal(0.5, 2.0, 4000)
+    fig, ax = plt.subplots()
+    assert plot_pulls({"flow": p}, ax=ax) is ax
+    heights, edges = steps_of(ax, "flow")
+    np.testing.assert_allclose(heights, np.histogram(np.clip(p, -5, 5), edges, density=True)[0])
+    assert [p.get_label() for p in ax.patches if isinstance(p, StepPatch)] == [f"flow (σ={np.std(p):.2f})"]
+    x, y = line_of(ax, "N(0, 1)")
+    np.testing.assert_allclose(y, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi))
+    plt.close(fig)
+
+
+def test_distributions_and_their_ratio_to_the_reference():
+    rng = np.random.default_rng(2)
+    truth, flow = rng.normal(80, 5, 5000), rng.normal(82, 8, 5000)
+    bins = np.linspace(50, 110, 31)
+    fig, (a, r) = plt.subplots(2, 1)
+    ax, ratio = plot_distributions({"truth": truth, "flow": flow}, reference="truth", bins=bins, xlabel="m [GeV]", ax=a, ratio_ax=r)
+    assert ax is a and ratio is r
+    ref = np.histogram(truth, bins, density=True)[0]
+    mine = np.histogram(flow, bins, density=True)[0]
+    np.testing.assert_allclose(steps_of(a, "truth")[0], ref)
+    np.testing.assert_allclose(steps_of(a, "flow")[0], mine)
+    (ratio_patch,) = [p for p in r.patches if isinstance(p, StepPatch)]
+    drawn = np.asarray(ratio_patch.get_data()[0])
+    expected = np.where(ref > 0, mine / np.where(ref > 0, ref, 1), np.nan)
+    np.testing.assert_allclose(drawn, expected, equal_nan=True)
+    plt.close(fig)
+
+
+def test_grid_scores_image_and_chosen_cell(tmp_path):
+    scores = np.random.default_rng(3).uniform(size=(4, 4))
+    fig, ax = plt.subplots()
+    assert plot_grid_scores(scores, [0.05, 0.1, 0.15, 0.2], [0, 0.5, 1, 2], row_label="z_cut", column_label="beta",
+                            chosen=(1, 2), ax=ax) is ax  # fmt: skip
+    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), scores)
+    (outline,) = [p for p in ax.patches if not isinstance(p, StepPatch)]
+    assert outline.get_xy() == (1.5, 0.5)  # column 2, row 1, centred on the cell
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in scores.ravel())
+    label_figure(fig, "Simulation", title="grid")
+    label(ax)
     written = save_figure(fig, tmp_path / "figure")
-    assert [p.suffix for p in written] == [".pdf", ".png"] and all(p.stat().st_size > 1000 for p in written)
+    assert [p.suffix for p in written] == [".pdf", ".png"]
+    assert written[0].read_bytes()[:5] == b"%PDF-" and written[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     plt.close(fig)
 
 

@@ -16,13 +16,13 @@ from hepgen.errors import HepgenInputError
 from hepgen.shards import Shard, parse_shard
 from hepgen.sim import (
     DetectorResponse,
-    HardJets,
     JetSampleConfig,
     PileupOptions,
-    PileupPool,
     ProductionRequest,
     overlay_pileup,
     produce,
+    read_hard_jets,
+    read_pileup_pool,
 )
 
 pytestmark = pytest.mark.slow
@@ -89,9 +89,10 @@ def test_top_jets_and_pileup(top_jets, minbias_file):
     mass = ak.to_numpy(jets.Jet_mass)
     assert 150 < np.median(mass) < 195, np.median(mass)
     assert 40 < np.mean(jets.nConstituent) < 110
-    pool = PileupPool.from_root(minbias_file)
-    constituents = ak.zip({f: jets[f"Constituent_{f}"] for f in ("pt", "eta", "phi", "mass", "charge")})
-    hard = HardJets.from_columns(jets.Jet_eta, jets.Jet_phi, constituents)
+    pool = read_pileup_pool(minbias_file)
+    assert len(pool) == 150 and set(pool.fields) == {"pt", "eta", "phi", "mass", "charge"}
+    hard = read_hard_jets(top_jets)  # through the hepgen-jets schema: the stored constituents, in stored order
+    assert ak.all(hard.constituents.pt == jets.Constituent_pt) and np.all(ak.to_numpy(hard.mass) == mass)
     none = overlay_pileup(hard, pool, mu=0, seed=1)
     np.testing.assert_allclose(none.jet_mass, mass, rtol=1e-3, atol=0.05)
     low, high = overlay_pileup(hard, pool, mu=20, seed=1), overlay_pileup(hard, pool, mu=60, seed=1)

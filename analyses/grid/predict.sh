@@ -14,8 +14,9 @@
 #   HEPGEN_ARGS     extra arguments for `hepgen predict` (e.g. "--samples 256 --seed 1" or "--mu 140")
 #   HEPGEN_VENV     a virtual environment with hepgen (default: the checkout's .venv)
 #
-# Exit codes: 0 done (also when the output already existed: reruns are no-ops), 2 bad input (do not retry),
-# anything else a failure worth retrying. Outputs are written atomically, so a killed job leaves no partial file.
+# Exit codes (hepgen's, passed through): 0 done (also when the output already existed: reruns are no-ops),
+# 2 bad input (do not retry), 75 a transient failure such as an I/O error or no memory (retry), 1 a bug.
+# Outputs are written atomically, so a killed job leaves no partial file.
 set -euo pipefail
 
 input=${1:?usage: predict.sh INPUT OUTDIR [SHARD]}

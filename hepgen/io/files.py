@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Union
 
-from hepgen.errors import CorruptFileError, MissingFileError, MissingTreeError
+from hepgen.errors import CorruptFileError, HepgenError, HepgenTransientError, MissingFileError, MissingTreeError
 
-__all__ = ["FileInput", "expand_files", "open_tree", "is_remote"]
+__all__ = ["FileInput", "expand_files", "open_tree", "is_remote", "read_failure"]
 
 #: A path, a glob pattern, a remote URL (``root://...``), or a list of them.
 FileInput = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
@@ -67,6 +67,42 @@ def _missing_message(path: str) -> str:
     return message
 
 
+def _truncated_or_not_root(path: str) -> str | None:
+    """Why a local file cannot be ROOT (None if its header looks whole): not ROOT, or shorter than its header says."""
+    import struct
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return None  # cannot even look: say nothing about the file
+    if len(header) < 4 or header[:4] != b"root":
+        return "not a ROOT file" if size else "an empty (0-byte) file"
+    if len(header) < 16:
+        return f"truncated to {size} bytes"
+    version = struct.unpack(">i", header[4:8])[0]
+    end = struct.unpack(">q", header[12:20])[0] if version >= 1000000 and len(header) >= 20 else struct.unpack(">i", header[12:16])[0]
+    return f"truncated: {size} bytes of the {end} its header announces" if size < end else None
+
+
+def read_failure(path: str, error: BaseException, what: str) -> HepgenError:
+    """The hepgen error for ``error`` raised while reading ``what`` of ``path``.
+
+    A damaged file — not ROOT, shorter than its header says, undecodable baskets — is a permanent
+    :class:`CorruptFileError` (exit 2: do not retry). An I/O error on a file that looks whole (a remote read
+    that failed, a storage hiccup) or running out of memory is a :class:`HepgenTransientError` (exit 75: retry).
+    """
+    if isinstance(error, MemoryError):
+        return HepgenTransientError(f"out of memory while reading {what} of {path!r}; retry with more memory or a smaller step")
+    damage = None if is_remote(path) else _truncated_or_not_root(path)
+    if isinstance(error, OSError) and damage is None:
+        return HepgenTransientError(f"I/O error while reading {what} of {path!r} ({type(error).__name__}: {error}); "
+                                    "a retry may succeed")  # fmt: skip
+    reason = f"; the file is {damage}" if damage else "; the file may be truncated or damaged"
+    return CorruptFileError(f"cannot read {what} of {path!r} ({type(error).__name__}: {error}){reason}")
+
+
 def _trees_in(file: Any) -> list[str]:
     return sorted(
         {key.split(";")[0] for key, cls in file.classnames().items() if cls in ("TTree", "TNtuple", "ROOT::RNTuple")}
@@ -88,7 +124,7 @@ def open_tree(path: str, tree: str | None) -> Any:
     except FileNotFoundError:
         raise MissingFileError(_missing_message(path)) from None
     except Exception as err:  # uproot raises many types for damaged files
-        raise CorruptFileError(f"cannot read {path!r} as a ROOT file ({type(err).__name__}: {err})") from err
+        raise read_failure(path, err, "the file header") from err
     if tree is None:
         if len(trees) != 1:
             raise MissingTreeError(
@@ -102,4 +138,4 @@ def open_tree(path: str, tree: str | None) -> Any:
     try:
         return file[tree]
     except Exception as err:
-        raise CorruptFileError(f"cannot read tree {tree!r} of {path!r} ({type(err).__name__}: {err})") from err
+        raise read_failure(path, err, f"tree {tree!r}") from err

@@ -145,6 +145,8 @@ HEPGEN_TTBAR = Schema(
     },
 )
 
+# Constituents and pool particles keep their stored order (``sort_by=None``): the physics does not depend on it,
+# and the pileup overlay and VIPR read them in that order, so a file always gives the same inputs bit for bit.
 HEPGEN_JETS = Schema(
     name="hepgen-jets",
     description="hepgen large-R jets, one per entry: observed Jet_* and Constituent_* (pileup included if overlaid); "
@@ -153,12 +155,12 @@ HEPGEN_JETS = Schema(
     event_id=("event",),
     collections={
         "jet": Collection(Prefix("Jet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
-        "constituents": Collection(Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=512),
+        "constituents": Collection(Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=512, sort_by=None),
     },
     truth={
         "hard_jet": Collection(Prefix("HardJet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
         "hard_constituents": Collection(
-            Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256, cut="isPileup == 0"
+            Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256, cut="isPileup == 0", sort_by=None
         ),
     },
 )
@@ -168,7 +170,7 @@ HEPGEN_MINBIAS = Schema(
     description="hepgen minimum-bias pool: final-state particles Particle_* per event",
     tree="Events",
     event_id=("event",),
-    collections={"particles": Collection(Prefix("Particle"), (*_FOUR_MOMENTUM, "charge"), max_length=1024)},
+    collections={"particles": Collection(Prefix("Particle"), (*_FOUR_MOMENTUM, "charge"), max_length=1024, sort_by=None)},
 )
 
 _SCHEMAS = {s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_JETS, HEPGEN_MINBIAS)}

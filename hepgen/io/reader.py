@@ -18,7 +18,7 @@ import numpy as np
 from hepgen.errors import CorruptFileError, MissingBranchError, NonFiniteInputError, SchemaError, closest_names
 from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.features import FeatureTable
-from hepgen.io.files import FileInput, expand_files, open_tree
+from hepgen.io.files import FileInput, expand_files, open_tree, read_failure
 from hepgen.io.pointcloud import PointCloud, pad_flat
 from hepgen.io.schema import Collection, ScalarObjects, Schema
 
@@ -293,9 +293,7 @@ def _read_chunk(
     try:
         arrays = tree.arrays(filter_name=lambda n: n in wanted, entry_start=start, entry_stop=stop, library="ak", how=dict)
     except Exception as err:
-        raise CorruptFileError(
-            f"cannot read entries {start}-{stop} of {path!r} ({type(err).__name__}: {err}); the file may be truncated"
-        ) from err
+        raise read_failure(path, err, f"entries {start}-{stop}") from err
     n = stop - start
     ctx = _ChunkContext(path, arrays, n, policy)
     clouds: dict[str, PointCloud] = {}
@@ -340,9 +338,7 @@ def _entries_per_step(tree: Any, step_size: int | str, names: list[str]) -> int:
     try:
         return max(1, int(tree.num_entries_for(step_size, filter_name=lambda n: n in wanted)))
     except Exception as err:  # the basket headers live in the file's body: a truncated file fails here first
-        raise CorruptFileError(
-            f"cannot read the baskets of {tree.file.file_path!r} ({type(err).__name__}: {err}); the file may be truncated"
-        ) from err
+        raise read_failure(tree.file.file_path, err, "the basket index") from err
 
 
 def count_entries(files: FileInput, schema: Schema | str) -> int:

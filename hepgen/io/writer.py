@@ -20,7 +20,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepgen.errors import NonFiniteInputError
+from hepgen.errors import HepgenError, HepgenInputError, HepgenTransientError, NonFiniteInputError
 from hepgen.io.files import open_tree
 
 __all__ = ["EVENT_ID_PREFIX", "atomic_path", "read_event_outputs", "write_event_outputs"]
@@ -37,8 +37,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     job's leftovers are easy to recognise and never mistaken for outputs.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    except (PermissionError, NotADirectoryError, FileExistsError) as error:  # the user's path: a retry cannot help
+        raise HepgenInputError(f"cannot write {str(final)!r}: {error.strerror or error}") from None
+    except OSError as error:
+        raise HepgenTransientError(f"cannot write {str(final)!r} ({error}); a retry may succeed") from error
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -47,8 +52,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb") as fh:  # make the bytes durable before the rename makes them visible
             os.fsync(fh.fileno())
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and not isinstance(error, HepgenError):  # a full disk, a lost mount
+            raise HepgenTransientError(f"writing {str(final)!r} failed ({error}); nothing was left under that name, "
+                                       "a retry may succeed") from error  # fmt: skip
         raise
 
 

@@ -1,5 +1,15 @@
-"""Physics helpers: kinematics over `vector`, and (later) the analytic neutrino solution and jet substructure."""
+"""Physics: kinematics, the analytic neutrino (W-mass constraint), jet substructure and SoftDrop (fastjet)."""
 
-from hepgen.physics.kinematics import delta_phi, delta_r, p4_from_pt_eta_phi_mass, pt_eta_phi_mass
+from hepgen.physics.kinematics import (
+    delta_phi,
+    delta_r,
+    invariant_mass,
+    massless_p4,
+    p4_from_pt_eta_phi_mass,
+    pseudorapidity,
+    pt_eta_phi_mass,
+    summed_p4,
+)
 
-__all__ = ["delta_phi", "delta_r", "pt_eta_phi_mass", "p4_from_pt_eta_phi_mass"]
+__all__ = ["delta_phi", "delta_r", "pt_eta_phi_mass", "p4_from_pt_eta_phi_mass", "summed_p4", "invariant_mass",
+           "massless_p4", "pseudorapidity"]

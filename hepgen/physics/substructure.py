@@ -34,7 +34,7 @@ from collections.abc import Iterator
 import awkward as ak
 import numpy as np
 
-from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
+from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass, pt_eta_phi_mass, summed_p4
 
 __all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "recluster", "to_fastjet_input", "from_fastjet_output"]
 
@@ -84,9 +84,8 @@ def to_fastjet_input(constituents: ak.Array) -> ak.Array:
     """Jagged ``(pt, eta, phi, mass)`` records ``[J, var]`` → jagged ``Momentum4D`` (px, py, pz, E) for fastjet."""
     counts = ak.to_numpy(ak.num(constituents))
     pt, eta, phi, mass = (ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64) for k in ("pt", "eta", "phi", "mass"))
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + np.maximum(mass, 0.0) ** 2)
-    flat = ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D")
+    p4 = p4_from_pt_eta_phi_mass(pt, eta, phi, np.maximum(mass, 0.0))
+    flat = ak.zip({"px": p4[:, 0], "py": p4[:, 1], "pz": p4[:, 2], "E": p4[:, 3]}, with_name="Momentum4D")
     return ak.unflatten(flat, counts)
 
 

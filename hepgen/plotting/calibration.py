@@ -62,8 +62,8 @@ def plot_pulls(values: Mapping[str, np.ndarray], *, ax=None, bins: int = 40, xla
     edges = np.linspace(-5, 5, bins + 1)
     for name, p in values.items():
         p = p[np.isfinite(p)]
-        ax.hist(np.clip(p, -5, 5), edges, density=True, histtype="step", lw=1.8, label=f"{name} (σ={np.std(p):.2f})",
-                color=color_of(name, ax))  # fmt: skip
+        counts, _ = np.histogram(np.clip(p, -5, 5), edges, density=True)
+        ax.stairs(counts, edges, lw=1.8, label=f"{name} (σ={np.std(p):.2f})", color=color_of(name, ax))
     x = np.linspace(-5, 5, 200)
     ax.plot(x, stats.norm.pdf(x), color="black", lw=0.8, ls="--", label="N(0, 1)")
     ax.set_xlabel(xlabel)

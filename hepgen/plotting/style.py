@@ -65,13 +65,27 @@ def label_figure(fig, text: str = "Simulation", *, right: str = "√s = 13 TeV",
 
 
 def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:  # noqa: ANN001
-    """Save ``fig`` as ``path`` with each suffix in ``formats``; returns the written files."""
+    """Save ``fig`` as ``path`` with each suffix in ``formats``, cropped to its content; returns the written files.
+
+    The layout runs once and the tight bounding box is measured once, for every format: ``bbox_inches="tight"``
+    with a layout engine would lay out and draw the figure twice per format, which makes many-panel figures
+    several times slower. The figure keeps the computed layout afterwards.
+    """
+    import matplotlib as mpl
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fig.draw_without_rendering()  # the layout engine places every artist, once
+    engine = fig.get_layout_engine()
+    if engine is not None and fig._check_layout_engines_compat(engine, mpl.layout_engine.PlaceHolderLayoutEngine(
+            engine.adjust_compatible, engine.colorbar_gridspec)):  # fmt: skip
+        # keep the positions just computed: the layout would otherwise run again in every draw below
+        fig.set_layout_engine(mpl.layout_engine.PlaceHolderLayoutEngine(engine.adjust_compatible, engine.colorbar_gridspec))
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
     written = []
     for fmt in formats:
         target = path.with_suffix("." + fmt)
         with atomic_path(target) as tmp:  # a killed job never leaves half a figure
-            fig.savefig(tmp, format=fmt, bbox_inches="tight", dpi=150 if fmt == "png" else None)
+            fig.savefig(tmp, format=fmt, bbox_inches=bbox, dpi=150 if fmt == "png" else None)
         written.append(target)
     return written

@@ -9,7 +9,7 @@
 
 from hepgen.sim.boosted_jets import JetSampleConfig
 from hepgen.sim.detector import DetectorResponse
-from hepgen.sim.pileup import HardJets, OverlaidJets, PileupPool, overlay_pileup
+from hepgen.sim.pileup import OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.sim.production import SAMPLES, PileupOptions, ProductionRequest, ProductionSummary, produce
 from hepgen.sim.ttbar import TTbarSelection
 
@@ -22,8 +22,8 @@ __all__ = [
     "DetectorResponse",
     "TTbarSelection",
     "JetSampleConfig",
-    "PileupPool",
-    "HardJets",
+    "read_hard_jets",
+    "read_pileup_pool",
     "OverlaidJets",
     "overlay_pileup",
 ]

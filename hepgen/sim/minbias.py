@@ -2,7 +2,7 @@
 
 Visible final-state particles (neutrinos dropped) with pT > 0.5 GeV and
 |η| < 4.5 are stored per event as ``Particle_*`` (read by the
-``hepgen-minbias`` schema, or as a flat pool by :class:`~hepgen.sim.pileup.PileupPool`).
+``hepgen-minbias`` schema, or as the overlay's pool by :func:`~hepgen.sim.pileup.read_pileup_pool`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,20 @@
 """Pileup overlay: add minimum-bias interactions to hard-scatter jets, deterministically for a seed.
 
-For each jet, the number of pileup interactions is drawn from Poisson(μ) or
-|N(μ, σ)| (rounded), that many events are drawn from the pool (with
-replacement), each is flipped in η with probability ½ and rotated by a random
-φ (so a finite pool yields many distinct configurations), and its particles
-within ΔR < R of the hard jet's axis join the jet. Every observed constituent
-carries an ``is_pileup`` flag, and the observed jet's four-momentum is the sum
-of all its constituents.
+Jets and the pool are awkward record arrays, read through :mod:`hepgen.io` with the ``hepgen-jets`` and
+``hepgen-minbias`` schemas (:func:`read_hard_jets`, :func:`read_pileup_pool`), so they get the readers'
+checks (missing files, trees and branches named, NaN/inf refused, truncation counted):
 
-Used on the fly by training (fresh pileup every epoch) and by
-``hepgen generate jets --pileup POOL``.
+* hard jets: one record per jet, ``eta``, ``phi`` (the hard jet's axis), ``mass`` (its true mass) and
+  ``constituents`` — jagged records (pt, eta, phi, mass, charge);
+* the pool: one list of particle records (pt, eta, phi, mass, charge) per minimum-bias event.
+
+For each jet, the number of pileup interactions is drawn from Poisson(μ) or |N(μ, σ)| (rounded), that many
+events are drawn from the pool (with replacement), each is flipped in η with probability ½ and rotated by a
+random φ (so a finite pool yields many distinct configurations), and its particles within ΔR < R of the hard
+jet's axis join the jet. Every observed constituent carries an ``is_pileup`` flag, and the observed jet's
+four-momentum is the sum of all its constituents.
+
+Used on the fly by training (fresh pileup every epoch), prediction, and ``hepgen generate jets --pileup POOL``.
 """
 
 from __future__ import annotations
@@ -22,87 +27,71 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
-from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass
+from hepgen.errors import HepgenInputError
+from hepgen.physics.kinematics import delta_phi, p4_from_pt_eta_phi_mass, pt_eta_phi_mass
 
-__all__ = ["PileupPool", "HardJets", "OverlaidJets", "overlay_pileup", "draw_pileup_counts"]
+__all__ = ["PARTICLE_FIELDS", "read_hard_jets", "count_jets", "read_pileup_pool", "hard_jets_from_columns",
+           "OverlaidJets", "overlay_pileup", "draw_pileup_counts"]  # fmt: skip
 
+#: The fields of a constituent or pool particle record.
+PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
 
-def _offsets(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
-
-
-@dataclass(frozen=True)
-class PileupPool:
-    """Minimum-bias events as flat particle arrays (pt GeV, eta, phi, mass GeV, charge) with event ``offsets``."""
-
-    pt: np.ndarray
-    eta: np.ndarray
-    phi: np.ndarray
-    mass: np.ndarray
-    charge: np.ndarray
-    offsets: np.ndarray
-
-    @property
-    def n_events(self) -> int:
-        return len(self.offsets) - 1
-
-    @classmethod
-    def from_columns(cls, particles: ak.Array) -> PileupPool:
-        """From jagged records with fields pt, eta, phi, mass, charge (one list per event)."""
-        counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
-        flat = {f: ak.to_numpy(ak.flatten(particles[f])).astype(np.float64) for f in ("pt", "eta", "phi", "mass", "charge")}
-        return cls(**flat, offsets=_offsets(counts))
-
-    @classmethod
-    def from_root(cls, files: str | os.PathLike | Sequence[str | os.PathLike], *, tree: str = "Events") -> PileupPool:
-        """Read a pool written by ``hepgen generate minbias`` (``Particle_*`` branches)."""
-        from hepgen.io.files import expand_files, open_tree
-
-        parts = []
-        for path in expand_files(files):
-            t = open_tree(path, tree)
-            try:
-                arrays = t.arrays([f"Particle_{f}" for f in ("pt", "eta", "phi", "mass", "charge")], library="ak")
-            finally:
-                t.file.close()
-            parts.append(ak.zip({f: arrays[f"Particle_{f}"] for f in ("pt", "eta", "phi", "mass", "charge")}))
-        pool = cls.from_columns(ak.concatenate(parts) if len(parts) > 1 else parts[0])
-        if pool.n_events == 0:
-            raise ValueError(f"the pileup pool {files} holds no events")
-        for name in ("pt", "eta", "phi", "mass", "charge"):
-            if not np.isfinite(getattr(pool, name)).all():
-                raise ValueError(f"the pileup pool {files} holds NaN/inf in Particle_{name}")
-        return pool
+Files = str | os.PathLike | Sequence[str | os.PathLike]
 
 
-@dataclass(frozen=True)
-class HardJets:
-    """Hard-scatter jets: axis (``eta``, ``phi``) ``[J]`` and flat constituents with ``offsets`` ``[J + 1]``."""
+def _hard_jet_schema():  # noqa: ANN202
+    from hepgen.io.known_schemas import get_schema
 
-    eta: np.ndarray
-    phi: np.ndarray
-    pt: np.ndarray
-    c_eta: np.ndarray
-    c_phi: np.ndarray
-    c_mass: np.ndarray
-    c_charge: np.ndarray
-    offsets: np.ndarray
+    return get_schema("hepgen-jets").without("jet", "constituents")  # only the truth: the hard jet and its particles
 
-    @property
-    def n_jets(self) -> int:
-        return len(self.eta)
 
-    @classmethod
-    def from_columns(cls, jet_eta: np.ndarray, jet_phi: np.ndarray, constituents: ak.Array) -> HardJets:
-        """From jet axes and jagged constituent records (fields pt, eta, phi, mass, charge)."""
-        counts = ak.to_numpy(ak.num(constituents)).astype(np.int64)
-        f = {k: ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64) for k in ("pt", "eta", "phi", "mass", "charge")}
-        return cls(
-            eta=np.asarray(jet_eta, np.float64), phi=np.asarray(jet_phi, np.float64), pt=f["pt"], c_eta=f["eta"],
-            c_phi=f["phi"], c_mass=f["mass"], c_charge=f["charge"], offsets=_offsets(counts),
-        )  # fmt: skip
+def hard_jets_from_columns(eta: np.ndarray, phi: np.ndarray, constituents: ak.Array, mass: np.ndarray | None = None) -> ak.Array:
+    """Hard-jet records from jet axes ``[J]`` and jagged constituent records (fields :data:`PARTICLE_FIELDS`)."""
+    fields = {"eta": np.asarray(eta), "phi": np.asarray(phi),
+              "mass": np.full(len(eta), np.nan) if mass is None else np.asarray(mass),
+              "constituents": ak.zip({k: constituents[k] for k in PARTICLE_FIELDS})}  # fmt: skip
+    return ak.zip(fields, depth_limit=1)
+
+
+def read_hard_jets(files: Files, *, entry_start: int | None = None, entry_stop: int | None = None) -> ak.Array:
+    """The hard-scatter jets of ``hepgen generate jets`` files (their hard constituents only, stored order).
+
+    ``entry_start``/``entry_stop`` select jets by their global index over the chained files (as a TChain).
+    Returns hard-jet records (see the module docstring); the jet ``mass`` is the true (no-pileup) jet mass.
+    """
+    from hepgen.io import read
+
+    events = read(files, _hard_jet_schema(), entry_start=entry_start, entry_stop=entry_stop)
+    jet = events.truth["hard_jet"]
+    return hard_jets_from_columns(jet["eta"][:, 0], jet["phi"][:, 0], events.truth["hard_constituents"].to_awkward(),
+                                  jet["mass"][:, 0])  # fmt: skip
+
+
+def count_jets(files: Files) -> int:
+    """Number of jets over all ``files`` (tree ``Jets``); reads no data."""
+    from hepgen.io import count_entries
+
+    return count_entries(files, _hard_jet_schema())
+
+
+def read_pileup_pool(files: Files, *, step_size: int = 5000) -> ak.Array:
+    """The minimum-bias pool of ``hepgen generate minbias`` files: one list of particle records per event.
+
+    Read ``step_size`` events at a time; a pool event with more particles than the schema's maximum is refused
+    (its particles would be lost from every overlay).
+    """
+    from hepgen.io import iterate
+
+    parts = []
+    for events in iterate(files, "hepgen-minbias", step_size=step_size):
+        if events.info.truncated_objects:
+            raise HepgenInputError(f"the pileup pool {files} has events beyond the schema's maximum of particles "
+                                   f"({events.info.summary()}); raise max_length of 'hepgen-minbias'")  # fmt: skip
+        parts.append(events["particles"].to_awkward())
+    pool = ak.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else ak.Array([]))
+    if len(pool) == 0:
+        raise HepgenInputError(f"the pileup pool {files} holds no events; make one with `hepgen generate minbias`")
+    return pool
 
 
 @dataclass(frozen=True)
@@ -133,20 +122,39 @@ def draw_pileup_counts(
     sigma: float | None = None,
 ) -> np.ndarray:
     """Numbers of pileup interactions for ``n`` jets: Poisson(μ), or round(|N(μ, σ)|)."""
-    if mu < 0:
-        raise ValueError(f"mu must be >= 0; got {mu}")
+    if not mu >= 0:
+        raise HepgenInputError(f"μ (mean pileup interactions) must be >= 0; got {mu}")
     if distribution == "poisson":
         return rng.poisson(mu, n).astype(np.int64)
     if distribution == "gaussian":
-        if sigma is None or sigma < 0:
-            raise ValueError("the gaussian pileup distribution needs sigma >= 0")
+        if sigma is None or not sigma >= 0:
+            raise HepgenInputError(f"the gaussian pileup distribution needs σ >= 0; got {sigma}")
         return np.rint(np.abs(rng.normal(mu, sigma, n))).astype(np.int64)
-    raise ValueError(f"distribution must be 'poisson' or 'gaussian'; got {distribution!r}")
+    raise HepgenInputError(f"pileup distribution must be 'poisson' or 'gaussian'; got {distribution!r}")
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """Flat float64 columns of jagged particle records with their ``offsets`` (the overlay's working form)."""
+
+    columns: dict[str, np.ndarray]
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, particles: ak.Array) -> _Flat:
+        counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
+        return cls({k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}, _offsets(counts))
 
 
 def overlay_pileup(
-    jets: HardJets,
-    pool: PileupPool,
+    jets: ak.Array,
+    pool: ak.Array,
     *,
     mu: float,
     seed: int | np.random.Generator,
@@ -159,25 +167,26 @@ def overlay_pileup(
     """Overlay pileup on every jet (vectorised over all jets and interactions).
 
     Args:
-        jets: the hard-scatter jets and their constituents.
-        pool: the minimum-bias pool.
+        jets: hard-jet records (``eta``, ``phi``, ``constituents``; see the module docstring).
+        pool: the minimum-bias pool (one list of particle records per event).
         mu: mean number of interactions; ``distribution``/``sigma`` choose its law.
         seed: a seed or a ``numpy`` generator; the same seed gives the same overlay.
         radius: particles within ΔR < ``radius`` of the jet axis are added.
         n_interactions: fixed counts per jet ``[J]`` (overrides ``mu``), e.g. for scans.
         chunk_size: jets overlaid at once (bounds the memory; part of what the seed reproduces).
     """
+    if len(pool) == 0:
+        raise HepgenInputError("the pileup pool holds no events")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    J = jets.n_jets
+    J = len(jets)
     counts = draw_pileup_counts(J, mu, rng, distribution=distribution, sigma=sigma) if n_interactions is None else (
         np.asarray(n_interactions, dtype=np.int64)
     )  # fmt: skip
-    parts = [
-        _overlay_chunk(jets, pool, counts, slice(a, min(a + chunk_size, J)), rng, radius)
-        for a in range(0, J, chunk_size)
-    ]
+    axis = (np.asarray(ak.to_numpy(jets.eta), np.float64), np.asarray(ak.to_numpy(jets.phi), np.float64))
+    hard, particles = _Flat.of(jets.constituents), _Flat.of(pool)
+    parts = [_overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, radius) for a in range(0, J, chunk_size)]
     if not parts:
-        parts = [_overlay_chunk(jets, pool, counts, slice(0, 0), rng, radius)]
+        parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, radius)]
     constituents = ak.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
     p4 = np.concatenate([p[1] for p in parts])
     jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(p4)
@@ -185,22 +194,21 @@ def overlay_pileup(
 
 
 def _overlay_chunk(
-    all_jets: HardJets, pool: PileupPool, all_counts: np.ndarray, part: slice, rng: np.random.Generator, radius: float
-) -> tuple[ak.Array, np.ndarray]:
-    """Overlay on jets ``part``: returns their jagged constituents and observed four-momenta ``[j, 4]``."""
-    lo, hi = part.start, part.stop
-    c_lo, c_hi = all_jets.offsets[lo], all_jets.offsets[hi]
-    jets = HardJets(
-        all_jets.eta[lo:hi], all_jets.phi[lo:hi], all_jets.pt[c_lo:c_hi], all_jets.c_eta[c_lo:c_hi],
-        all_jets.c_phi[c_lo:c_hi], all_jets.c_mass[c_lo:c_hi], all_jets.c_charge[c_lo:c_hi],
-        all_jets.offsets[lo : hi + 1] - c_lo,
-    )  # fmt: skip
+    axis: tuple[np.ndarray, np.ndarray], hard: _Flat, pool: _Flat, all_counts: np.ndarray, lo: int, hi: int,
+    rng: np.random.Generator, radius: float,
+) -> tuple[ak.Array, np.ndarray]:  # fmt: skip
+    """Overlay on jets ``lo:hi``: returns their jagged constituents and observed four-momenta ``[j, 4]``."""
+    c_lo, c_hi = hard.offsets[lo], hard.offsets[hi]
+    jet_eta, jet_phi = axis[0][lo:hi], axis[1][lo:hi]
+    jet_columns = {k: v[c_lo:c_hi] for k, v in hard.columns.items()}
+    hard_counts = np.diff(hard.offsets[lo : hi + 1])
     counts = all_counts[lo:hi]
     J = hi - lo
     total = int(counts.sum())
+    n_pool = len(pool.offsets) - 1
     # one row per (jet, interaction): the pool event, an eta flip and a phi rotation
     jet_of_interaction = np.repeat(np.arange(J), counts)
-    pool_event = rng.integers(0, pool.n_events, total)
+    pool_event = rng.integers(0, n_pool, total)
     flip = np.where(rng.uniform(size=total) < 0.5, -1.0, 1.0)
     rotation = rng.uniform(-np.pi, np.pi, total)
     # expand to one row per pool particle
@@ -208,39 +216,29 @@ def _overlay_chunk(
     interaction_of_particle = np.repeat(np.arange(total), sizes)
     starts = np.repeat(pool.offsets[pool_event] - _offsets(sizes)[:-1], sizes)
     source = starts + np.arange(int(sizes.sum()))
-    eta = pool.eta[source] * flip[interaction_of_particle]
-    phi = pool.phi[source] + rotation[interaction_of_particle]
+    eta = pool.columns["eta"][source] * flip[interaction_of_particle]
+    phi = pool.columns["phi"][source] + rotation[interaction_of_particle]
     jet = jet_of_interaction[interaction_of_particle]
-    d_phi = delta_phi(phi, jets.phi[jet])
-    inside = (eta - jets.eta[jet]) ** 2 + d_phi**2 < radius**2
+    d_phi = delta_phi(phi, jet_phi[jet])
+    inside = (eta - jet_eta[jet]) ** 2 + d_phi**2 < radius**2
     pu_jet = jet[inside]
     pu = {
-        "pt": pool.pt[source][inside],
+        "pt": pool.columns["pt"][source][inside],
         "eta": eta[inside],
         "phi": delta_phi(phi[inside], 0.0),  # wrapped into (-pi, pi]
-        "mass": pool.mass[source][inside],
-        "charge": pool.charge[source][inside],
+        "mass": pool.columns["mass"][source][inside],
+        "charge": pool.columns["charge"][source][inside],
     }
     # merge: per jet, hard constituents first, then pileup (stable order)
-    hard_counts = np.diff(jets.offsets)
     pu_counts = np.bincount(pu_jet, minlength=J)
     hard_jet = np.repeat(np.arange(J), hard_counts)
     order = np.argsort(np.concatenate([hard_jet * 2, pu_jet * 2 + 1]), kind="stable")
-    merged = {
-        "pt": np.concatenate([jets.pt, pu["pt"]])[order],
-        "eta": np.concatenate([jets.c_eta, pu["eta"]])[order],
-        "phi": np.concatenate([jets.c_phi, pu["phi"]])[order],
-        "mass": np.concatenate([jets.c_mass, pu["mass"]])[order],
-        "charge": np.concatenate([jets.c_charge, pu["charge"]])[order],
-        "is_pileup": np.concatenate([np.zeros(len(jets.pt), bool), np.ones(len(pu_jet), bool)])[order],
-    }
+    merged = {k: np.concatenate([jet_columns[k], pu[k]])[order] for k in PARTICLE_FIELDS}
+    merged["is_pileup"] = np.concatenate([np.zeros(len(jet_columns["pt"]), bool), np.ones(len(pu_jet), bool)])[order]
     n_obs = hard_counts + pu_counts
     # observed jet four-momentum: sum of all constituents
-    px = merged["pt"] * np.cos(merged["phi"])
-    py = merged["pt"] * np.sin(merged["phi"])
-    pz = merged["pt"] * np.sinh(merged["eta"])
-    e = np.sqrt(px**2 + py**2 + pz**2 + merged["mass"] ** 2)
+    p4 = p4_from_pt_eta_phi_mass(merged["pt"], merged["eta"], merged["phi"], merged["mass"])
     obs_jet = np.repeat(np.arange(J), n_obs)
-    p4 = np.stack([np.bincount(obs_jet, w, minlength=J) for w in (px, py, pz, e)], axis=1).reshape(J, 4)
+    jet_p4 = np.stack([np.bincount(obs_jet, p4[:, i], minlength=J) for i in range(4)], axis=1).reshape(J, 4)
     constituents = ak.unflatten(ak.zip({k: v.astype(np.float32) if v.dtype != bool else v for k, v in merged.items()}), n_obs)
-    return constituents, p4
+    return constituents, jet_p4

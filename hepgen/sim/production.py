@@ -148,10 +148,10 @@ def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = N
 def _with_pileup(columns: dict, options: PileupOptions, seed: int) -> dict:
     import awkward as ak
 
-    from hepgen.sim.pileup import HardJets, PileupPool, overlay_pileup
+    from hepgen.sim.pileup import hard_jets_from_columns, overlay_pileup, read_pileup_pool
 
-    pool = PileupPool.from_root(list(options.pool))
-    hard = HardJets.from_columns(columns["Jet_eta"], columns["Jet_phi"], columns["Constituent"])
+    pool = read_pileup_pool(list(options.pool))
+    hard = hard_jets_from_columns(columns["Jet_eta"], columns["Jet_phi"], columns["Constituent"])
     observed = overlay_pileup(
         hard, pool, mu=options.mu, seed=seed, distribution=options.distribution, sigma=options.sigma,  # type: ignore[arg-type]
         radius=options.radius,

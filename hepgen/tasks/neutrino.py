@@ -17,13 +17,17 @@ The whole story in one file:
 * **standardisation** — fitted on the training set and stored in the model's
   buffers, so a saved model needs no training data.
 
-Training (Lightning), prediction (posterior samples written to ROOT) and
-validation live in :mod:`hepgen.tasks.neutrino_run`.
+* **task** — :data:`NEUTRINO`: the settings of ``hepgen train|predict|validate neutrino``, the
+  loss, and the prediction file (tree ``Neutrino``: the point estimate ``[B, 3]``, the posterior
+  samples ``[B, S, 3]``, the lepton and, when known, the truth), which
+  :mod:`hepgen.validation.neutrino_comparison` compares with the analytic solution.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,9 +37,13 @@ from torch.distributions import AffineTransform, Distribution, TransformedDistri
 from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
 from hepgen.io.pointcloud import PointCloud
-from hepgen.models.regressors import make_head
+from hepgen.models.regressors import HEADS, make_head
 from hepgen.nn import ClassAttentionPooling, MaskedStandardizer, TransformerBlock
+from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
 from hepgen.physics.neutrino import solve_neutrino_pz
+from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
+from hepgen.tasks.data_parallel import EpochBatches
+from hepgen.tasks.settings import redefault, setting
 
 __all__ = [
     "TARGETS",
@@ -44,6 +52,12 @@ __all__ = [
     "neutrino_arrays",
     "NeutrinoModel",
     "targets_to_momentum",
+    "batches",
+    "NeutrinoTraining",
+    "NeutrinoPrediction",
+    "NeutrinoValidation",
+    "NeutrinoTask",
+    "NEUTRINO",
 ]
 
 #: What the model predicts, per event: the neutrino's (px [GeV], py [GeV], η).
@@ -105,19 +119,13 @@ class NeutrinoArrays:
         return objects, masks
 
 
-def _p4(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndarray) -> np.ndarray:
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(np.maximum(px**2 + py**2 + pz**2 + mass**2, 0.0))
-    return np.stack([px, py, pz, energy], axis=-1)
-
-
 def _leading_lepton(events: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(p4 [B, 4], charge [B], is_muon [B], has_lepton [B]) of the leading lepton."""
     if "leptons" in events:
         cloud = events["leptons"]
         is_muon = np.abs(cloud["pdgId"][:, 0]) == 13
         has = cloud.mask[:, 0]
-        p4 = _p4(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], cloud["mass"][:, 0])
+        p4 = p4_from_pt_eta_phi_mass(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], cloud["mass"][:, 0])
         return p4, cloud["charge"][:, 0], is_muon, has
     if "electrons" in events and "muons" in events:  # CMS NanoAOD: the leading e or μ above 20 GeV
         e, m = events["electrons"], events["muons"]
@@ -125,7 +133,7 @@ def _leading_lepton(events: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         m_pt = np.where(m.mask[:, 0], m["pt"][:, 0], 0.0)
         is_muon = m_pt > e_pt
         pick = lambda f: np.where(is_muon, m[f][:, 0], e[f][:, 0])  # noqa: E731
-        p4 = _p4(pick("pt"), pick("eta"), pick("phi"), pick("mass"))
+        p4 = p4_from_pt_eta_phi_mass(pick("pt"), pick("eta"), pick("phi"), pick("mass"))
         has = np.maximum(e_pt, m_pt) > _LEPTON_PT_MIN_NANOAOD
         return p4, pick("charge"), is_muon, has
     raise HepgenInputError(f"the events hold no lepton collection ('leptons', or 'electrons' and 'muons'): {list(events)}")
@@ -136,7 +144,7 @@ def _truth_neutrino(events: Events) -> tuple[np.ndarray, np.ndarray] | None:
     for name in ("neutrino", "neutrinos"):
         if name in events.truth:
             cloud = events.truth[name]
-            return _p4(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], np.zeros(cloud.n_events)), cloud.mask[:, 0]
+            return p4_from_pt_eta_phi_mass(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], np.zeros(cloud.n_events)), cloud.mask[:, 0]
     return None
 
 
@@ -163,7 +171,7 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
         keep &= truth[1]
     idx = np.flatnonzero(keep)
 
-    jet_p4 = _p4(jets["pt"], jets["eta"], jets["phi"], jets["mass"])
+    jet_p4 = p4_from_pt_eta_phi_mass(jets["pt"], jets["eta"], jets["phi"], jets["mass"])
     btag = jets["btag"] if "btag" in jets.features else np.zeros(jets.mask.shape, np.float32)
     with np.errstate(divide="ignore"):
         jet_features = np.concatenate(
@@ -200,7 +208,7 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
     b_lep = None
     if "partons" in events.truth:
         p = events.truth["partons"]
-        b_lep = _p4(p["pt"][:, 0], p["eta"][:, 0], p["phi"][:, 0], p["mass"][:, 0])[idx]
+        b_lep = p4_from_pt_eta_phi_mass(p["pt"][:, 0], p["eta"][:, 0], p["phi"][:, 0], p["mass"][:, 0])[idx]
     for name, values in objects.items():
         if not np.isfinite(values).all():
             raise HepgenInputError(f"non-finite {name} inputs after building the neutrino features")
@@ -304,3 +312,174 @@ class NeutrinoModel(nn.Module):
         std = self.target_standardizer
         draws = self(objects, masks).sample((n,))  # [n, B, 3]
         return std.inverse(draws).transpose(0, 1)
+
+
+def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int = 0):  # noqa: ANN201
+    """Yield ``(objects, masks, target)`` tensor batches (whole-batch indexing: no per-event collate)."""
+    order = np.random.default_rng(seed).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
+    for start in range(0, len(arrays), batch_size):
+        part = arrays.select(order[start : start + batch_size])
+        objects, masks = part.tensors()
+        target = None if part.target is None else torch.as_tensor(part.target)
+        yield objects, masks, target
+
+
+def _epoch_batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int) -> EpochBatches:
+    """Batches of ``arrays``; with ``shuffle`` the order of epoch ``e`` derives from ``(seed, e)`` only."""
+
+    def make(epoch: int) -> list:
+        order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
+
+        def build(index: np.ndarray):  # noqa: ANN202
+            part = arrays.select(index)
+            objects, masks = part.tensors()
+            return objects, masks, None if part.target is None else torch.as_tensor(part.target)
+
+        return [lambda i=order[s : s + batch_size]: build(i) for s in range(0, len(arrays), batch_size)]
+
+    return EpochBatches(make, math.ceil(len(arrays) / batch_size))
+
+
+# -- the task -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NeutrinoTraining(TrainSettings):
+    """``hepgen train neutrino``: a density head over (px, py, η) on a transformer encoding of the event."""
+
+    data: list[str] = setting([], "training ROOT files (globs allowed)", required=True, metavar="FILE")
+    model: str = setting("flow", "the density head", choices=tuple(HEADS))
+    schema: str = setting("hepgen-ttbar", "the reading schema (hepgen-ttbar, nanoaod; see `hepgen schemas`)")
+    dim: int = setting(64, "token width of the encoder")
+    heads: int = setting(4, "attention heads")
+    layers: int = setting(3, "self-attention blocks")
+    head_hidden: int = setting(128, "hidden width of the head's networks")
+    flow_transforms: int = setting(4, "spline coupling transforms (flow head)")
+    mdn_components: int = setting(5, "mixture components (mdn head)")
+
+
+@dataclass
+class NeutrinoPrediction(PredictSettings):
+    """``hepgen predict neutrino``: posterior samples of the neutrino for every usable input event."""
+
+    data: list[str] = setting([], "input ROOT files (globs allowed)", required=True, metavar="FILE")
+    model: str | None = setting(None, "a method that needs no training instead of --run", choices=("analytic",))
+    schema: str = setting("hepgen-ttbar", "the reading schema (hepgen-ttbar, nanoaod; see `hepgen schemas`)")
+    samples: int = redefault(PredictSettings, "samples", 256)
+    batch_size: int = setting(512, "events per network call")
+
+
+@dataclass
+class NeutrinoValidation(ValidateSettings):
+    """``hepgen validate neutrino``: the methods of the prediction files (one per method) on the same events."""
+
+
+class NeutrinoTask(Task):
+    """ν-Flows (see the module docstring)."""
+
+    name = "neutrino"
+    summary = "the neutrino of tt̄ → ℓ+jets: flow, mixture, Gaussian and MSE heads against the W-mass solution"
+    Training = NeutrinoTraining
+    Prediction = NeutrinoPrediction
+    Validation = NeutrinoValidation
+    model_class = NeutrinoModel
+    output_tree = "Neutrino"
+    block_size = 1024
+    group_name = "method (prediction file)"
+
+    def build_model(self, settings: NeutrinoTraining) -> NeutrinoModel:
+        return NeutrinoModel(head=settings.model, dim=settings.dim, heads=settings.heads, layers=settings.layers,
+                             head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms,
+                             mdn_components=settings.mdn_components)  # fmt: skip
+
+    def training_data(self, settings: NeutrinoTraining, model: NeutrinoModel) -> TrainingData:
+        from hepgen.io import read
+
+        arrays = neutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True)
+        if len(arrays) < 10:
+            raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
+                                   f"(skipped: {arrays.skipped})")  # fmt: skip
+        order = np.random.default_rng(settings.seed).permutation(len(arrays))
+        n_val = max(1, int(round(settings.val_fraction * len(arrays))))
+        train, val = arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
+        model.fit_standardization(train)
+        return TrainingData(
+            _epoch_batches(train, settings.batch_size, shuffle=True, seed=settings.seed),
+            _epoch_batches(val, 4 * settings.batch_size, shuffle=False, seed=0),
+            f"training {settings.model} on {len(train)} events, validating on {len(val)} (skipped {arrays.skipped})",
+        )
+
+    def loss(self, model: NeutrinoModel, batch: Any, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        objects, masks, target = batch
+        return {"nll": model.loss(objects, masks, target)}
+
+    def load_predictor(self, settings: NeutrinoPrediction) -> NeutrinoModel | None:
+        """The trained model of ``--run``, or None for ``--model analytic``."""
+        if (settings.run is None) == (settings.model is None):
+            raise HepgenInputError("give either a trained --run or --model analytic")
+        return None if settings.model == "analytic" else super().load_predictor(settings)
+
+    def count_entries(self, settings: NeutrinoPrediction) -> int:
+        from hepgen.io import count_entries
+
+        return count_entries(settings.data, settings.schema)
+
+    def input_files(self, settings: NeutrinoPrediction) -> list[str]:
+        from hepgen.io.files import expand_files
+
+        return expand_files(settings.data)
+
+    def prediction_metadata(self, predictor: NeutrinoModel | None, settings: NeutrinoPrediction) -> dict[str, Any]:
+        return {"method": "analytic" if predictor is None else predictor.head_kind}
+
+    def predict_block(self, predictor: NeutrinoModel | None, settings: NeutrinoPrediction, block: Block) -> BlockOutput:
+        """Point estimates and samples for one block; the events without a lepton or jets are counted, not kept.
+
+        Outputs: ``point`` (px, py, pz) ``[B, 3]`` (the posterior median per component), ``samples``
+        ``[B, S, 3]`` for probabilistic models, ``lepton_p4``, and when known ``truth`` with ``has_truth``
+        and ``b_lep_p4``.
+        """
+        from hepgen.io import read
+
+        events = read(settings.data, settings.schema, entry_start=block.start, entry_stop=block.stop)
+        arrays = neutrino_arrays(events)
+        outputs: dict[str, np.ndarray] = {}
+        if predictor is None:
+            met = arrays.objects["met"][:, 0]
+            outputs["point"] = np.stack([met[:, 0], met[:, 1], arrays.analytic_pz], axis=-1).astype(np.float32)
+        else:
+            torch.manual_seed(block.seed)
+            device = settings.device
+            draws = []
+            n = 1 if predictor.point_estimate else settings.samples
+            for objects, masks, _ in batches(arrays, settings.batch_size, shuffle=False):
+                objects = {k: v.to(device) for k, v in objects.items()}
+                masks = {k: v.to(device) for k, v in masks.items()}
+                draws.append(targets_to_momentum(predictor.sample(objects, masks, n)).cpu().numpy())
+            sample_array = np.concatenate(draws) if draws else np.zeros((0, n, 3), np.float32)
+            outputs["point"] = np.median(sample_array, axis=1).astype(np.float32)
+            if not predictor.point_estimate:
+                outputs["samples"] = sample_array.astype(np.float32)
+        if arrays.target is not None:
+            has_truth = np.isfinite(arrays.target).all(axis=1)
+            truth = targets_to_momentum(np.where(has_truth[:, None], arrays.target, 0.0))
+            outputs["truth"] = truth.astype(np.float32)  # zero where the event has no truth neutrino
+            outputs["has_truth"] = has_truth
+        outputs["lepton_p4"] = arrays.lepton_p4.astype(np.float32)
+        if arrays.b_lep_p4 is not None:
+            outputs["b_lep_p4"] = arrays.b_lep_p4.astype(np.float32)
+        event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
+        return BlockOutput({"Neutrino": (outputs, event_id)}, counts=dict(arrays.skipped))
+
+    def validate(self, settings: NeutrinoValidation) -> dict[str, Any]:
+        from hepgen.validation.neutrino_comparison import validate_neutrino
+
+        return validate_neutrino(settings.pred, settings.out, label_text=settings.label, experiment=settings.experiment,
+                                 scheduler=settings.scheduler, figures=settings.figures)  # fmt: skip
+
+    def validation_headline(self, metrics: dict[str, Any]) -> str:
+        return f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events"
+
+
+#: The neutrino task, as registered in :mod:`hepgen.tasks.registry`.
+NEUTRINO = NeutrinoTask()

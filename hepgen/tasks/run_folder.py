@@ -1,14 +1,13 @@
-"""Run folders shared by every task: the resolved config, and the model file ``predict`` reloads.
+"""Run folders shared by every task: the resolved settings, and the model file ``predict`` reloads.
 
-A run folder holds ``config.yaml`` (the resolved training configuration),
-``model.pt`` (weights, constructor arguments, standardisation and the task's
-name, so a checkpoint of another task is refused with a clear error),
-``checkpoints/`` and ``logs/`` (Lightning).
+A run folder holds ``config.yaml`` (the whole resolved training settings: ``hepgen train TASK --config
+RUN/config.yaml --out NEW`` replays the run), ``model.pt`` (weights, the model's constructor arguments with its
+standardisation in the weights, and the task's name, so a model of another task is refused with a clear
+error), ``checkpoints/`` and ``logs/`` (Lightning).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,16 @@ import yaml
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
 from hepgen.io.writer import atomic_path
+from hepgen.tasks.settings import read_mapping, runtime_names, to_mapping
 
-__all__ = ["prepare_run_folder", "write_run_config", "check_resume_compatible", "config_from_file", "save_model_file",
-           "load_model_file", "RUNTIME_SETTINGS"]
-
-#: Settings that say where and how long to run, not what is trained: they may change on --resume and
-#: are taken from the command line when a config file is given.
-RUNTIME_SETTINGS = frozenset({"out", "resume", "progress", "max_epochs", "max_steps", "patience", "accelerator", "devices",
-                              "strategy", "num_nodes", "precision", "val_check_interval"})  # fmt: skip
+__all__ = ["prepare_run_folder", "write_run_config", "read_run_config", "check_resume_compatible", "save_model_file",
+           "load_model_file", "load_model"]  # fmt: skip
 
 
 def prepare_run_folder(out: str | os.PathLike, *, resume: bool) -> Path:
     """Create the run folder; refuse to overwrite a trained model unless resuming."""
+    if not str(out):
+        raise HepgenInputError("give the run folder to create with --out RUN")
     run = Path(out)
     if (run / "model.pt").exists() and not resume:
         raise HepgenInputError(f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume")
@@ -38,62 +35,42 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool) -> Path:
     return run
 
 
-def write_run_config(run: Path, task: str, config: Any) -> None:
-    """Write the resolved dataclass ``config`` as ``run/config.yaml``, atomically."""
+def write_run_config(run: Path, task: str, settings: Any) -> None:
+    """Write the resolved ``settings`` as ``run/config.yaml`` (with the task and hepgen version), atomically."""
     with atomic_path(run / "config.yaml") as tmp:
-        tmp.write_text(yaml.safe_dump({"task": task, "hepgen_version": __version__, **dataclasses.asdict(config)}))
+        tmp.write_text(yaml.safe_dump({"task": task, "hepgen_version": __version__, **to_mapping(settings)}, sort_keys=False))
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        saved = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise HepgenInputError(f"cannot read the config {str(path)!r}: {error}") from None
-    if not isinstance(saved, dict):
-        raise HepgenInputError(f"{str(path)!r} is not a hepgen config (a YAML mapping of settings)")
-    return saved
+def read_run_config(path: str | os.PathLike, task: str) -> dict[str, Any]:
+    """The settings of a config file (a run's ``config.yaml`` or a hand-written one) for ``task``, without the
+    bookkeeping keys; a file of another task is refused."""
+    settings = read_mapping(path)
+    found = settings.pop("task", task)
+    settings.pop("hepgen_version", None)
+    if found != task:
+        raise HepgenInputError(f"{str(path)!r} configures a {found!r} run, not {task!r}")
+    return settings
 
 
-def check_resume_compatible(run: Path, task: str, config: Any) -> None:
+def check_resume_compatible(run: Path, task: str, settings: Any) -> None:
     """Refuse to resume a run whose saved ``config.yaml`` is of another task or trains something else.
 
-    Only :data:`RUNTIME_SETTINGS` (devices, epochs, ...) may differ; the error names every other difference.
+    Only the runtime settings (devices, epochs, ...) may differ; the error names every other difference.
     """
     path = run / "config.yaml"
     if not path.exists():
         return
-    saved = _read_config(path)
+    saved = read_mapping(path)
     if saved.get("task") != task:
         raise HepgenInputError(f"cannot resume {str(run)!r} as a {task} run: it holds a {saved.get('task')!r} run")
-    new = dataclasses.asdict(config)
-    diffs = [f"{k} ({saved[k]!r} → {v!r})" for k, v in new.items() if k not in RUNTIME_SETTINGS and k in saved and saved[k] != v]
+    runtime = runtime_names(type(settings))
+    new = to_mapping(settings)
+    diffs = [f"{k} ({saved[k]!r} → {v!r})" for k, v in new.items() if k not in runtime and k in saved and saved[k] != v]
     if diffs:
         raise HepgenInputError(
             f"cannot resume {str(run)!r}: its config differs in {', '.join(diffs)}; "
             "resume with the same settings, or train into a new --out"
         )
-
-
-def config_from_file(cls: type, path: str | os.PathLike, task: str, **runtime: Any) -> Any:
-    """A ``cls`` config from a YAML file (e.g. a run's ``config.yaml``) with the runtime settings given here.
-
-    Raises :class:`HepgenInputError` for a config of another task or with settings ``cls`` does not know.
-    """
-    settings = _read_config(Path(path))
-    found = settings.pop("task", task)
-    settings.pop("hepgen_version", None)
-    if found != task:
-        raise HepgenInputError(f"{str(path)!r} configures a {found!r} run, not {task!r}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise HepgenInputError(f"{str(path)!r} has unknown setting(s) {unknown} for {task}; known: {sorted(known)}")
-    settings.update({k: v for k, v in runtime.items() if v is not None})
-    missing = sorted(f.name for f in dataclasses.fields(cls) if f.name not in settings
-                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)  # fmt: skip
-    if missing:
-        raise HepgenInputError(f"{str(path)!r} lacks the required setting(s) {missing}")
-    return cls(**settings)
 
 
 def save_model_file(path: Path, task: str, config: dict[str, Any], state_dict: dict[str, Any], **extra: Any) -> None:
@@ -113,3 +90,21 @@ def load_model_file(run: str | os.PathLike, task: str, *, device: str | torch.de
     if found != task:
         raise HepgenInputError(f"{str(path)!r} is not a {task} model (it was saved by task {found!r})")
     return payload
+
+
+def load_model(task: Any, run: str | os.PathLike, *, device: str | torch.device = "cpu") -> Any:
+    """The trained model of a run folder (or a ``model.pt``) of ``task`` (a Task or its name), in eval mode.
+
+    The payload's plain values (e.g. the training μ) are kept as ``model.saved_with``::
+
+        model = load_model("neutrino", "analyses/neutrino/model")
+    """
+    if isinstance(task, str):
+        from hepgen.tasks.registry import get_task
+
+        task = get_task(task)
+    payload = load_model_file(run, task.name, device=device)
+    model = task.model_class(**payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    model.saved_with = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
+    return model.to(device).eval()

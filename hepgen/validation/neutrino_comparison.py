@@ -9,7 +9,6 @@ quantiles, coverage of central intervals and pulls per component. Writes
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +17,13 @@ from typing import Any
 import numpy as np
 
 from hepgen.errors import HepgenInputError
-from hepgen.io.writer import atomic_path, read_event_outputs
+from hepgen.io.writer import read_event_outputs
+from hepgen.physics.kinematics import invariant_mass, massless_p4, pseudorapidity
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
 from hepgen.validation.metrics import bias_resolution
+from hepgen.validation.report import write_report
 
-__all__ = ["COMPONENTS", "load_predictions", "validate_neutrino"]
+__all__ = ["COMPONENTS", "load_predictions", "validate_neutrino", "methods_table"]
 
 COMPONENTS = ("px", "py", "pz", "eta")
 _UNITS = {"px": "GeV", "py": "GeV", "pz": "GeV", "eta": ""}
@@ -30,18 +31,7 @@ _UNITS = {"px": "GeV", "py": "GeV", "pz": "GeV", "eta": ""}
 
 def _with_eta(p3: np.ndarray) -> np.ndarray:
     """(px, py, pz) ``[..., 3]`` → (px, py, pz, η) ``[..., 4]``."""
-    pt = np.hypot(p3[..., 0], p3[..., 1])
-    return np.concatenate([p3, np.arcsinh(p3[..., 2] / np.maximum(pt, 1e-9))[..., None]], axis=-1)
-
-
-def _mass(*p4s: np.ndarray) -> np.ndarray:
-    total = np.sum(p4s, axis=0)
-    m2 = total[:, 3] ** 2 - (total[:, :3] ** 2).sum(axis=1)
-    return np.sign(m2) * np.sqrt(np.abs(m2))
-
-
-def _neutrino_p4(p3: np.ndarray) -> np.ndarray:
-    return np.concatenate([p3, np.linalg.norm(p3, axis=-1, keepdims=True)], axis=-1)
+    return np.concatenate([p3, pseudorapidity(p3)[..., None]], axis=-1)
 
 
 def load_predictions(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, Any]]:
@@ -87,8 +77,8 @@ def _evaluate_method(outputs: dict[str, Any], truth: np.ndarray, lepton: np.ndar
         bias, resolution = bias_resolution(point[:, j] - truth[:, j])
         entry[c] = {"bias": bias, "resolution": resolution}
     arrays["residual_pz"] = point[:, 2] - truth[:, 2]
-    arrays["m_lnu"] = _mass(lepton, _neutrino_p4(outputs["point"]))
-    arrays["m_lnub"] = _mass(lepton, _neutrino_p4(outputs["point"]), b_lep) if b_lep is not None else None
+    arrays["m_lnu"] = invariant_mass(lepton, massless_p4(outputs["point"]))
+    arrays["m_lnub"] = invariant_mass(lepton, massless_p4(outputs["point"]), b_lep) if b_lep is not None else None
     if "samples" in outputs:
         samples = _with_eta(outputs["samples"])
         for j, c in enumerate(COMPONENTS):
@@ -102,12 +92,12 @@ def _evaluate_method(outputs: dict[str, Any], truth: np.ndarray, lepton: np.ndar
 
 def validate_neutrino(
     files: Sequence[str | os.PathLike], out: str | os.PathLike, *, label_text: str = "Simulation", experiment: str | None = None,
-    scheduler: str | None = None,
+    scheduler: str | None = None, figures: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Compare the methods of ``files``; writes ``metrics.json``, ``summary.md`` and figures to ``out``.
 
     With ``scheduler`` (``local:N`` or a Dask scheduler address) the methods are evaluated in parallel on a
-    Dask cluster; the outputs are the same as the serial run's.
+    Dask cluster; the outputs are the same as the serial run's. ``figures=False`` skips the figures.
     """
     methods = load_predictions(files)
     out = Path(out)
@@ -130,8 +120,8 @@ def validate_neutrino(
     quantiles: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
     cover: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
     pull_values: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
-    m_lnu = {"truth": _mass(lepton, _neutrino_p4(first["truth"]))}
-    m_lnub = {"truth": _mass(lepton, _neutrino_p4(first["truth"]), b_lep)} if b_lep is not None else {}
+    m_lnu = {"truth": invariant_mass(lepton, massless_p4(first["truth"]))}
+    m_lnub = {"truth": invariant_mass(lepton, massless_p4(first["truth"]), b_lep)} if b_lep is not None else {}
     residuals: dict[str, np.ndarray] = {}
     for name, result in zip(methods, evaluated):
         arrays = result["arrays"]
@@ -146,12 +136,23 @@ def validate_neutrino(
         metrics["methods"][name] = result["entry"]
     for name, values in m_lnu.items():
         metrics.setdefault("m_lnu_median", {})[name] = float(np.median(values))
-    _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment)
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    with atomic_path(out / "summary.md") as tmp:
-        tmp.write_text(_summary(metrics))
+    if figures:
+        _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment)
+    write_report(out, metrics, _summary(metrics))
     return metrics
+
+
+def methods_table(metrics: dict[str, Any]) -> list[str]:
+    """Markdown rows: bias and resolution of every component and the median m(ℓν), per method and the truth."""
+    lines = [
+        "| method | " + " | ".join(f"{c} bias | {c} resolution" for c in COMPONENTS) + " | median m(ℓν) [GeV] |",
+        "|---|" + "---|---|" * len(COMPONENTS) + "---|",
+    ]
+    for name, entry in metrics["methods"].items():
+        cells = [f"{entry[c]['bias']:.3g} | {entry[c]['resolution']:.3g}" for c in COMPONENTS]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {metrics['m_lnu_median'][name]:.1f} |")
+    lines.append("| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |")
+    return lines
 
 
 def _summary(metrics: dict[str, Any]) -> str:
@@ -161,13 +162,8 @@ def _summary(metrics: dict[str, Any]) -> str:
         f"{metrics['events']} events. Bias = median residual, resolution = IQR/1.349 of the residual "
         "(point estimate: posterior median per component, or the prediction itself).",
         "",
-        "| method | " + " | ".join(f"{c} bias | {c} resolution" for c in COMPONENTS) + " | median m(ℓν) [GeV] |",
-        "|---|" + "---|---|" * len(COMPONENTS) + "---|",
+        *methods_table(metrics),
     ]
-    for name, entry in metrics["methods"].items():
-        cells = [f"{entry[c]['bias']:.3g} | {entry[c]['resolution']:.3g}" for c in COMPONENTS]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {metrics['m_lnu_median'][name]:.1f} |")
-    lines.append("| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |")
     lines += ["", "## Calibration of the probabilistic methods", "",
               "| method | component | KS | max coverage deviation | tail fraction (0.1 ideal) | pull σ | verdict |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip

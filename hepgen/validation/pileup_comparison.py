@@ -23,7 +23,6 @@ test jets, where every number reported here (for every method) is computed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -36,13 +35,14 @@ import numpy as np
 from scipy import stats
 
 from hepgen.errors import HepgenInputError
-from hepgen.io.writer import atomic_path, read_event_outputs
+from hepgen.io.writer import read_event_outputs
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_groom
 from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES, jet_observables
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
 from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution
+from hepgen.validation.report import write_report
 
-__all__ = ["PileupPrediction", "load_pileup_predictions", "validation_split", "validate_pileup", "METHODS"]
+__all__ = ["PileupPrediction", "load_pileup_predictions", "validation_split", "validate_pileup", "METHODS", "mu_table"]
 
 log = logging.getLogger(__name__)
 
@@ -304,11 +304,28 @@ def validate_pileup(
     }  # fmt: skip
     if figures:
         _figures(out, mus, evaluated, list(grid), label_text, experiment)
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    with atomic_path(out / "summary.md") as tmp:
-        tmp.write_text(_summary(metrics))
+    write_report(out, metrics, _summary(metrics))
     return metrics
+
+
+def mu_table(entry: dict[str, Any], observables: Sequence[str] = OBSERVABLES) -> list[str]:
+    """Markdown rows of one μ point (``metrics["per_mu"][mu]``): bias / resolution per method, W1/σ, calibration."""
+    lines = ["| observable | observed bias / res | SoftDrop (z_cut, β) bias / res | VIPR median bias / res "
+             "| W1/σ observed | W1/σ SoftDrop | W1/σ VIPR samples | VIPR calibration (KS) |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name in observables:
+        m = {k: entry["methods"][k][name] for k in METHODS}
+        sd = entry["softdrop_choice"][name]
+        cal = entry["calibration"].get(name)
+        cal_text = f"{cal['verdict']} ({cal['ks']:.3f})" if cal else "–"
+        lines.append(
+            f"| {name} | {m['observed']['bias']:+.3f} / {m['observed']['resolution']:.3f} "
+            f"| ({sd['z_cut']:g}, {sd['beta']:g}) {m['softdrop']['bias']:+.3f} / {m['softdrop']['resolution']:.3f} "
+            f"| {m['vipr median']['bias']:+.3f} / {m['vipr median']['resolution']:.3f} "
+            f"| {m['observed']['w1_over_sigma']:.3f} | {m['softdrop']['w1_over_sigma']:.3f} "
+            f"| {m['vipr samples']['w1_over_sigma']:.3f} | {cal_text} |"
+        )
+    return lines
 
 
 def _summary(metrics: dict[str, Any]) -> str:
@@ -322,22 +339,7 @@ def _summary(metrics: dict[str, Any]) -> str:
     ]
     for mu, entry in metrics["per_mu"].items():
         lines += ["", f"## μ = {mu} ({entry['test_jets']} test jets, {entry['samples_per_jet']} VIPR samples per jet, "
-                      f"{entry['empty_jets_skipped']} empty jets skipped)", "",  # fmt: skip
-                  "| observable | observed bias / res | SoftDrop (z_cut, β) bias / res | VIPR median bias / res "
-                  "| W1/σ observed | W1/σ SoftDrop | W1/σ VIPR samples | VIPR calibration (KS) |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for name in metrics["observables"]:
-            m = {k: entry["methods"][k][name] for k in METHODS}
-            sd = entry["softdrop_choice"][name]
-            cal = entry["calibration"].get(name)
-            cal_text = f"{cal['verdict']} ({cal['ks']:.3f})" if cal else "–"
-            lines.append(
-                f"| {name} | {m['observed']['bias']:+.3f} / {m['observed']['resolution']:.3f} "
-                f"| ({sd['z_cut']:g}, {sd['beta']:g}) {m['softdrop']['bias']:+.3f} / {m['softdrop']['resolution']:.3f} "
-                f"| {m['vipr median']['bias']:+.3f} / {m['vipr median']['resolution']:.3f} "
-                f"| {m['observed']['w1_over_sigma']:.3f} | {m['softdrop']['w1_over_sigma']:.3f} "
-                f"| {m['vipr samples']['w1_over_sigma']:.3f} | {cal_text} |"
-            )
+                      f"{entry['empty_jets_skipped']} empty jets skipped)", "", *mu_table(entry, metrics["observables"])]  # fmt: skip
     lines += ["", "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu`, "
                   "`truth_quantiles`, `coverage`, `pulls` (VIPR calibration), `softdrop_grid` (validation scores of the "
                   "jet mass) — each as PDF and PNG.", ""]  # fmt: skip
@@ -389,6 +391,7 @@ def _figures(out: Path, mus: list[float], evaluated: list[dict[str, Any]], grid:
 
 #: Font sizes for multi-panel figures (mplhep's defaults suit one panel per figure).
 _PANEL_STYLE = {"font.size": 12, "axes.labelsize": 12, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 8,
+                "xtick.minor.visible": False, "ytick.minor.visible": False,
                 "axes.titlesize": 12}  # fmt: skip
 
 

@@ -1,0 +1,203 @@
+"""The Task interface: what a task says about itself, so one training, prediction and validation driver serve all.
+
+A task (``neutrino``, ``pileup``, ...) is one module that defines a :class:`Task` subclass and registers it in
+:mod:`hepgen.tasks.registry`. It declares three settings dataclasses (extending :class:`TrainSettings`,
+:class:`PredictSettings` and :class:`ValidateSettings` with its own fields and defaults), its model class, and
+implements:
+
+* ``build_model(settings)`` — the ``nn.Module`` to train (plain PyTorch, with its input standardisation);
+* ``training_data(settings, model)`` — the training and validation batches as DDP-aware
+  :class:`~hepgen.tasks.data_parallel.EpochBatches`, read through :mod:`hepgen.io`; fits the model's
+  standardisation on the training split;
+* ``loss(model, batch, generator=...)`` — named loss terms, summed by the driver;
+* ``count_entries(settings)`` and ``predict_block(predictor, settings, block)`` — the prediction of one block
+  of input entries as the trees of the output file (:class:`BlockOutput`);
+* ``validate(settings)`` — metrics, summary and figures from prediction files.
+
+Everything else — Lightning, checkpoints, resume, early stopping, EMA, DDP, blocks, shards, seeds, atomic and
+empty outputs, Dask, the command line and the run folder — lives once in :mod:`hepgen.tasks.training`,
+:mod:`hepgen.tasks.prediction` and :mod:`hepgen.cli`.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hepgen.tasks.settings import setting
+
+__all__ = ["Task", "TrainSettings", "PredictSettings", "ValidateSettings", "TrainingData", "Block", "BlockOutput"]
+
+
+@dataclass
+class TrainSettings:
+    """Settings every training run has; a task's training settings extend it (and may change the defaults)."""
+
+    out: str = setting("", "run folder to create: config.yaml, model.pt, checkpoints/, logs/", required=True,
+                       runtime=True, metavar="RUN")  # fmt: skip
+    seed: int = setting(1, "seed of the validation split, the initialisation, the data order and the noise")
+    batch_size: int = setting(256, "training batch size (per device)")
+    learning_rate: float = setting(1e-3, "peak AdamW learning rate", aliases=("--lr",))
+    weight_decay: float = setting(1e-4, "AdamW weight decay")
+    lr_floor: float = setting(0.02, "the cosine schedule decays the learning rate to this fraction of its peak")
+    max_epochs: int = setting(50, "stop after this many epochs (-1: no limit, use --max-steps)", runtime=True)
+    max_steps: int = setting(-1, "stop after this many optimizer steps (-1: no limit)", runtime=True)
+    patience: int = setting(5, "early stopping: epochs without a lower validation loss", runtime=True)
+    val_fraction: float = setting(0.1, "share of the training entries held out for the validation loss")
+    max_events: int | None = setting(None, "read at most this many training entries (events; jets for pileup)")
+    ema_decay: float = setting(0.0, "keep an exponential moving average of the weights with this decay and save it "
+                                    "for sampling (0: off)")  # fmt: skip
+    accelerator: str = setting("auto", "cpu, gpu or auto (Lightning)", runtime=True)
+    devices: int | str = setting("auto", "number of devices, or auto", runtime=True)
+    strategy: str = setting("auto", "auto, ddp, ddp_spawn, ... (Lightning)", runtime=True)
+    num_nodes: int = setting(1, "nodes (DDP over nodes: SLURM or torchrun)", runtime=True)
+    precision: str = setting("32-true", "32-true, bf16-mixed, 16-mixed", runtime=True)
+    val_check_interval: float = setting(1.0, "validate every this fraction of an epoch", runtime=True)
+    resume: bool = setting(False, "continue from RUN/checkpoints/last.ckpt", runtime=True)
+    progress: bool = setting(True, "progress bars", runtime=True)
+
+
+@dataclass
+class PredictSettings:
+    """Settings every prediction has; a task's prediction settings extend it."""
+
+    out: str = setting("", "output ROOT file (written atomically)", required=True, runtime=True, metavar="FILE")
+    run: str | None = setting(None, "run folder of a trained model (or its model.pt)", metavar="RUN")
+    samples: int = setting(16, "posterior samples per entry (event, jet)")
+    seed: int = setting(0, "seed of the sampling; each block's stream derives from (seed, block)")
+    shard: str | None = setting(None, "i/n: this job's share of the input's blocks", runtime=True, metavar="I/N")
+    max_events: int | None = setting(None, "predict at most this many entries (from the first)")
+    device: str = setting("cpu", "cpu or cuda", runtime=True)
+    overwrite: bool = setting(False, "recompute even if --out exists (default: a no-op)", runtime=True)
+    progress: bool = setting(True, "progress bar", runtime=True)
+    scheduler: str | None = setting(None, "run the shards on a Dask cluster: local:N or tcp://host:port",
+                                    runtime=True)  # fmt: skip
+    parts: int = setting(8, "with --scheduler: the shards the work is cut into", runtime=True)
+
+
+@dataclass
+class ValidateSettings:
+    """Settings every validation has; a task's validation settings extend it."""
+
+    pred: list[str] = setting([], "prediction files (globs allowed)", required=True, metavar="FILE")
+    out: str = setting("", "folder for metrics.json, summary.md and the figures", required=True, metavar="DIR")
+    label: str = setting("Simulation", "text beside the experiment label")
+    experiment: str | None = setting(None, "e.g. CMS or ATLAS (default: no experiment name)")
+    figures: bool = setting(True, "draw the figures (PDF and PNG)")
+    progress: bool = setting(True, "progress bar", runtime=True)
+    scheduler: str | None = setting(None, "evaluate the groups on a Dask cluster: local:N or tcp://host:port",
+                                    runtime=True)  # fmt: skip
+    shard: str | None = setting(None, "i/n: validate only this share of the groups (see the task)", runtime=True)
+    overwrite: bool = setting(False, "validate again even if --out holds a validation", runtime=True)
+
+
+@dataclass
+class TrainingData:
+    """What a task hands the training driver: this rank's batches of every epoch, and a line for the log."""
+
+    train: Any  # EpochBatches
+    validation: Any  # EpochBatches
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of input entries ``[start, stop)`` (global over the chained files); ``index`` seeds it."""
+
+    index: int
+    start: int
+    stop: int
+    seed: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class BlockOutput:
+    """What one block writes: tree name → (outputs, event_id), all aligned; ``counts`` are summed into metadata."""
+
+    trees: dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """A task: its settings, its model, its data, its loss, its prediction and its validation (see the module)."""
+
+    #: The name used by the CLI (``hepgen train NAME``) and saved in run folders and model files.
+    name: ClassVar[str]
+    #: One line for ``--help``.
+    summary: ClassVar[str]
+    Training: ClassVar[type[TrainSettings]]
+    Prediction: ClassVar[type[PredictSettings]]
+    Validation: ClassVar[type[ValidateSettings]]
+    #: The ``nn.Module`` class; ``model_class(**payload["config"])`` rebuilds a saved model.
+    model_class: ClassVar[type]
+    #: The main tree of prediction files.
+    output_tree: ClassVar[str]
+    #: Entries per prediction block: the unit of ``--shard`` and of seeding.
+    block_size: ClassVar[int]
+    #: How ``validate --shard`` and ``--scheduler`` group prediction files (e.g. "μ point").
+    group_name: ClassVar[str] = "prediction file"
+
+    # -- training ------------------------------------------------------------------------------------
+    @abstractmethod
+    def build_model(self, settings: Any) -> Any:
+        """A fresh model for ``settings`` (its standardisation is fitted by :meth:`training_data`)."""
+
+    @abstractmethod
+    def training_data(self, settings: Any, model: Any) -> TrainingData:
+        """Read the training entries, split off the validation entries, fit ``model``'s standardisation."""
+
+    @abstractmethod
+    def loss(self, model: Any, batch: Any, *, generator: Any = None) -> Mapping[str, Any]:
+        """Named loss terms (scalar tensors) of a batch; the driver minimises their sum."""
+
+    def model_file_extras(self, settings: Any) -> dict[str, Any]:
+        """Plain values saved in ``model.pt`` beside the weights (read back by prediction)."""
+        return {}
+
+    # -- prediction ----------------------------------------------------------------------------------
+    def load_predictor(self, settings: Any) -> Any:
+        """What :meth:`predict_block` samples from: by default the model of ``settings.run``."""
+        from hepgen.errors import HepgenInputError
+        from hepgen.tasks.run_folder import load_model
+
+        if settings.run is None:
+            raise HepgenInputError(f"hepgen predict {self.name} needs --run RUN (a trained {self.name} model)")
+        return load_model(self, settings.run, device=settings.device)
+
+    @abstractmethod
+    def count_entries(self, settings: Any) -> int:
+        """Input entries (events, jets) over all input files; reads no data."""
+
+    @abstractmethod
+    def predict_block(self, predictor: Any, settings: Any, block: Block) -> BlockOutput:
+        """The outputs of one block; a block of size 0 gives every branch with no rows."""
+
+    def prediction_metadata(self, predictor: Any, settings: Any) -> dict[str, Any]:
+        """Provenance written beside the outputs (the driver adds the settings, shard, seed, version)."""
+        return {}
+
+    def input_files(self, settings: Any) -> list[str]:
+        """The input files of a prediction (for the metadata)."""
+        return []
+
+    # -- validation ----------------------------------------------------------------------------------
+    def validation_groups(self, files: list[str]) -> dict[Any, list[str]]:
+        """Prediction files grouped into independent units (``validate --shard`` takes whole groups)."""
+        return {os.fspath(f): [os.fspath(f)] for f in files}
+
+    @abstractmethod
+    def validate(self, settings: Any) -> dict[str, Any]:
+        """Compare the predictions of ``settings.pred``; writes metrics.json, summary.md, figures to ``settings.out``."""
+
+    def validation_headline(self, metrics: dict[str, Any]) -> str:
+        """One line printed after a validation."""
+        return f"validated {self.name}; results in the output folder"

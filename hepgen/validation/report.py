@@ -1,0 +1,44 @@
+"""The report of a validation (and of the quickstart): ``metrics.json`` and ``summary.md``, written atomically.
+
+Every validation writes the same pair: the machine-readable numbers (stable keys, sorted, floats as JSON
+numbers; NaN written as ``NaN`` as Python's json does) and the tables a physicist reads first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepgen.io.writer import atomic_path
+
+__all__ = ["write_report", "read_metrics"]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as JSON types."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def write_report(out: str | os.PathLike, metrics: dict[str, Any], summary: str) -> tuple[Path, Path]:
+    """Write ``out/metrics.json`` and ``out/summary.md`` (each atomically); returns both paths."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = folder / "metrics.json", folder / "summary.md"
+    with atomic_path(paths[0]) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=_plain), encoding="utf-8")
+    with atomic_path(paths[1]) as tmp:
+        tmp.write_text(summary if summary.endswith("\n") else summary + "\n", encoding="utf-8")
+    return paths
+
+
+def read_metrics(out: str | os.PathLike) -> dict[str, Any]:
+    """The ``metrics.json`` of a report folder."""
+    return json.loads((Path(out) / "metrics.json").read_text(encoding="utf-8"))

@@ -1,37 +1,65 @@
-"""Calibration: the truth quantiles of the true posterior are uniform, of an over-confident one U-shaped, of an
-under-confident one humped, of a biased one skewed — and the summary tells them apart."""
+"""Calibration: the estimators are exact at any number of samples — a calibrated toy posterior gives nominal coverage
+and unit pulls at S = 4, 8 and 256 and the verdict "calibrated" — and over-confident, under-confident and biased
+posteriors are told apart."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from hepgen.validation import DEFAULT_LEVELS, bias_resolution, calibration_summary, coverage, pulls, truth_quantiles
+from hepgen.validation.calibration import coverage_error
 
 
 def posterior_samples(kind: str, n: int = 4000, s: int = 200, seed: int = 0):
+    """A per-event posterior N(mean, 1) with the truth drawn from it; the samples drawn from a (mis)calibrated one."""
     rng = np.random.default_rng(seed)
-    mean = rng.normal(0, 3, n)  # a per-event posterior N(mean, 1); truth drawn from it
+    mean = rng.normal(0, 3, n)
     truth = mean + rng.normal(size=n)
     width = {"calibrated": 1.0, "over-confident": 0.5, "under-confident": 2.0, "biased": 1.0}[kind]
     shift = 1.0 if kind == "biased" else 0.0
     return mean[:, None] + shift + width * rng.normal(size=(n, s)), truth
 
 
-@pytest.mark.parametrize("kind", ["calibrated", "over-confident", "under-confident", "biased"])
-def test_summary_tells_the_cases_apart(kind):
-    samples, truth = posterior_samples(kind)
+@pytest.mark.parametrize("s", [4, 8, 256])
+def test_a_calibrated_posterior_is_calibrated_at_any_number_of_samples(s):
+    n = 20000
+    samples, truth = posterior_samples("calibrated", n=n, s=s, seed=s)
+    empirical = coverage(samples, truth)
+    # binomial errors; 4σ so that the ten levels pass together (each within 4σ with probability 0.99994)
+    assert np.all(np.abs(empirical - DEFAULT_LEVELS) < 4 * coverage_error(DEFAULT_LEVELS, n)), empirical
+    summary = calibration_summary(samples, truth)
+    assert summary.verdict() == "calibrated", summary
+    assert abs(summary.coverage_68 - 0.683) < 4 * summary.coverage_68_error
+    assert abs(summary.coverage_95 - 0.95) < 4 * summary.coverage_95_error
+    p = pulls(samples, truth)
+    assert abs(np.mean(p)) < 4 / np.sqrt(n) and abs(np.std(p) - 1) < 4 / np.sqrt(2 * n)  # exactly N(0, 1)
+    assert stats.kstest(truth_quantiles(samples, truth), "uniform").pvalue > 1e-4
+
+
+@pytest.mark.parametrize("s", [4, 8])
+def test_the_interpolated_quantile_estimator_this_replaces_is_biased_at_few_samples(s):
+    """What the exact estimator fixes: interval ends interpolated between S samples cover far less than nominal."""
+    samples, truth = posterior_samples("calibrated", n=20000, s=s, seed=1)
+    lo, hi = np.quantile(samples, 0.025, axis=1), np.quantile(samples, 0.975, axis=1)
+    naive = np.mean((truth >= lo) & (truth <= hi))
+    assert naive < 0.85  # nominal 0.95 (0.58 at S = 4, 0.75 at S = 8)
+    assert abs(coverage(samples, truth, np.array([0.95]))[0] - 0.95) < 0.01
+
+
+@pytest.mark.parametrize("s", [8, 200])
+@pytest.mark.parametrize("kind", ["over-confident", "under-confident", "biased"])
+def test_a_miscalibrated_posterior_is_caught(kind, s):
+    samples, truth = posterior_samples(kind, s=s)
     summary = calibration_summary(samples, truth)
     assert summary.verdict(len(truth)) == kind, summary
     q = truth_quantiles(samples, truth)
     hist = np.histogram(q, np.linspace(0, 1, 11))[0] / len(q) * 10
-    if kind == "calibrated":
-        assert np.all(np.abs(hist - 1) < 0.15) and summary.ks < 0.03
-        np.testing.assert_allclose(coverage(samples, truth), DEFAULT_LEVELS, atol=0.03)
-        assert abs(summary.pull_std - 1) < 0.05
     if kind == "over-confident":
         assert hist[0] > 1.5 and hist[-1] > 1.5 and hist[5] < 0.7  # U-shaped
-        assert summary.pull_std > 1.5
+        assert summary.pull_std > 1.3 and summary.coverage_68 < 0.5
     if kind == "under-confident":
         assert hist[0] < 0.5 and hist[-1] < 0.5 and hist[5] > 1.3  # humped
+        assert summary.coverage_68 > 0.85
     if kind == "biased":
         assert hist[0] > 2 * hist[-1]  # skewed: the truth sits low in the posterior
         assert summary.median_quantile < 0.4
@@ -43,8 +71,12 @@ def test_point_mass_posteriors_get_uniform_random_ties():
     assert 0.45 < q.mean() < 0.55 and q.min() >= 0 and q.max() <= 1
 
 
-def test_pulls_and_bias_resolution_by_hand():
-    samples = np.array([[1.0, 3.0], [0.0, 4.0]])
-    np.testing.assert_allclose(pulls(samples, np.array([4.0, 0.0])), [2.0, -1.0])
+def test_quantiles_coverage_and_pulls_by_hand():
+    samples = np.array([[1.0, 3.0, 5.0], [0.0, 4.0, 8.0]])
+    q = truth_quantiles(samples, np.array([4.0, -1.0]), rng=np.random.default_rng(0))
+    u = np.random.default_rng(0).uniform(size=2)
+    np.testing.assert_allclose(q, [(2 + u[0]) / 4, (0 + u[1]) / 4])  # 2 and 0 samples below the truths, S + 1 = 4
+    np.testing.assert_allclose(pulls(samples, np.array([4.0, -1.0]), quantiles=q), stats.norm.ppf(q))
+    np.testing.assert_allclose(coverage(samples, None, np.array([0.5, 1.0]), quantiles=np.array([0.3, 0.8])), [0.5, 1.0])
     bias, resolution = bias_resolution(np.array([-2.0, -1.0, 0.0, 1.0, 2.0, np.nan]))
     assert bias == 0.0 and resolution == pytest.approx(2.0 / 1.349)

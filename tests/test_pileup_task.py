@@ -9,8 +9,9 @@ import pytest
 import torch
 import uproot
 
+from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.pileup import VIPRModel, jet_batch, to_generated_jets
+from hepgen.tasks.pileup import CONTEXT_FEATURES, VIPRModel, jet_batch, to_generated_jets
 
 
 def hard_jets(path, n):
@@ -21,7 +22,7 @@ def hard_jets(path, n):
 def test_inputs_are_relative_to_the_observed_axis_and_truncation_is_counted(top_jets, minbias_file):
     jets, hard = hard_jets(top_jets, 6)
     observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=30, seed=2)
-    batch = jet_batch(observed, 30.0, hard=hard, max_hard=40)
+    batch = jet_batch(observed, input="observed", hard=hard, max_hard=40)
     counts = ak.to_numpy(jets.nConstituent)
     assert batch.truncated == int(np.maximum(counts - 40, 0).sum()) > 0
     np.testing.assert_array_equal(batch.hard_mask.sum(1), np.minimum(counts, 40))
@@ -29,10 +30,38 @@ def test_inputs_are_relative_to_the_observed_axis_and_truncation_is_counted(top_
     # hard constituents kept are the hardest, in decreasing pT
     log_pt = np.where(batch.hard_mask, batch.hard[..., 2], -np.inf)
     assert np.all(np.diff(log_pt, axis=1)[batch.hard_mask[:, 1:]] <= 0)
-    assert np.allclose(batch.context[:, 4], 30.0) and not batch.observed[~batch.observed_mask].any()
+    assert not batch.observed[~batch.observed_mask].any()
+    # the context holds what data knows: the nominal μ and the vertex count, never the true interactions
+    assert CONTEXT_FEATURES == ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "inefficiency")
+    np.testing.assert_allclose(batch.context[:, 4], 30.0)
+    np.testing.assert_array_equal(batch.context[:, 5], observed.n_vertices)
     # Δη, Δφ of the observed constituents are small around the observed axis (R = 1 cone)
     real = batch.observed_mask
     assert np.all(np.hypot(batch.observed[..., 0], batch.observed[..., 1])[real] < 1.3)
+    np.testing.assert_array_equal(batch.observed_is_pileup[real], ak.to_numpy(ak.flatten(observed.constituents.is_pileup)))
+
+
+def test_chs_input_passes_the_tracker_through_and_generates_the_rest(top_jets, minbias_file):
+    from hepgen.physics.pileup_mitigation import chs_keep, tracker_charged
+
+    _, hard = hard_jets(top_jets, 6)
+    observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=60, seed=4, inefficiency=0.1)
+    batch = jet_batch(observed, input="chs", hard=hard, max_hard=256)
+    cloud = observed.constituents[chs_keep(observed.constituents)]
+    np.testing.assert_array_equal(batch.observed_mask.sum(1), ak.to_numpy(ak.num(cloud)))
+    assert not batch.observed_is_pileup[batch.observed_mask & (batch.observed[..., 3] > 0)].any()  # tracker: all hard
+    # passed through: the tracker's charged particles; generated: every other hard particle, and the lost ones
+    assert ak.all(batch.passthrough.pt == cloud[tracker_charged(cloud)].pt)
+    measured = ak.sum(observed.hard_kept & tracker_charged(hard.constituents), axis=1)
+    np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.num(hard.constituents) - measured))
+    # a sample made of the generated truth and the passed-through particles is the truth jet
+    generated = hard.constituents[~(observed.hard_kept & tracker_charged(hard.constituents))]
+    axis = batch.axis.astype(np.float64)
+    clouds = torch.as_tensor(batch.hard, dtype=torch.float64)
+    jets = to_generated_jets(clouds, torch.as_tensor(batch.hard_mask), axis, 1, batch.passthrough)
+    np.testing.assert_array_equal(ak.num(jets.constituents), ak.num(generated) + ak.num(batch.passthrough))
+    truth = summed_p4(hard.constituents, mass=PION_MASS)
+    np.testing.assert_allclose(jets.mass, pt_eta_phi_mass(truth)[3], rtol=1e-4)
 
 
 def overfit_four_jets(top_jets, minbias_file, seed: int) -> dict[str, float]:
@@ -46,7 +75,7 @@ def overfit_four_jets(top_jets, minbias_file, seed: int) -> dict[str, float]:
     """
     jets, hard = hard_jets(top_jets, 4)
     observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=40, seed=1 + seed)
-    batch = jet_batch(observed, 40.0, hard=hard, max_hard=128)
+    batch = jet_batch(observed, input="observed", hard=hard, max_hard=128)
     torch.manual_seed(seed)
     model = VIPRModel(dim=32, heads=4, blocks=2, encoder_blocks=1, max_hard=128)
     model.fit_standardization(batch)
@@ -65,11 +94,11 @@ def overfit_four_jets(top_jets, minbias_file, seed: int) -> dict[str, float]:
     clouds, mask = model.sample(tensors, 8, steps=30, generator=torch.Generator().manual_seed(seed))
     expected_counts = torch.as_tensor(np.minimum(ak.to_numpy(jets.nConstituent), 128))
     generated = to_generated_jets(clouds, mask, batch.axis, 8)
-    truth = ak.to_numpy(jets.Jet_mass)
+    truth = pt_eta_phi_mass(summed_p4(hard.constituents, mass=PION_MASS))[3]  # the truth jet, built like VIPR's
     median = np.array([np.median(generated.mass[generated.jet_index == j]) for j in range(4)])
     return {
         "generated_error": float(np.mean(np.abs(median / truth - 1))),
-        "observed_error": float(np.mean(np.abs(observed.jet_mass / truth - 1))),
+        "observed_error": float(np.mean(np.abs(pt_eta_phi_mass(summed_p4(observed.constituents, mass=PION_MASS))[3] / truth - 1))),
         "counts_learnt": bool((mask.sum(1).view(4, 8) == expected_counts[:, None]).all()),
         # the posterior-median η of each generated jet against the observed jet's
         "axis_deviation": float(np.max(np.abs(np.median(generated.eta.reshape(4, 8), axis=1) - observed.jet_eta))),
@@ -110,8 +139,11 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     outputs, event_id, metadata = read_event_outputs(out, tree="VIPR")
     np.testing.assert_array_equal(event_id["entry"], np.repeat(np.arange(5), 3))
     np.testing.assert_array_equal(outputs["sample"], np.tile(np.arange(3), 5))
-    n = ak.num(outputs["constituent_pt"])
-    assert ak.all(n >= 1) and ak.all(n <= 128) and metadata["steps"] == 6
+    jets_tree, _, _ = read_event_outputs(out, tree="Jets")
+    charged = (jets_tree["observed_constituent_charge"] != 0) & (abs(jets_tree["observed_constituent_eta"]) < 2.5)
+    passed = ak.to_numpy(ak.sum(charged & ~jets_tree["observed_constituent_is_pileup"], axis=1))  # CHS input (default)
+    n = ak.to_numpy(ak.num(outputs["constituent_pt"])) - np.repeat(passed, 3)  # generated per sample
+    assert np.all(n >= 0) and np.all(n <= 128) and metadata["steps"] == 6 and metadata["method"] == "vipr"
     assert np.all(outputs["jet_pt"] > 0) and np.all(np.isfinite(outputs["jet_mass"]))
     with pytest.raises(HepgenInputError, match="not a pileup model"):
         load_model("pileup", _neutrino_like(tmp_path))

@@ -1,72 +1,83 @@
-"""hepgen validate pileup: VIPR predictions (the shipped model, few steps) at two μ against observed and SoftDrop."""
+"""hepgen validate pileup: VIPR and the per-particle classifier (tiny models trained here) at two μ, against the
+observed jet, CHS, SoftDrop and SoftKiller, each tuned on validation jets; bootstrap errors; mismatches refused."""
 
 import json
-from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pytest
 
+from hepgen.cli import main
 from hepgen.errors import HepgenInputError
 from hepgen.io import read_event_outputs, write_event_outputs
 from hepgen.physics.substructure import OBSERVABLES
-from hepgen.validation.pileup_comparison import METHODS, load_pileup_predictions, validation_split
+from hepgen.validation.pileup_comparison import BASELINES, load_pileup_predictions, validation_split
 
-SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "analyses" / "pileup" / "model"
+TINY = ["--max-events", "64", "--max-steps", "6", "--max-epochs", "-1", "--dim", "16", "--batch-size", "16", "--no-progress",
+        "--accelerator", "cpu", "--inefficiencies", "0", "0.1"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def predictions(top_jets, minbias_file, tmp_path_factory):
-    from hepgen.cli import main
-
-    folder = tmp_path_factory.mktemp("vipr_pred")
+    """VIPR (CHS input) and classifier predictions of the same 16 jets at μ = 20 and 60, and at μ = 60 with 10 % lost."""
+    folder = tmp_path_factory.mktemp("pileup_pred")
+    data = ["--jets", str(top_jets), "--pileup", str(minbias_file)]
+    assert main(["train", "pileup", *data, "--out", str(folder / "vipr"), "--blocks", "1", "--encoder-blocks", "1", *TINY]) == 0
+    assert main(["train", "puppiml", *data, "--out", str(folder / "puppiml"), "--blocks", "1", *TINY]) == 0
     files = []
-    for mu in (20, 60):
-        out = folder / f"vipr_mu{mu}.root"
-        assert main(["predict", "pileup", "--run", str(SHIPPED_MODEL), "--jets", str(top_jets), "--pileup", str(minbias_file),
-                     "--mu", str(mu), "--samples", "3", "--steps", "4", "--max-events", "12", "--seed", str(mu),
-                     "--out", str(out)]) == 0  # fmt: skip
-        files.append(out)
+    for mu, lost in ((20, 0.0), (60, 0.0), (60, 0.1)):
+        common = [*data, "--mu", str(mu), "--inefficiency", str(lost), "--max-events", "16", "--seed", str(mu), "--no-progress"]
+        for task in ("pileup", "puppiml"):
+            out = folder / f"{task}_mu{mu}_{lost}.root"
+            extra = ["--samples", "3", "--steps", "4"] if task == "pileup" else []
+            assert main(["predict", task, "--run", str(folder / ("vipr" if task == "pileup" else "puppiml")), *common, *extra,
+                         "--out", str(out)]) == 0  # fmt: skip
+            files.append(out)
     return files
 
 
-def test_prediction_file_holds_the_jets_tree(predictions):
+def test_prediction_files_hold_the_jets_and_what_data_knows(predictions):
     jets, jet_id, metadata = read_event_outputs(predictions[0], tree="Jets")
-    np.testing.assert_array_equal(jet_id["entry"], np.arange(12))
-    assert metadata["mu"] == 20.0
+    np.testing.assert_array_equal(jet_id["entry"], np.arange(16))
+    assert metadata["mu"] == 20.0 and metadata["method"] == "vipr" and metadata["input"] == "chs"
     is_pileup = jets["observed_constituent_is_pileup"]
-    # the observed jet = truth constituents + the overlaid pileup
-    import awkward as ak
-
+    # the observed jet = truth constituents + the overlaid pileup (nothing lost at 0 inefficiency)
     np.testing.assert_array_equal(ak.num(jets["observed_constituent_pt"][~is_pileup]), ak.num(jets["truth_constituent_pt"]))
-    assert np.all(jets["observed_jet_mass"] > jets["truth_jet_mass"])
+    assert np.all(jets["n_vertices"] <= jets["n_pileup"] + 1) and np.all(jets["mu"] == 20.0)
+    scores, _, classifier = read_event_outputs(predictions[1], tree="PuppiML")
+    assert classifier["method"] == "puppiml"
+    np.testing.assert_array_equal(ak.num(scores["pileup_probability"]), ak.num(jets["observed_constituent_pt"]))
 
 
 @pytest.mark.slow
-def test_validate_pileup_writes_metrics_summary_and_figures(predictions, tmp_path):
-    from hepgen.cli import main
-
+def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
     out = tmp_path / "val"
     assert main(["validate", "pileup", "--pred", *map(str, predictions), "--out", str(out), "--validation-fraction", "0.4",
-                 "--no-progress"]) == 0  # fmt: skip
+                 "--bootstrap", "30", "--no-progress"]) == 0  # fmt: skip
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["mu"] == [20.0, 60.0] and metrics["observables"] == list(OBSERVABLES)
-    for mu in ("20", "60"):
-        entry = metrics["per_mu"][mu]
-        assert entry["validation_jets"] + entry["test_jets"] == 12 and entry["samples_per_jet"] == 3
-        for name in OBSERVABLES:
-            assert {entry["softdrop_choice"][name]["z_cut"]} <= {0.05, 0.1, 0.15, 0.2}
-            for method in METHODS:
-                assert np.isfinite(entry["methods"][method][name]["resolution"]), (mu, name, method)
-        # pileup adds mass: the observed jet is biased up, and more so at higher μ
-        assert entry["methods"]["observed"]["mass"]["bias"] > 0.05
-    assert metrics["per_mu"]["60"]["methods"]["observed"]["mass"]["bias"] > metrics["per_mu"]["20"]["methods"]["observed"]["mass"]["bias"]
-    # the SoftDrop choice is the best of the grid on the validation jets
-    scores = metrics["per_mu"]["60"]["softdrop_grid_scores"]["mass"]
-    assert metrics["per_mu"]["60"]["softdrop_choice"]["mass"]["validation_score"] == pytest.approx(np.nanmin(scores))
+    assert metrics["points"] == ["20", "60", "60, 10% lost"] and metrics["observables"] == list(OBSERVABLES)
+    for key in metrics["points"]:
+        entry = metrics["per_mu"][key]
+        assert entry["validation_jets"] + entry["test_jets"] == 16 and entry["samples_per_jet"] == {"vipr": 3}
+        assert set(entry["methods"]) == {*BASELINES, "puppiml", "vipr", "vipr_samples"}
+        for method, by_observable in entry["methods"].items():
+            for name in OBSERVABLES:
+                m = by_observable[name]
+                assert np.isfinite(m["resolution"]) and np.isfinite(m["resolution_err"]) and m["resolution_err"] >= 0, (key, method)
+        # every tuned parameter is the best of its grid on the validation jets
+        for method in ("softdrop", "chs_softdrop", "softkiller", "chs_softkiller", "puppiml"):
+            choice = entry["choices"][method]["mass"]
+            assert choice["validation_score"] == pytest.approx(np.nanmin(entry["grid_scores"][method]["mass"]))
+        calibration = entry["calibration"]["vipr"]["mass"]
+        assert 0 <= calibration["coverage_68"] <= 1 and calibration["coverage_68_error"] > 0
+    # pileup adds mass; CHS removes part of it; more at higher μ
+    observed = {k: metrics["per_mu"][k]["methods"]["observed"]["mass"]["bias"] for k in ("20", "60")}
+    chs = metrics["per_mu"]["60"]["methods"]["chs"]["mass"]["bias"]
+    assert 0.05 < observed["20"] < observed["60"] and chs < observed["60"]
     summary = (out / "summary.md").read_text()
-    assert "## μ = 20" in summary and "| mass |" in summary
-    for figure in ("distributions_mu20", "distributions_mu60", "bias_vs_mu", "resolution_vs_mu", "w1_vs_mu",
-                   "truth_quantiles", "coverage", "pulls", "softdrop_grid"):  # fmt: skip
+    assert "## μ = 60, 10% lost" in summary and "| chs_softkiller |" in summary and " ± " in summary
+    for figure in ("distributions_mu20", "distributions_mu60", "distributions_mu60_10pct_lost", "bias_vs_mu",
+                   "resolution_vs_mu", "w1_vs_mu", "truth_quantiles", "coverage", "pulls", "softdrop_grid"):  # fmt: skip
         assert (out / f"{figure}.pdf").stat().st_size > 1000 and (out / f"{figure}.png").stat().st_size > 1000
 
 
@@ -75,33 +86,47 @@ def test_validation_split_is_a_fixed_hash():
     split = validation_split(entry, 0.3)
     assert abs(split.mean() - 0.3) < 0.02
     np.testing.assert_array_equal(validation_split(entry[::-1], 0.3), split[::-1])  # depends on the jet only
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(HepgenInputError, match="validation_fraction"):
         validation_split(entry, 1.5)
 
 
-def test_mismatched_jets_and_samples_are_refused(predictions, tmp_path):
+def test_mismatched_files_are_refused(predictions, tmp_path):
     samples, sample_id, metadata = read_event_outputs(predictions[0], tree="VIPR")
     jets, jet_id, _ = read_event_outputs(predictions[0], tree="Jets")
-    keep = np.arange(10)  # the per-jet tree lost two jets
+    keep = np.arange(14)  # the per-jet tree lost two jets
     bad = write_event_outputs(tmp_path / "bad.root", samples, event_id=sample_id, tree="VIPR", metadata=metadata,
                               extra_trees={"Jets": ({k: v[keep] for k, v in jets.items()}, {"entry": jet_id["entry"][keep]})})  # fmt: skip
-    with pytest.raises(HepgenInputError, match="samples for 12 jets and the 'Jets' tree holds 10 jets"):
+    with pytest.raises(HepgenInputError, match="samples for 16 jets and the 'Jets' tree holds 14"):
         load_pileup_predictions([bad])
     only_samples = write_event_outputs(tmp_path / "old.root", samples, event_id=sample_id, tree="VIPR", metadata=metadata)
-    with pytest.raises(HepgenInputError, match="lack 'Jets'"):
+    with pytest.raises(HepgenInputError, match="lack them: predict again"):
         load_pileup_predictions([only_samples])
     with pytest.raises(HepgenInputError, match="no prediction files"):
         load_pileup_predictions([])
+    # a classifier file of other observed jets (another seed) at the same μ
+    other = tmp_path / "other.root"
+    scores, score_id, classifier = read_event_outputs(predictions[1], tree="PuppiML")
+    shifted = {k: v for k, v in jets.items()}
+    shifted["observed_constituent_pt"] = shifted["observed_constituent_pt"] * 1.01
+    write_event_outputs(other, scores, event_id=score_id, tree="PuppiML", metadata=classifier,
+                        extra_trees={"Jets": (shifted, jet_id)})  # fmt: skip
+    with pytest.raises(HepgenInputError, match="describe different observed jets"):
+        load_pileup_predictions([predictions[0], other])
+    # CHS needs each particle's charge: a file without it is refused with the reason
+    no_charge = tmp_path / "no_charge.root"
+    write_event_outputs(no_charge, samples, event_id=sample_id, tree="VIPR", metadata=metadata,
+                        extra_trees={"Jets": ({k: v for k, v in jets.items() if k != "observed_constituent_charge"}, jet_id)})  # fmt: skip
+    with pytest.raises(HepgenInputError, match="CHS needs each particle's charge"):
+        from hepgen.validation.pileup_comparison import _evaluate_point
+
+        _evaluate_point(load_pileup_predictions([no_charge])[0], 0.4, 5)
 
 
 def test_empty_jets_are_counted_and_skipped(predictions):
-    import awkward as ak
+    from hepgen.validation.pileup_comparison import _evaluate_point
 
-    from hepgen.validation.pileup_comparison import _evaluate_mu
-
-    prediction = load_pileup_predictions([predictions[0]])[0]
-    empty = ak.Array([[]] + [[]] * 0)
-    prediction.truth = ak.concatenate([empty, prediction.truth[1:]])  # jet 0 lost its truth constituents
-    result = _evaluate_mu(prediction, 0.4, [(0.1, 0.0)])["metrics"]
+    point = load_pileup_predictions([predictions[2], predictions[3]])[0]
+    point.truth = ak.concatenate([point.truth[:1][:, :0], point.truth[1:]])  # jet 0 lost its truth constituents
+    result = _evaluate_point(point, 0.4, 5)["metrics"]
     assert result["empty_jets_skipped"] == 1
-    assert result["validation_jets"] + result["test_jets"] == 11
+    assert result["validation_jets"] + result["test_jets"] == 15

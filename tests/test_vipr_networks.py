@@ -1,4 +1,5 @@
-"""VIPR networks: padding changes nothing, the multiplicity stays in [1, max], the latent encoder is linear in M."""
+"""VIPR networks: padding changes nothing, the multiplicity stays in [0, max], the classifier scores every particle,
+the latent encoder is linear in M."""
 
 import pytest
 import torch
@@ -50,6 +51,22 @@ def test_multiplicity_is_always_within_range():
     _, _, obs, obs_mask, ctx = batch()
     with torch.no_grad():
         counts = model(obs, obs_mask, ctx).sample((2000,))
-    assert counts.min() >= 1 and counts.max() <= 12 and len(counts.unique()) > 5
+    assert counts.min() >= 0 and counts.max() <= 12 and len(counts.unique()) > 5  # 0 … 12: a jet may need none
     d = model(obs, obs_mask, ctx)
-    assert torch.isfinite(d.log_prob(torch.tensor([1, 6, 12]))).all()
+    assert torch.isfinite(d.log_prob(torch.tensor([0, 6, 12]))).all()
+    seeded = [d.sample_with(torch.Generator().manual_seed(3)) for _ in range(2)]
+    torch.testing.assert_close(seeded[0], seeded[1])  # the same generator seed, the same counts
+
+
+def test_particle_classifier_scores_every_particle_and_ignores_padding():
+    from hepgen.models.vipr import ParticleClassifier
+
+    torch.manual_seed(2)
+    model = ParticleClassifier(observed_features=3, context=5, dim=16, heads=2, blocks=1).eval()
+    _, _, obs, obs_mask, ctx = batch()
+    with torch.no_grad():
+        logits = model(obs, obs_mask, ctx)
+        wide = model(torch.cat([obs, torch.full((obs.shape[0], 4, obs.shape[2]), 9.0)], 1),
+                     torch.cat([obs_mask, torch.zeros(obs.shape[0], 4, dtype=torch.bool)], 1), ctx)  # fmt: skip
+    assert logits.shape == obs_mask.shape and not logits[~obs_mask].any()
+    torch.testing.assert_close(wide[:, : obs.shape[1]], logits, rtol=1e-5, atol=1e-5)

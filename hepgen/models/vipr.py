@@ -7,7 +7,9 @@
   :class:`~hepgen.models.edm.EDMPrecond` wraps: self-attention over the noisy
   hard cloud, cross-attention to the observed encoding, σ through a Fourier embedding.
 * :class:`MultiplicityModel` is a categorical distribution over the number of
-  hard-scatter constituents, 1 … ``max_count``, given the observed jet.
+  constituents to generate, 0 … ``max_count``, given the observed jet.
+* :class:`ParticleClassifier` scores every observed particle as pileup or not (the learned
+  per-particle baseline), on the same encoder.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from torch.distributions import Categorical
 
 from hepgen.nn import ClassAttentionPooling, CrossAttentionBlock, FourierEmbedding, LatentSetEncoder, TransformerBlock
 
-__all__ = ["ObservedJetEncoder", "VIPRDenoiser", "MultiplicityModel", "ShiftedCategorical"]
+__all__ = ["ObservedJetEncoder", "VIPRDenoiser", "MultiplicityModel", "CountDistribution", "ParticleClassifier"]
 
 
 class ObservedJetEncoder(nn.Module):
@@ -94,29 +96,19 @@ class VIPRDenoiser(nn.Module):
         return self.out(h) * mask[..., None]
 
 
-class ShiftedCategorical(Categorical):
-    """A categorical over the counts 1 … K (``sample`` and ``log_prob`` speak in counts, not class indices)."""
-
-    def sample(self, sample_shape: torch.Size = torch.Size()) -> Tensor:  # noqa: B008 - torch's signature
-        return super().sample(sample_shape) + 1
+class CountDistribution(Categorical):
+    """A categorical over the counts 0 … K (the class index is the count), with seeded sampling."""
 
     def sample_with(self, generator: torch.Generator | None) -> Tensor:
         """One count per distribution, drawn from ``generator`` (reproducible per batch); shape ``batch_shape``."""
         if generator is None:
             return self.sample()
         flat = self.probs.reshape(-1, self.probs.shape[-1])
-        return torch.multinomial(flat, 1, generator=generator).reshape(self.batch_shape) + 1
-
-    def log_prob(self, value: Tensor) -> Tensor:
-        return super().log_prob(value - 1)
-
-    @property
-    def mode(self) -> Tensor:
-        return super().mode + 1
+        return torch.multinomial(flat, 1, generator=generator).reshape(self.batch_shape)
 
 
 class MultiplicityModel(nn.Module):
-    """p(n_hard | observed jet): a categorical over 1 … ``max_count`` from the pooled observed encoding."""
+    """p(n | observed jet): a categorical over the counts 0 … ``max_count`` from the pooled observed encoding."""
 
     def __init__(self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4,
                  blocks: int = 2, latents: int = 0, max_count: int = 128) -> None:  # fmt: skip
@@ -124,8 +116,26 @@ class MultiplicityModel(nn.Module):
         self.max_count = max_count
         self.encoder = ObservedJetEncoder(observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=latents)
         self.pool = ClassAttentionPooling(dim, heads)
-        self.head = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, max_count))
+        self.head = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, max_count + 1))
 
-    def forward(self, observed: Tensor, observed_mask: Tensor, context: Tensor) -> ShiftedCategorical:
+    def forward(self, observed: Tensor, observed_mask: Tensor, context: Tensor) -> CountDistribution:
         z, z_mask = self.encoder(observed, observed_mask, context)
-        return ShiftedCategorical(logits=self.head(self.pool(z, z_mask)))
+        return CountDistribution(logits=self.head(self.pool(z, z_mask)))
+
+
+class ParticleClassifier(nn.Module):
+    """p(pileup | particle, observed jet) for every particle of the observed cloud: logits ``[B, M]``.
+
+    The same observed-jet encoder as VIPR (self-attention over the cloud with the jet context), then a
+    per-particle head (the learned per-particle classifier of the VIPR paper's strongest baseline, PuppiML-like).
+    """
+
+    def __init__(self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4,
+                 blocks: int = 3) -> None:  # fmt: skip
+        super().__init__()
+        self.encoder = ObservedJetEncoder(observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=0)
+        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))
+
+    def forward(self, observed: Tensor, observed_mask: Tensor, context: Tensor) -> Tensor:
+        z, _ = self.encoder(observed, observed_mask, context)
+        return self.head(z[:, 1:]).squeeze(-1).masked_fill(~observed_mask, 0.0)  # drop the context token

@@ -1,6 +1,7 @@
 """Physics: kinematics, the analytic neutrino (W-mass constraint), jet substructure and SoftDrop (fastjet)."""
 
 from hepgen.physics.kinematics import (
+    PION_MASS,
     delta_phi,
     delta_r,
     invariant_mass,
@@ -11,5 +12,5 @@ from hepgen.physics.kinematics import (
     summed_p4,
 )
 
-__all__ = ["delta_phi", "delta_r", "pt_eta_phi_mass", "p4_from_pt_eta_phi_mass", "summed_p4", "invariant_mass",
+__all__ = ["PION_MASS", "delta_phi", "delta_r", "pt_eta_phi_mass", "p4_from_pt_eta_phi_mass", "summed_p4", "invariant_mass",
            "massless_p4", "pseudorapidity"]

@@ -13,8 +13,11 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-__all__ = ["delta_phi", "delta_r", "p4_from_pt_eta_phi_mass", "pt_eta_phi_mass", "summed_p4", "invariant_mass",
+__all__ = ["PION_MASS", "delta_phi", "delta_r", "p4_from_pt_eta_phi_mass", "pt_eta_phi_mass", "summed_p4", "invariant_mass",
            "massless_p4", "pseudorapidity"]  # fmt: skip
+
+#: The charged-pion mass [GeV] (PDG): the mass hypothesis of every jet constituent whose mass is not measured.
+PION_MASS = 0.13957039
 
 
 def _floats(x: np.ndarray) -> np.ndarray:
@@ -76,10 +79,14 @@ def invariant_mass(*p4s: np.ndarray) -> np.ndarray:
     return np.sign(m2) * np.sqrt(np.abs(m2))
 
 
-def summed_p4(constituents: ak.Array) -> np.ndarray:
-    """Four-momentum (px, py, pz, E) ``[J, 4]`` of each list of jagged (pt, eta, phi, mass) records ``[J, var]``."""
-    p4 = p4_from_pt_eta_phi_mass(*(ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64)
-                                   for k in ("pt", "eta", "phi", "mass")))  # fmt: skip
+def summed_p4(constituents: ak.Array, *, mass: float | None = None) -> np.ndarray:
+    """Four-momentum (px, py, pz, E) ``[J, 4]`` of each list of jagged (pt, eta, phi, mass) records ``[J, var]``.
+
+    With ``mass`` every constituent gets that mass hypothesis (e.g. :data:`PION_MASS`) instead of its own.
+    """
+    pt, eta, phi = (ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64) for k in ("pt", "eta", "phi"))
+    m = np.full_like(pt, mass) if mass is not None else ak.to_numpy(ak.flatten(constituents["mass"])).astype(np.float64)
+    p4 = p4_from_pt_eta_phi_mass(pt, eta, phi, m)
     counts = ak.to_numpy(ak.num(constituents))
     jet = np.zeros((len(counts), 4))
     np.add.at(jet, np.repeat(np.arange(len(counts)), counts), p4)

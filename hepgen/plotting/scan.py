@@ -28,15 +28,21 @@ def plot_scan(
     xlabel: str,
     ylabel: str,
     reference: float | None = None,
+    errors: Mapping[str, Sequence[float]] | None = None,
     ax=None,  # noqa: ANN001
 ):  # noqa: ANN201
-    """One line with markers per method (name → values at each ``x``); an optional horizontal reference line."""
+    """One line with markers per method (name → values at each ``x``), with error bars where ``errors`` gives them
+    (name → standard errors at each ``x``); an optional horizontal reference line. Per-sample methods are dashed."""
     ax = _axes(ax)
     if reference is not None:
         ax.axhline(reference, color="black", lw=0.8, ls=":")
     for name, y in values.items():
-        style = _LINESTYLES.get(name.split(" ")[-1], "-")
-        ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color_of(name, ax))
+        style = _LINESTYLES.get(name.replace("_", " ").split(" ")[-1], "-")
+        color = color_of(name, ax)
+        ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color)
+        if errors is not None and name in errors:
+            ax.errorbar(x, y, yerr=np.asarray(errors[name], dtype=np.float64), fmt="none", ecolor=color or ax.lines[-1].get_color(),
+                        elinewidth=1.2, capsize=2)  # fmt: skip
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="xx-small")

@@ -21,13 +21,22 @@ METHOD_COLORS: dict[str, str] = {
     "analytic": "#CC79A7",
     "observed": "#999999",
     "softdrop": "#56B4E9",
+    "chs": "#E69F00",
+    "chs_softdrop": "#F0E442",
+    "softkiller": "#CC79A7",
+    "chs_softkiller": "#D55E00",
+    "puppiml": "#009E73",
+    "puppiml_observed": "#6BBF9B",
     "vipr": "#0072B2",
+    "vipr_samples": "#0072B2",
+    "vipr_observed": "#7A4FA3",
+    "vipr_observed_samples": "#7A4FA3",
 }
 
 
 def color_of(name: str, ax=None) -> str | None:  # noqa: ANN001
     """The fixed colour of a method; for other names the next colour of ``ax``'s cycle (None without ``ax``)."""
-    color = METHOD_COLORS.get(name.split(" ")[0])
+    color = METHOD_COLORS.get(name, METHOD_COLORS.get(name.split(" ")[0]))
     if color is None and ax is not None:
         cycle = getattr(getattr(ax, "_get_lines", None), "get_next_color", None)  # matplotlib's own colour cycle
         color = cycle() if cycle else None

@@ -12,7 +12,9 @@ For each jet, the number of pileup interactions is drawn from Poisson(μ) or |N(
 events are drawn from the pool (with replacement), each is flipped in η with probability ½ and rotated by a
 random φ (so a finite pool yields many distinct configurations), and its particles within ΔR < R of the hard
 jet's axis join the jet. Every observed constituent carries an ``is_pileup`` flag, and the observed jet's
-four-momentum is the sum of all its constituents.
+four-momentum is the sum of all its constituents. What data knows of the pileup is recorded beside it: the
+nominal μ and the number of reconstructed vertices, 1 + Binomial(N_PU, ε_vtx) — never N_PU itself. An optional
+detector inefficiency loses each observed particle with a probability (the truth keeps it).
 
 Used on the fly by training (fresh pileup every epoch), prediction, and ``hepgen generate jets --pileup POOL``.
 """
@@ -28,7 +30,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.errors import HepgenInputError
-from hepgen.physics.kinematics import delta_phi, p4_from_pt_eta_phi_mass, pt_eta_phi_mass
+from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
 
 __all__ = ["PARTICLE_FIELDS", "read_hard_jets", "count_jets", "read_pileup_pool", "hard_jets_from_columns",
            "OverlaidJets", "overlay_pileup", "draw_pileup_counts"]  # fmt: skip
@@ -96,17 +98,26 @@ def read_pileup_pool(files: Files, *, step_size: int = 5000) -> ak.Array:
 
 @dataclass(frozen=True)
 class OverlaidJets:
-    """Observed jets after the overlay.
+    """Observed jets after the overlay (and the detector's losses).
 
     Attributes:
         constituents: jagged records per jet (pt, eta, phi, mass, charge, is_pileup); hard
-            constituents first in their original order, then pileup particles.
-        n_interactions: pileup interactions drawn per jet ``[J]``.
-        jet_pt, jet_eta, jet_phi, jet_mass: the observed jet four-momentum ``[J]``.
+            constituents first in their original order, then pileup particles (those lost to the
+            detector's inefficiency are not there).
+        n_interactions: pileup interactions overlaid per jet ``[J]`` (the truth: never a model input).
+        n_vertices: reconstructed primary vertices ``[J]``: 1 + Binomial(n_interactions, vertex efficiency).
+        mu: the nominal μ of each jet's bunch crossing ``[J]`` (what data knows from the luminosity).
+        inefficiency: the detector's particle inefficiency for each jet ``[J]`` (known from calibration).
+        hard_kept: jagged bool per hard constituent (in the hard jet's order): False if the detector lost it.
+        jet_pt, jet_eta, jet_phi, jet_mass: the observed jet four-momentum ``[J]`` (constituents' own masses).
     """
 
     constituents: ak.Array
     n_interactions: np.ndarray
+    n_vertices: np.ndarray
+    mu: np.ndarray
+    inefficiency: np.ndarray
+    hard_kept: ak.Array
     jet_pt: np.ndarray
     jet_eta: np.ndarray
     jet_phi: np.ndarray
@@ -115,15 +126,15 @@ class OverlaidJets:
 
 def draw_pileup_counts(
     n: int,
-    mu: float,
+    mu: float | np.ndarray,
     rng: np.random.Generator,
     *,
     distribution: Literal["poisson", "gaussian"] = "poisson",
     sigma: float | None = None,
 ) -> np.ndarray:
-    """Numbers of pileup interactions for ``n`` jets: Poisson(μ), or round(|N(μ, σ)|)."""
-    if not mu >= 0:
-        raise HepgenInputError(f"μ (mean pileup interactions) must be >= 0; got {mu}")
+    """Numbers of pileup interactions for ``n`` jets: Poisson(μ), or round(|N(μ, σ)|); μ a number or ``[n]``."""
+    if not np.all(np.asarray(mu) >= 0):
+        raise HepgenInputError(f"μ (mean pileup interactions) must be >= 0; got {np.min(mu)}")
     if distribution == "poisson":
         return rng.poisson(mu, n).astype(np.int64)
     if distribution == "gaussian":
@@ -156,30 +167,43 @@ def overlay_pileup(
     jets: ak.Array,
     pool: ak.Array,
     *,
-    mu: float,
+    mu: float | np.ndarray,
     seed: int | np.random.Generator,
     distribution: Literal["poisson", "gaussian"] = "poisson",
     sigma: float | None = None,
     radius: float = 1.0,
     n_interactions: np.ndarray | None = None,
+    vertex_efficiency: float = 0.7,
+    inefficiency: float | np.ndarray = 0.0,
     chunk_size: int = 1000,
 ) -> OverlaidJets:
-    """Overlay pileup on every jet (vectorised over all jets and interactions).
+    """Overlay pileup on every jet (vectorised over all jets and interactions), then the detector's losses.
 
     Args:
         jets: hard-jet records (``eta``, ``phi``, ``constituents``; see the module docstring).
         pool: the minimum-bias pool (one list of particle records per event).
-        mu: mean number of interactions; ``distribution``/``sigma`` choose its law.
+        mu: the nominal mean number of interactions, one for all jets or one per jet ``[J]``;
+            ``distribution``/``sigma`` choose the law of the actual number.
         seed: a seed or a ``numpy`` generator; the same seed gives the same overlay.
         radius: particles within ΔR < ``radius`` of the jet axis are added.
-        n_interactions: fixed counts per jet ``[J]`` (overrides ``mu``), e.g. for scans.
+        n_interactions: fixed counts per jet ``[J]`` (overrides the draw from ``mu``), e.g. for scans.
+        vertex_efficiency: the probability that a pileup interaction gives a reconstructed vertex:
+            ``n_vertices`` = 1 (the hard scatter) + Binomial(n_interactions, vertex_efficiency).
+        inefficiency: the probability that the detector loses an observed particle (hard or pileup),
+            independently per particle, one for all jets or one per jet ``[J]``; the truth keeps it.
         chunk_size: jets overlaid at once (bounds the memory; part of what the seed reproduces).
     """
     if len(pool) == 0:
         raise HepgenInputError("the pileup pool holds no events")
+    if not 0 < vertex_efficiency <= 1:
+        raise HepgenInputError(f"the vertex efficiency must be in (0, 1]; got {vertex_efficiency}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     J = len(jets)
-    counts = draw_pileup_counts(J, mu, rng, distribution=distribution, sigma=sigma) if n_interactions is None else (
+    nominal = np.broadcast_to(np.asarray(mu, dtype=np.float64), (J,)).copy()
+    lost = np.broadcast_to(np.asarray(inefficiency, dtype=np.float64), (J,)).copy()
+    if not np.all((lost >= 0) & (lost < 1)):
+        raise HepgenInputError(f"the particle inefficiency must be in [0, 1); got {np.unique(lost)}")
+    counts = draw_pileup_counts(J, nominal, rng, distribution=distribution, sigma=sigma) if n_interactions is None else (
         np.asarray(n_interactions, dtype=np.int64)
     )  # fmt: skip
     axis = (np.asarray(ak.to_numpy(jets.eta), np.float64), np.asarray(ak.to_numpy(jets.phi), np.float64))
@@ -187,17 +211,25 @@ def overlay_pileup(
     parts = [_overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, radius) for a in range(0, J, chunk_size)]
     if not parts:
         parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, radius)]
-    constituents = ak.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-    p4 = np.concatenate([p[1] for p in parts])
-    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(p4)
-    return OverlaidJets(constituents, counts, jet_pt, jet_eta, jet_phi, jet_mass)
+    constituents = ak.concatenate(parts) if len(parts) > 1 else parts[0]
+    n_vertices = 1 + rng.binomial(counts, vertex_efficiency)
+    hard_counts = ak.num(jets.constituents)
+    if np.any(lost > 0):
+        n_obs = ak.num(constituents)
+        kept = ak.unflatten(rng.uniform(size=int(ak.sum(n_obs))) >= np.repeat(lost, ak.to_numpy(n_obs)), n_obs)
+        hard_kept = kept[ak.local_index(kept) < hard_counts]  # the hard constituents come first, in order
+        constituents = constituents[kept]
+    else:
+        hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
+    return OverlaidJets(constituents, counts, n_vertices, nominal, lost, hard_kept, jet_pt, jet_eta, jet_phi, jet_mass)
 
 
 def _overlay_chunk(
     axis: tuple[np.ndarray, np.ndarray], hard: _Flat, pool: _Flat, all_counts: np.ndarray, lo: int, hi: int,
     rng: np.random.Generator, radius: float,
-) -> tuple[ak.Array, np.ndarray]:  # fmt: skip
-    """Overlay on jets ``lo:hi``: returns their jagged constituents and observed four-momenta ``[j, 4]``."""
+) -> ak.Array:  # fmt: skip
+    """Overlay on jets ``lo:hi``: their jagged observed constituents (hard first, then pileup)."""
     c_lo, c_hi = hard.offsets[lo], hard.offsets[hi]
     jet_eta, jet_phi = axis[0][lo:hi], axis[1][lo:hi]
     jet_columns = {k: v[c_lo:c_hi] for k, v in hard.columns.items()}
@@ -235,10 +267,5 @@ def _overlay_chunk(
     order = np.argsort(np.concatenate([hard_jet * 2, pu_jet * 2 + 1]), kind="stable")
     merged = {k: np.concatenate([jet_columns[k], pu[k]])[order] for k in PARTICLE_FIELDS}
     merged["is_pileup"] = np.concatenate([np.zeros(len(jet_columns["pt"]), bool), np.ones(len(pu_jet), bool)])[order]
-    n_obs = hard_counts + pu_counts
-    # observed jet four-momentum: sum of all constituents
-    p4 = p4_from_pt_eta_phi_mass(merged["pt"], merged["eta"], merged["phi"], merged["mass"])
-    obs_jet = np.repeat(np.arange(J), n_obs)
-    jet_p4 = np.stack([np.bincount(obs_jet, p4[:, i], minlength=J) for i in range(4)], axis=1).reshape(J, 4)
-    constituents = ak.unflatten(ak.zip({k: v.astype(np.float32) if v.dtype != bool else v for k, v in merged.items()}), n_obs)
-    return constituents, jet_p4
+    return ak.unflatten(ak.zip({k: v.astype(np.float32) if v.dtype != bool else v for k, v in merged.items()}),
+                        hard_counts + pu_counts)  # fmt: skip

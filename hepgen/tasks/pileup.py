@@ -2,28 +2,36 @@
 
 The whole story in one file:
 
-* **representation** — constituents as (Δη, Δφ, log pT) relative to the
-  *observed* jet axis (the only axis known in data), standardised inside the
-  model; jet context: observed log pT, η, mass, log(constituent count), μ;
-* **data** — hard-scatter jets (``hepgen generate jets``) and a minimum-bias pool
-  (``hepgen generate minbias``), read through :mod:`hepgen.io` (:mod:`hepgen.sim.pileup`);
-  pileup is overlaid on the fly from a configurable μ law (default |N(60, 10)|), fresh
-  in every epoch;
-* **model** — :class:`VIPRModel`: EDM preconditioning around the VIPR denoiser
-  (self-attention over the noisy hard cloud, cross-attention to the observed
-  cloud), and a categorical multiplicity model sampled first;
-* **posterior** — K samples per observed jet, each converted back to
-  four-vectors (massless constituents) and summed into the jet;
-* **task** — :data:`PILEUP`: the settings of ``hepgen train|predict|validate pileup``, the
-  loss (EDM denoising + multiplicity NLL), and the prediction file: tree ``VIPR`` with one
-  row per (jet, sample) and tree ``Jets`` with the observed and truth constituents of each
-  jet, which :mod:`hepgen.validation.pileup_comparison` compares.
+* **inputs** — what an experiment would have: the observed particles (Δη, Δφ, log pT relative to the
+  observed jet axis, and whether each is a charged particle inside the tracker), and the jet context:
+  observed log pT, η, mass, log(particle count), the *nominal* μ of the bunch crossing and the number of
+  reconstructed vertices N_PV = 1 + Binomial(N_PU, ε_vtx) — never the true number of interactions N_PU;
+* **input modes** — ``chs`` (the default): the model sees the cloud after charged-hadron subtraction and
+  generates only what the tracker does not measure (the neutral hard particles, the charged ones outside
+  |η| < 2.5, and those the detector lost); the tracker's charged particles are passed through. ``observed``:
+  the model sees every observed particle and generates the whole hard jet;
+* **data** — hard-scatter jets (``hepgen generate jets``) and a minimum-bias pool (``hepgen generate
+  minbias``), read through :mod:`hepgen.io` (:mod:`hepgen.sim.pileup`); pileup is overlaid on the fly, fresh
+  every epoch, with each jet's nominal μ drawn from a law over 0–220 (uniform, mixed with a |N(60, 10)| core)
+  and an optional detector inefficiency;
+* **model** — :class:`VIPRModel`: EDM preconditioning around the VIPR denoiser (self-attention over the
+  noisy cloud, cross-attention to the observed cloud), and a categorical multiplicity model sampled first;
+* **posterior** — K samples per observed jet, each converted back to four-vectors with the charged-pion
+  mass hypothesis (as every jet the validation builds) and summed into the jet;
+* **task** — :data:`PILEUP`: the settings of ``hepgen train|predict|validate pileup``, the loss (EDM
+  denoising + multiplicity NLL), and the prediction file: tree ``VIPR`` with one row per (jet, sample) and
+  tree ``Jets`` with the observed and truth constituents of each jet, which
+  :mod:`hepgen.validation.pileup_comparison` compares with the classical baselines.
+
+The overlay and input pieces (:func:`overlay_epochs`, :func:`jet_batch`, :func:`observe_block`,
+:func:`jet_table`) are shared with the per-particle classifier of :mod:`hepgen.tasks.puppiml`.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,83 +40,118 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hepgen.errors import HepgenInputError
 from hepgen.io.pointcloud import pad_flat
 from hepgen.models.edm import SAMPLERS, EDMLoss, EDMPrecond, karras_sigmas
 from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
-from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
+from hepgen.physics.kinematics import PION_MASS, delta_phi, pt_eta_phi_mass, summed_p4
+from hepgen.physics.pileup_mitigation import chs_keep, tracker_charged
 from hepgen.shards import derive_seed
-from hepgen.sim.pileup import OverlaidJets, count_jets, draw_pileup_counts, overlay_pileup, read_hard_jets, read_pileup_pool
+from hepgen.sim.pileup import OverlaidJets, count_jets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
 from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["CONSTITUENT_FEATURES", "CONTEXT_FEATURES", "JetBatch", "jet_batch", "VIPRModel", "GeneratedJets",
-           "to_generated_jets", "PileupTraining", "PileupPrediction", "PileupValidation", "PileupTask", "PILEUP"]  # fmt: skip
+__all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "JetBatch", "jet_batch",
+           "draw_training_mu", "overlay_epochs", "observe_block", "jet_table", "VIPRModel", "GeneratedJets",
+           "to_generated_jets", "OverlayTraining", "OverlayPrediction", "PileupTraining", "PileupPrediction",
+           "PileupValidation", "PileupTask", "PILEUP"]  # fmt: skip
 
-#: Per-constituent features, relative to the observed jet axis.
+#: Features of a generated constituent, relative to the observed jet axis.
 CONSTITUENT_FEATURES = ("deta", "dphi", "log_pt")
-#: Jet-level context of the observed jet.
-CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu")
+#: Features of an observed particle: the same, and whether it is a charged particle inside the tracker.
+OBSERVED_FEATURES = ("deta", "dphi", "log_pt", "tracker_charged")
+#: The jet context: the observed (input-cloud) jet, the nominal μ, the reconstructed vertices and the detector's
+#: particle inefficiency (all known in data).
+CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "inefficiency")
+#: ``chs``: the input is the cloud after charged-hadron subtraction and the tracker's charged particles are
+#: passed through; ``observed``: every observed particle is input and the whole hard jet is generated.
+INPUTS = ("chs", "observed")
 
 
 @dataclass
 class JetBatch:
-    """Padded tensors of a batch of jets (numpy or torch) for training or sampling.
+    """Padded arrays of a batch of jets (numpy or torch) for training, sampling or classifying.
 
     Attributes:
-        observed, observed_mask: the observed cloud ``[B, M, 3]``, ``[B, M]``.
-        hard, hard_mask: the hard-scatter cloud ``[B, N, 3]``, ``[B, N]`` (None when unknown).
-        context: ``[B, 5]`` jet context; axis: observed jet (η, φ) ``[B, 2]``.
-        truncated: hard constituents dropped by ``max_hard``.
+        observed, observed_mask: the input cloud ``[B, M, 4]`` (:data:`OBSERVED_FEATURES`), ``[B, M]``.
+        observed_is_pileup: ``[B, M]`` the truth of every input particle (the classifier's target).
+        context: ``[B, 7]`` (:data:`CONTEXT_FEATURES`); axis: the input-cloud jet (η, φ) ``[B, 2]``.
+        hard, hard_mask: the particles to generate ``[B, N, 3]``, ``[B, N]`` (None when unknown).
+        truncated: hard particles dropped by ``max_hard``.
+        passthrough: per jet the particles passed through to the output (the tracker's charged ones in ``chs``
+            mode, none in ``observed`` mode): jagged (pt, eta, phi) records, not converted by :meth:`to_torch`.
     """
 
     observed: Any
     observed_mask: Any
+    observed_is_pileup: Any
     context: Any
     axis: Any
     hard: Any = None
     hard_mask: Any = None
     truncated: int = 0
+    passthrough: Any = None
 
     def to_torch(self, device: str | torch.device = "cpu") -> JetBatch:
         conv = lambda a: None if a is None else torch.as_tensor(a, device=device)  # noqa: E731
-        return JetBatch(conv(self.observed), conv(self.observed_mask), conv(self.context), conv(self.axis),
-                        conv(self.hard), conv(self.hard_mask), self.truncated)  # fmt: skip
+        return JetBatch(conv(self.observed), conv(self.observed_mask), conv(self.observed_is_pileup), conv(self.context),
+                        conv(self.axis), conv(self.hard), conv(self.hard_mask), self.truncated, self.passthrough)  # fmt: skip
 
 
 def _relative(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray) -> list[np.ndarray]:
     return [eta - jet_eta, delta_phi(phi, jet_phi), np.log(pt)]
 
 
+def _flat(particles: ak.Array, fields: tuple[str, ...] = ("pt", "eta", "phi")) -> dict[str, np.ndarray]:
+    return {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in fields}
+
+
+def input_cloud(observed: OverlaidJets, input: str, index: np.ndarray | None = None) -> ak.Array:  # noqa: A002
+    """The particles a model sees: all observed ones, or those left by charged-hadron subtraction."""
+    if input not in INPUTS:
+        raise HepgenInputError(f"unknown VIPR input {input!r}; choose one of {INPUTS}")
+    cloud = observed.constituents if index is None else observed.constituents[index]
+    return cloud[chs_keep(cloud)] if input == "chs" else cloud
+
+
 def jet_batch(
-    observed: OverlaidJets, mu: np.ndarray | float, *, hard: ak.Array | None = None, max_hard: int = 128,
+    observed: OverlaidJets, *, input: str = "chs", hard: ak.Array | None = None, max_hard: int = 128,  # noqa: A002
     index: np.ndarray | None = None,
 ) -> JetBatch:  # fmt: skip
-    """Padded model inputs for jets ``index`` (all by default) of an overlay, and their hard clouds if given.
+    """Padded model inputs for jets ``index`` (all by default) of an overlay, and what to generate if ``hard`` is given.
 
-    ``hard`` are the hard-jet records the overlay was made from (:mod:`hepgen.sim.pileup`). Observed clouds
-    are padded to the longest in the batch; hard clouds, sorted by decreasing pT, to the longest in the batch
-    but at most ``max_hard`` (softer constituents beyond it are dropped and counted in ``truncated``).
+    The context jet is the input cloud's, with the charged-pion mass hypothesis for every particle; the nominal μ
+    and the vertex count come from the overlay. ``hard`` are the hard-jet records the overlay was made from: in
+    ``chs`` mode the particles to generate are the hard ones the tracker did not measure (not charged within
+    |η| < 2.5, or lost by the detector); in ``observed`` mode all of them. They are sorted by decreasing pT and
+    padded to the longest in the batch but at most ``max_hard`` (softer ones beyond it are dropped and counted).
     """
     J = len(observed.jet_pt)
     index = np.arange(J) if index is None else np.asarray(index)
-    c = observed.constituents[index]
-    counts = ak.to_numpy(ak.num(c)).astype(np.int64)
-    jet_eta, jet_phi = observed.jet_eta[index], observed.jet_phi[index]
+    cloud = input_cloud(observed, input, index)
+    counts = ak.to_numpy(ak.num(cloud)).astype(np.int64)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(cloud, mass=PION_MASS))
     event = np.repeat(np.arange(len(index)), counts)
-    flat = {k: ak.to_numpy(ak.flatten(c[k])).astype(np.float64) for k in ("pt", "eta", "phi")}
-    cols = _relative(flat["pt"], flat["eta"], flat["phi"], jet_eta[event], jet_phi[event])
-    obs, obs_mask, _, _ = pad_flat(cols, event, counts, max(int(counts.max()) if len(counts) else 1, 1))
-    mu = np.broadcast_to(np.asarray(mu, dtype=np.float64), (J,))[index]
-    context = np.stack(
-        [np.log(observed.jet_pt[index]), jet_eta, observed.jet_mass[index], np.log(np.maximum(counts, 1)), mu], axis=1
-    ).astype(np.float32)
-    batch = JetBatch(obs, obs_mask, context, np.stack([jet_eta, jet_phi], axis=1).astype(np.float32))
+    flat = _flat(cloud)
+    charged = ak.to_numpy(ak.flatten(tracker_charged(cloud))).astype(np.float64)
+    cols = [*_relative(flat["pt"], flat["eta"], flat["phi"], jet_eta[event], jet_phi[event]), charged,
+            ak.to_numpy(ak.flatten(cloud.is_pileup)).astype(np.float64)]  # fmt: skip
+    width = max(int(counts.max()) if len(counts) else 1, 1)
+    values, obs_mask, _, _ = pad_flat(cols, event, counts, width)
+    context = np.stack([np.log(np.maximum(jet_pt, 1e-3)), jet_eta, jet_mass, np.log(np.maximum(counts, 1)),
+                        observed.mu[index], observed.n_vertices[index], observed.inefficiency[index]],
+                       axis=1).astype(np.float32)  # fmt: skip
+    passthrough = cloud[tracker_charged(cloud)][["pt", "eta", "phi"]] if input == "chs" else None
+    batch = JetBatch(values[..., :4], obs_mask, values[..., 4] > 0.5, context,
+                     np.stack([jet_eta, jet_phi], axis=1).astype(np.float32), passthrough=passthrough)  # fmt: skip
     if hard is not None:
-        constituents = hard.constituents[index]
-        h_counts = ak.to_numpy(ak.num(constituents)).astype(np.int64)
-        h = {k: ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64) for k in ("pt", "eta", "phi")}
+        particles = hard.constituents[index]
+        if input == "chs":  # what the tracker measured is passed through, not generated
+            particles = particles[~(observed.hard_kept[index] & tracker_charged(particles))]
+        h_counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
+        h = _flat(particles)
         h_event = np.repeat(np.arange(len(index)), h_counts)
         order = np.lexsort((-h["pt"], h_event))  # decreasing pT within each jet
         h_event = h_event[order]
@@ -118,14 +161,54 @@ def jet_batch(
     return batch
 
 
+def draw_training_mu(n: int, rng: np.random.Generator, *, mu_min: float, mu_max: float, core: float, core_sigma: float,
+                     core_fraction: float) -> np.ndarray:  # fmt: skip
+    """Nominal μ of ``n`` training jets: uniform in [mu_min, mu_max], a share ``core_fraction`` from |N(core, σ)|."""
+    if not 0 <= mu_min <= mu_max:
+        raise HepgenInputError(f"the training μ range must satisfy 0 <= mu_min <= mu_max; got [{mu_min}, {mu_max}]")
+    if not 0 <= core_fraction <= 1:
+        raise HepgenInputError(f"mu_core_fraction must be in [0, 1]; got {core_fraction}")
+    from_core = rng.uniform(size=n) < core_fraction
+    uniform = rng.uniform(mu_min, mu_max, n)
+    gaussian = np.abs(rng.normal(core, core_sigma, n))
+    return np.where(from_core, gaussian, uniform)
+
+
+def overlay_epochs(jets: ak.Array, pool: ak.Array, settings: OverlayTraining, build: Callable[[OverlaidJets, np.ndarray], Any],
+                   *, shuffle: bool, seed: int) -> EpochBatches:  # fmt: skip
+    """Every epoch overlays fresh pileup on all jets (from ``(seed, epoch)`` only); ``build(observed, index)`` makes
+    each batch. The nominal μ of each jet is drawn from the training law, its interactions from Poisson(μ)."""
+    n, size = len(jets), settings.batch_size
+
+    def make(epoch: int) -> list:
+        rng = np.random.default_rng([seed, epoch if shuffle else 0])
+        observed = training_overlay(jets, pool, settings, rng)
+        if not shuffle:
+            return [lambda i=np.arange(s, min(s + size, n)): build(observed, i) for s in range(0, n, size)]
+        # buckets: within groups of 16 batches, jets of similar size share a batch (less padding, same epoch)
+        order, sizes = rng.permutation(n), ak.to_numpy(ak.num(observed.constituents))
+        batches = []
+        for start in range(0, n, _BUCKET * size):
+            group = order[start : start + _BUCKET * size]
+            group = group[np.argsort(sizes[group], kind="stable")]
+            batches += [np.sort(group[s : s + size]) for s in range(0, len(group), size)]
+        return [lambda i=batches[b]: build(observed, i) for b in rng.permutation(len(batches))]
+
+    return EpochBatches(make, math.ceil(n / size))
+
+
+#: Batches per bucket of :func:`overlay_epochs`.
+_BUCKET = 16
+
+
 @dataclass
 class GeneratedJets:
     """Posterior samples: per (jet, sample) the constituents and the summed jet.
 
     Attributes:
         jet_index: the observed jet of each row ``[J·K]``; sample_index: ``[J·K]``.
-        constituents: jagged records (pt, eta, phi) per row.
-        pt, eta, phi, mass: the generated jet four-momentum per row ``[J·K]``.
+        constituents: jagged records (pt, eta, phi) per row: the generated particles, then the passed-through ones.
+        pt, eta, phi, mass: the jet four-momentum per row ``[J·K]`` (charged-pion mass hypothesis).
     """
 
     jet_index: np.ndarray
@@ -145,16 +228,16 @@ class VIPRModel(nn.Module):
         super().__init__()
         self.config = {"dim": dim, "heads": heads, "blocks": blocks, "encoder_blocks": encoder_blocks,
                        "latents": latents, "max_hard": max_hard}  # fmt: skip
-        n_f, n_c = len(CONSTITUENT_FEATURES), len(CONTEXT_FEATURES)
-        self.observed_standardizer = MaskedStandardizer(n_f)
+        n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(CONTEXT_FEATURES)
+        self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
         self.denoiser = EDMPrecond(
-            VIPRDenoiser(features=n_f, observed_features=n_f, context=n_c, dim=dim, heads=heads, blocks=blocks,
+            VIPRDenoiser(features=n_f, observed_features=n_o, context=n_c, dim=dim, heads=heads, blocks=blocks,
                          encoder_blocks=encoder_blocks, latents=latents),
             sigma_data=1.0,
         )  # fmt: skip
-        self.multiplicity = MultiplicityModel(observed_features=n_f, context=n_c, dim=dim, heads=heads,
+        self.multiplicity = MultiplicityModel(observed_features=n_o, context=n_c, dim=dim, heads=heads,
                                               blocks=encoder_blocks, latents=latents, max_count=max_hard)  # fmt: skip
         self.edm_loss = EDMLoss(sigma_data=1.0)
 
@@ -174,7 +257,7 @@ class VIPRModel(nn.Module):
         hard = self.hard_standardizer(batch.hard, batch.hard_mask)
         diffusion = self.edm_loss(self.denoiser, hard, mask=batch.hard_mask, generator=generator, observed=obs,
                                   observed_mask=obs_mask, context=ctx)  # fmt: skip
-        counts = batch.hard_mask.sum(dim=1).clamp(1, self.multiplicity.max_count)
+        counts = batch.hard_mask.sum(dim=1).clamp(0, self.multiplicity.max_count)
         nll = -self.multiplicity(obs, obs_mask, ctx).log_prob(counts).mean()
         return diffusion, nll
 
@@ -183,14 +266,14 @@ class VIPRModel(nn.Module):
         self, batch: JetBatch, samples: int, *, steps: int = 50, sampler: str = "heun", churn: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
-        """``samples`` hard clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major)."""
+        """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major)."""
         obs, obs_mask, ctx = self._conditioning(batch)
         rep = lambda t: t.repeat_interleave(samples, dim=0)  # noqa: E731
         obs, obs_mask, ctx = rep(obs), rep(obs_mask), rep(ctx)
         if obs.shape[0] == 0:  # no jets: empty clouds
             return torch.zeros(0, 1, len(CONSTITUENT_FEATURES), device=obs.device), torch.zeros(0, 1, dtype=torch.bool, device=obs.device)
         counts = self.multiplicity(obs, obs_mask, ctx).sample_with(generator)
-        N = int(counts.max())
+        N = max(int(counts.max()), 1)
         mask = torch.arange(N, device=counts.device)[None, :] < counts[:, None]
         sigmas = karras_sigmas(steps, device=obs.device).to(obs.dtype)
         x = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=obs.device) * sigmas[0]
@@ -200,61 +283,83 @@ class VIPRModel(nn.Module):
         return self.hard_standardizer.inverse(x) * mask[..., None], mask
 
 
-def to_generated_jets(clouds: Tensor, mask: Tensor, axis: np.ndarray, samples: int) -> GeneratedJets:
-    """Convert sampled (Δη, Δφ, log pT) clouds to absolute constituents and jet four-momenta (via `vector`)."""
-    import vector
-
+def to_generated_jets(clouds: Tensor, mask: Tensor, axis: np.ndarray, samples: int,
+                      passthrough: ak.Array | None = None) -> GeneratedJets:  # fmt: skip
+    """Sampled (Δη, Δφ, log pT) clouds as absolute constituents, with the ``passthrough`` particles of each jet
+    appended to every sample, and the jets they sum to (charged-pion mass for every constituent)."""
     clouds, mask = clouds.cpu().numpy().astype(np.float64), mask.cpu().numpy()
     rows = len(clouds)
     jet_index = np.repeat(np.arange(rows // samples), samples)
     counts = mask.sum(axis=1)
     flat = clouds[mask]
     row = np.repeat(np.arange(rows), counts)
-    eta = flat[:, 0] + axis[jet_index[row], 0]
-    phi = delta_phi(flat[:, 1] + axis[jet_index[row], 1], 0.0)
-    pt = np.exp(flat[:, 2])
-    p4 = vector.array({"pt": pt, "eta": eta, "phi": phi, "mass": np.zeros_like(pt)})
-    sums = {k: np.bincount(row, getattr(p4, k), minlength=rows) for k in ("px", "py", "pz", "E")}
-    jets = vector.array({"px": sums["px"], "py": sums["py"], "pz": sums["pz"], "E": sums["E"]})
-    constituents = ak.unflatten(ak.zip({"pt": pt.astype(np.float32), "eta": eta.astype(np.float32),
-                                        "phi": phi.astype(np.float32)}), counts)  # fmt: skip
-    return GeneratedJets(jet_index, np.tile(np.arange(samples), rows // samples), constituents,
-                         np.asarray(jets.pt), np.asarray(jets.eta), np.asarray(jets.phi), np.asarray(jets.mass))  # fmt: skip
+    generated = ak.unflatten(ak.zip({"pt": np.exp(flat[:, 2]), "eta": flat[:, 0] + axis[jet_index[row], 0],
+                                     "phi": delta_phi(flat[:, 1] + axis[jet_index[row], 1], 0.0)}), counts)  # fmt: skip
+    if passthrough is not None:
+        extra = passthrough[jet_index]
+        generated = ak.concatenate([generated, ak.zip({k: ak.values_astype(extra[k], np.float64) for k in ("pt", "eta", "phi")})],
+                                   axis=1)  # fmt: skip
+    constituents = ak.zip({k: ak.values_astype(generated[k], np.float32) for k in ("pt", "eta", "phi")})
+    pt, eta, phi, mass = pt_eta_phi_mass(summed_p4(generated, mass=PION_MASS))
+    return GeneratedJets(jet_index, np.tile(np.arange(samples), rows // samples), constituents, pt, eta, phi, mass)
 
 
 # -- the task -------------------------------------------------------------------------------------------------------
 
 
 @dataclass
-class PileupTraining(TrainSettings):
-    """``hepgen train pileup``: VIPR with pileup overlaid on the fly."""
+class OverlayTraining(TrainSettings):
+    """What every pileup task trains on: hard jets, a pool overlaid on the fly, the μ law, the detector, the input."""
 
     jets: list[str] = setting([], "hard-scatter jets (hepgen generate jets; globs allowed)", required=True, metavar="FILE")
     pileup: list[str] = setting([], "minimum-bias pool (hepgen generate minbias)", required=True, metavar="POOL")
-    mu: float = setting(60.0, "mean number of overlaid interactions in training")
-    mu_sigma: float = setting(10.0, "μ of each jet drawn from |N(mu, mu_sigma)|")
+    input: str = setting("chs", "the particles the model sees: chs (after charged-hadron subtraction, the tracker's "
+                                "charged particles passed through) or observed (all)", choices=INPUTS)  # fmt: skip
+    mu_min: float = setting(0.0, "nominal μ of the training jets: uniform in [mu_min, mu_max] ...")
+    mu_max: float = setting(220.0, "... (the range the model is meant for)")
+    mu: float = setting(60.0, "... mixed with a core |N(mu, mu_sigma)|")
+    mu_sigma: float = setting(10.0, "width of the μ core")
+    mu_core_fraction: float = setting(0.3, "share of the training jets whose μ comes from the core")
+    vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
+    inefficiencies: list[float] = setting([0.0], "detector inefficiencies (probability to lose an observed particle) "
+                                                 "the training jets are drawn with, one per jet; a context feature")
     radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
-    dim: int = setting(64, "token width of the networks")
-    heads: int = setting(4, "attention heads")
-    blocks: int = setting(3, "denoiser blocks (self-attention + cross-attention to the observed jet)")
-    encoder_blocks: int = setting(2, "observed-jet encoder blocks")
-    latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
-    max_hard: int = setting(128, "hard constituents generated at most per jet (the hardest are kept)")
     batch_size: int = redefault(TrainSettings, "batch_size", 64)
     learning_rate: float = redefault(TrainSettings, "learning_rate", 5e-4)
     weight_decay: float = redefault(TrainSettings, "weight_decay", 0.01)
     lr_floor: float = redefault(TrainSettings, "lr_floor", 0.05)
     patience: int = redefault(TrainSettings, "patience", 10)
+
+
+@dataclass
+class PileupTraining(OverlayTraining):
+    """``hepgen train pileup``: VIPR with pileup overlaid on the fly."""
+
+    dim: int = setting(64, "token width of the networks")
+    heads: int = setting(4, "attention heads")
+    blocks: int = setting(3, "denoiser blocks (self-attention + cross-attention to the observed jet)")
+    encoder_blocks: int = setting(2, "observed-jet encoder blocks")
+    latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
+    max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
     ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
 
 
 @dataclass
-class PileupPrediction(PredictSettings):
-    """``hepgen predict pileup``: overlay pileup on hard jets and sample VIPR's posterior for each."""
+class OverlayPrediction(PredictSettings):
+    """What every pileup prediction observes: hard jets with pileup overlaid at a nominal μ, through the detector."""
 
     jets: list[str] = setting([], "hard-scatter jets to contaminate and clean", required=True, metavar="FILE")
-    pileup: list[str] = setting([], "minimum-bias pool to overlay", required=True, metavar="POOL")
-    mu: float = setting(60.0, "Poisson mean of the overlaid interactions")
+    pileup: list[str] = setting([], "minimum-bias pool to overlay (use one the model did not train on)", required=True,
+                                metavar="POOL")  # fmt: skip
+    mu: float = setting(60.0, "nominal μ: each jet's interactions are Poisson(μ)")
+    vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
+    inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
+
+
+@dataclass
+class PileupPrediction(OverlayPrediction):
+    """``hepgen predict pileup``: overlay pileup on hard jets and sample VIPR's posterior for each."""
+
     samples: int = redefault(PredictSettings, "samples", 16)
     steps: int = setting(50, "sampler steps (Heun: 2·steps − 1 network evaluations)")
     sampler: str = setting("heun", "EDM sampler", choices=tuple(SAMPLERS))
@@ -262,31 +367,80 @@ class PileupPrediction(PredictSettings):
 
 @dataclass
 class PileupValidation(ValidateSettings):
-    """``hepgen validate pileup``: observed jets, SoftDrop and VIPR against the truth, per μ."""
+    """``hepgen validate pileup``: VIPR, the learned classifier and the classical baselines against the truth, per μ."""
 
-    validation_fraction: float = setting(0.3, "share of jets used only to tune SoftDrop")
+    validation_fraction: float = setting(0.3, "share of jets used only to tune the baselines' parameters")
+    bootstrap: int = setting(200, "bootstrap resamples (over jets) for the statistical error of every figure of merit")
 
 
 @dataclass
 class VIPRPredictor:
-    """A trained VIPR model and the pool it overlays."""
+    """A trained pileup model and the pool it overlays."""
 
-    model: VIPRModel
+    model: Any
     pool: ak.Array
 
 
-def _jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | ak.Array]:
-    """One row per jet: the observed constituents (with ``is_pileup``) and the truth (hard) constituents and jets."""
+def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> tuple[ak.Array, OverlaidJets]:
+    """The hard jets of a prediction block and their overlay (seeded by the block: every pileup task that
+    predicts the same jets with the same seed sees the same observed jets)."""
+    jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
+    observed = overlay_pileup(jets, pool, mu=settings.mu, seed=block.seed, vertex_efficiency=settings.vertex_efficiency,
+                              inefficiency=settings.inefficiency)  # fmt: skip
+    return jets, observed
+
+
+def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | ak.Array]:
+    """One row per jet: the observed constituents (with charge and ``is_pileup``), the truth (hard) constituents,
+    both jets, and what data knows of the pileup (nominal μ, vertices) beside the truth (interactions)."""
     truth = ak.zip({k: jets.constituents[k] for k in ("pt", "eta", "phi", "mass")})
     truth_jet = dict(zip(("pt", "eta", "phi", "mass"), pt_eta_phi_mass(summed_p4(truth))))
     return {
-        **{f"observed_constituent_{k}": ak.values_astype(observed.constituents[k], np.float32) for k in ("pt", "eta", "phi", "mass")},
+        **{f"observed_constituent_{k}": ak.values_astype(observed.constituents[k], np.float32)
+           for k in ("pt", "eta", "phi", "mass", "charge")},
         "observed_constituent_is_pileup": ak.values_astype(observed.constituents.is_pileup, bool),
         **{f"truth_constituent_{k}": ak.values_astype(truth[k], np.float32) for k in ("pt", "eta", "phi", "mass")},
         **{f"observed_jet_{k}": getattr(observed, f"jet_{k}").astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
         **{f"truth_jet_{k}": truth_jet[k].astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
         "n_pileup": observed.n_interactions.astype(np.int32),
+        "n_vertices": observed.n_vertices.astype(np.int32),
+        "mu": observed.mu.astype(np.float32),
     }  # fmt: skip
+
+
+def read_training_jets(settings: OverlayTraining) -> tuple[ak.Array, ak.Array, ak.Array, ak.Array]:
+    """(training jets, validation jets, all of them, the pool) of a pileup task's training settings."""
+    jets = read_hard_jets(settings.jets, entry_stop=settings.max_events)
+    pool = read_pileup_pool(settings.pileup)
+    order = np.random.default_rng(settings.seed).permutation(len(jets))
+    n_val = max(1, int(round(settings.val_fraction * len(jets))))
+    return jets[np.sort(order[n_val:])], jets[np.sort(order[:n_val])], jets, pool
+
+
+def training_overlay(jets: ak.Array, pool: ak.Array, settings: OverlayTraining, rng: np.random.Generator) -> OverlaidJets:
+    """An overlay of ``jets`` with the training laws: each jet's nominal μ (:func:`draw_training_mu`) and
+    inefficiency (one of ``settings.inefficiencies``), its interactions Poisson(μ)."""
+    n = len(jets)
+    mu = draw_training_mu(n, rng, mu_min=settings.mu_min, mu_max=settings.mu_max, core=settings.mu,
+                          core_sigma=settings.mu_sigma, core_fraction=settings.mu_core_fraction)  # fmt: skip
+    lost = np.asarray(settings.inefficiencies, dtype=np.float64)[rng.integers(0, len(settings.inefficiencies), n)]
+    return overlay_pileup(jets, pool, mu=mu, seed=rng, radius=settings.radius, vertex_efficiency=settings.vertex_efficiency,
+                          inefficiency=lost)  # fmt: skip
+
+
+def check_prediction_input(model_settings: dict[str, Any], settings: OverlayPrediction) -> None:
+    """Refuse a prediction outside what the model was trained for (μ beyond its range)."""
+    if settings.mu < 0:
+        raise HepgenInputError(f"--mu must be >= 0; got {settings.mu}")
+    mu_max = model_settings.get("mu_max")
+    if mu_max is not None and settings.mu > 1.2 * float(mu_max):
+        import logging
+
+        logging.getLogger("hepgen.pileup").warning("μ = %g is beyond the training range (up to %g)", settings.mu, mu_max)
+    trained = model_settings.get("inefficiencies", [0.0])
+    if not min(trained) - 1e-9 <= settings.inefficiency <= max(trained) + 1e-9:
+        raise HepgenInputError(f"--inefficiency {settings.inefficiency} is outside the inefficiencies the model trained "
+                               f"with ({trained}): train with --inefficiencies covering it")  # fmt: skip
 
 
 class PileupTask(Task):
@@ -300,45 +454,29 @@ class PileupTask(Task):
     model_class = VIPRModel
     output_tree = "VIPR"
     block_size = 32
-    group_name = "μ point"
+    group_name = "point (μ, inefficiency)"
+    #: The method's name in prediction files and the validation.
+    method_name = "vipr"
 
     def build_model(self, settings: PileupTraining) -> VIPRModel:
         return VIPRModel(dim=settings.dim, heads=settings.heads, blocks=settings.blocks,
                          encoder_blocks=settings.encoder_blocks, latents=settings.latents, max_hard=settings.max_hard)  # fmt: skip
 
-    def _overlay_batches(self, jets: ak.Array, pool: ak.Array, settings: PileupTraining, *, shuffle: bool,
-                         seed: int) -> EpochBatches:  # fmt: skip
-        """Every epoch overlays fresh pileup on all jets (from ``(seed, epoch)`` only) and yields padded batches."""
-        n, size = len(jets), settings.batch_size
-
-        def make(epoch: int) -> list:
-            rng = np.random.default_rng([seed, epoch if shuffle else 0])
-            counts = draw_pileup_counts(n, settings.mu, rng, distribution="gaussian", sigma=settings.mu_sigma)
-            observed = overlay_pileup(jets, pool, mu=settings.mu, seed=rng, n_interactions=counts, radius=settings.radius)
-            order = rng.permutation(n) if shuffle else np.arange(n)
-
-            def build(index: np.ndarray) -> JetBatch:
-                return jet_batch(observed, counts.astype(np.float64), hard=jets, max_hard=settings.max_hard, index=index).to_torch()
-
-            return [lambda i=np.sort(order[s : s + size]): build(i) for s in range(0, n, size)]
-
-        return EpochBatches(make, math.ceil(n / size))
-
     def training_data(self, settings: PileupTraining, model: VIPRModel) -> TrainingData:
-        jets = read_hard_jets(settings.jets, entry_stop=settings.max_events)
-        pool = read_pileup_pool(settings.pileup)
-        order = np.random.default_rng(settings.seed).permutation(len(jets))
-        n_val = max(1, int(round(settings.val_fraction * len(jets))))
-        train, val = jets[np.sort(order[n_val:])], jets[np.sort(order[:n_val])]
-        fit_rng = np.random.default_rng(settings.seed)
-        counts = draw_pileup_counts(len(train), settings.mu, fit_rng, distribution="gaussian", sigma=settings.mu_sigma)
-        model.fit_standardization(jet_batch(overlay_pileup(train, pool, mu=settings.mu, seed=fit_rng, n_interactions=counts),
-                                            counts.astype(np.float64), hard=train, max_hard=settings.max_hard))  # fmt: skip
+        train, val, _, pool = read_training_jets(settings)
+        model.fit_standardization(jet_batch(training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
+                                            input=settings.input, hard=train,
+                                            max_hard=settings.max_hard))  # fmt: skip
+
+        def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:
+            return jet_batch(observed, input=settings.input, hard=jets, max_hard=settings.max_hard, index=index).to_torch()
+
         return TrainingData(
-            self._overlay_batches(train, pool, settings, shuffle=True, seed=settings.seed),
-            self._overlay_batches(val, pool, settings, shuffle=False, seed=settings.seed + 1),
-            f"{len(train)} training and {len(val)} validation jets, a pool of {len(pool)} events, "
-            f"μ ~ |N({settings.mu:g}, {settings.mu_sigma:g})|",
+            overlay_epochs(train, pool, settings, lambda o, i: build(o, i, train), shuffle=True, seed=settings.seed),
+            overlay_epochs(val, pool, settings, lambda o, i: build(o, i, val), shuffle=False, seed=settings.seed + 1),
+            f"{len(train)} training and {len(val)} validation jets, a pool of {len(pool)} events, input {settings.input}, "
+            f"μ uniform in [{settings.mu_min:g}, {settings.mu_max:g}] with {settings.mu_core_fraction:.0%} from "
+            f"|N({settings.mu:g}, {settings.mu_sigma:g})|",
         )
 
     def loss(self, model: VIPRModel, batch: JetBatch, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
@@ -346,32 +484,43 @@ class PileupTask(Task):
         return {"diffusion": diffusion, "multiplicity": multiplicity}
 
     def model_file_extras(self, settings: PileupTraining) -> dict[str, Any]:
-        return {"mu": settings.mu, "mu_sigma": settings.mu_sigma, "radius": settings.radius}
+        return {k: getattr(settings, k) for k in ("input", "mu_min", "mu_max", "mu", "mu_sigma", "mu_core_fraction",
+                                                  "vertex_efficiency", "inefficiencies", "radius")}  # fmt: skip
 
-    def load_predictor(self, settings: PileupPrediction) -> VIPRPredictor:
-        return VIPRPredictor(super().load_predictor(settings), read_pileup_pool(settings.pileup))
+    def load_predictor(self, settings: OverlayPrediction) -> VIPRPredictor:
+        model = super().load_predictor(settings)
+        check_prediction_input(model.saved_with, settings)
+        return VIPRPredictor(model, read_pileup_pool(settings.pileup))
 
-    def count_entries(self, settings: PileupPrediction) -> int:
+    def count_entries(self, settings: OverlayPrediction) -> int:
         return count_jets(settings.jets)
 
-    def input_files(self, settings: PileupPrediction) -> list[str]:
+    def input_files(self, settings: OverlayPrediction) -> list[str]:
         from hepgen.io.files import expand_files
 
         return expand_files(settings.jets)
 
+    def prediction_metadata(self, predictor: VIPRPredictor, settings: OverlayPrediction) -> dict[str, Any]:
+        """The method's name in the validation (``vipr`` on CHS input, ``vipr_observed`` on all particles; the same
+        for ``puppiml``) and what the model trained on."""
+        model_input = predictor.model.saved_with.get("input", "observed")
+        name = self.method_name if model_input == "chs" else f"{self.method_name}_{model_input}"
+        return {"method": name, "input": model_input,
+                "trained_with": {k: v for k, v in predictor.model.saved_with.items() if k != "task"}}  # fmt: skip
+
     def predict_block(self, predictor: VIPRPredictor, settings: PileupPrediction, block: Block) -> BlockOutput:
         """Overlay Poisson(μ) pileup on the block's hard jets, sample ``samples`` posteriors per jet.
 
-        Tree ``VIPR``: one row per (jet, sample), the generated constituents and jet; tree ``Jets``: one row
-        per jet, the observed constituents (``is_pileup`` marks the overlay) and the truth constituents.
+        Tree ``VIPR``: one row per (jet, sample), the generated constituents (and the passed-through ones) and the
+        jet; tree ``Jets``: one row per jet (:func:`jet_table`).
         """
-        jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
-        observed = overlay_pileup(jets, predictor.pool, mu=settings.mu, seed=block.seed)
+        jets, observed = observe_block(settings, predictor.pool, block)
+        model_input = predictor.model.saved_with.get("input", "observed")
         generator = torch.Generator(device=settings.device).manual_seed(derive_seed(settings.seed, block.index, 1))
-        batch = jet_batch(observed, observed.n_interactions.astype(np.float64))
+        batch = jet_batch(observed, input=model_input)
         clouds, mask = predictor.model.sample(batch.to_torch(settings.device), settings.samples, steps=settings.steps,
                                               sampler=settings.sampler, generator=generator)  # fmt: skip
-        generated = to_generated_jets(clouds, mask, batch.axis, settings.samples)
+        generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)
         rows = generated.jet_index
         samples = {
             "sample": generated.sample_index.astype(np.int32),
@@ -380,33 +529,33 @@ class PileupTask(Task):
             "constituent_phi": generated.constituents.phi,
             **{f"jet_{k}": getattr(generated, k).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
             "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
-            "observed_jet_pt": observed.jet_pt[rows].astype(np.float32),
             "truth_jet_mass": ak.to_numpy(jets.mass)[rows].astype(np.float32),
-            "n_pileup": observed.n_interactions[rows].astype(np.int32),
         }  # fmt: skip
         return BlockOutput({
             "VIPR": (samples, {"entry": (rows + block.start).astype(np.int64)}),
-            "Jets": (_jet_table(jets, observed), {"entry": np.arange(block.start, block.stop, dtype=np.int64)}),
+            "Jets": (jet_table(jets, observed), {"entry": np.arange(block.start, block.stop, dtype=np.int64)}),
         })  # fmt: skip
 
     def validation_groups(self, files: list[str]) -> dict[Any, list[str]]:
-        """Prediction files grouped by μ (the μ points are independent)."""
+        """Prediction files grouped by point (μ, inefficiency): the points are independent."""
         from hepgen.io.writer import read_metadata
 
-        groups: dict[float, list[str]] = {}
+        groups: dict[tuple[float, float], list[str]] = {}
         for path in files:
-            groups.setdefault(float(read_metadata(path).get("mu", float("nan"))), []).append(os.fspath(path))
+            metadata = read_metadata(path)
+            point = (float(metadata.get("mu", float("nan"))), float(metadata.get("inefficiency", 0.0)))
+            groups.setdefault(point, []).append(os.fspath(path))
         return groups
 
     def validate(self, settings: PileupValidation) -> dict[str, Any]:
         from hepgen.validation.pileup_comparison import validate_pileup
 
         return validate_pileup(settings.pred, settings.out, validation_fraction=settings.validation_fraction,
-                               label_text=settings.label, experiment=settings.experiment, progress=settings.progress,
-                               scheduler=settings.scheduler, figures=settings.figures)  # fmt: skip
+                               bootstrap=settings.bootstrap, label_text=settings.label, experiment=settings.experiment,
+                               progress=settings.progress, scheduler=settings.scheduler, figures=settings.figures)  # fmt: skip
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:
-        return f"validated VIPR at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}"
+        return f"validated the pileup methods at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}"
 
 
 #: The VIPR task, as registered in :mod:`hepgen.tasks.registry`.

@@ -16,6 +16,7 @@ __all__ = ["task_names", "get_task", "all_tasks"]
 _TASK_MODULES: dict[str, str] = {
     "neutrino": "hepgen.tasks.neutrino:NEUTRINO",
     "pileup": "hepgen.tasks.pileup:PILEUP",
+    "puppiml": "hepgen.tasks.puppiml:PUPPIML",
 }
 
 _loaded: dict[str, Task] = {}

@@ -166,7 +166,8 @@ def train(task: Task, settings: TrainSettings, *, callbacks: Sequence[Any] = ())
         max_epochs=settings.max_epochs, max_steps=settings.max_steps, accelerator=settings.accelerator,
         devices=settings.devices, strategy=settings.strategy, num_nodes=settings.num_nodes,
         precision=settings.precision,
-        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience), *callbacks],
+        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience, strict=False),
+                   *callbacks],  # strict=False: a run shorter than one epoch has no validation loss yet
         logger=CSVLogger(run, name="logs"),  # logs/version_N/metrics.csv: a resumed run keeps the earlier log
         enable_progress_bar=settings.progress, enable_model_summary=False,
         log_every_n_steps=max(1, min(50, steps_per_epoch)), val_check_interval=settings.val_check_interval,

@@ -1,32 +1,38 @@
-"""Compare VIPR with the observed jets and SoftDrop grooming, against the truth (no pileup), at each μ.
+"""Compare pileup removal methods against the truth (the jet without pileup), at each μ.
 
-Input: prediction files of ``hepgen predict pileup`` (tree ``VIPR``: one row per
-(jet, posterior sample); tree ``Jets``: the observed and truth constituents of
-each jet). Files with the same μ are pooled (e.g. the shards of one job).
+Input: the prediction files of ``hepgen predict pileup`` (VIPR: tree ``VIPR``, one row per (jet, posterior
+sample)) and of ``hepgen predict puppiml`` (the per-particle classifier: tree ``PuppiML``), each with the tree
+``Jets`` (the observed and truth constituents of each jet). Files are pooled by (μ, inefficiency) and method
+(the shards of one job); all methods of a point must describe the same observed jets (predict them with the
+same ``--jets``, ``--pileup``, ``--mu`` and ``--seed``).
 
-For every observable of :data:`hepgen.physics.substructure.OBSERVABLES` and every μ:
+The methods, each with a stable key in ``metrics.json``:
 
-- **residuals** ``x / x_truth − 1`` per jet: bias (median) and resolution
-  (IQR/1.349) for the observed jet, SoftDrop, the VIPR posterior median per jet,
-  and every VIPR sample;
-- **distributions** against the truth, with the Wasserstein-1 distance (in the
-  observable's unit, and divided by the truth's IQR/1.349 so observables compare);
-- **calibration** of the VIPR posterior (truth quantiles, coverage, pulls).
+* ``observed`` — the jet with its pileup;
+* ``chs`` — charged-hadron subtraction (charged pileup inside the tracker removed);
+* ``softdrop``, ``chs_softdrop`` — SoftDrop grooming (z_cut, β) of the observed or the CHS jet;
+* ``softkiller``, ``chs_softkiller`` — SoftKiller with a patch size a (after CHS it acts on the neutral particles);
+* ``puppiml`` (``puppiml_observed``) — the learned classifier: particles kept below a p(pileup) threshold;
+* ``vipr`` (``vipr_observed``) — VIPR's posterior median per jet, and ``vipr_samples`` — every posterior sample.
 
-SoftDrop is tuned fairly but never on the jets it is scored on: the jets are
-split by a hash of their index into a *validation* part (``validation_fraction``)
-and a *test* part. On the validation jets every (z_cut, β) of
-:data:`~hepgen.physics.softdrop.SOFTDROP_GRID` is scored per observable and μ by
-√(bias² + resolution²) of the residual; the best setting is then applied to the
-test jets, where every number reported here (for every method) is computed.
+Every jet (truth, observed, baselines, VIPR) is built from its constituents' (pT, η, φ) with the charged-pion
+mass hypothesis, so no method gains or loses from masses the others do not have.
+
+Tuning is fair but never on the jets it is scored on: the jets are split by a hash of their index into a
+*validation* part (``validation_fraction``) and a *test* part. Each tunable method's parameter is chosen per
+observable and point on the validation jets by √(bias² + resolution²) of x / x_truth − 1; every number reported
+is computed on the test jets: bias (median) and resolution (IQR/1.349) of x / x_truth − 1, the Wasserstein-1
+distance to the truth distribution (raw and over the truth's IQR/1.349), each with a bootstrap error over jets,
+and for VIPR the calibration of every observable (exact at any number of samples; coverage with its binomial
+error).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,119 +42,176 @@ from scipy import stats
 
 from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
+from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
+from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_groom
 from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES, jet_observables
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
-from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution
+from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution, bootstrap_bias_resolution, bootstrap_indices
 from hepgen.validation.report import write_report
 
-__all__ = ["PileupPrediction", "load_pileup_predictions", "validation_split", "validate_pileup", "METHODS", "mu_table"]
+__all__ = ["BASELINES", "SOFTKILLER_GRID", "CLASSIFIER_THRESHOLDS", "PointPrediction", "load_pileup_predictions",
+           "validation_split", "validate_pileup", "methods_table"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-#: The methods compared, in the order of tables and legends.
-METHODS = ("observed", "softdrop", "vipr median", "vipr samples")
+#: The classical methods every point gets, from the observed constituents alone.
+BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller")
+#: SoftKiller patch sizes a (in η and φ) the validation jets choose from.
+SOFTKILLER_GRID: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
+#: Thresholds on the classifier's p(pileup): a particle is kept below it.
+CLASSIFIER_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
-_FIELDS = ("pt", "eta", "phi", "mass")
+_FIELDS = ("pt", "eta", "phi")
 
 
 @dataclass
-class PileupPrediction:
-    """The jets of one μ: truth, observed and VIPR-sample constituents (jagged ``(pt, eta, phi, mass)``).
+class PointPrediction:
+    """The jets of one point (μ, inefficiency): truth and observed constituents, and every learned method's outputs.
 
-    ``samples`` holds ``n_samples`` consecutive rows per jet (jet-major), ``entry`` the jet index ``[J]``.
+    ``generated`` maps a VIPR method to its samples (``n_samples[method]`` consecutive rows per jet, jet-major);
+    ``scores`` maps a classifier method to p(pileup) per observed particle. ``entry`` is the jet index ``[J]``.
     """
 
     mu: float
+    inefficiency: float
     files: list[str]
     entry: np.ndarray
     truth: ak.Array
     observed: ak.Array
-    samples: ak.Array
-    n_samples: int
     n_pileup: np.ndarray
+    n_vertices: np.ndarray
+    generated: dict[str, ak.Array] = field(default_factory=dict)
+    n_samples: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, ak.Array] = field(default_factory=dict)
 
     @property
     def n_jets(self) -> int:
         return len(self.entry)
 
+    @property
+    def key(self) -> str:
+        """The point's name in metrics.json and figures: ``"60"``, or ``"60, 10% lost"`` with an inefficiency."""
+        return f"{self.mu:g}" if self.inefficiency == 0 else f"{self.mu:g}, {100 * self.inefficiency:g}% lost"
 
-def _constituents(outputs: dict[str, Any], prefix: str, path: str) -> ak.Array:
-    """Jagged (pt, eta, phi, mass) records from ``<prefix>_<field>`` branches; generated particles are massless."""
-    columns = {k: outputs[f"{prefix}_{k}"] for k in _FIELDS if f"{prefix}_{k}" in outputs}
-    if "mass" not in columns and len(columns) == 3:
-        columns["mass"] = columns["pt"] * 0.0
-    missing = [f"{prefix}_{k}" for k in _FIELDS if k not in columns]
+
+def _records(table: dict[str, Any], prefix: str, path: str, fields: Sequence[str] = _FIELDS) -> ak.Array:
+    missing = [f"{prefix}_{k}" for k in fields if f"{prefix}_{k}" not in table]
     if missing:
-        raise HepgenInputError(f"{path}: missing {missing}; is this a file written by `hepgen predict pileup`?")
-    return ak.zip(columns)
+        raise HepgenInputError(f"{path}: missing {missing}; predict again with this hepgen (`hepgen predict pileup`)")
+    return ak.zip({k: table[f"{prefix}_{k}"] for k in fields})
 
 
-def _read_one(path: str) -> tuple[float, dict[str, Any]]:
+def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
+    """(point, method, content) of one prediction file."""
     import uproot
 
     with uproot.open(path) as file:
         trees = {k.split(";")[0] for k in file.keys()}
-    if "VIPR" not in trees or "Jets" not in trees:
+    kind = "VIPR" if "VIPR" in trees else "PuppiML" if "PuppiML" in trees else None
+    if kind is None or "Jets" not in trees:
         raise HepgenInputError(
-            f"{path} holds the trees {sorted(trees)}; a VIPR prediction file holds 'VIPR' and 'Jets' "
-            "(made by `hepgen predict pileup`; files from hepgen < 0.2 lack 'Jets': predict again)"
+            f"{path} holds the trees {sorted(trees)}; a pileup prediction file holds 'VIPR' or 'PuppiML' and 'Jets' "
+            "(made by `hepgen predict pileup` or `hepgen predict puppiml`; files from older hepgen lack them: predict again)"
         )
-    samples, sample_id, metadata = read_event_outputs(path, tree="VIPR")
-    jets, jet_id, _ = read_event_outputs(path, tree="Jets")
-    entry = jet_id["entry"]
-    order = np.lexsort((samples["sample"], sample_id["entry"]))
-    sample_entry = sample_id["entry"][order]
-    unique, counts = np.unique(sample_entry, return_counts=True)
-    if not np.array_equal(unique, np.sort(entry)):
-        raise HepgenInputError(
-            f"{path}: the 'VIPR' tree has samples for {len(unique)} jets and the 'Jets' tree holds {len(entry)} jets "
-            "(or other jets); prediction and truth must describe the same jets"
-        )
-    if len(counts) and counts.min() != counts.max():
-        raise HepgenInputError(f"{path}: jets have between {counts.min()} and {counts.max()} samples; expected the same number")
-    jet_order = np.argsort(entry, kind="stable")
-    return float(metadata.get("mu", np.nan)), {
-        "entry": entry[jet_order],
-        "truth": _constituents(jets, "truth_constituent", path)[jet_order],
-        "observed": _constituents(jets, "observed_constituent", path)[jet_order],
-        "samples": _constituents(samples, "constituent", path)[order],
-        "n_samples": int(counts[0]) if len(counts) else 0,
-        "n_pileup": jets["n_pileup"][jet_order],
-    }
+    jets, jet_id, metadata = read_event_outputs(path, tree="Jets")
+    fields = [*_FIELDS, "charge"] if "observed_constituent_charge" in jets else list(_FIELDS)
+    observed = _records(jets, "observed_constituent", path, fields)
+    observed = ak.with_field(observed, jets["observed_constituent_is_pileup"], "is_pileup")
+    content: dict[str, Any] = {
+        "entry": jet_id["entry"], "truth": _records(jets, "truth_constituent", path), "observed": observed,
+        "n_pileup": jets["n_pileup"], "n_vertices": jets.get("n_vertices", np.full(len(jet_id["entry"]), -1)),
+    }  # fmt: skip
+    method = metadata.get("method", "vipr" if kind == "VIPR" else "puppiml")
+    if kind == "VIPR":
+        samples, sample_id, _ = read_event_outputs(path, tree="VIPR")
+        order = np.lexsort((samples["sample"], sample_id["entry"]))
+        unique, counts = np.unique(sample_id["entry"][order], return_counts=True)
+        if not np.array_equal(unique, np.sort(jet_id["entry"])):
+            raise HepgenInputError(
+                f"{path}: the 'VIPR' tree has samples for {len(unique)} jets and the 'Jets' tree holds "
+                f"{len(jet_id['entry'])} jets (or other jets); prediction and truth must describe the same jets"
+            )
+        if len(counts) and counts.min() != counts.max():
+            raise HepgenInputError(f"{path}: jets have between {counts.min()} and {counts.max()} samples; expected the same number")
+        content["generated"] = _records(samples, "constituent", path)[order]
+        content["n_samples"] = int(counts[0]) if len(counts) else 0
+    else:
+        scores, score_id, _ = read_event_outputs(path, tree="PuppiML")
+        if not np.array_equal(score_id["entry"], jet_id["entry"]):
+            raise HepgenInputError(f"{path}: the 'PuppiML' and 'Jets' trees describe different jets")
+        content["scores"] = scores["pileup_probability"]
+    point = (float(metadata.get("mu", np.nan)), float(metadata.get("inefficiency", 0.0)))
+    return point, method, content
 
 
-def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PileupPrediction]:
-    """Read VIPR prediction files and pool them by μ (sorted by μ)."""
+def _sorted_by_entry(content: dict[str, Any]) -> dict[str, Any]:
+    order = np.argsort(content["entry"], kind="stable")
+    out = {k: content[k][order] for k in ("entry", "truth", "observed", "n_pileup", "n_vertices")}
+    if "scores" in content:
+        out["scores"] = content["scores"][order]
+    if "generated" in content:  # samples are jet-major: reorder whole blocks of n_samples rows
+        s = content["n_samples"]
+        rows = (order[:, None] * s + np.arange(s)[None, :]).ravel()
+        out["generated"], out["n_samples"] = content["generated"][rows], s
+    return out
+
+
+def _join(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    joined = {k: (ak.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], ak.Array) else
+                  np.concatenate([p[k] for p in parts])) for k in parts[0] if k != "n_samples"}  # fmt: skip
+    if "n_samples" in parts[0]:
+        counts = {p["n_samples"] for p in parts}
+        if len(counts) > 1:
+            raise HepgenInputError(f"files of one method hold {sorted(counts)} samples per jet; pool files made alike")
+        joined["n_samples"] = counts.pop()
+    return _sorted_by_entry(joined)
+
+
+def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPrediction]:
+    """Read prediction files, pool them by point (μ, inefficiency) and method; sorted by point."""
     if not files:
         raise HepgenInputError("no prediction files given")
-    pooled: dict[float, list[tuple[str, dict[str, Any]]]] = {}
+    grouped: dict[tuple[float, float], dict[str, list[tuple[str, dict[str, Any]]]]] = {}
     for path in files:
-        mu, content = _read_one(os.fspath(path))
-        pooled.setdefault(mu, []).append((os.fspath(path), content))
-    predictions = []
-    for mu in sorted(pooled):
-        parts = pooled[mu]
-        n_samples = {c["n_samples"] for _, c in parts}
-        if len(n_samples) > 1:
-            raise HepgenInputError(f"files at μ = {mu} hold {sorted(n_samples)} samples per jet; pool files made alike")
-        predictions.append(PileupPrediction(
-            mu=mu, files=[p for p, _ in parts], n_samples=n_samples.pop(),
-            entry=np.concatenate([c["entry"] for _, c in parts]),
-            truth=ak.concatenate([c["truth"] for _, c in parts]),
-            observed=ak.concatenate([c["observed"] for _, c in parts]),
-            samples=ak.concatenate([c["samples"] for _, c in parts]),
-            n_pileup=np.concatenate([c["n_pileup"] for _, c in parts]),
-        ))  # fmt: skip
-    return predictions
+        point, method, content = _read_one(os.fspath(path))
+        grouped.setdefault(point, {}).setdefault(method, []).append((os.fspath(path), content))
+    points = []
+    for (mu, inefficiency), methods in sorted(grouped.items()):
+        joined = {method: _join([c for _, c in parts]) for method, parts in methods.items()}
+        first_method, first = next(iter(joined.items()))
+        for method, content in joined.items():
+            same = np.array_equal(content["entry"], first["entry"]) and bool(
+                ak.all(ak.num(content["observed"]) == ak.num(first["observed"]))
+                and ak.all(ak.ravel(content["observed"].pt) == ak.ravel(first["observed"].pt)))  # fmt: skip
+            if not same:
+                raise HepgenInputError(
+                    f"μ = {mu:g}: the files of {method!r} and {first_method!r} describe different observed jets; predict "
+                    "every method with the same --jets, --pileup, --mu, --inefficiency and --seed"
+                )
+        point = PointPrediction(mu, inefficiency, [p for parts in methods.values() for p, _ in parts], first["entry"],
+                                first["truth"], first["observed"], first["n_pileup"], first["n_vertices"])  # fmt: skip
+        for method, content in joined.items():
+            if "generated" in content:
+                point.generated[method], point.n_samples[method] = content["generated"], content["n_samples"]
+            else:
+                point.scores[method] = content["scores"]
+        points.append(point)
+    return points
 
 
 def validation_split(entry: np.ndarray, fraction: float) -> np.ndarray:
     """True for the jets (by index ``entry`` ``[J]``) that belong to the validation part; a fixed hash, no RNG state."""
     if not 0 < fraction < 1:
-        raise ValueError(f"validation_fraction must be in (0, 1); got {fraction}")
+        raise HepgenInputError(f"validation_fraction must be in (0, 1); got {fraction}")
     hashed = (np.asarray(entry, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(2**32)
     return hashed.astype(np.float64) / 2**32 < fraction
+
+
+def _with_pion_mass(particles: ak.Array) -> ak.Array:
+    """(pt, eta, phi, mass) records with the charged-pion mass hypothesis for every particle."""
+    return ak.zip({"pt": particles.pt, "eta": particles.eta, "phi": particles.phi,
+                   "mass": ak.full_like(particles.pt, PION_MASS)})  # fmt: skip
 
 
 def _relative(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -161,101 +224,151 @@ def _score(values: np.ndarray, truth: np.ndarray) -> float:
     return float(np.hypot(bias, resolution))
 
 
-def _w1(values: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+def _w1(values: np.ndarray, truth: np.ndarray, resamples: int) -> dict[str, float]:
     v, t = values[np.isfinite(values)], truth[np.isfinite(truth)]
     if len(v) == 0 or len(t) == 0:
-        return float("nan"), float("nan")
+        return {"w1": float("nan"), "w1_err": float("nan"), "w1_over_sigma": float("nan")}
     w1 = float(stats.wasserstein_distance(v, t))
     q25, q75 = np.percentile(t, [25, 75])
     spread = (q75 - q25) / IQR_TO_SIGMA
-    return w1, float(w1 / spread) if spread > 0 else float("nan")
+    boot = [stats.wasserstein_distance(v[i], t[j]) for i, j in zip(bootstrap_indices(len(v), resamples, seed=1),
+                                                                          bootstrap_indices(len(t), resamples, seed=2))]  # fmt: skip
+    return {"w1": w1, "w1_err": float(np.std(boot, ddof=1)) if resamples > 1 else float("nan"),
+            "w1_over_sigma": float(w1 / spread) if spread > 0 else float("nan")}  # fmt: skip
 
 
-def _observables_of_samples(prediction: PileupPrediction) -> dict[str, np.ndarray]:
-    values = jet_observables(prediction.samples)
-    return {k: v.reshape(prediction.n_jets, prediction.n_samples) for k, v in values.items()}
+@dataclass(frozen=True)
+class _Tunable:
+    """A method with a parameter chosen on the validation jets: ``apply(point, index, value)`` → constituents."""
+
+    name: str
+    grid: tuple[Any, ...]
+    apply: Callable[[PointPrediction, np.ndarray, Any], ak.Array]
+    describe: Callable[[Any], dict[str, float]]
 
 
-def _evaluate_mu(prediction: PileupPrediction, validation_fraction: float, grid: Sequence[tuple[float, float]]) -> dict[str, Any]:
-    """Every number and array of one μ point (test-split metrics, SoftDrop choice, calibration inputs)."""
-    nonempty = (ak.to_numpy(ak.num(prediction.truth)) > 0) & (ak.to_numpy(ak.num(prediction.observed)) > 0)
+def _axis(particles: ak.Array) -> tuple[np.ndarray, np.ndarray]:
+    _, eta, phi, _ = pt_eta_phi_mass(summed_p4(particles, mass=PION_MASS))
+    return eta, phi
+
+
+def _chs(point: PointPrediction, index: np.ndarray) -> ak.Array:
+    observed = point.observed[index]
+    return observed[chs_keep(observed)]
+
+
+def _softkiller(particles: ak.Array, size: float, *, neutral_only: bool) -> ak.Array:
+    eta, phi = _axis(particles)
+    eligible = ~tracker_charged(particles) if neutral_only else None
+    return particles[softkiller_keep(particles, eta, phi, grid_size=size, eligible=eligible)]
+
+
+def _tunables(point: PointPrediction) -> list[_Tunable]:
+    softdrop = lambda value: {"z_cut": value[0], "beta": value[1]}  # noqa: E731
+    tunables = [
+        _Tunable("softdrop", SOFTDROP_GRID, lambda p, i, v: softdrop_groom(_with_pion_mass(p.observed[i]), z_cut=v[0], beta=v[1]),
+                 softdrop),
+        _Tunable("chs_softdrop", SOFTDROP_GRID, lambda p, i, v: softdrop_groom(_with_pion_mass(_chs(p, i)), z_cut=v[0], beta=v[1]),
+                 softdrop),
+        _Tunable("softkiller", SOFTKILLER_GRID, lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False),
+                 lambda v: {"grid_size": v}),
+        _Tunable("chs_softkiller", SOFTKILLER_GRID, lambda p, i, v: _softkiller(_chs(p, i), v, neutral_only=True),
+                 lambda v: {"grid_size": v}),
+    ]  # fmt: skip
+    for method in point.scores:
+        tunables.append(_Tunable(method, CLASSIFIER_THRESHOLDS,
+                                 lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v], lambda v: {"threshold": v}))  # fmt: skip
+    return tunables
+
+
+def _observables(particles: ak.Array) -> dict[str, np.ndarray]:
+    return jet_observables(_with_pion_mass(particles))
+
+
+def _evaluate_point(point: PointPrediction, validation_fraction: float, resamples: int) -> dict[str, Any]:
+    """Every number and array of one point (test-split metrics, tuned choices, calibration inputs)."""
+    nonempty = (ak.to_numpy(ak.num(point.truth)) > 0) & (ak.to_numpy(ak.num(point.observed)) > 0)
     empty = int((~nonempty).sum())
     if empty:
-        log.warning("μ = %g: %d jet(s) without constituents skipped", prediction.mu, empty)
-    is_validation = validation_split(prediction.entry, validation_fraction) & nonempty
-    is_test = ~validation_split(prediction.entry, validation_fraction) & nonempty
-    if is_validation.sum() == 0 or is_test.sum() == 0:
+        log.warning("μ = %s: %d jet(s) without constituents skipped", point.key, empty)
+    split = validation_split(point.entry, validation_fraction)
+    val, test = np.flatnonzero(split & nonempty), np.flatnonzero(~split & nonempty)
+    if len(val) == 0 or len(test) == 0:
         raise HepgenInputError(
-            f"μ = {prediction.mu}: {int(is_validation.sum())} validation and {int(is_test.sum())} test jets; "
-            "SoftDrop is tuned on the validation jets and every method scored on the test jets — give more jets"
+            f"μ = {point.key}: {len(val)} validation and {len(test)} test jets; the baselines are tuned on the "
+            "validation jets and every method scored on the test jets — give more jets"
         )
-    truth = jet_observables(prediction.truth)
-    observed = jet_observables(prediction.observed)
-    samples = _observables_of_samples(prediction)
+    truth_val, truth_test = _observables(point.truth[val]), _observables(point.truth[test])
+    values: dict[str, dict[str, np.ndarray]] = {
+        "observed": _observables(point.observed[test]),
+        "chs": _observables(_chs(point, test)),
+    }
+    choices: dict[str, dict[str, Any]] = {}
+    grid_scores: dict[str, dict[str, list[float]]] = {}
+    for tunable in _tunables(point):
+        scores = {name: np.full(len(tunable.grid), np.nan) for name in OBSERVABLES}
+        for g, value in enumerate(tunable.grid):
+            tuned = _observables(tunable.apply(point, val, value))
+            for name in OBSERVABLES:
+                scores[name][g] = _score(tuned[name], truth_val[name])
+        chosen = {name: int(np.nanargmin(s)) if np.isfinite(s).any() else 0 for name, s in scores.items()}
+        values[tunable.name] = {}
+        for g in sorted(set(chosen.values())):
+            tuned = _observables(tunable.apply(point, test, tunable.grid[g]))
+            for name in OBSERVABLES:
+                if chosen[name] == g:
+                    values[tunable.name][name] = tuned[name]
+        choices[tunable.name] = {name: {**tunable.describe(tunable.grid[g]), "validation_score": float(scores[name][g])}
+                                 for name, g in chosen.items()}  # fmt: skip
+        grid_scores[tunable.name] = {name: s.tolist() for name, s in scores.items()}
+    samples: dict[str, dict[str, np.ndarray]] = {}
+    for method, generated in point.generated.items():
+        s = point.n_samples[method]
+        rows = (test[:, None] * s + np.arange(s)[None, :]).ravel()
+        per_sample = _observables(generated[rows])
+        samples[method] = {k: v.reshape(len(test), s) for k, v in per_sample.items()}
+        values[method] = {k: np.nanmedian(np.where(np.isfinite(v), v, np.nan), axis=1) for k, v in samples[method].items()}
+        values[f"{method}_samples"] = samples[method]
 
-    # SoftDrop: score the whole grid on the validation jets, keep the best setting per observable
-    val_observed = prediction.observed[is_validation]
-    grid_scores = {name: np.full(len(grid), np.nan) for name in OBSERVABLES}
-    for g, (z_cut, beta) in enumerate(grid):
-        groomed = jet_observables(softdrop_groom(val_observed, z_cut=z_cut, beta=beta))
-        for name in OBSERVABLES:
-            grid_scores[name][g] = _score(groomed[name], truth[name][is_validation])
-    chosen = {name: int(np.nanargmin(grid_scores[name])) if np.isfinite(grid_scores[name]).any() else 0 for name in OBSERVABLES}
-    test_observed = prediction.observed[is_test]
-    softdrop: dict[str, np.ndarray] = {}
-    for g in sorted(set(chosen.values())):
-        z_cut, beta = grid[g]
-        groomed = jet_observables(softdrop_groom(test_observed, z_cut=z_cut, beta=beta))
-        for name in OBSERVABLES:
-            if chosen[name] == g:
-                softdrop[name] = groomed[name]
-
-    result: dict[str, Any] = {
-        "jets": int(prediction.n_jets), "empty_jets_skipped": empty, "validation_jets": int(is_validation.sum()),
-        "test_jets": int(is_test.sum()), "samples_per_jet": prediction.n_samples,
-        "mean_pileup_interactions": float(np.mean(prediction.n_pileup)),
-        "softdrop_choice": {name: {"z_cut": grid[g][0], "beta": grid[g][1], "validation_score": float(grid_scores[name][g])}
-                            for name, g in chosen.items()},
-        "softdrop_grid_scores": {name: scores.tolist() for name, scores in grid_scores.items()},
-        "methods": {m: {} for m in METHODS}, "calibration": {}, "skipped": {},
+    metrics: dict[str, Any] = {
+        "mu": point.mu, "inefficiency": point.inefficiency, "jets": point.n_jets, "empty_jets_skipped": empty,
+        "validation_jets": int(len(val)), "test_jets": int(len(test)), "samples_per_jet": dict(point.n_samples),
+        "mean_pileup_interactions": float(np.mean(point.n_pileup)), "mean_vertices": float(np.mean(point.n_vertices)),
+        "methods": {m: {} for m in values}, "choices": choices, "grid_scores": grid_scores, "calibration": {},
+        "skipped": {},
     }  # fmt: skip
-    arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in METHODS}, "quantiles": {}, "coverage": {}, "pulls": {},
-                              "grid_scores": grid_scores, "chosen": chosen}  # fmt: skip
+    arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in values}, "quantiles": {}, "coverage": {}, "pulls": {},
+                              "grid_scores": grid_scores, "choices": choices}  # fmt: skip
     for name in OBSERVABLES:
-        t = truth[name][is_test]
-        s = samples[name][is_test]
-        values = {
-            "observed": observed[name][is_test],
-            "softdrop": softdrop[name],
-            "vipr median": np.nanmedian(np.where(np.isfinite(s), s, np.nan), axis=1) if s.shape[1] else np.full(len(t), np.nan),
-            "vipr samples": s,
-        }
+        t = truth_test[name]
         usable = np.isfinite(t) & (t != 0)
-        result["skipped"][name] = int((~usable).sum())
+        metrics["skipped"][name] = int((~usable).sum())
         arrays["truth"][name] = t[usable]
-        for method, v in values.items():
-            v = v[usable]
+        for method, by_observable in values.items():
+            v = by_observable[name][usable]
             residual = _relative(v, t[usable, None] if v.ndim == 2 else t[usable])
-            bias, resolution = bias_resolution(residual.ravel())
-            w1, w1_scaled = _w1(v.ravel(), t[usable])
-            result["methods"][method][name] = {"bias": bias, "resolution": resolution, "w1": w1, "w1_over_sigma": w1_scaled,
-                                               "nonfinite_skipped": int((~np.isfinite(v)).sum())}  # fmt: skip
+            metrics["methods"][method][name] = {
+                **bootstrap_bias_resolution(residual, resamples=resamples), **_w1(v.ravel(), t[usable], resamples),
+                "nonfinite_skipped": int((~np.isfinite(v)).sum()),
+            }  # fmt: skip
             arrays["values"][method][name] = v.ravel()
-        calibrated = usable & np.isfinite(s).all(axis=1)
-        if calibrated.sum() and s.shape[1] > 1:
-            summary = calibration_summary(s[calibrated], t[calibrated])
-            result["calibration"][name] = {**summary.__dict__, "verdict": summary.verdict(int(calibrated.sum())),
-                                           "jets": int(calibrated.sum())}  # fmt: skip
-            arrays["quantiles"][name] = truth_quantiles(s[calibrated], t[calibrated])
-            arrays["coverage"][name] = coverage(s[calibrated], t[calibrated])
-            arrays["pulls"][name] = pulls(s[calibrated], t[calibrated])
-    return {"metrics": result, "arrays": arrays}
+        for method, per_sample in samples.items():
+            s = per_sample[name]
+            calibrated = usable & np.isfinite(s).all(axis=1)
+            if calibrated.sum() and s.shape[1] > 1:
+                summary = calibration_summary(s[calibrated], t[calibrated])
+                metrics["calibration"].setdefault(method, {})[name] = {**summary.__dict__, "verdict": summary.verdict()}
+                q = truth_quantiles(s[calibrated], t[calibrated])
+                arrays["quantiles"].setdefault(method, {})[name] = q
+                arrays["coverage"].setdefault(method, {})[name] = coverage(s[calibrated], t[calibrated], quantiles=q)
+                arrays["pulls"].setdefault(method, {})[name] = pulls(s[calibrated], t[calibrated], quantiles=q)
+    return {"metrics": metrics, "arrays": arrays}
 
 
-def _evaluate_files(files: list[str], validation_fraction: float, grid: Sequence[tuple[float, float]]) -> dict[str, Any]:
-    """:func:`_evaluate_mu` of the files of one μ point (a unit of work on a cluster)."""
-    (prediction,) = load_pileup_predictions(files)
-    return _evaluate_mu(prediction, validation_fraction, grid)
+def _evaluate_files(files: list[str], validation_fraction: float, resamples: int) -> dict[str, Any]:
+    """:func:`_evaluate_point` of the files of one point (a unit of work on a cluster)."""
+    (point,) = load_pileup_predictions(files)
+    return _evaluate_point(point, validation_fraction, resamples)
 
 
 def validate_pileup(
@@ -263,94 +376,121 @@ def validate_pileup(
     out: str | os.PathLike,
     *,
     validation_fraction: float = 0.3,
-    grid: Sequence[tuple[float, float]] = SOFTDROP_GRID,
+    bootstrap: int = 200,
     label_text: str = "Simulation",
     experiment: str | None = None,
     progress: bool = True,
     scheduler: str | None = None,
     figures: bool = True,
 ) -> dict[str, Any]:
-    """Compare observed, SoftDrop and VIPR jets with the truth at every μ; writes metrics, summary and figures.
+    """Compare every method with the truth at every point; writes metrics.json, summary.md and figures to ``out``.
 
     Args:
-        files: ``hepgen predict pileup`` outputs (one or more per μ).
+        files: ``hepgen predict pileup`` and ``hepgen predict puppiml`` outputs (one or more per point and method).
         out: folder for ``metrics.json``, ``summary.md`` and the figures (PDF and PNG).
-        validation_fraction: share of jets (by a hash of their index) used only to tune SoftDrop.
-        grid: the SoftDrop (z_cut, β) settings to scan (R0 = 1.0).
+        validation_fraction: share of jets (by a hash of their index) used only to tune the baselines.
+        bootstrap: resamples for the statistical errors (over jets).
         label_text, experiment: the figure label (neutral "Simulation" unless an experiment is named).
-        progress: show a progress bar over the μ points.
-        scheduler: evaluate the μ points on a Dask cluster (``local:N`` or a scheduler address); the
-            metrics and figures are the same as the serial run's.
+        progress: show a progress bar over the points.
+        scheduler: evaluate the points on a Dask cluster (``local:N`` or a scheduler address); the metrics and
+            figures are the same as the serial run's.
         figures: draw the figures (off for quick checks and for validation shards).
     """
-    predictions = load_pileup_predictions(files)
+    points = load_pileup_predictions(files)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if scheduler:
         from hepgen.cluster import map_units
 
-        units = [{"files": p.files, "validation_fraction": validation_fraction, "grid": list(grid)} for p in predictions]
+        units = [{"files": p.files, "validation_fraction": validation_fraction, "resamples": bootstrap} for p in points]
         evaluated = map_units(_evaluate_files, units, scheduler, progress=progress)
     else:
         from tqdm.auto import tqdm
 
-        evaluated = [_evaluate_mu(prediction, validation_fraction, grid)
-                     for prediction in tqdm(predictions, desc="validate pileup (per μ)", disable=not progress)]  # fmt: skip
-    mus = [p.mu for p in predictions]
+        evaluated = [_evaluate_point(p, validation_fraction, bootstrap)
+                     for p in tqdm(points, desc="validate pileup (per μ)", disable=not progress)]  # fmt: skip
     metrics: dict[str, Any] = {
-        "observables": list(OBSERVABLES), "methods": list(METHODS), "mu": mus, "validation_fraction": validation_fraction,
-        "softdrop_grid": [list(g) for g in grid], "files": {f"{p.mu:g}": p.files for p in predictions},
-        "per_mu": {f"{mu:g}": e["metrics"] for mu, e in zip(mus, evaluated)},
+        "observables": list(OBSERVABLES), "mu": [p.mu for p in points], "points": [p.key for p in points],
+        "validation_fraction": validation_fraction, "bootstrap": bootstrap, "softdrop_grid": [list(g) for g in SOFTDROP_GRID],
+        "softkiller_grid": list(SOFTKILLER_GRID), "classifier_thresholds": list(CLASSIFIER_THRESHOLDS),
+        "mass_hypothesis_gev": PION_MASS, "files": {p.key: p.files for p in points},
+        "per_mu": {p.key: e["metrics"] for p, e in zip(points, evaluated)},
     }  # fmt: skip
     if figures:
-        _figures(out, mus, evaluated, list(grid), label_text, experiment)
+        _figures(out, points, evaluated, label_text, experiment)
     write_report(out, metrics, _summary(metrics))
     return metrics
 
 
-def mu_table(entry: dict[str, Any], observables: Sequence[str] = OBSERVABLES) -> list[str]:
-    """Markdown rows of one μ point (``metrics["per_mu"][mu]``): bias / resolution per method, W1/σ, calibration."""
-    lines = ["| observable | observed bias / res | SoftDrop (z_cut, β) bias / res | VIPR median bias / res "
-             "| W1/σ observed | W1/σ SoftDrop | W1/σ VIPR samples | VIPR calibration (KS) |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for name in observables:
-        m = {k: entry["methods"][k][name] for k in METHODS}
-        sd = entry["softdrop_choice"][name]
-        cal = entry["calibration"].get(name)
-        cal_text = f"{cal['verdict']} ({cal['ks']:.3f})" if cal else "–"
-        lines.append(
-            f"| {name} | {m['observed']['bias']:+.3f} / {m['observed']['resolution']:.3f} "
-            f"| ({sd['z_cut']:g}, {sd['beta']:g}) {m['softdrop']['bias']:+.3f} / {m['softdrop']['resolution']:.3f} "
-            f"| {m['vipr median']['bias']:+.3f} / {m['vipr median']['resolution']:.3f} "
-            f"| {m['observed']['w1_over_sigma']:.3f} | {m['softdrop']['w1_over_sigma']:.3f} "
-            f"| {m['vipr samples']['w1_over_sigma']:.3f} | {cal_text} |"
-        )
+# -- the report -----------------------------------------------------------------------------------------------------
+
+#: The order of methods in tables and legends (learned methods are added after the baselines they beat or not).
+_ORDER = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppiml", "puppiml_observed",
+          "vipr", "vipr_samples", "vipr_observed", "vipr_observed_samples")  # fmt: skip
+_TABLE_OBSERVABLES = ("mass", "tau21", "tau32", "d2")
+
+
+def _ordered(methods: Sequence[str]) -> list[str]:
+    return sorted(methods, key=lambda m: (_ORDER.index(m) if m in _ORDER else len(_ORDER), m))
+
+
+def _cell(entry: dict[str, float], key: str, signed: bool = False) -> str:
+    value, error = entry[key], entry.get(f"{key}_err", float("nan"))
+    text = f"{value:+.3f}" if signed else f"{value:.3f}"
+    return text + (f" ± {error:.3f}" if np.isfinite(error) else "")
+
+
+def methods_table(entry: dict[str, Any], observables: Sequence[str] = _TABLE_OBSERVABLES) -> list[str]:
+    """Markdown rows of one point (``metrics["per_mu"][key]``): per method, the bias and resolution of each observable
+    with their bootstrap errors, and the parameter chosen on the validation jets."""
+    head = "| method | " + " | ".join(f"{o} bias | {o} resolution" for o in observables) + " | chosen (mass) |"
+    lines = [head, "|---|" + "---|---|" * len(observables) + "---|"]
+    for method in _ordered(entry["methods"]):
+        m = entry["methods"][method]
+        cells = " | ".join(f"{_cell(m[o], 'bias', True)} | {_cell(m[o], 'resolution')}" for o in observables)
+        choice = entry["choices"].get(method, {}).get("mass")
+        chosen = ", ".join(f"{k} {v:g}" for k, v in choice.items() if k != "validation_score") if choice else "–"
+        lines.append(f"| {method} | {cells} | {chosen} |")
+    return lines
+
+
+def _calibration_table(entry: dict[str, Any]) -> list[str]:
+    lines = ["| method | observable | 68 % coverage | 95 % coverage | KS | pull σ | verdict |", "|---|---|---|---|---|---|---|"]
+    for method, by_observable in entry["calibration"].items():
+        for name, c in by_observable.items():
+            lines.append(f"| {method} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
+                         f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['ks']:.3f} | {c['pull_std']:.2f} | "
+                         f"{c['verdict']} |")  # fmt: skip
     return lines
 
 
 def _summary(metrics: dict[str, Any]) -> str:
     lines = [
-        "# Pileup removal: observed vs SoftDrop vs VIPR, against the truth (no pileup)",
+        "# Pileup removal against the truth (the jet without pileup)",
         "",
-        "Relative residual x/x_truth − 1 per jet: bias = median, resolution = IQR/1.349; "
-        "W1/σ = Wasserstein-1 distance of the distribution to the truth's, divided by the truth's IQR/1.349. "
-        f"SoftDrop (z_cut, β) chosen per observable and μ on {metrics['validation_fraction']:.0%} validation jets; "
-        "every number below is on the other (test) jets.",
+        "Relative residual x/x_truth − 1 per jet: bias = median, resolution = IQR/1.349, each ± its bootstrap error "
+        f"({metrics['bootstrap']} resamples over jets). Every jet is built with the charged-pion mass for each "
+        f"constituent. Parameters are chosen per observable on {metrics['validation_fraction']:.0%} validation jets; "
+        "every number below is on the other (test) jets. `vipr` is the posterior median, `vipr_samples` every sample.",
     ]
-    for mu, entry in metrics["per_mu"].items():
-        lines += ["", f"## μ = {mu} ({entry['test_jets']} test jets, {entry['samples_per_jet']} VIPR samples per jet, "
-                      f"{entry['empty_jets_skipped']} empty jets skipped)", "", *mu_table(entry, metrics["observables"])]  # fmt: skip
-    lines += ["", "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu`, "
-                  "`truth_quantiles`, `coverage`, `pulls` (VIPR calibration), `softdrop_grid` (validation scores of the "
-                  "jet mass) — each as PDF and PNG.", ""]  # fmt: skip
+    for key, entry in metrics["per_mu"].items():
+        samples = ", ".join(f"{m}: {s}" for m, s in entry["samples_per_jet"].items()) or "none"
+        lines += ["", f"## μ = {key} ({entry['test_jets']} test jets; ⟨N_PU⟩ = {entry['mean_pileup_interactions']:.1f}, "
+                      f"⟨N_PV⟩ = {entry['mean_vertices']:.1f}; samples per jet {samples}; "
+                      f"{entry['empty_jets_skipped']} empty jets skipped)", "", *methods_table(entry)]  # fmt: skip
+        if entry["calibration"]:
+            lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "", *_calibration_table(entry)]
+    lines += ["", "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu` (with "
+                  "bootstrap error bars), `truth_quantiles`, `coverage`, `pulls` (VIPR calibration), `softdrop_grid` "
+                  "(validation scores of the jet mass) — each as PDF and PNG.", ""]  # fmt: skip
     return "\n".join(lines)
 
 
 def _bins(values: Sequence[np.ndarray], name: str) -> np.ndarray:
-    if name == "n_constituents":
-        hi = max(np.nanpercentile(v, 99.5) for v in values if len(v))
-        return np.linspace(0, hi + 1, 41)
     finite = [v[np.isfinite(v)] for v in values]
+    if name == "n_constituents":
+        hi = max(np.percentile(v, 99.5) for v in finite if len(v))
+        return np.linspace(0, hi + 1, 41)
     lo = min(np.percentile(v, 0.5) for v in finite if len(v))
     hi = max(np.percentile(v, 99.5) for v in finite if len(v))
     lo = 0.0 if lo >= 0 and name != "pt" else lo
@@ -378,25 +518,26 @@ def _grid_of_axes(n: int, *, ratio: bool):  # noqa: ANN202
     return fig, main, lower
 
 
-def _figures(out: Path, mus: list[float], evaluated: list[dict[str, Any]], grid: list[tuple[float, float]],
-             label_text: str, experiment: str | None) -> None:  # fmt: skip
+#: Font sizes for multi-panel figures (mplhep's defaults suit one panel per figure); no minor ticks (many panels).
+_PANEL_STYLE = {"font.size": 12, "axes.labelsize": 12, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 8,
+                "xtick.minor.visible": False, "ytick.minor.visible": False, "axes.titlesize": 12}  # fmt: skip
+#: The methods drawn in the distribution figures (the others are in the tables and the scans).
+_DRAWN = ("observed", "chs", "chs_softkiller", "puppiml", "vipr_samples", "vipr_observed_samples")
+
+
+def _figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], label_text: str,
+             experiment: str | None) -> None:  # fmt: skip
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import use_style
 
     use_style()
     with plt.rc_context(_PANEL_STYLE):
-        _draw_figures(out, mus, evaluated, grid, label_text, experiment)
+        _draw_figures(out, points, evaluated, label_text, experiment)
 
 
-#: Font sizes for multi-panel figures (mplhep's defaults suit one panel per figure).
-_PANEL_STYLE = {"font.size": 12, "axes.labelsize": 12, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 8,
-                "xtick.minor.visible": False, "ytick.minor.visible": False,
-                "axes.titlesize": 12}  # fmt: skip
-
-
-def _draw_figures(out: Path, mus: list[float], evaluated: list[dict[str, Any]], grid: list[tuple[float, float]],
-                  label_text: str, experiment: str | None) -> None:  # fmt: skip
+def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], label_text: str,
+                  experiment: str | None) -> None:  # fmt: skip
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import (
@@ -410,35 +551,54 @@ def _draw_figures(out: Path, mus: list[float], evaluated: list[dict[str, Any]], 
         save_figure,
     )
 
-    for mu, e in zip(mus, evaluated):
+    for point, e in zip(points, evaluated):
         arrays = e["arrays"]
         fig, main, lower = _grid_of_axes(len(OBSERVABLES), ratio=True)
-        for ax, ratio_ax, name in zip(main, lower, OBSERVABLES):
-            values = {"truth": arrays["truth"][name], **{m: arrays["values"][m][name] for m in ("observed", "softdrop", "vipr samples")}}
+        for k, (ax, ratio_ax, name) in enumerate(zip(main, lower, OBSERVABLES)):
+            values = {"truth": arrays["truth"][name], **{m: arrays["values"][m][name] for m in _DRAWN if m in arrays["values"]}}
             plot_distributions(values, reference="truth", bins=_bins(list(values.values()), name),
                                xlabel=OBSERVABLE_LABELS[name], ax=ax, ratio_ax=ratio_ax)  # fmt: skip
-        label_figure(fig, label_text, experiment=experiment, title=f"top jets, μ = {mu:g}: observables against the truth")
-        save_figure(fig, out / f"distributions_mu{mu:g}")
+            if k:
+                ax.get_legend().remove()
+        label_figure(fig, label_text, experiment=experiment, title=f"top jets, μ = {point.key}: observables against the truth")
+        save_figure(fig, out / f"distributions_mu{point.key.replace(', ', '_').replace('% lost', 'pct_lost')}")
         plt.close(fig)
 
-    for key, ylabel, reference in (("bias", "bias (median of x/x_true − 1)", 0.0),
-                                   ("resolution", "resolution (IQR/1.349 of x/x_true − 1)", None),
-                                   ("w1_over_sigma", r"$W_1$(x, truth) / $\sigma_{truth}$", 0.0)):  # fmt: skip
-        fig, axes, _ = _grid_of_axes(len(OBSERVABLES), ratio=False)
-        for ax, name in zip(axes, OBSERVABLES):
-            values = {m: [e["metrics"]["methods"][m][name][key] for e in evaluated] for m in METHODS}
-            plot_scan(mus, values, xlabel="μ", ylabel=ylabel.split(" (")[0], reference=reference, ax=ax)
-            ax.set_title(OBSERVABLE_LABELS[name])
-        label_figure(fig, label_text, experiment=experiment, title=ylabel)
-        save_figure(fig, out / {"bias": "bias_vs_mu", "resolution": "resolution_vs_mu", "w1_over_sigma": "w1_vs_mu"}[key])
-        plt.close(fig)
+    scanned = [(p, e) for p, e in zip(points, evaluated) if p.inefficiency == 0]
+    if scanned:
+        mus = [p.mu for p, _ in scanned]
+        methods = _ordered({m for _, e in scanned for m in e["metrics"]["methods"]})
+        for key, ylabel, reference in (("bias", "bias (median of x/x_true − 1)", 0.0),
+                                       ("resolution", "resolution (IQR/1.349 of x/x_true − 1)", None),
+                                       ("w1_over_sigma", r"$W_1$(x, truth) / $\sigma_{truth}$", 0.0)):  # fmt: skip
+            fig, axes, _ = _grid_of_axes(len(OBSERVABLES), ratio=False)
+            error_key = {"bias": "bias_err", "resolution": "resolution_err", "w1_over_sigma": None}[key]
+            for k, (ax, name) in enumerate(zip(axes, OBSERVABLES)):
+                entries = {m: [e["metrics"]["methods"].get(m, {}).get(name, {}) for _, e in scanned] for m in methods}
+                values = {m: [x.get(key, np.nan) for x in v] for m, v in entries.items()}
+                errors = None
+                if error_key:
+                    errors = {m: [x.get(error_key, np.nan) for x in v] for m, v in entries.items()}
+                elif key == "w1_over_sigma":  # W1's error scaled like W1
+                    errors = {m: [x.get("w1_err", np.nan) * x.get("w1_over_sigma", np.nan) / x["w1"] if x.get("w1") else np.nan
+                                  for x in v] for m, v in entries.items()}  # fmt: skip
+                plot_scan(mus, values, errors=errors, xlabel="μ", ylabel=ylabel.split(" (")[0], reference=reference, ax=ax)
+                ax.set_title(OBSERVABLE_LABELS[name])
+                if k:
+                    ax.get_legend().remove()
+            label_figure(fig, label_text, experiment=experiment, title=ylabel)
+            save_figure(fig, out / {"bias": "bias_vs_mu", "resolution": "resolution_vs_mu", "w1_over_sigma": "w1_vs_mu"}[key])
+            plt.close(fig)
 
-    for kind, draw in (("truth_quantiles", plot_truth_quantiles), ("coverage", lambda d, ax: plot_coverage(d, levels=DEFAULT_LEVELS, ax=ax)),
-                       ("pulls", plot_pulls)):  # fmt: skip
+    for kind, draw in (("truth_quantiles", plot_truth_quantiles),
+                       ("coverage", lambda d, ax: plot_coverage(d, levels=DEFAULT_LEVELS, ax=ax)), ("pulls", plot_pulls)):  # fmt: skip
+        key = "quantiles" if kind == "truth_quantiles" else kind
+        if not any(e["arrays"][key] for e in evaluated):
+            continue
         fig, axes, _ = _grid_of_axes(len(OBSERVABLES), ratio=False)
         for ax, name in zip(axes, OBSERVABLES):
-            key = "quantiles" if kind == "truth_quantiles" else kind
-            data = {f"μ = {mu:g}": e["arrays"][key][name] for mu, e in zip(mus, evaluated) if name in e["arrays"][key]}
+            data = {f"{method}, μ = {p.key}": by_observable[name] for p, e in zip(points, evaluated)
+                    for method, by_observable in e["arrays"][key].items() if name in by_observable}  # fmt: skip
             if data:
                 draw(data, ax=ax)
             ax.set_title(OBSERVABLE_LABELS[name])
@@ -446,16 +606,18 @@ def _draw_figures(out: Path, mus: list[float], evaluated: list[dict[str, Any]], 
         save_figure(fig, out / kind)
         plt.close(fig)
 
-    z_cuts = sorted({z for z, _ in grid})
-    betas = sorted({b for _, b in grid})
-    fig, axes = plt.subplots(1, len(mus), figsize=(4.6 * len(mus), 4.0), squeeze=False, layout="constrained")
-    for ax, mu, e in zip(axes[0], mus, evaluated):
+    z_cuts = sorted({z for z, _ in SOFTDROP_GRID})
+    betas = sorted({b for _, b in SOFTDROP_GRID})
+    fig, axes = plt.subplots(1, len(points), figsize=(4.6 * len(points), 4.0), squeeze=False, layout="constrained")
+    for ax, point, e in zip(axes[0], points, evaluated):
         scores = np.full((len(z_cuts), len(betas)), np.nan)
-        for g, (z, b) in enumerate(grid):
-            scores[z_cuts.index(z), betas.index(b)] = e["arrays"]["grid_scores"]["mass"][g]
-        z, b = grid[e["arrays"]["chosen"]["mass"]]
+        for g, (z, b) in enumerate(SOFTDROP_GRID):
+            scores[z_cuts.index(z), betas.index(b)] = e["arrays"]["grid_scores"]["softdrop"]["mass"][g]
+        chosen = e["arrays"]["choices"]["softdrop"]["mass"]
         plot_grid_scores(scores, z_cuts, betas, row_label=r"$z_{cut}$", column_label=r"$\beta$",
-                         chosen=(z_cuts.index(z), betas.index(b)), title=f"jet mass, μ = {mu:g}", ax=ax)  # fmt: skip
+                         chosen=(z_cuts.index(chosen["z_cut"]), betas.index(chosen["beta"])), title=f"jet mass, μ = {point.key}",
+                         ax=ax)  # fmt: skip
     label_figure(fig, label_text, experiment=experiment, title="SoftDrop on the validation jets: √(bias² + resolution²) of m/m_true − 1")
     save_figure(fig, out / "softdrop_grid")
     plt.close(fig)
+

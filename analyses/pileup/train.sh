@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The pileup models of analyses/pileup/README.md, trained on the shipped top jets and the training pool
+# (data/minbias_pool.root; every evaluation uses data/minbias_pool_test.root, which no model saw).
+# Each run resumes if interrupted (--resume from its last checkpoint); a finished run is skipped.
+#
+#   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles
+#   ONLY=vipr_chs analyses/pileup/train.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hepgen=${HEPGEN:-.venv/bin/hepgen}
+runs=${RUNS:-runs/pileup}
+common=(--jets data/top_jets.root --pileup data/minbias_pool.root --inefficiencies 0 0.1 --accelerator cpu --no-progress)
+
+train() {  # name task epochs extra-args...
+  local name=$1 task=$2 epochs=$3
+  shift 3
+  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
+  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
+  local resume=()
+  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
+  echo "$name: training ($(date -u +%FT%TZ))"
+  $hepgen train "$task" "${common[@]}" --max-epochs "$epochs" --out "$runs/$name" "${resume[@]}" "$@"
+}
+
+train vipr_chs pileup "${EPOCHS_VIPR:-20}" --input chs
+train puppiml_chs puppiml "${EPOCHS_CLASSIFIER:-15}" --input chs --ema-decay 0.999
+train vipr_observed pileup "${EPOCHS_OBSERVED:-12}" --input observed

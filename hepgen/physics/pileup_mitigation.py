@@ -1,0 +1,92 @@
+"""Classical pileup mitigation on the constituents of a jet: charged-hadron subtraction and SoftKiller.
+
+* **CHS** (charged-hadron subtraction): charged particles within the tracker acceptance (|η| < 2.5) are
+  associated to their vertex, so the charged pileup particles there are removed; neutral particles (and
+  charged ones outside the tracker) are kept. The association is taken as perfect here (``is_pileup`` of a
+  charged particle in the tracker), as in the usual idealised CHS.
+* **SoftKiller** (Cacciari, Salam, Soyez, arXiv:1407.0408): the (η, φ) plane is cut into square patches of
+  size ``a``; the pT cut is the median over the patches of the highest particle pT in each (0 for an empty
+  patch), and particles softer than the cut are removed. fastjet's Python package does not ship the fjcontrib
+  SoftKiller, so it is written here, vectorised over jets. hepgen sees only the particles within the jet's
+  cone (ΔR < R of the jet axis), so the patches are those of a grid of side ``a`` aligned on the jet axis whose
+  centres lie inside the cone; with ``eligible`` (e.g. the neutral particles after CHS) only those particles
+  enter the patches and may be removed.
+
+Every function takes jagged particle records ``[J, var]`` with at least ``pt, eta, phi`` (and ``charge``,
+``is_pileup`` for CHS) and returns a jagged boolean mask of the particles kept.
+"""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+
+from hepgen.physics.kinematics import delta_phi
+
+__all__ = ["TRACKER_ETA_MAX", "tracker_charged", "chs_keep", "softkiller_cut", "softkiller_keep"]
+
+#: The tracker acceptance: charged particles with |η| below it have a track and a vertex.
+TRACKER_ETA_MAX = 2.5
+
+
+def tracker_charged(particles: ak.Array) -> ak.Array:
+    """True for charged particles inside the tracker (|η| < 2.5): those a vertex can be assigned to."""
+    return (particles.charge != 0) & (abs(particles.eta) < TRACKER_ETA_MAX)
+
+
+def chs_keep(particles: ak.Array) -> ak.Array:
+    """Charged-hadron subtraction: False for the charged pileup particles inside the tracker, True otherwise."""
+    if "charge" not in particles.fields or "is_pileup" not in particles.fields:
+        from hepgen.errors import HepgenInputError
+
+        raise HepgenInputError(f"CHS needs each particle's charge and vertex (is_pileup); the particles have {particles.fields}")
+    return ~(particles.is_pileup & tracker_charged(particles))
+
+
+def _cell_centres(radius: float, size: float) -> tuple[int, np.ndarray]:
+    """Cells per side and the flat indices of the cells whose centre lies inside the cone."""
+    n = int(np.ceil(2 * radius / size - 1e-9))
+    centres = -radius + (np.arange(n) + 0.5) * size
+    inside = np.hypot(centres[:, None], centres[None, :]) < radius
+    return n, np.flatnonzero(inside.ravel())
+
+
+def softkiller_cut(particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, grid_size: float,
+                   radius: float = 1.0, eligible: ak.Array | None = None) -> np.ndarray:  # fmt: skip
+    """SoftKiller's pT cut [GeV] of each jet ``[J]``: the median over the in-cone patches of their leading pT.
+
+    Args:
+        particles: jagged records with ``pt, eta, phi`` ``[J, var]``.
+        axis_eta, axis_phi: the jet axes ``[J]`` the patch grid is aligned on.
+        grid_size: the side ``a`` of a square patch in (η, φ).
+        radius: the cone radius R; particles outside it are ignored.
+        eligible: jagged bool ``[J, var]``: only these particles fill the patches (default: all).
+    """
+    if not grid_size > 0:
+        from hepgen.errors import HepgenInputError
+
+        raise HepgenInputError(f"the SoftKiller grid size must be > 0; got {grid_size}")
+    counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
+    J = len(counts)
+    jet = np.repeat(np.arange(J), counts)
+    pt = ak.to_numpy(ak.flatten(particles.pt)).astype(np.float64)
+    deta = ak.to_numpy(ak.flatten(particles.eta)).astype(np.float64) - np.asarray(axis_eta, np.float64)[jet]
+    dphi = delta_phi(ak.to_numpy(ak.flatten(particles.phi)).astype(np.float64), np.asarray(axis_phi, np.float64)[jet])
+    use = np.ones(len(pt), bool) if eligible is None else ak.to_numpy(ak.flatten(eligible)).astype(bool)
+    n, inside = _cell_centres(radius, grid_size)
+    ix = np.floor((deta + radius) / grid_size).astype(np.int64)
+    iy = np.floor((dphi + radius) / grid_size).astype(np.int64)
+    use &= (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
+    leading = np.zeros(J * n * n)
+    np.maximum.at(leading, (jet * n * n + ix * n + iy)[use], pt[use])
+    return np.median(leading.reshape(J, n * n)[:, inside], axis=1) if len(inside) else np.zeros(J)
+
+
+def softkiller_keep(particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, grid_size: float,
+                    radius: float = 1.0, eligible: ak.Array | None = None) -> ak.Array:  # fmt: skip
+    """The particles SoftKiller keeps: every non-``eligible`` particle, and the eligible ones at or above the cut."""
+    cut = softkiller_cut(particles, axis_eta, axis_phi, grid_size=grid_size, radius=radius, eligible=eligible)
+    counts = ak.num(particles)
+    threshold = ak.unflatten(np.repeat(cut, ak.to_numpy(counts)), counts)
+    keep = particles.pt >= threshold
+    return keep if eligible is None else (~eligible) | keep

@@ -1,0 +1,81 @@
+"""CHS and SoftKiller against hand computations on hand-built jets, and the overlay's observable pileup (vertices),
+nominal μ and detector inefficiency."""
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from hepgen.errors import HepgenInputError
+from hepgen.physics.pileup_mitigation import chs_keep, softkiller_cut, softkiller_keep, tracker_charged
+
+
+def particles(rows):
+    """Jets of particles from (pt, eta, phi, charge, is_pileup) rows."""
+    return ak.Array([[{"pt": r[0], "eta": r[1], "phi": r[2], "charge": r[3], "is_pileup": r[4]} for r in jet] for jet in rows])
+
+
+def test_chs_removes_exactly_the_charged_pileup_inside_the_tracker():
+    jets = particles([[
+        (50.0, 0.1, 0.0, 1, False),   # charged hard: kept
+        (2.0, 0.2, 0.1, -1, True),    # charged pileup in the tracker: removed
+        (3.0, 2.7, 0.1, 1, True),     # charged pileup outside the tracker (|η| > 2.5): no track, kept
+        (1.5, 0.3, 0.2, 0, True),     # neutral pileup: kept (CHS cannot tell)
+        (20.0, -0.4, 0.3, 0, False),  # neutral hard: kept
+    ]])  # fmt: skip
+    assert ak.to_list(chs_keep(jets)) == [[True, False, True, True, True]]
+    assert ak.to_list(tracker_charged(jets)) == [[True, True, False, False, False]]
+    with pytest.raises(HepgenInputError, match="charge and vertex"):
+        chs_keep(ak.zip({"pt": jets.pt, "eta": jets.eta, "phi": jets.phi}))
+
+
+def test_softkiller_cut_is_the_median_of_the_patches_leading_pt():
+    # a = 1.0, R = 1.0: a 2 × 2 grid of patches whose centres (±0.5, ±0.5) all lie inside the cone
+    rows = [
+        (30.0, -0.5, -0.5, 0, False), (4.0, -0.4, -0.6, 0, True),  # patch (−,−): leading 30
+        (3.0, -0.5, 0.5, 0, True), (1.0, -0.3, 0.4, 0, True),      # patch (−,+): leading 3
+        (2.0, 0.5, -0.5, 0, True),                                  # patch (+,−): leading 2
+        (1.0, 0.5, 0.5, 0, True),                                   # patch (+,+): leading 1
+    ]  # fmt: skip
+    jets = particles([rows, rows[2:]])
+    cut = softkiller_cut(jets, np.zeros(2), np.zeros(2), grid_size=1.0)
+    np.testing.assert_allclose(cut, [np.median([30, 3, 2, 1]), np.median([0, 3, 2, 1])])  # 2.5 and 1.5
+    keep = softkiller_keep(jets, np.zeros(2), np.zeros(2), grid_size=1.0)
+    assert ak.to_list(keep) == [[True, True, True, False, False, False], [True, False, True, False]]
+    # with eligible particles only the neutral ones fill the patches and can be removed
+    eligible = ak.Array([[False, True, True, True, True, True], [True, True, True, True]])
+    cut = softkiller_cut(jets, np.zeros(2), np.zeros(2), grid_size=1.0, eligible=eligible)
+    np.testing.assert_allclose(cut, [np.median([4, 3, 2, 1]), 1.5])
+    assert ak.to_list(softkiller_keep(jets, np.zeros(2), np.zeros(2), grid_size=1.0, eligible=eligible)[0]) == [
+        True, True, True, False, False, False]  # fmt: skip
+    # the grid is aligned on each jet's axis; a finer grid keeps only patches whose centre is in the cone
+    shifted = softkiller_cut(particles([[(r[0], r[1] + 1.0, r[2] - 2.0, *r[3:]) for r in rows]]), np.array([1.0]),
+                             np.array([-2.0]), grid_size=1.0)  # fmt: skip
+    np.testing.assert_allclose(shifted, [2.5])
+    with pytest.raises(HepgenInputError, match="grid size"):
+        softkiller_cut(jets, np.zeros(2), np.zeros(2), grid_size=0.0)
+
+
+@pytest.mark.slow
+def test_the_overlay_records_what_data_knows_and_loses_particles(top_jets, minbias_file):
+    from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
+
+    jets, pool = read_hard_jets(top_jets), read_pileup_pool(minbias_file)
+    observed = overlay_pileup(jets, pool, mu=np.full(len(jets), 80.0), seed=3, vertex_efficiency=0.7)
+    # N_PV = 1 + Binomial(N_PU, 0.7): never more than N_PU + 1, mean 1 + 0.7 N_PU
+    assert np.all((observed.n_vertices >= 1) & (observed.n_vertices <= observed.n_interactions + 1))
+    expected = 1 + 0.7 * observed.n_interactions.sum() / len(jets)
+    assert abs(observed.n_vertices.mean() - expected) < 4 * np.sqrt(0.21 * observed.n_interactions.mean() / len(jets))
+    np.testing.assert_array_equal(observed.mu, 80.0)
+    assert ak.all(observed.hard_kept)
+    # the same seed with an inefficiency: the same interactions, ~10 % of the particles lost, the truth intact
+    lossy = overlay_pileup(jets, pool, mu=80.0, seed=3, vertex_efficiency=0.7, inefficiency=0.1)
+    np.testing.assert_array_equal(lossy.n_interactions, observed.n_interactions)
+    n, n_lossy = int(ak.sum(ak.num(observed.constituents))), int(ak.sum(ak.num(lossy.constituents)))
+    assert abs(1 - n_lossy / n - 0.1) < 4 * np.sqrt(0.09 / n)
+    hard = lossy.constituents[~lossy.constituents.is_pileup]
+    assert ak.all(hard.pt == jets.constituents.pt[lossy.hard_kept])  # the survivors, in order
+    assert ak.all(ak.num(jets.constituents) == ak.num(lossy.hard_kept))
+    for bad, match in (({"vertex_efficiency": 0.0}, "vertex efficiency"), ({"inefficiency": 1.0}, "inefficiency"),
+                       ({"mu": -1.0}, "must be >= 0")):  # fmt: skip
+        with pytest.raises(HepgenInputError, match=match):
+            overlay_pileup(jets, pool, **{"mu": 60.0, "seed": 1, **bad})

@@ -56,7 +56,8 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from hepgen.shards import parse_shard
-    from hepgen.sim import DetectorResponse, JetSampleConfig, PileupOptions, ProductionRequest, TTbarSelection, produce
+    from hepgen.sim import JetSampleConfig, PileupOptions, ProductionRequest, TTbarSelection, produce
+    from hepgen.sim.detector import DETECTORS
 
     pileup = None
     if args.pileup:
@@ -74,7 +75,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     request = ProductionRequest(
         sample=args.sample, n_events=args.events, seed=args.seed, out=args.out, jobs=args.jobs,
         shard=parse_shard(args.shard), block_size=args.block_size,
-        detector=DetectorResponse.ideal() if args.ideal_detector else DetectorResponse(),
+        detector=DETECTORS["ideal" if args.ideal_detector else args.detector],
         selection=selection, jets=jets, pileup=pileup, overwrite=args.overwrite, progress=not args.no_progress,
     )  # fmt: skip
     summary = produce(request)
@@ -231,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("ttbar-ljets")
     g.add_argument("--min-jets", type=int, default=4, help="selection: at least this many jets (default 4)")
     g.add_argument("--min-btags", type=int, default=2, help="selection: at least this many b-tags (default 2)")
-    g.add_argument("--ideal-detector", action="store_true", help="no smearing, MET = the W neutrino's pT (closure tests)")
+    g.add_argument("--detector", choices=["default", "degraded", "ideal"], default="default",
+                   help="the detector (hepgen/sim/detector.py): default; degraded (20 %% worse jet, MET and lepton "
+                        "resolution, a looser b-tag); ideal (no smearing)")  # fmt: skip
+    g.add_argument("--ideal-detector", action="store_true", help="the same as --detector ideal (closure tests)")
     g = p.add_argument_group("jets")
     g.add_argument("--process", choices=["top", "w", "qcd"], default="top", help="jet origin (default top)")
     g.add_argument("--pt-min", type=float, default=400.0, help="jet pT threshold in GeV (default 400)")

@@ -5,9 +5,9 @@
 2. train the neutrino flow and its baselines (MDN, Gaussian, MSE) on ``data/ttbar_ljets.root``;
 3. sample their posteriors on the independent test events and compare them with the analytic
    W-mass solution (``results/neutrino/``);
-4. train VIPR on ``data/top_jets.root`` with pileup overlaid on the fly;
-5. sample it on the independent test jets at several μ and compare with the observed jets and the
-   tuned SoftDrop baseline (``results/pileup/``);
+4. train VIPR and the per-particle classifier on ``data/top_jets.root`` with pileup overlaid on the fly;
+5. sample them on the independent test jets with the held-out pool at several μ and compare with the
+   observed jets, CHS, SoftDrop and SoftKiller, each tuned on validation jets (``results/pileup/``);
 6. write ``results/summary.md`` and ``results/metrics.json``.
 
 The budgets are named presets (``hepgen/presets/quickstart.yaml``, :func:`budgets`) that override fields
@@ -52,10 +52,12 @@ SHIPPED_SAMPLES = {
     "jets": "top_jets.root",
     "jets_test": "top_jets_test.root",
     "minbias": "minbias_pool.root",
+    "minbias_test": "minbias_pool_test.root",
 }
 #: The models trained on the shipped samples (analyses/*/README.md say how), used with ``use_shipped_models``.
 DEFAULT_NEUTRINO_MODEL = Path("analyses") / "neutrino" / "model"
 DEFAULT_PILEUP_MODEL = Path("analyses") / "pileup" / "model"
+DEFAULT_CLASSIFIER_MODEL = Path("analyses") / "pileup" / "classifier"
 
 #: The neutrino methods the quickstart trains, flow first.
 NEUTRINO_METHODS = ("flow", "mdn", "gauss", "mse")
@@ -207,28 +209,30 @@ def _neutrino_section(test: Path, models: dict[str, Path], out: Path, budget: di
     return "\n".join(lines) + "\n", metrics
 
 
-_QUICKSTART_OBSERVABLES = ("mass", "tau32", "d2", "n_constituents")
-
-
-def _pileup_section(test_jets: Path, pool: Path, model: Path, out: Path, budget: dict[str, Any], device: str,
+def _pileup_section(test_jets: Path, pool: Path, models: dict[str, Path], out: Path, budget: dict[str, Any], device: str,
                     progress: bool, draw: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    from hepgen.validation.pileup_comparison import mu_table, validate_pileup
+    from hepgen.validation.pileup_comparison import methods_table, validate_pileup
 
-    files = [_predict("pileup", budget, run=str(model), jets=[str(test_jets)], pileup=[str(pool)],
-                      out=str(out / "predictions" / f"vipr_mu{mu:g}.root"), mu=float(mu), seed=int(mu), device=device,
-                      progress=progress) for mu in budget["mu_values"]]  # fmt: skip
+    files = []
+    for mu in budget["mu_values"]:
+        common = {"jets": [str(test_jets)], "pileup": [str(pool)], "mu": float(mu), "seed": int(mu), "device": device,
+                  "progress": progress}  # fmt: skip
+        files.append(_predict("pileup", budget, run=str(models["pileup"]), out=str(out / "predictions" / f"vipr_mu{mu:g}.root"),
+                              **common))  # fmt: skip
+        files.append(_predict("puppiml", budget, run=str(models["puppiml"]),
+                              out=str(out / "predictions" / f"puppiml_mu{mu:g}.root"), **common))  # fmt: skip
     metrics = validate_pileup(files, out, progress=progress, figures=draw)
     first = next(iter(metrics["per_mu"].values()))
     lines = [
-        f"## Pileup removal on `{test_jets}` ({first['jets']} independent top jets, {first['samples_per_jet']} VIPR "
-        "samples each)",
+        f"## Pileup removal on `{test_jets}` with the held-out pool `{pool}` ({first['jets']} independent top jets, "
+        f"{first['samples_per_jet'].get('vipr', 0)} VIPR samples each)",
         "",
-        "Relative residual of each observable, m/m_true − 1 etc.: bias (median) / resolution (IQR/1.349), on the test "
-        "jets; SoftDrop tuned on the validation jets.",
+        "Relative residual of each observable, m/m_true − 1 etc.: bias (median) / resolution (IQR/1.349) ± bootstrap "
+        "errors, on the test jets; every baseline tuned on the validation jets.",
     ]
-    for mu, entry in metrics["per_mu"].items():
-        lines += ["", f"### μ = {mu}", "", *mu_table(entry, _QUICKSTART_OBSERVABLES)]
-    lines += ["", f"All eight observables, W1 distances and figures: `{out}/summary.md`.", ""]
+    for key, entry in metrics["per_mu"].items():
+        lines += ["", f"### μ = {key}", "", *methods_table(entry)]
+    lines += ["", f"All eight observables, W1 distances, the calibration and figures: `{out}/summary.md`.", ""]
     return "\n".join(lines) + "\n", metrics
 
 
@@ -242,6 +246,7 @@ def run_quickstart(
     progress: bool = True,
     neutrino_model: str | os.PathLike = DEFAULT_NEUTRINO_MODEL,
     pileup_model: str | os.PathLike = DEFAULT_PILEUP_MODEL,
+    classifier_model: str | os.PathLike = DEFAULT_CLASSIFIER_MODEL,
     max_events: int = 5000,
     draw_figures: bool = True,
 ) -> QuickstartResult:
@@ -251,7 +256,7 @@ def run_quickstart(
         data_dir: the folder with the shipped samples (``data/``).
         out_dir: the results folder (``runs/`` inside it holds the trained models).
         budget: a preset name of :func:`budgets` or a mapping of the same form.
-        use_shipped_models: skip training; use ``neutrino_model`` and ``pileup_model``.
+        use_shipped_models: skip training; use ``neutrino_model``, ``pileup_model`` and ``classifier_model``.
         accelerator: ``cpu``, ``gpu`` or ``auto`` (Lightning's; prediction uses CUDA for ``gpu``).
         progress: stage lines and progress bars.
         max_events: events read by the input checks of stage 1.
@@ -268,7 +273,7 @@ def run_quickstart(
     inputs = {key: _require(data / name, key) for key, name in SHIPPED_SAMPLES.items()}
     nano = _require(data / DEFAULT_NANOAOD, "CMS Open Data NanoAOD")
     if use_shipped_models:
-        for model in (Path(neutrino_model), Path(pileup_model)):
+        for model in (Path(neutrino_model), Path(pileup_model), Path(classifier_model)):
             if not (model / "model.pt").exists():
                 raise MissingFileError(f"the shipped model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout")
     stages = _Stages(4 if use_shipped_models else 6, progress)
@@ -307,18 +312,18 @@ def run_quickstart(
         neutrino_report, neutrino_metrics = _neutrino_section(inputs["ttbar_test"], neutrino_models, out / "neutrino", budget,
                                                               device, progress, draw_figures)  # fmt: skip
     if use_shipped_models:
-        vipr = Path(pileup_model)
+        pileup_models = {"pileup": Path(pileup_model), "puppiml": Path(classifier_model)}
     else:
         steps = budget["train"]["pileup"].get("max_steps")
-        with stages(f"training VIPR ({steps} steps, pileup overlaid on the fly)"):
-            vipr = _train("pileup", budget, jets=[str(inputs["jets"])], pileup=[str(inputs["minbias"])],
-                          out=str(runs / "vipr"), **training)  # fmt: skip
-    with stages(f"VIPR posteriors on the test jets at μ = {', '.join(f'{m:g}' for m in budget['mu_values'])}, "
-                "validation against SoftDrop"):  # fmt: skip
-        pileup_report, pileup_metrics = _pileup_section(inputs["jets_test"], inputs["minbias"], vipr, out / "pileup", budget,
-                                                        device, progress, draw_figures)  # fmt: skip
+        with stages(f"training VIPR and the per-particle classifier ({steps} steps, pileup overlaid on the fly)"):
+            pileup_models = {task: _train(task, budget, jets=[str(inputs["jets"])], pileup=[str(inputs["minbias"])],
+                                          out=str(runs / task), **training) for task in ("pileup", "puppiml")}  # fmt: skip
+    with stages(f"VIPR and the baselines on the test jets and the held-out pool at μ = "
+                f"{', '.join(f'{m:g}' for m in budget['mu_values'])}"):  # fmt: skip
+        pileup_report, pileup_metrics = _pileup_section(inputs["jets_test"], inputs["minbias_test"], pileup_models,
+                                                        out / "pileup", budget, device, progress, draw_figures)  # fmt: skip
 
-    models_text = ("the shipped models (`" + str(neutrino_model) + "`, `" + str(pileup_model) + "`)" if use_shipped_models
+    models_text = (f"the shipped models (`{neutrino_model}`, `{pileup_model}`, `{classifier_model}`)" if use_shipped_models
                    else f"models trained just now (`{runs}/`)")  # fmt: skip
     report = (
         "# hepgen quickstart\n\n"

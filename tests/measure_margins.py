@@ -27,6 +27,7 @@ MEASURES = {
                                                          ("min_peak_share", ">", 0.35), ("between_share", "<", 0.1)]),
     "overfit": ("tests.test_pileup_task", "overfit_four_jets", [("generated_error", "<", 0.2), ("error_ratio", "<", 0.6),
                                                                 ("axis_deviation", "<", 0.3)]),
+    "classifier": ("tests.test_pileup_task", "classifier_separation", [("auc", ">", 0.9), ("auc_gain", ">", 0.02)]),
 }  # fmt: skip
 
 _CHILD = """
@@ -38,6 +39,8 @@ args = {files!r}
 result = measure(*args, seed={seed}) if args else measure(seed={seed})
 if "generated_error" in result:
     result["error_ratio"] = result["generated_error"] / result["observed_error"]
+if "pt_cut_auc" in result:
+    result["auc_gain"] = result["auc"] - result["pt_cut_auc"]
 print(json.dumps(result))
 """
 
@@ -59,14 +62,14 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=list(MEASURES), choices=list(MEASURES))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        files = _files(Path(tmp)) if "overfit" in args.only else []
+        files = _files(Path(tmp)) if {"overfit", "classifier"} & set(args.only) else []
         for name in args.only:
             module, function, thresholds = MEASURES[name]
             rows = []
             for threads in args.threads:
                 for seed in range(args.seeds):
                     code = _CHILD.format(repo=str(REPO), threads=threads, module=module, function=function, seed=seed,
-                                         files=files if name == "overfit" else [])  # fmt: skip
+                                         files=files if name in ("overfit", "classifier") else [])  # fmt: skip
                     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
                     result = json.loads(done.stdout.strip().splitlines()[-1])
                     rows.append(result)

@@ -22,7 +22,7 @@ COMMANDS = {
     "analytic.root": ["predict", "neutrino", "--model", "analytic", "--data", "data/ttbar_ljets_test.root",
                       "--max-events", "2000", "--no-progress"],
     "vipr.root": ["predict", "pileup", "--run", "analyses/pileup/model", "--jets", "data/top_jets_test.root",
-                  "--pileup", "data/minbias_pool.root", "--mu", "60", "--samples", "4", "--steps", "20",
+                  "--pileup", "data/minbias_pool_test.root", "--mu", "60", "--samples", "4", "--steps", "20",
                   "--max-events", "64", "--seed", "7", "--no-progress"],
 }  # fmt: skip
 

@@ -76,7 +76,7 @@ def test_zero_event_shards_write_empty_outputs(tmp_path):
     assert predict_analytic(TEST_EVENTS, tmp_path / "n.root", "--shard", "7/8", "--max-events", "100") == 0
     assert len(read_event_outputs(tmp_path / "n.root", tree="Neutrino")[1]["entry"]) == 0
     jets = REPO / "data" / "top_jets_test.root"
-    assert main(["predict", "pileup", "--run", str(VIPR), "--jets", str(jets), "--pileup", str(REPO / "data" / "minbias_pool.root"),
+    assert main(["predict", "pileup", "--run", str(VIPR), "--jets", str(jets), "--pileup", str(REPO / "data" / "minbias_pool_test.root"),
                  "--max-events", "10", "--shard", "1/2", "--out", str(tmp_path / "p.root"), "--no-progress"]) == 0  # fmt: skip
     _, event_id, metadata = read_event_outputs(tmp_path / "p.root", tree="VIPR")
     assert len(event_id["entry"]) == 0 and metadata["shard"] == "1/2"
@@ -117,7 +117,7 @@ def test_truncated_root_file(tmp_path, capsys):
 
 def test_checkpoint_of_the_other_task(tmp_path, capsys):
     assert main(["predict", "pileup", "--run", str(FLOW), "--jets", str(REPO / "data" / "top_jets_test.root"),
-                 "--pileup", str(REPO / "data" / "minbias_pool.root"), "--out", str(tmp_path / "p.root")]) == 2  # fmt: skip
+                 "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--out", str(tmp_path / "p.root")]) == 2  # fmt: skip
     assert "not a pileup model" in error_text(capsys)
     assert main(["predict", "neutrino", "--run", str(VIPR), "--data", str(TEST_EVENTS), "--out", str(tmp_path / "n.root")]) == 2
     assert "not a neutrino model" in error_text(capsys)

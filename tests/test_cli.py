@@ -22,7 +22,7 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
     f = result.figures
     assert abs(f["ttbar_median_m_lnu"] - 80.4) < 1.5 and abs(f["ttbar_median_m_lnub"] - 172.5) < 6
     assert 150 < f["top_jet_median_mass"] < 195 and f["top_jet_median_mass_mu60"] > f["top_jet_median_mass"] + 30
-    for run in ("neutrino_flow", "neutrino_mdn", "neutrino_gauss", "neutrino_mse", "vipr"):
+    for run in ("neutrino_flow", "neutrino_mdn", "neutrino_gauss", "neutrino_mse", "pileup", "puppiml"):
         assert (out / "runs" / run / "model.pt").exists(), run
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["neutrino"]["methods"]) == {"flow", "mdn", "gauss", "mse", "analytic"}

@@ -63,7 +63,7 @@ def vipr_files(tmp_path_factory):
     for mu in (20, 60):
         out = folder / f"mu{mu}.root"
         assert main(["predict", "pileup", "--run", str(VIPR), "--jets", str(REPO / "data" / "top_jets_test.root"),
-                     "--pileup", str(REPO / "data" / "minbias_pool.root"), "--mu", str(mu), "--samples", "2", "--steps", "3",
+                     "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--mu", str(mu), "--samples", "2", "--steps", "3",
                      "--max-events", "24", "--seed", str(mu), "--no-progress", "--out", str(out)]) == 0  # fmt: skip
         files.append(out)
     return files
@@ -79,7 +79,7 @@ def test_predictions_on_a_local_dask_cluster_equal_the_serial_run(tmp_path, vipr
     same_outputs(tmp_path / "serial.root", tmp_path / "dask.root", "Neutrino", rtol=DASK_RTOL)
     assert not any(p.name.startswith(".dask.root") for p in tmp_path.iterdir())  # the shard scratch is cleaned up
     pileup = ["predict", "pileup", "--run", str(VIPR), "--jets", str(REPO / "data" / "top_jets_test.root"),
-              "--pileup", str(REPO / "data" / "minbias_pool.root"), "--mu", "60", "--samples", "2", "--steps", "3",
+              "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--mu", "60", "--samples", "2", "--steps", "3",
               "--max-events", "24", "--seed", "60", "--no-progress"]  # fmt: skip
     with torch_threads(1):
         assert main([*pileup, "--out", str(tmp_path / "vipr_serial.root")]) == 0

@@ -21,6 +21,7 @@ DATA = REPO / "data"
 TRAINING_INPUTS = {
     "neutrino": {"data": [str(DATA / "ttbar_ljets_test.root")]},
     "pileup": {"jets": [str(DATA / "top_jets_test.root")], "pileup": [str(DATA / "minbias_pool.root")]},
+    "puppiml": {"jets": [str(DATA / "top_jets_test.root")], "pileup": [str(DATA / "minbias_pool.root")]},
 }
 COMMANDS = {"train": "Training", "predict": "Prediction", "validate": "Validation"}
 
@@ -40,7 +41,7 @@ def help_lines(argv: list[str], capsys, monkeypatch) -> list[str]:
 
 
 def test_every_task_is_registered_and_complete():
-    assert task_names() == ["neutrino", "pileup"]
+    assert task_names() == ["neutrino", "pileup", "puppiml"]
     for task in all_tasks():
         assert get_task(task.name) is task
         for cls_name in COMMANDS.values():
@@ -49,7 +50,7 @@ def test_every_task_is_registered_and_complete():
         get_task("dilepton")
 
 
-@pytest.mark.parametrize("task_name", ["neutrino", "pileup"])
+@pytest.mark.parametrize("task_name", ["neutrino", "pileup", "puppiml"])
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_help_shows_the_dataclass_defaults(task_name, command, capsys, monkeypatch):
     cls = getattr(get_task(task_name), COMMANDS[command])
@@ -67,7 +68,7 @@ def test_help_shows_the_dataclass_defaults(task_name, command, capsys, monkeypat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task_name", ["neutrino", "pileup"])
+@pytest.mark.parametrize("task_name", ["neutrino", "pileup", "puppiml"])
 def test_a_run_without_options_records_the_defaults(task_name, tmp_path, monkeypatch):
     """Only the inputs and --out are given: config.yaml holds every dataclass default (the training itself is
     skipped: Trainer.fit is replaced, the rest of the driver runs)."""
@@ -142,9 +143,9 @@ def test_exit_code_0_and_2(tmp_path, capsys):
     assert main(analytic(DATA / "ttbar_ljets_test.root", tmp_path / "ok.root" / "x.root")) == EXIT_INPUT
     # a pileup μ that cannot be
     assert main(["predict", "pileup", "--run", str(REPO / "analyses" / "pileup" / "model"), "--jets",
-                 str(DATA / "top_jets_test.root"), "--pileup", str(DATA / "minbias_pool.root"), "--mu", "-5",
+                 str(DATA / "top_jets_test.root"), "--pileup", str(DATA / "minbias_pool_test.root"), "--mu", "-5",
                  "--max-events", "4", "--out", str(tmp_path / "p.root"), "--no-progress"]) == EXIT_INPUT  # fmt: skip
-    assert "μ (mean pileup interactions) must be >= 0" in capsys.readouterr().err
+    assert "--mu must be >= 0" in capsys.readouterr().err
 
 
 def test_exit_code_75_for_io_errors_and_memory(tmp_path, capsys, monkeypatch):

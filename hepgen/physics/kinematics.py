@@ -73,8 +73,10 @@ def pseudorapidity(p3: np.ndarray) -> np.ndarray:
 
 
 def invariant_mass(*p4s: np.ndarray) -> np.ndarray:
-    """m of the sum of four-momenta ``[..., 4]`` (sign(m²)√|m²|, as `vector`), e.g. m(ℓ, ν, b)."""
-    total = np.sum(p4s, axis=0)
+    """m of the sum of four-momenta ``[..., 4]`` (sign(m²)√|m²|, as `vector`), e.g. m(ℓ, ν, b); shapes broadcast."""
+    total = p4s[0]
+    for p4 in p4s[1:]:
+        total = total + p4
     m2 = total[..., 3] ** 2 - (total[..., :3] ** 2).sum(axis=-1)
     return np.sign(m2) * np.sqrt(np.abs(m2))
 

@@ -24,6 +24,12 @@ real analysis, simple enough to read in one sitting.
 
 ``DetectorResponse.ideal()`` switches every smearing off (tests, and the
 closure of the analytic neutrino solution).
+
+:data:`DETECTORS` names the detectors ``hepgen generate --detector`` offers: ``default`` (the above),
+``degraded`` — a second detector for studying a model on a detector it was not trained on, or for training
+on a mixture: jet energy resolution 20 % worse (a = 0.96 √GeV, b = 0.06), MET resolution 20 % worse
+(0.6 √GeV × √ΣET), lepton resolutions 20 % worse, and b-tagging at a looser working point (efficiency 0.77
+for b, 0.17 for c, 0.03 for light jets, like a 77 % working point) — and ``ideal``.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["DetectorResponse", "relative_energy_resolution", "smear_scale", "tag_probability"]
+__all__ = ["DetectorResponse", "DETECTORS", "relative_energy_resolution", "smear_scale", "tag_probability"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,15 @@ def tag_probability(flavour: np.ndarray, detector: DetectorResponse) -> np.ndarr
         [detector.btag_efficiency_b, detector.btag_efficiency_c],
         default=detector.btag_efficiency_light,
     )
+
+
+#: The detectors of ``hepgen generate --detector`` (see the module docstring).
+DETECTORS: dict[str, DetectorResponse] = {
+    "default": DetectorResponse(),
+    "degraded": DetectorResponse(
+        jet_stochastic=0.96, jet_constant=0.06, met_sqrt_sumet=0.6, electron_stochastic=0.12, electron_constant=0.0084,
+        muon_constant=0.012, muon_pt_slope=1.2e-4, btag_efficiency_b=0.77, btag_efficiency_c=0.17,
+        btag_efficiency_light=0.03,
+    ),
+    "ideal": DetectorResponse.ideal(),
+}  # fmt: skip

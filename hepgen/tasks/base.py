@@ -157,7 +157,8 @@ class Task(ABC):
 
     @abstractmethod
     def loss(self, model: Any, batch: Any, *, generator: Any = None) -> Mapping[str, Any]:
-        """Named loss terms (scalar tensors) of a batch; the driver minimises their sum."""
+        """Named loss terms (scalar tensors) of a batch; the driver minimises their sum, or the term ``total`` if
+        there is one (the others are then only logged)."""
 
     def model_file_extras(self, settings: Any) -> dict[str, Any]:
         """Plain values saved in ``model.pt`` beside the weights (read back by prediction)."""

@@ -87,6 +87,9 @@ class NeutrinoArrays:
         analytic_pz: the analytic solution's chosen pz ``[B]``.
         event_index: the kept events' positions in the input ``Events`` ``[B]``.
         skipped: reasons → number of input events left out (no lepton, no truth neutrino, ...).
+        analytic_roots: both roots of the W-mass constraint ``[B, 2]`` (equal when complex).
+        jets_p4: the jets' (px, py, pz, E) ``[B, N, 4]`` (zero padding), for the χ² reconstruction.
+        parton_jets: the jet matched to each parton (b_lep, b_had, q1, q2) ``[B, 4]`` (−1: none, or unknown).
     """
 
     objects: dict[str, np.ndarray]
@@ -97,21 +100,35 @@ class NeutrinoArrays:
     analytic_pz: np.ndarray
     event_index: np.ndarray
     skipped: dict[str, int]
+    analytic_roots: np.ndarray | None = None
+    jets_p4: np.ndarray | None = None
+    parton_jets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.event_index)
 
     def select(self, index: np.ndarray) -> NeutrinoArrays:
+        pick = lambda a: None if a is None else a[index]  # noqa: E731
         return NeutrinoArrays(
             {k: v[index] for k, v in self.objects.items()},
             {k: v[index] for k, v in self.masks.items()},
-            None if self.target is None else self.target[index],
+            pick(self.target),
             self.lepton_p4[index],
-            None if self.b_lep_p4 is None else self.b_lep_p4[index],
+            pick(self.b_lep_p4),
             self.analytic_pz[index],
             self.event_index[index],
             dict(self.skipped),
+            pick(self.analytic_roots),
+            pick(self.jets_p4),
+            pick(self.parton_jets),
         )
+
+    @property
+    def b_lep_jet(self) -> np.ndarray:
+        """The jet of the leptonic b ``[B]`` (−1 if unmatched or unknown): the jet-assignment target."""
+        if self.parton_jets is None:
+            return np.full(len(self), -1, dtype=np.int64)
+        return self.parton_jets[:, 0].astype(np.int64)
 
     def tensors(self, device: str | torch.device | None = None) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         objects = {k: torch.as_tensor(v, device=device) for k, v in self.objects.items()}
@@ -205,14 +222,19 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
         pt = np.hypot(nu[:, 0], nu[:, 1])
         target = np.stack([nu[:, 0], nu[:, 1], np.arcsinh(nu[:, 2] / np.maximum(pt, 1e-9))], axis=-1).astype(np.float32)
         target[~truth[1][idx]] = np.nan  # no truth for this event (only possible without require_truth)
-    b_lep = None
+    b_lep, parton_jets = None, None
     if "partons" in events.truth:
         p = events.truth["partons"]
         b_lep = p4_from_pt_eta_phi_mass(p["pt"][:, 0], p["eta"][:, 0], p["phi"][:, 0], p["mass"][:, 0])[idx]
+        if "jetIdx" in p.features:
+            matched = np.where(p.mask, p["jetIdx"], -1).astype(np.int64)[idx]
+            parton_jets = np.where(matched < jets.max_length, matched, -1)  # a jet beyond those read is no match
     for name, values in objects.items():
         if not np.isfinite(values).all():
             raise HepgenInputError(f"non-finite {name} inputs after building the neutrino features")
-    return NeutrinoArrays(objects, masks, target, lepton_p4[idx], b_lep, solution.pz, idx, skipped)
+    roots = np.stack([solution.pz_plus, solution.pz_minus], axis=-1)
+    return NeutrinoArrays(objects, masks, target, lepton_p4[idx], b_lep, solution.pz, idx, skipped, roots,
+                          (jet_p4 * jets.mask[..., None])[idx].astype(np.float32), parton_jets)  # fmt: skip
 
 
 def targets_to_momentum(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
@@ -224,7 +246,7 @@ def targets_to_momentum(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
 
 
 class NeutrinoModel(nn.Module):
-    """Transformer encoder over the event's objects + a density head over (px, py, η).
+    """Transformer encoder over the event's objects + a density head over (px, py, η) (+ a jet-assignment head).
 
     Args:
         head: ``mse``, ``gauss``, ``mdn`` or ``flow``.
@@ -233,6 +255,8 @@ class NeutrinoModel(nn.Module):
         flow_transforms: spline coupling transforms (flow head).
         mdn_components: mixture components (mdn head).
         max_jets: jets read per event.
+        assignment: also predict which jet is the leptonic b (a per-jet softmax over the jet tokens), trained
+            jointly; the two losses are weighted by learned homoscedastic uncertainties (Kendall, Gal, Cipolla).
     """
 
     def __init__(
@@ -247,11 +271,13 @@ class NeutrinoModel(nn.Module):
         mdn_components: int = 5,
         max_jets: int = 10,
         dropout: float = 0.0,
+        assignment: bool = False,
     ) -> None:
         super().__init__()
         self.config = {
             "head": head, "dim": dim, "heads": heads, "layers": layers, "head_hidden": head_hidden,
             "flow_transforms": flow_transforms, "mdn_components": mdn_components, "max_jets": max_jets, "dropout": dropout,
+            "assignment": assignment,
         }  # fmt: skip
         self.head_kind = head
         self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in OBJECT_FEATURES.items()})
@@ -266,11 +292,19 @@ class NeutrinoModel(nn.Module):
         if head == "mdn":
             options["components"] = mdn_components
         self.head = make_head(head, dim, len(TARGETS), **options)
+        if assignment:
+            self.assignment_head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))
+            # log σ² of each loss (Kendall et al. 2018): the density's and the assignment's
+            self.log_variances = nn.Parameter(torch.zeros(2))
 
     @property
     def point_estimate(self) -> bool:
         """True for the MSE head (no spread: its samples are its point)."""
         return bool(getattr(self.head, "point_estimate", False))
+
+    @property
+    def has_assignment(self) -> bool:
+        return hasattr(self, "assignment_head")
 
     def fit_standardization(self, arrays: NeutrinoArrays) -> None:
         """Fit every input and target standardizer on training arrays."""
@@ -280,8 +314,9 @@ class NeutrinoModel(nn.Module):
             raise HepgenInputError("fitting the target standardisation needs truth targets")
         self.target_standardizer.fit(torch.as_tensor(arrays.target))
 
-    def encode(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
-        """Context vector ``[B, dim]`` of each event."""
+    def encode_tokens(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """Every object's token after the self-attention blocks ``[B, T, dim]`` and the token mask ``[B, T]``
+        (in the order of :data:`OBJECT_FEATURES`: lepton, jets, MET, analytic roots)."""
         tokens, token_masks = [], []
         for name in OBJECT_FEATURES:
             mask = masks[name]
@@ -291,15 +326,47 @@ class NeutrinoModel(nn.Module):
         x, mask = torch.cat(tokens, dim=1), torch.cat(token_masks, dim=1)
         for block in self.blocks:
             x = block(x, mask)
-        return self.pool(x, mask)
+        return x, mask
+
+    def encode(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
+        """Context vector ``[B, dim]`` of each event."""
+        return self.pool(*self.encode_tokens(objects, masks))
 
     def forward(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Distribution:
         """The posterior over the *standardised* targets (what the loss uses)."""
         return self.head(self.encode(objects, masks))
 
+    def _assignment_logits(self, tokens: Tensor, masks: dict[str, Tensor]) -> Tensor:
+        n_jets = masks["jets"].shape[1]
+        logits = self.assignment_head(tokens[:, 1 : 1 + n_jets]).squeeze(-1)  # the jet tokens follow the lepton's
+        return logits.masked_fill(~masks["jets"], float("-inf"))
+
+    def losses(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor,
+               b_jet: Tensor | None = None) -> dict[str, Tensor]:  # fmt: skip
+        """The negative log-likelihood of the standardised targets; with the assignment head also the cross-entropy
+        of the leptonic-b jet (events without a matched jet excluded) and the uncertainty-weighted total."""
+        tokens, mask = self.encode_tokens(objects, masks)
+        nll = -self.head(self.pool(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
+        if not self.has_assignment:
+            return {"nll": nll}
+        logits = self._assignment_logits(tokens, masks)
+        known = b_jet >= 0
+        ce = (nn.functional.cross_entropy(logits[known], b_jet[known], reduction="sum") / known.sum().clamp_min(1)
+              if known.any() else logits.sum() * 0.0)  # fmt: skip
+        s = self.log_variances
+        # ½ e^{−s1} NLL + ½ s1 (the density, a "regression") and e^{−s2} CE + ½ s2 (a classification)
+        weighted = 0.5 * torch.exp(-s[0]) * nll + 0.5 * s[0] + torch.exp(-s[1]) * ce + 0.5 * s[1]
+        return {"nll": nll, "assignment": ce, "weighted": weighted}
+
     def loss(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor) -> Tensor:
         """Mean negative log-likelihood of the standardised targets."""
-        return -self(objects, masks).log_prob(self.target_standardizer(target)).mean()
+        return self.losses(objects, masks, target)["nll"]
+
+    @torch.no_grad()
+    def assignment_probability(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
+        """p(jet j is the leptonic b) ``[B, N_jets]`` (zero for padding)."""
+        tokens, _ = self.encode_tokens(objects, masks)
+        return torch.softmax(self._assignment_logits(tokens, masks), dim=-1).nan_to_num(0.0)
 
     def posterior(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Distribution:
         """The posterior over physical (px [GeV], py [GeV], η)."""
@@ -307,11 +374,21 @@ class NeutrinoModel(nn.Module):
         return TransformedDistribution(self(objects, masks), [AffineTransform(std.mean, std.std, event_dim=1)])
 
     @torch.no_grad()
-    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int) -> Tensor:
-        """``n`` posterior samples of (px, py, η) per event: ``[B, n, 3]``."""
+    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *,
+               with_log_prob: bool = False) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
+        """``n`` posterior samples of (px, py, η) per event ``[B, n, 3]``; with ``with_log_prob`` also the log
+        density of each ``[B, n]`` (up to a constant per event: in the standardised space, which ranks the samples of
+        an event exactly as the physical one — what the mode estimate needs). The flow gives both in one pass."""
         std = self.target_standardizer
-        draws = self(objects, masks).sample((n,))  # [n, B, 3]
-        return std.inverse(draws).transpose(0, 1)
+        dist = self(objects, masks)
+        if not with_log_prob:
+            return std.inverse(dist.sample((n,))).transpose(0, 1)  # [n, B, 3] → [B, n, 3]
+        if hasattr(dist, "rsample_and_log_prob"):
+            draws, log_prob = dist.rsample_and_log_prob((n,))
+        else:
+            draws = dist.sample((n,))
+            log_prob = dist.log_prob(draws)
+        return std.inverse(draws).transpose(0, 1), log_prob.transpose(0, 1)
 
 
 def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int = 0):  # noqa: ANN201
@@ -330,10 +407,10 @@ def _epoch_batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, se
     def make(epoch: int) -> list:
         order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
 
-        def build(index: np.ndarray):  # noqa: ANN202
+        def build(index: np.ndarray):  # noqa: ANN202 - (objects, masks, target, leptonic-b jet)
             part = arrays.select(index)
             objects, masks = part.tensors()
-            return objects, masks, None if part.target is None else torch.as_tensor(part.target)
+            return objects, masks, None if part.target is None else torch.as_tensor(part.target), torch.as_tensor(part.b_lep_jet)
 
         return [lambda i=order[s : s + batch_size]: build(i) for s in range(0, len(arrays), batch_size)]
 
@@ -356,6 +433,7 @@ class NeutrinoTraining(TrainSettings):
     head_hidden: int = setting(128, "hidden width of the head's networks")
     flow_transforms: int = setting(4, "spline coupling transforms (flow head)")
     mdn_components: int = setting(5, "mixture components (mdn head)")
+    assignment: bool = setting(False, "also learn which jet is the leptonic b, jointly, with learned uncertainty weights")
 
 
 @dataclass
@@ -390,7 +468,7 @@ class NeutrinoTask(Task):
     def build_model(self, settings: NeutrinoTraining) -> NeutrinoModel:
         return NeutrinoModel(head=settings.model, dim=settings.dim, heads=settings.heads, layers=settings.layers,
                              head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms,
-                             mdn_components=settings.mdn_components)  # fmt: skip
+                             mdn_components=settings.mdn_components, assignment=settings.assignment)  # fmt: skip
 
     def training_data(self, settings: NeutrinoTraining, model: NeutrinoModel) -> TrainingData:
         from hepgen.io import read
@@ -410,8 +488,11 @@ class NeutrinoTask(Task):
         )
 
     def loss(self, model: NeutrinoModel, batch: Any, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        objects, masks, target = batch
-        return {"nll": model.loss(objects, masks, target)}
+        objects, masks, target, b_jet = batch
+        terms = model.losses(objects, masks, target, b_jet)
+        if "weighted" in terms:  # the uncertainty-weighted sum is minimised; the NLL and CE are logged
+            return {"total": terms.pop("weighted"), **terms}
+        return terms
 
     def load_predictor(self, settings: NeutrinoPrediction) -> NeutrinoModel | None:
         """The trained model of ``--run``, or None for ``--model analytic``."""
@@ -435,9 +516,11 @@ class NeutrinoTask(Task):
     def predict_block(self, predictor: NeutrinoModel | None, settings: NeutrinoPrediction, block: Block) -> BlockOutput:
         """Point estimates and samples for one block; the events without a lepton or jets are counted, not kept.
 
-        Outputs: ``point`` (px, py, pz) ``[B, 3]`` (the posterior median per component), ``samples``
-        ``[B, S, 3]`` for probabilistic models, ``lepton_p4``, and when known ``truth`` with ``has_truth``
-        and ``b_lep_p4``.
+        Outputs: ``point`` (px, py, pz) ``[B, 3]`` (the posterior median per component); for probabilistic models
+        ``samples`` ``[B, S, 3]`` and ``mode`` ``[B, 3]`` (the most likely sample); ``assignment_probability``
+        ``[B, N_jets]`` with the jet-assignment head; ``lepton_p4``; for the χ² reconstruction ``jets_p4``,
+        ``jets_btag``, ``jets_mask`` and ``analytic_roots``; and when known ``truth`` with ``has_truth``,
+        ``b_lep_p4`` and ``parton_jets`` (the jet of b_lep, b_had, q1, q2; −1 if unmatched).
         """
         from hepgen.io import read
 
@@ -450,16 +533,27 @@ class NeutrinoTask(Task):
         else:
             torch.manual_seed(block.seed)
             device = settings.device
-            draws = []
+            draws, modes, assignment = [], [], []
             n = 1 if predictor.point_estimate else settings.samples
             for objects, masks, _ in batches(arrays, settings.batch_size, shuffle=False):
                 objects = {k: v.to(device) for k, v in objects.items()}
                 masks = {k: v.to(device) for k, v in masks.items()}
-                draws.append(targets_to_momentum(predictor.sample(objects, masks, n)).cpu().numpy())
+                samples, log_prob = predictor.sample(objects, masks, n, with_log_prob=True)
+                momentum = targets_to_momentum(samples)
+                draws.append(momentum.cpu().numpy())
+                best = log_prob.argmax(dim=1)  # the most likely of the samples (ν-Flows' mode estimate)
+                modes.append(momentum[torch.arange(len(best), device=best.device), best].cpu().numpy())
+                if predictor.has_assignment:
+                    assignment.append(predictor.assignment_probability(objects, masks).cpu().numpy())
             sample_array = np.concatenate(draws) if draws else np.zeros((0, n, 3), np.float32)
             outputs["point"] = np.median(sample_array, axis=1).astype(np.float32)
             if not predictor.point_estimate:
                 outputs["samples"] = sample_array.astype(np.float32)
+                outputs["mode"] = (np.concatenate(modes) if modes else np.zeros((0, 3))).astype(np.float32)
+            if predictor.has_assignment:
+                width = arrays.masks["jets"].shape[1]
+                outputs["assignment_probability"] = (np.concatenate(assignment) if assignment else
+                                                     np.zeros((0, width))).astype(np.float32)  # fmt: skip
         if arrays.target is not None:
             has_truth = np.isfinite(arrays.target).all(axis=1)
             truth = targets_to_momentum(np.where(has_truth[:, None], arrays.target, 0.0))
@@ -468,6 +562,13 @@ class NeutrinoTask(Task):
         outputs["lepton_p4"] = arrays.lepton_p4.astype(np.float32)
         if arrays.b_lep_p4 is not None:
             outputs["b_lep_p4"] = arrays.b_lep_p4.astype(np.float32)
+        # what the χ² reconstruction of the validation needs: the jets, their tags, both W-mass roots, the truth
+        outputs["jets_p4"] = arrays.jets_p4.astype(np.float32)
+        outputs["jets_btag"] = arrays.objects["jets"][..., 4].astype(np.float32)
+        outputs["jets_mask"] = arrays.masks["jets"]
+        outputs["analytic_roots"] = arrays.analytic_roots.astype(np.float32)
+        if arrays.parton_jets is not None:
+            outputs["parton_jets"] = arrays.parton_jets.astype(np.int32)
         event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
         return BlockOutput({"Neutrino": (outputs, event_id)}, counts=dict(arrays.skipped))
 

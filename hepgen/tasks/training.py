@@ -29,7 +29,7 @@ from hepgen.tasks.base import Task, TrainSettings
 from hepgen.tasks.data_parallel import planned_world_size
 from hepgen.tasks.run_folder import check_resume_compatible, prepare_run_folder, save_model_file, write_run_config
 
-__all__ = ["train", "TaskModule", "move_to_device"]
+__all__ = ["train", "TaskModule", "move_to_device", "export_checkpoint"]
 
 log = logging.getLogger("hepgen.training")
 
@@ -101,11 +101,14 @@ class TaskModule(_lightning().LightningModule):
         return torch.Generator(device=device).manual_seed(seed)
 
     def _log_terms(self, prefix: str, terms: Mapping[str, torch.Tensor], batch_size: int, **options: Any) -> torch.Tensor:
-        total = sum(terms.values())
+        """The loss to minimise — ``terms["total"]`` if the task gives it (its other terms are then only logged),
+        else the sum of the terms — logged as ``<prefix>_loss`` with every term."""
+        total = terms["total"] if "total" in terms else sum(terms.values())
         self.log(f"{prefix}_loss", total, prog_bar=True, batch_size=batch_size, **options)
-        if len(terms) > 1 and prefix == "train":
+        if len(terms) > 1:
             for name, value in terms.items():
-                self.log(f"{prefix}_{name}", value, batch_size=batch_size, **options)
+                if name != "total":
+                    self.log(f"{prefix}_{name}", value, batch_size=batch_size, **options)
         return total  # type: ignore[return-value]
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -188,3 +191,28 @@ def train(task: Task, settings: TrainSettings, *, callbacks: Sequence[Any] = ())
                         best_val_loss=None if score is None else float(score), **task.model_file_extras(settings))  # fmt: skip
     return run
 
+
+def export_checkpoint(task: Task, run: str | Path, *, checkpoint: str = "best", out: str | Path | None = None) -> Path:
+    """Write the ``model.pt`` of a run from one of its Lightning checkpoints (``best`` or ``last``), e.g. to use a
+    run that is still training or was stopped: the same file :func:`train` writes at its end (the EMA's weights
+    when on). Returns the model file (``RUN/model.pt`` unless ``out``)."""
+    from hepgen.errors import HepgenInputError
+    from hepgen.tasks.run_folder import read_run_config
+    from hepgen.tasks.settings import resolve
+
+    run = Path(run)
+    path = run / "checkpoints" / f"{checkpoint}.ckpt"
+    if not path.exists():
+        found = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt")) if (run / "checkpoints").exists() else []
+        raise HepgenInputError(f"no checkpoint {str(path)!r}; the run holds {found or 'none'}")
+    settings = resolve(task.Training, (f"{run}/config.yaml", read_run_config(run / "config.yaml", task.name)))
+    model = task.build_model(settings)
+    module = TaskModule(task, model, settings, total_steps=1)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    module.load_state_dict(state["state_dict"])
+    module.on_load_checkpoint(state)
+    target = Path(out) if out is not None else run / "model.pt"
+    save_model_file(target, task.name, module.sampling_model.config, module.sampling_model.state_dict(),
+                    checkpoint=f"{checkpoint} (epoch {state.get('epoch')}, step {state.get('global_step')})",
+                    **task.model_file_extras(settings))  # fmt: skip
+    return target

@@ -1,10 +1,15 @@
 """Compare neutrino predictions (flow, mdn, gauss, mse, analytic) on the same events: accuracy and calibration.
 
-For every method: bias and resolution (median and IQR/1.349 of the residual)
-of px, py, pz and η from its point estimate; the m(ℓν) and m(ℓνb)
-distributions against truth; and for every probabilistic method the truth
-quantiles, coverage of central intervals and pulls per component. Writes
-``metrics.json``, ``summary.md`` and the figures (PDF and PNG) to one folder.
+For every method and point estimate — the posterior median per component (``flow``), and for probabilistic
+methods the most likely of the posterior samples (``flow_mode``, ν-Flows' estimate) — the bias and resolution
+(median and IQR/1.349 of the residual, each ± a bootstrap error) of px, py, pz and η, and m(ℓν), m(ℓνb); for every
+probabilistic method m(ℓν) of all its samples (it must peak at the W mass) and the calibration per component
+(truth quantiles, coverage with binomial errors, pulls; exact at any number of samples); and the **jet
+assignment**: the leptonic-b jet chosen by a χ² of the top and W masses over jet permutations
+(:mod:`hepgen.physics.ttbar_reconstruction`) with each method's neutrino — for the analytic solution with both
+W-mass roots tried — its accuracy per jet multiplicity, the χ² widths tuned on a validation split of the events
+and the accuracy counted on the others; and the accuracy of a learned jet-assignment head where a model has one.
+Writes ``metrics.json``, ``summary.md`` and the figures (PDF and PNG) to one folder.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ import numpy as np
 from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
 from hepgen.physics.kinematics import invariant_mass, massless_p4, pseudorapidity
-from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
-from hepgen.validation.metrics import bias_resolution
+from hepgen.physics.neutrino import W_MASS
+from hepgen.physics.ttbar_reconstruction import chi2_assignment, fit_widths
+from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, coverage_error, pulls, truth_quantiles
+from hepgen.validation.metrics import bootstrap_bias_resolution
 from hepgen.validation.report import write_report
+from hepgen.validation.split import validation_split
 
 __all__ = ["COMPONENTS", "load_predictions", "validate_neutrino", "methods_table"]
 
@@ -55,7 +63,7 @@ def load_predictions(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, 
                 f"{path} holds {len(entries)} events and {reference[0]} holds {len(reference[1])} (or other events): "
                 "compare predictions made on the same input events"
             )
-        methods[name] = {**outputs, "metadata": metadata, "path": str(path)}
+        methods[name] = {**outputs, "entry": entries, "metadata": metadata, "path": str(path)}
     # keep the events with a truth neutrino (all of them in hepgen samples; NanoAOD may lack a few)
     has_truth = next(iter(methods.values())).get("has_truth")
     if has_truth is not None and not has_truth.all():
@@ -68,36 +76,105 @@ def load_predictions(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, 
     return methods
 
 
-def _evaluate_method(outputs: dict[str, Any], truth: np.ndarray, lepton: np.ndarray, b_lep: np.ndarray | None) -> dict[str, Any]:
-    """Accuracy, calibration and the plotted arrays of one method (a unit of work on a cluster)."""
-    point = _with_eta(outputs["point"])
-    entry: dict[str, Any] = {"probabilistic": "samples" in outputs}
-    arrays: dict[str, Any] = {"quantiles": {}, "coverage": {}, "pulls": {}}
-    for j, c in enumerate(COMPONENTS):
-        bias, resolution = bias_resolution(point[:, j] - truth[:, j])
-        entry[c] = {"bias": bias, "resolution": resolution}
-    arrays["residual_pz"] = point[:, 2] - truth[:, 2]
-    arrays["m_lnu"] = invariant_mass(lepton, massless_p4(outputs["point"]))
-    arrays["m_lnub"] = invariant_mass(lepton, massless_p4(outputs["point"]), b_lep) if b_lep is not None else None
+#: Jet multiplicities of the assignment accuracy (the last bin holds 6 or more jets).
+MULTIPLICITIES = ("4", "5", "6+")
+
+
+def _point_estimates(name: str, outputs: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The point estimates (px, py, pz) ``[B, 3]`` of a method's file: the median, and the mode if it has samples."""
+    points = {name: outputs["point"]}
+    if "mode" in outputs:
+        points[f"{name}_mode"] = outputs["mode"]
+    return points
+
+
+def _samples_mass_peak(lepton: np.ndarray, samples: np.ndarray) -> dict[str, float]:
+    """m(ℓν) of every posterior sample: its most populated 1 GeV bin in 40–120 GeV and its median."""
+    masses = invariant_mass(lepton[:, None, :], massless_p4(samples)).ravel()
+    counts, edges = np.histogram(masses, np.arange(40.0, 120.5, 1.0))
+    return {"m_lnu_samples_peak": float(edges[np.argmax(counts)] + 0.5), "m_lnu_samples_median": float(np.median(masses))}
+
+
+def _evaluate_method(name: str, outputs: dict[str, Any], truth: np.ndarray, lepton: np.ndarray, b_lep: np.ndarray | None,
+                     resamples: int = 200) -> dict[str, Any]:  # fmt: skip
+    """Accuracy of every point estimate, calibration and the plotted arrays of one method (a unit of work on a cluster)."""
+    entries: dict[str, Any] = {}
+    arrays: dict[str, Any] = {"quantiles": {}, "coverage": {}, "pulls": {}, "residual_pz": {}, "m_lnu": {}, "m_lnub": {}}
+    for point_name, p3 in _point_estimates(name, outputs).items():
+        point = _with_eta(p3)
+        entry: dict[str, Any] = {"probabilistic": "samples" in outputs, "estimate": "mode" if point_name.endswith("_mode") else
+                                 ("median" if "samples" in outputs else "point")}  # fmt: skip
+        for j, c in enumerate(COMPONENTS):
+            entry[c] = bootstrap_bias_resolution(point[:, j] - truth[:, j], resamples=resamples)
+        arrays["residual_pz"][point_name] = point[:, 2] - truth[:, 2]
+        arrays["m_lnu"][point_name] = invariant_mass(lepton, massless_p4(p3))
+        arrays["m_lnub"][point_name] = invariant_mass(lepton, massless_p4(p3), b_lep) if b_lep is not None else None
+        entries[point_name] = entry
     if "samples" in outputs:
         samples = _with_eta(outputs["samples"])
+        entries[name].update(_samples_mass_peak(lepton, outputs["samples"]))
         for j, c in enumerate(COMPONENTS):
             s = calibration_summary(samples[..., j], truth[:, j])
-            entry[c]["calibration"] = {**s.__dict__, "verdict": s.verdict(len(truth))}
-            arrays["quantiles"][c] = truth_quantiles(samples[..., j], truth[:, j])
-            arrays["coverage"][c] = coverage(samples[..., j], truth[:, j])
-            arrays["pulls"][c] = pulls(samples[..., j], truth[:, j])
-    return {"entry": entry, "arrays": arrays}
+            entries[name][c]["calibration"] = {**s.__dict__, "verdict": s.verdict()}
+            q = truth_quantiles(samples[..., j], truth[:, j])
+            arrays["quantiles"][c] = q
+            arrays["coverage"][c] = coverage(samples[..., j], truth[:, j], quantiles=q)
+            arrays["pulls"][c] = pulls(samples[..., j], truth[:, j], quantiles=q)
+            entries[name][c]["calibration"]["deciles"] = (np.histogram(q, np.linspace(0, 1, 11))[0] / max(len(q), 1)).tolist()
+    return {"entries": entries, "arrays": arrays}
+
+
+def _assignment(methods: dict[str, dict[str, Any]], validation_fraction: float = 0.3) -> dict[str, Any] | None:
+    """Accuracy of the leptonic-b jet chosen by the χ² with each method's neutrino (and by a learned head), per jet
+    multiplicity, on the test part of the events; the χ² widths come from the correct assignments of the validation
+    part. None without jet truth."""
+    first = next(iter(methods.values()))
+    if "parton_jets" not in first or "jets_p4" not in first:
+        return None
+    jets, btag, mask = first["jets_p4"].astype(np.float64), first["jets_btag"] > 0.5, first["jets_mask"].astype(bool)
+    lepton, partons = first["lepton_p4"].astype(np.float64), first["parton_jets"].astype(np.int64)
+    is_val = validation_split(first["entry"], validation_fraction)
+    n_jets = np.minimum(mask.sum(axis=1), 6)
+    target = partons[:, 0]
+    considered = (target >= 0) & (target < 6) & ~is_val
+    result: dict[str, Any] = {"validation_fraction": validation_fraction, "events": {}, "methods": {}}
+    for m, label in zip((4, 5, 6), MULTIPLICITIES):
+        result["events"][label] = int((considered & (n_jets == m)).sum())
+
+    def accuracy(chosen: np.ndarray) -> dict[str, dict[str, float]]:
+        out = {}
+        for m, label in zip((4, 5, 6), MULTIPLICITIES):
+            rows = considered & (n_jets == m)
+            a = float(np.mean(chosen[rows] == target[rows])) if rows.any() else float("nan")
+            out[label] = {"accuracy": a, "error": float(coverage_error(np.array([a]), int(rows.sum()))[0])}
+        return out
+
+    for name, outputs in methods.items():
+        for key, point in _point_estimates(name, outputs).items():
+            hypotheses = point.astype(np.float64)[:, None, :]
+            if name == "analytic":  # the W-mass constraint with both roots tried, as in the analyses
+                roots = outputs["analytic_roots"].astype(np.float64)
+                met = outputs["point"][:, :2].astype(np.float64)
+                hypotheses = np.concatenate([np.repeat(met[:, None, :], 2, axis=1), roots[..., None]], axis=-1)
+            # the widths of the χ²: those of the correct assignments with the method's point estimate
+            widths = fit_widths(lepton[is_val], massless_p4(point.astype(np.float64))[is_val], jets[is_val], partons[is_val])
+            chosen, _ = chi2_assignment(lepton, massless_p4(hypotheses), jets, btag, mask, widths=widths)
+            result["methods"][key] = {"chi2": accuracy(chosen), "widths": widths.__dict__}
+        if "assignment_probability" in outputs:
+            head = np.argmax(np.where(mask, outputs["assignment_probability"], -1.0), axis=1)
+            result["methods"].setdefault(name, {})["head"] = accuracy(head)
+    return result
 
 
 def validate_neutrino(
     files: Sequence[str | os.PathLike], out: str | os.PathLike, *, label_text: str = "Simulation", experiment: str | None = None,
-    scheduler: str | None = None, figures: bool = True,
+    scheduler: str | None = None, figures: bool = True, bootstrap: int = 200,
 ) -> dict[str, Any]:  # fmt: skip
     """Compare the methods of ``files``; writes ``metrics.json``, ``summary.md`` and figures to ``out``.
 
     With ``scheduler`` (``local:N`` or a Dask scheduler address) the methods are evaluated in parallel on a
-    Dask cluster; the outputs are the same as the serial run's. ``figures=False`` skips the figures.
+    Dask cluster; the outputs are the same as the serial run's. ``figures=False`` skips the figures;
+    ``bootstrap`` sets the resamples of the statistical errors.
     """
     methods = load_predictions(files)
     out = Path(out)
@@ -107,10 +184,11 @@ def validate_neutrino(
     lepton = first["lepton_p4"]
     b_lep = first.get("b_lep_p4")
     metrics: dict[str, Any] = {
-        "events": int(len(truth)), "events_without_truth": int(first.get("events_without_truth", 0)), "methods": {}
-    }
-    units = [{"outputs": {k: v for k, v in outputs.items() if k in ("point", "samples")}, "truth": truth, "lepton": lepton,
-              "b_lep": b_lep} for outputs in methods.values()]  # fmt: skip
+        "events": int(len(truth)), "events_without_truth": int(first.get("events_without_truth", 0)), "methods": {},
+        "bootstrap": bootstrap, "w_mass": W_MASS,
+    }  # fmt: skip
+    units = [{"name": name, "outputs": {k: v for k, v in outputs.items() if k in ("point", "samples", "mode")},
+              "truth": truth, "lepton": lepton, "b_lep": b_lep, "resamples": bootstrap} for name, outputs in methods.items()]  # fmt: skip
     if scheduler:
         from hepgen.cluster import map_units
 
@@ -125,33 +203,59 @@ def validate_neutrino(
     residuals: dict[str, np.ndarray] = {}
     for name, result in zip(methods, evaluated):
         arrays = result["arrays"]
-        residuals[name] = arrays["residual_pz"]
-        m_lnu[name] = arrays["m_lnu"]
+        residuals |= arrays["residual_pz"]
+        m_lnu |= arrays["m_lnu"]
         if b_lep is not None:
-            m_lnub[name] = arrays["m_lnub"]
+            m_lnub |= arrays["m_lnub"]
         for c in arrays["quantiles"]:
             quantiles[c][name] = arrays["quantiles"][c]
             cover[c][name] = arrays["coverage"][c]
             pull_values[c][name] = arrays["pulls"][c]
-        metrics["methods"][name] = result["entry"]
+        metrics["methods"] |= result["entries"]
     for name, values in m_lnu.items():
         metrics.setdefault("m_lnu_median", {})[name] = float(np.median(values))
+    assignment = _assignment(methods)
+    if assignment is not None:
+        metrics["assignment"] = assignment
     if figures:
-        _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment)
+        _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment,
+                 {name: (lepton, methods[name]["samples"]) for name in methods if "samples" in methods[name]})  # fmt: skip
     write_report(out, metrics, _summary(metrics))
     return metrics
 
 
+def _with_error(entry: dict[str, float], key: str) -> str:
+    error = entry.get(f"{key}_err", float("nan"))
+    return f"{entry[key]:.3g}" + (f" ± {error:.2g}" if np.isfinite(error) else "")
+
+
 def methods_table(metrics: dict[str, Any]) -> list[str]:
-    """Markdown rows: bias and resolution of every component and the median m(ℓν), per method and the truth."""
+    """Markdown rows: bias and resolution (± bootstrap errors) of every component and the median m(ℓν), per method
+    and point estimate, and the truth."""
     lines = [
         "| method | " + " | ".join(f"{c} bias | {c} resolution" for c in COMPONENTS) + " | median m(ℓν) [GeV] |",
         "|---|" + "---|---|" * len(COMPONENTS) + "---|",
     ]
     for name, entry in metrics["methods"].items():
-        cells = [f"{entry[c]['bias']:.3g} | {entry[c]['resolution']:.3g}" for c in COMPONENTS]
+        cells = [f"{_with_error(entry[c], 'bias')} | {_with_error(entry[c], 'resolution')}" for c in COMPONENTS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {metrics['m_lnu_median'][name]:.1f} |")
     lines.append("| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |")
+    return lines
+
+
+def assignment_table(metrics: dict[str, Any]) -> list[str]:
+    """Markdown rows: the leptonic-b assignment accuracy per method and jet multiplicity (± binomial errors)."""
+    assignment = metrics.get("assignment")
+    if not assignment:
+        return []
+    events = assignment["events"]
+    lines = ["| method | " + " | ".join(f"{m} jets ({events[m]} events)" for m in MULTIPLICITIES) + " |",
+             "|---|" + "---|" * len(MULTIPLICITIES)]  # fmt: skip
+    for name, by_kind in assignment["methods"].items():
+        for kind, label in (("chi2", "χ²"), ("head", "learned head")):
+            if kind in by_kind:
+                cells = [f"{by_kind[kind][m]['accuracy']:.3f} ± {by_kind[kind][m]['error']:.3f}" for m in MULTIPLICITIES]
+                lines.append(f"| {name} ({label}) | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -159,28 +263,45 @@ def _summary(metrics: dict[str, Any]) -> str:
     lines = [
         "# Neutrino regression: comparison of methods",
         "",
-        f"{metrics['events']} events. Bias = median residual, resolution = IQR/1.349 of the residual "
-        "(point estimate: posterior median per component, or the prediction itself).",
+        f"{metrics['events']} events. Bias = median residual, resolution = IQR/1.349 of the residual, each ± its "
+        f"bootstrap error ({metrics['bootstrap']} resamples over events). `flow` is the posterior median per component, "
+        "`flow_mode` the most likely posterior sample; `analytic` the W-mass solution with the smaller |pz| (MET for px, py).",
         "",
         *methods_table(metrics),
     ]
+    peaks = [(name, e) for name, e in metrics["methods"].items() if "m_lnu_samples_peak" in e]
+    if peaks:
+        lines += ["", f"m(ℓν) of every posterior sample (the W mass is {metrics['w_mass']:.1f} GeV): "
+                      + "; ".join(f"{name}: peak {e['m_lnu_samples_peak']:.1f} GeV, median {e['m_lnu_samples_median']:.1f} GeV"
+                                  for name, e in peaks) + "."]  # fmt: skip
     lines += ["", "## Calibration of the probabilistic methods", "",
-              "| method | component | KS | max coverage deviation | tail fraction (0.1 ideal) | pull σ | verdict |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+              "| method | component | KS | 68 % coverage | 95 % coverage | max decile deviation | pull σ | verdict |",
+              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, entry in metrics["methods"].items():
-        if not entry["probabilistic"]:
-            continue
         for c in COMPONENTS:
-            cal = entry[c]["calibration"]
+            cal = entry[c].get("calibration")
+            if not cal:
+                continue
+            deviation = max(abs(d - 0.1) for d in cal["deciles"])
             lines.append(
-                f"| {name} | {c} | {cal['ks']:.3f} | {cal['max_coverage_deviation']:.3f} | {cal['tail_fraction']:.3f} "
-                f"| {cal['pull_std']:.2f} | {cal['verdict']} |"
+                f"| {name} | {c} | {cal['ks']:.3f} | {cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} "
+                f"| {cal['coverage_95']:.3f} ± {cal['coverage_95_error']:.3f} | {deviation:.3f} | {cal['pull_std']:.2f} "
+                f"| {cal['verdict']} |"
             )
-    lines += ["", "Figures: `residual_pz`, `m_lnu`, `m_lnub`, `truth_quantiles`, `coverage`, `pulls` (PDF and PNG).", ""]
+    table = assignment_table(metrics)
+    if table:
+        lines += ["", "## Which jet is the leptonic b", "",
+                  "χ² of m(ℓνb), m(jjj) and m(jj) over the assignments of the leading six jets (b's among the b-tagged), "
+                  "with each method's neutrino (the analytic one tries both W-mass roots); widths tuned on "
+                  f"{metrics['assignment']['validation_fraction']:.0%} validation events, accuracy on the others "
+                  "(events whose leptonic b is matched to one of the six jets).", "", *table]  # fmt: skip
+    lines += ["", "Figures: `residual_pz`, `m_lnu`, `m_lnu_samples`, `m_lnub`, `truth_quantiles`, `coverage`, `pulls` "
+                  "(PDF and PNG).", ""]  # fmt: skip
     return "\n".join(lines)
 
 
-def _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment) -> None:  # noqa: ANN001
+def _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment,  # noqa: ANN001
+             sample_masses=None) -> None:  # noqa: ANN001
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import (
@@ -213,6 +334,14 @@ def _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values
         ax, ratio = plot_distributions(values, reference="truth", bins=bins, xlabel=xlabel)
         label(ax, label_text, experiment=experiment)
         save_figure(ax.figure, out / name)
+        plt.close(ax.figure)
+    if sample_masses:  # m(ℓν) of every posterior sample against the truth's: a peak at the W mass
+        values = {"truth": m_lnu["truth"], **{f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(samples)).ravel()
+                                              for name, (lepton, samples) in sample_masses.items()}}  # fmt: skip
+        ax, _ = plot_distributions(values, reference="truth", bins=np.linspace(0, 200, 81), xlabel=r"$m(\ell\nu)$ [GeV]")
+        ax.axvline(W_MASS, color="black", lw=0.8, ls=":")
+        label(ax, label_text, experiment=experiment)
+        save_figure(ax.figure, out / "m_lnu_samples")
         plt.close(ax.figure)
     if any(quantiles[c] for c in COMPONENTS):
         for kind, data, draw, xlabel in (

@@ -49,6 +49,7 @@ from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES, jet_obse
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
 from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution, bootstrap_bias_resolution, bootstrap_indices
 from hepgen.validation.report import write_report
+from hepgen.validation.split import validation_split
 
 __all__ = ["BASELINES", "SOFTKILLER_GRID", "CLASSIFIER_THRESHOLDS", "PointPrediction", "load_pileup_predictions",
            "validation_split", "validate_pileup", "methods_table"]  # fmt: skip
@@ -198,14 +199,6 @@ def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPre
                 point.scores[method] = content["scores"]
         points.append(point)
     return points
-
-
-def validation_split(entry: np.ndarray, fraction: float) -> np.ndarray:
-    """True for the jets (by index ``entry`` ``[J]``) that belong to the validation part; a fixed hash, no RNG state."""
-    if not 0 < fraction < 1:
-        raise HepgenInputError(f"validation_fraction must be in (0, 1); got {fraction}")
-    hashed = (np.asarray(entry, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(2**32)
-    return hashed.astype(np.float64) / 2**32 < fraction
 
 
 def _with_pion_mass(particles: ak.Array) -> ak.Array:

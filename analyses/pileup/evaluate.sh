@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The pileup study of analyses/pileup/README.md: every method on the 200 independent test jets with the held-out
+# pool (data/minbias_pool_test.root), at μ = 20, 60, 100, 140, 200, and at μ = 60 with 10 % of the observed
+# particles lost; then `hepgen validate pileup` into analyses/pileup/validation/.
+#
+#   analyses/pileup/evaluate.sh      # ≈ 1 h on a 2-core CPU (VIPR sampling ≈ 2/3 of it)
+#
+# Models (analyses/pileup/train.sh): VIPR on CHS input (model/, the default), VIPR on every observed particle
+# (RUNS/vipr_observed, if trained) and the per-particle classifier (classifier/). Each prediction of a point uses
+# the same jets, pool, μ and seed, so every method sees the same observed jets.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hepgen=${HEPGEN:-.venv/bin/hepgen}
+runs=${RUNS:-runs/pileup}
+out=${OUT:-runs/pileup_eval}
+samples=${SAMPLES:-8}
+steps=${STEPS:-50}
+mkdir -p "$out"
+points=("20 0" "60 0" "100 0" "140 0" "200 0" "60 0.1")
+for point in "${points[@]}"; do
+  read -r mu lost <<<"$point"
+  common=(--jets data/top_jets_test.root --pileup data/minbias_pool_test.root --mu "$mu" --inefficiency "$lost"
+          --seed "$mu" --no-progress)
+  tag="mu${mu}_lost${lost}"
+  $hepgen predict pileup --run analyses/pileup/model "${common[@]}" --samples "$samples" --steps "$steps" \
+      --out "$out/vipr_$tag.root"
+  $hepgen predict puppiml --run analyses/pileup/classifier "${common[@]}" --out "$out/puppiml_$tag.root"
+  if [[ -f "$runs/vipr_observed/model.pt" && "$lost" == 0 ]]; then
+    $hepgen predict pileup --run "$runs/vipr_observed" "${common[@]}" --samples "$samples" --steps "$steps" \
+        --out "$out/vipr_observed_$tag.root"
+  fi
+done
+$hepgen validate pileup --pred "$out"/*.root --out analyses/pileup/validation --no-progress --overwrite

@@ -203,3 +203,44 @@ def test_batches_cover_every_event_once(ttbar_arrays):
     _, arrays = ttbar_arrays
     seen = [len(t) for _, _, t in batches(arrays, 32, shuffle=True, seed=1)]
     assert sum(seen) == len(arrays) and max(seen) == 32
+
+
+@pytest.mark.parametrize("head", ["flow", "mdn"])
+def test_the_mode_is_the_most_likely_sample(ttbar_arrays, head):
+    _, arrays = ttbar_arrays
+    torch.manual_seed(0)
+    model = NeutrinoModel(head=head, dim=16, heads=2, layers=1, head_hidden=16).eval()
+    model.fit_standardization(arrays)
+    objects, masks = arrays.tensors()
+    torch.manual_seed(5)
+    samples, log_prob = model.sample(objects, masks, 32, with_log_prob=True)
+    torch.manual_seed(5)
+    plain = model.sample(objects, masks, 32)
+    torch.testing.assert_close(samples, plain, rtol=1e-5, atol=1e-5)  # the same draws with or without the densities
+    with torch.no_grad():  # the density of each sample in physical (px, py, η): the same ranking within an event
+        physical = model.posterior(objects, masks).log_prob(samples.transpose(0, 1)).transpose(0, 1)
+    assert torch.equal(log_prob.argmax(dim=1), physical.argmax(dim=1))
+    torch.testing.assert_close(physical - log_prob, (physical - log_prob)[:, :1].expand_as(log_prob), rtol=1e-4, atol=1e-4)
+
+
+def test_the_assignment_head_learns_with_weighted_losses(ttbar_arrays):
+    _, arrays = ttbar_arrays
+    torch.manual_seed(0)
+    model = NeutrinoModel(head="flow", dim=16, heads=2, layers=1, head_hidden=16, assignment=True)
+    model.fit_standardization(arrays)
+    objects, masks = arrays.tensors()
+    target, b_jet = torch.as_tensor(arrays.target), torch.as_tensor(arrays.b_lep_jet)
+    assert (b_jet >= 0).sum() > len(arrays) // 2  # most leptonic b's are matched to a jet
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(60):
+        terms = model.losses(objects, masks, target, b_jet)
+        first = first or {k: float(v.detach()) for k, v in terms.items()}
+        optimizer.zero_grad()
+        terms["weighted"].backward()
+        assert model.log_variances.grad is not None and torch.isfinite(model.log_variances.grad).all()
+        optimizer.step()
+    assert float(terms["assignment"]) < first["assignment"] and float(terms["nll"]) < first["nll"]
+    probability = model.assignment_probability(objects, masks)
+    torch.testing.assert_close(probability.sum(dim=1), torch.ones(len(arrays)))
+    assert not probability[~masks["jets"]].any()  # padding is never a candidate

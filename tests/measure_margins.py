@@ -25,7 +25,7 @@ MEASURES = {
     "gauss": ("tests.test_neutrino", "gauss_head_errors", [("sigma_relative_error", "<", 0.15), ("mean_error", "<", 0.1)]),
     "bimodal": ("tests.test_neutrino", "bimodal_scores", [("flow_gain", ">", 0.3), ("mdn_gain", ">", 0.3),
                                                          ("min_peak_share", ">", 0.35), ("between_share", "<", 0.1)]),
-    "overfit": ("tests.test_pileup_task", "overfit_four_jets", [("generated_error", "<", 0.2), ("error_ratio", "<", 0.6),
+    "overfit": ("tests.test_pileup_task", "overfit_four_jets", [("generated_error", "<", 0.25), ("error_ratio", "<", 0.6),
                                                                 ("axis_deviation", "<", 0.3)]),
     "classifier": ("tests.test_pileup_task", "classifier_separation", [("auc", ">", 0.9), ("auc_gain", ">", 0.02)]),
 }  # fmt: skip

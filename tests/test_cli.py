@@ -25,13 +25,15 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
     for run in ("neutrino_flow", "neutrino_mdn", "neutrino_gauss", "neutrino_mse", "pileup", "puppiml"):
         assert (out / "runs" / run / "model.pt").exists(), run
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["neutrino"]["methods"]) == {"flow", "mdn", "gauss", "mse", "analytic"}
+    assert set(metrics["neutrino"]["methods"]) == {"flow", "flow_mode", "mdn", "mdn_mode", "gauss", "gauss_mode", "mse",
+                                                   "analytic"}  # the probabilistic heads also give their mode
     assert metrics["pileup"]["mu"] == [60.0]
     for figure in ("neutrino/truth_quantiles.png", "neutrino/m_lnu.pdf", "pileup/distributions_mu60.png",
                    "pileup/bias_vs_mu.pdf", "pileup/softdrop_grid.png"):  # fmt: skip
         assert (out / figure).stat().st_size > 1000, figure
     text = result.summary_path.read_text()
-    assert "| flow |" in text and "| analytic |" in text and "### μ = 60" in text and "| mass |" in text
+    assert "| flow |" in text and "| analytic |" in text and "### μ = 60" in text and "| mass bias |" in text
+    assert all(f"| {method} |" in text for method in ("vipr", "puppiml", "chs", "chs_softkiller", "softdrop", "observed"))
 
 
 @pytest.mark.slow

@@ -159,7 +159,7 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     np.testing.assert_array_equal(event_id["entry"], np.arange(80))
     assert main(["validate", "neutrino", "--pred", str(pred), str(analytic), "--out", str(tmp_path / "val")]) == 0
     metrics = json.loads((tmp_path / "val" / "metrics.json").read_text())
-    assert set(metrics["methods"]) == {"flow", "analytic"}
+    assert set(metrics["methods"]) == {"flow", "flow_mode", "analytic"}  # the flow gives its median and its mode
     # the calibration in metrics.json is that of the samples in the prediction file: recompute the KS distance of the
     # truth quantiles by hand (ties aside, a truth quantile is the fraction of samples below the truth; the
     # estimator's random tie-breaking moves each by less than 1/(S + 1))
@@ -238,7 +238,7 @@ def test_the_assignment_head_learns_with_weighted_losses(ttbar_arrays):
         first = first or {k: float(v.detach()) for k, v in terms.items()}
         optimizer.zero_grad()
         terms["weighted"].backward()
-        assert model.log_variances.grad is not None and torch.isfinite(model.log_variances.grad).all()
+        assert model.log_variance.grad is not None and torch.isfinite(model.log_variance.grad)
         optimizer.step()
     assert float(terms["assignment"]) < first["assignment"] and float(terms["nll"]) < first["nll"]
     probability = model.assignment_probability(objects, masks)

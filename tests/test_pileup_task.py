@@ -11,7 +11,7 @@ import uproot
 
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.pileup import CONTEXT_FEATURES, VIPRModel, jet_batch, to_generated_jets
+from hepgen.tasks.pileup import CONTEXT_FEATURES, PASSTHROUGH_PT, VIPRModel, jet_batch, to_generated_jets
 
 
 def hard_jets(path, n):
@@ -46,21 +46,28 @@ def test_chs_input_passes_the_tracker_through_and_generates_the_rest(top_jets, m
 
     _, hard = hard_jets(top_jets, 6)
     observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=60, seed=4, inefficiency=0.1)
-    batch = jet_batch(observed, input="chs", hard=hard, max_hard=256)
+    batch = jet_batch(observed, input="chs", passthrough_pt=5.0, hard=hard, max_hard=256)
     cloud = observed.constituents[chs_keep(observed.constituents)]
     np.testing.assert_array_equal(batch.observed_mask.sum(1), ak.to_numpy(ak.num(cloud)))
     assert not batch.observed_is_pileup[batch.observed_mask & (batch.observed[..., 3] > 0)].any()  # tracker: all hard
-    # passed through: the tracker's charged particles; generated: every other hard particle, and the lost ones
-    assert ak.all(batch.passthrough.pt == cloud[tracker_charged(cloud)].pt)
-    measured = ak.sum(observed.hard_kept & tracker_charged(hard.constituents), axis=1)
-    np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.num(hard.constituents) - measured))
-    # a sample made of the generated truth and the passed-through particles is the truth jet
-    generated = hard.constituents[~(observed.hard_kept & tracker_charged(hard.constituents))]
+    # passed through: the tracker's charged particles and the neutral ones above 5 GeV (flagged in the input)
+    through = tracker_charged(cloud) | (cloud.pt > 5.0)
+    assert ak.all(batch.passthrough.pt == cloud[through].pt)
+    np.testing.assert_array_equal(batch.observed[..., 4][batch.observed_mask], ak.to_numpy(ak.flatten(through)))
+    # generated: every other hard particle, and the ones the detector lost
+    measured = observed.hard_kept & (tracker_charged(hard.constituents) | (hard.constituents.pt > 5.0))
+    np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.num(hard.constituents) - ak.sum(measured, axis=1)))
+    assert ak.sum(cloud.is_pileup & through) < 0.01 * ak.sum(ak.num(cloud))  # pileup rarely passes at μ = 60
+    # a sample made of the generated truth and the passed-through particles is the truth jet (up to the pileup
+    # passed through)
+    generated = hard.constituents[~measured]
     axis = batch.axis.astype(np.float64)
     clouds = torch.as_tensor(batch.hard, dtype=torch.float64)
     jets = to_generated_jets(clouds, torch.as_tensor(batch.hard_mask), axis, 1, batch.passthrough)
     np.testing.assert_array_equal(ak.num(jets.constituents), ak.num(generated) + ak.num(batch.passthrough))
-    truth = summed_p4(hard.constituents, mass=PION_MASS)
+    passed_pileup = cloud[through & cloud.is_pileup]
+    truth = summed_p4(hard.constituents, mass=PION_MASS) + summed_p4(ak.with_field(passed_pileup, passed_pileup.pt * 0, "mass"),
+                                                                       mass=PION_MASS)  # fmt: skip
     np.testing.assert_allclose(jets.mass, pt_eta_phi_mass(truth)[3], rtol=1e-4)
 
 
@@ -110,9 +117,9 @@ def overfit_four_jets(top_jets, minbias_file, seed: int) -> dict[str, float]:
 def test_tiny_model_overfits_a_handful_of_jets(top_jets, minbias_file):
     result = overfit_four_jets(top_jets, minbias_file, seed=0)
     assert result["counts_learnt"], result  # the multiplicity model has learnt each jet's count, in every sample
-    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): generated error 0.129, its ratio to
-    # the observed error 0.346, axis deviation 0.094
-    assert result["generated_error"] < 0.2, result  # generated jets far closer to the truth than the observed
+    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): generated error 0.139, its ratio to
+    # the observed error 0.301, axis deviation 0.077 (seeds spread the error over 0.035-0.139)
+    assert result["generated_error"] < 0.25, result  # generated jets far closer to the truth than the observed
     assert result["generated_error"] < 0.6 * result["observed_error"], result
     assert result["axis_deviation"] < 0.3, result  # generated jets point where the jet is
 
@@ -142,7 +149,9 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     np.testing.assert_array_equal(outputs["sample"], np.tile(np.arange(3), 5))
     jets_tree, _, _ = read_event_outputs(out, tree="Jets")
     charged = (jets_tree["observed_constituent_charge"] != 0) & (abs(jets_tree["observed_constituent_eta"]) < 2.5)
-    passed = ak.to_numpy(ak.sum(charged & ~jets_tree["observed_constituent_is_pileup"], axis=1))  # CHS input (default)
+    chs_input = ~(charged & jets_tree["observed_constituent_is_pileup"])  # CHS input (default)
+    through = chs_input & (charged | (jets_tree["observed_constituent_pt"] > PASSTHROUGH_PT))  # output as observed
+    passed = ak.to_numpy(ak.sum(through, axis=1))
     n = ak.to_numpy(ak.num(outputs["constituent_pt"])) - np.repeat(passed, 3)  # generated per sample
     assert np.all(n >= 0) and np.all(n <= 128) and metadata["steps"] == 6 and metadata["method"] == "vipr"
     assert np.all(outputs["jet_pt"] > 0) and np.all(np.isfinite(outputs["jet_mass"]))
@@ -195,5 +204,6 @@ def classifier_separation(top_jets, minbias_file, seed: int) -> dict[str, float]
 @pytest.mark.slow
 def test_tiny_classifier_learns_which_neutral_particles_are_pileup(top_jets, minbias_file):
     result = classifier_separation(top_jets, minbias_file, seed=0)
-    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): AUC X (a pT cut alone: X)
+    # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): AUC 0.970 (a pT cut alone: at most
+    # 0.847), the classifier's gain over the pT cut 0.137
     assert result["auc"] > 0.9 and result["auc"] > result["pt_cut_auc"] + 0.02, result

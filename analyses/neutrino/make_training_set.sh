@@ -2,6 +2,7 @@
 # The large ν-Flows training set: 200 000 selected tt̄ → ℓ+jets events (default detector), made as 8 shards of
 # one run (seed 100) so that a long generation can be resumed: a finished shard is not redone, and the shards
 # together are exactly the unsharded run (hepgen's block seeding). Train on the glob runs/ttbar200k/part*.root.
+# The degraded-detector set for the detector-mixture training: DETECTOR=degraded EVENTS=50000 SEED=101 OUT=runs/ttbar_degraded.
 #
 #   analyses/neutrino/make_training_set.sh            # ≈ 2.8 h on a 2-core CPU (Pythia ≈ 80 % of it)
 #   EVENTS=20000 SHARDS=2 analyses/neutrino/make_training_set.sh   # a quick check
@@ -14,7 +15,7 @@ out=${OUT:-runs/ttbar200k}
 mkdir -p "$out"
 start=$(date +%s)
 for ((i = 0; i < shards; i++)); do
-  $hepgen generate ttbar-ljets --events "$events" --seed 100 --jobs "${JOBS:-2}" --shard "$i/$shards" \
-      --no-progress --out "$out/part$i.root"
+  $hepgen generate ttbar-ljets --events "$events" --seed "${SEED:-100}" --detector "${DETECTOR:-default}" \
+      --jobs "${JOBS:-2}" --shard "$i/$shards" --no-progress --out "$out/part$i.root"
 done
 echo "generated $events selected events in $(( $(date +%s) - start )) s into $out/"

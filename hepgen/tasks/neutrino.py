@@ -256,7 +256,10 @@ class NeutrinoModel(nn.Module):
         mdn_components: mixture components (mdn head).
         max_jets: jets read per event.
         assignment: also predict which jet is the leptonic b (a per-jet softmax over the jet tokens), trained
-            jointly; the two losses are weighted by learned homoscedastic uncertainties (Kendall, Gal, Cipolla).
+            jointly, the assignment's loss weighted by a learned homoscedastic uncertainty (Kendall, Gal, Cipolla
+            2018: e^{−s} CE + ½ s). The density's loss keeps weight 1: it is already a normalised negative
+            log-likelihood (a learned temperature e^{−s} NLL + ½ s has no minimum once the NLL is negative, which a
+            flow reaches on standardised targets), in the same units as the classification's cross-entropy.
     """
 
     def __init__(
@@ -294,8 +297,8 @@ class NeutrinoModel(nn.Module):
         self.head = make_head(head, dim, len(TARGETS), **options)
         if assignment:
             self.assignment_head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))
-            # log σ² of each loss (Kendall et al. 2018): the density's and the assignment's
-            self.log_variances = nn.Parameter(torch.zeros(2))
+            # log σ² of the assignment's loss (Kendall et al. 2018)
+            self.log_variance = nn.Parameter(torch.zeros(()))
 
     @property
     def point_estimate(self) -> bool:
@@ -353,10 +356,9 @@ class NeutrinoModel(nn.Module):
         known = b_jet >= 0
         ce = (nn.functional.cross_entropy(logits[known], b_jet[known], reduction="sum") / known.sum().clamp_min(1)
               if known.any() else logits.sum() * 0.0)  # fmt: skip
-        s = self.log_variances
-        # ½ e^{−s1} NLL + ½ s1 (the density, a "regression") and e^{−s2} CE + ½ s2 (a classification)
-        weighted = 0.5 * torch.exp(-s[0]) * nll + 0.5 * s[0] + torch.exp(-s[1]) * ce + 0.5 * s[1]
-        return {"nll": nll, "assignment": ce, "weighted": weighted}
+        s = self.log_variance
+        weighted = nll + torch.exp(-s) * ce + 0.5 * s  # a classification's uncertainty weight: e^{−s} CE + ½ s
+        return {"nll": nll, "assignment": ce, "assignment_log_variance": s.detach(), "weighted": weighted}
 
     def loss(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor) -> Tensor:
         """Mean negative log-likelihood of the standardised targets."""

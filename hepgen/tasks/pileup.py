@@ -53,21 +53,30 @@ from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, Trainin
 from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "JetBatch", "jet_batch",
+__all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "PASSTHROUGH_PT", "JetBatch",
+           "passed_through", "jet_batch",
            "draw_training_mu", "overlay_epochs", "observe_block", "jet_table", "VIPRModel", "GeneratedJets",
            "to_generated_jets", "OverlayTraining", "OverlayPrediction", "PileupTraining", "PileupPrediction",
            "PileupValidation", "PileupTask", "PILEUP"]  # fmt: skip
 
 #: Features of a generated constituent, relative to the observed jet axis.
 CONSTITUENT_FEATURES = ("deta", "dphi", "log_pt")
-#: Features of an observed particle: the same, and whether it is a charged particle inside the tracker.
-OBSERVED_FEATURES = ("deta", "dphi", "log_pt", "tracker_charged")
+#: Features of an observed particle: the same, whether it is a charged particle inside the tracker, and whether it is
+#: passed through to the output (``chs`` input: the tracker's charged particles and the neutral ones above the
+#: pass-through pT).
+OBSERVED_FEATURES = ("deta", "dphi", "log_pt", "tracker_charged", "passed_through")
 #: The jet context: the observed (input-cloud) jet, the nominal μ, the reconstructed vertices and the detector's
 #: particle inefficiency (all known in data).
 CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "inefficiency")
-#: ``chs``: the input is the cloud after charged-hadron subtraction and the tracker's charged particles are
-#: passed through; ``observed``: every observed particle is input and the whole hard jet is generated.
+#: ``chs``: the input is the cloud after charged-hadron subtraction; the tracker's charged particles, and the neutral
+#: ones harder than the pass-through pT (pileup rarely makes one), are passed through, and the rest of the hard jet
+#: is generated. ``observed``: every observed particle is input and the whole hard jet is generated.
 INPUTS = ("chs", "observed")
+
+#: Observed neutral particles above this pT [GeV] are passed through in ``chs`` mode: in the minimum-bias pool a
+#: neutral particle above 5 GeV within ΔR < 1 of a jet comes ~0.2 times per jet at μ = 200 (1.3 GeV of pT), while
+#: the hard neutral particles below it carry ~8 % of a top jet's pT — what is left to generate.
+PASSTHROUGH_PT = 5.0
 
 
 @dataclass
@@ -75,13 +84,14 @@ class JetBatch:
     """Padded arrays of a batch of jets (numpy or torch) for training, sampling or classifying.
 
     Attributes:
-        observed, observed_mask: the input cloud ``[B, M, 4]`` (:data:`OBSERVED_FEATURES`), ``[B, M]``.
+        observed, observed_mask: the input cloud ``[B, M, 5]`` (:data:`OBSERVED_FEATURES`), ``[B, M]``.
         observed_is_pileup: ``[B, M]`` the truth of every input particle (the classifier's target).
         context: ``[B, 7]`` (:data:`CONTEXT_FEATURES`); axis: the input-cloud jet (η, φ) ``[B, 2]``.
         hard, hard_mask: the particles to generate ``[B, N, 3]``, ``[B, N]`` (None when unknown).
         truncated: hard particles dropped by ``max_hard``.
-        passthrough: per jet the particles passed through to the output (the tracker's charged ones in ``chs``
-            mode, none in ``observed`` mode): jagged (pt, eta, phi) records, not converted by :meth:`to_torch`.
+        passthrough: per jet the particles passed through to the output (in ``chs`` mode the tracker's charged ones
+            and the neutral ones above the pass-through pT; none in ``observed`` mode): jagged (pt, eta, phi) records,
+            not converted by :meth:`to_torch`.
     """
 
     observed: Any
@@ -116,17 +126,26 @@ def input_cloud(observed: OverlaidJets, input: str, index: np.ndarray | None = N
     return cloud[chs_keep(cloud)] if input == "chs" else cloud
 
 
+def passed_through(particles: ak.Array, input: str, passthrough_pt: float = PASSTHROUGH_PT) -> ak.Array:  # noqa: A002
+    """Which particles go to the output as they are: in ``chs`` mode the tracker's charged ones and the neutral
+    ones above ``passthrough_pt``; in ``observed`` mode none."""
+    if input == "observed":
+        return ak.zeros_like(particles.pt, dtype=bool)
+    return tracker_charged(particles) | (particles.pt > passthrough_pt)
+
+
 def jet_batch(
-    observed: OverlaidJets, *, input: str = "chs", hard: ak.Array | None = None, max_hard: int = 128,  # noqa: A002
-    index: np.ndarray | None = None,
+    observed: OverlaidJets, *, input: str = "chs", passthrough_pt: float = PASSTHROUGH_PT,  # noqa: A002
+    hard: ak.Array | None = None, max_hard: int = 128, index: np.ndarray | None = None,
 ) -> JetBatch:  # fmt: skip
     """Padded model inputs for jets ``index`` (all by default) of an overlay, and what to generate if ``hard`` is given.
 
     The context jet is the input cloud's, with the charged-pion mass hypothesis for every particle; the nominal μ
-    and the vertex count come from the overlay. ``hard`` are the hard-jet records the overlay was made from: in
-    ``chs`` mode the particles to generate are the hard ones the tracker did not measure (not charged within
-    |η| < 2.5, or lost by the detector); in ``observed`` mode all of them. They are sorted by decreasing pT and
-    padded to the longest in the batch but at most ``max_hard`` (softer ones beyond it are dropped and counted).
+    and the vertex count come from the overlay. ``hard`` are the hard-jet records the overlay was made from: the
+    particles to generate are the hard ones not passed through (:func:`passed_through`: in ``chs`` mode those the
+    tracker did not measure and the neutral ones below ``passthrough_pt``, and every hard particle the detector
+    lost; in ``observed`` mode all of them). They are sorted by decreasing pT and padded to the longest in the
+    batch but at most ``max_hard`` (softer ones beyond it are dropped and counted).
     """
     J = len(observed.jet_pt)
     index = np.arange(J) if index is None else np.asarray(index)
@@ -136,20 +155,21 @@ def jet_batch(
     event = np.repeat(np.arange(len(index)), counts)
     flat = _flat(cloud)
     charged = ak.to_numpy(ak.flatten(tracker_charged(cloud))).astype(np.float64)
+    passed = passed_through(cloud, input, passthrough_pt)
     cols = [*_relative(flat["pt"], flat["eta"], flat["phi"], jet_eta[event], jet_phi[event]), charged,
-            ak.to_numpy(ak.flatten(cloud.is_pileup)).astype(np.float64)]  # fmt: skip
+            ak.to_numpy(ak.flatten(passed)).astype(np.float64), ak.to_numpy(ak.flatten(cloud.is_pileup)).astype(np.float64)]  # fmt: skip
     width = max(int(counts.max()) if len(counts) else 1, 1)
     values, obs_mask, _, _ = pad_flat(cols, event, counts, width)
     context = np.stack([np.log(np.maximum(jet_pt, 1e-3)), jet_eta, jet_mass, np.log(np.maximum(counts, 1)),
                         observed.mu[index], observed.n_vertices[index], observed.inefficiency[index]],
                        axis=1).astype(np.float32)  # fmt: skip
-    passthrough = cloud[tracker_charged(cloud)][["pt", "eta", "phi"]] if input == "chs" else None
-    batch = JetBatch(values[..., :4], obs_mask, values[..., 4] > 0.5, context,
+    passthrough = cloud[passed][["pt", "eta", "phi"]] if input == "chs" else None
+    batch = JetBatch(values[..., :5], obs_mask, values[..., 5] > 0.5, context,
                      np.stack([jet_eta, jet_phi], axis=1).astype(np.float32), passthrough=passthrough)  # fmt: skip
     if hard is not None:
         particles = hard.constituents[index]
-        if input == "chs":  # what the tracker measured is passed through, not generated
-            particles = particles[~(observed.hard_kept[index] & tracker_charged(particles))]
+        if input == "chs":  # what is passed through is not generated (unless the detector lost it)
+            particles = particles[~(observed.hard_kept[index] & passed_through(particles, input, passthrough_pt))]
         h_counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
         h = _flat(particles)
         h_event = np.repeat(np.arange(len(index)), h_counts)
@@ -321,6 +341,8 @@ class OverlayTraining(TrainSettings):
     mu_sigma: float = setting(10.0, "width of the μ core")
     mu_core_fraction: float = setting(0.3, "share of the training jets whose μ comes from the core")
     vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
+    passthrough_pt: float = setting(PASSTHROUGH_PT, "chs input: observed neutral particles above this pT [GeV] are "
+                                                    "passed through (pileup rarely makes one)")
     inefficiencies: list[float] = setting([0.0], "detector inefficiencies (probability to lose an observed particle) "
                                                  "the training jets are drawn with, one per jet; a context feature")
     radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
@@ -465,11 +487,12 @@ class PileupTask(Task):
     def training_data(self, settings: PileupTraining, model: VIPRModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
         model.fit_standardization(jet_batch(training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
-                                            input=settings.input, hard=train,
+                                            input=settings.input, passthrough_pt=settings.passthrough_pt, hard=train,
                                             max_hard=settings.max_hard))  # fmt: skip
 
         def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:
-            return jet_batch(observed, input=settings.input, hard=jets, max_hard=settings.max_hard, index=index).to_torch()
+            return jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, hard=jets,
+                             max_hard=settings.max_hard, index=index).to_torch()
 
         return TrainingData(
             overlay_epochs(train, pool, settings, lambda o, i: build(o, i, train), shuffle=True, seed=settings.seed),
@@ -484,8 +507,8 @@ class PileupTask(Task):
         return {"diffusion": diffusion, "multiplicity": multiplicity}
 
     def model_file_extras(self, settings: PileupTraining) -> dict[str, Any]:
-        return {k: getattr(settings, k) for k in ("input", "mu_min", "mu_max", "mu", "mu_sigma", "mu_core_fraction",
-                                                  "vertex_efficiency", "inefficiencies", "radius")}  # fmt: skip
+        return {k: getattr(settings, k) for k in ("input", "passthrough_pt", "mu_min", "mu_max", "mu", "mu_sigma",
+                                                  "mu_core_fraction", "vertex_efficiency", "inefficiencies", "radius")}  # fmt: skip
 
     def load_predictor(self, settings: OverlayPrediction) -> VIPRPredictor:
         model = super().load_predictor(settings)
@@ -517,7 +540,7 @@ class PileupTask(Task):
         jets, observed = observe_block(settings, predictor.pool, block)
         model_input = predictor.model.saved_with.get("input", "observed")
         generator = torch.Generator(device=settings.device).manual_seed(derive_seed(settings.seed, block.index, 1))
-        batch = jet_batch(observed, input=model_input)
+        batch = jet_batch(observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))
         clouds, mask = predictor.model.sample(batch.to_torch(settings.device), settings.samples, steps=settings.steps,
                                               sampler=settings.sampler, generator=generator)  # fmt: skip
         generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)

@@ -36,6 +36,7 @@ from hepgen.tasks.base import Block, BlockOutput, TrainingData
 from hepgen.tasks.pileup import (
     CONTEXT_FEATURES,
     OBSERVED_FEATURES,
+    PASSTHROUGH_PT,
     JetBatch,
     OverlayPrediction,
     OverlayTraining,
@@ -132,10 +133,10 @@ class PuppiMLTask(PileupTask):
     def training_data(self, settings: ClassifierTraining, model: PileupClassifierModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
         model.fit_standardization(jet_batch(training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
-                                            input=settings.input))  # fmt: skip
+                                            input=settings.input, passthrough_pt=settings.passthrough_pt))  # fmt: skip
 
         def build(observed: OverlaidJets, index: np.ndarray) -> JetBatch:
-            batch = jet_batch(observed, input=settings.input, index=index)
+            batch = jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, index=index)
             batch.passthrough = None  # not a tensor: the classifier does not need it
             return batch.to_torch()
 
@@ -152,7 +153,7 @@ class PuppiMLTask(PileupTask):
         """Tree ``PuppiML``: per jet, p(pileup) of each observed particle; tree ``Jets`` (as VIPR's)."""
         jets, observed = observe_block(settings, predictor.pool, block)
         model_input = predictor.model.saved_with.get("input", "observed")
-        batch = jet_batch(observed, input=model_input)
+        batch = jet_batch(observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))
         batch.passthrough = None
         probability = predictor.model.pileup_probability(batch.to_torch(settings.device)).cpu().numpy()
         scores = _full_cloud_scores(observed, probability, np.asarray(batch.observed_mask), model_input)

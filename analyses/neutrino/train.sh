@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The ν-Flows models of analyses/neutrino/README.md, on the large training set (make_training_set.sh):
+#
+#   flow        the flow on the default detector (200 000 events)
+#   flow_mt     the same with the jet-assignment head, trained jointly with learned uncertainty weights
+#   flow_mix    the flow on a mixture of the default and the degraded detector (detector variations)
+#
+# Each run resumes if interrupted; a finished run is skipped. ONLY=flow trains one.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hepgen=${HEPGEN:-.venv/bin/hepgen}
+runs=${RUNS:-runs/neutrino}
+default=${DEFAULT:-runs/ttbar200k/part*.root}
+degraded=${DEGRADED:-runs/ttbar_degraded/part*.root}
+common=(--model flow --accelerator cpu --no-progress --max-epochs "${EPOCHS:-30}" --patience 4 --batch-size 512
+        --learning-rate 1e-3)
+
+train() {  # name data... -- extra...
+  local name=$1
+  shift
+  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
+  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
+  local resume=()
+  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
+  echo "$name: training ($(date -u +%FT%TZ))"
+  $hepgen train neutrino "${common[@]}" --out "$runs/$name" "${resume[@]}" "$@"
+}
+
+train flow --data $default
+train flow_mt --data $default --assignment
+train flow_mix --data $default $degraded

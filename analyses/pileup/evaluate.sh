@@ -3,7 +3,8 @@
 # pool (data/minbias_pool_test.root), at μ = 20, 60, 100, 140, 200, and at μ = 60 with 10 % of the observed
 # particles lost; then `hepgen validate pileup` into analyses/pileup/validation/.
 #
-#   analyses/pileup/evaluate.sh      # ≈ 1 h on a 2-core CPU (VIPR sampling ≈ 2/3 of it)
+#   analyses/pileup/evaluate.sh      # ≈ 1 h on a 2-core CPU (VIPR sampling ≈ 2/3 of it); resumes if interrupted
+#   ONLY=vipr analyses/pileup/evaluate.sh   # only these predictions (vipr, puppiml, observed), no validation
 #
 # Models (analyses/pileup/train.sh): VIPR on CHS input (model/, the default), VIPR on every observed particle
 # (RUNS/vipr_observed, if trained) and the per-particle classifier (classifier/). Each prediction of a point uses
@@ -16,18 +17,26 @@ out=${OUT:-runs/pileup_eval}
 samples=${SAMPLES:-8}
 steps=${STEPS:-50}
 mkdir -p "$out"
+once() {  # output, command...: a finished prediction is kept (re-running the script resumes where it stopped)
+  local target=$1
+  shift
+  [[ -f "$target" ]] && { echo "$target: done"; return 0; }
+  "$@" --out "$target"
+}
 points=("20 0" "60 0" "100 0" "140 0" "200 0" "60 0.1")
 for point in "${points[@]}"; do
   read -r mu lost <<<"$point"
   common=(--jets data/top_jets_test.root --pileup data/minbias_pool_test.root --mu "$mu" --inefficiency "$lost"
           --seed "$mu" --no-progress)
   tag="mu${mu}_lost${lost}"
-  $hepgen predict pileup --run analyses/pileup/model "${common[@]}" --samples "$samples" --steps "$steps" \
-      --out "$out/vipr_$tag.root"
-  $hepgen predict puppiml --run analyses/pileup/classifier "${common[@]}" --out "$out/puppiml_$tag.root"
-  if [[ -f "$runs/vipr_observed/model.pt" && "$lost" == 0 ]]; then
-    $hepgen predict pileup --run "$runs/vipr_observed" "${common[@]}" --samples "$samples" --steps "$steps" \
-        --out "$out/vipr_observed_$tag.root"
+  [[ "${ONLY:-vipr}" == *vipr* ]] && once "$out/vipr_$tag.root" \
+      $hepgen predict pileup --run analyses/pileup/model "${common[@]}" --samples "$samples" --steps "$steps"
+  [[ "${ONLY:-puppiml}" == *puppiml* ]] && once "$out/puppiml_$tag.root" \
+      $hepgen predict puppiml --run analyses/pileup/classifier "${common[@]}"
+  if [[ "${ONLY:-observed}" == *observed* && -f "$runs/vipr_observed/model.pt" && "$lost" == 0 ]]; then
+    once "$out/vipr_observed_$tag.root" \
+        $hepgen predict pileup --run "$runs/vipr_observed" "${common[@]}" --samples "$samples" --steps "$steps"
   fi
 done
+[[ -n "${ONLY:-}" ]] && exit 0  # a partial run: validate once everything is predicted
 $hepgen validate pileup --pred "$out"/*.root --out analyses/pileup/validation --no-progress --overwrite

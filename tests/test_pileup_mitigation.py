@@ -79,3 +79,22 @@ def test_the_overlay_records_what_data_knows_and_loses_particles(top_jets, minbi
                        ({"mu": -1.0}, "must be >= 0")):  # fmt: skip
         with pytest.raises(HepgenInputError, match=match):
             overlay_pileup(jets, pool, **{"mu": 60.0, "seed": 1, **bad})
+
+
+def test_a_pool_without_charges_is_refused_with_the_branches_it_has(tmp_path, minbias_file):
+    """CHS needs each pileup particle's charge: a pool written without it is an input error that names what exists."""
+    import uproot
+
+    from hepgen.sim.pileup import read_pileup_pool
+
+    with uproot.open(minbias_file) as f:
+        arrays = f["Events"].arrays(["Particle_pt", "Particle_eta", "Particle_phi", "Particle_mass", "event"])
+    path = tmp_path / "pool.root"
+    with uproot.recreate(path) as f:
+        particles = ak.zip({k.removeprefix("Particle_"): arrays[k] for k in arrays.fields if k != "event"})
+        tree = f.mktree("Events", {"Particle": particles.type.content, "event": arrays["event"].type.content},
+                        field_name=lambda outer, inner: f"{outer}_{inner}", counter_name=lambda c: "n" + c)  # fmt: skip
+        tree.extend({"Particle": particles, "event": arrays["event"]})
+    with pytest.raises(HepgenInputError, match="Particle_charge") as error:
+        read_pileup_pool(path)
+    assert "'Particle_pt'" not in str(error.value).split("which the tree lacks")[0], error.value  # only charge missing

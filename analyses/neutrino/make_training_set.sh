@@ -15,6 +15,7 @@ out=${OUT:-runs/ttbar200k}
 mkdir -p "$out"
 start=$(date +%s)
 for ((i = 0; i < shards; i++)); do
+  [[ -f "$out/part$i.root" ]] && { echo "$out/part$i.root: done"; continue; }
   $hepgen generate ttbar-ljets --events "$events" --seed "${SEED:-100}" --detector "${DETECTOR:-default}" \
       --jobs "${JOBS:-2}" --shard "$i/$shards" --no-progress --out "$out/part$i.root"
 done

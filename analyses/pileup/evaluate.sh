@@ -7,7 +7,8 @@
 #   ONLY=vipr analyses/pileup/evaluate.sh   # only these predictions (vipr, puppiml, observed), no validation
 #
 # Models (analyses/pileup/train.sh): VIPR on CHS input (model/, the default), VIPR on every observed particle
-# (RUNS/vipr_observed, if trained) and the per-particle classifier (classifier/). Each prediction of a point uses
+# (RUNS/vipr_observed, if trained; at μ = OBSERVED_MU, default 60 and 200) and the per-particle classifier
+# (classifier/). Each prediction of a point uses
 # the same jets, pool, μ and seed, so every method sees the same observed jets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,7 +34,7 @@ for point in "${points[@]}"; do
       $hepgen predict pileup --run analyses/pileup/model "${common[@]}" --samples "$samples" --steps "$steps"
   [[ "${ONLY:-puppiml}" == *puppiml* ]] && once "$out/puppiml_$tag.root" \
       $hepgen predict puppiml --run analyses/pileup/classifier "${common[@]}"
-  if [[ "${ONLY:-observed}" == *observed* && -f "$runs/vipr_observed/model.pt" && "$lost" == 0 ]]; then
+  if [[ "${ONLY:-observed}" == *observed* && -f "$runs/vipr_observed/model.pt" && "$lost" == 0 && " ${OBSERVED_MU:-60 200} " == *" $mu "* ]]; then
     once "$out/vipr_observed_$tag.root" \
         $hepgen predict pileup --run "$runs/vipr_observed" "${common[@]}" --samples "$samples" --steps "$steps"
   fi

@@ -1,0 +1,139 @@
+"""The headline numbers of analyses/pileup/README.md from `hepgen validate pileup`'s metrics.json, and the verdict on
+each physics target of the study, with the statistical errors that decide it.
+
+    .venv/bin/python analyses/pileup/headline.py [analyses/pileup/validation/metrics.json]
+
+A method "wins" an observable when its resolution is below the other's by more than the two bootstrap errors added
+in quadrature would allow at about 2σ; closer than that is "within noise". VIPR's point estimate is the posterior
+median of its samples (method ``vipr``); ``*_samples`` rows are the samples themselves and are not point estimates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+VIPR = "vipr"
+NOT_BASELINES = ("vipr", "truth")  # every method whose name starts with these is a VIPR variant, not a baseline
+SUBSTRUCTURE = ("tau21", "tau32", "d2")
+BIAS_LIMIT = 0.03
+COVERAGE_TARGET, COVERAGE_TOLERANCE = 0.68, 0.05
+
+
+def _point_estimates(entry: dict) -> list[str]:
+    return [m for m in entry["methods"] if not m.endswith("_samples")]
+
+
+def _baselines(entry: dict) -> list[str]:
+    return [m for m in _point_estimates(entry) if not m.startswith(NOT_BASELINES)]
+
+
+def _fmt(e: dict, key: str, signed: bool = False) -> str:
+    value, error = e[key], e.get(f"{key}_err", float("nan"))
+    return (f"{value:+.3f}" if signed else f"{value:.3f}") + (f" ± {error:.3f}" if math.isfinite(error) else "")
+
+
+def _compare(a: dict, b: dict) -> tuple[float, float]:
+    """Difference of resolutions a − b and its error (bootstrap errors in quadrature)."""
+    return a["resolution"] - b["resolution"], math.hypot(a.get("resolution_err", 0.0), b.get("resolution_err", 0.0))
+
+
+def _verdict(diff: float, error: float) -> str:
+    if diff < -2 * error:
+        return "VIPR better"
+    if diff > 2 * error:
+        return "baseline better"
+    return "within noise"
+
+
+def mass_table(per_mu: dict) -> list[str]:
+    methods = sorted({m for e in per_mu.values() for m in _point_estimates(e)},
+                     key=lambda m: (m.startswith("vipr"), m))  # fmt: skip
+    keys = list(per_mu)
+    lines = ["| method | " + " | ".join(f"μ = {k}" for k in keys) + " |", "|---|" + "---|" * len(keys)]
+    for m in methods:
+        cells = [f"{_fmt(per_mu[k]['methods'][m]['mass'], 'bias', True)} / {_fmt(per_mu[k]['methods'][m]['mass'], 'resolution')}"
+                 if m in per_mu[k]["methods"] else "–" for k in keys]  # fmt: skip
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def substructure_table(entry: dict) -> list[str]:
+    lines = ["| method | " + " | ".join(f"{o} bias / resolution" for o in SUBSTRUCTURE) + " |",
+             "|---|" + "---|" * len(SUBSTRUCTURE)]  # fmt: skip
+    for m in sorted(_point_estimates(entry), key=lambda m: (m.startswith("vipr"), m)):
+        cells = [f"{_fmt(entry['methods'][m][o], 'bias', True)} / {_fmt(entry['methods'][m][o], 'resolution')}"
+                 for o in SUBSTRUCTURE]  # fmt: skip
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def calibration_lines(per_mu: dict) -> list[str]:
+    lines = ["| point | observable | 68 % coverage | 95 % coverage | verdict |", "|---|---|---|---|---|"]
+    for key, entry in per_mu.items():
+        for name in ("mass", *SUBSTRUCTURE):
+            c = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get(name)
+            if c:
+                lines.append(f"| μ = {key} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
+                             f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |")  # fmt: skip
+    return lines
+
+
+def targets(per_mu: dict) -> list[str]:
+    lines = []
+    for key in ("60", "200"):
+        entry = per_mu.get(key)
+        if entry is None or VIPR not in entry["methods"]:
+            lines.append(f"- μ = {key}: not evaluated")
+            continue
+        vipr = entry["methods"][VIPR]["mass"]
+        best = min(_baselines(entry), key=lambda m: entry["methods"][m]["mass"]["resolution"])
+        diff, error = _compare(vipr, entry["methods"][best]["mass"])
+        ok_bias = abs(vipr["bias"]) <= BIAS_LIMIT
+        lines.append(f"- μ = {key}, mass: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
+                     f"{_fmt(entry['methods'][best]['mass'], 'resolution')} (difference {diff:+.3f} ± {error:.3f}: "
+                     f"{_verdict(diff, error)}); VIPR bias {_fmt(vipr, 'bias', True)} "
+                     f"({'within' if ok_bias else 'outside'} ±{BIAS_LIMIT:.0%})")  # fmt: skip
+        cal = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get("mass")
+        if cal:
+            inside = abs(cal["coverage_68"] - COVERAGE_TARGET) <= COVERAGE_TOLERANCE
+            lines.append(f"- μ = {key}, mass 68 % coverage {cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} "
+                         f"({'within' if inside else 'outside'} {COVERAGE_TARGET} ± {COVERAGE_TOLERANCE})")  # fmt: skip
+    entry = per_mu.get("60")
+    if entry is not None and VIPR in entry["methods"]:
+        for name in SUBSTRUCTURE:
+            vipr = entry["methods"][VIPR][name]
+            best = min(_baselines(entry), key=lambda m: entry["methods"][m][name]["resolution"])
+            diff, error = _compare(vipr, entry["methods"][best][name])
+            lines.append(f"- μ = 60, {name}: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
+                         f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error)})")  # fmt: skip
+    lost = next((k for k in per_mu if "lost" in k), None)
+    if lost is not None and "puppiml" in per_mu[lost]["methods"] and VIPR in per_mu[lost]["methods"]:
+        vipr, classifier = per_mu[lost]["methods"][VIPR]["mass"], per_mu[lost]["methods"]["puppiml"]["mass"]
+        diff, error = _compare(vipr, classifier)
+        lines.append(f"- μ = {lost}, mass: VIPR {_fmt(vipr, 'bias', True)} / {_fmt(vipr, 'resolution')} vs puppiml "
+                     f"{_fmt(classifier, 'bias', True)} / {_fmt(classifier, 'resolution')} ({_verdict(diff, error)})")
+    return lines
+
+
+def main(path: str = "analyses/pileup/validation/metrics.json") -> None:
+    metrics = json.loads(Path(path).read_text())
+    per_mu = metrics["per_mu"]
+    first = next(iter(per_mu.values()))
+    print(f"{first['test_jets']} test jets per point ({first['validation_jets']} validation jets tune the baselines); "
+          f"VIPR samples per jet: {first['samples_per_jet']}\n")
+    print("### Jet mass: bias / resolution of m/m_true − 1\n")
+    print("\n".join(mass_table(per_mu)) + "\n")
+    if "60" in per_mu:
+        print("### Substructure at μ = 60: bias / resolution of x/x_true − 1\n")
+        print("\n".join(substructure_table(per_mu["60"])) + "\n")
+    print("### Calibration of VIPR (exact estimator)\n")
+    print("\n".join(calibration_lines(per_mu)) + "\n")
+    print("### Targets\n")
+    print("\n".join(targets(per_mu)))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -41,11 +41,17 @@ def _compare(a: dict, b: dict) -> tuple[float, float]:
 
 
 def _verdict(diff: float, error: float) -> str:
+    sigma = f"{abs(diff) / error:.1f}σ" if error > 0 else "no error"
     if diff < -2 * error:
-        return "VIPR better"
+        return f"VIPR better, {sigma}"
     if diff > 2 * error:
-        return "baseline better"
-    return "within noise"
+        return f"baseline better, {sigma}"
+    return f"within noise: {'VIPR' if diff < 0 else 'baseline'} ahead by {sigma}"
+
+
+def _ordered_points(per_mu: dict) -> dict:
+    """The points by μ, each before its lossy variant."""
+    return dict(sorted(per_mu.items(), key=lambda kv: (float(kv[0].split(",")[0]), kv[0])))
 
 
 def mass_table(per_mu: dict) -> list[str]:
@@ -120,7 +126,7 @@ def targets(per_mu: dict) -> list[str]:
 
 def main(path: str = "analyses/pileup/validation/metrics.json") -> None:
     metrics = json.loads(Path(path).read_text())
-    per_mu = metrics["per_mu"]
+    per_mu = _ordered_points(metrics["per_mu"])
     first = next(iter(per_mu.values()))
     print(f"{first['test_jets']} test jets per point ({first['validation_jets']} validation jets tune the baselines); "
           f"VIPR samples per jet: {first['samples_per_jet']}\n")

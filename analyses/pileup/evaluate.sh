@@ -7,15 +7,15 @@
 #   ONLY=vipr analyses/pileup/evaluate.sh   # only these predictions (vipr, puppiml, observed), no validation
 #
 # Models (analyses/pileup/train.sh): VIPR on CHS input (model/, the default), VIPR on every observed particle
-# (RUNS/vipr_observed, if trained; at μ = OBSERVED_MU, default 60 and 200) and the per-particle classifier
+# (model_observed/; at μ = OBSERVED_MU, default 60: ≈ 12 min per point) and the per-particle classifier
 # (classifier/). Each prediction of a point uses
 # the same jets, pool, μ and seed, so every method sees the same observed jets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
-runs=${RUNS:-runs/pileup}
 out=${OUT:-runs/pileup_eval}
 samples=${SAMPLES:-8}
+observed_model=${OBSERVED_MODEL:-analyses/pileup/model_observed}
 steps=${STEPS:-50}
 mkdir -p "$out"
 once() {  # output, command...: a finished prediction is kept (re-running the script resumes where it stopped)
@@ -34,9 +34,9 @@ for point in "${points[@]}"; do
       $hepgen predict pileup --run analyses/pileup/model "${common[@]}" --samples "$samples" --steps "$steps"
   [[ "${ONLY:-puppiml}" == *puppiml* ]] && once "$out/puppiml_$tag.root" \
       $hepgen predict puppiml --run analyses/pileup/classifier "${common[@]}"
-  if [[ "${ONLY:-observed}" == *observed* && -f "$runs/vipr_observed/model.pt" && "$lost" == 0 && " ${OBSERVED_MU:-60 200} " == *" $mu "* ]]; then
+  if [[ "${ONLY:-observed}" == *observed* && -f "$observed_model/model.pt" && "$lost" == 0 && " ${OBSERVED_MU:-60} " == *" $mu "* ]]; then
     once "$out/vipr_observed_$tag.root" \
-        $hepgen predict pileup --run "$runs/vipr_observed" "${common[@]}" --samples "$samples" --steps "$steps"
+        $hepgen predict pileup --run "$observed_model" "${common[@]}" --samples "$samples" --steps "$steps"
   fi
 done
 [[ -n "${ONLY:-}" ]] && exit 0  # a partial run: validate once everything is predicted

@@ -5,6 +5,11 @@
 #
 #   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles
 #   ONLY=vipr_chs analyses/pileup/train.sh
+#
+# The epochs are those of the shipped models (README: CPU budget): VIPR 16 (≈ 2.5 min each on 2 cores), the
+# classifier 3, VIPR on observed input 2 (EPOCHS_VIPR, EPOCHS_CLASSIFIER, EPOCHS_OBSERVED). Export a run into
+# the shipped folders with `cp runs/pileup/vipr_chs/{model.pt,config.yaml} analyses/pileup/model/` (and
+# puppiml_chs → analyses/pileup/classifier/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
@@ -22,6 +27,6 @@ train() {  # name task epochs extra-args...
   $hepgen train "$task" "${common[@]}" --max-epochs "$epochs" --out "$runs/$name" "${resume[@]}" "$@"
 }
 
-train vipr_chs pileup "${EPOCHS_VIPR:-20}" --input chs
-train puppiml_chs puppiml "${EPOCHS_CLASSIFIER:-15}" --input chs --ema-decay 0.999
-train vipr_observed pileup "${EPOCHS_OBSERVED:-12}" --input observed
+train vipr_chs pileup "${EPOCHS_VIPR:-16}" --input chs
+train puppiml_chs puppiml "${EPOCHS_CLASSIFIER:-3}" --input chs --ema-decay 0.999
+train vipr_observed pileup "${EPOCHS_OBSERVED:-2}" --input observed

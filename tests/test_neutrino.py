@@ -133,6 +133,33 @@ def test_inputs_and_targets(ttbar_arrays):
     assert not arrays.objects["jets"][~arrays.masks["jets"]].any()
 
 
+def test_constrained_inputs_add_the_top_candidate_masses(ttbar_arrays):
+    """m(ℓνj) with ν = (MET, each W-mass root), against the same sums done by `vector`."""
+    import vector
+
+    events, basic = ttbar_arrays
+    arrays = neutrino_arrays(events, require_truth=True, inputs="constrained")
+    assert arrays.objects["jets"].shape == (len(arrays), 10, 7)
+    np.testing.assert_array_equal(arrays.objects["jets"][..., :5], basic.objects["jets"])  # the basic set, extended
+    assert not arrays.objects["jets"][~arrays.masks["jets"]].any()  # padding stays zero
+    met = arrays.objects["met"][:, 0].astype(np.float64)
+    lepton = vector.array({k: arrays.lepton_p4[:, i] for i, k in enumerate(("px", "py", "pz", "E"))})
+    for column, pz in ((5, arrays.objects["analytic"][:, 0, 0]), (6, arrays.objects["analytic"][:, 0, 1])):
+        nu = vector.array({"px": met[:, 0], "py": met[:, 1], "pz": pz.astype(np.float64),
+                           "E": np.sqrt(met[:, 0] ** 2 + met[:, 1] ** 2 + pz.astype(np.float64) ** 2)})  # fmt: skip
+        for j in range(3):
+            jet = vector.array({k: arrays.jets_p4[:, j, i].astype(np.float64) for i, k in enumerate(("px", "py", "pz", "E"))})
+            expected = np.where(arrays.masks["jets"][:, j], (lepton + nu + jet).mass, 0.0)
+            # float32 inputs (the roots, the jets): a few 1e-6 relative of masses of ~100 GeV, far below 0.05 GeV
+            np.testing.assert_allclose(arrays.objects["jets"][:, j, column], expected, rtol=1e-4, atol=0.05)
+    with pytest.raises(HepgenInputError, match="unknown neutrino input set"):
+        neutrino_arrays(events, inputs="everything")
+    # a model reads the input set it was trained with (old models, without the key, read the basic set)
+    model = NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2, inputs="constrained")
+    assert model.config["inputs"] == "constrained" and model.embeddings["jets"].in_features == 7
+    assert NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16).embeddings["jets"].in_features == 5
+
+
 @pytest.mark.slow
 def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp_path, nanoaod_path):
     path, _ = ttbar_file
@@ -149,7 +176,7 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     with pytest.raises(HepgenInputError, match="already holds"):
         train(NEUTRINO, config)
     model = load_model(NEUTRINO, run)
-    assert model.target_standardizer.fitted
+    assert model.target_standardizer.fitted and model.config["inputs"] == "constrained"  # the default input set
     # predictions through the CLI, with the analytic baseline beside them
     pred, analytic = tmp_path / "flow.root", tmp_path / "analytic.root"
     assert main(["predict", "neutrino", "--run", str(run), "--data", str(path), "--samples", "32", "--out", str(pred)]) == 0

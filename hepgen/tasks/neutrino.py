@@ -5,7 +5,10 @@ The whole story in one file:
 * **inputs** — the leading lepton (px, py, pz, log E, charge, is-muon), up to
   ten jets (px, py, pz, log E, b-tag), MET (px, py) and the two analytic
   W-mass roots (smaller and larger |pz|, and whether they were complex), read
-  through the readers' schemas (``hepgen-ttbar`` or CMS ``nanoaod``);
+  through the readers' schemas (``hepgen-ttbar`` or CMS ``nanoaod``); the
+  ``constrained`` input set (:data:`INPUT_SETS`) adds to every jet the
+  top-candidate masses m(ℓνj) built with each W-mass root and MET, the
+  quantity that tells the right root from the wrong one;
 * **encoder** — one token per object, an embedding per object type, masked
   self-attention blocks, class-attention pooling (:mod:`hepgen.nn`);
 * **heads** — ``mse``, ``gauss``, ``mdn`` or ``flow`` (:mod:`hepgen.models.regressors`),
@@ -63,12 +66,19 @@ __all__ = [
 #: What the model predicts, per event: the neutrino's (px [GeV], py [GeV], η).
 TARGETS = ("px", "py", "eta")
 
-#: Per object type, the features the encoder reads (GeV, radians).
+#: Per object type, the features the encoder reads (GeV, radians): the ``basic`` input set.
 OBJECT_FEATURES: dict[str, tuple[str, ...]] = {
     "lepton": ("px", "py", "pz", "log_energy", "charge", "is_muon"),
     "jets": ("px", "py", "pz", "log_energy", "btag"),
     "met": ("px", "py"),
     "analytic": ("pz_small", "pz_large", "is_complex"),
+}
+
+#: The input sets a model can read, by name. ``constrained`` adds to each jet m(ℓ ν j) [GeV] with ν = (MET, the
+#: smaller-|pz| root) and with the larger root: near m_t for the leptonic b and the right root.
+INPUT_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "basic": OBJECT_FEATURES,
+    "constrained": OBJECT_FEATURES | {"jets": (*OBJECT_FEATURES["jets"], "m_lnuj_small", "m_lnuj_large")},
 }
 
 _LEPTON_PT_MIN_NANOAOD = 20.0
@@ -165,12 +175,16 @@ def _truth_neutrino(events: Events) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False) -> NeutrinoArrays:
-    """Build the model inputs from events read with the ``hepgen-ttbar`` or ``nanoaod`` schema.
+def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False,
+                    inputs: str = "basic") -> NeutrinoArrays:  # fmt: skip
+    """Build the model inputs (the input set ``inputs`` of :data:`INPUT_SETS`) from events read with the
+    ``hepgen-ttbar`` or ``nanoaod`` schema.
 
     Events without a lepton, without jets, or (with ``require_truth``) without a
     truth neutrino are left out and counted in ``skipped``.
     """
+    if inputs not in INPUT_SETS:
+        raise HepgenInputError(f"unknown neutrino input set {inputs!r}; known: {list(INPUT_SETS)}")
     lepton_p4, charge, is_muon, has_lepton = _leading_lepton(events)
     jets: PointCloud = events["jets"]
     if jets.max_length > max_jets:
@@ -204,9 +218,13 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
     analytic = np.stack([small, large, solution.is_complex.astype(np.float64)], axis=-1)
 
     B = len(idx)
+    jet_features = jet_features[idx]
+    if inputs == "constrained":
+        jet_features = np.concatenate([jet_features, _top_candidate_masses(lepton_p4[idx], jet_p4[idx], jets.mask[idx],
+                                                                           met_px[idx], met_py[idx], small, large)], -1)
     objects = {
         "lepton": lepton_features[idx, None, :].astype(np.float32),
-        "jets": jet_features[idx].astype(np.float32),
+        "jets": jet_features.astype(np.float32),
         "met": np.stack([met_px, met_py], axis=-1)[idx, None, :].astype(np.float32),
         "analytic": analytic[:, None, :].astype(np.float32),
     }
@@ -237,6 +255,17 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
                           (jet_p4 * jets.mask[..., None])[idx].astype(np.float32), parton_jets)  # fmt: skip
 
 
+def _top_candidate_masses(lepton_p4: np.ndarray, jet_p4: np.ndarray, mask: np.ndarray, met_px: np.ndarray,
+                          met_py: np.ndarray, pz_small: np.ndarray, pz_large: np.ndarray) -> np.ndarray:
+    """m(ℓ ν j) [GeV] of every jet with ν = (MET, each W-mass root) ``[B, N, 2]`` (zero for padding)."""
+    masses = []
+    for pz in (pz_small, pz_large):
+        nu = np.stack([met_px, met_py, pz, np.sqrt(met_px**2 + met_py**2 + pz**2)], axis=-1)
+        p = (lepton_p4 + nu)[:, None, :] + jet_p4
+        masses.append(np.sqrt(np.maximum(p[..., 3] ** 2 - (p[..., :3] ** 2).sum(-1), 0.0)))
+    return np.stack(masses, axis=-1) * mask[..., None]
+
+
 def targets_to_momentum(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
     """(px, py, η) ``[..., 3]`` → (px, py, pz) ``[..., 3]`` with pz = pT sinh η."""
     lib = torch if isinstance(values, Tensor) else np
@@ -255,6 +284,7 @@ class NeutrinoModel(nn.Module):
         flow_transforms: spline coupling transforms (flow head).
         mdn_components: mixture components (mdn head).
         max_jets: jets read per event.
+        inputs: the input set (:data:`INPUT_SETS`); models saved before it existed read ``basic``.
         assignment: also predict which jet is the leptonic b (a per-jet softmax over the jet tokens), trained
             jointly, the assignment's loss weighted by a learned homoscedastic uncertainty (Kendall, Gal, Cipolla
             2018: e^{−s} CE + ½ s). The density's loss keeps weight 1: it is already a normalised negative
@@ -275,18 +305,22 @@ class NeutrinoModel(nn.Module):
         max_jets: int = 10,
         dropout: float = 0.0,
         assignment: bool = False,
+        inputs: str = "basic",
     ) -> None:
         super().__init__()
         self.config = {
             "head": head, "dim": dim, "heads": heads, "layers": layers, "head_hidden": head_hidden,
             "flow_transforms": flow_transforms, "mdn_components": mdn_components, "max_jets": max_jets, "dropout": dropout,
-            "assignment": assignment,
+            "assignment": assignment, "inputs": inputs,
         }  # fmt: skip
+        if inputs not in INPUT_SETS:
+            raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
+        features = INPUT_SETS[inputs]
         self.head_kind = head
-        self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in OBJECT_FEATURES.items()})
+        self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in features.items()})
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
-        self.embeddings = nn.ModuleDict({k: nn.Linear(len(f), dim) for k, f in OBJECT_FEATURES.items()})
-        self.type_embedding = nn.ParameterDict({k: nn.Parameter(torch.zeros(dim)) for k in OBJECT_FEATURES})
+        self.embeddings = nn.ModuleDict({k: nn.Linear(len(f), dim) for k, f in features.items()})
+        self.type_embedding = nn.ParameterDict({k: nn.Parameter(torch.zeros(dim)) for k in features})
         self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(layers))
         self.pool = ClassAttentionPooling(dim, heads)
         options: dict[str, int] = {"hidden": head_hidden}
@@ -321,7 +355,7 @@ class NeutrinoModel(nn.Module):
         """Every object's token after the self-attention blocks ``[B, T, dim]`` and the token mask ``[B, T]``
         (in the order of :data:`OBJECT_FEATURES`: lepton, jets, MET, analytic roots)."""
         tokens, token_masks = [], []
-        for name in OBJECT_FEATURES:
+        for name in self.standardizers:
             mask = masks[name]
             x = self.standardizers[name](objects[name], mask)
             tokens.append((self.embeddings[name](x) + self.type_embedding[name]) * mask[..., None])
@@ -436,6 +470,8 @@ class NeutrinoTraining(TrainSettings):
     flow_transforms: int = setting(4, "spline coupling transforms (flow head)")
     mdn_components: int = setting(5, "mixture components (mdn head)")
     assignment: bool = setting(False, "also learn which jet is the leptonic b, jointly, with learned uncertainty weights")
+    inputs: str = setting("constrained", "the input set: basic, or constrained (adds m(ℓνj) with each W-mass root)",
+                          choices=("basic", "constrained"))
 
 
 @dataclass
@@ -470,12 +506,14 @@ class NeutrinoTask(Task):
     def build_model(self, settings: NeutrinoTraining) -> NeutrinoModel:
         return NeutrinoModel(head=settings.model, dim=settings.dim, heads=settings.heads, layers=settings.layers,
                              head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms,
-                             mdn_components=settings.mdn_components, assignment=settings.assignment)  # fmt: skip
+                             mdn_components=settings.mdn_components, assignment=settings.assignment,
+                             inputs=settings.inputs)  # fmt: skip
 
     def training_data(self, settings: NeutrinoTraining, model: NeutrinoModel) -> TrainingData:
         from hepgen.io import read
 
-        arrays = neutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True)
+        arrays = neutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True,
+                                 inputs=model.config["inputs"])  # fmt: skip
         if len(arrays) < 10:
             raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
                                    f"(skipped: {arrays.skipped})")  # fmt: skip
@@ -527,7 +565,7 @@ class NeutrinoTask(Task):
         from hepgen.io import read
 
         events = read(settings.data, settings.schema, entry_start=block.start, entry_stop=block.stop)
-        arrays = neutrino_arrays(events)
+        arrays = neutrino_arrays(events, inputs="basic" if predictor is None else predictor.config["inputs"])
         outputs: dict[str, np.ndarray] = {}
         if predictor is None:
             met = arrays.objects["met"][:, 0]

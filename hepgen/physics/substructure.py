@@ -36,7 +36,8 @@ import numpy as np
 
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass, pt_eta_phi_mass, summed_p4
 
-__all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "recluster", "to_fastjet_input", "from_fastjet_output"]
+__all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "recluster", "to_fastjet_input", "from_fastjet_output",
+           "quiet_fastjet_banner"]
 
 #: The observables :func:`jet_observables` returns, in this order.
 OBSERVABLES: tuple[str, ...] = ("mass", "pt", "tau21", "tau32", "d2", "sqrt_d12", "sqrt_d23", "n_constituents")
@@ -61,7 +62,7 @@ _banner_silenced = False
 
 
 @contextlib.contextmanager
-def _quiet_banner() -> Iterator[None]:
+def quiet_fastjet_banner() -> Iterator[None]:
     """Send fastjet's one-time banner (written by C++ to file descriptor 1 on the first clustering) to /dev/null."""
     global _banner_silenced
     if _banner_silenced:
@@ -102,7 +103,7 @@ def recluster(constituents: ak.Array, algorithm: str):  # noqa: ANN201
     import fastjet
 
     definition = fastjet.JetDefinition(getattr(fastjet, f"{algorithm}_algorithm"), _RECLUSTER_RADIUS)
-    with _quiet_banner():
+    with quiet_fastjet_banner():
         sequence = fastjet.ClusterSequence(to_fastjet_input(constituents), definition)
     return sequence
 

@@ -25,6 +25,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
+from hepgen.physics.substructure import quiet_fastjet_banner
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import NEUTRINOS, ParticleRecords, charges, make_pythia, next_batch
 
@@ -138,7 +139,8 @@ def generate_jets_block(
             ak.zip({"px": flat[:, 0], "py": flat[:, 1], "pz": flat[:, 2], "E": flat[:, 3]}, with_name="Momentum4D"),
             counts,
         )
-        sequence = fastjet.ClusterSequence(particles, definition)
+        with quiet_fastjet_banner():
+            sequence = fastjet.ClusterSequence(particles, definition)
         jets = sequence.inclusive_jets(min_pt=config.pt_min)
         members = sequence.constituent_index(min_pt=config.pt_min)
         # flat numpy views of the whole batch: jets per event, constituents per jet

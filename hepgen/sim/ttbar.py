@@ -29,6 +29,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
+from hepgen.physics.substructure import quiet_fastjet_banner
 from hepgen.sim.detector import DetectorResponse, relative_energy_resolution, smear_scale, tag_probability
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import HEAVY_HADRON_MIN_PT, NEUTRINOS, ParticleRecords, hadron_flavour, make_pythia, next_batch
@@ -203,7 +204,8 @@ def _cluster(candidates: list[_Candidate], radius: float) -> list[np.ndarray]:
         ak.zip({"px": flat[:, 0], "py": flat[:, 1], "pz": flat[:, 2], "E": flat[:, 3]}, with_name="Momentum4D"),
         counts,
     )
-    sequence = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
+    with quiet_fastjet_banner():
+        sequence = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
     jets = sequence.inclusive_jets(min_pt=_CLUSTER_PT_MIN)
     flat = ak.flatten(jets)
     p4 = np.stack([ak.to_numpy(flat.px), ak.to_numpy(flat.py), ak.to_numpy(flat.pz), ak.to_numpy(flat.E)], axis=1)

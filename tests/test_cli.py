@@ -25,8 +25,9 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
     for run in ("neutrino_flow", "neutrino_mdn", "neutrino_gauss", "neutrino_mse", "pileup", "puppiml"):
         assert (out / "runs" / run / "model.pt").exists(), run
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["neutrino"]["methods"]) == {"flow", "flow_mode", "mdn", "mdn_mode", "gauss", "gauss_mode", "mse",
-                                                   "analytic"}  # the probabilistic heads also give their mode
+    assert set(metrics["neutrino"]["methods"]) == {f"{head}{estimate}" for head in ("flow", "mdn", "gauss")
+                                                for estimate in ("", "_mode", "_window")} | {"mse", "analytic"}
+    # the probabilistic heads also give their mode and their pz window mode
     assert metrics["pileup"]["mu"] == [60.0]
     for figure in ("neutrino/truth_quantiles.png", "neutrino/m_lnu.pdf", "pileup/distributions_mu60.png",
                    "pileup/bias_vs_mu.pdf", "pileup/softdrop_grid.png"):  # fmt: skip

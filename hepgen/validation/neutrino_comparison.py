@@ -1,7 +1,9 @@
 """Compare neutrino predictions (flow, mdn, gauss, mse, analytic) on the same events: accuracy and calibration.
 
 For every method and point estimate — the posterior median per component (``flow``), and for probabilistic
-methods the most likely of the posterior samples (``flow_mode``, ν-Flows' estimate) — the bias and resolution
+methods the most likely of the posterior samples (``flow_mode``, ν-Flows' estimate) and the window mode of pz
+(``flow_window``: the median's px, py and the pz sample with the most posterior mass within ±
+:data:`PZ_WINDOW_HALF_WIDTH`, :func:`hepgen.validation.point_estimates.window_mode`) — the bias and resolution
 (median and IQR/1.349 of the residual, each ± a bootstrap error) of px, py, pz and η, and m(ℓν), m(ℓνb); for every
 probabilistic method m(ℓν) of all its samples (it must peak at the W mass) and the calibration per component
 (truth quantiles, coverage with binomial errors, pulls; exact at any number of samples); and the **jet
@@ -28,12 +30,17 @@ from hepgen.physics.neutrino import W_MASS
 from hepgen.physics.ttbar_reconstruction import chi2_assignment, fit_widths
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, coverage_error, pulls, truth_quantiles
 from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.point_estimates import window_mode
 from hepgen.validation.report import write_report
 from hepgen.validation.split import validation_split
 
-__all__ = ["COMPONENTS", "load_predictions", "validate_neutrino", "methods_table"]
+__all__ = ["COMPONENTS", "PZ_WINDOW_HALF_WIDTH", "load_predictions", "validate_neutrino", "methods_table"]
 
 COMPONENTS = ("px", "py", "pz", "eta")
+
+#: Half-width [GeV] of the window of the pz window mode: of the order of the pz resolution it is meant to improve,
+#: chosen among 10–80 GeV on the early-stopping validation events of the training set (analyses/neutrino/README.md).
+PZ_WINDOW_HALF_WIDTH = 30.0
 _UNITS = {"px": "GeV", "py": "GeV", "pz": "GeV", "eta": ""}
 
 
@@ -81,10 +88,15 @@ MULTIPLICITIES = ("4", "5", "6+")
 
 
 def _point_estimates(name: str, outputs: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The point estimates (px, py, pz) ``[B, 3]`` of a method's file: the median, and the mode if it has samples."""
+    """The point estimates (px, py, pz) ``[B, 3]`` of a method's file: the median, and with samples the mode and the
+    window mode of pz."""
     points = {name: outputs["point"]}
     if "mode" in outputs:
         points[f"{name}_mode"] = outputs["mode"]
+    if "samples" in outputs:
+        window = outputs["point"].copy()
+        window[:, 2] = window_mode(outputs["samples"][..., 2], PZ_WINDOW_HALF_WIDTH)
+        points[f"{name}_window"] = window
     return points
 
 
@@ -102,8 +114,9 @@ def _evaluate_method(name: str, outputs: dict[str, Any], truth: np.ndarray, lept
     arrays: dict[str, Any] = {"quantiles": {}, "coverage": {}, "pulls": {}, "residual_pz": {}, "m_lnu": {}, "m_lnub": {}}
     for point_name, p3 in _point_estimates(name, outputs).items():
         point = _with_eta(p3)
-        entry: dict[str, Any] = {"probabilistic": "samples" in outputs, "estimate": "mode" if point_name.endswith("_mode") else
-                                 ("median" if "samples" in outputs else "point")}  # fmt: skip
+        estimate = next((e for e in ("mode", "window") if point_name.endswith(f"_{e}")), None)
+        entry: dict[str, Any] = {"probabilistic": "samples" in outputs,
+                                 "estimate": estimate or ("median" if "samples" in outputs else "point")}  # fmt: skip
         for j, c in enumerate(COMPONENTS):
             entry[c] = bootstrap_bias_resolution(point[:, j] - truth[:, j], resamples=resamples)
         arrays["residual_pz"][point_name] = point[:, 2] - truth[:, 2]
@@ -265,7 +278,9 @@ def _summary(metrics: dict[str, Any]) -> str:
         "",
         f"{metrics['events']} events. Bias = median residual, resolution = IQR/1.349 of the residual, each ± its "
         f"bootstrap error ({metrics['bootstrap']} resamples over events). `flow` is the posterior median per component, "
-        "`flow_mode` the most likely posterior sample; `analytic` the W-mass solution with the smaller |pz| (MET for px, py).",
+        "`flow_mode` the most likely posterior sample, `flow_window` the median's px, py with the pz sample that has the "
+        f"most posterior mass within ±{PZ_WINDOW_HALF_WIDTH:g} GeV; `analytic` the W-mass solution with the smaller |pz| "
+        "(MET for px, py).",
         "",
         *methods_table(metrics),
     ]

@@ -8,9 +8,10 @@ TEST=${TEST:-data/ttbar_ljets_test.root}   # an independent test sample (other s
 ACCELERATOR=${ACCELERATOR:-cpu}
 EPOCHS=${EPOCHS:-40}
 HEPGEN=${HEPGEN:-.venv/bin/hepgen}
+INPUTS=${INPUTS:-basic}   # the input set of the table in README.md (INPUTS=constrained: the current default)
 for model in flow mdn gauss mse; do
   if [ ! -f runs/neutrino/$model/model.pt ]; then
-    $HEPGEN train neutrino --data "$DATA" --model $model --out runs/neutrino/$model \
+    $HEPGEN train neutrino --data "$DATA" --model $model --inputs "$INPUTS" --out runs/neutrino/$model \
       --max-epochs $EPOCHS --patience 6 --accelerator $ACCELERATOR --no-progress
   fi
 done

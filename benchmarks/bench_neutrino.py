@@ -18,18 +18,24 @@ import time
 import numpy as np
 import torch
 
-from hepgen.tasks.neutrino import OBJECT_FEATURES, NeutrinoArrays, NeutrinoModel
-from hepgen.tasks.neutrino import batches
+from dataclasses import fields
+
+from hepgen.tasks.neutrino import INPUT_SETS, NeutrinoArrays, NeutrinoModel, NeutrinoTraining, batches
 
 REFERENCE_MS_PER_EVENT = 71.4  # ν²-Flows, one CPU core, 256 samples per event
 TARGET_MS_PER_EVENT = 10.0
 
 
+#: The input set of a model trained with the defaults.
+DEFAULT_INPUTS = next(f.default for f in fields(NeutrinoTraining) if f.name == "inputs")
+
+
 def synthetic(n: int, seed: int = 0) -> NeutrinoArrays:
     rng = np.random.default_rng(seed)
     sizes = {"lepton": 1, "jets": 10, "met": 1, "analytic": 1}
-    objects = {k: rng.normal(size=(n, sizes[k], len(f))).astype(np.float32) for k, f in OBJECT_FEATURES.items()}
-    masks = {k: np.ones((n, sizes[k]), bool) for k in OBJECT_FEATURES}
+    features = INPUT_SETS[DEFAULT_INPUTS]
+    objects = {k: rng.normal(size=(n, sizes[k], len(f))).astype(np.float32) for k, f in features.items()}
+    masks = {k: np.ones((n, sizes[k]), bool) for k in features}
     masks["jets"] = np.arange(10)[None, :] < rng.integers(4, 11, n)[:, None]
     objects["jets"] *= masks["jets"][..., None]
     target = rng.normal(size=(n, 3)).astype(np.float32)
@@ -47,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     arrays = synthetic(args.events)
-    model = NeutrinoModel(head="flow")
+    model = NeutrinoModel(head="flow", inputs=DEFAULT_INPUTS)
     model.fit_standardization(arrays)
     model.to(device)
     print(f"device {device}, torch threads {torch.get_num_threads()}, parameters {sum(p.numel() for p in model.parameters()):,}")

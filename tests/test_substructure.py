@@ -130,3 +130,48 @@ def test_softdrop_drops_a_soft_prong_and_checks_its_input():
         softdrop_groom(jets_of(hard, []))
     with pytest.raises(ValueError, match="z_cut"):
         softdrop_groom(jets_of(hard), z_cut=1.5)
+
+
+def _rows(jet: ak.Array) -> np.ndarray:
+    """A jet's constituents as rows (pt, eta, phi, mass), in a canonical order (the grid may order them otherwise)."""
+    rows = np.stack([ak.to_numpy(jet[k]) for k in ("pt", "eta", "phi", "mass")], axis=-1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mu", [0, 60, 200])
+def test_softdrop_grid_from_one_clustering_equals_one_call_per_setting(mu):
+    """Top jets of the shipped test sample with pileup from the shipped test pool: the grid keeps exactly the
+    constituents (the same float64 four-vectors, bit for bit) that fastjet's SoftDrop keeps, for all 16 settings."""
+    from hepgen.physics.softdrop import softdrop_grid
+    from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
+    from tests.conftest import REPO
+
+    jets = read_hard_jets(REPO / "data" / "top_jets_test.root")[:10]
+    pool = read_pileup_pool(REPO / "data" / "minbias_pool_test.root")
+    observed = overlay_pileup(jets, pool, mu=float(mu), seed=mu, n_interactions=np.full(len(jets), mu)).constituents
+    particles = ak.zip({"pt": observed.pt, "eta": observed.eta, "phi": observed.phi,
+                        "mass": ak.full_like(observed.pt, 0.13957)})  # fmt: skip
+    grid = softdrop_grid(particles)
+    assert len(grid) == len(SOFTDROP_GRID)
+    dropped = 0
+    for (z_cut, beta), groomed in zip(SOFTDROP_GRID, grid):
+        reference = softdrop_groom(particles, z_cut=z_cut, beta=beta)
+        np.testing.assert_array_equal(ak.num(groomed), ak.num(reference))
+        for j in range(len(particles)):
+            np.testing.assert_array_equal(_rows(groomed[j]), _rows(reference[j]), err_msg=f"z_cut {z_cut}, β {beta}, jet {j}")
+        dropped += int(ak.sum(ak.num(particles)) - ak.sum(ak.num(groomed)))
+    assert dropped > 0  # the grooming did remove particles
+
+
+def test_softdrop_grid_by_hand_and_bad_input():
+    from hepgen.physics.softdrop import softdrop_grid
+
+    hard = [(300.0, 0.0, 0.0), (290.0, 0.01, 0.0)]
+    soft_prong = [(10.0, 0.5, 0.0)]  # z = 10/600 at ΔR = 0.5: dropped by z_cut 0.1 (β = 0), kept by z_cut 0.01
+    kept = [ak.num(g)[0] for g in softdrop_grid(jets_of(hard + soft_prong), [(0.1, 0.0), (0.01, 0.0)])]
+    assert kept == [2, 3]
+    with pytest.raises(ValueError, match="without constituents"):
+        softdrop_grid(jets_of(hard, []))
+    with pytest.raises(ValueError, match="z_cut"):
+        softdrop_grid(jets_of(hard), [(1.5, 0.0)])

@@ -44,7 +44,7 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
-from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_groom
+from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid, softdrop_groom
 from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES, jet_observables
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
 from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution, bootstrap_bias_resolution, bootstrap_indices
@@ -232,12 +232,21 @@ def _w1(values: np.ndarray, truth: np.ndarray, resamples: int) -> dict[str, floa
 
 @dataclass(frozen=True)
 class _Tunable:
-    """A method with a parameter chosen on the validation jets: ``apply(point, index, value)`` → constituents."""
+    """A method with a parameter chosen on the validation jets: ``apply(point, index, value)`` → constituents;
+    ``apply_grid(point, index)`` → the constituents for every grid value at once, where that is cheaper."""
 
     name: str
     grid: tuple[Any, ...]
     apply: Callable[[PointPrediction, np.ndarray, Any], ak.Array]
     describe: Callable[[Any], dict[str, float]]
+    apply_grid: Callable[[PointPrediction, np.ndarray], list[ak.Array]] | None = None
+
+    def groomed(self, point: PointPrediction, index: np.ndarray, values: list[int]) -> dict[int, ak.Array]:
+        """Grid position → constituents of the jets ``index``, for the positions ``values``."""
+        if self.apply_grid is not None:
+            every = self.apply_grid(point, index)
+            return {g: every[g] for g in values}
+        return {g: self.apply(point, index, self.grid[g]) for g in values}
 
 
 def _axis(particles: ak.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -260,9 +269,9 @@ def _tunables(point: PointPrediction) -> list[_Tunable]:
     softdrop = lambda value: {"z_cut": value[0], "beta": value[1]}  # noqa: E731
     tunables = [
         _Tunable("softdrop", SOFTDROP_GRID, lambda p, i, v: softdrop_groom(_with_pion_mass(p.observed[i]), z_cut=v[0], beta=v[1]),
-                 softdrop),
+                 softdrop, lambda p, i: softdrop_grid(_with_pion_mass(p.observed[i]), SOFTDROP_GRID)),
         _Tunable("chs_softdrop", SOFTDROP_GRID, lambda p, i, v: softdrop_groom(_with_pion_mass(_chs(p, i)), z_cut=v[0], beta=v[1]),
-                 softdrop),
+                 softdrop, lambda p, i: softdrop_grid(_with_pion_mass(_chs(p, i)), SOFTDROP_GRID)),
         _Tunable("softkiller", SOFTKILLER_GRID, lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False),
                  lambda v: {"grid_size": v}),
         _Tunable("chs_softkiller", SOFTKILLER_GRID, lambda p, i, v: _softkiller(_chs(p, i), v, neutral_only=True),
@@ -300,14 +309,14 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
     grid_scores: dict[str, dict[str, list[float]]] = {}
     for tunable in _tunables(point):
         scores = {name: np.full(len(tunable.grid), np.nan) for name in OBSERVABLES}
-        for g, value in enumerate(tunable.grid):
-            tuned = _observables(tunable.apply(point, val, value))
+        for g, groomed in tunable.groomed(point, val, list(range(len(tunable.grid)))).items():
+            tuned = _observables(groomed)
             for name in OBSERVABLES:
                 scores[name][g] = _score(tuned[name], truth_val[name])
         chosen = {name: int(np.nanargmin(s)) if np.isfinite(s).any() else 0 for name, s in scores.items()}
         values[tunable.name] = {}
-        for g in sorted(set(chosen.values())):
-            tuned = _observables(tunable.apply(point, test, tunable.grid[g]))
+        for g, groomed in tunable.groomed(point, test, sorted(set(chosen.values()))).items():
+            tuned = _observables(groomed)
             for name in OBSERVABLES:
                 if chosen[name] == g:
                     values[tunable.name][name] = tuned[name]

@@ -271,3 +271,23 @@ def test_the_assignment_head_learns_with_weighted_losses(ttbar_arrays):
     probability = model.assignment_probability(objects, masks)
     torch.testing.assert_close(probability.sum(dim=1), torch.ones(len(arrays)))
     assert not probability[~masks["jets"]].any()  # padding is never a candidate
+
+
+def test_the_neutrino_model_samples_what_its_posterior_samples(ttbar_arrays):
+    """`NeutrinoModel.sample` (cached) against zuko's sample of `model.posterior` with the same seed."""
+    _, arrays = ttbar_arrays
+    torch.manual_seed(0)
+    model = NeutrinoModel(head="flow", dim=16, heads=2, layers=1, head_hidden=16).eval()
+    model.fit_standardization(arrays)
+    with torch.no_grad():  # off zuko's near-identity initialisation
+        for p in model.head.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    objects, masks = arrays.tensors()
+    torch.manual_seed(3)
+    samples = model.sample(objects, masks, 16)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        expected = model.posterior(objects, masks).sample((16,)).transpose(0, 1)
+    scale = model.target_standardizer.std  # compare in standardised units
+    torch.testing.assert_close(samples / scale, expected / scale, rtol=1e-4, atol=1e-4)
+    assert make_head("flow", 4, 3).sample(torch.randn(2, 4), 8)[0].shape == (8, 2, 3)

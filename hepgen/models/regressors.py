@@ -104,6 +104,14 @@ class FlowHead(nn.Module):
     def forward(self, context: Tensor) -> Distribution:
         return self.flow(context)
 
+    @torch.no_grad()
+    def sample(self, context: Tensor, n: int, *, with_log_prob: bool = False) -> tuple[Tensor, Tensor | None]:
+        """``n`` samples per context row ``[n, B, D]`` (and their log density ``[n, B]``): zuko's flow, with the
+        per-event part of the hyper-networks computed once per event (:mod:`hepgen.models.flow_sampling`)."""
+        from hepgen.models.flow_sampling import ContextCachedSampler
+
+        return ContextCachedSampler(self.flow).sample(context, n, with_log_prob=with_log_prob)
+
 
 HEADS: dict[str, type[nn.Module]] = {"mse": PointHead, "gauss": GaussianHead, "mdn": MixtureHead, "flow": FlowHead}
 

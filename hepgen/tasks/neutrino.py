@@ -40,7 +40,7 @@ from torch.distributions import AffineTransform, Distribution, TransformedDistri
 from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
 from hepgen.io.pointcloud import PointCloud
-from hepgen.models.regressors import HEADS, make_head
+from hepgen.models.regressors import HEADS, FlowHead, make_head
 from hepgen.nn import ClassAttentionPooling, MaskedStandardizer, TransformerBlock
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
 from hepgen.physics.neutrino import solve_neutrino_pz
@@ -416,6 +416,10 @@ class NeutrinoModel(nn.Module):
         density of each ``[B, n]`` (up to a constant per event: in the standardised space, which ranks the samples of
         an event exactly as the physical one — what the mode estimate needs). The flow gives both in one pass."""
         std = self.target_standardizer
+        if isinstance(self.head, FlowHead):  # one encoder pass, per-event flow work once per event
+            draws, log_prob = self.head.sample(self.encode(objects, masks), n, with_log_prob=with_log_prob)
+            draws = std.inverse(draws).transpose(0, 1)
+            return (draws, log_prob.transpose(0, 1)) if with_log_prob else draws
         dist = self(objects, masks)
         if not with_log_prob:
             return std.inverse(dist.sample((n,))).transpose(0, 1)  # [n, B, 3] → [B, n, 3]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import awkward as ak
 import numpy as np
 
-from hepgen.physics.substructure import _RECLUSTER_RADIUS, from_fastjet_output, quiet_fastjet_banner, recluster, to_fastjet_input
+from hepgen.physics.substructure import RECLUSTER_RADIUS, from_fastjet_output, quiet_fastjet_banner, recluster, to_fastjet_input
 
 __all__ = ["SOFTDROP_GRID", "softdrop_grid", "softdrop_groom"]
 
@@ -33,6 +33,11 @@ def _check(z_cut: float, beta: float, r0: float) -> None:
         raise ValueError(f"SoftDrop needs 0 < z_cut < 1, beta ≥ 0, r0 > 0; got z_cut={z_cut}, beta={beta}, r0={r0}")
 
 
+def _require_constituents(constituents: ak.Array) -> None:
+    if len(constituents) and ak.min(ak.num(constituents)) == 0:
+        raise ValueError("SoftDrop got a jet without constituents; remove empty jets first (and count them)")
+
+
 def softdrop_groom(constituents: ak.Array, *, z_cut: float = 0.1, beta: float = 0.0, r0: float = 1.0) -> ak.Array:
     """The constituents that survive SoftDrop, per jet: jagged ``(pt, eta, phi, mass)`` records ``[J, var]``.
 
@@ -43,8 +48,7 @@ def softdrop_groom(constituents: ak.Array, *, z_cut: float = 0.1, beta: float = 
         r0: the angular normalisation R0 (the jet radius).
     """
     _check(z_cut, beta, r0)
-    if len(constituents) and ak.min(ak.num(constituents)) == 0:
-        raise ValueError("SoftDrop got a jet without constituents; remove empty jets first (and count them)")
+    _require_constituents(constituents)
     if len(constituents) == 0:
         return constituents
     groomed = recluster(constituents, "cambridge").exclusive_jets_softdrop_grooming(
@@ -61,7 +65,7 @@ def _primary_chain(p4: np.ndarray, fj) -> tuple[np.ndarray, np.ndarray, np.ndarr
         particle = fj.PseudoJet(px, py, pz, e)
         particle.set_user_index(i)
         particles.append(particle)
-    sequence = fj.ClusterSequence(particles, fj.JetDefinition(fj.cambridge_algorithm, _RECLUSTER_RADIUS))
+    sequence = fj.ClusterSequence(particles, fj.JetDefinition(fj.cambridge_algorithm, RECLUSTER_RADIUS))
     jet = sequence.exclusive_jets(1)[0]
     leaves = np.full(len(p4), -1, dtype=np.int64)
     z, delta_r2 = [], []
@@ -93,8 +97,7 @@ def softdrop_grid(constituents: ak.Array, settings: Sequence[tuple[float, float]
     """
     for z_cut, beta in settings:
         _check(z_cut, beta, r0)
-    if len(constituents) and ak.min(ak.num(constituents)) == 0:
-        raise ValueError("SoftDrop got a jet without constituents; remove empty jets first (and count them)")
+    _require_constituents(constituents)
     import fastjet._swig as fj
 
     inputs = to_fastjet_input(constituents)

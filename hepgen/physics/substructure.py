@@ -37,7 +37,7 @@ import numpy as np
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass, pt_eta_phi_mass, summed_p4
 
 __all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "recluster", "to_fastjet_input", "from_fastjet_output",
-           "quiet_fastjet_banner"]
+           "quiet_fastjet_banner", "RECLUSTER_RADIUS"]
 
 #: The observables :func:`jet_observables` returns, in this order.
 OBSERVABLES: tuple[str, ...] = ("mass", "pt", "tau21", "tau32", "d2", "sqrt_d12", "sqrt_d23", "n_constituents")
@@ -55,7 +55,7 @@ OBSERVABLE_LABELS: dict[str, str] = {
 }
 
 #: Reclustering radius that keeps every constituent of an R ≤ 1 jet in one exclusive jet (no beam merging).
-_RECLUSTER_RADIUS = 10.0
+RECLUSTER_RADIUS = 10.0
 
 
 _banner_silenced = False
@@ -102,7 +102,7 @@ def recluster(constituents: ak.Array, algorithm: str):  # noqa: ANN201
     """fastjet ClusterSequence of every jet's constituents with ``algorithm`` (kt, cambridge) at a large radius."""
     import fastjet
 
-    definition = fastjet.JetDefinition(getattr(fastjet, f"{algorithm}_algorithm"), _RECLUSTER_RADIUS)
+    definition = fastjet.JetDefinition(getattr(fastjet, f"{algorithm}_algorithm"), RECLUSTER_RADIUS)
     with quiet_fastjet_banner():
         sequence = fastjet.ClusterSequence(to_fastjet_input(constituents), definition)
     return sequence
@@ -137,7 +137,7 @@ def jet_observables(constituents: ak.Array, *, radius: float = 1.0) -> dict[str,
         result["tau32"][filled] = np.where(n >= 3, taus[:, 2] / taus[:, 1], np.nan)
     d2 = ak.to_numpy(kt.exclusive_jets_energy_correlator(njets=1, func="d2", beta=1.0)).astype(np.float64)
     result["d2"][filled] = np.where(n >= 3, d2, np.nan)
-    scale = _RECLUSTER_RADIUS**2  # d_ij was divided by R²
+    scale = RECLUSTER_RADIUS**2  # d_ij was divided by R²
     d12 = ak.to_numpy(kt.exclusive_dmerge(1)).astype(np.float64) * scale
     d23 = ak.to_numpy(kt.exclusive_dmerge(2)).astype(np.float64) * scale
     result["sqrt_d12"][filled] = np.where(n >= 2, np.sqrt(np.maximum(d12, 0.0)), np.nan)

@@ -44,7 +44,7 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
-from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid, softdrop_groom
+from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
 from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES, jet_observables
 from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
 from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution, bootstrap_bias_resolution, bootstrap_indices
@@ -232,21 +232,22 @@ def _w1(values: np.ndarray, truth: np.ndarray, resamples: int) -> dict[str, floa
 
 @dataclass(frozen=True)
 class _Tunable:
-    """A method with a parameter chosen on the validation jets: ``apply(point, index, value)`` → constituents;
-    ``apply_grid(point, index)`` → the constituents for every grid value at once, where that is cheaper."""
+    """A method with a parameter chosen on the validation jets: ``groom(point, index, values)`` → the constituents
+    of the jets ``index`` for each parameter value (SoftDrop does a whole grid from one clustering per jet)."""
 
     name: str
     grid: tuple[Any, ...]
-    apply: Callable[[PointPrediction, np.ndarray, Any], ak.Array]
+    groom: Callable[[PointPrediction, np.ndarray, list[Any]], list[ak.Array]]
     describe: Callable[[Any], dict[str, float]]
-    apply_grid: Callable[[PointPrediction, np.ndarray], list[ak.Array]] | None = None
 
-    def groomed(self, point: PointPrediction, index: np.ndarray, values: list[int]) -> dict[int, ak.Array]:
-        """Grid position → constituents of the jets ``index``, for the positions ``values``."""
-        if self.apply_grid is not None:
-            every = self.apply_grid(point, index)
-            return {g: every[g] for g in values}
-        return {g: self.apply(point, index, self.grid[g]) for g in values}
+    def groomed(self, point: PointPrediction, index: np.ndarray, positions: list[int]) -> dict[int, ak.Array]:
+        """Grid position → constituents of the jets ``index``, for the grid ``positions``."""
+        return dict(zip(positions, self.groom(point, index, [self.grid[g] for g in positions]), strict=True))
+
+
+def _each(apply: Callable[[PointPrediction, np.ndarray, Any], ak.Array]) -> Callable[..., list[ak.Array]]:
+    """A groomer for one parameter value at a time."""
+    return lambda point, index, values: [apply(point, index, value) for value in values]
 
 
 def _axis(particles: ak.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -268,18 +269,16 @@ def _softkiller(particles: ak.Array, size: float, *, neutral_only: bool) -> ak.A
 def _tunables(point: PointPrediction) -> list[_Tunable]:
     softdrop = lambda value: {"z_cut": value[0], "beta": value[1]}  # noqa: E731
     tunables = [
-        _Tunable("softdrop", SOFTDROP_GRID, lambda p, i, v: softdrop_groom(_with_pion_mass(p.observed[i]), z_cut=v[0], beta=v[1]),
-                 softdrop, lambda p, i: softdrop_grid(_with_pion_mass(p.observed[i]), SOFTDROP_GRID)),
-        _Tunable("chs_softdrop", SOFTDROP_GRID, lambda p, i, v: softdrop_groom(_with_pion_mass(_chs(p, i)), z_cut=v[0], beta=v[1]),
-                 softdrop, lambda p, i: softdrop_grid(_with_pion_mass(_chs(p, i)), SOFTDROP_GRID)),
-        _Tunable("softkiller", SOFTKILLER_GRID, lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False),
+        _Tunable("softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(_with_pion_mass(p.observed[i]), vs), softdrop),
+        _Tunable("chs_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(_with_pion_mass(_chs(p, i)), vs), softdrop),
+        _Tunable("softkiller", SOFTKILLER_GRID, _each(lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False)),
                  lambda v: {"grid_size": v}),
-        _Tunable("chs_softkiller", SOFTKILLER_GRID, lambda p, i, v: _softkiller(_chs(p, i), v, neutral_only=True),
+        _Tunable("chs_softkiller", SOFTKILLER_GRID, _each(lambda p, i, v: _softkiller(_chs(p, i), v, neutral_only=True)),
                  lambda v: {"grid_size": v}),
     ]  # fmt: skip
     for method in point.scores:
         tunables.append(_Tunable(method, CLASSIFIER_THRESHOLDS,
-                                 lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v], lambda v: {"threshold": v}))  # fmt: skip
+                                 _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v]), lambda v: {"threshold": v}))  # fmt: skip
     return tunables
 
 

@@ -207,3 +207,42 @@ def test_tiny_classifier_learns_which_neutral_particles_are_pileup(top_jets, min
     # worst over seeds 0-4 × 1 and 2 torch threads (tests/measure_margins.py): AUC 0.970 (a pT cut alone: at most
     # 0.847), the classifier's gain over the pT cut 0.132
     assert result["auc"] > 0.9 and result["auc"] > result["pt_cut_auc"] + 0.02, result
+
+
+@pytest.mark.slow
+def test_flow_matching_and_a_distilled_student_train_and_sample_in_few_steps(top_jets, minbias_file, tmp_path):
+    """`--objective flow_matching`, `--teacher` (rectified-flow distillation of an EDM run) with `--init`, and
+    `predict pileup --sampler/--steps/--schedule`; the pairs are the teacher's deterministic solutions."""
+    from hepgen.cli import main
+    from hepgen.errors import HepgenInputError
+    from hepgen.io.writer import read_metadata
+    from hepgen.tasks.pileup import PILEUP, PileupTraining, with_teacher_targets
+    from hepgen.tasks.run_folder import load_model
+
+    common = ["--jets", str(top_jets), "--pileup", str(minbias_file), "--dim", "16", "--blocks", "1", "--batch-size", "16",
+              "--max-events", "32", "--max-epochs", "1", "--no-progress", "--accelerator", "cpu"]  # fmt: skip
+    teacher, student = tmp_path / "edm", tmp_path / "student"
+    assert main(["train", "pileup", *common, "--out", str(teacher)]) == 0
+    assert main(["train", "pileup", *common, "--out", str(tmp_path / "bad"), "--teacher", str(teacher)]) == 2  # edm student
+    assert main(["train", "pileup", *common, "--out", str(student), "--objective", "flow_matching", "--teacher", str(teacher),
+                 "--init", str(teacher), "--teacher-steps", "2"]) == 0  # fmt: skip
+    model = load_model("pileup", student)
+    assert model.objective == "flow_matching" and model.saved_with["teacher"] == str(teacher)
+    out = tmp_path / "student.root"
+    assert main(["predict", "pileup", "--run", str(student), "--jets", str(top_jets), "--pileup", str(minbias_file),
+                 "--samples", "2", "--steps", "1", "--sampler", "euler", "--max-events", "4", "--out", str(out)]) == 0  # fmt: skip
+    assert read_metadata(out)["steps"] == 1
+
+    # the pairs: the teacher's solution from the pair's noise, for the true count
+    edm = load_model("pileup", teacher)
+    _, hard = hard_jets(top_jets, 4)
+    observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=60, seed=3)
+    batch = jet_batch(observed, input="chs", hard=hard).to_torch()
+    truth_mask = batch.hard_mask.clone()
+    paired = with_teacher_targets(edm, batch, steps=3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(paired.hard_mask, truth_mask) and paired.noise.shape == paired.hard.shape
+    x = edm.solve(edm._conditioning(paired), paired.noise, truth_mask, steps=3, sampler="heun", schedule="karras")
+    torch.testing.assert_close(edm.hard_standardizer(paired.hard, truth_mask), x * truth_mask[..., None], rtol=1e-4, atol=1e-4)
+    with pytest.raises(HepgenInputError, match="differs from this one"):
+        PILEUP.build_model(PileupTraining(jets=[str(top_jets)], pileup=[str(minbias_file)], out=str(tmp_path / "x"),
+                                          init=str(teacher), dim=32))  # fmt: skip

@@ -3,7 +3,8 @@
 # (data/minbias_pool.root; every evaluation uses data/minbias_pool_test.root, which no model saw).
 # Each run resumes if interrupted (--resume from its last checkpoint); a finished run is skipped.
 #
-#   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles
+#   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles,
+#                                       # VIPR with flow matching (analyses/pileup/model_fm)
 #   ONLY=vipr_chs analyses/pileup/train.sh
 #
 # The epochs are those of the shipped models (README: CPU budget): VIPR 16 (≈ 2.5 min each on 2 cores), the
@@ -30,3 +31,5 @@ train() {  # name task epochs extra-args...
 train vipr_chs pileup "${EPOCHS_VIPR:-16}" --input chs
 train puppiml_chs puppiml "${EPOCHS_CLASSIFIER:-3}" --input chs --ema-decay 0.999
 train vipr_observed pileup "${EPOCHS_OBSERVED:-2}" --input observed
+# flow matching (straight paths) with the same network and budget as VIPR's EDM model
+train vipr_chs_fm pileup "${EPOCHS_VIPR:-16}" --input chs --objective flow_matching

@@ -9,7 +9,8 @@ Generative Models"), written with the paper's symbols and independent of the net
 * Sampling schedule (Eq. 5): ``σ_i = (σ_max^(1/ρ) + i/(N−1) (σ_min^(1/ρ) − σ_max^(1/ρ)))^ρ``,
   σ_min 0.002, σ_max 80, ρ 7, followed by σ_N = 0.
 * Samplers (Algorithms 1 and 2) share one signature ``(denoiser, x, sigmas, **conditioning)``:
-  deterministic 2nd-order Heun, Euler, and optional stochastic churn (S_churn, S_tmin, S_tmax, S_noise).
+  deterministic 2nd-order Heun, Euler, and optional stochastic churn (S_churn, S_tmin, S_tmax, S_noise); and
+  Heun in the straight-path coordinates of flow matching (``heun_t``, :mod:`hepgen.models.flow_matching`).
 * An exponential moving average of the weights with warm-up, for sampling.
 
 Masks: every function accepts ``mask`` ``[B, N]`` for padded point clouds; padded
@@ -33,14 +34,16 @@ __all__ = [
     "karras_sigmas",
     "heun_sampler",
     "euler_sampler",
+    "heun_t_sampler",
     "SAMPLERS",
     "ExponentialMovingAverage",
+    "broadcast_like",
 ]
 
 Denoiser = Callable[..., Tensor]
 
 
-def _broadcast(sigma: Tensor | float, like: Tensor) -> Tensor:
+def broadcast_like(sigma: Tensor | float, like: Tensor) -> Tensor:
     """σ as a tensor broadcastable against ``like`` ``[B, ...]`` (scalar or ``[B]``)."""
     sigma = torch.as_tensor(sigma, dtype=like.dtype, device=like.device)
     if sigma.ndim == 0:
@@ -80,8 +83,8 @@ class EDMPrecond(nn.Module):
         kwargs = dict(conditioning)
         if mask is not None:
             kwargs["mask"] = mask
-        f = self.network(_broadcast(c_in, x) * x, c_noise, **kwargs)
-        out = _broadcast(c_skip, x) * x + _broadcast(c_out, x) * f
+        f = self.network(broadcast_like(c_in, x) * x, c_noise, **kwargs)
+        out = broadcast_like(c_skip, x) * x + broadcast_like(c_out, x) * f
         return out if mask is None else out * mask[..., None]
 
 
@@ -110,7 +113,7 @@ class EDMLoss:
         B = y.shape[0]
         normal = torch.randn(B, device=y.device, dtype=y.dtype, generator=generator)
         sigma = torch.exp(self.p_mean + self.p_std * normal)
-        noise = torch.randn(y.shape, device=y.device, dtype=y.dtype, generator=generator) * _broadcast(sigma, y)
+        noise = torch.randn(y.shape, device=y.device, dtype=y.dtype, generator=generator) * broadcast_like(sigma, y)
         if mask is not None:
             noise = noise * mask[..., None]
         kwargs = dict(conditioning) if mask is None else {**conditioning, "mask": mask}
@@ -148,12 +151,15 @@ def _sample(
     mask: Tensor | None,
     generator: torch.Generator | None,
     conditioning: dict[str, Any],
+    coordinates: str = "sigma",
 ) -> Tensor:
     kwargs = dict(conditioning)
     if mask is not None:
         kwargs["mask"] = mask
         x = x * mask[..., None]
     n = len(sigmas) - 1
+    if coordinates == "t":
+        return _sample_in_t(denoiser, x, sigmas, second_order=second_order, kwargs=kwargs)
     for i in range(n):
         sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
         # stochastic churn (Algorithm 2): raise the noise level to σ̂ = σ (1 + γ)
@@ -171,6 +177,40 @@ def _sample(
             x_next = x + (sigma_next - sigma_hat) * (0.5 * d + 0.5 * d_next)
         x = x_next
     return x
+
+
+def _sample_in_t(denoiser: Denoiser, x: Tensor, sigmas: Tensor, *, second_order: bool, kwargs: dict[str, Any]) -> Tensor:
+    """Euler/Heun on the ODE of the straight-path coordinates ``x_t = x_σ / (1 + σ)``, ``t = σ / (1 + σ)``, whose
+    velocity is ``(x_t − D(x_σ; σ)) / t`` (flow matching's own coordinates; Euler is the same in both)."""
+    t = [float(s) / (1 + float(s)) for s in sigmas]
+    x_t = x / (1 + float(sigmas[0]))
+    velocity = lambda x_t, i: (x_t - denoiser(x_t * (1 + float(sigmas[i])), float(sigmas[i]), **kwargs)) / t[i]  # noqa: E731
+    for i in range(len(sigmas) - 1):
+        d = velocity(x_t, i)
+        x_next = x_t + (t[i + 1] - t[i]) * d
+        if second_order and t[i + 1] > 0:
+            x_next = x_t + (t[i + 1] - t[i]) * 0.5 * (d + velocity(x_next, i + 1))
+        x_t = x_next
+    return x_t * (1 + float(sigmas[-1]))
+
+
+@torch.no_grad()
+def heun_t_sampler(
+    denoiser: Denoiser,
+    x: Tensor,
+    sigmas: Tensor,
+    *,
+    mask: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    churn: float = 0.0,
+    **conditioning: Any,
+) -> Tensor:
+    """Heun's method in the straight-path time t (``x_t = x_σ / (1 + σ)``) with the signature of
+    :func:`heun_sampler`: the 2nd-order sampler of flow matching (2N − 1 evaluations; no churn)."""
+    if churn:
+        raise ValueError("heun_t is deterministic: churn is not supported")
+    return _sample(denoiser, x, sigmas, second_order=True, churn=0.0, s_tmin=0.0, s_tmax=0.0, s_noise=1.0, mask=mask,
+                   generator=generator, conditioning=conditioning, coordinates="t")  # fmt: skip
 
 
 @torch.no_grad()
@@ -215,7 +255,7 @@ def euler_sampler(
                    s_noise=s_noise, mask=mask, generator=generator, conditioning=conditioning)  # fmt: skip
 
 
-SAMPLERS: dict[str, Callable[..., Tensor]] = {"heun": heun_sampler, "euler": euler_sampler}
+SAMPLERS: dict[str, Callable[..., Tensor]] = {"heun": heun_sampler, "euler": euler_sampler, "heun_t": heun_t_sampler}
 
 
 class ExponentialMovingAverage:

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from hepgen.errors import HepgenInputError
 from hepgen.io.pointcloud import pad_flat
 from hepgen.models.edm import SAMPLERS, EDMLoss, EDMPrecond, karras_sigmas
+from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond, uniform_t_sigmas
 from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.physics.kinematics import PION_MASS, delta_phi, pt_eta_phi_mass, summed_p4
@@ -53,7 +54,9 @@ from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, Trainin
 from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "PASSTHROUGH_PT", "JetBatch",
+__all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "PASSTHROUGH_PT",
+           "OBJECTIVES", "SCHEDULES", "DEFAULT_SCHEDULE", "DEFAULT_SAMPLER", "network_evaluations",
+           "with_teacher_targets", "JetBatch",
            "passed_through", "jet_batch",
            "draw_training_mu", "overlay_epochs", "observe_block", "jet_table", "VIPRModel", "GeneratedJets",
            "to_generated_jets", "OverlayTraining", "OverlayPrediction", "PileupTraining", "PileupPrediction",
@@ -72,6 +75,21 @@ CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "i
 #: ones harder than the pass-through pT (pileup rarely makes one), are passed through, and the rest of the hard jet
 #: is generated. ``observed``: every observed particle is input and the whole hard jet is generated.
 INPUTS = ("chs", "observed")
+
+#: Training objectives of the denoiser: EDM diffusion, or conditional flow matching on straight paths (the same
+#: network; both sample with EDM's samplers, see :mod:`hepgen.models.flow_matching`).
+OBJECTIVES = ("edm", "flow_matching")
+#: Noise schedules of the samplers: EDM's (Karras et al. Eq. 5, ρ = 7) and equal steps in the flow's time t.
+SCHEDULES = {"karras": karras_sigmas, "uniform_t": uniform_t_sigmas}
+#: The schedule and sampler each objective samples with unless told otherwise.
+DEFAULT_SCHEDULE = {"edm": "karras", "flow_matching": "uniform_t"}
+DEFAULT_SAMPLER = {"edm": "heun", "flow_matching": "heun_t"}
+
+
+def network_evaluations(steps: int, sampler: str) -> int:
+    """Denoiser evaluations of a sampler run: Heun 2·steps − 1 (no correction at σ = 0), Euler ``steps``."""
+    return 2 * steps - 1 if sampler.startswith("heun") else steps
+
 
 #: Observed neutral particles above this pT [GeV] are passed through in ``chs`` mode: in the minimum-bias pool a
 #: neutral particle above 5 GeV within ΔR < 1 of a jet comes ~0.2 times per jet at μ = 200 (1.3 GeV of pT), while
@@ -92,6 +110,8 @@ class JetBatch:
         passthrough: per jet the particles passed through to the output (in ``chs`` mode the tracker's charged ones
             and the neutral ones above the pass-through pT; none in ``observed`` mode): jagged (pt, eta, phi) records,
             not converted by :meth:`to_torch`.
+        noise: for distillation, the standardised noise ``[B, N, 3]`` from which a teacher generated ``hard``
+            (:func:`with_teacher_targets`); None otherwise.
     """
 
     observed: Any
@@ -103,11 +123,13 @@ class JetBatch:
     hard_mask: Any = None
     truncated: int = 0
     passthrough: Any = None
+    noise: Any = None
 
     def to_torch(self, device: str | torch.device = "cpu") -> JetBatch:
         conv = lambda a: None if a is None else torch.as_tensor(a, device=device)  # noqa: E731
         return JetBatch(conv(self.observed), conv(self.observed_mask), conv(self.observed_is_pileup), conv(self.context),
-                        conv(self.axis), conv(self.hard), conv(self.hard_mask), self.truncated, self.passthrough)  # fmt: skip
+                        conv(self.axis), conv(self.hard), conv(self.hard_mask), self.truncated, self.passthrough,
+                        conv(self.noise))  # fmt: skip
 
 
 def _relative(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray) -> list[np.ndarray]:
@@ -244,22 +266,23 @@ class VIPRModel(nn.Module):
     """EDM denoiser + multiplicity model with in-model standardisation of clouds and context."""
 
     def __init__(self, *, dim: int = 64, heads: int = 4, blocks: int = 3, encoder_blocks: int = 2,
-                 latents: int = 0, max_hard: int = 128) -> None:  # fmt: skip
+                 latents: int = 0, max_hard: int = 128, objective: str = "edm") -> None:  # fmt: skip
         super().__init__()
+        if objective not in OBJECTIVES:
+            raise HepgenInputError(f"unknown VIPR objective {objective!r}; choose one of {OBJECTIVES}")
+        self.objective = objective
         self.config = {"dim": dim, "heads": heads, "blocks": blocks, "encoder_blocks": encoder_blocks,
-                       "latents": latents, "max_hard": max_hard}  # fmt: skip
+                       "latents": latents, "max_hard": max_hard, "objective": objective}  # fmt: skip
         n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(CONTEXT_FEATURES)
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
-        self.denoiser = EDMPrecond(
-            VIPRDenoiser(features=n_f, observed_features=n_o, context=n_c, dim=dim, heads=heads, blocks=blocks,
-                         encoder_blocks=encoder_blocks, latents=latents),
-            sigma_data=1.0,
-        )  # fmt: skip
+        network = VIPRDenoiser(features=n_f, observed_features=n_o, context=n_c, dim=dim, heads=heads, blocks=blocks,
+                               encoder_blocks=encoder_blocks, latents=latents)  # fmt: skip
+        self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
         self.multiplicity = MultiplicityModel(observed_features=n_o, context=n_c, dim=dim, heads=heads,
                                               blocks=encoder_blocks, latents=latents, max_count=max_hard)  # fmt: skip
-        self.edm_loss = EDMLoss(sigma_data=1.0)
+        self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss()
 
     def fit_standardization(self, batch: JetBatch) -> None:
         t = batch.to_torch()
@@ -272,21 +295,30 @@ class VIPRModel(nn.Module):
         return obs, batch.observed_mask, self.context_standardizer(batch.context)
 
     def loss(self, batch: JetBatch, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        """(EDM denoising loss, multiplicity negative log-likelihood) of a training batch."""
+        """(denoising loss — EDM's or flow matching's —, multiplicity negative log-likelihood) of a training batch."""
         obs, obs_mask, ctx = self._conditioning(batch)
         hard = self.hard_standardizer(batch.hard, batch.hard_mask)
-        diffusion = self.edm_loss(self.denoiser, hard, mask=batch.hard_mask, generator=generator, observed=obs,
-                                  observed_mask=obs_mask, context=ctx)  # fmt: skip
+        paired = {} if batch.noise is None else {"noise": batch.noise}  # distillation: the teacher's noise
+        diffusion = self.denoiser_loss(self.denoiser, hard, mask=batch.hard_mask, generator=generator, observed=obs,
+                                       observed_mask=obs_mask, context=ctx, **paired)  # fmt: skip
         counts = batch.hard_mask.sum(dim=1).clamp(0, self.multiplicity.max_count)
         nll = -self.multiplicity(obs, obs_mask, ctx).log_prob(counts).mean()
         return diffusion, nll
 
     @torch.no_grad()
     def sample(
-        self, batch: JetBatch, samples: int, *, steps: int = 50, sampler: str = "heun", churn: float = 0.0,
-        generator: torch.Generator | None = None,
+        self, batch: JetBatch, samples: int, *, steps: int = 50, sampler: str | None = None, schedule: str | None = None,
+        churn: float = 0.0, generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
-        """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major)."""
+        """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major).
+
+        ``steps`` of ``sampler`` (heun, euler, heun_t; :func:`network_evaluations`) on ``schedule`` (karras,
+        uniform_t); None: the objective's (:data:`DEFAULT_SAMPLER`, :data:`DEFAULT_SCHEDULE`)."""
+        schedule = DEFAULT_SCHEDULE[self.objective] if schedule is None else schedule
+        sampler = DEFAULT_SAMPLER[self.objective] if sampler is None else sampler
+        if schedule not in SCHEDULES or sampler not in SAMPLERS:
+            raise HepgenInputError(f"unknown sampler {sampler!r} or schedule {schedule!r}; choose from "
+                                   f"{sorted(SAMPLERS)} and {sorted(SCHEDULES)}")  # fmt: skip
         obs, obs_mask, ctx = self._conditioning(batch)
         rep = lambda t: t.repeat_interleave(samples, dim=0)  # noqa: E731
         obs, obs_mask, ctx = rep(obs), rep(obs_mask), rep(ctx)
@@ -295,12 +327,36 @@ class VIPRModel(nn.Module):
         counts = self.multiplicity(obs, obs_mask, ctx).sample_with(generator)
         N = max(int(counts.max()), 1)
         mask = torch.arange(N, device=counts.device)[None, :] < counts[:, None]
-        sigmas = karras_sigmas(steps, device=obs.device).to(obs.dtype)
-        x = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=obs.device) * sigmas[0]
-        encoded = self.denoiser.network.encoder(obs, obs_mask, ctx)
-        x = SAMPLERS[sampler](self.denoiser, x, sigmas, mask=mask, churn=churn, generator=generator,
-                              observed=obs, observed_mask=obs_mask, context=ctx, encoded=encoded)  # fmt: skip
+        noise = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=obs.device)
+        x = self.solve((obs, obs_mask, ctx), noise, mask, steps=steps, sampler=sampler, schedule=schedule, churn=churn,
+                       generator=generator)  # fmt: skip
         return self.hard_standardizer.inverse(x) * mask[..., None], mask
+
+    @torch.no_grad()
+    def solve(self, conditioning: tuple[Tensor, Tensor, Tensor], noise: Tensor, mask: Tensor, *, steps: int, sampler: str,
+              schedule: str, churn: float = 0.0, generator: torch.Generator | None = None) -> Tensor:  # fmt: skip
+        """The standardised clouds ``[B, N, 3]`` the sampler reaches from unit ``noise`` ``[B, N, 3]`` (scaled by the
+        schedule's first σ) for the standardised conditioning ``(observed, observed_mask, context)`` and ``mask``."""
+        obs, obs_mask, ctx = conditioning
+        sigmas = SCHEDULES[schedule](steps, device=obs.device).to(obs.dtype)
+        encoded = self.denoiser.network.encoder(obs, obs_mask, ctx)
+        return SAMPLERS[sampler](self.denoiser, noise * sigmas[0], sigmas, mask=mask, churn=churn, generator=generator,
+                                 observed=obs, observed_mask=obs_mask, context=ctx, encoded=encoded)  # fmt: skip
+
+
+@torch.no_grad()
+def with_teacher_targets(teacher: VIPRModel, batch: JetBatch, *, steps: int, generator: torch.Generator | None = None) -> JetBatch:
+    """The batch for rectified-flow distillation: unit noise ``[B, N, 3]`` for each jet's true count and, as the
+    particles to generate, the teacher's deterministic solution from that noise (its own sampler and schedule,
+    ``steps`` steps). The student learns the straight path from each noise to its teacher sample."""
+    mask = batch.hard_mask
+    noise = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=mask.device) * mask[..., None]
+    objective = teacher.objective
+    x = teacher.solve(teacher._conditioning(batch), noise, mask, steps=steps, sampler=DEFAULT_SAMPLER[objective],
+                      schedule=DEFAULT_SCHEDULE[objective])  # fmt: skip
+    batch.hard = teacher.hard_standardizer.inverse(x) * mask[..., None]
+    batch.noise = noise
+    return batch
 
 
 def to_generated_jets(clouds: Tensor, mask: Tensor, axis: np.ndarray, samples: int,
@@ -363,6 +419,13 @@ class PileupTraining(OverlayTraining):
     encoder_blocks: int = setting(2, "observed-jet encoder blocks")
     latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
     max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
+    objective: str = setting("edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)",
+                             choices=OBJECTIVES)
+    init: str = setting("", "start from the weights of this run's model (same network; e.g. a flow-matching run "
+                            "before distillation)", metavar="RUN")
+    teacher: str = setting("", "distil this run's model (rectified-flow distillation, --objective flow_matching): "
+                               "the targets are the teacher's samples, each paired with its noise", metavar="RUN")
+    teacher_steps: int = setting(25, "sampler steps of the teacher (its own sampler and schedule)")
     ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
 
 
@@ -383,8 +446,11 @@ class PileupPrediction(OverlayPrediction):
     """``hepgen predict pileup``: overlay pileup on hard jets and sample VIPR's posterior for each."""
 
     samples: int = redefault(PredictSettings, "samples", 16)
-    steps: int = setting(50, "sampler steps (Heun: 2·steps − 1 network evaluations)")
-    sampler: str = setting("heun", "EDM sampler", choices=tuple(SAMPLERS))
+    steps: int = setting(50, "sampler steps (Heun: 2·steps − 1 network evaluations, Euler: steps)")
+    sampler: str = setting("", "sampler: heun (EDM's, in σ), euler, heun_t (Heun in the flow's time t); default: the "
+                               "model's objective's (EDM heun, flow matching heun_t)", choices=("", *SAMPLERS))
+    schedule: str = setting("", "noise schedule: karras or uniform_t (default: the model's objective's: EDM karras, "
+                                "flow matching uniform_t)", choices=("", *SCHEDULES))
 
 
 @dataclass
@@ -481,18 +547,35 @@ class PileupTask(Task):
     method_name = "vipr"
 
     def build_model(self, settings: PileupTraining) -> VIPRModel:
-        return VIPRModel(dim=settings.dim, heads=settings.heads, blocks=settings.blocks,
-                         encoder_blocks=settings.encoder_blocks, latents=settings.latents, max_hard=settings.max_hard)  # fmt: skip
+        model = VIPRModel(dim=settings.dim, heads=settings.heads, blocks=settings.blocks,
+                          encoder_blocks=settings.encoder_blocks, latents=settings.latents, max_hard=settings.max_hard,
+                          objective=settings.objective)  # fmt: skip
+        if settings.init:
+            from hepgen.tasks.run_folder import load_model
+
+            start = load_model(self, settings.init)
+            if {k: v for k, v in start.config.items() if k != "objective"} != {k: v for k, v in model.config.items() if k != "objective"}:
+                raise HepgenInputError(f"--init {settings.init}: its network {start.config} differs from this one "
+                                       f"{model.config}")  # fmt: skip
+            model.load_state_dict(start.state_dict())
+            model.initialised_from = settings.init
+        return model
 
     def training_data(self, settings: PileupTraining, model: VIPRModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
-        model.fit_standardization(jet_batch(training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
-                                            input=settings.input, passthrough_pt=settings.passthrough_pt, hard=train,
-                                            max_hard=settings.max_hard))  # fmt: skip
+        if not getattr(model, "initialised_from", None):  # a started model keeps its standardisation
+            model.fit_standardization(jet_batch(training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
+                                                input=settings.input, passthrough_pt=settings.passthrough_pt, hard=train,
+                                                max_hard=settings.max_hard))  # fmt: skip
+        teacher = self._teacher(settings, model)
 
         def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:
-            return jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, hard=jets,
-                             max_hard=settings.max_hard, index=index).to_torch()
+            batch = jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, hard=jets,
+                              max_hard=settings.max_hard, index=index).to_torch()
+            if teacher is None:
+                return batch
+            generator = torch.Generator().manual_seed(derive_seed(settings.seed, int(observed.n_interactions[index].sum()), int(index[0])))
+            return with_teacher_targets(teacher, batch, steps=settings.teacher_steps, generator=generator)
 
         return TrainingData(
             overlay_epochs(train, pool, settings, lambda o, i: build(o, i, train), shuffle=True, seed=settings.seed),
@@ -502,13 +585,33 @@ class PileupTask(Task):
             f"|N({settings.mu:g}, {settings.mu_sigma:g})|",
         )
 
+    def _teacher(self, settings: PileupTraining, student: VIPRModel) -> VIPRModel | None:
+        """The teacher of a distillation (checked: flow-matching student, the same input and standardisation)."""
+        if not settings.teacher:
+            return None
+        from hepgen.tasks.run_folder import load_model
+
+        if settings.objective != "flow_matching":
+            raise HepgenInputError("--teacher distils into straight paths: use it with --objective flow_matching")
+        teacher = load_model(self, settings.teacher)
+        if teacher.saved_with.get("input") != settings.input:
+            raise HepgenInputError(f"--teacher {settings.teacher} was trained on input {teacher.saved_with.get('input')!r}, "
+                                   f"this run uses {settings.input!r}")  # fmt: skip
+        for name in ("observed_standardizer", "hard_standardizer", "context_standardizer"):
+            mine, theirs = getattr(student, name).state_dict(), getattr(teacher, name).state_dict()
+            if any(not torch.allclose(mine[k], theirs[k], rtol=1e-4, atol=1e-6) for k in mine):
+                raise HepgenInputError(f"--teacher {settings.teacher}: its {name} differs from this run's; train the "
+                                       "student on the teacher's jets and seed (or --init from a run that was)")  # fmt: skip
+        return teacher
+
     def loss(self, model: VIPRModel, batch: JetBatch, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         diffusion, multiplicity = model.loss(batch, generator=generator)
         return {"diffusion": diffusion, "multiplicity": multiplicity}
 
     def model_file_extras(self, settings: PileupTraining) -> dict[str, Any]:
-        return {k: getattr(settings, k) for k in ("input", "passthrough_pt", "mu_min", "mu_max", "mu", "mu_sigma",
-                                                  "mu_core_fraction", "vertex_efficiency", "inefficiencies", "radius")}  # fmt: skip
+        keys = ("input", "passthrough_pt", "mu_min", "mu_max", "mu", "mu_sigma", "mu_core_fraction", "vertex_efficiency",
+                "inefficiencies", "radius", "init", "teacher", "teacher_steps")  # fmt: skip
+        return {k: getattr(settings, k) for k in keys if hasattr(settings, k)}  # the classifier has no teacher
 
     def load_predictor(self, settings: OverlayPrediction) -> VIPRPredictor:
         model = super().load_predictor(settings)
@@ -542,7 +645,8 @@ class PileupTask(Task):
         generator = torch.Generator(device=settings.device).manual_seed(derive_seed(settings.seed, block.index, 1))
         batch = jet_batch(observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))
         clouds, mask = predictor.model.sample(batch.to_torch(settings.device), settings.samples, steps=settings.steps,
-                                              sampler=settings.sampler, generator=generator)  # fmt: skip
+                                              sampler=settings.sampler or None, schedule=settings.schedule or None,
+                                              generator=generator)  # fmt: skip
         generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)
         rows = generated.jet_index
         samples = {

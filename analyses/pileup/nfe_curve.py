@@ -1,0 +1,196 @@
+"""The quality–cost curve of VIPR's samplers: bias and resolution of the jet mass, τ21, τ32 and D2, the 68 % coverage
+of the mass, and ms per jet·sample, for 1, 2, 4, 8, 16, 32 and 99 network evaluations (NFE), per model and sampler.
+
+Same jets for every row: the test split (70 %, ``hepgen.validation.split``) of ``data/top_jets_test.root`` with the
+held-out pool ``data/minbias_pool_test.root`` at μ = 60, one overlay (seed fixed), the same noise seed per row.
+The point estimate is the posterior median over the samples of each jet (as ``validate pileup``); errors are
+bootstrap over jets, the coverage's binomial. Timing: ``VIPRModel.sample`` alone (multiplicity + encoder + sampler),
+batches of 32 jets × S samples, this machine's torch threads.
+
+    .venv/bin/python analyses/pileup/nfe_curve.py                 # every model found, S = 4 (≈ 25 min on 2 cores)
+    .venv/bin/python analyses/pileup/nfe_curve.py --models edm --nfe 1 8 99 --jets 40   # a quick look
+
+Writes ``analyses/pileup/nfe/``: ``nfe.md`` (the table), ``nfe.json`` and ``nfe.pdf|png`` (the figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import awkward as ak
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from hepgen.physics.kinematics import PION_MASS
+from hepgen.physics.substructure import jet_observables
+from hepgen.plotting.style import label, save_figure, use_style
+from hepgen.shards import derive_seed
+from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
+from hepgen.tasks.pileup import PASSTHROUGH_PT, jet_batch, network_evaluations, to_generated_jets
+from hepgen.tasks.run_folder import load_model
+from hepgen.validation.calibration import coverage, coverage_error
+from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.split import validation_split
+
+HERE = Path(__file__).parent
+#: model name → (run folder, [(sampler, schedule)]); a model whose folder is missing is skipped.
+MODELS = {
+    "edm": (HERE / "model", [("heun", "karras"), ("euler", "karras")]),
+    "flow_matching": (HERE / "model_fm", [("heun_t", "uniform_t"), ("euler", "uniform_t")]),
+    "student": (HERE / "model_student", [("euler", "uniform_t"), ("heun_t", "uniform_t")]),
+}
+NFE = (1, 2, 4, 8, 16, 32, 99)
+OBSERVABLES = ("mass", "tau21", "tau32", "d2")
+#: The target of issue 16: at ≤ 8 NFE, mass resolution within 5 % and bias within 1 point of the 99-NFE EDM, ≤ 15 ms.
+TARGET = {"nfe": 8, "resolution_ratio": 1.05, "bias_points": 0.01, "ms": 15.0}
+
+
+def steps_for(nfe: int, sampler: str) -> int:
+    """The most steps whose evaluations do not exceed ``nfe`` (Heun: 2·steps − 1)."""
+    return max(1, (nfe + 1) // 2) if sampler.startswith("heun") else nfe
+
+
+def with_pion_mass(particles: ak.Array) -> ak.Array:
+    return ak.zip({"pt": particles.pt, "eta": particles.eta, "phi": particles.phi,
+                   "mass": ak.full_like(particles.pt, PION_MASS)})  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jets-file", default="data/top_jets_test.root")
+    parser.add_argument("--pileup", default="data/minbias_pool_test.root")
+    parser.add_argument("--mu", type=float, default=60.0)
+    parser.add_argument("--jets", type=int, default=None, help="at most this many test jets (default: all)")
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--nfe", type=int, nargs="+", default=list(NFE))
+    parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument("--out", default=str(HERE / "nfe"))
+    args = parser.parse_args()
+
+    hard = read_hard_jets([args.jets_file])
+    test = np.flatnonzero(~validation_split(np.arange(len(hard)), 0.3))[: args.jets]
+    hard = hard[test]
+    observed = overlay_pileup(hard, read_pileup_pool([args.pileup]), mu=args.mu, seed=derive_seed(2026, int(args.mu)))
+    truth = jet_observables(with_pion_mass(hard.constituents))
+    print(f"{len(test)} test jets at μ = {args.mu:g}, {args.samples} samples each, torch threads {torch.get_num_threads()}")
+
+    rows = []
+    for name in args.models:
+        run, samplers = MODELS[name]
+        if not (run / "model.pt").exists():
+            print(f"{name}: no model at {run}, skipped")
+            continue
+        model = load_model("pileup", run)
+        for sampler, schedule in samplers:
+            for nfe in args.nfe:
+                steps = steps_for(nfe, sampler)
+                evaluations = network_evaluations(steps, sampler)
+                if any(r["model"] == name and r["sampler"] == sampler and r["nfe"] == evaluations for r in rows):
+                    continue  # Heun at 2 NFE is Heun at 1
+                generator = torch.Generator().manual_seed(derive_seed(7, len(rows)))
+                generated, elapsed = [], 0.0
+                for start in range(0, len(test), 32):
+                    index = np.arange(start, min(start + 32, len(test)))
+                    batch = jet_batch(observed, input=model.saved_with.get("input", "observed"), index=index,
+                                      passthrough_pt=model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))  # fmt: skip
+                    begin = time.perf_counter()
+                    clouds, mask = model.sample(batch.to_torch(), args.samples, steps=steps, sampler=sampler,
+                                                schedule=schedule, generator=generator)  # fmt: skip
+                    elapsed += time.perf_counter() - begin
+                    generated.append(to_generated_jets(clouds, mask, batch.axis, args.samples, batch.passthrough).constituents)
+                constituents = ak.concatenate(generated)
+                values = jet_observables(with_pion_mass(constituents))
+                row = {"model": name, "sampler": sampler, "schedule": schedule, "steps": steps, "nfe": evaluations,
+                       "ms_per_jet_sample": 1e3 * elapsed / (len(test) * args.samples)}  # fmt: skip
+                for obs in OBSERVABLES:
+                    samples = values[obs].reshape(len(test), args.samples)
+                    usable = np.isfinite(truth[obs]) & (truth[obs] != 0) & np.isfinite(samples).all(axis=1)
+                    median = np.median(samples[usable], axis=1)
+                    row[obs] = bootstrap_bias_resolution(median / truth[obs][usable] - 1, resamples=args.bootstrap)
+                    if obs == "mass":
+                        c = float(coverage(samples[usable], truth[obs][usable], np.array([0.683]))[0])
+                        row["mass_coverage68"] = c
+                        row["mass_coverage68_err"] = float(coverage_error(np.array([c]), int(usable.sum()))[0])
+                rows.append(row)
+                m = row["mass"]
+                print(f"{name:13s} {sampler:6s} NFE {evaluations:3d}: mass {m['bias']:+.3f} / {m['resolution']:.3f} ± "
+                      f"{m['resolution_err']:.3f}, cov68 {row['mass_coverage68']:.2f}, {row['ms_per_jet_sample']:.1f} ms",
+                      flush=True)  # fmt: skip
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"jets": int(len(test)), "samples": args.samples, "mu": args.mu, "threads": torch.get_num_threads(),
+            "jets_file": args.jets_file, "pileup": args.pileup}  # fmt: skip
+    (out / "nfe.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    (out / "nfe.md").write_text(table(rows, meta))
+    figure(rows, out / "nfe")
+    print((out / "nfe.md").read_text())
+
+
+def verdict(rows: list[dict]) -> list[str]:
+    """The issue's target against the 99-NFE EDM Heun row."""
+    reference = next((r for r in rows if r["model"] == "edm" and r["sampler"] == "heun" and r["nfe"] >= 99), None)
+    if reference is None:
+        return ["(no 99-NFE EDM reference in this run)"]
+    ref = reference["mass"]
+    lines = [f"Reference (EDM Heun, {reference['nfe']} NFE): mass {ref['bias']:+.3f} / {ref['resolution']:.3f} ± "
+             f"{ref['resolution_err']:.3f}, {reference['ms_per_jet_sample']:.1f} ms per jet·sample.", ""]  # fmt: skip
+    for r in rows:
+        if r["nfe"] > TARGET["nfe"] or r is reference:
+            continue
+        m = r["mass"]
+        ok = (m["resolution"] <= TARGET["resolution_ratio"] * ref["resolution"]
+              and abs(m["bias"] - ref["bias"]) <= TARGET["bias_points"] and r["ms_per_jet_sample"] <= TARGET["ms"])  # fmt: skip
+        if ok:
+            lines.append(f"- **meets the target**: {r['model']} {r['sampler']} at {r['nfe']} NFE: resolution "
+                         f"{m['resolution'] / ref['resolution']:.3f} × the reference, bias {100 * (m['bias'] - ref['bias']):+.1f} "
+                         f"points, {r['ms_per_jet_sample']:.1f} ms")  # fmt: skip
+    if len(lines) == 2:
+        lines.append("- no row at ≤ 8 NFE meets the target (resolution within 5 %, bias within 1 point, ≤ 15 ms)")
+    return lines
+
+
+def table(rows: list[dict], meta: dict) -> str:
+    head = ["model", "sampler", "NFE", *[f"{o} bias / resolution" for o in OBSERVABLES], "mass 68 % coverage",
+            "ms per jet·sample"]  # fmt: skip
+    lines = [f"# VIPR: quality against cost ({meta['jets']} test jets, μ = {meta['mu']:g}, {meta['samples']} samples per "
+             f"jet, {meta['threads']} torch threads)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
+    for r in rows:
+        cells = [r["model"], r["sampler"], str(r["nfe"])]
+        cells += [f"{r[o]['bias']:+.3f} / {r[o]['resolution']:.3f} ± {r[o]['resolution_err']:.3f}" for o in OBSERVABLES]
+        cells += [f"{r['mass_coverage68']:.2f} ± {r['mass_coverage68_err']:.2f}", f"{r['ms_per_jet_sample']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", *verdict(rows), ""])
+
+
+def figure(rows: list[dict], path: Path) -> None:
+    use_style()
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6), constrained_layout=True)
+    for (model, sampler) in dict.fromkeys((r["model"], r["sampler"]) for r in rows):
+        chosen = sorted((r for r in rows if r["model"] == model and r["sampler"] == sampler), key=lambda r: r["nfe"])
+        nfe = [r["nfe"] for r in chosen]
+        style = {"marker": "o", "label": f"{model}, {sampler}", "ls": "-" if "heun" in sampler else "--"}
+        axes[0].errorbar(nfe, [r["mass"]["resolution"] for r in chosen], [r["mass"]["resolution_err"] for r in chosen], **style)
+        axes[1].errorbar(nfe, [r["mass"]["bias"] for r in chosen], [r["mass"]["bias_err"] for r in chosen], **style)
+        axes[2].plot([r["ms_per_jet_sample"] for r in chosen], [r["mass"]["resolution"] for r in chosen], **style)
+    for ax, ylabel in zip(axes, ("mass resolution (IQR/1.349)", "mass bias (median)", "mass resolution")):
+        ax.set_ylabel(ylabel)
+        ax.set_xscale("log")
+    axes[0].set_xlabel("network evaluations")
+    axes[1].set_xlabel("network evaluations")
+    axes[2].set_xlabel("ms per jet·sample")
+    axes[1].axhline(0, color="grey", lw=1)
+    axes[0].legend(fontsize="x-small")
+    for ax in axes:
+        label(ax)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -246,3 +246,28 @@ def test_flow_matching_and_a_distilled_student_train_and_sample_in_few_steps(top
     with pytest.raises(HepgenInputError, match="differs from this one"):
         PILEUP.build_model(PileupTraining(jets=[str(top_jets)], pileup=[str(minbias_file)], out=str(tmp_path / "x"),
                                           init=str(teacher), dim=32))  # fmt: skip
+
+
+def test_sampling_encodes_each_jet_once_and_equals_the_per_sample_computation(top_jets, minbias_file):
+    """`VIPRModel.sample` encodes each observed jet once for all its samples; the result equals encoding every
+    (jet, sample) row (same draws: the counts and the noise come from the same generator in the same order)."""
+    from hepgen.models.vipr import CountDistribution
+
+    _, hard = hard_jets(top_jets, 3)
+    observed = overlay_pileup(hard, read_pileup_pool(minbias_file), mu=60, seed=2)
+    batch = jet_batch(observed, input="chs", hard=hard)
+    torch.manual_seed(0)
+    model = VIPRModel(dim=16, heads=2, blocks=1, encoder_blocks=1).eval()
+    model.fit_standardization(batch)
+    tensors = batch.to_torch()
+    clouds, mask = model.sample(tensors, 4, steps=3, generator=torch.Generator().manual_seed(5))
+    # the per-row reference
+    generator = torch.Generator().manual_seed(5)
+    obs, obs_mask, ctx = (t.repeat_interleave(4, dim=0) for t in model._conditioning(tensors))
+    with torch.no_grad():
+        counts = CountDistribution(probs=model.multiplicity(obs, obs_mask, ctx).probs).sample_with(generator)
+    ref_mask = torch.arange(mask.shape[1])[None, :] < counts[:, None]
+    noise = torch.randn(ref_mask.shape + (3,), generator=generator)
+    x = model.solve((obs, obs_mask, ctx), noise, ref_mask, steps=3, sampler="heun", schedule="karras")
+    assert torch.equal(mask, ref_mask)
+    torch.testing.assert_close(clouds, model.hard_standardizer.inverse(x) * ref_mask[..., None], rtol=1e-4, atol=1e-4)

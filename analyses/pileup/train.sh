@@ -4,13 +4,13 @@
 # Each run resumes if interrupted (--resume from its last checkpoint); a finished run is skipped.
 #
 #   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles,
-#                                       # VIPR with flow matching (analyses/pileup/model_fm)
+#                                       # VIPR with flow matching (model_fm), the few-step student (model_student)
 #   ONLY=vipr_chs analyses/pileup/train.sh
 #
 # The epochs are those of the shipped models (README: CPU budget): VIPR 16 (≈ 2.5 min each on 2 cores), the
 # classifier 3, VIPR on observed input 2 (EPOCHS_VIPR, EPOCHS_CLASSIFIER, EPOCHS_OBSERVED). Export a run into
 # the shipped folders with `cp runs/pileup/vipr_chs/{model.pt,config.yaml} analyses/pileup/model/` (and
-# puppiml_chs → analyses/pileup/classifier/).
+# puppiml_chs → analyses/pileup/classifier/, vipr_chs_fm → model_fm/, vipr_chs_student → model_student/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
@@ -33,3 +33,7 @@ train puppiml_chs puppiml "${EPOCHS_CLASSIFIER:-3}" --input chs --ema-decay 0.99
 train vipr_observed pileup "${EPOCHS_OBSERVED:-2}" --input observed
 # flow matching (straight paths) with the same network and budget as VIPR's EDM model
 train vipr_chs_fm pileup "${EPOCHS_VIPR:-16}" --input chs --objective flow_matching
+# the few-step student: rectified-flow distillation of the EDM model (analyses/pileup/model, its Heun sampler with
+# TEACHER_STEPS steps) into straight paths, started from the flow-matching model (analyses/pileup/model_fm)
+train vipr_chs_student pileup "${EPOCHS_STUDENT:-2}" --input chs --objective flow_matching \
+    --teacher analyses/pileup/model --init analyses/pileup/model_fm --teacher-steps "${TEACHER_STEPS:-12}"

@@ -44,7 +44,7 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.pointcloud import pad_flat
 from hepgen.models.edm import SAMPLERS, EDMLoss, EDMPrecond, karras_sigmas
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond, uniform_t_sigmas
-from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
+from hepgen.models.vipr import CountDistribution, MultiplicityModel, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.physics.kinematics import PION_MASS, delta_phi, pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import chs_keep, tracker_charged
@@ -320,26 +320,31 @@ class VIPRModel(nn.Module):
             raise HepgenInputError(f"unknown sampler {sampler!r} or schedule {schedule!r}; choose from "
                                    f"{sorted(SAMPLERS)} and {sorted(SCHEDULES)}")  # fmt: skip
         obs, obs_mask, ctx = self._conditioning(batch)
-        rep = lambda t: t.repeat_interleave(samples, dim=0)  # noqa: E731
-        obs, obs_mask, ctx = rep(obs), rep(obs_mask), rep(ctx)
         if obs.shape[0] == 0:  # no jets: empty clouds
             return torch.zeros(0, 1, len(CONSTITUENT_FEATURES), device=obs.device), torch.zeros(0, 1, dtype=torch.bool, device=obs.device)
-        counts = self.multiplicity(obs, obs_mask, ctx).sample_with(generator)
+        # the observed jet is encoded once per jet (multiplicity and denoiser), then repeated for its samples
+        rep = lambda t: t.repeat_interleave(samples, dim=0)  # noqa: E731
+        probs = rep(self.multiplicity(obs, obs_mask, ctx).probs)
+        counts = CountDistribution(probs=probs).sample_with(generator)
         N = max(int(counts.max()), 1)
         mask = torch.arange(N, device=counts.device)[None, :] < counts[:, None]
         noise = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=obs.device)
-        x = self.solve((obs, obs_mask, ctx), noise, mask, steps=steps, sampler=sampler, schedule=schedule, churn=churn,
-                       generator=generator)  # fmt: skip
+        memory, memory_mask = self.denoiser.network.encoder(obs, obs_mask, ctx)
+        x = self.solve((rep(obs), rep(obs_mask), rep(ctx)), noise, mask, steps=steps, sampler=sampler, schedule=schedule,
+                       churn=churn, generator=generator, encoded=(rep(memory), rep(memory_mask)))  # fmt: skip
         return self.hard_standardizer.inverse(x) * mask[..., None], mask
 
     @torch.no_grad()
     def solve(self, conditioning: tuple[Tensor, Tensor, Tensor], noise: Tensor, mask: Tensor, *, steps: int, sampler: str,
-              schedule: str, churn: float = 0.0, generator: torch.Generator | None = None) -> Tensor:  # fmt: skip
+              schedule: str, churn: float = 0.0, generator: torch.Generator | None = None,
+              encoded: tuple[Tensor, Tensor] | None = None) -> Tensor:  # fmt: skip
         """The standardised clouds ``[B, N, 3]`` the sampler reaches from unit ``noise`` ``[B, N, 3]`` (scaled by the
-        schedule's first σ) for the standardised conditioning ``(observed, observed_mask, context)`` and ``mask``."""
+        schedule's first σ) for the standardised conditioning ``(observed, observed_mask, context)`` and ``mask``
+        (``encoded``: the denoiser's encoding of that conditioning, if already computed)."""
         obs, obs_mask, ctx = conditioning
         sigmas = SCHEDULES[schedule](steps, device=obs.device).to(obs.dtype)
-        encoded = self.denoiser.network.encoder(obs, obs_mask, ctx)
+        if encoded is None:
+            encoded = self.denoiser.network.encoder(obs, obs_mask, ctx)
         return SAMPLERS[sampler](self.denoiser, noise * sigmas[0], sigmas, mask=mask, churn=churn, generator=generator,
                                  observed=obs, observed_mask=obs_mask, context=ctx, encoded=encoded)  # fmt: skip
 

@@ -1,38 +1,38 @@
-"""VIPR speed, in one run: sampling jets/s at 20, 50 and 100 Heun steps, training jets/s, and the attention
-cost over 2000 observed points — full self-attention against the Perceiver latent set (target ratio ≥ 5×).
+"""VIPR speed, in one run: training jets/s; the NFE table — ms per jet·sample of each shipped model and sampler at
+1, 2, 4, 8, 16, 32 and 99 network evaluations — and the chosen few-step setting against the 99-evaluation EDM
+reference and the target (≤ 15 ms per jet·sample at ≤ 8 evaluations); the attention cost over 2000 observed points,
+full self-attention against the Perceiver latent set (target ratio ≥ 5×).
 
-Uses the default model (dim 64, 3 denoiser blocks, 2 encoder blocks) on synthetic clouds of the real sizes:
-70 hard constituents, 200 observed ones (μ ≈ 60), on this machine's CPU threads (or ``--device cuda``).
+Real inputs: the first ``--jets`` test jets (``data/top_jets_test.root``) with the held-out pool at μ = 60, CHS
+input, ``--samples`` posterior samples per jet, on this machine's CPU threads (or ``--device cuda``). The quality at
+each NFE is ``analyses/pileup/nfe_curve.py``'s job (its table is printed here if it exists).
 
-    python benchmarks/bench_pileup.py [--jets 64] [--samples 4] [--device cpu]
+    python benchmarks/bench_pileup.py [--jets 32] [--samples 4] [--device cpu]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 
-from hepgen.tasks.pileup import JetBatch, VIPRModel
 from hepgen.nn import LatentSetEncoder, TransformerBlock
+from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
+from hepgen.tasks.pileup import jet_batch, network_evaluations
+from hepgen.tasks.run_folder import load_model
 
-
-def synthetic_batch(jets: int, hard: int, observed: int, seed: int = 0) -> JetBatch:
-    rng = np.random.default_rng(seed)
-    obs_counts = rng.integers(int(0.8 * observed), observed + 1, jets)
-    hard_counts = rng.integers(int(0.8 * hard), hard + 1, jets)
-    obs_mask = np.arange(observed)[None, :] < obs_counts[:, None]
-    hard_mask = np.arange(hard)[None, :] < hard_counts[:, None]
-    return JetBatch(
-        observed=(rng.normal(size=(jets, observed, 3)) * obs_mask[..., None]).astype(np.float32),
-        observed_mask=obs_mask,
-        context=rng.normal(size=(jets, 5)).astype(np.float32),
-        axis=np.zeros((jets, 2), np.float32),
-        hard=(rng.normal(size=(jets, hard, 3)) * hard_mask[..., None]).astype(np.float32),
-        hard_mask=hard_mask,
-    )
+ROOT = Path(__file__).resolve().parents[1]
+#: The shipped models and the samplers timed for each (a missing model is skipped).
+MODELS = {"edm": ("analyses/pileup/model", ("heun", "euler")),
+          "flow_matching": ("analyses/pileup/model_fm", ("heun_t", "euler")),
+          "student": ("analyses/pileup/model_student", ("euler",))}  # fmt: skip
+NFE = (1, 2, 4, 8, 16, 32, 99)
+#: The few-step setting `predict pileup` is meant to run with (the student, Euler, 4 evaluations; without a shipped
+#: student, EDM Euler at 8), and the target of issue 16.
+CHOSEN = ("student", "euler", 4)
+TARGET_MS = 15.0
 
 
 def timed(fn, device: torch.device, repeat: int = 1) -> float:
@@ -47,6 +47,10 @@ def timed(fn, device: torch.device, repeat: int = 1) -> float:
     return (time.perf_counter() - start) / repeat
 
 
+def steps_for(nfe: int, sampler: str) -> int:
+    return max(1, (nfe + 1) // 2) if sampler.startswith("heun") else nfe
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jets", type=int, default=32, help="jets per sampling batch")
@@ -55,16 +59,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
-    torch.manual_seed(0)
-    model = VIPRModel()
-    batch = synthetic_batch(max(args.jets, args.train_batch), 70, 200)
-    model.fit_standardization(batch)
-    model.to(device)
-    print(f"device {device}, torch threads {torch.get_num_threads()}, parameters {sum(p.numel() for p in model.parameters()):,}")
+    hard = read_hard_jets([str(ROOT / "data/top_jets_test.root")], entry_stop=max(args.jets, args.train_batch))
+    observed = overlay_pileup(hard, read_pileup_pool([str(ROOT / "data/minbias_pool_test.root")]), mu=60.0, seed=1)
+    models = {name: load_model("pileup", ROOT / run, device=device) for name, (run, _) in MODELS.items()
+              if (ROOT / run / "model.pt").exists()}  # fmt: skip
+    reference = models["edm"]
+    print(f"device {device}, torch threads {torch.get_num_threads()}, parameters "
+          f"{sum(p.numel() for p in reference.parameters()):,}")  # fmt: skip
 
-    # training throughput
-    train = synthetic_batch(args.train_batch, 70, 200, seed=1).to_torch(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    # training throughput (the EDM loss; flow matching costs the same network pass)
+    train = jet_batch(observed, input="chs", hard=hard, index=torch.arange(args.train_batch).numpy()).to_torch(device)
+    model = load_model("pileup", ROOT / MODELS["edm"][0], device=device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
 
     def step() -> None:
         diffusion, multiplicity = model.loss(train)
@@ -72,16 +78,34 @@ def main() -> None:
         (diffusion + multiplicity).backward()
         optimizer.step()
 
-    t = timed(step, device, repeat=5)
+    t = timed(step, device, repeat=3)
     print(f"training                       : {args.train_batch / t:9.1f} jets/s (batch {args.train_batch})")
 
-    # sampling throughput at several step counts (jets/s; each jet gets --samples posterior samples)
-    model.eval()
-    sample_batch = synthetic_batch(args.jets, 70, 200, seed=2).to_torch(device)
-    for steps in (20, 50, 100):
-        t = timed(lambda: model.sample(sample_batch, args.samples, steps=steps), device)
-        print(f"sampling, {steps:3d} Heun steps        : {args.jets / t:9.2f} jets/s ({args.samples} samples/jet, "
-              f"{2 * steps - 1} network evaluations)")  # fmt: skip
+    # the NFE table: ms per jet·sample
+    batch = jet_batch(observed, input="chs", index=torch.arange(args.jets).numpy()).to_torch(device)
+    per = {}
+    print(f"ms per jet·sample ({args.jets} jets × {args.samples} samples per batch):")
+    print(f"{'model, sampler':24s}" + "".join(f"{n:>8d}" for n in NFE) + "   (network evaluations; Heun: 1, 1, 3, 7, 15, 31, 99)")
+    for name, model in models.items():
+        for sampler in MODELS[name][1]:
+            cells = []
+            for nfe in NFE:
+                steps = steps_for(nfe, sampler)
+                g = torch.Generator(device=device).manual_seed(0)
+                t = timed(lambda: model.sample(batch, args.samples, steps=steps, sampler=sampler, generator=g), device)
+                per[(name, sampler, network_evaluations(steps, sampler))] = ms = 1e3 * t / (args.jets * args.samples)
+                cells.append(f"{ms:8.1f}")
+            print(f"{name + ', ' + sampler:24s}" + "".join(cells))
+    ref_ms = per[("edm", "heun", 99)]
+    name, sampler, nfe = CHOSEN if CHOSEN[0] in models else ("edm", "euler", 8)
+    chosen_ms = per[(name, sampler, nfe)]  # Euler: evaluations = steps
+    print(f"reference: EDM Heun, 99 evaluations : {ref_ms:9.1f} ms per jet·sample")
+    print(f"chosen: {name}, {sampler}, {nfe} evaluations : {chosen_ms:9.1f} ms per jet·sample "
+          f"(ratio to the reference {chosen_ms / ref_ms:.3f}; target <= {TARGET_MS} ms)")  # fmt: skip
+    quality = ROOT / "analyses/pileup/nfe/nfe.md"
+    if quality.exists():
+        print(f"quality at each NFE ({quality.relative_to(ROOT)}, made by analyses/pileup/nfe_curve.py):")
+        print(quality.read_text())
 
     # attention over 2000 observed points: full self-attention vs the latent (Perceiver) set
     dim, heads, points = 64, 4, 2000

@@ -231,7 +231,8 @@ def test_flow_matching_and_a_distilled_student_train_and_sample_in_few_steps(top
     out = tmp_path / "student.root"
     assert main(["predict", "pileup", "--run", str(student), "--jets", str(top_jets), "--pileup", str(minbias_file),
                  "--samples", "2", "--steps", "1", "--sampler", "euler", "--max-events", "4", "--out", str(out)]) == 0  # fmt: skip
-    assert read_metadata(out)["steps"] == 1
+    assert read_metadata(out)["sampling"] == {"sampler": "euler", "schedule": "uniform_t", "steps": 1, "network_evaluations": 1}
+    assert model.sampling_defaults() == ("euler", "uniform_t", 4)  # a distilled student's own default
 
     # the pairs: the teacher's solution from the pair's noise, for the true count
     edm = load_model("pileup", teacher)

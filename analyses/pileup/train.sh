@@ -36,4 +36,4 @@ train vipr_chs_fm pileup "${EPOCHS_VIPR:-16}" --input chs --objective flow_match
 # the few-step student: rectified-flow distillation of the EDM model (analyses/pileup/model, its Heun sampler with
 # TEACHER_STEPS steps) into straight paths, started from the flow-matching model (analyses/pileup/model_fm)
 train vipr_chs_student pileup "${EPOCHS_STUDENT:-2}" --input chs --objective flow_matching \
-    --teacher analyses/pileup/model --init analyses/pileup/model_fm --teacher-steps "${TEACHER_STEPS:-12}"
+    --teacher analyses/pileup/model --init analyses/pileup/model_fm --teacher-steps "${TEACHER_STEPS:-16}"

@@ -55,7 +55,8 @@ from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.settings import redefault, setting
 
 __all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "PASSTHROUGH_PT",
-           "OBJECTIVES", "SCHEDULES", "DEFAULT_SCHEDULE", "DEFAULT_SAMPLER", "network_evaluations",
+           "OBJECTIVES", "SCHEDULES", "DEFAULT_SCHEDULE", "DEFAULT_SAMPLER", "DEFAULT_STEPS", "STUDENT_SAMPLING",
+           "network_evaluations",
            "with_teacher_targets", "JetBatch",
            "passed_through", "jet_batch",
            "draw_training_mu", "overlay_epochs", "observe_block", "jet_table", "VIPRModel", "GeneratedJets",
@@ -84,6 +85,12 @@ SCHEDULES = {"karras": karras_sigmas, "uniform_t": uniform_t_sigmas}
 #: The schedule and sampler each objective samples with unless told otherwise.
 DEFAULT_SCHEDULE = {"edm": "karras", "flow_matching": "uniform_t"}
 DEFAULT_SAMPLER = {"edm": "heun", "flow_matching": "heun_t"}
+#: Steps when none are asked for: EDM's 50 Heun steps (99 evaluations, the reference), flow matching 8 Heun steps in t
+#: (15 evaluations), a distilled student (:data:`STUDENT_SAMPLING`) its Euler steps — the settings the NFE curve of
+#: ``analyses/pileup/README.md`` supports.
+DEFAULT_STEPS = {"edm": 50, "flow_matching": 8}
+#: (sampler, schedule, steps) of a model distilled with ``--teacher``.
+STUDENT_SAMPLING = ("euler", "uniform_t", 4)
 
 
 def network_evaluations(steps: int, sampler: str) -> int:
@@ -307,15 +314,17 @@ class VIPRModel(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, batch: JetBatch, samples: int, *, steps: int = 50, sampler: str | None = None, schedule: str | None = None,
+        self, batch: JetBatch, samples: int, *, steps: int | None = None, sampler: str | None = None, schedule: str | None = None,
         churn: float = 0.0, generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major).
 
         ``steps`` of ``sampler`` (heun, euler, heun_t; :func:`network_evaluations`) on ``schedule`` (karras,
-        uniform_t); None: the objective's (:data:`DEFAULT_SAMPLER`, :data:`DEFAULT_SCHEDULE`)."""
-        schedule = DEFAULT_SCHEDULE[self.objective] if schedule is None else schedule
-        sampler = DEFAULT_SAMPLER[self.objective] if sampler is None else sampler
+        uniform_t); None: the model's (:meth:`sampling_defaults`)."""
+        default_sampler, default_schedule, default_steps = self.sampling_defaults()
+        schedule = default_schedule if schedule is None else schedule
+        sampler = default_sampler if sampler is None else sampler
+        steps = default_steps if steps is None else steps
         if schedule not in SCHEDULES or sampler not in SAMPLERS:
             raise HepgenInputError(f"unknown sampler {sampler!r} or schedule {schedule!r}; choose from "
                                    f"{sorted(SAMPLERS)} and {sorted(SCHEDULES)}")  # fmt: skip
@@ -333,6 +342,13 @@ class VIPRModel(nn.Module):
         x = self.solve((rep(obs), rep(obs_mask), rep(ctx)), noise, mask, steps=steps, sampler=sampler, schedule=schedule,
                        churn=churn, generator=generator, encoded=(rep(memory), rep(memory_mask)))  # fmt: skip
         return self.hard_standardizer.inverse(x) * mask[..., None], mask
+
+    def sampling_defaults(self) -> tuple[str, str, int]:
+        """(sampler, schedule, steps) this model samples with unless told otherwise: a distilled student's
+        (:data:`STUDENT_SAMPLING`), else its objective's."""
+        if getattr(self, "saved_with", {}).get("teacher"):
+            return STUDENT_SAMPLING
+        return DEFAULT_SAMPLER[self.objective], DEFAULT_SCHEDULE[self.objective], DEFAULT_STEPS[self.objective]
 
     @torch.no_grad()
     def solve(self, conditioning: tuple[Tensor, Tensor, Tensor], noise: Tensor, mask: Tensor, *, steps: int, sampler: str,
@@ -451,7 +467,8 @@ class PileupPrediction(OverlayPrediction):
     """``hepgen predict pileup``: overlay pileup on hard jets and sample VIPR's posterior for each."""
 
     samples: int = redefault(PredictSettings, "samples", 16)
-    steps: int = setting(50, "sampler steps (Heun: 2·steps − 1 network evaluations, Euler: steps)")
+    steps: int = setting(0, "sampler steps (Heun: 2·steps − 1 network evaluations, Euler: steps); 0: the model's "
+                            "default (EDM 50 Heun steps, flow matching 8 heun_t steps, a distilled student 4 Euler steps)")
     sampler: str = setting("", "sampler: heun (EDM's, in σ), euler, heun_t (Heun in the flow's time t); default: the "
                                "model's objective's (EDM heun, flow matching heun_t)", choices=("", *SAMPLERS))
     schedule: str = setting("", "noise schedule: karras or uniform_t (default: the model's objective's: EDM karras, "
@@ -636,8 +653,14 @@ class PileupTask(Task):
         for ``puppiml``) and what the model trained on."""
         model_input = predictor.model.saved_with.get("input", "observed")
         name = self.method_name if model_input == "chs" else f"{self.method_name}_{model_input}"
-        return {"method": name, "input": model_input,
-                "trained_with": {k: v for k, v in predictor.model.saved_with.items() if k != "task"}}  # fmt: skip
+        out = {"method": name, "input": model_input,
+               "trained_with": {k: v for k, v in predictor.model.saved_with.items() if k != "task"}}  # fmt: skip
+        if hasattr(predictor.model, "sampling_defaults"):  # the sampling actually used (settings or the model's)
+            sampler, schedule, steps = predictor.model.sampling_defaults()
+            sampler, schedule, steps = settings.sampler or sampler, settings.schedule or schedule, settings.steps or steps
+            out["sampling"] = {"sampler": sampler, "schedule": schedule, "steps": steps,
+                               "network_evaluations": network_evaluations(steps, sampler)}  # fmt: skip
+        return out
 
     def predict_block(self, predictor: VIPRPredictor, settings: PileupPrediction, block: Block) -> BlockOutput:
         """Overlay Poisson(μ) pileup on the block's hard jets, sample ``samples`` posteriors per jet.
@@ -649,7 +672,7 @@ class PileupTask(Task):
         model_input = predictor.model.saved_with.get("input", "observed")
         generator = torch.Generator(device=settings.device).manual_seed(derive_seed(settings.seed, block.index, 1))
         batch = jet_batch(observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))
-        clouds, mask = predictor.model.sample(batch.to_torch(settings.device), settings.samples, steps=settings.steps,
+        clouds, mask = predictor.model.sample(batch.to_torch(settings.device), settings.samples, steps=settings.steps or None,
                                               sampler=settings.sampler or None, schedule=settings.schedule or None,
                                               generator=generator)  # fmt: skip
         generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)

@@ -4,11 +4,18 @@ A run folder holds ``config.yaml`` (the whole resolved training settings: ``hepg
 RUN/config.yaml --out NEW`` replays the run), ``model.pt`` (weights, the model's constructor arguments with its
 standardisation in the weights, and the task's name, so a model of another task is refused with a clear
 error), ``checkpoints/`` and ``logs/`` (Lightning).
+
+``model.pt`` is safe to share: it holds only tensors and plain values (str, int, float, bool, None, lists, tuples,
+dicts), it is written only if that is so, and it is read with ``torch.load(..., weights_only=True)``, so a model file
+from someone else cannot run code when it is loaded — one that carries a pickled Python object is refused.
+Lightning's ``checkpoints/*.ckpt`` are *not*: they are full pickles for resuming your own training; never resume from
+a checkpoint you did not make.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +28,7 @@ from hepgen.io.writer import atomic_path
 from hepgen.tasks.settings import read_mapping, runtime_names, to_mapping
 
 __all__ = ["prepare_run_folder", "write_run_config", "read_run_config", "check_resume_compatible", "save_model_file",
-           "load_model_file", "load_model"]  # fmt: skip
+           "load_model_file", "load_model", "check_plain_payload"]  # fmt: skip
 
 
 def prepare_run_folder(out: str | os.PathLike, *, resume: bool) -> Path:
@@ -73,10 +80,37 @@ def check_resume_compatible(run: Path, task: str, settings: Any) -> None:
         )
 
 
+_PLAIN_SCALARS = (str, int, float, bool, type(None), torch.Tensor)
+
+
+def check_plain_payload(value: Any, where: str = "payload") -> None:
+    """Refuse (``TypeError``, naming the key) anything in ``value`` that ``torch.load(..., weights_only=True)``
+    would not read back: only tensors, str, int, float, bool, None and lists, tuples, dicts (str keys) of them."""
+    if isinstance(value, _PLAIN_SCALARS):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_plain_payload(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise TypeError(f"{where} has a key of type {type(key).__name__}; model files hold str keys only")
+            check_plain_payload(item, f"{where}[{key!r}]")
+        return
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__qualname__}; a model file holds only tensors and plain "
+        "values (str, int, float, bool, None, lists, tuples, dicts) so that it loads with weights_only=True"
+    )
+
+
 def save_model_file(path: Path, task: str, config: dict[str, Any], state_dict: dict[str, Any], **extra: Any) -> None:
-    """Save the weights, the model's constructor arguments and ``extra`` in one file, atomically."""
+    """Save the weights, the model's constructor arguments and ``extra`` in one file, atomically; every value must
+    be a tensor or plain (see :func:`check_plain_payload`), so that the file is safe to share."""
+    payload = {"task": task, "config": config, "state_dict": state_dict, **extra}
+    check_plain_payload(payload, "model file")
     with atomic_path(path) as tmp:
-        torch.save({"task": task, "config": config, "state_dict": state_dict, **extra}, tmp)
+        torch.save(payload, tmp)
 
 
 def load_model_file(run: str | os.PathLike, task: str, *, device: str | torch.device = "cpu") -> dict[str, Any]:
@@ -85,7 +119,18 @@ def load_model_file(run: str | os.PathLike, task: str, *, device: str | torch.de
     path = path / "model.pt" if path.is_dir() else path
     if not path.exists():
         raise HepgenInputError(f"no trained model at {str(path)!r}; train one with `hepgen train {task} --out RUN`")
-    payload = torch.load(path, map_location=device, weights_only=False)
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        detail = str(error).split("\n")
+        culprit = next((line.strip() for line in detail if "Unsupported global" in line or "GLOBAL" in line), detail[0])
+        raise HepgenInputError(
+            f"refusing to load {str(path)!r}: it carries pickled Python objects, not only tensors and plain values "
+            f"({culprit[:200]}), and loading it could run code. hepgen model files are weights-only; ask its author "
+            "for a model.pt written by `hepgen train`"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise HepgenInputError(f"cannot read the model file {str(path)!r}: {error}") from None
     found = payload.get("task") if isinstance(payload, dict) else None
     if found != task:
         raise HepgenInputError(f"{str(path)!r} is not a {task} model (it was saved by task {found!r})")

@@ -6,6 +6,7 @@
 * ``hepgen train|predict|validate TASK ...`` — for every task of :mod:`hepgen.tasks.registry`; the flags
   are generated from the task's settings dataclasses (``hepgen train TASK --help`` shows them with their
   defaults), plus ``--config FILE`` (YAML, e.g. a run's ``config.yaml``) and ``--set key=value``.
+* ``hepgen export neutrino|pileup --run RUN --out DIR`` — ONNX graphs and their metadata for onnxruntime.
 * ``hepgen merge SHARD_FILES... --out FILE`` — the shards of a grid job as one file.
 * ``hepgen quickstart`` — the main job on the shipped data.
 
@@ -119,6 +120,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     task, settings = _settings(args)
     out = predict(task, settings)
     print(f"{task.name} predictions in {out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from hepgen.tasks.onnx_export import METADATA_FILE, export_onnx
+
+    out = export_onnx(args.task, args.run, args.out, opset=args.opset, overwrite=args.overwrite)
+    files = sorted(p.name for p in out.glob("*.onnx"))
+    print(f"exported {args.task} to {out}: {', '.join(files)} and {METADATA_FILE} (inputs, units, standardisation)")
     return 0
 
 
@@ -246,6 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_generate)
 
     _add_task_commands(sub)
+
+    from hepgen.tasks.onnx_export import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+    from hepgen.tasks.registry import all_tasks
+
+    p = sub.add_parser("export", help="write a trained model as ONNX graphs for onnxruntime (CMSSW, Athena, C++)")
+    p.add_argument("task", choices=[t.name for t in all_tasks()], metavar="TASK", help="the run's task (neutrino, pileup)")
+    p.add_argument("--run", required=True, help="run folder of the trained model (or its model.pt)")
+    p.add_argument("--out", required=True, help="folder to write (appears complete or not at all)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                   help=f"ONNX opset, {MIN_OPSET}–{MAX_OPSET} (default {DEFAULT_OPSET})")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("merge", help="merge the prediction files of the shards of one job (ordered by event)")
     p.add_argument("parts", nargs="+", help="the shards' output files (globs allowed)")

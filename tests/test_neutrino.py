@@ -221,7 +221,7 @@ def test_wrong_inputs_are_refused(tmp_path, ttbar_file):
     torch.save({"task": "pileup"}, tmp_path / "model.pt")
     with pytest.raises(HepgenInputError, match="not a neutrino model"):
         load_model(NEUTRINO, tmp_path)
-    with pytest.raises(HepgenInputError, match="either a trained --run or --model analytic"):
+    with pytest.raises(HepgenInputError, match="either a trained --run, an exported --onnx DIR or --model analytic"):
         predict(NEUTRINO, NeutrinoPrediction(data=[str(path)], out=str(tmp_path / "x.root")))
     assert main(["predict", "neutrino", "--data", str(path), "--out", str(tmp_path / "x.root")]) == 2
 

@@ -242,7 +242,7 @@ def test_flow_matching_and_a_distilled_student_train_and_sample_in_few_steps(top
     truth_mask = batch.hard_mask.clone()
     paired = with_teacher_targets(edm, batch, steps=3, generator=torch.Generator().manual_seed(0))
     assert torch.equal(paired.hard_mask, truth_mask) and paired.noise.shape == paired.hard.shape
-    x = edm.solve(edm._conditioning(paired), paired.noise, truth_mask, steps=3, sampler="heun", schedule="karras")
+    x = edm.solve(edm.conditioning(paired), paired.noise, truth_mask, steps=3, sampler="heun", schedule="karras")
     torch.testing.assert_close(edm.hard_standardizer(paired.hard, truth_mask), x * truth_mask[..., None], rtol=1e-4, atol=1e-4)
     with pytest.raises(HepgenInputError, match="differs from this one"):
         PILEUP.build_model(PileupTraining(jets=[str(top_jets)], pileup=[str(minbias_file)], out=str(tmp_path / "x"),
@@ -264,7 +264,7 @@ def test_sampling_encodes_each_jet_once_and_equals_the_per_sample_computation(to
     clouds, mask = model.sample(tensors, 4, steps=3, generator=torch.Generator().manual_seed(5))
     # the per-row reference
     generator = torch.Generator().manual_seed(5)
-    obs, obs_mask, ctx = (t.repeat_interleave(4, dim=0) for t in model._conditioning(tensors))
+    obs, obs_mask, ctx = (t.repeat_interleave(4, dim=0) for t in model.conditioning(tensors))
     with torch.no_grad():
         counts = CountDistribution(probs=model.multiplicity(obs, obs_mask, ctx).probs).sample_with(generator)
     ref_mask = torch.arange(mask.shape[1])[None, :] < counts[:, None]

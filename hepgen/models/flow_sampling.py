@@ -113,7 +113,7 @@ class _Transform:
             previous_context = context_units[i]
         params = self.output_blocks[group](previous_context, x_units).unflatten(-1, (-1, self.total))
         parts = params.split([math.prod(s) for s in self.shapes], dim=-1)
-        return [p.reshape(*p.shape[:-1], *s) for p, s in zip(parts, self.shapes, strict=True)]
+        return [p.unflatten(-1, s) if s else p.squeeze(-1) for p, s in zip(parts, self.shapes, strict=True)]
 
     def inverse(self, context: Tensor, y: Tensor, *, with_ladj: bool) -> tuple[Tensor, Tensor | None]:
         """x = f⁻¹(y | c) for y ``[S, B, D]`` and context ``[B, C]``; with the forward log|det J| at x ``[S, B]``."""

@@ -72,6 +72,8 @@ class PredictSettings:
     seed: int = setting(0, "seed of the sampling; each block's stream derives from (seed, block)")
     shard: str | None = setting(None, "i/n: this job's share of the input's blocks", runtime=True, metavar="I/N")
     max_events: int | None = setting(None, "predict at most this many entries (from the first)")
+    onnx: str | None = setting(None, "an exported model folder (hepgen export) to sample with onnxruntime instead "
+                               "of --run", metavar="DIR")
     device: str = setting("cpu", "cpu or cuda", runtime=True)
     overwrite: bool = setting(False, "recompute even if --out exists (default: a no-op)", runtime=True)
     progress: bool = setting(True, "progress bar", runtime=True)
@@ -170,9 +172,28 @@ class Task(ABC):
         from hepgen.errors import HepgenInputError
         from hepgen.tasks.run_folder import load_model
 
+        if getattr(settings, "onnx", None):
+            if settings.run is not None:
+                raise HepgenInputError("give either --run RUN (PyTorch) or --onnx DIR (onnxruntime), not both")
+            return self.load_onnx_predictor(settings)
         if settings.run is None:
             raise HepgenInputError(f"hepgen predict {self.name} needs --run RUN (a trained {self.name} model)")
         return load_model(self, settings.run, device=settings.device)
+
+    def load_onnx_predictor(self, settings: Any) -> Any:
+        """What :meth:`predict_block` samples from for ``--onnx DIR``: the exported graphs run with onnxruntime, with
+        the interface of the PyTorch predictor (the same numbers within the export's tolerance)."""
+        from hepgen.errors import HepgenInputError
+
+        raise HepgenInputError(f"hepgen predict {self.name} cannot run an ONNX export")
+
+    # -- export --------------------------------------------------------------------------------------
+    def export_graphs(self, model: Any) -> tuple[list[Any], dict[str, Any]]:
+        """The ONNX graphs of a trained model (:class:`~hepgen.tasks.onnx_export.ExportGraph`) and what the export's
+        metadata adds (input features, the sampler loop)."""
+        from hepgen.errors import HepgenInputError
+
+        raise HepgenInputError(f"task {self.name} has no ONNX export")
 
     @abstractmethod
     def count_entries(self, settings: Any) -> int:

@@ -51,6 +51,9 @@ from hepgen.tasks.settings import redefault, setting
 __all__ = [
     "TARGETS",
     "OBJECT_FEATURES",
+    "FEATURE_DOCS",
+    "NeutrinoSamplingGraph",
+    "OnnxNeutrinoSampler",
     "NeutrinoArrays",
     "neutrino_arrays",
     "NeutrinoModel",
@@ -80,6 +83,16 @@ INPUT_SETS: dict[str, dict[str, tuple[str, ...]]] = {
     "basic": OBJECT_FEATURES,
     "constrained": OBJECT_FEATURES | {"jets": (*OBJECT_FEATURES["jets"], "m_lnuj_small", "m_lnuj_large")},
 }
+
+#: What each input feature is, with its unit: what a caller outside hepgen (the ONNX export) must compute.
+FEATURE_DOCS: dict[str, str] = {
+    "px": "GeV", "py": "GeV", "pz": "GeV", "log_energy": "ln(E / GeV)", "charge": "the lepton's charge, ±1",
+    "is_muon": "1 for a muon, 0 for an electron", "btag": "1 if b-tagged, else 0",
+    "pz_small": "GeV, the W-mass solution for the neutrino's pz with the smaller |pz| (the real part if complex)",
+    "pz_large": "GeV, the other W-mass solution", "is_complex": "1 if the W-mass solutions were complex, else 0",
+    "m_lnuj_small": "GeV, m(ℓ ν j) of this jet with ν = (MET, pz_small)",
+    "m_lnuj_large": "GeV, m(ℓ ν j) of this jet with ν = (MET, pz_large)",
+}  # fmt: skip
 
 _LEPTON_PT_MIN_NANOAOD = 20.0
 
@@ -431,6 +444,132 @@ class NeutrinoModel(nn.Module):
         return std.inverse(draws).transpose(0, 1), log_prob.transpose(0, 1)
 
 
+class NeutrinoSamplingGraph(nn.Module):
+    """The flow's sampling pass as one graph for ONNX: the objects and masks of :data:`INPUT_SETS` (in the order of
+    ``model.standardizers``) and base-distribution noise ``[B, S, 3]`` (standard normal) → samples (px, py, η)
+    ``[B, S, 3]``, momenta (px, py, pz) [GeV] ``[B, S, 3]``, log densities ``[B, S]`` (standardised space) and, with
+    the assignment head, p(jet is the leptonic b) ``[B, N_jets]``. Deterministic given the noise."""
+
+    def __init__(self, model: NeutrinoModel) -> None:
+        super().__init__()
+        from hepgen.models.flow_sampling import ContextCachedSampler, supports
+
+        if not isinstance(model.head, FlowHead) or not supports(model.head.flow):
+            raise HepgenInputError(f"only flow-head neutrino models export their sampling pass; this one has a "
+                                   f"{model.head_kind!r} head")  # fmt: skip
+        self.model = model
+        self.sampler = ContextCachedSampler(model.head.flow)
+        self.names = list(model.standardizers)
+
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
+        *tensors, noise = inputs
+        objects = {k: tensors[2 * i] for i, k in enumerate(self.names)}
+        masks = {k: tensors[2 * i + 1] for i, k in enumerate(self.names)}
+        tokens, token_mask = self.model.encode_tokens(objects, masks)
+        x, log_prob = self.sampler.transform_noise(self.model.pool(tokens, token_mask), noise.transpose(0, 1),
+                                                   with_log_prob=True)  # fmt: skip
+        samples = self.model.target_standardizer.inverse(x).transpose(0, 1)
+        px, py, eta = samples.unbind(-1)
+        pz = torch.sqrt(px * px + py * py) * 0.5 * (torch.exp(eta) - torch.exp(-eta))  # sinh: the exporter has no aten::sinh
+        out = (samples, torch.stack([px, py, pz], -1), log_prob.transpose(0, 1))
+        if self.model.has_assignment:
+            probability = torch.softmax(self.model._assignment_logits(tokens, masks), dim=-1).nan_to_num(0.0)
+            out = (*out, probability)
+        return out
+
+
+class OnnxNeutrinoSampler:
+    """An exported neutrino flow (``hepgen export neutrino``) run with onnxruntime, with the sampling interface of
+    :class:`NeutrinoModel` that :meth:`NeutrinoTask.predict_block` uses: the base noise is drawn from torch's
+    generator exactly as the PyTorch flow draws it, so ``predict --onnx`` gives ``predict --run``'s numbers."""
+
+    point_estimate = False
+    head_kind = "flow"
+
+    def __init__(self, folder: str, *, threads: int | None = None) -> None:
+        from hepgen.tasks.onnx_export import OnnxGraphs
+
+        self.graphs = OnnxGraphs(folder, task="neutrino", threads=threads)
+        self.config = self.graphs.metadata["model_config"]
+        self.has_assignment = bool(self.config.get("assignment"))
+
+    def _run(self, objects: dict[str, Tensor], masks: dict[str, Tensor], noise: Tensor) -> dict[str, np.ndarray]:
+        feed = {**{k: v for k, v in objects.items()}, **{f"{k}_mask": v for k, v in masks.items()}, "noise": noise}
+        return self.graphs.run("neutrino_sampler", **feed)
+
+    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *,
+               with_log_prob: bool = False) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
+        """As :meth:`NeutrinoModel.sample`: ``[B, n, 3]`` samples of (px, py, η) (and their log density ``[B, n]``)."""
+        B = next(iter(objects.values())).shape[0]
+        noise = torch.normal(torch.zeros(n, B, len(TARGETS)), torch.ones(n, B, len(TARGETS)))  # zuko's base.sample
+        out = self._run(objects, masks, noise.transpose(0, 1).contiguous())
+        self._assignment = out.get("assignment_probability")
+        samples = torch.from_numpy(out["samples"])
+        return (samples, torch.from_numpy(out["log_density"])) if with_log_prob else samples
+
+    def assignment_probability(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
+        """p(jet j is the leptonic b) ``[B, N_jets]`` (one sample's pass; the assignment does not depend on noise)."""
+        B = next(iter(objects.values())).shape[0]
+        return torch.from_numpy(self._run(objects, masks, torch.zeros(B, 1, len(TARGETS)))["assignment_probability"])
+
+
+def neutrino_export_graphs(model: NeutrinoModel, *, events: int = 6, samples: int = 5) -> tuple[list[Any], dict[str, Any]]:
+    """The exported graph of a flow-head model (:class:`NeutrinoSamplingGraph`), checked on random inputs of
+    ``events`` events (some jets padded) and ``samples`` samples, and the feature definitions for the caller."""
+    from hepgen.tasks.onnx_export import ExportGraph, TensorDoc
+
+    graph = NeutrinoSamplingGraph(model)
+    features = INPUT_SETS[model.config["inputs"]]
+    generator = torch.Generator().manual_seed(0)
+    inputs: dict[str, Tensor] = {}
+    docs: dict[str, TensorDoc] = {}
+    for name in graph.names:
+        std = model.standardizers[name]
+        width = model.config["max_jets"] if name == "jets" else 1
+        values = std.mean + std.std * torch.randn(events, width, len(features[name]), generator=generator)
+        mask = torch.ones(events, width, dtype=torch.bool)
+        if name == "jets":  # 4 … max_jets real jets, the rest padding (zeros, as the reader pads)
+            real = torch.randint(4, width + 1, (events,), generator=generator)
+            mask = torch.arange(width)[None, :] < real[:, None]
+            values = values * mask[..., None]
+            if name == "jets" and "btag" in features[name]:
+                column = features[name].index("btag")
+                values[..., column] = (values[..., column] > std.mean[column]).float() * mask
+        axis = "jets" if name == "jets" else f"{name}s"
+        inputs[name], inputs[f"{name}_mask"] = values.float(), mask
+        what = "up to max_jets jets, padded with zeros" if name == "jets" else f"one {name} object per event"
+        docs[name] = TensorDoc(("events", axis, len(features[name])), "float32",
+                               f"{what}: ({', '.join(features[name])}); see 'features' for units")  # fmt: skip
+        docs[f"{name}_mask"] = TensorDoc(("events", axis), "bool", f"true for real {name} entries, false for padding")
+    inputs["noise"] = torch.randn(events, samples, len(TARGETS), generator=generator)
+    docs["noise"] = TensorDoc(("events", "samples", 3), "float32", "standard-normal base noise, one row per sample")
+    outputs = {
+        "samples": TensorDoc(("events", "samples", 3), "float32", "posterior samples of the neutrino's (px [GeV], py [GeV], η)"),
+        "momentum": TensorDoc(("events", "samples", 3), "float32", "the same samples as (px, py, pz) [GeV], pz = pT sinh η"),
+        "log_density": TensorDoc(("events", "samples"), "float32", "log p of each sample (standardised space, up to a "
+                                 "constant per event): the sample with the largest is the mode estimate"),
+    }  # fmt: skip
+    if model.has_assignment:
+        outputs["assignment_probability"] = TensorDoc(("events", "jets"), "float32",
+                                                      "p(jet j is the leptonic-top b); 0 for padding")  # fmt: skip
+    exported = ExportGraph(
+        "neutrino_sampler", graph.eval(), inputs, docs, outputs,
+        description="one encoder pass and the flow's inverse per event: samples of p(ν | event) from base noise",
+    )  # fmt: skip
+    extra = {
+        "features": {name: {f: FEATURE_DOCS[f] for f in features[name]} for name in graph.names},
+        "max_jets": model.config["max_jets"],
+        "input_standardization": {name: {"mean": model.standardizers[name].mean.tolist(),
+                                         "std": model.standardizers[name].std.tolist()} for name in graph.names},
+        "target_standardization": {"mean": model.target_standardizer.mean.tolist(),
+                                   "std": model.target_standardizer.std.tolist()},
+        "notes": "The standardisations are inside the graph (given for reference): feed physical features. "
+                 "Jets are the event's leading max_jets jets in pT order; MET is (px, py); the W-mass solutions use "
+                 "m_W = 80.377 GeV (hepgen.physics.neutrino.solve_neutrino_pz).",
+    }  # fmt: skip
+    return [exported], extra
+
+
 def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int = 0):  # noqa: ANN201
     """Yield ``(objects, masks, target)`` tensor batches (whole-batch indexing: no per-event collate)."""
     order = np.random.default_rng(seed).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
@@ -538,11 +677,17 @@ class NeutrinoTask(Task):
             return {"total": terms.pop("weighted"), **terms}
         return terms
 
-    def load_predictor(self, settings: NeutrinoPrediction) -> NeutrinoModel | None:
-        """The trained model of ``--run``, or None for ``--model analytic``."""
-        if (settings.run is None) == (settings.model is None):
-            raise HepgenInputError("give either a trained --run or --model analytic")
+    def load_predictor(self, settings: NeutrinoPrediction) -> NeutrinoModel | OnnxNeutrinoSampler | None:
+        """The trained model of ``--run`` (or its ONNX export, ``--onnx``), or None for ``--model analytic``."""
+        if sum(x is not None for x in (settings.run, settings.model, settings.onnx)) != 1:
+            raise HepgenInputError("give either a trained --run, an exported --onnx DIR or --model analytic")
         return None if settings.model == "analytic" else super().load_predictor(settings)
+
+    def load_onnx_predictor(self, settings: NeutrinoPrediction) -> OnnxNeutrinoSampler:
+        return OnnxNeutrinoSampler(settings.onnx)
+
+    def export_graphs(self, model: NeutrinoModel) -> tuple[list[Any], dict[str, Any]]:
+        return neutrino_export_graphs(model)
 
     def count_entries(self, settings: NeutrinoPrediction) -> int:
         from hepgen.io import count_entries

@@ -32,7 +32,7 @@ from hepgen.models.vipr import ParticleClassifier
 from hepgen.nn import MaskedStandardizer
 from hepgen.physics.pileup_mitigation import chs_keep
 from hepgen.sim.pileup import OverlaidJets
-from hepgen.tasks.base import Block, BlockOutput, TrainingData
+from hepgen.tasks.base import Block, BlockOutput, Task, TrainingData
 from hepgen.tasks.pileup import (
     CONTEXT_FEATURES,
     OBSERVED_FEATURES,
@@ -126,6 +126,10 @@ class PuppiMLTask(PileupTask):
     model_class = PileupClassifierModel
     output_tree = "PuppiML"
     method_name = "puppiml"
+
+    # VIPR's ONNX export and runner do not apply to the classifier (not exported yet: the base Task's clear errors)
+    export_graphs = Task.export_graphs
+    load_onnx_predictor = Task.load_onnx_predictor
 
     def build_model(self, settings: ClassifierTraining) -> PileupClassifierModel:
         return PileupClassifierModel(dim=settings.dim, heads=settings.heads, blocks=settings.blocks)

@@ -10,7 +10,8 @@ import pytest
 from hepgen.cli import main
 from hepgen.errors import HepgenInputError
 from hepgen.io import read_event_outputs, write_event_outputs
-from hepgen.physics.substructure import OBSERVABLES
+from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES
+from hepgen.validation.histograms import read_histograms
 from hepgen.validation.pileup_comparison import BASELINES, load_pileup_predictions, validation_split
 
 TINY = ["--max-events", "64", "--max-steps", "6", "--max-epochs", "-1", "--dim", "16", "--batch-size", "16", "--no-progress",
@@ -79,6 +80,16 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
     for figure in ("distributions_mu20", "distributions_mu60", "distributions_mu60_10pct_lost", "bias_vs_mu",
                    "resolution_vs_mu", "w1_vs_mu", "truth_quantiles", "coverage", "pulls", "softdrop_grid"):  # fmt: skip
         assert (out / f"{figure}.pdf").stat().st_size > 1000 and (out / f"{figure}.png").stat().st_size > 1000
+    # every drawn histogram is in histograms.root as a hist.Hist: the truth of each point holds its test jets
+    histograms = read_histograms(out / "histograms.root")
+    for key, folder in (("60", "mu60"), ("60, 10% lost", "mu60_10pct_lost")):
+        entry = metrics["per_mu"][key]
+        truth = histograms[f"distributions/{folder}/mass/truth"]
+        assert truth.values(flow=True).sum() == entry["test_jets"] - entry["skipped"]["mass"]
+        assert truth.axes[0].label == OBSERVABLE_LABELS["mass"]
+        profile = histograms[f"coverage/mass/vipr/{folder}"]
+        level = list(profile.axes[0].centers).index(pytest.approx(0.683))
+        assert profile.view().value[level] == pytest.approx(entry["calibration"]["vipr"]["mass"]["coverage_68"])
 
 
 def test_validation_split_is_a_fixed_hash():

@@ -1,14 +1,17 @@
-"""Calibration figures: truth-quantile histograms with the uniform band, coverage curves, pulls."""
+"""Calibration figures, drawn from the validation's ``hist.Hist`` objects (:mod:`hepgen.validation.histograms`):
+truth-quantile histograms with the uniform band, coverage curves with binomial errors, pulls against N(0, 1)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import hist
+import mplhep
 import numpy as np
 from scipy import stats
 
 from hepgen.plotting.style import color_of
-from hepgen.validation.calibration import DEFAULT_LEVELS
+from hepgen.validation.histograms import density
 
 __all__ = ["plot_truth_quantiles", "plot_coverage", "plot_pulls"]
 
@@ -21,52 +24,63 @@ def _axes(ax):  # noqa: ANN001, ANN202
     return ax
 
 
-def plot_truth_quantiles(quantiles: Mapping[str, np.ndarray], *, bins: int = 20, ax=None, xlabel: str = "truth quantile"):  # noqa: ANN001, ANN201
-    """Histograms of truth quantiles per method, with the ±1σ/±2σ band expected for a uniform distribution."""
+def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist], *, ax=None, xlabel: str | None = None):  # noqa: ANN001, ANN201
+    """Truth-quantile histograms (:func:`~hepgen.validation.histograms.quantile_histogram`) per method, as density over
+    uniform, with the ±1σ/±2σ band expected for a uniform distribution of the largest sample."""
     ax = _axes(ax)
-    edges = np.linspace(0, 1, bins + 1)
-    n = max(len(q) for q in quantiles.values())
+    first = next(iter(quantiles.values()))
+    bins = first.axes[0].size
+    n = max(h.values().sum() for h in quantiles.values())
     expected = n / bins
     for k, alpha in ((2, 0.15), (1, 0.3)):
         lo, hi = stats.binom.interval(stats.norm.cdf(k) - stats.norm.cdf(-k), n, 1 / bins)
         ax.fill_between([0, 1], lo / expected, hi / expected, color="grey", alpha=alpha, lw=0,
                         label=f"uniform ±{k}σ" if k == 1 else None)  # fmt: skip
-    for name, q in quantiles.items():
-        counts, _ = np.histogram(q, edges)
-        ax.stairs(counts / (len(q) / bins), edges, label=name, lw=1.8, color=color_of(name, ax))
+    for name, h in quantiles.items():
+        total = h.values().sum()
+        mplhep.histplot(h.values() / max(total / bins, 1e-300), h.axes[0].edges, ax=ax, label=name, lw=1.8,
+                        color=color_of(name, ax))  # fmt: skip
     ax.axhline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xlim(0, 1)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(xlabel or first.axes[0].label)
     ax.set_ylabel("density / uniform")
     ax.legend(fontsize="x-small")
     return ax
 
 
-def plot_coverage(empirical: Mapping[str, np.ndarray], *, levels: np.ndarray = DEFAULT_LEVELS, ax=None):  # noqa: ANN001, ANN201
-    """Empirical against nominal coverage of central intervals, per method; the diagonal is perfect calibration."""
+def plot_coverage(coverage: Mapping[str, hist.Hist], *, ax=None):  # noqa: ANN001, ANN201
+    """Empirical against nominal coverage per method (:func:`~hepgen.validation.histograms.coverage_histogram`), with
+    binomial errors; the diagonal is perfect calibration."""
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--", label="calibrated")
-    for name, values in empirical.items():
-        ax.plot(levels, values, marker="o", ms=3, label=name, color=color_of(name, ax))
+    for name, h in coverage.items():
+        view = h.view()
+        filled = view.count > 0
+        levels = np.asarray(h.axes[0].centers)[filled]  # each bin is centred on its nominal level
+        value, error = view.value[filled], np.sqrt(view.variance[filled] / np.maximum(view.count[filled], 1))
+        ax.errorbar(levels, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color_of(name, ax))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("nominal coverage")
+    ax.set_xlabel(next(iter(coverage.values())).axes[0].label)
     ax.set_ylabel("empirical coverage")
     ax.legend(fontsize="x-small")
     return ax
 
 
-def plot_pulls(values: Mapping[str, np.ndarray], *, ax=None, bins: int = 40, xlabel: str = "pull"):  # noqa: ANN001, ANN201
-    """Pull distributions per method with the unit Gaussian."""
+def plot_pulls(pulls: Mapping[str, hist.Hist], *, ax=None, xlabel: str | None = None):  # noqa: ANN001, ANN201
+    """Pull histograms (:func:`~hepgen.validation.histograms.pull_histogram`) per method as densities, with their width
+    (the standard deviation of the histogram) and the unit Gaussian."""
     ax = _axes(ax)
-    edges = np.linspace(-5, 5, bins + 1)
-    for name, p in values.items():
-        p = p[np.isfinite(p)]
-        counts, _ = np.histogram(np.clip(p, -5, 5), edges, density=True)
-        ax.stairs(counts, edges, lw=1.8, label=f"{name} (σ={np.std(p):.2f})", color=color_of(name, ax))
-    x = np.linspace(-5, 5, 200)
+    first = next(iter(pulls.values()))
+    for name, h in pulls.items():
+        values, _ = density(h)
+        centers, counts = h.axes[0].centers, h.values()
+        mean = np.average(centers, weights=counts) if counts.sum() else 0.0
+        width = np.sqrt(np.average((centers - mean) ** 2, weights=counts)) if counts.sum() else np.nan
+        mplhep.histplot(values, h.axes[0].edges, ax=ax, lw=1.8, label=f"{name} (σ={width:.2f})", color=color_of(name, ax))
+    x = np.linspace(first.axes[0].edges[0], first.axes[0].edges[-1], 200)
     ax.plot(x, stats.norm.pdf(x), color="black", lw=0.8, ls="--", label="N(0, 1)")
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(xlabel or first.axes[0].label)
     ax.set_ylabel("density")
     ax.legend(fontsize="x-small")
     return ax

@@ -1,42 +1,43 @@
-"""Distributions of an observable per method against the truth, with a ratio panel."""
+"""Distributions of an observable per method against the truth, with a ratio panel, drawn from ``hist.Hist``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import hist
+import mplhep
 import numpy as np
 
 from hepgen.plotting.style import color_of
+from hepgen.validation.histograms import density
 
 __all__ = ["plot_distributions"]
 
 
 def plot_distributions(
-    values: Mapping[str, np.ndarray],
+    histograms: Mapping[str, hist.Hist],
     *,
     reference: str,
-    bins: np.ndarray,
-    xlabel: str,
+    xlabel: str | None = None,
     ax=None,  # noqa: ANN001
     ratio_ax=None,  # noqa: ANN001
 ):  # noqa: ANN201
-    """Normalised histograms of ``values`` (name → array); the ratio panel divides by ``values[reference]``.
-
-    Returns ``(ax, ratio_ax)``; both are created (stacked) when not given.
-    """
+    """Normalised histograms (name → counts ``hist.Hist`` on the same axis); the ratio panel divides by
+    ``histograms[reference]``. Returns ``(ax, ratio_ax)``; both are created (stacked) when not given."""
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, (ax, ratio_ax) = plt.subplots(2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
-    ref_counts, _ = np.histogram(values[reference], bins, density=True)
-    for name, v in values.items():
-        v = np.asarray(v)[np.isfinite(v)]
-        counts, _ = np.histogram(v, bins, density=True)
+    ref_density, _ = density(histograms[reference])
+    edges = histograms[reference].axes[0].edges
+    for name, h in histograms.items():
+        values, _ = density(h)
         style = {"color": "black", "lw": 1.2, "ls": "--"} if name == reference else {"lw": 1.8, "color": color_of(name, ax)}
-        ax.stairs(counts, bins, label=name, **style)
+        mplhep.histplot(values, edges, ax=ax, label=name, **style)
         if ratio_ax is not None and name != reference:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_ax.stairs(np.where(ref_counts > 0, counts / ref_counts, np.nan), bins, lw=1.5, color=style["color"])
+                ratio_ax.stairs(np.where(ref_density > 0, values / ref_density, np.nan), edges, lw=1.5, color=style["color"])
+    xlabel = xlabel or histograms[reference].axes[0].label
     ax.set_ylabel("normalised")
     ax.legend(fontsize="x-small")
     if ratio_ax is not None:

@@ -11,7 +11,8 @@ assignment**: the leptonic-b jet chosen by a χ² of the top and W masses over j
 (:mod:`hepgen.physics.ttbar_reconstruction`) with each method's neutrino — for the analytic solution with both
 W-mass roots tried — its accuracy per jet multiplicity, the χ² widths tuned on a validation split of the events
 and the accuracy counted on the others; and the accuracy of a learned jet-assignment head where a model has one.
-Writes ``metrics.json``, ``summary.md`` and the figures (PDF and PNG) to one folder.
+Writes ``metrics.json``, ``summary.md``, ``histograms.root`` (every histogram of the figures as ``hist.Hist``,
+:mod:`hepgen.validation.histograms`) and the figures (PDF and PNG, drawn from those histograms) to one folder.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from hepgen.io.writer import read_event_outputs
 from hepgen.physics.kinematics import invariant_mass, massless_p4, pseudorapidity
 from hepgen.physics.neutrino import W_MASS
 from hepgen.physics.ttbar_reconstruction import chi2_assignment, fit_widths
-from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, coverage_error, pulls, truth_quantiles
+from hepgen.validation.calibration import calibration_summary, coverage_error, pulls, truth_quantiles
+from hepgen.validation.histograms import (
+    HISTOGRAMS_FILE,
+    counts_histogram,
+    coverage_histogram,
+    pull_histogram,
+    quantile_histogram,
+    write_histograms,
+)
 from hepgen.validation.metrics import bootstrap_bias_resolution
 from hepgen.validation.point_estimates import window_mode
 from hepgen.validation.report import write_report
@@ -103,15 +112,16 @@ def _point_estimates(name: str, outputs: dict[str, Any]) -> dict[str, np.ndarray
 def _samples_mass_peak(lepton: np.ndarray, samples: np.ndarray) -> dict[str, float]:
     """m(ℓν) of every posterior sample: its most populated 1 GeV bin in 40–120 GeV and its median."""
     masses = invariant_mass(lepton[:, None, :], massless_p4(samples)).ravel()
-    counts, edges = np.histogram(masses, np.arange(40.0, 120.5, 1.0))
-    return {"m_lnu_samples_peak": float(edges[np.argmax(counts)] + 0.5), "m_lnu_samples_median": float(np.median(masses))}
+    h = counts_histogram(masses, np.arange(40.0, 120.5, 1.0), name="m_lnu", label="m(ℓν) [GeV]")
+    peak = h.axes[0].centers[np.argmax(h.values())]
+    return {"m_lnu_samples_peak": float(peak), "m_lnu_samples_median": float(np.median(masses))}
 
 
 def _evaluate_method(name: str, outputs: dict[str, Any], truth: np.ndarray, lepton: np.ndarray, b_lep: np.ndarray | None,
                      resamples: int = 200) -> dict[str, Any]:  # fmt: skip
     """Accuracy of every point estimate, calibration and the plotted arrays of one method (a unit of work on a cluster)."""
     entries: dict[str, Any] = {}
-    arrays: dict[str, Any] = {"quantiles": {}, "coverage": {}, "pulls": {}, "residual_pz": {}, "m_lnu": {}, "m_lnub": {}}
+    arrays: dict[str, Any] = {"quantiles": {}, "pulls": {}, "residual_pz": {}, "m_lnu": {}, "m_lnub": {}}
     for point_name, p3 in _point_estimates(name, outputs).items():
         point = _with_eta(p3)
         estimate = next((e for e in ("mode", "window") if point_name.endswith(f"_{e}")), None)
@@ -131,9 +141,8 @@ def _evaluate_method(name: str, outputs: dict[str, Any], truth: np.ndarray, lept
             entries[name][c]["calibration"] = {**s.__dict__, "verdict": s.verdict()}
             q = truth_quantiles(samples[..., j], truth[:, j])
             arrays["quantiles"][c] = q
-            arrays["coverage"][c] = coverage(samples[..., j], truth[:, j], quantiles=q)
             arrays["pulls"][c] = pulls(samples[..., j], truth[:, j], quantiles=q)
-            entries[name][c]["calibration"]["deciles"] = (np.histogram(q, np.linspace(0, 1, 11))[0] / max(len(q), 1)).tolist()
+            entries[name][c]["calibration"]["deciles"] = (quantile_histogram(q, bins=10).values() / max(len(q), 1)).tolist()
     return {"entries": entries, "arrays": arrays}
 
 
@@ -209,7 +218,6 @@ def validate_neutrino(
     else:
         evaluated = [_evaluate_method(**unit) for unit in units]
     quantiles: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
-    cover: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
     pull_values: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
     m_lnu = {"truth": invariant_mass(lepton, massless_p4(first["truth"]))}
     m_lnub = {"truth": invariant_mass(lepton, massless_p4(first["truth"]), b_lep)} if b_lep is not None else {}
@@ -222,7 +230,6 @@ def validate_neutrino(
             m_lnub |= arrays["m_lnub"]
         for c in arrays["quantiles"]:
             quantiles[c][name] = arrays["quantiles"][c]
-            cover[c][name] = arrays["coverage"][c]
             pull_values[c][name] = arrays["pulls"][c]
         metrics["methods"] |= result["entries"]
     for name, values in m_lnu.items():
@@ -230,11 +237,49 @@ def validate_neutrino(
     assignment = _assignment(methods)
     if assignment is not None:
         metrics["assignment"] = assignment
+    sample_masses = {f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(methods[name]["samples"])).ravel()
+                     for name in methods if "samples" in methods[name]}  # fmt: skip
+    histograms = neutrino_histograms(residuals, m_lnu, m_lnub, sample_masses, quantiles, pull_values)
+    write_histograms(out / HISTOGRAMS_FILE, histograms)
     if figures:
-        _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment,
-                 {name: (lepton, methods[name]["samples"]) for name in methods if "samples" in methods[name]})  # fmt: skip
+        _figures(out, histograms, label_text, experiment)
     write_report(out, metrics, _summary(metrics))
     return metrics
+
+
+#: The histograms of the neutrino validation: key prefix → (bin edges, axis name, axis label, figure x label).
+_HISTOGRAM_AXES = {
+    "residual_pz": (np.linspace(-400, 400, 81), "residual_pz", "pz(ν) predicted − true [GeV]",
+                    r"$p_z^{\nu}$ (predicted $-$ true) [GeV]"),
+    "m_lnu": (np.linspace(0, 200, 51), "m_lnu", "m(ℓν) [GeV]", r"$m(\ell\nu)$ [GeV]"),
+    "m_lnub": (np.linspace(50, 350, 51), "m_lnub", "m(ℓνb) [GeV]", r"$m(\ell\nu b)$ [GeV]"),
+    "m_lnu_samples": (np.linspace(0, 200, 81), "m_lnu", "m(ℓν) of the posterior samples [GeV]", r"$m(\ell\nu)$ [GeV]"),
+}  # fmt: skip
+
+
+def neutrino_histograms(residuals: dict[str, np.ndarray], m_lnu: dict[str, np.ndarray], m_lnub: dict[str, np.ndarray],
+                        sample_masses: dict[str, np.ndarray], quantiles: dict[str, dict[str, np.ndarray]],
+                        pull_values: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:  # fmt: skip
+    """Every histogram of the neutrino figures, ``kind/[component/]method`` → ``hist.Hist`` (raw counts)."""
+    out: dict[str, Any] = {}
+    m_samples = {"truth": m_lnu["truth"], **sample_masses} if sample_masses else {}
+    for kind, values in (("residual_pz", residuals), ("m_lnu", m_lnu), ("m_lnub", m_lnub), ("m_lnu_samples", m_samples)):
+        edges, axis, axis_label, _ = _HISTOGRAM_AXES[kind]
+        for method, v in values.items():
+            out[f"{kind}/{method}"] = counts_histogram(v, edges, name=axis, label=axis_label)
+    for c in COMPONENTS:
+        unit = f" [{_UNITS[c]}]" if _UNITS[c] else ""
+        for method, q in quantiles[c].items():
+            out[f"truth_quantiles/{c}/{method}"] = quantile_histogram(q, label=f"truth quantile of {c}")
+            out[f"coverage/{c}/{method}"] = coverage_histogram(q, label=f"nominal coverage ({c})")
+        for method, p in pull_values[c].items():
+            out[f"pulls/{c}/{method}"] = pull_histogram(p, label=f"pull of {c}{unit}")
+    return out
+
+
+def _select(histograms: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The histograms under ``prefix/``, by the rest of their key."""
+    return {k[len(prefix) + 1 :]: h for k, h in histograms.items() if k.startswith(prefix + "/")}
 
 
 def _with_error(entry: dict[str, float], key: str) -> str:
@@ -311,13 +356,15 @@ def _summary(metrics: dict[str, Any]) -> str:
                   f"{metrics['assignment']['validation_fraction']:.0%} validation events, accuracy on the others "
                   "(events whose leptonic b is matched to one of the six jets).", "", *table]  # fmt: skip
     lines += ["", "Figures: `residual_pz`, `m_lnu`, `m_lnu_samples`, `m_lnub`, `truth_quantiles`, `coverage`, `pulls` "
-                  "(PDF and PNG).", ""]  # fmt: skip
+                  "(PDF and PNG), drawn from the histograms in `histograms.root` (`hist.Hist` with labelled axes; read them "
+                  "with `hepgen.validation.histograms.read_histograms`).", ""]  # fmt: skip
     return "\n".join(lines)
 
 
-def _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values, label_text, experiment,  # noqa: ANN001
-             sample_masses=None) -> None:  # noqa: ANN001
+def _figures(out: Path, histograms: dict[str, Any], label_text: str, experiment: str | None) -> None:
+    """The figures, drawn from the validation's histograms (:func:`neutrino_histograms`) with mplhep."""
     import matplotlib.pyplot as plt
+    import mplhep
 
     from hepgen.plotting import (
         color_of,
@@ -332,43 +379,30 @@ def _figures(out, truth, residuals, m_lnu, m_lnub, quantiles, cover, pull_values
 
     use_style()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name, r in residuals.items():
-        ax.hist(np.clip(r, -400, 400), np.linspace(-400, 400, 81), histtype="step", lw=1.6, label=name, color=color_of(name))
-    ax.set_xlabel(r"$p_z^{\nu}$ (predicted $-$ true) [GeV]")
+    for name, h in _select(histograms, "residual_pz").items():
+        mplhep.histplot(h, ax=ax, lw=1.6, label=name, color=color_of(name))
+    ax.set_xlabel(_HISTOGRAM_AXES["residual_pz"][3])
     ax.set_ylabel("events")
     ax.legend(fontsize="x-small")
     label(ax, label_text, experiment=experiment)
     save_figure(fig, out / "residual_pz")
     plt.close(fig)
-    for name, values, bins, xlabel in (
-        ("m_lnu", m_lnu, np.linspace(0, 200, 51), r"$m(\ell\nu)$ [GeV]"),
-        ("m_lnub", m_lnub, np.linspace(50, 350, 51), r"$m(\ell\nu b)$ [GeV]"),
-    ):
-        if not values:
+    for kind in ("m_lnu", "m_lnub", "m_lnu_samples"):
+        selected = _select(histograms, kind)
+        if not selected:
             continue
-        ax, ratio = plot_distributions(values, reference="truth", bins=bins, xlabel=xlabel)
+        ax, _ = plot_distributions(selected, reference="truth", xlabel=_HISTOGRAM_AXES[kind][3])
+        if kind == "m_lnu_samples":  # m(ℓν) of every posterior sample against the truth's: a peak at the W mass
+            ax.axvline(W_MASS, color="black", lw=0.8, ls=":")
         label(ax, label_text, experiment=experiment)
-        save_figure(ax.figure, out / name)
+        save_figure(ax.figure, out / kind)
         plt.close(ax.figure)
-    if sample_masses:  # m(ℓν) of every posterior sample against the truth's: a peak at the W mass
-        values = {"truth": m_lnu["truth"], **{f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(samples)).ravel()
-                                              for name, (lepton, samples) in sample_masses.items()}}  # fmt: skip
-        ax, _ = plot_distributions(values, reference="truth", bins=np.linspace(0, 200, 81), xlabel=r"$m(\ell\nu)$ [GeV]")
-        ax.axvline(W_MASS, color="black", lw=0.8, ls=":")
-        label(ax, label_text, experiment=experiment)
-        save_figure(ax.figure, out / "m_lnu_samples")
-        plt.close(ax.figure)
-    if any(quantiles[c] for c in COMPONENTS):
-        for kind, data, draw, xlabel in (
-            ("truth_quantiles", quantiles, plot_truth_quantiles, "truth quantile of {}"),
-            ("coverage", cover, lambda d, ax: plot_coverage(d, levels=DEFAULT_LEVELS, ax=ax), "nominal coverage ({})"),
-            ("pulls", pull_values, plot_pulls, "pull of {}"),
-        ):
-            fig, axes = plt.subplots(2, 2, figsize=(11, 9.5), gridspec_kw={"hspace": 0.35, "wspace": 0.3})
-            axes = axes.ravel()
-            for ax, c in zip(axes, COMPONENTS):
-                draw(data[c], ax=ax)
-                ax.set_xlabel(xlabel.format(c + (f" [{_UNITS[c]}]" if _UNITS[c] and kind == "pulls" else "")))
-            label(axes[0], label_text, experiment=experiment)
-            save_figure(fig, out / kind)
-            plt.close(fig)
+    for kind, draw in (("truth_quantiles", plot_truth_quantiles), ("coverage", plot_coverage), ("pulls", plot_pulls)):
+        if not _select(histograms, kind):
+            continue
+        fig, axes = plt.subplots(2, 2, figsize=(11, 9.5), gridspec_kw={"hspace": 0.35, "wspace": 0.3})
+        for ax, c in zip(axes.ravel(), COMPONENTS):
+            draw(_select(histograms, f"{kind}/{c}"), ax=ax)
+        label(axes.ravel()[0], label_text, experiment=experiment)
+        save_figure(fig, out / kind)
+        plt.close(fig)

@@ -24,7 +24,8 @@ observable and point on the validation jets by √(bias² + resolution²) of x /
 is computed on the test jets: bias (median) and resolution (IQR/1.349) of x / x_truth − 1, the Wasserstein-1
 distance to the truth distribution (raw and over the truth's IQR/1.349), each with a bootstrap error over jets,
 and for VIPR the calibration of every observable (exact at any number of samples; coverage with its binomial
-error).
+error). Every histogram of the figures is a ``hist.Hist`` (:func:`pileup_histograms`), saved to
+``histograms.root`` beside ``metrics.json``; the figures are drawn from them.
 """
 
 from __future__ import annotations
@@ -46,13 +47,21 @@ from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
 from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES, jet_observables
-from hepgen.validation.calibration import DEFAULT_LEVELS, calibration_summary, coverage, pulls, truth_quantiles
+from hepgen.validation.calibration import calibration_summary, pulls, truth_quantiles
+from hepgen.validation.histograms import (
+    HISTOGRAMS_FILE,
+    counts_histogram,
+    coverage_histogram,
+    pull_histogram,
+    quantile_histogram,
+    write_histograms,
+)
 from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution, bootstrap_bias_resolution, bootstrap_indices
 from hepgen.validation.report import write_report
 from hepgen.validation.split import validation_split
 
 __all__ = ["BASELINES", "SOFTKILLER_GRID", "CLASSIFIER_THRESHOLDS", "PointPrediction", "load_pileup_predictions",
-           "validation_split", "validate_pileup", "methods_table"]  # fmt: skip
+           "validation_split", "validate_pileup", "methods_table", "pileup_histograms"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +347,7 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
         "methods": {m: {} for m in values}, "choices": choices, "grid_scores": grid_scores, "calibration": {},
         "skipped": {},
     }  # fmt: skip
-    arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in values}, "quantiles": {}, "coverage": {}, "pulls": {},
+    arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in values}, "quantiles": {}, "pulls": {},
                               "grid_scores": grid_scores, "choices": choices}  # fmt: skip
     for name in OBSERVABLES:
         t = truth_test[name]
@@ -361,7 +370,6 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
                 metrics["calibration"].setdefault(method, {})[name] = {**summary.__dict__, "verdict": summary.verdict()}
                 q = truth_quantiles(s[calibrated], t[calibrated])
                 arrays["quantiles"].setdefault(method, {})[name] = q
-                arrays["coverage"].setdefault(method, {})[name] = coverage(s[calibrated], t[calibrated], quantiles=q)
                 arrays["pulls"].setdefault(method, {})[name] = pulls(s[calibrated], t[calibrated], quantiles=q)
     return {"metrics": metrics, "arrays": arrays}
 
@@ -417,10 +425,41 @@ def validate_pileup(
         "mass_hypothesis_gev": PION_MASS, "files": {p.key: p.files for p in points},
         "per_mu": {p.key: e["metrics"] for p, e in zip(points, evaluated)},
     }  # fmt: skip
+    histograms = pileup_histograms(points, evaluated)
+    write_histograms(out / HISTOGRAMS_FILE, histograms)
     if figures:
-        _figures(out, points, evaluated, label_text, experiment)
+        _figures(out, points, evaluated, histograms, label_text, experiment)
     write_report(out, metrics, _summary(metrics))
     return metrics
+
+
+def _point_folder(point: PointPrediction) -> str:
+    """A point's name in file and folder names: ``mu60``, ``mu60_10pct_lost``."""
+    return f"mu{point.key.replace(', ', '_').replace('% lost', 'pct_lost')}"
+
+
+def pileup_histograms(points: list[PointPrediction], evaluated: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every histogram of the pileup figures as ``hist.Hist`` (raw counts; the coverage as a profile):
+    ``distributions/<point>/<observable>/<truth or method>`` on bins shared by the methods of a point, and
+    ``truth_quantiles|coverage|pulls/<observable>/<method>/<point>`` for every posterior."""
+    out: dict[str, Any] = {}
+    for point, e in zip(points, evaluated):
+        arrays, folder = e["arrays"], _point_folder(point)
+        for name in OBSERVABLES:
+            values = {"truth": arrays["truth"][name], **{m: v[name] for m, v in arrays["values"].items() if name in v}}
+            drawn = [values[m] for m in ("truth", *_DRAWN) if m in values]
+            edges = _bins(drawn, name)
+            for method, v in values.items():
+                out[f"distributions/{folder}/{name}/{method}"] = counts_histogram(v, edges, name=name,
+                                                                                 label=OBSERVABLE_LABELS[name])  # fmt: skip
+        for method, by_observable in arrays["quantiles"].items():
+            for name, q in by_observable.items():
+                out[f"truth_quantiles/{name}/{method}/{folder}"] = quantile_histogram(q, label=f"truth quantile of {name}")
+                out[f"coverage/{name}/{method}/{folder}"] = coverage_histogram(q, label=f"nominal coverage ({name})")
+        for method, by_observable in arrays["pulls"].items():
+            for name, p in by_observable.items():
+                out[f"pulls/{name}/{method}/{folder}"] = pull_histogram(p, label=f"pull of {name}")
+    return out
 
 
 # -- the report -----------------------------------------------------------------------------------------------------
@@ -483,7 +522,8 @@ def _summary(metrics: dict[str, Any]) -> str:
             lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "", *_calibration_table(entry)]
     lines += ["", "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu` (with "
                   "bootstrap error bars), `truth_quantiles`, `coverage`, `pulls` (VIPR calibration), `softdrop_grid` "
-                  "(validation scores of the jet mass) — each as PDF and PNG.", ""]  # fmt: skip
+                  "(validation scores of the jet mass) — each as PDF and PNG; the histograms behind them in `histograms.root` "
+                  "(`hist.Hist`, read with `hepgen.validation.histograms.read_histograms`).", ""]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -526,19 +566,19 @@ _PANEL_STYLE = {"font.size": 12, "axes.labelsize": 12, "xtick.labelsize": 10, "y
 _DRAWN = ("observed", "chs", "chs_softkiller", "puppiml", "vipr_samples", "vipr_observed_samples")
 
 
-def _figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], label_text: str,
-             experiment: str | None) -> None:  # fmt: skip
+def _figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], histograms: dict[str, Any],
+             label_text: str, experiment: str | None) -> None:  # fmt: skip
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import use_style
 
     use_style()
     with plt.rc_context(_PANEL_STYLE):
-        _draw_figures(out, points, evaluated, label_text, experiment)
+        _draw_figures(out, points, evaluated, histograms, label_text, experiment)
 
 
-def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], label_text: str,
-                  experiment: str | None) -> None:  # fmt: skip
+def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], histograms: dict[str, Any],
+                  label_text: str, experiment: str | None) -> None:  # fmt: skip
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import (
@@ -552,17 +592,17 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
         save_figure,
     )
 
-    for point, e in zip(points, evaluated):
-        arrays = e["arrays"]
+    for point in points:
+        folder = _point_folder(point)
         fig, main, lower = _grid_of_axes(len(OBSERVABLES), ratio=True)
         for k, (ax, ratio_ax, name) in enumerate(zip(main, lower, OBSERVABLES)):
-            values = {"truth": arrays["truth"][name], **{m: arrays["values"][m][name] for m in _DRAWN if m in arrays["values"]}}
-            plot_distributions(values, reference="truth", bins=_bins(list(values.values()), name),
-                               xlabel=OBSERVABLE_LABELS[name], ax=ax, ratio_ax=ratio_ax)  # fmt: skip
+            drawn = {m: histograms[f"distributions/{folder}/{name}/{m}"] for m in ("truth", *_DRAWN)
+                     if f"distributions/{folder}/{name}/{m}" in histograms}  # fmt: skip
+            plot_distributions(drawn, reference="truth", xlabel=OBSERVABLE_LABELS[name], ax=ax, ratio_ax=ratio_ax)
             if k:
                 ax.get_legend().remove()
         label_figure(fig, label_text, experiment=experiment, title=f"top jets, μ = {point.key}: observables against the truth")
-        save_figure(fig, out / f"distributions_mu{point.key.replace(', ', '_').replace('% lost', 'pct_lost')}")
+        save_figure(fig, out / f"distributions_{folder}")
         plt.close(fig)
 
     scanned = [(p, e) for p, e in zip(points, evaluated) if p.inefficiency == 0]
@@ -591,15 +631,18 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
             save_figure(fig, out / {"bias": "bias_vs_mu", "resolution": "resolution_vs_mu", "w1_over_sigma": "w1_vs_mu"}[key])
             plt.close(fig)
 
-    for kind, draw in (("truth_quantiles", plot_truth_quantiles),
-                       ("coverage", lambda d, ax: plot_coverage(d, levels=DEFAULT_LEVELS, ax=ax)), ("pulls", plot_pulls)):  # fmt: skip
-        key = "quantiles" if kind == "truth_quantiles" else kind
-        if not any(e["arrays"][key] for e in evaluated):
+    labels = {_point_folder(p): p.key for p in points}
+    for kind, draw in (("truth_quantiles", plot_truth_quantiles), ("coverage", plot_coverage), ("pulls", plot_pulls)):
+        if not any(k.startswith(kind + "/") for k in histograms):
             continue
         fig, axes, _ = _grid_of_axes(len(OBSERVABLES), ratio=False)
         for ax, name in zip(axes, OBSERVABLES):
-            data = {f"{method}, μ = {p.key}": by_observable[name] for p, e in zip(points, evaluated)
-                    for method, by_observable in e["arrays"][key].items() if name in by_observable}  # fmt: skip
+            prefix = f"{kind}/{name}/"
+            data = {}
+            for key, h in histograms.items():
+                if key.startswith(prefix):
+                    method, folder = key[len(prefix) :].split("/")
+                    data[f"{method}, μ = {labels[folder]}"] = h
             if data:
                 draw(data, ax=ax)
             ax.set_title(OBSERVABLE_LABELS[name])

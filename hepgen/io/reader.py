@@ -22,7 +22,7 @@ from hepgen.io.files import FileInput, expand_files, open_tree, read_failure
 from hepgen.io.pointcloud import PointCloud, pad_flat
 from hepgen.io.schema import Collection, ScalarObjects, Schema
 
-__all__ = ["read", "iterate", "count_entries", "NonFinitePolicy", "resolve_schema"]
+__all__ = ["read", "iterate", "count_entries", "events_from_arrays", "NonFinitePolicy", "resolve_schema"]
 
 log = logging.getLogger("hepgen.io")
 
@@ -62,7 +62,10 @@ def _needed_branches(schema: Schema) -> list[str]:
 
 
 def _check_branches(tree: Any, path: str, schema: Schema) -> None:
-    available = set(tree.keys())
+    _check_available(set(tree.keys()), f"{path!r}, tree {tree.name!r}", "the tree lacks", schema)
+
+
+def _check_available(available: set[str], where_text: str, lacks: str, schema: Schema) -> None:
     for where, collection in [("event_id", None), *schema.all_collections().items()]:
         if collection is None:
             wanted = list(schema.event_id)
@@ -75,8 +78,8 @@ def _check_branches(tree: Any, path: str, schema: Schema) -> None:
             hints = {b: closest_names(b, available) for b in missing}
             hint_text = "; ".join(f"{b!r}: closest existing {h}" if h else f"{b!r}: nothing similar" for b, h in hints.items())
             raise MissingBranchError(
-                f"{path!r}, tree {tree.name!r}: schema {schema.name!r} needs branch(es) {missing} "
-                f"for {source_text}, which the tree lacks ({hint_text})"
+                f"{where_text}: schema {schema.name!r} needs branch(es) {missing} for {source_text}, which {lacks} "
+                f"({hint_text})"
             )
 
 
@@ -294,6 +297,11 @@ def _read_chunk(
         arrays = tree.arrays(filter_name=lambda n: n in wanted, entry_start=start, entry_stop=stop, library="ak", how=dict)
     except Exception as err:
         raise read_failure(path, err, f"entries {start}-{stop}") from err
+    return _events_from_branches(arrays, path, tree.name, schema, start, stop, global_offset, policy)
+
+
+def _events_from_branches(arrays: Mapping[str, ak.Array], path: str, tree_name: str, schema: Schema, start: int,
+                          stop: int, global_offset: int, policy: NonFinitePolicy) -> Events:  # fmt: skip
     n = stop - start
     ctx = _ChunkContext(path, arrays, n, policy)
     clouds: dict[str, PointCloud] = {}
@@ -312,7 +320,7 @@ def _read_chunk(
         event_id[b] = data
     info = ReadInfo(
         files=(path,),
-        tree=tree.name,
+        tree=tree_name,
         schema=schema.name,
         entry_ranges=((0, start, stop),),
         events_read=n,
@@ -482,6 +490,51 @@ def read(
     events = concatenate_events(chunks)
     _log_losses(events.info)
     return events
+
+
+def events_from_arrays(
+    arrays: Mapping[str, ak.Array] | ak.Array,
+    schema: Schema | str,
+    *,
+    source: str = "in-memory arrays",
+    entry_offset: int = 0,
+    nonfinite: NonFinitePolicy = "raise",
+) -> Events:
+    """Events from branches already in memory — what :func:`read` makes of a chunk of a file, for arrays that come
+    from elsewhere: a dask-awkward partition (``uproot.dask``), an ``uproot`` ``arrays()`` call, coffea NanoEvents.
+
+    ``arrays``: branch name → one value or list per event (NanoAOD's flat ``Jet_pt``, ``nJet``, ``MET_pt`` ...), or an
+    awkward record array with those fields, or one with nested collections (``events.Jet.pt``, as coffea's
+    NanoEvents), which is flattened to ``Jet_pt`` etc. A branch the schema needs and the arrays lack is named with
+    the closest existing ones; ``entry_offset`` numbers the events (``event_id["entry"]``).
+    """
+    schema = resolve_schema(schema)
+    branches = _flatten_collections(arrays)
+    _check_available(set(branches), source, "the arrays lack", schema)
+    n = len(next(iter(branches.values()))) if branches else 0
+    events = _events_from_branches(branches, source, "(in memory)", schema, 0, n, entry_offset, nonfinite)
+    _log_losses(events.info)
+    return events
+
+
+def _flatten_collections(arrays: Mapping[str, ak.Array] | ak.Array) -> dict[str, ak.Array]:
+    """Flat NanoAOD branches from a mapping or record array; nested collections (``Jet.pt``) become ``Jet_pt`` and
+    their counters ``nJet``, records (``MET.pt``) ``MET_pt``."""
+    if isinstance(arrays, ak.Array):
+        arrays = {field: arrays[field] for field in arrays.fields}
+    flat: dict[str, ak.Array] = {}
+    for name, value in arrays.items():
+        value = value if isinstance(value, ak.Array) else ak.Array(value)
+        fields = value.fields
+        if not fields:
+            flat[name] = value
+            continue
+        if value.ndim > 1:  # a jagged collection of records
+            flat.setdefault(f"n{name}", ak.num(value, axis=1))
+        for field in fields:
+            if not value[field].fields:
+                flat.setdefault(f"{name}_{field}", value[field])
+    return flat
 
 
 def _empty_events(schema: Schema, files: FileInput, tree: str | None) -> Events:

@@ -28,7 +28,9 @@ The whole story in one file:
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,8 @@ __all__ = [
     "FEATURE_DOCS",
     "NeutrinoSamplingGraph",
     "OnnxNeutrinoSampler",
+    "posterior_outputs",
+    "posterior_samples_dask",
     "NeutrinoArrays",
     "neutrino_arrays",
     "NeutrinoModel",
@@ -599,6 +603,150 @@ def _epoch_batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, se
 # -- the task -------------------------------------------------------------------------------------------------------
 
 
+def posterior_outputs(predictor: Any, arrays: NeutrinoArrays, *, samples: int, seed: int, batch_size: int = 512,
+                      device: str = "cpu") -> dict[str, np.ndarray]:  # fmt: skip
+    """The posterior of the events of ``arrays`` from a trained model (or its ONNX runner), the random stream seeded
+    by ``seed``: ``point`` (the median, px, py, pz [GeV]) ``[B, 3]``, ``samples`` ``[B, S, 3]`` and ``mode`` (the most
+    likely sample, ν-Flows' estimate) ``[B, 3]`` for probabilistic models, ``assignment_probability`` ``[B, N_jets]``
+    with the jet-assignment head."""
+    torch.manual_seed(seed)
+    draws, modes, assignment = [], [], []
+    n = 1 if predictor.point_estimate else samples
+    for objects, masks, _ in batches(arrays, batch_size, shuffle=False):
+        objects = {k: v.to(device) for k, v in objects.items()}
+        masks = {k: v.to(device) for k, v in masks.items()}
+        drawn, log_prob = predictor.sample(objects, masks, n, with_log_prob=True)
+        momentum = targets_to_momentum(drawn)
+        draws.append(momentum.cpu().numpy())
+        best = log_prob.argmax(dim=1)  # the most likely of the samples (ν-Flows' mode estimate)
+        modes.append(momentum[torch.arange(len(best), device=best.device), best].cpu().numpy())
+        if predictor.has_assignment:
+            assignment.append(predictor.assignment_probability(objects, masks).cpu().numpy())
+    sample_array = np.concatenate(draws) if draws else np.zeros((0, n, 3), np.float32)
+    outputs = {"point": np.median(sample_array, axis=1).astype(np.float32)}
+    if not predictor.point_estimate:
+        outputs["samples"] = sample_array.astype(np.float32)
+        outputs["mode"] = (np.concatenate(modes) if modes else np.zeros((0, 3))).astype(np.float32)
+    if predictor.has_assignment:
+        width = arrays.masks["jets"].shape[1]
+        outputs["assignment_probability"] = (np.concatenate(assignment) if assignment else
+                                             np.zeros((0, width))).astype(np.float32)  # fmt: skip
+    return outputs
+
+
+# -- lazy inference on dask-awkward collections ---------------------------------------------------------------------
+
+
+_SAMPLING_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(run: str, modified: float) -> NeutrinoModel:
+    """A run's model, loaded once per process (per worker) and kept while its file is unchanged."""
+    from hepgen.tasks.run_folder import load_model
+
+    return load_model("neutrino", run)
+
+
+def _partition_posterior(partition: Any, run: str, samples: int, seed: int, schema: str, batch_size: int,
+                         partition_info: dict | None = None) -> Any:  # fmt: skip
+    """One partition's posterior, one record per input event (None where the event has no lepton or jets)."""
+    import awkward as ak
+
+    from hepgen.io import events_from_arrays
+    from hepgen.io.reader import _needed_branches, resolve_schema
+
+    if ak.backend(partition) == "typetracer":  # dask-awkward's column optimisation: say which branches are read
+        from hepgen.io.reader import _flatten_collections
+
+        flat = _flatten_collections(partition)
+        for branch in _needed_branches(resolve_schema(schema)):
+            if branch in flat:
+                ak.typetracer.touch_data(flat[branch])
+        return _posterior_records(None, samples, length=None)
+    index = (partition_info or {}).get("number", 0)
+    model_path = _model_file(run)
+    model = _cached_model(str(model_path), model_path.stat().st_mtime)
+    events = events_from_arrays(partition, schema, source=f"partition {index}")
+    arrays = neutrino_arrays(events, inputs=model.config["inputs"])
+    from hepgen.shards import derive_seed
+
+    with _SAMPLING_LOCK:  # torch's global stream is seeded per partition: one partition at a time per process
+        outputs = posterior_outputs(model, arrays, samples=samples, seed=derive_seed(seed, index), batch_size=batch_size)
+    return _posterior_records(outputs, samples, length=len(partition), rows=arrays.event_index)
+
+
+def _model_file(run: str) -> Any:
+    from pathlib import Path
+
+    path = Path(run)
+    return path / "model.pt" if path.is_dir() else path
+
+
+def _posterior_records(outputs: dict[str, np.ndarray] | None, samples: int, *, length: int | None,
+                       rows: np.ndarray | None = None) -> Any:  # fmt: skip
+    """Per input event a record {point [3], mode [3], samples [S][3]} (px, py, pz in GeV), None for events the
+    neutrino needs but lacks (no lepton or no jets); a typetracer of that form for ``length=None``."""
+    import awkward as ak
+
+    n = 0 if outputs is None else len(outputs["point"])
+    point = np.zeros((n, 3), np.float32) if outputs is None else outputs["point"]
+    mode = outputs.get("mode", point) if outputs is not None else point
+    drawn = np.zeros((n, samples, 3), np.float32) if outputs is None else outputs.get("samples", point[:, None, :])
+    content = ak.zip({"point": ak.from_numpy(point), "mode": ak.from_numpy(mode), "samples": ak.from_numpy(drawn)},
+                     depth_limit=1)  # fmt: skip
+    if length is None:
+        index = np.zeros(0, np.int64)
+        records = ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), content.layout))
+        return ak.Array(records.layout.to_typetracer(forget_length=True))
+    index = np.full(length, -1, np.int64)
+    index[rows] = np.arange(len(rows))
+    return ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), content.layout))
+
+
+def posterior_samples_dask(events: Any, run: str, *, samples: int = 256, seed: int = 0, schema: str = "nanoaod",
+                           batch_size: int = 512) -> Any:  # fmt: skip
+    """The neutrino posterior of a dask-awkward event collection, lazily, partition by partition.
+
+    ``events``: NanoAOD events as a dask-awkward array — ``uproot.dask(files)`` (flat ``Jet_pt``, ``MET_pt``, ...),
+    ``dask_awkward.from_awkward(...)``, or coffea's ``NanoEventsFactory.from_root(..., mode="dask").events()``
+    (nested ``Jet.pt``). Returns a dask-awkward array with one record per input event — ``point`` (the posterior
+    median) and ``mode`` ``[3]``, ``samples`` ``[S][3]``, all (px, py, pz) in GeV — or None for an event without a
+    lepton or jets. Nothing runs until ``.compute()``; each worker loads the model of ``run`` once.
+
+    Partition ``i`` samples with the stream ``derive_seed(seed, i)``, as ``hepgen predict neutrino`` samples its block
+    ``i``: when each partition is one prediction block (``NEUTRINO.block_size`` events, e.g.
+    ``uproot.dask(files, step_size=1024)``) the numbers are those of ``hepgen predict`` with the same ``--seed``. ::
+
+        import uproot
+        from hepgen.tasks.neutrino import posterior_samples_dask
+
+        events = uproot.dask({"nano.root": "Events"}, step_size=1024)
+        nu = posterior_samples_dask(events, "analyses/neutrino/model", samples=64, seed=1)
+        pz_median = nu.point[:, 2].compute()
+    """
+    import dask_awkward as dak
+
+    from hepgen.io.reader import resolve_schema
+
+    resolve_schema(schema)  # an unknown schema fails now, not inside a worker
+    model_path = _model_file(run)
+    if not model_path.exists():
+        raise HepgenInputError(f"no trained model at {str(model_path)!r}; train one with `hepgen train neutrino --out RUN`")
+    _check_dask_branches(events, schema)
+    meta = _posterior_records(None, samples, length=None)
+    return dak.map_partitions(_partition_posterior, events, run=str(run), samples=samples, seed=seed, schema=schema,
+                              batch_size=batch_size, meta=meta, label="hepgen-neutrino-posterior")  # fmt: skip
+
+
+def _check_dask_branches(events: Any, schema: str) -> None:
+    """Refuse, before any work, a collection that lacks a branch the schema needs (named, with the closest ones)."""
+    from hepgen.io.reader import _check_available, _flatten_collections, resolve_schema
+
+    flat = _flatten_collections(events._meta)
+    _check_available(set(flat), "the dask-awkward collection", "it lacks", resolve_schema(schema))
+
+
 @dataclass
 class NeutrinoTraining(TrainSettings):
     """``hepgen train neutrino``: a density head over (px, py, η) on a transformer encoding of the event."""
@@ -720,29 +868,8 @@ class NeutrinoTask(Task):
             met = arrays.objects["met"][:, 0]
             outputs["point"] = np.stack([met[:, 0], met[:, 1], arrays.analytic_pz], axis=-1).astype(np.float32)
         else:
-            torch.manual_seed(block.seed)
-            device = settings.device
-            draws, modes, assignment = [], [], []
-            n = 1 if predictor.point_estimate else settings.samples
-            for objects, masks, _ in batches(arrays, settings.batch_size, shuffle=False):
-                objects = {k: v.to(device) for k, v in objects.items()}
-                masks = {k: v.to(device) for k, v in masks.items()}
-                samples, log_prob = predictor.sample(objects, masks, n, with_log_prob=True)
-                momentum = targets_to_momentum(samples)
-                draws.append(momentum.cpu().numpy())
-                best = log_prob.argmax(dim=1)  # the most likely of the samples (ν-Flows' mode estimate)
-                modes.append(momentum[torch.arange(len(best), device=best.device), best].cpu().numpy())
-                if predictor.has_assignment:
-                    assignment.append(predictor.assignment_probability(objects, masks).cpu().numpy())
-            sample_array = np.concatenate(draws) if draws else np.zeros((0, n, 3), np.float32)
-            outputs["point"] = np.median(sample_array, axis=1).astype(np.float32)
-            if not predictor.point_estimate:
-                outputs["samples"] = sample_array.astype(np.float32)
-                outputs["mode"] = (np.concatenate(modes) if modes else np.zeros((0, 3))).astype(np.float32)
-            if predictor.has_assignment:
-                width = arrays.masks["jets"].shape[1]
-                outputs["assignment_probability"] = (np.concatenate(assignment) if assignment else
-                                                     np.zeros((0, width))).astype(np.float32)  # fmt: skip
+            outputs |= posterior_outputs(predictor, arrays, samples=settings.samples, seed=block.seed,
+                                         batch_size=settings.batch_size, device=settings.device)  # fmt: skip
         if arrays.target is not None:
             has_truth = np.isfinite(arrays.target).all(axis=1)
             truth = targets_to_momentum(np.where(has_truth[:, None], arrays.target, 0.0))

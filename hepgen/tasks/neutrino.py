@@ -725,8 +725,10 @@ def posterior_samples_dask(events: Any, run: str, *, samples: int = 256, seed: i
         nu = posterior_samples_dask(events, "analyses/neutrino/model", samples=64, seed=1)
         pz_median = nu.point[:, 2].compute()
     """
-    import dask_awkward as dak
-
+    try:
+        import dask_awkward as dak
+    except ImportError:
+        raise HepgenInputError("dask-awkward is not installed: `pip install 'hepgen[dask]'`") from None
     from hepgen.io.reader import resolve_schema
 
     resolve_schema(schema)  # an unknown schema fails now, not inside a worker

@@ -84,6 +84,16 @@ class ExportGraph:
         return {name: {i: a for i, a in enumerate(doc.shape) if isinstance(a, str)} for name, doc in docs.items()}
 
 
+def _require(module: str) -> Any:
+    """Import an optional dependency of the export, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise HepgenInputError(f"{module} is not installed; ONNX export and --onnx need `pip install 'hepgen[onnx]'`") from None
+
+
 def _check_opset(opset: int) -> None:
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise HepgenInputError(
@@ -112,7 +122,7 @@ def deviation(onnx_out: np.ndarray, torch_out: np.ndarray, scale: np.ndarray | N
 
 
 def _export_graph(graph: ExportGraph, path: Path, opset: int) -> dict[str, Any]:
-    import onnxruntime as ort
+    ort = _require("onnxruntime")
 
     module = graph.module.eval()
     args = tuple(graph.inputs.values())
@@ -172,7 +182,7 @@ def export_onnx(task: Any, run: str | os.PathLike, out: str | os.PathLike, *, op
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         described = {g.name: _export_graph(g, staging / f"{g.name}.onnx", opset) for g in graphs}
-        import onnx
+        onnx = _require("onnx")
 
         metadata = {
             "task": task.name,
@@ -221,7 +231,7 @@ class OnnxGraphs:
         self._sessions: dict[str, Any] = {}
 
     def session(self, name: str) -> Any:
-        import onnxruntime as ort
+        ort = _require("onnxruntime")
 
         if name not in self._sessions:
             if name not in self.metadata["graphs"]:

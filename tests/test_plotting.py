@@ -117,3 +117,22 @@ def test_grid_scores_image_and_chosen_cell(tmp_path):
 def test_methods_keep_their_colour():
     assert color_of("flow") == color_of("flow (run2)") != color_of("analytic")
     assert color_of("something new") is None
+
+
+def test_histograms_draw_as_their_arrays():
+    """The validation draws from hist.Hist objects: the same figure as from the arrays they were filled with."""
+    from hepgen.validation.histograms import counts_histogram, pull_histogram, quantile_histogram
+
+    rng = np.random.default_rng(4)
+    q, p, m = rng.uniform(size=300) ** 1.3, rng.normal(0, 1.5, 300), rng.normal(80, 5, 300)
+    fig, axes = plt.subplots(1, 3)
+    plot_truth_quantiles({"flow": quantile_histogram(q, bins=10)}, ax=axes[0])
+    plot_pulls({"flow": pull_histogram(p)}, ax=axes[1])
+    bins = np.linspace(60, 100, 21)
+    plot_distributions({"truth": counts_histogram(m, bins, name="m", label="m [GeV]"),
+                        "flow": counts_histogram(m + 1, bins, name="m", label="m [GeV]")}, reference="truth", ax=axes[2])  # fmt: skip
+    np.testing.assert_allclose(steps_of(axes[0], "flow")[0], np.histogram(q, np.linspace(0, 1, 11))[0] / 30.0)
+    np.testing.assert_allclose(steps_of(axes[1], "flow")[0], np.histogram(np.clip(p, -5, 5), np.linspace(-5, 5, 41), density=True)[0])
+    np.testing.assert_allclose(steps_of(axes[2], "flow")[0], np.histogram(m + 1, bins, density=True)[0])
+    assert axes[2].get_xlabel() == "m [GeV]"
+    plt.close(fig)

@@ -1,5 +1,6 @@
-"""Calibration figures, drawn from the validation's ``hist.Hist`` objects (:mod:`hepgen.validation.histograms`):
-truth-quantile histograms with the uniform band, coverage curves with binomial errors, pulls against N(0, 1)."""
+"""Calibration figures, drawn from ``hist.Hist`` objects (:mod:`hepgen.validation.histograms`; raw arrays are
+histogrammed the same way first): truth-quantile histograms with the uniform band, coverage curves with binomial
+errors, pulls against N(0, 1)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 from scipy import stats
 
 from hepgen.plotting.style import color_of
-from hepgen.validation.histograms import density
+from hepgen.validation.calibration import DEFAULT_LEVELS
+from hepgen.validation.histograms import QUANTILE_BINS, density, pull_histogram, quantile_histogram
 
 __all__ = ["plot_truth_quantiles", "plot_coverage", "plot_pulls"]
 
@@ -24,10 +26,13 @@ def _axes(ax):  # noqa: ANN001, ANN202
     return ax
 
 
-def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist], *, ax=None, xlabel: str | None = None):  # noqa: ANN001, ANN201
-    """Truth-quantile histograms (:func:`~hepgen.validation.histograms.quantile_histogram`) per method, as density over
-    uniform, with the ±1σ/±2σ band expected for a uniform distribution of the largest sample."""
+def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist | np.ndarray], *, bins: int = QUANTILE_BINS, ax=None,  # noqa: ANN001, ANN201
+                         xlabel: str | None = None):  # fmt: skip
+    """Truth-quantile histograms (:func:`~hepgen.validation.histograms.quantile_histogram`, or quantile arrays
+    histogrammed in ``bins`` bins) per method, as density over uniform, with the ±1σ/±2σ band expected for a uniform
+    distribution of the largest sample."""
     ax = _axes(ax)
+    quantiles = {k: v if isinstance(v, hist.Hist) else quantile_histogram(v, bins=bins) for k, v in quantiles.items()}
     first = next(iter(quantiles.values()))
     bins = first.axes[0].size
     n = max(h.values().sum() for h in quantiles.values())
@@ -48,12 +53,15 @@ def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist], *, ax=None, xlabel:
     return ax
 
 
-def plot_coverage(coverage: Mapping[str, hist.Hist], *, ax=None):  # noqa: ANN001, ANN201
-    """Empirical against nominal coverage per method (:func:`~hepgen.validation.histograms.coverage_histogram`), with
-    binomial errors; the diagonal is perfect calibration."""
+def plot_coverage(coverage: Mapping[str, hist.Hist | np.ndarray], *, levels: np.ndarray = DEFAULT_LEVELS, ax=None):  # noqa: ANN001, ANN201
+    """Empirical against nominal coverage per method: profiles (:func:`~hepgen.validation.histograms.coverage_histogram`)
+    with binomial errors, or arrays of the empirical coverage at ``levels``; the diagonal is perfect calibration."""
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--", label="calibrated")
     for name, h in coverage.items():
+        if not isinstance(h, hist.Hist):
+            ax.plot(levels, h, marker="o", ms=3, label=name, color=color_of(name, ax))
+            continue
         view = h.view()
         filled = view.count > 0
         levels = np.asarray(h.axes[0].centers)[filled]  # each bin is centred on its nominal level
@@ -61,22 +69,26 @@ def plot_coverage(coverage: Mapping[str, hist.Hist], *, ax=None):  # noqa: ANN00
         ax.errorbar(levels, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color_of(name, ax))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel(next(iter(coverage.values())).axes[0].label)
+    first = next(iter(coverage.values()))
+    ax.set_xlabel(first.axes[0].label if isinstance(first, hist.Hist) else "nominal coverage")
     ax.set_ylabel("empirical coverage")
     ax.legend(fontsize="x-small")
     return ax
 
 
-def plot_pulls(pulls: Mapping[str, hist.Hist], *, ax=None, xlabel: str | None = None):  # noqa: ANN001, ANN201
-    """Pull histograms (:func:`~hepgen.validation.histograms.pull_histogram`) per method as densities, with their width
-    (the standard deviation of the histogram) and the unit Gaussian."""
+def plot_pulls(pulls: Mapping[str, hist.Hist | np.ndarray], *, ax=None, xlabel: str | None = None):  # noqa: ANN001, ANN201
+    """Pull histograms (:func:`~hepgen.validation.histograms.pull_histogram`, or pull arrays histogrammed so) per
+    method as densities, with their width (the pulls' standard deviation; of the histogram when given one) and the
+    unit Gaussian."""
     ax = _axes(ax)
+    widths = {k: float(np.std(v[np.isfinite(v)])) for k, v in pulls.items() if not isinstance(v, hist.Hist)}
+    pulls = {k: v if isinstance(v, hist.Hist) else pull_histogram(v) for k, v in pulls.items()}
     first = next(iter(pulls.values()))
     for name, h in pulls.items():
         values, _ = density(h)
         centers, counts = h.axes[0].centers, h.values()
         mean = np.average(centers, weights=counts) if counts.sum() else 0.0
-        width = np.sqrt(np.average((centers - mean) ** 2, weights=counts)) if counts.sum() else np.nan
+        width = widths.get(name, np.sqrt(np.average((centers - mean) ** 2, weights=counts)) if counts.sum() else np.nan)
         mplhep.histplot(values, h.axes[0].edges, ax=ax, lw=1.8, label=f"{name} (σ={width:.2f})", color=color_of(name, ax))
     x = np.linspace(first.axes[0].edges[0], first.axes[0].edges[-1], 200)
     ax.plot(x, stats.norm.pdf(x), color="black", lw=0.8, ls="--", label="N(0, 1)")

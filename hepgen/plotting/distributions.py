@@ -9,21 +9,28 @@ import mplhep
 import numpy as np
 
 from hepgen.plotting.style import color_of
-from hepgen.validation.histograms import density
+from hepgen.validation.histograms import counts_histogram, density
 
 __all__ = ["plot_distributions"]
 
 
 def plot_distributions(
-    histograms: Mapping[str, hist.Hist],
+    histograms: Mapping[str, hist.Hist | np.ndarray],
     *,
     reference: str,
+    bins: np.ndarray | None = None,
     xlabel: str | None = None,
     ax=None,  # noqa: ANN001
     ratio_ax=None,  # noqa: ANN001
 ):  # noqa: ANN201
-    """Normalised histograms (name → counts ``hist.Hist`` on the same axis); the ratio panel divides by
-    ``histograms[reference]``. Returns ``(ax, ratio_ax)``; both are created (stacked) when not given."""
+    """Normalised histograms (name → counts ``hist.Hist`` on the same axis, or arrays histogrammed in ``bins``); the
+    ratio panel divides by ``histograms[reference]``. Returns ``(ax, ratio_ax)``; both are created (stacked) when
+    not given."""
+    if any(not isinstance(h, hist.Hist) for h in histograms.values()):
+        if bins is None:
+            raise ValueError("give bins to histogram arrays")
+        histograms = {k: h if isinstance(h, hist.Hist) else counts_histogram(h, bins, name="x", label=xlabel or "")
+                      for k, h in histograms.items()}  # fmt: skip
     if ax is None:
         import matplotlib.pyplot as plt
 

@@ -20,7 +20,7 @@ import torch
 
 from hepgen.nn import LatentSetEncoder, TransformerBlock
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.pileup import jet_batch, network_evaluations
+from hepgen.tasks.pileup import jet_batch, network_evaluations, steps_for
 from hepgen.tasks.run_folder import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +45,6 @@ def timed(fn, device: torch.device, repeat: int = 1) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     return (time.perf_counter() - start) / repeat
-
-
-def steps_for(nfe: int, sampler: str) -> int:
-    return max(1, (nfe + 1) // 2) if sampler.startswith("heun") else nfe
 
 
 def main() -> None:

@@ -272,3 +272,13 @@ def test_sampling_encodes_each_jet_once_and_equals_the_per_sample_computation(to
     x = model.solve((obs, obs_mask, ctx), noise, ref_mask, steps=3, sampler="heun", schedule="karras")
     assert torch.equal(mask, ref_mask)
     torch.testing.assert_close(clouds, model.hard_standardizer.inverse(x) * ref_mask[..., None], rtol=1e-4, atol=1e-4)
+
+
+def test_steps_for_is_the_most_steps_within_the_evaluations():
+    from hepgen.tasks.pileup import network_evaluations, steps_for
+
+    for sampler in ("heun", "euler", "heun_t"):
+        for evaluations in (1, 2, 3, 4, 7, 8, 16, 99):
+            steps = steps_for(evaluations, sampler)
+            assert network_evaluations(steps, sampler) <= evaluations < network_evaluations(steps + 1, sampler)
+    assert steps_for(99, "heun") == 50 and steps_for(4, "euler") == 4

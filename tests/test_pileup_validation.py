@@ -141,3 +141,16 @@ def test_empty_jets_are_counted_and_skipped(predictions):
     result = _evaluate_point(point, 0.4, 5)["metrics"]
     assert result["empty_jets_skipped"] == 1
     assert result["validation_jets"] + result["test_jets"] == 15
+
+
+def test_diverged_samples_are_excluded_and_counted_not_given_to_fastjet():
+    from hepgen.validation.pileup_comparison import sample_observables
+
+    rng = np.random.default_rng(0)
+    good = [{"pt": float(p), "eta": float(e), "phi": float(f)} for p, e, f in zip(rng.uniform(5, 50, 12), rng.normal(0, 0.3, 12),
+                                                                                    rng.normal(0, 0.3, 12))]  # fmt: skip
+    jets = ak.Array([good, good[:6] + [{"pt": float("inf"), "eta": 0.1, "phi": 0.2}], good[:8] + [{"pt": 3e7, "eta": 0.0, "phi": 0.0}],
+                     good[3:]])  # fmt: skip
+    values, diverged = sample_observables(jets)
+    assert diverged.tolist() == [False, True, True, False]
+    assert np.isnan(values["mass"][1:3]).all() and np.isfinite(values["mass"][[0, 3]]).all()

@@ -30,7 +30,7 @@ from hepgen.physics.substructure import jet_observables
 from hepgen.plotting.style import label, save_figure, use_style
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.pileup import PASSTHROUGH_PT, jet_batch, network_evaluations, to_generated_jets
+from hepgen.tasks.pileup import PASSTHROUGH_PT, jet_batch, network_evaluations, steps_for, to_generated_jets
 from hepgen.tasks.run_folder import load_model
 from hepgen.validation.calibration import coverage, coverage_error
 from hepgen.validation.metrics import bootstrap_bias_resolution
@@ -47,11 +47,6 @@ NFE = (1, 2, 4, 8, 16, 32, 99)
 OBSERVABLES = ("mass", "tau21", "tau32", "d2")
 #: The target of issue 16: at ≤ 8 NFE, mass resolution within 5 % and bias within 1 point of the 99-NFE EDM, ≤ 15 ms.
 TARGET = {"nfe": 8, "resolution_ratio": 1.05, "bias_points": 0.01, "ms": 15.0}
-
-
-def steps_for(nfe: int, sampler: str) -> int:
-    """The most steps whose evaluations do not exceed ``nfe`` (Heun: 2·steps − 1)."""
-    return max(1, (nfe + 1) // 2) if sampler.startswith("heun") else nfe
 
 
 def with_pion_mass(particles: ak.Array) -> ak.Array:

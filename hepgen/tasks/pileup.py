@@ -56,7 +56,7 @@ from hepgen.tasks.settings import redefault, setting
 
 __all__ = ["CONSTITUENT_FEATURES", "OBSERVED_FEATURES", "CONTEXT_FEATURES", "INPUTS", "PASSTHROUGH_PT",
            "OBJECTIVES", "SCHEDULES", "DEFAULT_SCHEDULE", "DEFAULT_SAMPLER", "DEFAULT_STEPS", "STUDENT_SAMPLING",
-           "network_evaluations", "sampling_defaults", "sample_clouds", "OnnxVIPR", "vipr_export_graphs",
+           "network_evaluations", "steps_for", "sampling_defaults", "sample_clouds", "OnnxVIPR", "vipr_export_graphs",
            "with_teacher_targets", "JetBatch",
            "passed_through", "jet_batch",
            "draw_training_mu", "overlay_epochs", "observe_block", "jet_table", "VIPRModel", "GeneratedJets",
@@ -96,6 +96,11 @@ STUDENT_SAMPLING = ("euler", "uniform_t", 4)
 def network_evaluations(steps: int, sampler: str) -> int:
     """Denoiser evaluations of a sampler run: Heun 2·steps − 1 (no correction at σ = 0), Euler ``steps``."""
     return 2 * steps - 1 if sampler.startswith("heun") else steps
+
+
+def steps_for(evaluations: int, sampler: str) -> int:
+    """The most steps of ``sampler`` whose :func:`network_evaluations` do not exceed ``evaluations`` (at least 1)."""
+    return max(1, (evaluations + 1) // 2) if sampler.startswith("heun") else max(1, evaluations)
 
 
 #: Observed neutral particles above this pT [GeV] are passed through in ``chs`` mode: in the minimum-bias pool a

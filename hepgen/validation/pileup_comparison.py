@@ -61,7 +61,8 @@ from hepgen.validation.report import write_report
 from hepgen.validation.split import validation_split
 
 __all__ = ["BASELINES", "SOFTKILLER_GRID", "CLASSIFIER_THRESHOLDS", "PointPrediction", "load_pileup_predictions",
-           "validation_split", "validate_pileup", "methods_table", "pileup_histograms"]  # fmt: skip
+           "validation_split", "validate_pileup", "methods_table", "pileup_histograms", "sample_observables",
+           "DIVERGED_PT"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +296,23 @@ def _observables(particles: ak.Array) -> dict[str, np.ndarray]:
     return jet_observables(_with_pion_mass(particles))
 
 
+#: A generated constituent above this pT [GeV] (or not finite) means the sampler diverged for that sample.
+DIVERGED_PT = 1e5
+
+
+def sample_observables(constituents: ak.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The observables of each generated jet, NaN for a sample whose sampler diverged (a non-finite constituent or one
+    above :data:`DIVERGED_PT`: fastjet must not see them), and which samples diverged ``[rows]``."""
+    finite = np.isfinite(constituents.pt) & (constituents.pt < DIVERGED_PT) & np.isfinite(constituents.eta)
+    sane = ak.to_numpy(ak.all(finite & np.isfinite(constituents.phi), axis=1))
+    values = {name: np.full(len(sane), np.nan) for name in OBSERVABLES}
+    if sane.any():
+        good = _observables(constituents[sane])
+        for name in OBSERVABLES:
+            values[name][sane] = good[name]
+    return values, ~sane
+
+
 def _evaluate_point(point: PointPrediction, validation_fraction: float, resamples: int) -> dict[str, Any]:
     """Every number and array of one point (test-split metrics, tuned choices, calibration inputs)."""
     nonempty = (ak.to_numpy(ak.num(point.truth)) > 0) & (ak.to_numpy(ak.num(point.observed)) > 0)
@@ -332,10 +350,14 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
                                  for name, g in chosen.items()}  # fmt: skip
         grid_scores[tunable.name] = {name: s.tolist() for name, s in scores.items()}
     samples: dict[str, dict[str, np.ndarray]] = {}
+    diverged: dict[str, np.ndarray] = {}
     for method, generated in point.generated.items():
         s = point.n_samples[method]
         rows = (test[:, None] * s + np.arange(s)[None, :]).ravel()
-        per_sample = _observables(generated[rows])
+        per_sample, diverged[method] = sample_observables(generated[rows])
+        if diverged[method].any():
+            log.warning("μ = %s: %d of %s's samples diverged (non-finite or > %.0e GeV constituents): excluded and "
+                        "counted", point.key, int(diverged[method].sum()), method, DIVERGED_PT)  # fmt: skip
         samples[method] = {k: v.reshape(len(test), s) for k, v in per_sample.items()}
         values[method] = {k: np.nanmedian(np.where(np.isfinite(v), v, np.nan), axis=1) for k, v in samples[method].items()}
         values[f"{method}_samples"] = samples[method]
@@ -345,7 +367,7 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
         "validation_jets": int(len(val)), "test_jets": int(len(test)), "samples_per_jet": dict(point.n_samples),
         "mean_pileup_interactions": float(np.mean(point.n_pileup)), "mean_vertices": float(np.mean(point.n_vertices)),
         "methods": {m: {} for m in values}, "choices": choices, "grid_scores": grid_scores, "calibration": {},
-        "skipped": {},
+        "skipped": {}, "diverged_samples": {m: int(d.sum()) for m, d in diverged.items()},
     }  # fmt: skip
     arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in values}, "quantiles": {}, "pulls": {},
                               "grid_scores": grid_scores, "choices": choices}  # fmt: skip

@@ -1,9 +1,9 @@
 """The pz point estimates of a trained flow on the early-stopping validation events of its training set.
 
-    .venv/bin/python analyses/neutrino/point_estimators.py RUN [--data data/ttbar_ljets.root] [--samples 256]
+    .venv/bin/python analyses/neutrino/point_estimators.py RUN [--data FILES (default: the run's)] [--samples 256]
 
 Prints the pz resolution (IQR/1.349 of estimate − truth, ± a bootstrap error) of the analytic solution (smaller
-|pz|), the posterior median and the window mode for several half-widths h, and how often the flow's heavier
+|pz|), the posterior median, the mode (the most likely sample) and the window mode for several half-widths h, and how often the flow's heavier
 W-mass root (the root nearer to most samples) is the right one. The validation events are those the training held
 out for early stopping (same seed and fraction as `hepgen train neutrino`): the half-width of
 hepgen.validation.neutrino_comparison.PZ_WINDOW_HALF_WIDTH was chosen here, never on a test sample.
@@ -35,7 +35,7 @@ def with_error(residual: np.ndarray, rng: np.random.Generator) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
-    parser.add_argument("--data", default="data/ttbar_ljets.root")
+    parser.add_argument("--data", nargs="+", default=None, help="the run's training files (default: its config's)")
     parser.add_argument("--samples", type=int, default=256)
     args = parser.parse_args()
     model = load_model(NEUTRINO, args.run).eval()
@@ -43,13 +43,19 @@ def main() -> None:
 
     with open(f"{args.run}/config.yaml") as f:
         config = yaml.safe_load(f)
-    arrays = neutrino_arrays(read(args.data, config.get("schema", "hepgen-ttbar"), entry_stop=config.get("max_events")),
+    data = args.data or config["data"]
+    arrays = neutrino_arrays(read(data, config.get("schema", "hepgen-ttbar"), entry_stop=config.get("max_events")),
                              require_truth=True, inputs=model.config.get("inputs", "basic"))  # fmt: skip
     order = np.random.default_rng(config["seed"]).permutation(len(arrays))  # the training's split
     val = arrays.select(np.sort(order[: max(1, int(round(config["val_fraction"] * len(arrays))))]))
     torch.manual_seed(0)
-    draws = [targets_to_momentum(model.sample(o, m, args.samples)).numpy() for o, m, _ in batches(val, 512, shuffle=False)]
+    draws, densities = [], []
+    for o, m, _ in batches(val, 512, shuffle=False):
+        samples, log_prob = model.sample(o, m, args.samples, with_log_prob=True)
+        draws.append(targets_to_momentum(samples).numpy())
+        densities.append(log_prob.numpy())
     pz = np.concatenate(draws)[..., 2]
+    mode = pz[np.arange(len(pz)), np.concatenate(densities).argmax(axis=1)]
     truth = targets_to_momentum(val.target)[:, 2]
     roots = val.analytic_roots
     nearer = np.abs(roots[:, 0]) < np.abs(roots[:, 1])
@@ -58,6 +64,7 @@ def main() -> None:
     print(f"{args.run}: {len(truth)} validation events, {args.samples} samples each")
     print(f"  analytic (smaller |pz|)  {with_error(small - truth, rng)}")
     print(f"  posterior median         {with_error(np.median(pz, axis=1) - truth, rng)}")
+    print(f"  mode (most likely sample) {with_error(mode - truth, rng)}")
     for h in (10, 20, 30, 40, 60, 80):
         print(f"  window mode, h = {h:2d} GeV {with_error(window_mode(pz, h) - truth, rng)}")
     real = np.abs(roots[:, 0] - roots[:, 1]) > 1e-3

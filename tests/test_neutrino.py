@@ -291,3 +291,16 @@ def test_the_neutrino_model_samples_what_its_posterior_samples(ttbar_arrays):
     scale = model.target_standardizer.std  # compare in standardised units
     torch.testing.assert_close(samples / scale, expected / scale, rtol=1e-4, atol=1e-4)
     assert make_head("flow", 4, 3).sample(torch.randn(2, 4), 8)[0].shape == (8, 2, 3)
+
+
+def test_btag_inputs_are_flags_and_nanoaod_placeholders_are_untagged(nanoaod_path, caplog):
+    from hepgen.io import read
+    from hepgen.tasks.neutrino import btag_flags
+
+    mask = np.array([[True, True, True, True, False]])
+    flags = btag_flags(np.array([[0.8, 0.1, 1.0, 0.0, 0.9]], np.float32), mask)
+    assert flags.tolist() == [[1.0, 0.0, 1.0, 0.0, 0.0]]  # a discriminator, 0/1 flags unchanged, padding untagged
+    with caplog.at_level("WARNING"):
+        arrays = neutrino_arrays(read(str(nanoaod_path), "nanoaod"))
+    assert set(np.unique(arrays.objects["jets"][..., 4])) <= {0.0, 1.0}  # the file's DeepJet is -3000 everywhere
+    assert "no b-tag discriminator" in caplog.text

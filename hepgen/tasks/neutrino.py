@@ -29,6 +29,7 @@ The whole story in one file:
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ __all__ = [
     "TARGETS",
     "OBJECT_FEATURES",
     "FEATURE_DOCS",
+    "BTAG_THRESHOLD",
+    "btag_flags",
     "NeutrinoSamplingGraph",
     "OnnxNeutrinoSampler",
     "posterior_outputs",
@@ -91,7 +94,8 @@ INPUT_SETS: dict[str, dict[str, tuple[str, ...]]] = {
 #: What each input feature is, with its unit: what a caller outside hepgen (the ONNX export) must compute.
 FEATURE_DOCS: dict[str, str] = {
     "px": "GeV", "py": "GeV", "pz": "GeV", "log_energy": "ln(E / GeV)", "charge": "the lepton's charge, ±1",
-    "is_muon": "1 for a muon, 0 for an electron", "btag": "1 if b-tagged, else 0",
+    "is_muon": "1 for a muon, 0 for an electron",
+    "btag": "1 if b-tagged (a discriminator above its working point, e.g. DeepJet > 0.3), else 0",
     "pz_small": "GeV, the W-mass solution for the neutrino's pz with the smaller |pz| (the real part if complex)",
     "pz_large": "GeV, the other W-mass solution", "is_complex": "1 if the W-mass solutions were complex, else 0",
     "m_lnuj_small": "GeV, m(ℓ ν j) of this jet with ν = (MET, pz_small)",
@@ -99,6 +103,27 @@ FEATURE_DOCS: dict[str, str] = {
 }  # fmt: skip
 
 _LEPTON_PT_MIN_NANOAOD = 20.0
+
+#: A b-tag discriminator above this is a tag: DeepJet's medium working point is 0.28–0.31 in Run 2 (NanoAOD's
+#: ``Jet_btagDeepFlavB``); hepgen's own files hold 0/1 flags, which it leaves unchanged.
+BTAG_THRESHOLD = 0.3
+
+log = logging.getLogger(__name__)
+
+
+def btag_flags(discriminator: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The model's b-tag input, 1 for a tagged jet and 0 otherwise ``[B, N]``, from a discriminator or 0/1 flags.
+
+    Negative values are NanoAOD's placeholders for a discriminator that was not computed (the 2015 CMS Open Data file
+    has ``Jet_btagDeepFlavB = −3000`` for every jet): untagged, and counted in a warning — fed as they are, they would
+    sit thousands of standard deviations from anything the model saw.
+    """
+    discriminator = np.asarray(discriminator)
+    placeholder = (discriminator < 0) & mask
+    if placeholder.any():
+        log.warning("%d of %d jets have no b-tag discriminator (placeholder values < 0): treated as untagged",
+                    int(placeholder.sum()), int(mask.sum()))  # fmt: skip
+    return ((discriminator > BTAG_THRESHOLD) & mask).astype(np.float32)
 
 
 @dataclass
@@ -220,7 +245,7 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
     idx = np.flatnonzero(keep)
 
     jet_p4 = p4_from_pt_eta_phi_mass(jets["pt"], jets["eta"], jets["phi"], jets["mass"])
-    btag = jets["btag"] if "btag" in jets.features else np.zeros(jets.mask.shape, np.float32)
+    btag = btag_flags(jets["btag"], jets.mask) if "btag" in jets.features else np.zeros(jets.mask.shape, np.float32)
     with np.errstate(divide="ignore"):
         jet_features = np.concatenate(
             [jet_p4[..., :3], np.log(np.where(jets.mask, jet_p4[..., 3], 1.0))[..., None], btag[..., None]], axis=-1

@@ -1,0 +1,94 @@
+"""The physics targets of issue 14, read from the validations `evaluate.sh` writes: one markdown table with every
+target, the measured value with its statistical error, and whether it is met.
+
+    .venv/bin/python analyses/neutrino/targets.py [--default analyses/neutrino/validation_default]
+        [--degraded analyses/neutrino/validation_degraded] [--cms analyses/neutrino/validation_cms]
+        [--method flow] [--mixture "flow (flow_mix)"]
+
+``--method`` is the model the targets are judged on (its name in ``metrics.json``; the files of evaluate.sh are
+``flow``, ``flow (flow_mt)``, ``flow (flow_mix)``); its best point estimate is the window mode (``_window``, the
+half-width chosen on validation events, never on a test sample). ``--mixture`` is the model judged on the other
+detector. Errors: bootstrap (resolutions), binomial (coverages, accuracies); a ratio's error is propagated from its
+two errors as if independent (conservative: both are measured on the same events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def ratio(a: dict, b: dict) -> tuple[float, float]:
+    r = a["resolution"] / b["resolution"]
+    return r, r * math.hypot(a["resolution_err"] / a["resolution"], b["resolution_err"] / b["resolution"])
+
+
+def row(target: str, value: str, met: bool | None) -> str:
+    return f"| {target} | {value} | {'—' if met is None else ('met' if met else '**not met**')} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default", default=str(HERE / "validation_default"))
+    parser.add_argument("--degraded", default=str(HERE / "validation_degraded"))
+    parser.add_argument("--cms", default=str(HERE / "validation_cms"))
+    parser.add_argument("--method", default="flow")
+    parser.add_argument("--mixture", default="flow (flow_mix)")
+    args = parser.parse_args()
+    m = json.loads((Path(args.default) / "metrics.json").read_text())
+    methods, name = m["methods"], args.method
+    lines = [f"Default detector, {m['events']} events ({args.default}); model `{name}`:", "",
+             "| target | measured | |", "|---|---|---|"]  # fmt: skip
+    analytic = methods["analytic"]
+    for estimate in (name, f"{name}_mode", f"{name}_window"):
+        r, e = ratio(methods[estimate]["pz"], analytic["pz"])
+        judged = estimate == f"{name}_window"
+        lines.append(row(f"pz resolution {estimate} ≤ 0.85 × analytic" + ("" if judged else " (not the judged estimate)"),
+                         f"{methods[estimate]['pz']['resolution']:.1f} vs {analytic['pz']['resolution']:.1f} GeV: "
+                         f"{r:.3f} ± {e:.3f}", r <= 0.85 if judged else None))  # fmt: skip
+    for c in ("px", "py"):
+        r, e = ratio(methods[name][c], analytic[c])
+        lines.append(row(f"{c} resolution ≤ 0.85 × MET", f"{methods[name][c]['resolution']:.1f} vs "
+                         f"{analytic[c]['resolution']:.1f} GeV: {r:.3f} ± {e:.3f}", r <= 0.85))  # fmt: skip
+    calibration = methods[name]["pz"]["calibration"]
+    deciles = calibration["deciles"]
+    worst = max(abs(d - 0.1) for d in deciles)
+    lines.append(row("pz truth-quantile deciles each 0.10 ± 0.015", f"{min(deciles):.3f} … {max(deciles):.3f} (max "
+                     f"deviation {worst:.3f})", worst <= 0.015))  # fmt: skip
+    c68, c68e = calibration["coverage_68"], calibration["coverage_68_error"]
+    lines.append(row("pz 68 % coverage 0.68 ± 0.03", f"{c68:.3f} ± {c68e:.3f}", abs(c68 - 0.683) <= 0.03))
+    assignment = m.get("assignment")
+    if assignment:
+        ours = assignment["methods"][name]["chi2"]["4"]
+        theirs = assignment["methods"]["analytic"]["chi2"]["4"]
+        lines.append(row("b-jet assignment at 4 jets better than with the analytic ν",
+                         f"{ours['accuracy']:.3f} ± {ours['error']:.3f} vs {theirs['accuracy']:.3f} ± "
+                         f"{theirs['error']:.3f} ({assignment['events']['4']} events)", ours["accuracy"] > theirs["accuracy"]))  # fmt: skip
+    degraded = Path(args.degraded) / "metrics.json"
+    if degraded.exists():
+        d = json.loads(degraded.read_text())
+        for model in (args.mixture, name):
+            if model in d["methods"]:
+                cal = d["methods"][model]["pz"]["calibration"]
+                judged = model == args.mixture
+                lines.append(row(f"other detector: pz 68 % coverage 0.68 ± 0.07, `{model}`" + ("" if judged else " (for comparison)"),
+                                 f"{cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} ({d['events']} events)",
+                                 abs(cal["coverage_68"] - 0.683) <= 0.07 if judged else None))  # fmt: skip
+    cms = Path(args.cms) / "metrics.json"
+    if cms.exists():
+        c = json.loads(cms.read_text())
+        for model in (name, args.mixture):
+            if model in c["methods"]:
+                cal = {k: c["methods"][model][k]["calibration"] for k in ("px", "py", "pz")}
+                lines.append(row(f"CMS NanoAOD: 68 % coverage px / py / pz, `{model}` (no target)",
+                                 " / ".join(f"{cal[k]['coverage_68']:.2f} ± {cal[k]['coverage_68_error']:.2f}" for k in cal)
+                                 + f" ({c['events']} events)", None))  # fmt: skip
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 
 * ``hepgen inspect FILE... --schema nanoaod`` — read files and summarise the point clouds.
 * ``hepgen schemas`` — list the built-in schemas.
-* ``hepgen generate ttbar-ljets|jets|minbias --events N --seed S --out FILE`` — Pythia 8 samples.
+* ``hepgen generate ttbar-ljets|ttbar-dilepton|jets|minbias --events N --seed S --out FILE`` — Pythia 8 samples.
 * ``hepgen train|predict|validate TASK ...`` — for every task of :mod:`hepgen.tasks.registry`; the flags
   are generated from the task's settings dataclasses (``hepgen train TASK --help`` shows them with their
   defaults), plus ``--config FILE`` (YAML, e.g. a run's ``config.yaml``) and ``--set key=value``.
@@ -70,7 +70,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise HepgenInputError("--mu/--mu-sigma need --pileup POOL (a minimum-bias file from `hepgen generate minbias`)")
     try:
         jets = JetSampleConfig(process=args.process, pt_min=args.pt_min, radius=args.radius)
-        selection = TTbarSelection(min_jets=args.min_jets, min_btags=args.min_btags)
+        selection = None  # the sample's default (4 jets and 2 b-tags for ℓ+jets; 2 and 1 for dilepton)
+        if args.min_jets is not None or args.min_btags is not None:
+            from hepgen.sim.production import TTBAR_SAMPLES
+
+            default = TTBAR_SAMPLES.get(args.sample, TTbarSelection())
+            selection = TTbarSelection(min_jets=default.min_jets if args.min_jets is None else args.min_jets,
+                                       min_btags=default.min_btags if args.min_btags is None else args.min_btags)  # fmt: skip
     except ValueError as err:
         raise HepgenInputError(str(err)) from None
     request = ProductionRequest(
@@ -229,8 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="list the built-in schemas")
     p.set_defaults(func=_cmd_schemas)
 
-    p = sub.add_parser("generate", help="generate Pythia 8 samples (tt̄ → ℓ+jets, boosted jets, minimum bias)")
-    p.add_argument("sample", choices=["ttbar-ljets", "jets", "minbias"], help="which sample")
+    p = sub.add_parser("generate", help="generate Pythia 8 samples (tt̄ → ℓ+jets or dilepton, boosted jets, minimum bias)")
+    p.add_argument("sample", choices=["ttbar-ljets", "ttbar-dilepton", "jets", "minbias"], help="which sample")
     p.add_argument("--events", type=int, required=True, help="entries to write: selected tt̄ events, jets, or events")
     p.add_argument("--seed", type=int, default=1, help="base seed; every block's seeds derive from it (default 1)")
     p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
@@ -239,9 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-size", type=int, default=None, help="entries per block (default: 250 tt̄, 500 jets, 1000 minbias)")
     p.add_argument("--overwrite", action="store_true", help="regenerate even if --out exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (batch logs)")
-    g = p.add_argument_group("ttbar-ljets")
-    g.add_argument("--min-jets", type=int, default=4, help="selection: at least this many jets (default 4)")
-    g.add_argument("--min-btags", type=int, default=2, help="selection: at least this many b-tags (default 2)")
+    g = p.add_argument_group("ttbar-ljets, ttbar-dilepton")
+    g.add_argument("--min-jets", type=int, default=None, help="selection: at least this many jets (default 4; dilepton 2)")
+    g.add_argument("--min-btags", type=int, default=None, help="selection: at least this many b-tags (default 2; dilepton 1)")
     g.add_argument("--detector", choices=["default", "degraded", "ideal"], default="default",
                    help="the detector (hepgen/sim/detector.py): default; degraded (20 %% worse jet, MET and lepton "
                         "resolution, a looser b-tag); ideal (no smearing)")  # fmt: skip

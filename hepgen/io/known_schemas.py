@@ -11,7 +11,8 @@ from __future__ import annotations
 from hepgen.errors import SchemaError
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
 
-__all__ = ["get_schema", "available_schemas", "NANOAOD", "HEP_TUTORIAL", "ZMUMU", "HEPGEN_TTBAR", "HEPGEN_JETS", "HEPGEN_MINBIAS"]
+__all__ = ["get_schema", "available_schemas", "NANOAOD", "HEP_TUTORIAL", "ZMUMU", "HEPGEN_TTBAR", "HEPGEN_TTBAR_DILEPTON", "HEPGEN_JETS",
+           "HEPGEN_MINBIAS"]
 
 _FOUR_MOMENTUM = ("pt", "eta", "phi", "mass")
 _W_NEUTRINO_CUT = "isin(abs(pdgId), (12, 14, 16)) and abs(mother_pdgId) == 24"
@@ -145,6 +146,27 @@ HEPGEN_TTBAR = Schema(
     },
 )
 
+HEPGEN_TTBAR_DILEPTON = Schema(
+    name="hepgen-ttbar-dilepton",
+    description="hepgen tt̄ → bℓ⁺ν b̄ℓ⁻ν̄: Jet_*, Lepton_* (two), MET_*; truth in top order (the top's, then the antitop's): "
+    "GenNu_* (ν, ν̄), GenLepton_* (ℓ⁺, ℓ⁻), GenB_* (b, b̄, with jetIdx)",
+    tree="Events",
+    event_id=("run", "luminosityBlock", "event"),
+    collections={
+        "jets": Collection(Prefix("Jet"), (*_FOUR_MOMENTUM, "btag"), max_length=10),
+        "leptons": Collection(Prefix("Lepton"), (*_FOUR_MOMENTUM, "charge", "pdgId"), max_length=2),
+        "met": Collection(
+            Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
+        ),
+    },
+    truth={
+        "neutrinos": Collection(Prefix("GenNu"), ("pt", "eta", "phi", "px", "py", "pz", "pdgId"), max_length=2,
+                                kinematics="pt_eta_phi", sort_by=None),
+        "gen_leptons": Collection(Prefix("GenLepton"), (*_FOUR_MOMENTUM, "pdgId"), max_length=2, sort_by=None),
+        "b_quarks": Collection(Prefix("GenB"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=2, sort_by=None),
+    },
+)  # fmt: skip
+
 # Constituents and pool particles keep their stored order (``sort_by=None``): the physics does not depend on it,
 # and the pileup overlay and VIPR read them in that order, so a file always gives the same inputs bit for bit.
 HEPGEN_JETS = Schema(
@@ -173,7 +195,7 @@ HEPGEN_MINBIAS = Schema(
     collections={"particles": Collection(Prefix("Particle"), (*_FOUR_MOMENTUM, "charge"), max_length=1024, sort_by=None)},
 )
 
-_SCHEMAS = {s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_JETS, HEPGEN_MINBIAS)}
+_SCHEMAS = {s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_TTBAR_DILEPTON, HEPGEN_JETS, HEPGEN_MINBIAS)}
 
 
 def available_schemas() -> dict[str, str]:

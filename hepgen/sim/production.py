@@ -29,13 +29,17 @@ from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.minbias import MINBIAS_SETTINGS, generate_minbias_block
 from hepgen.sim.output import concatenate_columns, write_nanoaod_tree
 from hepgen.sim.ttbar import TTbarSelection, generate_ttbar_block, ttbar_settings
+from hepgen.sim.ttbar_dilepton import DILEPTON_SELECTION, DILEPTON_SETTINGS, generate_dilepton_block
 
-__all__ = ["SAMPLES", "ProductionRequest", "ProductionSummary", "produce", "block_plan"]
+__all__ = ["SAMPLES", "TTBAR_SAMPLES", "ProductionRequest", "ProductionSummary", "produce", "block_plan"]
 
 log = logging.getLogger("hepgen.sim")
 
 #: Sample name → (tree name, default events per block).
-SAMPLES: dict[str, tuple[str, int]] = {"ttbar-ljets": ("Events", 250), "jets": ("Jets", 500), "minbias": ("Events", 1000)}
+SAMPLES: dict[str, tuple[str, int]] = {"ttbar-ljets": ("Events", 250), "ttbar-dilepton": ("Events", 250), "jets": ("Jets", 500),
+                                       "minbias": ("Events", 1000)}  # fmt: skip
+#: The tt̄ samples (detector and selection apply) and their default selections.
+TTBAR_SAMPLES: dict[str, TTbarSelection] = {"ttbar-ljets": TTbarSelection(), "ttbar-dilepton": DILEPTON_SELECTION}
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class ProductionRequest:
     shard: Shard = Shard()
     block_size: int | None = None
     detector: DetectorResponse = field(default_factory=DetectorResponse)
-    selection: TTbarSelection = field(default_factory=TTbarSelection)
+    selection: TTbarSelection | None = None  # None: the sample's default (TTBAR_SAMPLES)
     jets: JetSampleConfig = field(default_factory=JetSampleConfig)
     pileup: PileupOptions | None = None
     overwrite: bool = False
@@ -80,6 +84,8 @@ class ProductionRequest:
             raise HepgenInputError(f"--block-size must be >= 1; got {self.block_size}")
         if self.pileup is not None and self.sample != "jets":
             raise HepgenInputError("--pileup applies to the 'jets' sample only")
+        if self.selection is None and self.sample in TTBAR_SAMPLES:
+            object.__setattr__(self, "selection", TTBAR_SAMPLES[self.sample])
 
     @property
     def events_per_block(self) -> int:
@@ -133,6 +139,12 @@ def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = N
             progress=progress,
         )
         return result.columns, result.generated
+    if request.sample == "ttbar-dilepton":
+        result = generate_dilepton_block(
+            n, pythia_seed=derive_seed(seed, block, 0), rng=np.random.default_rng(derive_seed(seed, block, 2)),
+            block_index=block, detector=request.detector, selection=request.selection, progress=progress,
+        )  # fmt: skip
+        return result.columns, result.generated
     if request.sample == "jets":
         result = generate_jets_block(
             n, pythia_seed=derive_seed(seed, block, 0), config=request.jets, block_index=block, progress=progress
@@ -176,6 +188,8 @@ def _with_pileup(columns: dict, options: PileupOptions, seed: int) -> dict:
 def _settings(request: ProductionRequest) -> list[str]:
     if request.sample == "ttbar-ljets":
         return ttbar_settings(+1) + ["# and alternating events with"] + ttbar_settings(-1)
+    if request.sample == "ttbar-dilepton":
+        return list(DILEPTON_SETTINGS)
     if request.sample == "jets":
         return request.jets.pythia_settings()
     return list(MINBIAS_SETTINGS)
@@ -244,8 +258,8 @@ def produce(request: ProductionRequest, *, on_block: Callable[[int, int], None] 
         "block_size": request.events_per_block,
         "blocks": [b for b, _ in plan],
         "pythia_settings": _settings(request),
-        "detector": dataclasses.asdict(request.detector) if request.sample == "ttbar-ljets" else None,
-        "selection": dataclasses.asdict(request.selection) if request.sample == "ttbar-ljets" else None,
+        "detector": dataclasses.asdict(request.detector) if request.sample in TTBAR_SAMPLES else None,
+        "selection": dataclasses.asdict(request.selection) if request.sample in TTBAR_SAMPLES else None,
         "jets": dataclasses.asdict(request.jets) if request.sample == "jets" else None,
         "pileup": dataclasses.asdict(request.pileup) if request.pileup else None,
         "command": " ".join(sys.argv) if sys.argv else "",
@@ -260,5 +274,5 @@ def _progress_bar(total: int, request: ProductionRequest) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    unit = {"ttbar-ljets": "selected events", "jets": "jets", "minbias": "events"}[request.sample]
+    unit = {"ttbar-ljets": "selected events", "ttbar-dilepton": "selected events", "jets": "jets", "minbias": "events"}[request.sample]
     return tqdm(total=total, unit=f" {unit}", desc=f"generate {request.sample} [{request.shard}]", dynamic_ncols=True)

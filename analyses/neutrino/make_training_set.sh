@@ -2,7 +2,8 @@
 # The large ν-Flows training set: 200 000 selected tt̄ → ℓ+jets events (default detector), made as 8 shards of
 # one run (seed 100) so that a long generation can be resumed: a finished shard is not redone, and the shards
 # together are exactly the unsharded run (hepgen's block seeding). Train on the glob runs/ttbar200k/part*.root.
-# The degraded-detector set for the detector-mixture training: DETECTOR=degraded EVENTS=50000 SEED=101 OUT=runs/ttbar_degraded.
+# The degraded-detector set for the detector-mixture training (25 000 events in 4 shards of ≈ 9 min):
+#   DETECTOR=degraded EVENTS=25000 SHARDS=4 SEED=101 OUT=runs/ttbar_degraded analyses/neutrino/make_training_set.sh
 #
 #   analyses/neutrino/make_training_set.sh            # ≈ 2.8 h on a 2-core CPU (Pythia ≈ 80 % of it)
 #   EVENTS=20000 SHARDS=2 analyses/neutrino/make_training_set.sh   # a quick check

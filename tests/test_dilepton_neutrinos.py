@@ -129,3 +129,22 @@ def test_tiny_batches(n):
     take = {k: v[:n] for k, v in e.items()}
     assert len(ellipse_method(take["b"], take["lepton"], take["bbar"], take["leptonbar"], take["met"]).best) == n
     assert len(neutrino_weighting(take["b"], take["lepton"], take["bbar"], take["leptonbar"], take["met"]).best) == n
+
+
+def test_pairings_are_tried_and_the_right_one_usually_kept():
+    e = dilepton_events(300, seed=6)
+    from hepgen.physics.dilepton_neutrinos import b_jet_candidates, solve_with_pairings
+
+    # the two b's in random order, as jets would come
+    swap = np.random.default_rng(1).uniform(size=300) < 0.5
+    first, second = np.where(swap[:, None], e["bbar"], e["b"]), np.where(swap[:, None], e["b"], e["bbar"])
+    b_pair = np.stack([first, second], axis=1)
+    for method in (ellipse_method, neutrino_weighting):
+        solutions, pairing = solve_with_pairings(method, b_pair, e["lepton"], e["leptonbar"], e["met"])
+        assert (pairing >= 0).mean() > 0.9
+        right = pairing[pairing >= 0] == swap[pairing >= 0].astype(int)
+        assert right.mean() > 0.6, method.__name__  # exact kinematics: the right pairing is usually preferred
+    btag = np.array([[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
+    pt = np.array([[50.0, 90.0, 40.0, 30.0], [60.0, 20.0, 80.0, 0.0], [30.0, 70.0, 0.0, 0.0]])
+    mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0]], bool)
+    assert b_jet_candidates(btag, pt, mask).tolist() == [[0, 2], [1, 2], [1, 0]]

@@ -27,7 +27,7 @@ from hepgen.physics.neutrino import W_MASS
 from hepgen.physics.ttbar_reconstruction import TOP_MASS
 
 __all__ = ["neutrino_ellipse", "DileptonSolutions", "ellipse_method", "neutrino_weighting", "NW_ETA_GRID",
-           "NW_TOP_MASSES", "NW_MET_RESOLUTION"]  # fmt: skip
+           "NW_TOP_MASSES", "NW_MET_RESOLUTION", "b_jet_candidates", "solve_with_pairings"]  # fmt: skip
 
 #: Neutrino Weighting's grid: neutrino pseudorapidities (the truth is within |η| < 2.5 for ~93 % of tt̄ neutrinos),
 #: top masses [GeV] and the MET resolution σ [GeV] of the weight.
@@ -264,3 +264,40 @@ def neutrino_weighting(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lept
         best_weight = np.where(better, weight, best_weight)
     found = np.isfinite(best_weight)
     return DileptonSolutions(best_nu[:, None], best_nubar[:, None], found[:, None], np.where(found, 0, -1))
+
+
+def b_jet_candidates(btag: np.ndarray, pt: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The two jets taken as the b quarks ``[B, 2]`` (−1: fewer than two jets): the two leading b-tagged jets, or the
+    tagged one and the leading untagged one, or the two leading jets (``btag``, ``pt``, ``mask`` ``[B, N]``)."""
+    key = np.where(mask, pt + np.where(btag.astype(bool), 1e6, 0.0), -np.inf)  # tagged first, then by pT
+    order = np.argsort(-key, axis=1, kind="stable")[:, :2]
+    enough = mask.sum(axis=1) >= 2
+    return np.where(enough[:, None], order, -1)
+
+
+def solve_with_pairings(method, b_pair: np.ndarray, lepton_plus: np.ndarray, lepton_minus: np.ndarray, met: np.ndarray,
+                        **options) -> tuple[DileptonSolutions, np.ndarray]:  # noqa: ANN001  # fmt: skip
+    """Run ``method`` (:func:`ellipse_method` or :func:`neutrino_weighting`) with both pairings of the two b
+    candidates ``b_pair`` ``[B, 2, 4]`` to the leptons (ℓ⁺ comes from the top, ℓ⁻ from the antitop) and keep per event
+    the pairing that the method prefers: the one with solutions, and if both have them the smaller m(tt̄) (ellipse)
+    or the larger weight (Neutrino Weighting, through the smaller |MET residual|). Returns the solutions (ν from the
+    top, ν̄ from the antitop) and the pairing used ``[B]`` (0: b_pair[:, 0] with ℓ⁺; −1: failed)."""
+    results = [method(b_pair[:, k], lepton_plus, b_pair[:, 1 - k], lepton_minus, met, **options) for k in (0, 1)]
+    scores = []
+    for r, k in zip(results, (0, 1)):
+        nu, nubar = np.nan_to_num(r.chosen_nu), np.nan_to_num(r.chosen_nubar)
+        if method is neutrino_weighting:
+            score = np.hypot(*(met - nu[:, :2] - nubar[:, :2]).T)
+        else:
+            total = b_pair[:, k] + lepton_plus + b_pair[:, 1 - k] + lepton_minus
+            total = total + np.concatenate([nu, np.linalg.norm(nu, axis=1, keepdims=True)], 1)
+            total = total + np.concatenate([nubar, np.linalg.norm(nubar, axis=1, keepdims=True)], 1)
+            score = np.sqrt(np.maximum(total[:, 3] ** 2 - (total[:, :3] ** 2).sum(1), 0.0))
+        scores.append(np.where(r.failed, np.inf, score))
+    pick = np.argmin(np.stack(scores, 1), axis=1)
+    failed = ~np.isfinite(np.min(np.stack(scores, 1), axis=1))
+    first, second = results
+    chosen = lambda a, b: np.where((pick == 0)[(...,) + (None,) * (a.ndim - 1)], a, b)  # noqa: E731
+    combined = DileptonSolutions(chosen(first.nu, second.nu), chosen(first.nubar, second.nubar),
+                                 chosen(first.valid, second.valid), np.where(failed, -1, np.where(pick == 0, first.best, second.best)))  # fmt: skip
+    return combined, np.where(failed, -1, pick)

@@ -148,3 +148,30 @@ def test_pairings_are_tried_and_the_right_one_usually_kept():
     pt = np.array([[50.0, 90.0, 40.0, 30.0], [60.0, 20.0, 80.0, 0.0], [30.0, 70.0, 0.0, 0.0]])
     mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0]], bool)
     assert b_jet_candidates(btag, pt, mask).tolist() == [[0, 2], [1, 2], [1, 0]]
+
+
+def test_ttbar_observables_equal_a_hand_computation():
+    from hepgen.physics.dilepton_neutrinos import ttbar_observables
+
+    e = dilepton_events(50, seed=7)
+    obs = ttbar_observables(e["b"], e["lepton"], e["nu"][:, :3], e["bbar"], e["leptonbar"], e["nubar"])
+    top = e["b"] + e["lepton"] + e["nu"]
+    antitop = e["bbar"] + e["leptonbar"] + e["nubar"]
+    np.testing.assert_allclose(invariant_mass(top), TOP, rtol=1e-6)
+    np.testing.assert_allclose(obs["m_ttbar"], invariant_mass(top, antitop), rtol=1e-9)
+    np.testing.assert_allclose(obs["top_pt"], np.hypot(top[:, 0], top[:, 1]))
+
+    def rest_frame_of(p, frame):  # the inverse of the test's _boost: into the rest frame of ``frame``
+        inverse = frame.copy()
+        inverse[:, :3] *= -1
+        return _boost(p, inverse)
+
+    system = top + antitop
+    for lepton, parent, key in ((e["lepton"], top, "cos_theta_plus"), (e["leptonbar"], antitop, "cos_theta_minus")):
+        parent_cm = rest_frame_of(parent, system)
+        lepton_in_parent = rest_frame_of(rest_frame_of(lepton, system), parent_cm)
+        k, l3 = parent_cm[:, :3], lepton_in_parent[:, :3]
+        expected = (k * l3).sum(1) / np.linalg.norm(k, axis=1) / np.linalg.norm(l3, axis=1)
+        np.testing.assert_allclose(obs[key], expected, atol=1e-9)
+    # isotropic decays: cos θ spreads over [−1, 1] with mean ≈ 0
+    assert abs(obs["cos_theta_plus"].mean()) < 0.25 and obs["cos_theta_plus"].min() < -0.5 < 0.5 < obs["cos_theta_plus"].max()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The ν-Flows comparison of analyses/neutrino/README.md on samples no model saw: 5 000 tt̄ events of the default
-# detector and 3 000 of the degraded one, made with seeds the project never used, and the CMS Open Data NanoAOD file.
+# detector and 3 000 of the degraded one, made with seeds the project never used, and the CMS Open Data NanoAOD file;
+# then the target table (targets.py → targets.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
@@ -32,3 +33,5 @@ done
 $hepgen predict neutrino --model analytic --schema nanoaod --data "$nano" --no-progress --out "$out/cms/analytic.root"
 $hepgen validate neutrino --pred "${files[@]}" "$out/cms/analytic.root" --out analyses/neutrino/validation_cms --overwrite \
     --no-progress
+# the target table of analyses/neutrino/README.md
+.venv/bin/python analyses/neutrino/targets.py | tee analyses/neutrino/targets.md

@@ -9,6 +9,7 @@ from hepgen.nn.attention import (
     TransformerBlock,
 )
 from hepgen.nn.embedding import FourierEmbedding
+from hepgen.nn.object_set import ObjectSetEncoder
 from hepgen.nn.standardize import MaskedStandardizer
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "LatentSetEncoder",
     "FourierEmbedding",
     "MaskedStandardizer",
+    "ObjectSetEncoder",
 ]

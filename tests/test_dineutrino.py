@@ -1,0 +1,53 @@
+"""The dilepton ν² inputs and model (issue 15, in progress): ℓ⁺ first, the targets are the truth in top order, the
+flow learns (its loss falls on a small sample) and samples both neutrinos with the right shapes and units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hepgen.cli import main
+from hepgen.io import read
+from hepgen.physics.kinematics import invariant_mass, massless_p4
+from hepgen.tasks.dineutrino import DineutrinoModel, dineutrino_arrays, targets_to_momenta
+
+
+@pytest.fixture(scope="module")
+def arrays(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dilepton") / "dilepton.root"
+    assert main(["generate", "ttbar-dilepton", "--events", "60", "--seed", "8", "--block-size", "30", "--no-progress",
+                 "--out", str(path)]) == 0  # fmt: skip
+    return dineutrino_arrays(read(str(path), "hepgen-ttbar-dilepton"), require_truth=True)
+
+
+def test_inputs_put_the_positive_lepton_first_and_targets_in_top_order(arrays):
+    assert len(arrays) == 60 and arrays.objects["leptons"].shape == (60, 2, 6)
+    assert (arrays.objects["leptons"][:, 0, 4] == 1).all() and (arrays.objects["leptons"][:, 1, 4] == -1).all()
+    assert set(np.unique(arrays.objects["jets"][..., 4])) <= {0.0, 1.0}
+    nu = targets_to_momenta(arrays.target)  # [B, 2, 3]
+    # ℓ⁺ pairs with ν (W⁺), ℓ⁻ with ν̄: the reconstructed-lepton + truth-neutrino mass sits near m_W for the right pairs
+    right = np.median(np.abs(invariant_mass(arrays.leptons_p4[:, 0], massless_p4(nu[:, 0])) - 80.4))
+    wrong = np.median(np.abs(invariant_mass(arrays.leptons_p4[:, 0], massless_p4(nu[:, 1])) - 80.4))
+    assert right < 5.0 < wrong
+
+
+def test_the_flow_learns_and_samples_both_neutrinos(arrays):
+    torch.manual_seed(0)
+    model = DineutrinoModel(dim=16, heads=2, layers=1, head_hidden=32, flow_transforms=2)
+    model.fit_standardization(arrays)
+    objects, masks = arrays.tensors()
+    target = torch.as_tensor(arrays.target)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = model.loss(objects, masks, target).item()
+    for _ in range(40):
+        optimizer.zero_grad()
+        loss = model.loss(objects, masks, target)
+        loss.backward()
+        optimizer.step()
+    last = model.loss(objects, masks, target).item()
+    assert last < first - 3.0, (first, last)  # measured 6–7.5 lower over seeds 0–4 and 1–2 threads
+    samples, log_prob = model.eval().sample(objects, masks, 16, with_log_prob=True)
+    assert samples.shape == (60, 16, 6) and log_prob.shape == (60, 16) and torch.isfinite(samples).all()
+    momenta = targets_to_momenta(samples)
+    assert momenta.shape == (60, 16, 2, 3) and 5 < float(momenta[..., :2].abs().median()) < 200  # GeV, not standardised

@@ -51,3 +51,38 @@ def test_the_flow_learns_and_samples_both_neutrinos(arrays):
     assert samples.shape == (60, 16, 6) and log_prob.shape == (60, 16) and torch.isfinite(samples).all()
     momenta = targets_to_momenta(samples)
     assert momenta.shape == (60, 16, 2, 3) and 5 < float(momenta[..., :2].abs().median()) < 200  # GeV, not standardised
+
+
+def test_train_predict_validate_against_the_classical_methods(tmp_path):
+    import json
+
+    from hepgen.validation.histograms import read_histograms
+
+    train, test = tmp_path / "train.root", tmp_path / "test.root"
+    for path, events, seed in ((train, "240", "31"), (test, "100", "32")):
+        assert main(["generate", "ttbar-dilepton", "--events", events, "--seed", seed, "--block-size", "60", "--no-progress",
+                     "--out", str(path)]) == 0  # fmt: skip
+    run = tmp_path / "run"
+    assert main(["train", "dineutrino", "--data", str(train), "--out", str(run), "--dim", "16", "--heads", "2", "--layers", "1",
+                 "--head-hidden", "32", "--flow-transforms", "2", "--max-epochs", "2", "--accelerator", "cpu",
+                 "--no-progress"]) == 0  # fmt: skip
+    files = []
+    for method, extra in (("flow", ["--run", str(run), "--samples", "16"]), ("ellipse", ["--model", "ellipse"]),
+                          ("weighting", ["--model", "weighting"])):  # fmt: skip
+        files.append(str(tmp_path / f"{method}.root"))
+        assert main(["predict", "dineutrino", *extra, "--data", str(test), "--no-progress", "--out", files[-1]]) == 0
+    out = tmp_path / "val"
+    assert main(["validate", "dineutrino", "--pred", *files, "--out", str(out), "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["events"] == 100 and set(metrics["methods"]) == {"flow", "ellipse", "weighting"}
+    assert metrics["methods"]["flow"]["answered"] == 1.0  # the flow answers every event
+    assert 0.2 < metrics["methods"]["ellipse"]["answered"] < 1.0  # the ellipse method fails on some, and says so
+    assert metrics["events_all_answer"] == metrics["methods"]["flow"]["all_answer_events"]["events"] <= 100
+    calibration = metrics["methods"]["flow"]["calibration"]
+    assert set(calibration) == {"nu_px", "nu_py", "nu_pz", "nubar_px", "nubar_py", "nubar_pz", "m_ttbar"}
+    assert all(0 <= c["coverage_68"] <= 1 for c in calibration.values())
+    histograms = read_histograms(out / "histograms.root")
+    assert histograms["m_ttbar/truth"].values(flow=True).sum() == 100
+    assert {"coverage/m_ttbar/flow", "m_ttbar/ellipse"} <= set(histograms)
+    assert (out / "m_ttbar.png").exists() and "every method answers" in (out / "summary.md").read_text()
+    assert main(["predict", "dineutrino", "--data", str(test), "--out", str(tmp_path / "x.root")]) == 2  # neither

@@ -1,8 +1,9 @@
-"""ν²-Flows: the posterior of both neutrinos of dilepton tt̄ → bℓ⁺ν b̄ℓ⁻ν̄ (issue 15 — in progress).
+"""ν²-Flows: the posterior of both neutrinos of dilepton tt̄ → bℓ⁺ν b̄ℓ⁻ν̄, against the classical reconstructions.
 
-Built so far: the inputs and the model. The task's ``train|predict|validate`` commands (and its registration in
-:mod:`hepgen.tasks.registry`) come with the validation against the classical methods of
-:mod:`hepgen.physics.dilepton_neutrinos`.
+``hepgen train|predict|validate dineutrino``: a conditional flow over both neutrinos; ``predict --model ellipse`` or
+``--model weighting`` runs the analytic ellipse method or Neutrino Weighting
+(:mod:`hepgen.physics.dilepton_neutrinos`) on the same events; ``validate`` compares them
+(:mod:`hepgen.validation.dineutrino_comparison`).
 
 * **inputs** (:func:`dineutrino_arrays`) — ℓ⁺ then ℓ⁻ (px, py, pz, log E, charge, is-muon), up to ten jets (px,
   py, pz, log E, b-tag flag), MET (px, py), read through the ``hepgen-ttbar-dilepton`` schema; events without exactly
@@ -11,12 +12,19 @@ Built so far: the inputs and the model. The task's ``train|predict|validate`` co
   six numbers; η rather than pz for the same reason as the single neutrino's (:mod:`hepgen.tasks.neutrino`);
 * **model** (:class:`DineutrinoModel`) — :class:`~hepgen.nn.ObjectSetEncoder` and a conditional neural spline flow
   over the six standardised targets (:class:`~hepgen.models.regressors.FlowHead`, sampled with the context-cached
-  sampler: the encoder and the flow's per-event work once per event).
+  sampler: the encoder and the flow's per-event work once per event);
+* **prediction file** (tree ``Dineutrino``, one row per usable event): ``point`` (ν, ν̄) (px, py, pz) ``[B, 2, 3]``
+  (the flow's posterior median; 0 where a classical method found no solution) and ``answered`` ``[B]``; for the
+  flow ``samples`` ``[B, S, 2, 3]``; ``b_p4`` ``[B, 2, 4]`` the jets taken as the top's and the antitop's b (the
+  pairing each method prefers: the classical methods' own choice, for the flow the pairing whose m(ℓνb) are nearer
+  m_t with its median neutrinos); ``leptons_p4`` (ℓ⁺, ℓ⁻); and when known ``truth`` ``[B, 2, 3]`` and the true tt̄
+  observables ``truth_m_ttbar``, ``truth_top_pt``, ``truth_cos_theta_plus``, ``truth_cos_theta_minus``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,11 +34,23 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
 from hepgen.models.regressors import FlowHead
 from hepgen.nn import MaskedStandardizer, ObjectSetEncoder
-from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
+from hepgen.physics.dilepton_neutrinos import (
+    b_jet_candidates,
+    ellipse_method,
+    neutrino_weighting,
+    solve_with_pairings,
+    ttbar_observables,
+)
+from hepgen.physics.kinematics import invariant_mass, massless_p4, p4_from_pt_eta_phi_mass
+from hepgen.physics.ttbar_reconstruction import TOP_MASS
+from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
+from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.neutrino import btag_flags
+from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["DILEPTON_FEATURES", "TARGETS", "DineutrinoArrays", "dineutrino_arrays", "targets_to_momenta",
-           "DineutrinoModel"]  # fmt: skip
+__all__ = ["DILEPTON_FEATURES", "TARGETS", "CLASSICAL_METHODS", "DineutrinoArrays", "dineutrino_arrays",
+           "targets_to_momenta", "DineutrinoModel", "DineutrinoTraining", "DineutrinoPrediction", "DineutrinoValidation",
+           "DineutrinoTask", "DINEUTRINO"]  # fmt: skip
 
 #: Per object type, the features the encoder reads (GeV).
 DILEPTON_FEATURES: dict[str, tuple[str, ...]] = {
@@ -51,6 +71,8 @@ class DineutrinoArrays:
         target: (px, py, η) of ν then ν̄ ``[B, 6]``, or None.
         leptons_p4: ℓ⁺ and ℓ⁻ (px, py, pz, E) ``[B, 2, 4]``; jets_p4: ``[B, N, 4]`` (zero padding).
         event_index: the kept events' positions in the input ``Events``; skipped: reasons → events left out.
+        truth_observables: the true tt̄ observables (:func:`~hepgen.physics.dilepton_neutrinos.ttbar_observables`
+            of the generator's b quarks, leptons and neutrinos) ``{name: [B]}``, or None.
     """
 
     objects: dict[str, np.ndarray]
@@ -60,6 +82,7 @@ class DineutrinoArrays:
     jets_p4: np.ndarray
     event_index: np.ndarray
     skipped: dict[str, int]
+    truth_observables: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.event_index)
@@ -67,7 +90,9 @@ class DineutrinoArrays:
     def select(self, index: np.ndarray) -> DineutrinoArrays:
         return DineutrinoArrays({k: v[index] for k, v in self.objects.items()}, {k: v[index] for k, v in self.masks.items()},
                                 None if self.target is None else self.target[index], self.leptons_p4[index],
-                                self.jets_p4[index], self.event_index[index], dict(self.skipped))  # fmt: skip
+                                self.jets_p4[index], self.event_index[index], dict(self.skipped),
+                                None if self.truth_observables is None else
+                                {k: v[index] for k, v in self.truth_observables.items()})  # fmt: skip
 
     def tensors(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         return ({k: torch.as_tensor(v) for k, v in self.objects.items()},
@@ -123,13 +148,21 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
         nu_p3 = np.where(nu_first[:, None, None], nu_p3, nu_p3[:, ::-1])
         target = np.concatenate([nu_p3[:, 0, :2], _eta(nu_p3[:, 0])[:, None], nu_p3[:, 1, :2], _eta(nu_p3[:, 1])[:, None]],
                                 axis=1).astype(np.float32)  # fmt: skip
+    truth_observables = None
+    if target is not None and {"b_quarks", "gen_leptons"} <= set(events.truth):
+        quarks, gen = events.truth["b_quarks"], events.truth["gen_leptons"]
+        b4 = p4_from_pt_eta_phi_mass(quarks["pt"], quarks["eta"], quarks["phi"], quarks["mass"])[idx]
+        l4 = p4_from_pt_eta_phi_mass(gen["pt"], gen["eta"], gen["phi"], gen["mass"])[idx]
+        truth_nu = targets_to_momenta(target.astype(np.float64))
+        truth_observables = ttbar_observables(b4[:, 0], l4[:, 0], truth_nu[:, 0], b4[:, 1], l4[:, 1], truth_nu[:, 1])
     objects = {"leptons": lepton_features.astype(np.float32), "jets": jet_features.astype(np.float32),
                "met": np.stack([met["px"][idx, 0], met["py"][idx, 0]], axis=-1)[:, None, :].astype(np.float32)}  # fmt: skip
     masks = {"leptons": np.ones((len(idx), 2), bool), "jets": j_mask, "met": np.ones((len(idx), 1), bool)}
     for name, values in objects.items():
         if not np.isfinite(values).all():
             raise HepgenInputError(f"non-finite {name} inputs after building the dilepton features")
-    return DineutrinoArrays(objects, masks, target, l_p4.astype(np.float32), j_p4.astype(np.float32), idx, skipped)
+    return DineutrinoArrays(objects, masks, target, l_p4.astype(np.float32), j_p4.astype(np.float32), idx, skipped,
+                            truth_observables)
 
 
 def targets_to_momenta(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
@@ -172,3 +205,180 @@ class DineutrinoModel(nn.Module):
         draws, log_prob = self.head.sample(self.encoder(objects, masks), n, with_log_prob=with_log_prob)
         draws = self.target_standardizer.inverse(draws).transpose(0, 1)
         return (draws, log_prob.transpose(0, 1)) if with_log_prob else draws
+
+
+# -- the task -------------------------------------------------------------------------------------------------------
+
+#: The classical methods ``predict --model`` runs (no training).
+CLASSICAL_METHODS = {"ellipse": ellipse_method, "weighting": neutrino_weighting}
+
+
+def b_candidates_p4(arrays: DineutrinoArrays) -> np.ndarray:
+    """The two jets taken as b quarks per event ``[B, 2, 4]`` (zero where an event has one jet):
+    :func:`~hepgen.physics.dilepton_neutrinos.b_jet_candidates`."""
+    btag = arrays.objects["jets"][..., 4]
+    pt = np.hypot(arrays.jets_p4[..., 0], arrays.jets_p4[..., 1])
+    chosen = b_jet_candidates(btag, pt, arrays.masks["jets"])
+    p4 = np.take_along_axis(arrays.jets_p4.astype(np.float64), np.maximum(chosen, 0)[..., None], axis=1)
+    return np.where((chosen >= 0)[..., None], p4, 0.0)
+
+
+def flow_pairing(b_pair: np.ndarray, leptons: np.ndarray, nu: np.ndarray) -> np.ndarray:
+    """The b candidates in top order ``[B, 2, 4]`` for the flow: the pairing whose m(ℓ⁺ν b), m(ℓ⁻ν̄ b̄) with the
+    neutrinos ``nu`` (px, py, pz) ``[B, 2, 3]`` are nearer m_t."""
+    nus = massless_p4(nu.astype(np.float64))
+    cost = [(invariant_mass(leptons[:, 0], nus[:, 0], b_pair[:, k]) - TOP_MASS) ** 2
+            + (invariant_mass(leptons[:, 1], nus[:, 1], b_pair[:, 1 - k]) - TOP_MASS) ** 2 for k in (0, 1)]  # fmt: skip
+    swap = cost[1] < cost[0]
+    return np.where(swap[:, None, None], b_pair[:, ::-1], b_pair)
+
+
+def _epoch_batches(arrays: DineutrinoArrays, batch_size: int, *, shuffle: bool, seed: int) -> EpochBatches:
+    """Batches (objects, masks, target) of ``arrays``; with ``shuffle`` epoch ``e``'s order derives from (seed, e)."""
+
+    def make(epoch: int) -> list:
+        order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
+
+        def build(index: np.ndarray):  # noqa: ANN202
+            part = arrays.select(index)
+            return (*part.tensors(), torch.as_tensor(part.target))
+
+        return [lambda i=order[s : s + batch_size]: build(i) for s in range(0, len(arrays), batch_size)]
+
+    return EpochBatches(make, -(-len(arrays) // batch_size))
+
+
+@dataclass
+class DineutrinoTraining(TrainSettings):
+    """``hepgen train dineutrino``: a flow over both neutrinos on a transformer encoding of the event."""
+
+    data: list[str] = setting([], "training ROOT files (globs allowed)", required=True, metavar="FILE")
+    schema: str = setting("hepgen-ttbar-dilepton", "the reading schema (see `hepgen schemas`)")
+    dim: int = setting(64, "token width of the encoder")
+    heads: int = setting(4, "attention heads")
+    layers: int = setting(3, "self-attention blocks")
+    head_hidden: int = setting(128, "hidden width of the flow's networks")
+    flow_transforms: int = setting(4, "spline transforms of the flow")
+
+
+@dataclass
+class DineutrinoPrediction(PredictSettings):
+    """``hepgen predict dineutrino``: both neutrinos for every usable event, by a trained flow or a classical method."""
+
+    data: list[str] = setting([], "input ROOT files (globs allowed)", required=True, metavar="FILE")
+    model: str | None = setting(None, "a classical method instead of --run", choices=tuple(CLASSICAL_METHODS))
+    schema: str = setting("hepgen-ttbar-dilepton", "the reading schema (see `hepgen schemas`)")
+    samples: int = redefault(PredictSettings, "samples", 256)
+    batch_size: int = setting(512, "events per network call")
+
+
+@dataclass
+class DineutrinoValidation(ValidateSettings):
+    """``hepgen validate dineutrino``: the methods of the prediction files (one per method) on the same events."""
+
+
+class DineutrinoTask(Task):
+    """ν²-Flows against the ellipse method and Neutrino Weighting (see the module docstring)."""
+
+    name = "dineutrino"
+    summary = "both neutrinos of dilepton tt̄: a flow against the ellipse method and Neutrino Weighting"
+    Training = DineutrinoTraining
+    Prediction = DineutrinoPrediction
+    Validation = DineutrinoValidation
+    model_class = DineutrinoModel
+    output_tree = "Dineutrino"
+    block_size = 1024
+    group_name = "method (prediction file)"
+
+    def build_model(self, settings: DineutrinoTraining) -> DineutrinoModel:
+        return DineutrinoModel(dim=settings.dim, heads=settings.heads, layers=settings.layers,
+                               head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms)  # fmt: skip
+
+    def training_data(self, settings: DineutrinoTraining, model: DineutrinoModel) -> TrainingData:
+        from hepgen.io import read
+
+        arrays = dineutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True)
+        if len(arrays) < 10:
+            raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
+                                   f"(skipped: {arrays.skipped})")  # fmt: skip
+        order = np.random.default_rng(settings.seed).permutation(len(arrays))
+        n_val = max(1, int(round(settings.val_fraction * len(arrays))))
+        train, val = arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
+        model.fit_standardization(train)
+        return TrainingData(
+            _epoch_batches(train, settings.batch_size, shuffle=True, seed=settings.seed),
+            _epoch_batches(val, 4 * settings.batch_size, shuffle=False, seed=0),
+            f"training the flow on {len(train)} events, validating on {len(val)} (skipped {arrays.skipped})",
+        )
+
+    def loss(self, model: DineutrinoModel, batch: Any, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        objects, masks, target = batch
+        return {"nll": model.loss(objects, masks, target)}
+
+    def load_predictor(self, settings: DineutrinoPrediction) -> DineutrinoModel | str:
+        """The trained model of ``--run``, or the name of the classical method of ``--model``."""
+        if (settings.run is None) == (settings.model is None) or settings.onnx:
+            raise HepgenInputError("give either a trained --run or --model ellipse|weighting")
+        return settings.model if settings.model is not None else super().load_predictor(settings)
+
+    def count_entries(self, settings: DineutrinoPrediction) -> int:
+        from hepgen.io import count_entries
+
+        return count_entries(settings.data, settings.schema)
+
+    def input_files(self, settings: DineutrinoPrediction) -> list[str]:
+        from hepgen.io.files import expand_files
+
+        return expand_files(settings.data)
+
+    def prediction_metadata(self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction) -> dict[str, Any]:
+        return {"method": predictor if isinstance(predictor, str) else "flow"}
+
+    def predict_block(self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction, block: Block) -> BlockOutput:
+        """Both neutrinos of one block's usable events (see the module docstring for the branches)."""
+        from hepgen.io import read
+
+        events = read(settings.data, settings.schema, entry_start=block.start, entry_stop=block.stop)
+        arrays = dineutrino_arrays(events)
+        b_pair = b_candidates_p4(arrays)
+        leptons = arrays.leptons_p4.astype(np.float64)
+        met = arrays.objects["met"][:, 0].astype(np.float64)
+        outputs: dict[str, np.ndarray] = {}
+        if isinstance(predictor, str):
+            solutions, pairing = solve_with_pairings(CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met)
+            point = np.nan_to_num(np.stack([solutions.chosen_nu, solutions.chosen_nubar], axis=1))  # 0 where failed
+            outputs["answered"] = ~solutions.failed
+            ordered = np.where((pairing == 1)[:, None, None], b_pair[:, ::-1], b_pair)
+        else:
+            torch.manual_seed(block.seed)
+            draws = []
+            for start in range(0, len(arrays), settings.batch_size):
+                objects, masks = arrays.select(np.arange(start, min(start + settings.batch_size, len(arrays)))).tensors()
+                draws.append(targets_to_momenta(predictor.sample(objects, masks, settings.samples)).numpy())
+            samples = np.concatenate(draws) if draws else np.zeros((0, settings.samples, 2, 3), np.float32)
+            point = np.median(samples, axis=1)
+            outputs["samples"] = samples.astype(np.float32)
+            outputs["answered"] = np.ones(len(arrays), bool)
+            ordered = flow_pairing(b_pair, leptons, point)
+        outputs["point"] = point.astype(np.float32)
+        outputs["b_p4"] = ordered.astype(np.float32)
+        outputs["leptons_p4"] = arrays.leptons_p4
+        if arrays.target is not None:
+            outputs["truth"] = targets_to_momenta(arrays.target).astype(np.float32)
+        if arrays.truth_observables is not None:
+            outputs |= {f"truth_{k}": v.astype(np.float32) for k, v in arrays.truth_observables.items()}
+        event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
+        return BlockOutput({"Dineutrino": (outputs, event_id)}, counts=dict(arrays.skipped))
+
+    def validate(self, settings: DineutrinoValidation) -> dict[str, Any]:
+        from hepgen.validation.dineutrino_comparison import validate_dineutrino
+
+        return validate_dineutrino(settings.pred, settings.out, label_text=settings.label, experiment=settings.experiment,
+                                   figures=settings.figures)  # fmt: skip
+
+    def validation_headline(self, metrics: dict[str, Any]) -> str:
+        return f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events"
+
+
+#: The dilepton task, as registered in :mod:`hepgen.tasks.registry`.
+DINEUTRINO = DineutrinoTask()

@@ -17,6 +17,7 @@ _TASK_MODULES: dict[str, str] = {
     "neutrino": "hepgen.tasks.neutrino:NEUTRINO",
     "pileup": "hepgen.tasks.pileup:PILEUP",
     "puppiml": "hepgen.tasks.puppiml:PUPPIML",
+    "dineutrino": "hepgen.tasks.dineutrino:DINEUTRINO",
 }
 
 _loaded: dict[str, Task] = {}

@@ -1,0 +1,187 @@
+"""Compare dilepton neutrino reconstructions (the flow, the ellipse method, Neutrino Weighting) on the same events.
+
+Per method: the fraction of events it answers (with its binomial error); on the events it answers, the bias and
+resolution (median and IQR/1.349, each ± a bootstrap error) of px, py, pz of ν and ν̄, and of the reconstructed tt̄
+observables against the generator's: m(tt̄) and the top pT (relative: x/x_true − 1) and the helicity-basis cos θ of
+each lepton (absolute); the same on the events *every* method answers (the fair comparison with methods that fail);
+for the flow the calibration (truth quantiles, coverage with binomial errors, pulls) of all six neutrino components
+and of m(tt̄) (each posterior sample's m(tt̄), with the flow's b pairing). Writes ``metrics.json``, ``summary.md``,
+``histograms.root`` (:mod:`hepgen.validation.histograms`) and figures drawn from those histograms.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepgen.errors import HepgenInputError
+from hepgen.io.writer import read_event_outputs
+from hepgen.physics.dilepton_neutrinos import ttbar_observables
+from hepgen.validation.calibration import calibration_summary, coverage_error, truth_quantiles
+from hepgen.validation.histograms import (
+    HISTOGRAMS_FILE,
+    counts_histogram,
+    coverage_histogram,
+    quantile_histogram,
+    write_histograms,
+)
+from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.report import write_report
+
+__all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino"]
+
+#: The tt̄ observables and whether their residual is relative (x/x_true − 1) or absolute.
+OBSERVABLES = {"m_ttbar": "relative", "top_pt": "relative", "cos_theta_plus": "absolute", "cos_theta_minus": "absolute"}
+#: The neutrino components: (name, neutrino index, momentum index).
+COMPONENTS = tuple((f"{nu}_{c}", i, j) for i, nu in enumerate(("nu", "nubar")) for j, c in enumerate(("px", "py", "pz")))
+
+
+def _load(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, Any]]:
+    """Method name → outputs; all files must hold the same events, with truth."""
+    if not files:
+        raise HepgenInputError("no prediction files given")
+    methods: dict[str, dict[str, Any]] = {}
+    reference: tuple[str, np.ndarray] | None = None
+    for path in files:
+        outputs, event_id, metadata = read_event_outputs(path, tree="Dineutrino")
+        name = metadata.get("method", Path(path).stem)
+        if name in methods:
+            name = f"{name} ({Path(path).stem})"
+        if "truth" not in outputs or "truth_m_ttbar" not in outputs:
+            raise HepgenInputError(f"{path}: no truth in the prediction file; validation needs simulated events")
+        entries = event_id["entry"]
+        if reference is None:
+            reference = (str(path), entries)
+        elif not np.array_equal(entries, reference[1]):
+            raise HepgenInputError(f"{path} holds {len(entries)} events and {reference[0]} {len(reference[1])} (or "
+                                   "other events): compare predictions made on the same input events")  # fmt: skip
+        methods[name] = outputs
+    return methods
+
+
+def _observables(outputs: dict[str, Any], point: np.ndarray) -> dict[str, np.ndarray]:
+    b, leptons = outputs["b_p4"].astype(np.float64), outputs["leptons_p4"].astype(np.float64)
+    return ttbar_observables(b[:, 0], leptons[:, 0], point[:, 0], b[:, 1], leptons[:, 1], point[:, 1])
+
+
+def _residual(kind: str, values: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    return values / truth - 1.0 if kind == "relative" else values - truth
+
+
+def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, label_text: str = "Simulation",
+                        experiment: str | None = None, figures: bool = True, bootstrap: int = 200) -> dict[str, Any]:  # fmt: skip
+    """Compare the methods of ``files``; writes metrics.json, summary.md, histograms.root and figures to ``out``."""
+    methods = _load(files)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    first = next(iter(methods.values()))
+    truth = first["truth"].astype(np.float64)
+    truth_obs = {k: first[f"truth_{k}"].astype(np.float64) for k in OBSERVABLES}
+    answered = {name: o["answered"].astype(bool) for name, o in methods.items()}
+    everyone = np.logical_and.reduce(list(answered.values()))
+    n = len(truth)
+    metrics: dict[str, Any] = {"events": n, "events_all_answer": int(everyone.sum()), "bootstrap": bootstrap, "methods": {}}
+    histograms: dict[str, Any] = {}
+    for k, kind in OBSERVABLES.items():
+        edges = np.linspace(0, 1500, 61) if k == "m_ttbar" else np.linspace(0, 600, 61) if k == "top_pt" else np.linspace(-1, 1, 41)
+        histograms[f"{k}/truth"] = counts_histogram(truth_obs[k], edges, name=k, label=k)
+    for name, outputs in methods.items():
+        point = outputs["point"].astype(np.float64)
+        ok = answered[name]
+        fraction = float(ok.mean()) if n else float("nan")
+        entry: dict[str, Any] = {"answered": fraction, "answered_error": float(coverage_error(np.array([fraction]), n)[0])}
+        obs = _observables(outputs, np.nan_to_num(point))
+        for subset, rows in (("answered_events", ok), ("all_answer_events", everyone)):
+            part: dict[str, Any] = {"events": int(rows.sum())}
+            for component, i, j in COMPONENTS:
+                part[component] = bootstrap_bias_resolution(point[rows, i, j] - truth[rows, i, j], resamples=bootstrap)
+            for k, kind in OBSERVABLES.items():
+                part[k] = bootstrap_bias_resolution(_residual(kind, obs[k][rows], truth_obs[k][rows]), resamples=bootstrap)
+            entry[subset] = part
+        for k, kind in OBSERVABLES.items():
+            edges = histograms[f"{k}/truth"].axes[0].edges
+            histograms[f"{k}/{name}"] = counts_histogram(obs[k][ok], edges, name=k, label=k)
+        if "samples" in outputs:
+            samples = outputs["samples"].astype(np.float64)  # [B, S, 2, 3]
+            calibration = {}
+            for component, i, j in COMPONENTS:
+                calibration[component] = _calibration(samples[:, :, i, j], truth[:, i, j])
+                histograms[f"coverage/{component}/{name}"] = coverage_histogram(truth_quantiles(samples[:, :, i, j], truth[:, i, j]),
+                                                                                label=f"nominal coverage ({component})")  # fmt: skip
+            m_samples = _sample_ttbar_masses(outputs, samples)
+            calibration["m_ttbar"] = _calibration(m_samples, truth_obs["m_ttbar"])
+            q = truth_quantiles(m_samples, truth_obs["m_ttbar"])
+            histograms[f"coverage/m_ttbar/{name}"] = coverage_histogram(q, label="nominal coverage (m_ttbar)")
+            histograms[f"truth_quantiles/m_ttbar/{name}"] = quantile_histogram(q, label="truth quantile of m_ttbar")
+            entry["calibration"] = calibration
+        metrics["methods"][name] = entry
+    write_histograms(out / HISTOGRAMS_FILE, histograms)
+    if figures:
+        _figures(out, histograms, label_text, experiment)
+    write_report(out, metrics, _summary(metrics))
+    return metrics
+
+
+def _sample_ttbar_masses(outputs: dict[str, Any], samples: np.ndarray) -> np.ndarray:
+    """m(tt̄) of every posterior sample ``[B, S]`` with the flow's b pairing."""
+    b, leptons = outputs["b_p4"].astype(np.float64), outputs["leptons_p4"].astype(np.float64)
+    nu, nubar = samples[:, :, 0], samples[:, :, 1]
+    e = lambda p: np.linalg.norm(p, axis=-1, keepdims=True)  # noqa: E731
+    visible = (b[:, 0] + b[:, 1] + leptons[:, 0] + leptons[:, 1])[:, None, :]
+    total = visible + np.concatenate([nu, e(nu)], -1) + np.concatenate([nubar, e(nubar)], -1)
+    return np.sqrt(np.maximum(total[..., 3] ** 2 - (total[..., :3] ** 2).sum(-1), 0.0))
+
+
+def _calibration(samples: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    s = calibration_summary(samples, truth)
+    return {**s.__dict__, "verdict": s.verdict()}
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    lines = ["# Dilepton neutrinos: the flow against the classical reconstructions", "",
+             f"{metrics['events']} events; every method answers {metrics['events_all_answer']} of them.", "",
+             "| method | answered | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) bias | m(tt̄) res. | cos θ⁺ res. |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for subset, title in (("answered_events", "on the events each method answers"), ("all_answer_events", "on the events every method answers")):
+        for name, entry in metrics["methods"].items():
+            part = entry[subset]
+            lines.append(f"| {name} ({title}) | {entry['answered']:.3f} ± {entry['answered_error']:.3f} | {part['events']} | "
+                         f"{part['nu_pz']['resolution']:.1f} ± {part['nu_pz']['resolution_err']:.1f} | "
+                         f"{part['nubar_pz']['resolution']:.1f} ± {part['nubar_pz']['resolution_err']:.1f} | "
+                         f"{part['m_ttbar']['bias']:+.3f} ± {part['m_ttbar']['bias_err']:.3f} | "
+                         f"{part['m_ttbar']['resolution']:.3f} ± {part['m_ttbar']['resolution_err']:.3f} | "
+                         f"{part['cos_theta_plus']['resolution']:.3f} ± {part['cos_theta_plus']['resolution_err']:.3f} |")  # fmt: skip
+    calibrated = {n: e["calibration"] for n, e in metrics["methods"].items() if "calibration" in e}
+    if calibrated:
+        lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "",
+                  "| method | quantity | 68 % coverage | 95 % coverage | verdict |", "|---|---|---|---|---|"]  # fmt: skip
+        for name, calibration in calibrated.items():
+            for quantity, c in calibration.items():
+                lines.append(f"| {name} | {quantity} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
+                             f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |")  # fmt: skip
+    lines += ["", "Figures: `m_ttbar`, `coverage` (PDF and PNG), from the histograms in `histograms.root`.", ""]
+    return "\n".join(lines)
+
+
+def _figures(out: Path, histograms: dict[str, Any], label_text: str, experiment: str | None) -> None:
+    import matplotlib.pyplot as plt
+
+    from hepgen.plotting import label, plot_coverage, plot_distributions, save_figure, use_style
+
+    use_style()
+    drawn = {k.split("/", 1)[1]: h for k, h in histograms.items() if k.startswith("m_ttbar/")}
+    ax, _ = plot_distributions(drawn, reference="truth", xlabel=r"$m(t\bar{t})$ [GeV]")
+    label(ax, label_text, experiment=experiment)
+    save_figure(ax.figure, out / "m_ttbar")
+    plt.close(ax.figure)
+    coverage = {k.split("/")[1]: h for k, h in histograms.items() if k.startswith("coverage/")}
+    if coverage:
+        fig, ax = plt.subplots(figsize=(6, 5))
+        plot_coverage(coverage, ax=ax)
+        label(ax, label_text, experiment=experiment)
+        save_figure(fig, out / "coverage")
+        plt.close(fig)

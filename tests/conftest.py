@@ -121,3 +121,13 @@ def minbias_file(tmp_path_factory):
 
     produce(ProductionRequest("minbias", 150, seed=5, out=str(path), progress=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def dilepton_file(tmp_path_factory):
+    """60 selected tt̄ → dilepton events made with Pythia (about 5 s)."""
+    from hepgen.sim import ProductionRequest, produce
+
+    path = tmp_path_factory.mktemp("dilepton") / "dilepton.root"
+    produce(ProductionRequest("ttbar-dilepton", 60, seed=9, out=str(path), block_size=30, progress=False))
+    return path

@@ -41,7 +41,7 @@ def help_lines(argv: list[str], capsys, monkeypatch) -> list[str]:
 
 
 def test_every_task_is_registered_and_complete():
-    assert task_names() == ["neutrino", "pileup", "puppiml"]
+    assert task_names() == ["neutrino", "pileup", "puppiml", "dineutrino"]
     for task in all_tasks():
         assert get_task(task.name) is task
         for cls_name in COMMANDS.values():
@@ -50,7 +50,7 @@ def test_every_task_is_registered_and_complete():
         get_task("dilepton")
 
 
-@pytest.mark.parametrize("task_name", ["neutrino", "pileup", "puppiml"])
+@pytest.mark.parametrize("task_name", ["neutrino", "pileup", "puppiml", "dineutrino"])
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_help_shows_the_dataclass_defaults(task_name, command, capsys, monkeypatch):
     cls = getattr(get_task(task_name), COMMANDS[command])
@@ -68,8 +68,8 @@ def test_help_shows_the_dataclass_defaults(task_name, command, capsys, monkeypat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task_name", ["neutrino", "pileup", "puppiml"])
-def test_a_run_without_options_records_the_defaults(task_name, tmp_path, monkeypatch):
+@pytest.mark.parametrize("task_name", ["neutrino", "pileup", "puppiml", "dineutrino"])
+def test_a_run_without_options_records_the_defaults(task_name, tmp_path, monkeypatch, request):
     """Only the inputs and --out are given: config.yaml holds every dataclass default (the training itself is
     skipped: Trainer.fit is replaced, the rest of the driver runs)."""
     import lightning
@@ -77,13 +77,14 @@ def test_a_run_without_options_records_the_defaults(task_name, tmp_path, monkeyp
     monkeypatch.setattr(lightning.Trainer, "fit", lambda self, *args, **kwargs: None)
     run = tmp_path / "run"
     argv = ["train", task_name, "--out", str(run)]
-    for name, files in TRAINING_INPUTS[task_name].items():
+    inputs = {"data": [str(request.getfixturevalue("dilepton_file"))]} if task_name == "dineutrino" else TRAINING_INPUTS[task_name]
+    for name, files in inputs.items():
         argv += ["--" + name, *files]
     assert main(argv) == 0
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved.pop("task") == task_name and saved.pop("hepgen_version")
     task = get_task(task_name)
-    expected = to_mapping(task.Training(out=str(run), **TRAINING_INPUTS[task_name]))
+    expected = to_mapping(task.Training(out=str(run), **inputs))
     assert saved == expected
     assert (run / "model.pt").exists()
     # the run's config.yaml replays the run: the same resolved settings, into another folder

@@ -80,3 +80,21 @@ def test_quantiles_coverage_and_pulls_by_hand():
     np.testing.assert_allclose(coverage(samples, None, np.array([0.5, 1.0]), quantiles=np.array([0.3, 0.8])), [0.5, 1.0])
     bias, resolution = bias_resolution(np.array([-2.0, -1.0, 0.0, 1.0, 2.0, np.nan]))
     assert bias == 0.0 and resolution == pytest.approx(2.0 / 1.349)
+
+
+def test_the_paired_accuracy_difference_by_hand():
+    """Five events: A right on 1, 2, 3; B right on 2, 3, 4, 5 → difference (3 − 4)/5, discordant events 1, 4, 5 → √3/5;
+    and McNemar's error is the spread of the difference over resampled events."""
+    from hepgen.validation.metrics import paired_accuracy_difference
+
+    a = np.array([1, 1, 1, 0, 0], bool)
+    b = np.array([0, 1, 1, 1, 1], bool)
+    difference, error = paired_accuracy_difference(a, b)
+    assert difference == pytest.approx(-0.2) and error == pytest.approx(np.sqrt(3) / 5)
+    rng = np.random.default_rng(0)
+    a, b = rng.random(4000) < 0.75, rng.random(4000) < 0.73
+    same = rng.random(4000) < 0.8  # correlated methods: mostly right and wrong on the same events
+    b = np.where(same, a, b)
+    rows = rng.integers(0, 4000, (2000, 4000))
+    spread = np.std([a[r].mean() - b[r].mean() for r in rows])
+    assert paired_accuracy_difference(a, b)[1] == pytest.approx(spread, rel=0.1)  # 2000 resamples: ±1.6 % on the std

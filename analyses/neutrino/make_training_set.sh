@@ -2,6 +2,8 @@
 # The large ν-Flows training set: 200 000 selected tt̄ → ℓ+jets events (default detector), made as 8 shards of
 # one run (seed 100) so that a long generation can be resumed: a finished shard is not redone, and the shards
 # together are exactly the unsharded run (hepgen's block seeding). Train on the glob runs/ttbar200k/part*.root.
+# (Part 6 was made as shards 6 and 14 of 16 into runs/ttbar200k_part6 — the same events — when a session ended
+# mid-shard; train.sh reads those.)
 # The degraded-detector set for the detector-mixture training (25 000 events in 4 shards of ≈ 9 min):
 #   DETECTOR=degraded EVENTS=25000 SHARDS=4 SEED=101 OUT=runs/ttbar_degraded analyses/neutrino/make_training_set.sh
 #

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bias_resolution", "bootstrap_bias_resolution", "bootstrap_indices", "IQR_TO_SIGMA"]
+__all__ = ["bias_resolution", "bootstrap_bias_resolution", "bootstrap_indices", "IQR_TO_SIGMA", "paired_accuracy_difference"]
 
 #: The interquartile range of a Gaussian is 1.349 σ.
 IQR_TO_SIGMA = 1.349
@@ -49,3 +49,12 @@ def bootstrap_bias_resolution(residual: np.ndarray, *, resamples: int = 200, see
     out["bias_err"] = float(np.nanstd(q50, ddof=1))
     out["resolution_err"] = float(np.nanstd((q75 - q25) / IQR_TO_SIGMA, ddof=1))
     return out
+
+
+def paired_accuracy_difference(correct: np.ndarray, reference_correct: np.ndarray) -> tuple[float, float]:
+    """Accuracy minus a reference's accuracy on the same events ``[n]`` (bools), with McNemar's error √(n₁₀ + n₀₁)/n:
+    only the events where exactly one of the two is right carry the difference, so it is far smaller than the two
+    binomial errors combined."""
+    correct, reference_correct = np.asarray(correct, bool), np.asarray(reference_correct, bool)
+    n = max(len(correct), 1)
+    return float((correct.sum() - reference_correct.sum()) / n), float(np.sqrt((correct != reference_correct).sum()) / n)

@@ -38,7 +38,7 @@ from hepgen.validation.histograms import (
     quantile_histogram,
     write_histograms,
 )
-from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.metrics import bootstrap_bias_resolution, paired_accuracy_difference
 from hepgen.validation.point_estimates import window_mode
 from hepgen.validation.report import write_report
 from hepgen.validation.split import validation_split
@@ -171,6 +171,16 @@ def _assignment(methods: dict[str, dict[str, Any]], validation_fraction: float =
             out[label] = {"accuracy": a, "error": float(coverage_error(np.array([a]), int(rows.sum()))[0])}
         return out
 
+    def paired(chosen: np.ndarray, reference: np.ndarray) -> dict[str, dict[str, float]]:
+        out = {}
+        for m, label in zip((4, 5, 6), MULTIPLICITIES):
+            rows = considered & (n_jets == m)
+            d, e = paired_accuracy_difference(chosen[rows] == target[rows], reference[rows] == target[rows])
+            out[label] = {"difference": d, "error": e}
+        return out
+
+    chosen_by: dict[str, np.ndarray] = {}
+
     for name, outputs in methods.items():
         for key, point in _point_estimates(name, outputs).items():
             hypotheses = point.astype(np.float64)[:, None, :]
@@ -182,9 +192,16 @@ def _assignment(methods: dict[str, dict[str, Any]], validation_fraction: float =
             widths = fit_widths(lepton[is_val], massless_p4(point.astype(np.float64))[is_val], jets[is_val], partons[is_val])
             chosen, _ = chi2_assignment(lepton, massless_p4(hypotheses), jets, btag, mask, widths=widths)
             result["methods"][key] = {"chi2": accuracy(chosen), "widths": widths.__dict__}
+            chosen_by[key] = chosen
         if "assignment_probability" in outputs:
             head = np.argmax(np.where(mask, outputs["assignment_probability"], -1.0), axis=1)
             result["methods"].setdefault(name, {})["head"] = accuracy(head)
+            chosen_by[f"{name} (head)"] = head
+    if "analytic" in chosen_by:  # every method against the W-mass constraint, event by event
+        for key, chosen in chosen_by.items():
+            if key != "analytic":
+                kind = "head" if key.endswith(" (head)") else "chi2"
+                result["methods"][key.removesuffix(" (head)")][f"{kind}_minus_analytic"] = paired(chosen, chosen_by["analytic"])
     return result
 
 
@@ -314,6 +331,15 @@ def assignment_table(metrics: dict[str, Any]) -> list[str]:
             if kind in by_kind:
                 cells = [f"{by_kind[kind][m]['accuracy']:.3f} ± {by_kind[kind][m]['error']:.3f}" for m in MULTIPLICITIES]
                 lines.append(f"| {name} ({label}) | " + " | ".join(cells) + " |")
+    differences = [(name, kind, by_kind[f"{kind}_minus_analytic"]) for name, by_kind in assignment["methods"].items()
+                   for kind in ("chi2", "head") if f"{kind}_minus_analytic" in by_kind]  # fmt: skip
+    if differences:
+        lines += ["", "Accuracy minus the analytic χ²'s on the same events (± the paired McNemar error):", "",
+                  "| method | " + " | ".join(f"{m} jets" for m in MULTIPLICITIES) + " |",
+                  "|---|" + "---|" * len(MULTIPLICITIES)]  # fmt: skip
+        for name, kind, diff in differences:
+            cells = [f"{diff[m]['difference']:+.3f} ± {diff[m]['error']:.3f}" for m in MULTIPLICITIES]
+            lines.append(f"| {name} ({'χ²' if kind == 'chi2' else 'learned head'}) | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -78,6 +78,9 @@ def test_train_predict_validate_against_the_classical_methods(tmp_path):
     assert metrics["methods"]["flow"]["answered"] == 1.0  # the flow answers every event
     assert 0.2 < metrics["methods"]["ellipse"]["answered"] < 1.0  # the ellipse method fails on some, and says so
     assert metrics["events_all_answer"] == metrics["methods"]["flow"]["all_answer_events"]["events"] <= 100
+    ellipse_answers = round(metrics["methods"]["ellipse"]["answered"] * 100)  # the flow on the ellipse method's events
+    assert metrics["methods"]["flow"]["ellipse_events"]["events"] == ellipse_answers
+    assert metrics["methods"]["ellipse"]["ellipse_events"]["events"] == ellipse_answers
     calibration = metrics["methods"]["flow"]["calibration"]
     assert set(calibration) == {"nu_px", "nu_py", "nu_pz", "nubar_px", "nubar_py", "nubar_pz", "m_ttbar"}
     assert all(0 <= c["coverage_68"] <= 1 for c in calibration.values())

@@ -106,7 +106,10 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
         fraction = float(ok.mean()) if n else float("nan")
         entry: dict[str, Any] = {"answered": fraction, "answered_error": float(coverage_error(np.array([fraction]), n)[0])}
         obs = _observables(outputs, np.nan_to_num(point))
-        for subset, rows in (("answered_events", ok), ("all_answer_events", everyone)):
+        # every method also on the events each failing method answers: "better on the events where X succeeds"
+        subsets = {"answered_events": ok, "all_answer_events": everyone,
+                   **{f"{other}_events": rows & ok for other, rows in answered.items() if not rows.all()}}  # fmt: skip
+        for subset, rows in subsets.items():
             part: dict[str, Any] = {"events": int(rows.sum())}
             for component, i, j in COMPONENTS:
                 part[component] = bootstrap_bias_resolution(point[rows, i, j] - truth[rows, i, j], resamples=bootstrap)
@@ -166,6 +169,17 @@ def _summary(metrics: dict[str, Any]) -> str:
                          f"{part['m_ttbar']['bias']:+.3f} ± {part['m_ttbar']['bias_err']:.3f} | "
                          f"{part['m_ttbar']['resolution']:.3f} ± {part['m_ttbar']['resolution_err']:.3f} | "
                          f"{part['cos_theta_plus']['resolution']:.3f} ± {part['cos_theta_plus']['resolution_err']:.3f} |")  # fmt: skip
+    failing = [n for n, e in metrics["methods"].items() if e["answered"] < 1.0]
+    for other in failing:
+        lines += ["", f"On the events `{other}` answers (the same events for every method that answers them all):", "",
+                  "| method | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) res. | top pT res. | cos θ⁺ res. | cos θ⁻ res. |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for name, entry in metrics["methods"].items():
+            part = entry[f"{other}_events"]
+            cell = lambda k, f: f"{part[k]['resolution']:{f}} ± {part[k]['resolution_err']:{f}}"  # noqa: E731
+            lines.append(f"| {name} | {part['events']} | {cell('nu_pz', '.1f')} | {cell('nubar_pz', '.1f')} | "
+                         f"{cell('m_ttbar', '.3f')} | {cell('top_pt', '.3f')} | {cell('cos_theta_plus', '.3f')} | "
+                         f"{cell('cos_theta_minus', '.3f')} |")  # fmt: skip
     calibrated = {n: e["calibration"] for n, e in metrics["methods"].items() if "calibration" in e}
     if calibrated:
         lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "",

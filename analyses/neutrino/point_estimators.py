@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from hepgen.io import read
+from hepgen.tasks.data_parallel import split_events
 from hepgen.tasks.neutrino import NEUTRINO, batches, neutrino_arrays, targets_to_momentum
 from hepgen.tasks.run_folder import load_model
 from hepgen.validation.point_estimates import window_mode
@@ -46,8 +47,7 @@ def main() -> None:
     data = args.data or config["data"]
     arrays = neutrino_arrays(read(data, config.get("schema", "hepgen-ttbar"), entry_stop=config.get("max_events")),
                              require_truth=True, inputs=model.config.get("inputs", "basic"))  # fmt: skip
-    order = np.random.default_rng(config["seed"]).permutation(len(arrays))  # the training's split
-    val = arrays.select(np.sort(order[: max(1, int(round(config["val_fraction"] * len(arrays))))]))
+    _, val = split_events(arrays, config["val_fraction"], config["seed"])  # the training's split
     torch.manual_seed(0)
     draws, densities = [], []
     for o, m, _ in batches(val, 512, shuffle=False):

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
-__all__ = ["rank_and_world_size", "planned_world_size", "EpochBatches"]
+__all__ = ["rank_and_world_size", "planned_world_size", "EpochBatches", "event_batches", "split_events"]
 
 
 def rank_and_world_size() -> tuple[int, int]:
@@ -61,3 +62,22 @@ class EpochBatches(torch.utils.data.IterableDataset):
     def __len__(self) -> int:
         _, world = rank_and_world_size()
         return max(self.n_batches // world, 1) if world > 1 else self.n_batches
+
+
+def split_events(arrays: Any, val_fraction: float, seed: int) -> tuple[Any, Any]:
+    """The early-stopping split of a task's event arrays (anything with ``len`` and ``select(index)``): a seeded
+    permutation holds out ``max(1, round(val_fraction · n))`` events; each part keeps the file order."""
+    order = np.random.default_rng(seed).permutation(len(arrays))
+    n_val = max(1, int(round(val_fraction * len(arrays))))
+    return arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
+
+
+def event_batches(arrays: Any, batch_size: int, build: Callable[[Any], Any], *, shuffle: bool, seed: int) -> EpochBatches:
+    """Batches ``build(arrays.select(index))`` of a task's event arrays; with ``shuffle`` the order of epoch ``e``
+    derives from ``(seed, e)`` only (the same batches after a resume, on any number of ranks)."""
+
+    def make(epoch: int) -> list[Callable[[], Any]]:
+        order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
+        return [lambda i=order[s : s + batch_size]: build(arrays.select(i)) for s in range(0, len(arrays), batch_size)]
+
+    return EpochBatches(make, -(-len(arrays) // batch_size))

@@ -44,7 +44,7 @@ from hepgen.physics.dilepton_neutrinos import (
 from hepgen.physics.kinematics import invariant_mass, massless_p4, p4_from_pt_eta_phi_mass
 from hepgen.physics.ttbar_reconstruction import TOP_MASS
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
-from hepgen.tasks.data_parallel import EpochBatches
+from hepgen.tasks.data_parallel import event_batches, split_events
 from hepgen.tasks.neutrino import btag_flags
 from hepgen.tasks.settings import redefault, setting
 
@@ -238,19 +238,9 @@ def flow_pairing(b_pair: np.ndarray, leptons: np.ndarray, samples: np.ndarray) -
     return np.where(swap[:, None, None], b_pair[:, ::-1], b_pair)
 
 
-def _epoch_batches(arrays: DineutrinoArrays, batch_size: int, *, shuffle: bool, seed: int) -> EpochBatches:
-    """Batches (objects, masks, target) of ``arrays``; with ``shuffle`` epoch ``e``'s order derives from (seed, e)."""
-
-    def make(epoch: int) -> list:
-        order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
-
-        def build(index: np.ndarray):  # noqa: ANN202
-            part = arrays.select(index)
-            return (*part.tensors(), torch.as_tensor(part.target))
-
-        return [lambda i=order[s : s + batch_size]: build(i) for s in range(0, len(arrays), batch_size)]
-
-    return EpochBatches(make, -(-len(arrays) // batch_size))
+def _batch(part: DineutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
+    """One training batch: (objects, masks, target)."""
+    return (*part.tensors(), torch.as_tensor(part.target))
 
 
 @dataclass
@@ -306,13 +296,11 @@ class DineutrinoTask(Task):
         if len(arrays) < 10:
             raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
                                    f"(skipped: {arrays.skipped})")  # fmt: skip
-        order = np.random.default_rng(settings.seed).permutation(len(arrays))
-        n_val = max(1, int(round(settings.val_fraction * len(arrays))))
-        train, val = arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
+        train, val = split_events(arrays, settings.val_fraction, settings.seed)
         model.fit_standardization(train)
         return TrainingData(
-            _epoch_batches(train, settings.batch_size, shuffle=True, seed=settings.seed),
-            _epoch_batches(val, 4 * settings.batch_size, shuffle=False, seed=0),
+            event_batches(train, settings.batch_size, _batch, shuffle=True, seed=settings.seed),
+            event_batches(val, 4 * settings.batch_size, _batch, shuffle=False, seed=0),
             f"training the flow on {len(train)} events, validating on {len(val)} (skipped {arrays.skipped})",
         )
 

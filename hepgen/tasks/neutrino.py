@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +47,7 @@ from hepgen.nn import ClassAttentionPooling, MaskedStandardizer, TransformerBloc
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
 from hepgen.physics.neutrino import solve_neutrino_pz
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
-from hepgen.tasks.data_parallel import EpochBatches
+from hepgen.tasks.data_parallel import event_batches, split_events
 from hepgen.tasks.settings import redefault, setting
 
 __all__ = [
@@ -609,20 +608,10 @@ def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int
         yield objects, masks, target
 
 
-def _epoch_batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int) -> EpochBatches:
-    """Batches of ``arrays``; with ``shuffle`` the order of epoch ``e`` derives from ``(seed, e)`` only."""
-
-    def make(epoch: int) -> list:
-        order = np.random.default_rng([seed, epoch]).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
-
-        def build(index: np.ndarray):  # noqa: ANN202 - (objects, masks, target, leptonic-b jet)
-            part = arrays.select(index)
-            objects, masks = part.tensors()
-            return objects, masks, None if part.target is None else torch.as_tensor(part.target), torch.as_tensor(part.b_lep_jet)
-
-        return [lambda i=order[s : s + batch_size]: build(i) for s in range(0, len(arrays), batch_size)]
-
-    return EpochBatches(make, math.ceil(len(arrays) / batch_size))
+def _batch(part: NeutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor | None, Tensor]:
+    """One training batch: (objects, masks, target, leptonic-b jet)."""
+    objects, masks = part.tensors()
+    return objects, masks, None if part.target is None else torch.as_tensor(part.target), torch.as_tensor(part.b_lep_jet)
 
 
 # -- the task -------------------------------------------------------------------------------------------------------
@@ -835,13 +824,11 @@ class NeutrinoTask(Task):
         if len(arrays) < 10:
             raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
                                    f"(skipped: {arrays.skipped})")  # fmt: skip
-        order = np.random.default_rng(settings.seed).permutation(len(arrays))
-        n_val = max(1, int(round(settings.val_fraction * len(arrays))))
-        train, val = arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
+        train, val = split_events(arrays, settings.val_fraction, settings.seed)
         model.fit_standardization(train)
         return TrainingData(
-            _epoch_batches(train, settings.batch_size, shuffle=True, seed=settings.seed),
-            _epoch_batches(val, 4 * settings.batch_size, shuffle=False, seed=0),
+            event_batches(train, settings.batch_size, _batch, shuffle=True, seed=settings.seed),
+            event_batches(val, 4 * settings.batch_size, _batch, shuffle=False, seed=0),
             f"training {settings.model} on {len(train)} events, validating on {len(val)} (skipped {arrays.skipped})",
         )
 

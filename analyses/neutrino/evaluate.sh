@@ -14,11 +14,11 @@ for sample in default degraded; do
   files=()
   for model in flow flow_mt flow_mix; do
     [[ -f "$runs/$model/model.pt" ]] || continue
-    $hepgen predict neutrino --run "$runs/$model" --data "$out/test_$sample.root" --samples 256 --seed 1 --no-progress \
+    $hepgen predict neutrino --run "$runs/$model" --data "$out/test_$sample.root" --samples 256 --seed 1 --no-progress --overwrite \
         --out "$out/$sample/$model.root"
     files+=("$out/$sample/$model.root")
   done
-  $hepgen predict neutrino --model analytic --data "$out/test_$sample.root" --no-progress --out "$out/$sample/analytic.root"
+  $hepgen predict neutrino --model analytic --data "$out/test_$sample.root" --no-progress --overwrite --out "$out/$sample/analytic.root"
   $hepgen validate neutrino --pred "${files[@]}" "$out/$sample/analytic.root" --out "analyses/neutrino/validation_$sample" \
       --overwrite --no-progress
 done
@@ -26,11 +26,11 @@ nano=data/cms_opendata_ttbar_nanoaod.root
 files=()
 for model in flow flow_mix; do
   [[ -f "$runs/$model/model.pt" ]] || continue
-  $hepgen predict neutrino --run "$runs/$model" --schema nanoaod --data "$nano" --samples 256 --seed 1 --no-progress \
+  $hepgen predict neutrino --run "$runs/$model" --schema nanoaod --data "$nano" --samples 256 --seed 1 --no-progress --overwrite \
       --out "$out/cms/$model.root"
   files+=("$out/cms/$model.root")
 done
-$hepgen predict neutrino --model analytic --schema nanoaod --data "$nano" --no-progress --out "$out/cms/analytic.root"
+$hepgen predict neutrino --model analytic --schema nanoaod --data "$nano" --no-progress --overwrite --out "$out/cms/analytic.root"
 $hepgen validate neutrino --pred "${files[@]}" "$out/cms/analytic.root" --out analyses/neutrino/validation_cms --overwrite \
     --no-progress
 # the target table of analyses/neutrino/README.md

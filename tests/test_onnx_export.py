@@ -15,7 +15,7 @@ import hepgen.io as hio
 from hepgen.cli import main
 from hepgen.errors import HepgenInputError
 from hepgen.io import read
-from hepgen.tasks.neutrino import NeutrinoModel, NeutrinoSamplingGraph, neutrino_arrays
+from hepgen.tasks.neutrino import INPUT_SETS, NeutrinoModel, NeutrinoSamplingGraph, neutrino_arrays
 from hepgen.tasks.onnx_export import METADATA_FILE, OUTLIER_FRACTION, OnnxGraphs, deviation, export_onnx
 from hepgen.tasks.run_folder import load_model, save_model_file
 
@@ -54,9 +54,11 @@ def test_the_export_describes_every_input(neutrino_export):
     graph = meta["graphs"]["neutrino_sampler"]
     names = [i["name"] for i in graph["inputs"]]
     assert names == ["lepton", "lepton_mask", "jets", "jets_mask", "met", "met_mask", "analytic", "analytic_mask", "noise"]
-    assert graph["inputs"][2]["shape"] == ["events", "jets", 5] and graph["inputs"][-1]["shape"] == ["events", "samples", 3]
+    jet_features = INPUT_SETS[meta["model_config"]["inputs"]]["jets"]  # the shipped model's input set
+    assert graph["inputs"][2]["shape"] == ["events", "jets", len(jet_features)]
+    assert graph["inputs"][-1]["shape"] == ["events", "samples", 3]
     assert [o["name"] for o in graph["outputs"]] == ["samples", "momentum", "log_density"]
-    assert meta["opset"] >= 17 and meta["features"]["jets"]["px"] == "GeV" and len(meta["input_standardization"]["jets"]["mean"]) == 5
+    assert meta["opset"] >= 17 and meta["features"]["jets"]["px"] == "GeV" and len(meta["input_standardization"]["jets"]["mean"]) == len(jet_features)
     assert all(d <= 1e-2 for d in graph["max_abs_deviation_from_torch"].values())
     import onnx
 

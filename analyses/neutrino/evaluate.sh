@@ -33,5 +33,11 @@ done
 $hepgen predict neutrino --model analytic --schema nanoaod --data "$nano" --no-progress --overwrite --out "$out/cms/analytic.root"
 $hepgen validate neutrino --pred "${files[@]}" "$out/cms/analytic.root" --out analyses/neutrino/validation_cms --overwrite \
     --no-progress
-# the target table of analyses/neutrino/README.md
-.venv/bin/python analyses/neutrino/targets.py | tee analyses/neutrino/targets.md
+# the target table of analyses/neutrino/README.md, for the shipped model (flow_mix) and, below, for the other two
+{
+  .venv/bin/python analyses/neutrino/targets.py --method "flow (flow_mix)" --mixture "flow (flow_mix)"
+  for model in flow "flow (flow_mt)"; do
+    echo
+    .venv/bin/python analyses/neutrino/targets.py --method "$model" --mixture "$model"
+  done
+} | tee analyses/neutrino/targets.md

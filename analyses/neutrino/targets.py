@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     m = json.loads((Path(args.default) / "metrics.json").read_text())
     methods, name = m["methods"], args.method
-    lines = [f"Default detector, {m['events']} events ({args.default}); model `{name}`:", "",
+    lines = [f"Default detector, {m['events']} events ({os.path.relpath(args.default)}); model `{name}`:", "",
              "| target | measured | |", "|---|---|---|"]  # fmt: skip
     analytic = methods["analytic"]
     for estimate in (name, f"{name}_mode", f"{name}_window"):
@@ -85,7 +86,7 @@ def main() -> None:
     degraded = Path(args.degraded) / "metrics.json"
     if degraded.exists():
         d = json.loads(degraded.read_text())
-        for model in (args.mixture, name):
+        for model in dict.fromkeys((args.mixture, name)):
             if model in d["methods"]:
                 cal = d["methods"][model]["pz"]["calibration"]
                 judged = model == args.mixture
@@ -95,7 +96,7 @@ def main() -> None:
     cms = Path(args.cms) / "metrics.json"
     if cms.exists():
         c = json.loads(cms.read_text())
-        for model in (name, args.mixture):
+        for model in dict.fromkeys((name, args.mixture)):
             if model in c["methods"]:
                 cal = {k: c["methods"][model][k]["calibration"] for k in ("px", "py", "pz")}
                 lines.append(row(f"CMS NanoAOD: 68 % coverage px / py / pz, `{model}` (no target)",

@@ -81,6 +81,9 @@ def test_train_predict_validate_against_the_classical_methods(tmp_path):
     ellipse_answers = round(metrics["methods"]["ellipse"]["answered"] * 100)  # the flow on the ellipse method's events
     assert metrics["methods"]["flow"]["ellipse_events"]["events"] == ellipse_answers
     assert metrics["methods"]["ellipse"]["ellipse_events"]["events"] == ellipse_answers
+    paired = metrics["methods"]["flow"]["ellipse_events"]["resolution_minus_ellipse"]["m_ttbar"]  # same events, paired
+    flow_res, ellipse_res = (metrics["methods"][m]["ellipse_events"]["m_ttbar"]["resolution"] for m in ("flow", "ellipse"))
+    assert paired["difference"] == pytest.approx(flow_res - ellipse_res) and paired["error"] > 0
     calibration = metrics["methods"]["flow"]["calibration"]
     assert set(calibration) == {"nu_px", "nu_py", "nu_pz", "nubar_px", "nubar_py", "nubar_pz", "m_ttbar"}
     assert all(0 <= c["coverage_68"] <= 1 for c in calibration.values())

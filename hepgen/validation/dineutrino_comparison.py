@@ -30,7 +30,7 @@ from hepgen.validation.histograms import (
     quantile_histogram,
     write_histograms,
 )
-from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resolution_difference
 from hepgen.validation.report import write_report
 
 __all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino"]
@@ -100,25 +100,32 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
     for k, kind in OBSERVABLES.items():
         edges = np.linspace(0, 1500, 61) if k == "m_ttbar" else np.linspace(0, 600, 61) if k == "top_pt" else np.linspace(-1, 1, 41)
         histograms[f"{k}/truth"] = counts_histogram(truth_obs[k], edges, name=k, label=k)
+    points = {name: outputs["point"].astype(np.float64) for name, outputs in methods.items()}
+    observables = {name: _observables(outputs, np.nan_to_num(points[name])) for name, outputs in methods.items()}
+    residuals = {name: {**{c: points[name][:, i, j] - truth[:, i, j] for c, i, j in COMPONENTS},
+                        **{k: _residual(kind, observables[name][k], truth_obs[k]) for k, kind in OBSERVABLES.items()}}
+                 for name in methods}  # fmt: skip
+    quantities = (*(c for c, _, _ in COMPONENTS), *OBSERVABLES)
     for name, outputs in methods.items():
-        point = outputs["point"].astype(np.float64)
         ok = answered[name]
         fraction = float(ok.mean()) if n else float("nan")
         entry: dict[str, Any] = {"answered": fraction, "answered_error": float(coverage_error(np.array([fraction]), n)[0])}
-        obs = _observables(outputs, np.nan_to_num(point))
         # every method also on the events each failing method answers: "better on the events where X succeeds"
         subsets = {"answered_events": ok, "all_answer_events": everyone,
                    **{f"{other}_events": rows & ok for other, rows in answered.items() if not rows.all()}}  # fmt: skip
         for subset, rows in subsets.items():
             part: dict[str, Any] = {"events": int(rows.sum())}
-            for component, i, j in COMPONENTS:
-                part[component] = bootstrap_bias_resolution(point[rows, i, j] - truth[rows, i, j], resamples=bootstrap)
-            for k, kind in OBSERVABLES.items():
-                part[k] = bootstrap_bias_resolution(_residual(kind, obs[k][rows], truth_obs[k][rows]), resamples=bootstrap)
+            for q in quantities:
+                part[q] = bootstrap_bias_resolution(residuals[name][q][rows], resamples=bootstrap)
+            other = subset.removesuffix("_events")
+            if other in answered and other != name:  # paired: both methods' residuals on the same events
+                part[f"resolution_minus_{other}"] = {
+                    q: paired_resolution_difference(residuals[name][q][rows], residuals[other][q][rows], resamples=bootstrap)
+                    for q in quantities}
             entry[subset] = part
         for k, kind in OBSERVABLES.items():
             edges = histograms[f"{k}/truth"].axes[0].edges
-            histograms[f"{k}/{name}"] = counts_histogram(obs[k][ok], edges, name=k, label=k)
+            histograms[f"{k}/{name}"] = counts_histogram(observables[name][k][ok], edges, name=k, label=k)
         if "samples" in outputs:
             samples = outputs["samples"].astype(np.float64)  # [B, S, 2, 3]
             calibration = {}
@@ -172,13 +179,15 @@ def _summary(metrics: dict[str, Any]) -> str:
     failing = [n for n, e in metrics["methods"].items() if e["answered"] < 1.0]
     for other in failing:
         lines += ["", f"On the events `{other}` answers (the same events for every method that answers them all):", "",
-                  "| method | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) res. | top pT res. | cos θ⁺ res. | cos θ⁻ res. |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  f"| method | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) res. | m(tt̄) res. − {other}'s (paired) | "
+                  "top pT res. | cos θ⁺ res. | cos θ⁻ res. |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for name, entry in metrics["methods"].items():
             part = entry[f"{other}_events"]
             cell = lambda k, f: f"{part[k]['resolution']:{f}} ± {part[k]['resolution_err']:{f}}"  # noqa: E731
+            d = part.get(f"resolution_minus_{other}", {}).get("m_ttbar")
+            paired = f"{d['difference']:+.4f} ± {d['error']:.4f}" if d else "—"
             lines.append(f"| {name} | {part['events']} | {cell('nu_pz', '.1f')} | {cell('nubar_pz', '.1f')} | "
-                         f"{cell('m_ttbar', '.3f')} | {cell('top_pt', '.3f')} | {cell('cos_theta_plus', '.3f')} | "
+                         f"{cell('m_ttbar', '.3f')} | {paired} | {cell('top_pt', '.3f')} | {cell('cos_theta_plus', '.3f')} | "
                          f"{cell('cos_theta_minus', '.3f')} |")  # fmt: skip
     calibrated = {n: e["calibration"] for n, e in metrics["methods"].items() if "calibration" in e}
     if calibrated:

@@ -2,7 +2,8 @@
 
 * :func:`produce` — blocks, worker processes, shards, atomic NanoAOD-style ROOT output
   (the ``hepgen generate`` command);
-* :mod:`hepgen.sim.ttbar`, :mod:`hepgen.sim.boosted_jets`, :mod:`hepgen.sim.minbias` — one block of each sample;
+* :mod:`hepgen.sim.ttbar`, :mod:`hepgen.sim.ttbar_dilepton`, :mod:`hepgen.sim.boosted_jets`, :mod:`hepgen.sim.minbias` —
+  one block of each sample; :mod:`hepgen.sim.ttbar_objects` — the leptons and jets both tt̄ samples share;
 * :mod:`hepgen.sim.detector` — every detector parameter in one place;
 * :func:`overlay_pileup` — minimum-bias interactions added to jets on the fly.
 """

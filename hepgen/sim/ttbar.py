@@ -25,22 +25,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import awkward as ak
 import numpy as np
 
-from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
-from hepgen.physics.substructure import quiet_fastjet_banner
-from hepgen.sim.detector import DetectorResponse, relative_energy_resolution, smear_scale, tag_probability
+from hepgen.physics.kinematics import pt_eta_phi_mass
+from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import HEAVY_HADRON_MIN_PT, NEUTRINOS, ParticleRecords, hadron_flavour, make_pythia, next_batch
+from hepgen.sim.pythia import ParticleRecords, make_pythia, next_batch
+from hepgen.sim.ttbar_objects import (
+    cluster_jets,
+    isolated_leptons,
+    jet_response,
+    lepton_scale,
+    match_partons,
+    particle_level,
+)
 
 __all__ = ["TTbarSelection", "TTBAR_SETTINGS", "ttbar_settings", "TTbarBlockResult", "generate_ttbar_block"]
 
 #: Pythia settings of the tt̄ process (the W decays are added per instance).
 TTBAR_SETTINGS: tuple[str, ...] = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "6:m0 = 172.5")
-
-_PARTON_MATCH_RADIUS = 0.4
-_CLUSTER_PT_MIN = 10.0  # GeV, before smearing; well below the 25 GeV analysis threshold
 
 
 def ttbar_settings(leptonic_charge: int) -> list[str]:
@@ -145,86 +148,36 @@ def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
 def _candidates(
     records: ParticleRecords, first_number: int, detector: DetectorResponse, cutflow: dict[str, int]
 ) -> list[_Candidate]:
-    """Truth + isolated-lepton preselection of every event of a batch, vectorised over its particles."""
-    pt, eta, phi, _ = pt_eta_phi_mass(records.p4)
-    event_of = records.event_of
-    abs_id = np.abs(records.id)
-    visible = records.final & ~np.isin(abs_id, NEUTRINOS)
-    in_detector = visible & (np.abs(eta) < detector.calorimeter_eta_max)
-    lepton_candidate = (
-        records.final & np.isin(abs_id, (11, 13)) & (pt > detector.lepton_pt_min) & (np.abs(eta) < detector.lepton_eta_max)
-    )
-    flavour = hadron_flavour(records.id)
-    heavy = (flavour > 0) & (pt > HEAVY_HADRON_MIN_PT)
-    B = records.n_events
-    met_visible = -np.stack([np.bincount(event_of[in_detector], records.p4[in_detector, k], minlength=B) for k in (0, 1)], 1)
-    sum_et = np.bincount(event_of[in_detector], pt[in_detector], minlength=B)
+    """Truth + isolated-lepton preselection of every event of a batch."""
+    level = particle_level(records, detector)
     out: list[_Candidate] = []
-    for event in range(B):
+    for event in range(records.n_events):
         lo, hi = records.offsets[event], records.offsets[event + 1]
         truth = _truth(records, event)
         if truth is None:
             cutflow["truth"] += 1
             continue
-        isolated = []
-        vis = np.flatnonzero(visible[lo:hi]) + lo
-        for i in np.flatnonzero(lepton_candidate[lo:hi]) + lo:
-            near = vis[delta_r(eta[vis], phi[vis], eta[i], phi[i]) < detector.isolation_radius]
-            if pt[near[near != i]].sum() < detector.isolation_max * pt[i]:
-                isolated.append(i)
+        isolated = isolated_leptons(level, lo, hi, detector)
         if len(isolated) != 1:
             continue
         lepton = isolated[0]
-        jets_input = in_detector[lo:hi].copy()
+        jets_input = level.in_detector[lo:hi].copy()
         jets_input[lepton - lo] = False
-        h = np.flatnonzero(heavy[lo:hi]) + lo
+        h = np.flatnonzero(level.heavy[lo:hi]) + lo
         out.append(
             _Candidate(
                 number=first_number + event,
                 visible=records.p4[lo:hi][jets_input],
                 heavy_p4=records.p4[h],
-                heavy_flavour=flavour[h],
+                heavy_flavour=level.flavour[h],
                 lepton_p4=records.p4[lepton].copy(),
                 lepton_id=int(records.id[lepton]),
-                met_visible=met_visible[event],
-                sum_et=float(sum_et[event]),
+                met_visible=level.met_visible[event],
+                sum_et=float(level.sum_et[event]),
                 truth=truth,
             )
         )
     return out
-
-
-def _cluster(candidates: list[_Candidate], radius: float) -> list[np.ndarray]:
-    """Anti-kt jets (px, py, pz, E) with pT > 10 GeV per candidate event, clustered by fastjet in one batch."""
-    import fastjet
-
-    counts = np.array([len(c.visible) for c in candidates])
-    flat = np.concatenate([c.visible for c in candidates]) if len(candidates) else np.zeros((0, 4))
-    particles = ak.unflatten(
-        ak.zip({"px": flat[:, 0], "py": flat[:, 1], "pz": flat[:, 2], "E": flat[:, 3]}, with_name="Momentum4D"),
-        counts,
-    )
-    with quiet_fastjet_banner():
-        sequence = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
-    jets = sequence.inclusive_jets(min_pt=_CLUSTER_PT_MIN)
-    flat = ak.flatten(jets)
-    p4 = np.stack([ak.to_numpy(flat.px), ak.to_numpy(flat.py), ak.to_numpy(flat.pz), ak.to_numpy(flat.E)], axis=1)
-    return np.split(p4, np.cumsum(ak.to_numpy(ak.num(jets)))[:-1])
-
-
-def _match_partons(parton_eta, parton_phi, jet_eta, jet_phi) -> np.ndarray:  # noqa: ANN001
-    """Index of the jet matched to each parton (−1 if none): closest pairs first, ΔR < 0.4, one jet per parton."""
-    match = np.full(len(parton_eta), -1, dtype=np.int32)
-    if len(jet_eta) == 0:
-        return match
-    dr = delta_r(parton_eta[:, None], parton_phi[:, None], jet_eta[None, :], jet_phi[None, :])
-    for flat in np.argsort(dr, axis=None):
-        p, j = divmod(int(flat), dr.shape[1])
-        if dr[p, j] >= _PARTON_MATCH_RADIUS:
-            break
-        if match[p] < 0 and j not in match:
-            match[p] = j
-    return match
 
 
 def _reconstruct(
@@ -235,52 +188,33 @@ def _reconstruct(
     rng: np.random.Generator,
 ) -> tuple[dict, dict] | None:
     """Detector response and selection of one clustered candidate; None if it fails the selection."""
-    # jets: smear the energy (the whole four-vector scales), label the flavour, tag
-    scale = smear_scale(relative_energy_resolution(jets_p4[:, 3], detector.jet_stochastic, detector.jet_constant), rng)
-    jets = jets_p4 * scale[:, None]
-    pt, eta, phi, mass = pt_eta_phi_mass(jets)
-    flavour = np.zeros(len(jets), dtype=np.int32)
-    if len(candidate.heavy_p4) and len(jets):
-        h_pt, h_eta, h_phi, _ = pt_eta_phi_mass(candidate.heavy_p4)
-        near = delta_r(eta[:, None], phi[:, None], h_eta[None, :], h_phi[None, :]) < detector.btag_match_radius
-        has_b = (near & (candidate.heavy_flavour[None, :] == 5)).any(axis=1)
-        has_c = (near & (candidate.heavy_flavour[None, :] == 4)).any(axis=1)
-        flavour = np.where(has_b, 5, np.where(has_c, 4, 0)).astype(np.int32)
-    btag = (rng.uniform(size=len(jets)) < tag_probability(flavour, detector)).astype(np.int32)
+    jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
 
     # lepton
-    lepton_is_muon = abs(candidate.lepton_id) == 13
     lep_pt, lep_eta, lep_phi, lep_mass = (float(x[0]) for x in pt_eta_phi_mass(candidate.lepton_p4[None, :]))
-    if lepton_is_muon:
-        lep_res = np.hypot(detector.muon_constant, detector.muon_pt_slope * lep_pt)
-    else:
-        lep_res = float(relative_energy_resolution(candidate.lepton_p4[3], detector.electron_stochastic, detector.electron_constant))
-    lep_scale = float(smear_scale(np.array([lep_res]), rng)[0])
+    lep_scale = lepton_scale(candidate.lepton_p4, candidate.lepton_id, detector, rng)
 
     # missing transverse momentum
     noise = detector.met_sqrt_sumet * np.sqrt(candidate.sum_et) * rng.standard_normal(2)
     if detector.met_source == "neutrino":
         met = candidate.truth["neutrino"][0][:2] + noise
     else:
-        mismeasured = ((scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0) + (lep_scale - 1.0) * candidate.lepton_p4[:2]
+        mismeasured = ((jets.scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0) + (lep_scale - 1.0) * candidate.lepton_p4[:2]
         met = candidate.met_visible - mismeasured + noise
 
-    good = (pt > detector.jet_pt_min) & (np.abs(eta) < detector.jet_eta_max)
-    order = np.argsort(-pt[good], kind="stable")
-    pt, eta, phi, mass = pt[good][order], eta[good][order], phi[good][order], mass[good][order]
-    btag, flavour = btag[good][order], flavour[good][order]
     lep_pt_smeared = lep_pt * lep_scale
-    if len(pt) < selection.min_jets or btag.sum() < selection.min_btags or lep_pt_smeared <= detector.lepton_pt_min:
+    if len(jets.pt) < selection.min_jets or jets.btag.sum() < selection.min_btags or lep_pt_smeared <= detector.lepton_pt_min:
         return None
 
     t = candidate.truth
     partons = [t["b_lep"], t["b_had"], t["q1"], t["q2"]]
     p_pt, p_eta, p_phi, p_mass = pt_eta_phi_mass(np.stack([p for p, _ in partons]))
-    jet_index = _match_partons(p_eta, p_phi, eta, phi)
+    jet_index = match_partons(p_eta, p_phi, jets.eta, jets.phi)
     nu_pt, nu_eta, nu_phi, _ = pt_eta_phi_mass(t["neutrino"][0][None, :])
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(t["lepton"][0][None, :])
     collections = {
-        "Jet": {"pt": pt, "eta": eta, "phi": phi, "mass": mass, "btag": btag, "hadronFlavour": flavour},
+        "Jet": {"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": jets.mass, "btag": jets.btag,
+                "hadronFlavour": jets.flavour},
         "Lepton": {
             "pt": [lep_pt_smeared], "eta": [lep_eta], "phi": [lep_phi], "mass": [lep_mass * lep_scale],
             "charge": [-1 if candidate.lepton_id > 0 else 1], "pdgId": [candidate.lepton_id],
@@ -334,7 +268,7 @@ def generate_ttbar_block(
     def flush() -> None:
         if not pending:
             return
-        for candidate, jets_p4 in zip(pending, _cluster(pending, detector.jet_radius)):
+        for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jet_radius)):
             if len(buffer) >= n_selected:
                 break
             result = _reconstruct(candidate, jets_p4, detector, selection, rng)

@@ -22,11 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from hepgen.physics.kinematics import delta_r, pt_eta_phi_mass
-from hepgen.sim.detector import DetectorResponse, relative_energy_resolution, smear_scale, tag_probability
+from hepgen.physics.kinematics import pt_eta_phi_mass
+from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import HEAVY_HADRON_MIN_PT, NEUTRINOS, ParticleRecords, hadron_flavour, make_pythia, next_batch
-from hepgen.sim.ttbar import TTBAR_SETTINGS, TTbarSelection, _cluster, _match_partons
+from hepgen.sim.pythia import ParticleRecords, make_pythia, next_batch
+from hepgen.sim.ttbar import TTBAR_SETTINGS, TTbarSelection
+from hepgen.sim.ttbar_objects import (
+    cluster_jets,
+    isolated_leptons,
+    jet_response,
+    lepton_scale,
+    match_partons,
+    particle_level,
+)
 
 __all__ = ["DILEPTON_SETTINGS", "DILEPTON_SELECTION", "DileptonBlockResult", "generate_dilepton_block"]
 
@@ -112,72 +120,36 @@ def _charge(pdg_id: int) -> int:
 def _candidates(records: ParticleRecords, first_number: int, detector: DetectorResponse,
                 cutflow: dict[str, int]) -> list[_Candidate]:  # fmt: skip
     """Truth + two-isolated-lepton preselection of every event of a batch."""
-    pt, eta, phi, _ = pt_eta_phi_mass(records.p4)
-    event_of = records.event_of
-    abs_id = np.abs(records.id)
-    visible = records.final & ~np.isin(abs_id, NEUTRINOS)
-    in_detector = visible & (np.abs(eta) < detector.calorimeter_eta_max)
-    lepton_candidate = (
-        records.final & np.isin(abs_id, (11, 13)) & (pt > detector.lepton_pt_min) & (np.abs(eta) < detector.lepton_eta_max)
-    )
-    flavour = hadron_flavour(records.id)
-    heavy = (flavour > 0) & (pt > HEAVY_HADRON_MIN_PT)
-    B = records.n_events
-    met_visible = -np.stack([np.bincount(event_of[in_detector], records.p4[in_detector, k], minlength=B) for k in (0, 1)], 1)
-    sum_et = np.bincount(event_of[in_detector], pt[in_detector], minlength=B)
+    level = particle_level(records, detector)
     out: list[_Candidate] = []
-    for event in range(B):
+    for event in range(records.n_events):
         lo, hi = records.offsets[event], records.offsets[event + 1]
         truth = _truth(records, event)
         if truth is None:
             cutflow["truth"] += 1
             continue
-        isolated = []
-        vis = np.flatnonzero(visible[lo:hi]) + lo
-        for i in np.flatnonzero(lepton_candidate[lo:hi]) + lo:
-            near = vis[delta_r(eta[vis], phi[vis], eta[i], phi[i]) < detector.isolation_radius]
-            if pt[near[near != i]].sum() < detector.isolation_max * pt[i]:
-                isolated.append(i)
+        isolated = isolated_leptons(level, lo, hi, detector)
         if len(isolated) != 2 or _charge(int(records.id[isolated[0]])) == _charge(int(records.id[isolated[1]])):
             continue
-        isolated.sort(key=lambda i: -pt[i])
-        jets_input = in_detector[lo:hi].copy()
+        isolated.sort(key=lambda i: -level.pt[i])
+        jets_input = level.in_detector[lo:hi].copy()
         jets_input[np.asarray(isolated) - lo] = False
-        h = np.flatnonzero(heavy[lo:hi]) + lo
+        h = np.flatnonzero(level.heavy[lo:hi]) + lo
         out.append(_Candidate(
             number=first_number + event, visible=records.p4[lo:hi][jets_input], heavy_p4=records.p4[h],
-            heavy_flavour=flavour[h], leptons_p4=records.p4[isolated].copy(),
-            lepton_ids=(int(records.id[isolated[0]]), int(records.id[isolated[1]])), met_visible=met_visible[event],
-            sum_et=float(sum_et[event]), truth=truth,
+            heavy_flavour=level.flavour[h], leptons_p4=records.p4[isolated].copy(),
+            lepton_ids=(int(records.id[isolated[0]]), int(records.id[isolated[1]])), met_visible=level.met_visible[event],
+            sum_et=float(level.sum_et[event]), truth=truth,
         ))  # fmt: skip
     return out
-
-
-def _lepton_scale(p4: np.ndarray, pdg_id: int, detector: DetectorResponse, rng: np.random.Generator) -> float:
-    """The smearing factor of one lepton's four-momentum (muons: by pT; electrons: by energy)."""
-    if abs(pdg_id) == 13:
-        resolution = np.hypot(detector.muon_constant, detector.muon_pt_slope * float(np.hypot(*p4[:2])))
-    else:
-        resolution = float(relative_energy_resolution(p4[3], detector.electron_stochastic, detector.electron_constant))
-    return float(smear_scale(np.array([resolution]), rng)[0])
 
 
 def _reconstruct(candidate: _Candidate, jets_p4: np.ndarray, detector: DetectorResponse, selection: TTbarSelection,
                  rng: np.random.Generator) -> tuple[dict, dict] | None:  # fmt: skip
     """Detector response and selection of one clustered candidate; None if it fails the selection."""
-    scale = smear_scale(relative_energy_resolution(jets_p4[:, 3], detector.jet_stochastic, detector.jet_constant), rng)
-    jets = jets_p4 * scale[:, None]
-    pt, eta, phi, mass = pt_eta_phi_mass(jets)
-    flavour = np.zeros(len(jets), dtype=np.int32)
-    if len(candidate.heavy_p4) and len(jets):
-        h_pt, h_eta, h_phi, _ = pt_eta_phi_mass(candidate.heavy_p4)
-        near = delta_r(eta[:, None], phi[:, None], h_eta[None, :], h_phi[None, :]) < detector.btag_match_radius
-        has_b = (near & (candidate.heavy_flavour[None, :] == 5)).any(axis=1)
-        has_c = (near & (candidate.heavy_flavour[None, :] == 4)).any(axis=1)
-        flavour = np.where(has_b, 5, np.where(has_c, 4, 0)).astype(np.int32)
-    btag = (rng.uniform(size=len(jets)) < tag_probability(flavour, detector)).astype(np.int32)
+    jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
 
-    lepton_scales = np.array([_lepton_scale(p, i, detector, rng) for p, i in zip(candidate.leptons_p4, candidate.lepton_ids)])
+    lepton_scales = np.array([lepton_scale(p, i, detector, rng) for p, i in zip(candidate.leptons_p4, candidate.lepton_ids)])
     leptons = candidate.leptons_p4 * lepton_scales[:, None]
     l_pt, l_eta, l_phi, l_mass = pt_eta_phi_mass(leptons)
 
@@ -185,15 +157,11 @@ def _reconstruct(candidate: _Candidate, jets_p4: np.ndarray, detector: DetectorR
     if detector.met_source == "neutrino":
         met = candidate.truth[1]["neutrino"][0][:2] + candidate.truth[-1]["neutrino"][0][:2] + noise
     else:
-        mismeasured = ((scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0)
+        mismeasured = ((jets.scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0)
         mismeasured += ((lepton_scales - 1.0)[:, None] * candidate.leptons_p4[:, :2]).sum(axis=0)
         met = candidate.met_visible - mismeasured + noise
 
-    good = (pt > detector.jet_pt_min) & (np.abs(eta) < detector.jet_eta_max)
-    order = np.argsort(-pt[good], kind="stable")
-    pt, eta, phi, mass = pt[good][order], eta[good][order], phi[good][order], mass[good][order]
-    btag, flavour = btag[good][order], flavour[good][order]
-    if len(pt) < selection.min_jets or btag.sum() < selection.min_btags or (l_pt <= detector.lepton_pt_min).any():
+    if len(jets.pt) < selection.min_jets or jets.btag.sum() < selection.min_btags or (l_pt <= detector.lepton_pt_min).any():
         return None
     lepton_order = np.argsort(-l_pt, kind="stable")
 
@@ -204,13 +172,14 @@ def _reconstruct(candidate: _Candidate, jets_p4: np.ndarray, detector: DetectorR
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(np.stack([t["lepton"][0] for t in truth]))
     ids = np.asarray(candidate.lepton_ids)[lepton_order]
     collections = {
-        "Jet": {"pt": pt, "eta": eta, "phi": phi, "mass": mass, "btag": btag, "hadronFlavour": flavour},
+        "Jet": {"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": jets.mass, "btag": jets.btag,
+                "hadronFlavour": jets.flavour},
         "Lepton": {"pt": l_pt[lepton_order], "eta": l_eta[lepton_order], "phi": l_phi[lepton_order],
                    "mass": l_mass[lepton_order], "charge": [_charge(int(i)) for i in ids], "pdgId": ids},
         "GenNu": {"pt": nu_pt, "eta": nu_eta, "phi": nu_phi, "pdgId": [t["neutrino"][1] for t in truth]},
         "GenLepton": {"pt": gl_pt, "eta": gl_eta, "phi": gl_phi, "mass": gl_mass, "pdgId": [t["lepton"][1] for t in truth]},
         "GenB": {"pt": b_pt, "eta": b_eta, "phi": b_phi, "mass": b_mass, "pdgId": [t["b"][1] for t in truth],
-                 "jetIdx": _match_partons(b_eta, b_phi, eta, phi)},
+                 "jetIdx": match_partons(b_eta, b_phi, jets.eta, jets.phi)},
     }  # fmt: skip
     scalars = {"MET_pt": float(np.hypot(*met)), "MET_phi": float(np.arctan2(met[1], met[0])), "MET_sumEt": candidate.sum_et}
     return collections, scalars
@@ -240,7 +209,7 @@ def generate_dilepton_block(
     def flush() -> None:
         if not pending:
             return
-        for candidate, jets_p4 in zip(pending, _cluster(pending, detector.jet_radius)):
+        for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jet_radius)):
             if len(buffer) >= n_selected:
                 break
             result = _reconstruct(candidate, jets_p4, detector, selection, rng)

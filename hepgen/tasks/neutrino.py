@@ -43,7 +43,7 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
 from hepgen.io.pointcloud import PointCloud
 from hepgen.models.regressors import HEADS, FlowHead, make_head
-from hepgen.nn import ClassAttentionPooling, MaskedStandardizer, TransformerBlock
+from hepgen.nn import MaskedStandardizer, ObjectSetEncoder
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
 from hepgen.physics.neutrino import solve_neutrino_pz
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
@@ -315,6 +315,16 @@ def targets_to_momentum(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
     return lib.stack([px, py, pz], -1) if lib is torch else np.stack([px, py, pz], axis=-1)
 
 
+#: The encoder's parameters, saved at the top level of the model before it became an ObjectSetEncoder.
+_ENCODER_PARTS = ("standardizers.", "embeddings.", "type_embedding.", "blocks.", "pool.")
+
+
+def _encoder_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+    """Load models saved with the encoder's parameters at the top level (``blocks.0…`` → ``encoder.blocks.0…``)."""
+    for key in [k for k in state_dict if k.startswith(prefix) and k[len(prefix):].startswith(_ENCODER_PARTS)]:
+        state_dict[f"{prefix}encoder.{key[len(prefix):]}"] = state_dict.pop(key)
+
+
 class NeutrinoModel(nn.Module):
     """Transformer encoder over the event's objects + a density head over (px, py, η) (+ a jet-assignment head).
 
@@ -358,12 +368,9 @@ class NeutrinoModel(nn.Module):
             raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
         features = INPUT_SETS[inputs]
         self.head_kind = head
-        self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in features.items()})
+        self.encoder = ObjectSetEncoder(features, dim=dim, heads=heads, layers=layers, dropout=dropout)
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
-        self.embeddings = nn.ModuleDict({k: nn.Linear(len(f), dim) for k, f in features.items()})
-        self.type_embedding = nn.ParameterDict({k: nn.Parameter(torch.zeros(dim)) for k in features})
-        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(layers))
-        self.pool = ClassAttentionPooling(dim, heads)
+        self.register_load_state_dict_pre_hook(_encoder_keys)
         options: dict[str, int] = {"hidden": head_hidden}
         if head == "flow":
             options["transforms"] = flow_transforms
@@ -386,29 +393,15 @@ class NeutrinoModel(nn.Module):
 
     def fit_standardization(self, arrays: NeutrinoArrays) -> None:
         """Fit every input and target standardizer on training arrays."""
-        for name, values in arrays.objects.items():
-            self.standardizers[name].fit(torch.as_tensor(values), torch.as_tensor(arrays.masks[name]))
+        self.encoder.fit_standardization({k: torch.as_tensor(v) for k, v in arrays.objects.items()},
+                                         {k: torch.as_tensor(v) for k, v in arrays.masks.items()})  # fmt: skip
         if arrays.target is None:
             raise HepgenInputError("fitting the target standardisation needs truth targets")
         self.target_standardizer.fit(torch.as_tensor(arrays.target))
 
-    def encode_tokens(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Every object's token after the self-attention blocks ``[B, T, dim]`` and the token mask ``[B, T]``
-        (in the order of :data:`OBJECT_FEATURES`: lepton, jets, MET, analytic roots)."""
-        tokens, token_masks = [], []
-        for name in self.standardizers:
-            mask = masks[name]
-            x = self.standardizers[name](objects[name], mask)
-            tokens.append((self.embeddings[name](x) + self.type_embedding[name]) * mask[..., None])
-            token_masks.append(mask)
-        x, mask = torch.cat(tokens, dim=1), torch.cat(token_masks, dim=1)
-        for block in self.blocks:
-            x = block(x, mask)
-        return x, mask
-
     def encode(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
         """Context vector ``[B, dim]`` of each event."""
-        return self.pool(*self.encode_tokens(objects, masks))
+        return self.encoder(objects, masks)
 
     def forward(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Distribution:
         """The posterior over the *standardised* targets (what the loss uses)."""
@@ -423,8 +416,8 @@ class NeutrinoModel(nn.Module):
                b_jet: Tensor | None = None) -> dict[str, Tensor]:  # fmt: skip
         """The negative log-likelihood of the standardised targets; with the assignment head also the cross-entropy
         of the leptonic-b jet (events without a matched jet excluded) and the uncertainty-weighted total."""
-        tokens, mask = self.encode_tokens(objects, masks)
-        nll = -self.head(self.pool(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
+        tokens, mask = self.encoder.tokens(objects, masks)
+        nll = -self.head(self.encoder.pool(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
         if not self.has_assignment:
             return {"nll": nll}
         logits = self._assignment_logits(tokens, masks)
@@ -442,7 +435,7 @@ class NeutrinoModel(nn.Module):
     @torch.no_grad()
     def assignment_probability(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
         """p(jet j is the leptonic b) ``[B, N_jets]`` (zero for padding)."""
-        tokens, _ = self.encode_tokens(objects, masks)
+        tokens, _ = self.encoder.tokens(objects, masks)
         return torch.softmax(self._assignment_logits(tokens, masks), dim=-1).nan_to_num(0.0)
 
     def posterior(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Distribution:
@@ -474,7 +467,7 @@ class NeutrinoModel(nn.Module):
 
 class NeutrinoSamplingGraph(nn.Module):
     """The flow's sampling pass as one graph for ONNX: the objects and masks of :data:`INPUT_SETS` (in the order of
-    ``model.standardizers``) and base-distribution noise ``[B, S, 3]`` (standard normal) → samples (px, py, η)
+    ``model.encoder.features``) and base-distribution noise ``[B, S, 3]`` (standard normal) → samples (px, py, η)
     ``[B, S, 3]``, momenta (px, py, pz) [GeV] ``[B, S, 3]``, log densities ``[B, S]`` (standardised space) and, with
     the assignment head, p(jet is the leptonic b) ``[B, N_jets]``. Deterministic given the noise."""
 
@@ -487,14 +480,14 @@ class NeutrinoSamplingGraph(nn.Module):
                                    f"{model.head_kind!r} head")  # fmt: skip
         self.model = model
         self.sampler = ContextCachedSampler(model.head.flow)
-        self.names = list(model.standardizers)
+        self.names = list(model.encoder.features)
 
     def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
         *tensors, noise = inputs
         objects = {k: tensors[2 * i] for i, k in enumerate(self.names)}
         masks = {k: tensors[2 * i + 1] for i, k in enumerate(self.names)}
-        tokens, token_mask = self.model.encode_tokens(objects, masks)
-        x, log_prob = self.sampler.transform_noise(self.model.pool(tokens, token_mask), noise.transpose(0, 1),
+        tokens, token_mask = self.model.encoder.tokens(objects, masks)
+        x, log_prob = self.sampler.transform_noise(self.model.encoder.pool(tokens, token_mask), noise.transpose(0, 1),
                                                    with_log_prob=True)  # fmt: skip
         samples = self.model.target_standardizer.inverse(x).transpose(0, 1)
         px, py, eta = samples.unbind(-1)
@@ -552,7 +545,7 @@ def neutrino_export_graphs(model: NeutrinoModel, *, events: int = 6, samples: in
     inputs: dict[str, Tensor] = {}
     docs: dict[str, TensorDoc] = {}
     for name in graph.names:
-        std = model.standardizers[name]
+        std = model.encoder.standardizers[name]
         width = model.config["max_jets"] if name == "jets" else 1
         values = std.mean + std.std * torch.randn(events, width, len(features[name]), generator=generator)
         mask = torch.ones(events, width, dtype=torch.bool)
@@ -587,8 +580,8 @@ def neutrino_export_graphs(model: NeutrinoModel, *, events: int = 6, samples: in
     extra = {
         "features": {name: {f: FEATURE_DOCS[f] for f in features[name]} for name in graph.names},
         "max_jets": model.config["max_jets"],
-        "input_standardization": {name: {"mean": model.standardizers[name].mean.tolist(),
-                                         "std": model.standardizers[name].std.tolist()} for name in graph.names},
+        "input_standardization": {name: {"mean": model.encoder.standardizers[name].mean.tolist(),
+                                         "std": model.encoder.standardizers[name].std.tolist()} for name in graph.names},
         "target_standardization": {"mean": model.target_standardizer.mean.tolist(),
                                    "std": model.target_standardizer.std.tolist()},
         "notes": "The standardisations are inside the graph (given for reference): feed physical features. "

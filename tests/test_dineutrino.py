@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hepgen.cli import main
+from hepgen.errors import HepgenInputError
 from hepgen.io import read
 from hepgen.physics.kinematics import invariant_mass, massless_p4
 from hepgen.tasks.dineutrino import DineutrinoModel, dineutrino_arrays, targets_to_momenta
@@ -18,7 +19,16 @@ def arrays(tmp_path_factory):
     path = tmp_path_factory.mktemp("dilepton") / "dilepton.root"
     assert main(["generate", "ttbar-dilepton", "--events", "60", "--seed", "8", "--block-size", "30", "--no-progress",
                  "--out", str(path)]) == 0  # fmt: skip
-    return dineutrino_arrays(read(str(path), "hepgen-ttbar-dilepton"), require_truth=True)
+    arrays = dineutrino_arrays(read(str(path), "hepgen-ttbar-dilepton"), require_truth=True)
+    arrays.source = str(path)
+    return arrays
+
+
+@pytest.fixture(scope="module")
+def constrained(arrays):
+    out = dineutrino_arrays(read(arrays.source, "hepgen-ttbar-dilepton"), require_truth=True, inputs="constrained")
+    out.source = arrays.source
+    return out
 
 
 def test_inputs_put_the_positive_lepton_first_and_targets_in_top_order(arrays):
@@ -32,9 +42,33 @@ def test_inputs_put_the_positive_lepton_first_and_targets_in_top_order(arrays):
     assert right < 5.0 < wrong
 
 
-def test_the_flow_learns_and_samples_both_neutrinos(arrays):
+def test_constrained_inputs_hold_the_classical_answers(arrays, constrained):
+    """The constrained input set: the basic inputs unchanged, plus the ellipse method's solutions and Neutrino
+    Weighting's best pair for both b pairings — the same numbers `predict --model ellipse` would give."""
+    from hepgen.physics.dilepton_neutrinos import ellipse_method
+    from hepgen.tasks.dineutrino import SOLUTION_FEATURES, b_candidates_p4
+
+    assert all(np.array_equal(constrained.objects[k], arrays.objects[k]) for k in arrays.objects)
+    assert constrained.objects["ellipse"].shape == (60, 8, len(SOLUTION_FEATURES))
+    assert constrained.objects["weighting"].shape == (60, 2, len(SOLUTION_FEATURES))
+    b = b_candidates_p4(arrays)
+    leptons = arrays.leptons_p4.astype(np.float64)
+    met = arrays.objects["met"][:, 0].astype(np.float64)
+    direct = ellipse_method(b[:, 0], leptons[:, 0], b[:, 1], leptons[:, 1], met)
+    tokens, mask = constrained.objects["ellipse"][:, :4], constrained.masks["ellipse"][:, :4]  # the unswapped pairing
+    np.testing.assert_array_equal(mask, direct.valid)
+    np.testing.assert_allclose(tokens[mask][:, :3], direct.nu[direct.valid], rtol=1e-5, atol=1e-3)  # float32 inputs
+    assert (tokens[~mask] == 0).all() and (constrained.objects["ellipse"][:, 4:, -1][constrained.masks["ellipse"][:, 4:]] == 1).all()
+    assert constrained.masks["weighting"].any(axis=1).mean() > constrained.masks["ellipse"].any(axis=1).mean()  # NW fails less
+    with pytest.raises(HepgenInputError, match="unknown dilepton input set"):
+        dineutrino_arrays(read(constrained.source, "hepgen-ttbar-dilepton"), inputs="nonsense")
+
+
+@pytest.mark.parametrize("inputs", ["basic", "constrained"])
+def test_the_flow_learns_and_samples_both_neutrinos(arrays, constrained, inputs):
+    arrays = constrained if inputs == "constrained" else arrays
     torch.manual_seed(0)
-    model = DineutrinoModel(dim=16, heads=2, layers=1, head_hidden=32, flow_transforms=2)
+    model = DineutrinoModel(dim=16, heads=2, layers=1, head_hidden=32, flow_transforms=2, inputs=inputs)
     model.fit_standardization(arrays)
     objects, masks = arrays.tensors()
     target = torch.as_tensor(arrays.target)

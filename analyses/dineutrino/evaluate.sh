@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # The dilepton comparison of analyses/dineutrino/README.md on the independent test sample (make_samples.sh, seed 201):
-# the flow (256 samples), the ellipse method and Neutrino Weighting; then the target table (targets.py → targets.md).
+# the two flows (256 samples), the ellipse method and Neutrino Weighting; then the target table (targets.py →
+# targets.md) for each flow.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
-run=${RUN:-runs/dineutrino/flow}
+runs=${RUNS:-runs/dineutrino}
 test=${TEST:-runs/ttbar_dilepton/test.root}
 out=${OUT:-runs/dineutrino_eval}
 mkdir -p "$out"
-$hepgen predict dineutrino --run "$run" --data "$test" --samples 256 --seed 1 --no-progress --overwrite --out "$out/flow.root"
+flows=()
+for name in flow flow_constrained; do
+  [[ -f "$runs/$name/model.pt" ]] || continue
+  $hepgen predict dineutrino --run "$runs/$name" --data "$test" --samples 256 --seed 1 --no-progress --overwrite \
+      --out "$out/$name.root"
+  flows+=("$name")
+done
 for method in ellipse weighting; do
   $hepgen predict dineutrino --model "$method" --data "$test" --no-progress --overwrite --out "$out/$method.root"
 done
-$hepgen validate dineutrino --pred "$out/flow.root" "$out/ellipse.root" "$out/weighting.root" \
+files=()
+for name in "${flows[@]}"; do files+=("$out/$name.root"); done
+$hepgen validate dineutrino --pred "${files[@]}" "$out/ellipse.root" "$out/weighting.root" \
     --out analyses/dineutrino/validation --overwrite --no-progress
-.venv/bin/python analyses/dineutrino/targets.py | tee analyses/dineutrino/targets.md
+{
+  for name in "${flows[@]}"; do
+    method=flow  # validate names the first file of a method by the method, the others by method (file name)
+    [[ "$name" != "${flows[0]}" ]] && method="flow ($name)"
+    .venv/bin/python analyses/dineutrino/targets.py --method "$method"
+    echo
+  done
+} | tee analyses/dineutrino/targets.md

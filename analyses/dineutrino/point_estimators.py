@@ -61,7 +61,8 @@ def main() -> None:
     with open(f"{args.run}/config.yaml") as f:
         config = yaml.safe_load(f)
     arrays = dineutrino_arrays(read(config["data"], config.get("schema", "hepgen-ttbar-dilepton"),
-                                    entry_stop=config.get("max_events")), require_truth=True)  # fmt: skip
+                                    entry_stop=config.get("max_events")), require_truth=True,
+                                inputs=model.config["inputs"])  # fmt: skip
     _, val = split_events(arrays, config["val_fraction"], config["seed"])  # the training's split
     if args.events is not None:
         val = val.select(np.arange(min(args.events, len(val))))

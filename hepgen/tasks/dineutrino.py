@@ -7,7 +7,9 @@
 
 * **inputs** (:func:`dineutrino_arrays`) — ℓ⁺ then ℓ⁻ (px, py, pz, log E, charge, is-muon), up to ten jets (px,
   py, pz, log E, b-tag flag), MET (px, py), read through the ``hepgen-ttbar-dilepton`` schema; events without exactly
-  one lepton of each charge, or without jets, are counted and left out;
+  one lepton of each charge, or without jets, are counted and left out; the ``constrained`` input set
+  (:data:`INPUT_SETS`) adds the classical answers as tokens, :func:`classical_tokens`: every ellipse-method
+  solution and Neutrino Weighting's best pair, for both pairings of the two b candidates (none where a method fails);
 * **target** — (px, py, η) of the neutrino from the top (ν, the partner of ℓ⁺) and of the one from the antitop (ν̄):
   six numbers; η rather than pz for the same reason as the single neutrino's (:mod:`hepgen.tasks.neutrino`);
 * **model** (:class:`DineutrinoModel`) — :class:`~hepgen.nn.ObjectSetEncoder` and a conditional neural spline flow
@@ -48,7 +50,7 @@ from hepgen.tasks.data_parallel import event_batches, split_events
 from hepgen.tasks.neutrino import btag_flags
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["DILEPTON_FEATURES", "TARGETS", "CLASSICAL_METHODS", "DineutrinoArrays", "dineutrino_arrays",
+__all__ = ["DILEPTON_FEATURES", "SOLUTION_FEATURES", "INPUT_SETS", "classical_tokens", "TARGETS", "CLASSICAL_METHODS", "DineutrinoArrays", "dineutrino_arrays",
            "targets_to_momenta", "DineutrinoModel", "DineutrinoTraining", "DineutrinoPrediction", "DineutrinoValidation",
            "DineutrinoTask", "DINEUTRINO"]  # fmt: skip
 
@@ -58,6 +60,17 @@ DILEPTON_FEATURES: dict[str, tuple[str, ...]] = {
     "jets": ("px", "py", "pz", "log_energy", "btag"),
     "met": ("px", "py"),
 }
+#: A classical (ν, ν̄) answer as a token: both momenta [GeV], the pair's m(tt̄) [GeV] and whether the b candidates
+#: were swapped (1: the second candidate is the top's b).
+SOLUTION_FEATURES = ("nu_px", "nu_py", "nu_pz", "nubar_px", "nubar_py", "nubar_pz", "m_ttbar", "swapped")
+#: The input sets a model can read, by name (models saved before it existed read ``basic``).
+INPUT_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "basic": DILEPTON_FEATURES,
+    "constrained": DILEPTON_FEATURES | {"ellipse": SOLUTION_FEATURES, "weighting": SOLUTION_FEATURES},
+}
+#: Events per call of the classical methods while building inputs (Neutrino Weighting's grid: ~1.4 MB per event).
+_CLASSICAL_CHUNK = 2000
+
 #: What the model predicts per event: (px [GeV], py [GeV], η) of ν (from the top), then of ν̄ (from the antitop).
 TARGETS = ("nu_px", "nu_py", "nu_eta", "nubar_px", "nubar_py", "nubar_eta")
 
@@ -104,8 +117,12 @@ def _eta(p3: np.ndarray) -> np.ndarray:
     return np.arcsinh(p3[..., 2] / np.maximum(pt, 1e-9))
 
 
-def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False) -> DineutrinoArrays:
-    """The model inputs from events read with the ``hepgen-ttbar-dilepton`` schema (ℓ⁺ first, then ℓ⁻)."""
+def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False,
+                      inputs: str = "basic") -> DineutrinoArrays:  # fmt: skip
+    """The model inputs (the input set ``inputs`` of :data:`INPUT_SETS`) from events read with the
+    ``hepgen-ttbar-dilepton`` schema (ℓ⁺ first, then ℓ⁻)."""
+    if inputs not in INPUT_SETS:
+        raise HepgenInputError(f"unknown dilepton input set {inputs!r}; known: {list(INPUT_SETS)}")
     if "leptons" not in list(events):
         raise HepgenInputError(f"the dilepton inputs need a 'leptons' collection; the events have {sorted(events)}")
     leptons, jets, met = events["leptons"], events["jets"], events["met"]
@@ -158,6 +175,10 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
     objects = {"leptons": lepton_features.astype(np.float32), "jets": jet_features.astype(np.float32),
                "met": np.stack([met["px"][idx, 0], met["py"][idx, 0]], axis=-1)[:, None, :].astype(np.float32)}  # fmt: skip
     masks = {"leptons": np.ones((len(idx), 2), bool), "jets": j_mask, "met": np.ones((len(idx), 1), bool)}
+    if inputs == "constrained":
+        b_pair = _b_candidates(btag, j_p4, j_mask)
+        for name, (values, mask) in classical_tokens(b_pair, l_p4.astype(np.float64), objects["met"][:, 0]).items():
+            objects[name], masks[name] = values, mask
     for name, values in objects.items():
         if not np.isfinite(values).all():
             raise HepgenInputError(f"non-finite {name} inputs after building the dilepton features")
@@ -178,11 +199,13 @@ class DineutrinoModel(nn.Module):
     """The object-set encoder and a conditional flow over the six targets (:data:`TARGETS`)."""
 
     def __init__(self, *, dim: int = 64, heads: int = 4, layers: int = 3, head_hidden: int = 128,
-                 flow_transforms: int = 4) -> None:  # fmt: skip
+                 flow_transforms: int = 4, inputs: str = "basic") -> None:  # fmt: skip
         super().__init__()
+        if inputs not in INPUT_SETS:
+            raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
         self.config = {"dim": dim, "heads": heads, "layers": layers, "head_hidden": head_hidden,
-                       "flow_transforms": flow_transforms}  # fmt: skip
-        self.encoder = ObjectSetEncoder(DILEPTON_FEATURES, dim=dim, heads=heads, layers=layers)
+                       "flow_transforms": flow_transforms, "inputs": inputs}  # fmt: skip
+        self.encoder = ObjectSetEncoder(INPUT_SETS[inputs], dim=dim, heads=heads, layers=layers)
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         self.head = FlowHead(dim, len(TARGETS), hidden=head_hidden, transforms=flow_transforms)
 
@@ -216,11 +239,43 @@ CLASSICAL_METHODS = {"ellipse": ellipse_method, "weighting": neutrino_weighting}
 def b_candidates_p4(arrays: DineutrinoArrays) -> np.ndarray:
     """The two jets taken as b quarks per event ``[B, 2, 4]`` (zero where an event has one jet):
     :func:`~hepgen.physics.dilepton_neutrinos.b_jet_candidates`."""
-    btag = arrays.objects["jets"][..., 4]
-    pt = np.hypot(arrays.jets_p4[..., 0], arrays.jets_p4[..., 1])
-    chosen = b_jet_candidates(btag, pt, arrays.masks["jets"])
-    p4 = np.take_along_axis(arrays.jets_p4.astype(np.float64), np.maximum(chosen, 0)[..., None], axis=1)
+    return _b_candidates(arrays.objects["jets"][..., 4], arrays.jets_p4, arrays.masks["jets"])
+
+
+def _b_candidates(btag: np.ndarray, jets_p4: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    chosen = b_jet_candidates(btag, np.hypot(jets_p4[..., 0], jets_p4[..., 1]), mask)
+    p4 = np.take_along_axis(jets_p4.astype(np.float64), np.maximum(chosen, 0)[..., None], axis=1)
     return np.where((chosen >= 0)[..., None], p4, 0.0)
+
+
+def classical_tokens(b_pair: np.ndarray, leptons: np.ndarray, met: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The classical answers as model inputs: ``{"ellipse": (values [B, 8, 8], mask [B, 8]), "weighting": (values
+    [B, 2, 8], mask [B, 2])}`` (:data:`SOLUTION_FEATURES`; zero where masked). The ellipse method's up to four
+    solutions and Neutrino Weighting's best pair, each with the b candidates ``b_pair`` ``[B, 2, 4]`` in both orders
+    (ℓ⁺ ``leptons[:, 0]`` with the first, then with the second); ``met`` (px, py) ``[B, 2]`` [GeV]."""
+    out: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {name: ([], []) for name in CLASSICAL_METHODS}
+    for start in range(0, len(b_pair), _CLASSICAL_CHUNK):
+        rows = slice(start, start + _CLASSICAL_CHUNK)
+        b, lep, m = b_pair[rows], leptons[rows], np.asarray(met[rows], dtype=np.float64)
+        for name, method in CLASSICAL_METHODS.items():
+            values, masks = [], []
+            for swapped in (0, 1):
+                bt, bbar = b[:, swapped], b[:, 1 - swapped]
+                with np.errstate(all="ignore"):
+                    solutions = method(bt, lep[:, 0], bbar, lep[:, 1], m)
+                valid = solutions.valid & (np.abs(bt[:, 3]) > 0)[:, None] & (np.abs(bbar[:, 3]) > 0)[:, None]
+                nu, nubar = np.nan_to_num(solutions.nu), np.nan_to_num(solutions.nubar)
+                total = (bt + bbar + lep[:, 0] + lep[:, 1])[:, None] + massless_p4(nu) + massless_p4(nubar)
+                m_ttbar = np.sqrt(np.maximum(total[..., 3] ** 2 - (total[..., :3] ** 2).sum(-1), 0.0))
+                v = np.concatenate([nu, nubar, m_ttbar[..., None], np.full(m_ttbar.shape + (1,), float(swapped))], -1)
+                values.append(np.where(valid[..., None], v, 0.0))
+                masks.append(valid)
+            out[name][0].append(np.concatenate(values, axis=1))
+            out[name][1].append(np.concatenate(masks, axis=1))
+    widths = {"ellipse": 8, "weighting": 2}
+    return {name: (np.concatenate(v).astype(np.float32) if v else np.zeros((0, widths[name], len(SOLUTION_FEATURES)), np.float32),
+                   np.concatenate(k) if k else np.zeros((0, widths[name]), bool))
+            for name, (v, k) in out.items()}  # fmt: skip
 
 
 def flow_pairing(b_pair: np.ndarray, leptons: np.ndarray, samples: np.ndarray) -> np.ndarray:
@@ -254,6 +309,8 @@ class DineutrinoTraining(TrainSettings):
     layers: int = setting(3, "self-attention blocks")
     head_hidden: int = setting(128, "hidden width of the flow's networks")
     flow_transforms: int = setting(4, "spline transforms of the flow")
+    inputs: str = setting("basic", "the input set: basic, or constrained (adds the ellipse method's solutions and "
+                          "Neutrino Weighting's best pair as tokens)", choices=tuple(INPUT_SETS))  # fmt: skip
 
 
 @dataclass
@@ -287,12 +344,14 @@ class DineutrinoTask(Task):
 
     def build_model(self, settings: DineutrinoTraining) -> DineutrinoModel:
         return DineutrinoModel(dim=settings.dim, heads=settings.heads, layers=settings.layers,
-                               head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms)  # fmt: skip
+                               head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms,
+                               inputs=settings.inputs)  # fmt: skip
 
     def training_data(self, settings: DineutrinoTraining, model: DineutrinoModel) -> TrainingData:
         from hepgen.io import read
 
-        arrays = dineutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True)
+        arrays = dineutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True,
+                                   inputs=settings.inputs)  # fmt: skip
         if len(arrays) < 10:
             raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
                                    f"(skipped: {arrays.skipped})")  # fmt: skip
@@ -332,7 +391,7 @@ class DineutrinoTask(Task):
         from hepgen.io import read
 
         events = read(settings.data, settings.schema, entry_start=block.start, entry_stop=block.stop)
-        arrays = dineutrino_arrays(events)
+        arrays = dineutrino_arrays(events, inputs="basic" if isinstance(predictor, str) else predictor.config["inputs"])
         b_pair = b_candidates_p4(arrays)
         leptons = arrays.leptons_p4.astype(np.float64)
         met = arrays.objects["met"][:, 0].astype(np.float64)

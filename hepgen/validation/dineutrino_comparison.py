@@ -33,7 +33,7 @@ from hepgen.validation.histograms import (
 from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resolution_difference
 from hepgen.validation.report import write_report
 
-__all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino"]
+__all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino", "sample_ttbar_masses"]
 
 #: The tt̄ observables and whether their residual is relative (x/x_true − 1) or absolute.
 OBSERVABLES = {"m_ttbar": "relative", "top_pt": "relative", "cos_theta_plus": "absolute", "cos_theta_minus": "absolute"}
@@ -133,7 +133,7 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
                 calibration[component] = _calibration(samples[:, :, i, j], truth[:, i, j])
                 histograms[f"coverage/{component}/{name}"] = coverage_histogram(truth_quantiles(samples[:, :, i, j], truth[:, i, j]),
                                                                                 label=f"nominal coverage ({component})")  # fmt: skip
-            m_samples = _sample_ttbar_masses(outputs, samples)
+            m_samples = sample_ttbar_masses(outputs, samples)
             calibration["m_ttbar"] = _calibration(m_samples, truth_obs["m_ttbar"])
             q = truth_quantiles(m_samples, truth_obs["m_ttbar"])
             histograms[f"coverage/m_ttbar/{name}"] = coverage_histogram(q, label="nominal coverage (m_ttbar)")
@@ -147,7 +147,7 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
     return metrics
 
 
-def _sample_ttbar_masses(outputs: dict[str, Any], samples: np.ndarray) -> np.ndarray:
+def sample_ttbar_masses(outputs: dict[str, Any], samples: np.ndarray) -> np.ndarray:
     """m(tt̄) of every posterior sample ``[B, S]`` with the flow's b pairing."""
     b, leptons = outputs["b_p4"].astype(np.float64), outputs["leptons_p4"].astype(np.float64)
     nu, nubar = samples[:, :, 0], samples[:, :, 1]

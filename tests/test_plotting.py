@@ -117,6 +117,11 @@ def test_grid_scores_image_and_chosen_cell(tmp_path):
 def test_methods_keep_their_colour():
     assert color_of("flow") == color_of("flow (run2)") != color_of("analytic")
     assert color_of("something new") is None
+    # two runs of one method in one figure: the second run takes a spare colour, the first keeps the method's
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], color=color_of("flow", ax))
+    assert color_of("flow (run2)", ax) not in (color_of("flow"), None) and color_of("flow", ax) == color_of("flow")
+    plt.close(fig)
 
 
 def test_histograms_draw_as_their_arrays():

@@ -32,7 +32,9 @@ def main() -> None:
     args = parser.parse_args()
     m = json.loads((Path(args.validation) / "metrics.json").read_text())
     methods, name = m["methods"], args.method
-    lines = [f"{m['events']} test events ({args.validation}); model `{name}`:", "", "| target | measured | |", "|---|---|---|"]
+    where = Path(args.validation).resolve()
+    where = where.relative_to(HERE.parents[1]) if where.is_relative_to(HERE.parents[1]) else where
+    lines = [f"{m['events']} test events ({where}); model `{name}`:", "", "| target | measured | |", "|---|---|---|"]
     ours = methods[name]
     lines.append(row("the flow answers 100 % of events", f"{ours['answered']:.4f}", ours["answered"] == 1.0))
     for baseline in BASELINES:

@@ -53,24 +53,27 @@ def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist | np.ndarray], *, bin
     return ax
 
 
-def plot_coverage(coverage: Mapping[str, hist.Hist | np.ndarray], *, levels: np.ndarray = DEFAULT_LEVELS, ax=None):  # noqa: ANN001, ANN201
+def plot_coverage(coverage: Mapping[str, hist.Hist | np.ndarray], *, levels: np.ndarray = DEFAULT_LEVELS, ax=None,  # noqa: ANN001, ANN201
+                  colors: Mapping[str, str] | None = None, xlabel: str | None = None):  # fmt: skip
     """Empirical against nominal coverage per method: profiles (:func:`~hepgen.validation.histograms.coverage_histogram`)
-    with binomial errors, or arrays of the empirical coverage at ``levels``; the diagonal is perfect calibration."""
+    with binomial errors, or arrays of the empirical coverage at ``levels``; the diagonal is perfect calibration.
+    ``colors`` overrides the methods' colours (e.g. for the components of one method)."""
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--", label="calibrated")
     for name, h in coverage.items():
+        color = (colors or {}).get(name) or color_of(name, ax)
         if not isinstance(h, hist.Hist):
-            ax.plot(levels, h, marker="o", ms=3, label=name, color=color_of(name, ax))
+            ax.plot(levels, h, marker="o", ms=3, label=name, color=color)
             continue
         view = h.view()
         filled = view.count > 0
         levels = np.asarray(h.axes[0].centers)[filled]  # each bin is centred on its nominal level
         value, error = view.value[filled], np.sqrt(view.variance[filled] / np.maximum(view.count[filled], 1))
-        ax.errorbar(levels, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color_of(name, ax))
+        ax.errorbar(levels, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     first = next(iter(coverage.values()))
-    ax.set_xlabel(first.axes[0].label if isinstance(first, hist.Hist) else "nominal coverage")
+    ax.set_xlabel(xlabel or (first.axes[0].label if isinstance(first, hist.Hist) else "nominal coverage"))
     ax.set_ylabel("empirical coverage")
     ax.legend(fontsize="x-small")
     return ax

@@ -31,12 +31,32 @@ METHOD_COLORS: dict[str, str] = {
     "vipr_samples": "#0072B2",
     "vipr_observed": "#7A4FA3",
     "vipr_observed_samples": "#7A4FA3",
+    "ellipse": "#CC79A7",
+    "weighting": "#E69F00",
 }
 
 
+#: Colours for a second run of a method in one figure (Okabe–Ito, then a purple).
+_SPARE_COLORS = ("#D55E00", "#009E73", "#56B4E9", "#7A4FA3", "#F0E442")
+
+
+def _colors_on(ax) -> set[str]:  # noqa: ANN001
+    """The colours already drawn on ``ax`` (lines and histogram steps), as hex."""
+    from matplotlib.colors import to_hex
+
+    drawn = [line.get_color() for line in ax.lines] + [patch.get_edgecolor() for patch in ax.patches]
+    return {to_hex(c) for c in drawn}
+
+
 def color_of(name: str, ax=None) -> str | None:  # noqa: ANN001
-    """The fixed colour of a method; for other names the next colour of ``ax``'s cycle (None without ``ax``)."""
-    color = METHOD_COLORS.get(name, METHOD_COLORS.get(name.split(" ")[0]))
+    """The fixed colour of a method (``flow (run)`` takes ``flow``'s unless ``ax`` already shows it: two runs of
+    one method in a figure get different colours); for other names the next colour of ``ax``'s cycle (None without
+    ``ax``)."""
+    color = METHOD_COLORS.get(name)
+    if color is None:
+        color = METHOD_COLORS.get(name.split(" ")[0])
+        if color is not None and ax is not None and color.lower() in _colors_on(ax):
+            color = next((c for c in _SPARE_COLORS if c.lower() not in _colors_on(ax)), None)
     if color is None and ax is not None:
         cycle = getattr(getattr(ax, "_get_lines", None), "get_next_color", None)  # matplotlib's own colour cycle
         color = cycle() if cycle else None

@@ -13,6 +13,7 @@ and of m(tt̄) (each posterior sample's m(tt̄), with the flow's b pairing). Wri
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,8 @@ def _summary(metrics: dict[str, Any]) -> str:
             for quantity, c in calibration.items():
                 lines.append(f"| {name} | {quantity} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
                              f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |")  # fmt: skip
-    lines += ["", "Figures: `m_ttbar`, `coverage` (PDF and PNG), from the histograms in `histograms.root`.", ""]
+    lines += ["", "Figures: `m_ttbar`, `coverage` (one per posterior method when there are several: `coverage_<method>`; PDF "
+              "and PNG), from the histograms in `histograms.root`.", ""]
     return "\n".join(lines)
 
 
@@ -212,10 +214,21 @@ def _figures(out: Path, histograms: dict[str, Any], label_text: str, experiment:
     label(ax, label_text, experiment=experiment)
     save_figure(ax.figure, out / "m_ttbar")
     plt.close(ax.figure)
-    coverage = {k.split("/")[1]: h for k, h in histograms.items() if k.startswith("coverage/")}
-    if coverage:
+    posteriors = list(dict.fromkeys(k.split("/", 2)[2] for k in histograms if k.startswith("coverage/")))
+    for name in posteriors:  # one figure per posterior method: every neutrino component and m(tt̄)
+        coverage = {k.split("/")[1]: h for k, h in histograms.items() if k.startswith("coverage/") and k.split("/", 2)[2] == name}
         fig, ax = plt.subplots(figsize=(6, 5))
-        plot_coverage(coverage, ax=ax)
+        plot_coverage(coverage, ax=ax, colors=dict(zip(coverage, _QUANTITY_COLORS)), xlabel="nominal coverage")
+        ax.legend(fontsize="x-small", title=name, title_fontsize="x-small")
         label(ax, label_text, experiment=experiment)
-        save_figure(fig, out / "coverage")
+        save_figure(fig, out / ("coverage" if len(posteriors) == 1 else f"coverage_{_slug(name)}"))
         plt.close(fig)
+
+
+#: One colour per calibrated quantity (Okabe–Ito and black).
+_QUANTITY_COLORS = ("#56B4E9", "#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#000000")
+
+
+def _slug(name: str) -> str:
+    """A file-name form of a method's name: ``flow (flow_constrained)`` → ``flow_flow_constrained``."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")

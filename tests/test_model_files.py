@@ -36,7 +36,7 @@ def test_shipped_models_load_weights_only(run):
 
 
 def test_shipped_models_are_all_found():
-    assert {p.parent.name for p in SHIPPED} == {"neutrino", "pileup"} and len(SHIPPED) >= 2
+    assert {p.parent.name for p in SHIPPED} == {"neutrino", "pileup", "dineutrino"} and len(SHIPPED) >= 3
 
 
 def test_a_model_file_carrying_a_pickled_callable_is_refused(tmp_path, capsys):

@@ -156,8 +156,8 @@ def test_constrained_inputs_add_the_top_candidate_masses(ttbar_arrays):
         neutrino_arrays(events, inputs="everything")
     # a model reads the input set it was trained with (old models, without the key, read the basic set)
     model = NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2, inputs="constrained")
-    assert model.config["inputs"] == "constrained" and model.embeddings["jets"].in_features == 7
-    assert NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16).embeddings["jets"].in_features == 5
+    assert model.config["inputs"] == "constrained" and model.encoder.embeddings["jets"].in_features == 7
+    assert NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16).encoder.embeddings["jets"].in_features == 5
 
 
 @pytest.mark.slow
@@ -304,3 +304,19 @@ def test_btag_inputs_are_flags_and_nanoaod_placeholders_are_untagged(nanoaod_pat
         arrays = neutrino_arrays(read(str(nanoaod_path), "nanoaod"))
     assert set(np.unique(arrays.objects["jets"][..., 4])) <= {0.0, 1.0}  # the file's DeepJet is -3000 everywhere
     assert "no b-tag discriminator" in caplog.text
+
+
+def test_models_saved_before_the_shared_encoder_still_load():
+    """Models saved when NeutrinoModel kept the encoder's parameters at its top level (``blocks.0…``) load into the
+    ObjectSetEncoder (``encoder.blocks.0…``), also under a prefix (Lightning checkpoints), with the same values."""
+    torch.manual_seed(0)
+    model = NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2)
+    old = {k.removeprefix("encoder."): v for k, v in model.state_dict().items()}
+    assert any(k.startswith("blocks.0.") for k in old) and not any(k.startswith("encoder.") for k in old)
+    fresh = NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2)
+    fresh.load_state_dict(old)  # strict: every key mapped
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
+    wrapper = torch.nn.Module()
+    wrapper.model = NeutrinoModel(dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2)
+    wrapper.load_state_dict({f"model.{k}": v for k, v in old.items()})
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), wrapper.model.state_dict().values()))

@@ -6,48 +6,40 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/dineutrino}
-test=${TEST:-runs/ttbar_dilepton/test.root}
 out=${OUT:-runs/dineutrino_eval}
-mkdir -p "$out"
 flows=()
 for name in flow flow_constrained; do
-  [[ -f "$runs/$name/model.pt" ]] || continue
-  $hepgen predict dineutrino --run "$runs/$name" --data "$test" --samples 256 --seed 1 --no-progress --overwrite \
-      --out "$out/$name.root"
-  flows+=("$name")
+  [[ -f "$runs/$name/model.pt" ]] && flows+=("$name")
 done
-for method in ellipse weighting; do
-  $hepgen predict dineutrino --model "$method" --data "$test" --no-progress --overwrite --out "$out/$method.root"
-done
-files=()
-for name in "${flows[@]}"; do files+=("$out/$name.root"); done
-$hepgen validate dineutrino --pred "${files[@]}" "$out/ellipse.root" "$out/weighting.root" \
-    --out analyses/dineutrino/validation --overwrite --no-progress
-# the same on another detector (the flows were trained on the default one)
-degraded=${TEST_DEGRADED:-runs/ttbar_dilepton/test_degraded.root}
-if [[ -f "$degraded" ]]; then
-  mkdir -p "$out/degraded"
+
+compare() {  # test-file prediction-folder validation-folder label: every flow and classical method, then validate
+  local test=$1 pred=$2 validation=$3 label=$4 files=()
+  mkdir -p "$pred"
   for name in "${flows[@]}"; do
-    $hepgen predict dineutrino --run "$runs/$name" --data "$degraded" --samples 256 --seed 1 --no-progress --overwrite \
-        --out "$out/degraded/$name.root"
+    $hepgen predict dineutrino --run "$runs/$name" --data "$test" --samples 256 --seed 1 --no-progress --overwrite \
+        --out "$pred/$name.root"
+    files+=("$pred/$name.root")
   done
   for method in ellipse weighting; do
-    $hepgen predict dineutrino --model "$method" --data "$degraded" --no-progress --overwrite --out "$out/degraded/$method.root"
+    $hepgen predict dineutrino --model "$method" --data "$test" --no-progress --overwrite --out "$pred/$method.root"
+    files+=("$pred/$method.root")
   done
-  files=()
-  for name in "${flows[@]}"; do files+=("$out/degraded/$name.root"); done
-  $hepgen validate dineutrino --pred "${files[@]}" "$out/degraded/ellipse.root" "$out/degraded/weighting.root" \
-      --out analyses/dineutrino/validation_degraded --overwrite --no-progress --label "Simulation, degraded detector"
-fi
+  $hepgen validate dineutrino --pred "${files[@]}" --out "$validation" --overwrite --no-progress --label "$label"
+}
+
+compare "${TEST:-runs/ttbar_dilepton/test.root}" "$out" analyses/dineutrino/validation "Simulation"
+# the same on another detector (the flows were trained on the default one)
+degraded=${TEST_DEGRADED:-runs/ttbar_dilepton/test_degraded.root}
+[[ -f "$degraded" ]] && compare "$degraded" "$out/degraded" analyses/dineutrino/validation_degraded \
+    "Simulation, degraded detector"
 {
   for name in "${flows[@]}"; do
     method=flow  # validate names the first file of a method by the method, the others by method (file name)
     [[ "$name" != "${flows[0]}" ]] && method="flow ($name)"
-    .venv/bin/python analyses/dineutrino/targets.py --method "$method"
-    echo
-    if [[ -f analyses/dineutrino/validation_degraded/metrics.json ]]; then
-      .venv/bin/python analyses/dineutrino/targets.py --validation analyses/dineutrino/validation_degraded --method "$method"
+    for validation in analyses/dineutrino/validation analyses/dineutrino/validation_degraded; do
+      [[ -f "$validation/metrics.json" ]] || continue
+      .venv/bin/python analyses/dineutrino/targets.py --validation "$validation" --method "$method"
       echo
-    fi
+    done
   done
 } | tee analyses/dineutrino/targets.md

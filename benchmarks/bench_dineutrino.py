@@ -29,7 +29,10 @@ TARGET_MS_PER_EVENT = 10.0  # issue 15
 
 def synthetic(n: int, rng: np.random.Generator) -> tuple[dict, dict]:
     sizes = {"leptons": 2, "jets": 10, "met": 1}
-    objects = {k: torch.as_tensor(rng.normal(size=(n, sizes[k], len(f))), dtype=torch.float32) for k, f in DILEPTON_FEATURES.items()}
+    objects = {
+        k: torch.as_tensor(rng.normal(size=(n, sizes[k], len(f))), dtype=torch.float32)
+        for k, f in DILEPTON_FEATURES.items()
+    }
     masks = {k: torch.ones(n, sizes[k], dtype=torch.bool) for k in DILEPTON_FEATURES}
     masks["jets"] = torch.arange(10)[None, :] < torch.as_tensor(rng.integers(2, 11, n))[:, None]
     return objects, masks
@@ -37,14 +40,17 @@ def synthetic(n: int, rng: np.random.Generator) -> tuple[dict, dict]:
 
 def on_shell_events(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """b, ℓ, ν of each top, on shell, from isotropic decays (as the tests build them)."""
-    def boost(p, frame):  # noqa: ANN001, ANN202
+
+    def boost(p, frame):
         beta = frame[:, :3] / frame[:, 3:4]
         b2 = (beta**2).sum(1, keepdims=True)
         gamma = 1 / np.sqrt(1 - b2)
         bp = (beta * p[:, :3]).sum(1, keepdims=True)
-        return np.concatenate([p[:, :3] + ((gamma - 1) * bp / b2 + gamma * p[:, 3:4]) * beta, gamma * (p[:, 3:4] + bp)], 1)
+        return np.concatenate(
+            [p[:, :3] + ((gamma - 1) * bp / b2 + gamma * p[:, 3:4]) * beta, gamma * (p[:, 3:4] + bp)], 1
+        )
 
-    def decay(parent, m, m1, m2):  # noqa: ANN001, ANN202
+    def decay(parent, m, m1, m2):
         p = np.sqrt((m**2 - (m1 + m2) ** 2) * (m**2 - (m1 - m2) ** 2)) / (2 * m)
         c, phi = rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n)
         d = np.stack([np.sqrt(1 - c**2) * np.cos(phi), np.sqrt(1 - c**2) * np.sin(phi), c], 1)
@@ -82,8 +88,10 @@ def main() -> None:
 
     def constrained_inputs() -> tuple[dict, dict]:
         tokens = classical_tokens(b_pair, leptons, events["met"])
-        return ({**objects, **{k: torch.as_tensor(v) for k, (v, _) in tokens.items()}},
-                {**masks, **{k: torch.as_tensor(m) for k, (_, m) in tokens.items()}})  # fmt: skip
+        return (
+            {**objects, **{k: torch.as_tensor(v) for k, (v, _) in tokens.items()}},
+            {**masks, **{k: torch.as_tensor(m) for k, (_, m) in tokens.items()}},
+        )
 
     flows = {}
     for inputs in ("basic", "constrained"):
@@ -107,8 +115,10 @@ def main() -> None:
     for name, ms in timings.items():
         print(f"{name:23s}: {ms:8.2f} ms/event (both lepton-b pairings)")
     print(f"reference (nu2-Flows)  : {REFERENCE_MS_PER_EVENT:8.2f} ms/event on one CPU core")
-    print(f"ratio to the reference : {flow / REFERENCE_MS_PER_EVENT:8.3f} (constrained: "
-          f"{flows['constrained'] / REFERENCE_MS_PER_EVENT:.3f})")
+    print(
+        f"ratio to the reference : {flow / REFERENCE_MS_PER_EVENT:8.3f} (constrained: "
+        f"{flows['constrained'] / REFERENCE_MS_PER_EVENT:.3f})"
+    )
 
 
 if __name__ == "__main__":

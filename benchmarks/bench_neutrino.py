@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import fields
 
 import numpy as np
 import torch
-
-from dataclasses import fields
 
 from hepgen.tasks.neutrino import INPUT_SETS, NeutrinoArrays, NeutrinoModel, NeutrinoTraining, batches
 
@@ -57,7 +56,9 @@ def main() -> None:
     model = NeutrinoModel(head="flow", inputs=DEFAULT_INPUTS)
     model.fit_standardization(arrays)
     model.to(device)
-    print(f"device {device}, torch threads {torch.get_num_threads()}, parameters {sum(p.numel() for p in model.parameters()):,}")
+    print(
+        f"device {device}, torch threads {torch.get_num_threads()}, parameters {sum(p.numel() for p in model.parameters()):,}"
+    )
 
     # training throughput (forward + backward + AdamW step)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -87,7 +88,7 @@ def main() -> None:
     # sampling: S posterior samples per event, batched over events
     model.eval()
 
-    def per_event_ms(draw) -> float:  # noqa: ANN001 - draw(objects, masks) → samples
+    def per_event_ms(draw) -> float:
         with torch.no_grad():
             for objects, masks, _ in batches(arrays.select(np.arange(min(64, args.events))), args.batch, shuffle=False):
                 draw({k: v.to(device) for k, v in objects.items()}, {k: v.to(device) for k, v in masks.items()})
@@ -106,11 +107,16 @@ def main() -> None:
     with_log_prob = per_event_ms(lambda o, m: model.sample(o, m, n, with_log_prob=True)[0])
     plain = per_event_ms(lambda o, m: model(o, m).sample((n,)))  # zuko's sample: every sample through every layer
     print(f"training                : {train_rate:10.0f} events/s (batch {args.train_batch})")
-    print(f"flow sampling           : {cached:10.2f} ms/event ({n} samples, batches of {args.batch} events; target <= {TARGET_MS_PER_EVENT} ms)")
+    print(
+        f"flow sampling           : {cached:10.2f} ms/event ({n} samples, batches of {args.batch} events; target <= {TARGET_MS_PER_EVENT} ms)"
+    )
     print(f"  with log density      : {with_log_prob:10.2f} ms/event (what `predict neutrino` does: the mode needs it)")
-    print(f"  zuko's plain sample() : {plain:10.2f} ms/event (speed-up of the context-cached sampler {plain / cached:.1f}x)")
+    print(
+        f"  zuko's plain sample() : {plain:10.2f} ms/event (speed-up of the context-cached sampler {plain / cached:.1f}x)"
+    )
     print(f"reference (nu2-Flows)   : {REFERENCE_MS_PER_EVENT:10.2f} ms/event on one CPU core")
     print(f"ratio to the reference  : {cached / REFERENCE_MS_PER_EVENT:10.3f}")
+
 
 if __name__ == "__main__":
     main()

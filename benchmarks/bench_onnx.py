@@ -30,7 +30,7 @@ from hepgen.tasks.run_folder import load_model
 REPO = Path(__file__).resolve().parents[1]
 
 
-def best_of(repeats: int, work) -> float:  # noqa: ANN001
+def best_of(repeats: int, work) -> float:
     """The fastest of ``repeats`` runs of ``work()`` [s] (after one warm-up run)."""
     work()
     times = []
@@ -44,19 +44,23 @@ def best_of(repeats: int, work) -> float:  # noqa: ANN001
 def neutrino(folder: Path, events: int, samples: int, threads: int) -> None:
     model = load_model("neutrino", REPO / "analyses" / "neutrino" / "model")
     onnx = OnnxNeutrinoSampler(str(folder), threads=threads)
-    arrays = neutrino_arrays(read(str(REPO / "data" / "ttbar_ljets_test.root"), "hepgen-ttbar", entry_stop=events),
-                             inputs=model.config["inputs"])  # fmt: skip
+    arrays = neutrino_arrays(
+        read(str(REPO / "data" / "ttbar_ljets_test.root"), "hepgen-ttbar", entry_stop=events),
+        inputs=model.config["inputs"],
+    )
     parts = [(o, m) for o, m, _ in batches(arrays, 256, shuffle=False)]
 
-    def run(sampler) -> None:  # noqa: ANN001
+    def run(sampler) -> None:
         with torch.no_grad():
             for objects, masks in parts:
                 sampler.sample(objects, masks, samples, with_log_prob=True)
 
     t_torch = best_of(2, lambda: run(model)) / len(arrays) * 1e3
     t_onnx = best_of(2, lambda: run(onnx)) / len(arrays) * 1e3
-    print(f"neutrino, {len(arrays)} events × {samples} samples:  PyTorch {t_torch:.2f} ms/event   onnxruntime "
-          f"{t_onnx:.2f} ms/event   ratio onnxruntime/PyTorch {t_onnx / t_torch:.2f}")  # fmt: skip
+    print(
+        f"neutrino, {len(arrays)} events × {samples} samples:  PyTorch {t_torch:.2f} ms/event   onnxruntime "
+        f"{t_onnx:.2f} ms/event   ratio onnxruntime/PyTorch {t_onnx / t_torch:.2f}"
+    )
 
 
 def pileup(name: str, folder: Path, jets: int, samples: int, threads: int) -> None:
@@ -69,14 +73,16 @@ def pileup(name: str, folder: Path, jets: int, samples: int, threads: int) -> No
     batch = jet_batch(observed, input=model.saved_with.get("input", "observed")).to_torch()
     sampler, _, steps = model.sampling_defaults()
 
-    def run(networks) -> None:  # noqa: ANN001
+    def run(networks) -> None:
         networks.sample(batch, samples, generator=torch.Generator().manual_seed(0))
 
     rows = jets * samples
     t_torch = best_of(1, lambda: run(model)) / rows * 1e3
     t_onnx = best_of(1, lambda: run(onnx)) / rows * 1e3
-    print(f"pileup {name} ({sampler}, {steps} steps), {jets} jets × {samples} samples:  PyTorch {t_torch:.1f} ms per "
-          f"jet·sample   onnxruntime {t_onnx:.1f}   ratio onnxruntime/PyTorch {t_onnx / t_torch:.2f}")  # fmt: skip
+    print(
+        f"pileup {name} ({sampler}, {steps} steps), {jets} jets × {samples} samples:  PyTorch {t_torch:.1f} ms per "
+        f"jet·sample   onnxruntime {t_onnx:.1f}   ratio onnxruntime/PyTorch {t_onnx / t_torch:.2f}"
+    )
 
 
 def main() -> None:

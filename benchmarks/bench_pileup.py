@@ -25,9 +25,11 @@ from hepgen.tasks.run_folder import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The shipped models and the samplers timed for each (a missing model is skipped).
-MODELS = {"edm": ("analyses/pileup/model", ("heun", "euler")),
-          "flow_matching": ("analyses/pileup/model_fm", ("heun_t", "euler")),
-          "student": ("analyses/pileup/model_student", ("euler",))}  # fmt: skip
+MODELS = {
+    "edm": ("analyses/pileup/model", ("heun", "euler")),
+    "flow_matching": ("analyses/pileup/model_fm", ("heun_t", "euler")),
+    "student": ("analyses/pileup/model_student", ("euler",)),
+}
 NFE = (1, 2, 4, 8, 16, 32, 99)
 #: The few-step setting `predict pileup` is meant to run with (the student, Euler, 4 evaluations; without a shipped
 #: student, EDM Euler at 8), and the target of issue 16.
@@ -57,11 +59,16 @@ def main() -> None:
     device = torch.device(args.device)
     hard = read_hard_jets([str(ROOT / "data/top_jets_test.root")], entry_stop=max(args.jets, args.train_batch))
     observed = overlay_pileup(hard, read_pileup_pool([str(ROOT / "data/minbias_pool_test.root")]), mu=60.0, seed=1)
-    models = {name: load_model("pileup", ROOT / run, device=device) for name, (run, _) in MODELS.items()
-              if (ROOT / run / "model.pt").exists()}  # fmt: skip
+    models = {
+        name: load_model("pileup", ROOT / run, device=device)
+        for name, (run, _) in MODELS.items()
+        if (ROOT / run / "model.pt").exists()
+    }
     reference = models["edm"]
-    print(f"device {device}, torch threads {torch.get_num_threads()}, parameters "
-          f"{sum(p.numel() for p in reference.parameters()):,}")  # fmt: skip
+    print(
+        f"device {device}, torch threads {torch.get_num_threads()}, parameters "
+        f"{sum(p.numel() for p in reference.parameters()):,}"
+    )
 
     # training throughput (the EDM loss; flow matching costs the same network pass)
     train = jet_batch(observed, input="chs", hard=hard, index=torch.arange(args.train_batch).numpy()).to_torch(device)
@@ -81,7 +88,11 @@ def main() -> None:
     batch = jet_batch(observed, input="chs", index=torch.arange(args.jets).numpy()).to_torch(device)
     per = {}
     print(f"ms per jet·sample ({args.jets} jets × {args.samples} samples per batch):")
-    print(f"{'model, sampler':24s}" + "".join(f"{n:>8d}" for n in NFE) + "   (network evaluations; Heun: 1, 1, 3, 7, 15, 31, 99)")
+    print(
+        f"{'model, sampler':24s}"
+        + "".join(f"{n:>8d}" for n in NFE)
+        + "   (network evaluations; Heun: 1, 1, 3, 7, 15, 31, 99)"
+    )
     for name, model in models.items():
         for sampler in MODELS[name][1]:
             cells = []
@@ -96,8 +107,10 @@ def main() -> None:
     name, sampler, nfe = CHOSEN if CHOSEN[0] in models else ("edm", "euler", 8)
     chosen_ms = per[(name, sampler, nfe)]  # Euler: evaluations = steps
     print(f"reference: EDM Heun, 99 evaluations : {ref_ms:9.1f} ms per jet·sample")
-    print(f"chosen: {name}, {sampler}, {nfe} evaluations : {chosen_ms:9.1f} ms per jet·sample "
-          f"(ratio to the reference {chosen_ms / ref_ms:.3f}; target <= {TARGET_MS} ms)")  # fmt: skip
+    print(
+        f"chosen: {name}, {sampler}, {nfe} evaluations : {chosen_ms:9.1f} ms per jet·sample "
+        f"(ratio to the reference {chosen_ms / ref_ms:.3f}; target <= {TARGET_MS} ms)"
+    )
     quality = ROOT / "analyses/pileup/nfe/nfe.md"
     if quality.exists():
         print(f"quality at each NFE ({quality.relative_to(ROOT)}, made by analyses/pileup/nfe_curve.py):")

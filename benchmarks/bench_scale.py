@@ -35,8 +35,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--parts", type=int, default=None, help="shards for Dask (default: one per 1024-event block)")
     args = parser.parse_args()
-    settings = NeutrinoPrediction(data=[str(REPO / "data" / args.data)], run=str(REPO / "analyses" / "neutrino" / "model"),
-                                  samples=args.samples, max_events=args.events, overwrite=True, progress=False)  # fmt: skip
+    settings = NeutrinoPrediction(
+        data=[str(REPO / "data" / args.data)],
+        run=str(REPO / "analyses" / "neutrino" / "model"),
+        samples=args.samples,
+        max_events=args.events,
+        overwrite=True,
+        progress=False,
+    )
     parts = args.parts or -(-args.events // 1024)
     with tempfile.TemporaryDirectory() as tmp:
         torch.set_num_threads(1)
@@ -44,15 +50,21 @@ def main() -> None:
         serial = predict(NEUTRINO, dataclasses.replace(settings, out=str(Path(tmp) / "serial.root")))
         t_serial = time.perf_counter() - start
         start = time.perf_counter()
-        parallel = predict(NEUTRINO, dataclasses.replace(settings, out=str(Path(tmp) / "dask.root"),
-                                                         scheduler=f"local:{args.workers}", parts=parts))  # fmt: skip
+        parallel = predict(
+            NEUTRINO,
+            dataclasses.replace(
+                settings, out=str(Path(tmp) / "dask.root"), scheduler=f"local:{args.workers}", parts=parts
+            ),
+        )
         t_dask = time.perf_counter() - start
         (a, ia, _), (b, ib, _) = (read_event_outputs(p, tree="Neutrino") for p in (serial, parallel))
         identical = np.array_equal(ia["entry"], ib["entry"]) and all(np.array_equal(a[k], b[k]) for k in a)
         n = len(ia["entry"])
     print(f"{n} events, {args.samples} posterior samples each, shipped flow, CPU")
     print(f"serial (1 process, 1 thread):            {n / t_serial:8.1f} events/s  ({t_serial:.1f} s)")
-    print(f"Dask LocalCluster ({args.workers} workers, {parts} parts): {n / t_dask:8.1f} events/s  ({t_dask:.1f} s, start-up included)")
+    print(
+        f"Dask LocalCluster ({args.workers} workers, {parts} parts): {n / t_dask:8.1f} events/s  ({t_dask:.1f} s, start-up included)"
+    )
     print(f"ratio (Dask / serial): {t_serial / t_dask:.2f}   outputs identical: {identical}")
 
 

@@ -41,10 +41,14 @@ def main() -> None:
     truth = hard.constituents[["pt", "eta", "phi", "mass"]]
     jet_observables(truth[:2])  # warm-up (fastjet's banner, imports)
     print(f"{args.jets} top jets (R = 1.0, pT > 400 GeV), one process")
-    print(f"{'mu':>4s} {'constituents':>13s} {'observables ms/jet':>19s} {'SoftDrop ms/jet':>16s} {'bare fastjet':>13s} "
-          f"{'ratio':>6s} {'16 calls ms/jet':>16s} {'grid ms/jet':>12s} {'speed-up (≥ 10)':>16s}")  # fmt: skip
+    print(
+        f"{'mu':>4s} {'constituents':>13s} {'observables ms/jet':>19s} {'SoftDrop ms/jet':>16s} {'bare fastjet':>13s} "
+        f"{'ratio':>6s} {'16 calls ms/jet':>16s} {'grid ms/jet':>12s} {'speed-up (≥ 10)':>16s}"
+    )
     for mu in (0, 60, 200):
-        jets = truth if mu == 0 else overlay_pileup(hard, pool, mu=mu, seed=1).constituents[["pt", "eta", "phi", "mass"]]
+        jets = (
+            truth if mu == 0 else overlay_pileup(hard, pool, mu=mu, seed=1).constituents[["pt", "eta", "phi", "mass"]]
+        )
         t_obs = best_of(lambda: jet_observables(jets))
         t_sd = best_of(lambda: softdrop_groom(jets, z_cut=0.1, beta=0.0))
         inputs = to_fastjet_input(jets)
@@ -59,9 +63,11 @@ def main() -> None:
         t_calls = best_of(lambda: [softdrop_groom(jets, z_cut=z, beta=b) for z, b in SOFTDROP_GRID], repeat=1)
         t_grid = best_of(lambda: softdrop_grid(jets, SOFTDROP_GRID))
         n = len(jets)
-        print(f"{mu:4d} {ak.mean(ak.num(jets)):13.0f} {1e3 * t_obs / n:19.2f} {1e3 * t_sd / n:16.2f} "
-              f"{1e3 * t_bare / n:13.2f} {t_sd / t_bare:6.2f} {1e3 * t_calls / n:16.2f} {1e3 * t_grid / n:12.2f} "
-              f"{t_calls / t_grid:16.1f}")  # fmt: skip
+        print(
+            f"{mu:4d} {ak.mean(ak.num(jets)):13.0f} {1e3 * t_obs / n:19.2f} {1e3 * t_sd / n:16.2f} "
+            f"{1e3 * t_bare / n:13.2f} {t_sd / t_bare:6.2f} {1e3 * t_calls / n:16.2f} {1e3 * t_grid / n:12.2f} "
+            f"{t_calls / t_grid:16.1f}"
+        )
 
 
 if __name__ == "__main__":

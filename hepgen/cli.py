@@ -63,11 +63,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     pileup = None
     if args.pileup:
         pileup = PileupOptions(
-            pool=tuple(args.pileup), mu=60.0 if args.mu is None else args.mu, distribution="gaussian" if args.mu_sigma is not None else "poisson",
-            sigma=args.mu_sigma, radius=args.radius,
-        )  # fmt: skip
+            pool=tuple(args.pileup),
+            mu=60.0 if args.mu is None else args.mu,
+            distribution="gaussian" if args.mu_sigma is not None else "poisson",
+            sigma=args.mu_sigma,
+            radius=args.radius,
+        )
     elif args.mu is not None or args.mu_sigma is not None:
-        raise HepgenInputError("--mu/--mu-sigma need --pileup POOL (a minimum-bias file from `hepgen generate minbias`)")
+        raise HepgenInputError(
+            "--mu/--mu-sigma need --pileup POOL (a minimum-bias file from `hepgen generate minbias`)"
+        )
     try:
         jets = JetSampleConfig(process=args.process, pt_min=args.pt_min, radius=args.radius)
         selection = None  # the sample's default (4 jets and 2 b-tags for ℓ+jets; 2 and 1 for dilepton)
@@ -75,16 +80,27 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             from hepgen.sim.production import TTBAR_SAMPLES
 
             default = TTBAR_SAMPLES.get(args.sample, TTbarSelection())
-            selection = TTbarSelection(min_jets=default.min_jets if args.min_jets is None else args.min_jets,
-                                       min_btags=default.min_btags if args.min_btags is None else args.min_btags)  # fmt: skip
+            selection = TTbarSelection(
+                min_jets=default.min_jets if args.min_jets is None else args.min_jets,
+                min_btags=default.min_btags if args.min_btags is None else args.min_btags,
+            )
     except ValueError as err:
         raise HepgenInputError(str(err)) from None
     request = ProductionRequest(
-        sample=args.sample, n_events=args.events, seed=args.seed, out=args.out, jobs=args.jobs,
-        shard=parse_shard(args.shard), block_size=args.block_size,
+        sample=args.sample,
+        n_events=args.events,
+        seed=args.seed,
+        out=args.out,
+        jobs=args.jobs,
+        shard=parse_shard(args.shard),
+        block_size=args.block_size,
         detector=DETECTORS["ideal" if args.ideal_detector else args.detector],
-        selection=selection, jets=jets, pileup=pileup, overwrite=args.overwrite, progress=not args.no_progress,
-    )  # fmt: skip
+        selection=selection,
+        jets=jets,
+        pileup=pileup,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
     summary = produce(request)
     print(summary.text())
     return 0
@@ -149,11 +165,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         groups = task.validation_groups(settings.pred)
         chosen = shard.take(sorted(groups))
         if not chosen:
-            raise HepgenInputError(f"validation shard {shard} gets no {task.group_name}: {len(groups)} group(s) in "
-                                   f"{len(settings.pred)} file(s); use at most as many shards")  # fmt: skip
+            raise HepgenInputError(
+                f"validation shard {shard} gets no {task.group_name}: {len(groups)} group(s) in "
+                f"{len(settings.pred)} file(s); use at most as many shards"
+            )
         settings.pred = [f for key in chosen for f in groups[key]]
     if (Path(settings.out) / "metrics.json").exists() and not settings.overwrite:
-        print(f"{settings.out} already holds a validation (metrics.json); nothing to do (use --overwrite)", file=sys.stderr)
+        print(
+            f"{settings.out} already holds a validation (metrics.json); nothing to do (use --overwrite)",
+            file=sys.stderr,
+        )
         return 0
     metrics = task.validate(settings)
     print((Path(settings.out) / "summary.md").read_text(encoding="utf-8"))
@@ -180,12 +201,21 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
-    result = run_quickstart(args.data, args.out, budget=args.budget, use_shipped_models=args.use_shipped_models,
-                            accelerator=args.accelerator, progress=not args.no_progress, max_events=args.max_events,
-                            draw_figures=not args.no_figures)  # fmt: skip
+    result = run_quickstart(
+        args.data,
+        args.out,
+        budget=args.budget,
+        use_shipped_models=args.use_shipped_models,
+        accelerator=args.accelerator,
+        progress=not args.no_progress,
+        max_events=args.max_events,
+        draw_figures=not args.no_figures,
+    )
     print(result.summary_path.read_text(encoding="utf-8"))
-    print(f"Results written to {result.summary_path.parent}/: summary.md, metrics.json, neutrino/ and pileup/ "
-          "(figures as PDF and PNG)")  # fmt: skip
+    print(
+        f"Results written to {result.summary_path.parent}/: summary.md, metrics.json, neutrino/ and pileup/ "
+        "(figures as PDF and PNG)"
+    )
     return 0
 
 
@@ -209,10 +239,19 @@ def _add_task_commands(sub: Any) -> None:
             t = tasks.add_parser(task.name, help=task.summary, description=cls.__doc__)
             add_arguments(t, cls, title=f"{task.name} settings")
             g = t.add_argument_group("configuration files")
-            g.add_argument("--config", default=None, metavar="FILE",
-                           help="YAML settings (e.g. a run's config.yaml); flags and --set override them")  # fmt: skip
-            g.add_argument("--set", nargs="+", default=None, metavar="KEY=VALUE",
-                           help="override settings by name, e.g. --set learning_rate=3e-4 dim=32")  # fmt: skip
+            g.add_argument(
+                "--config",
+                default=None,
+                metavar="FILE",
+                help="YAML settings (e.g. a run's config.yaml); flags and --set override them",
+            )
+            g.add_argument(
+                "--set",
+                nargs="+",
+                default=None,
+                metavar="KEY=VALUE",
+                help="override settings by name, e.g. --set learning_rate=3e-4 dim=32",
+            )
             t.set_defaults(func={"train": _cmd_train, "predict": _cmd_predict, "validate": _cmd_validate}[command])
 
 
@@ -235,22 +274,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="list the built-in schemas")
     p.set_defaults(func=_cmd_schemas)
 
-    p = sub.add_parser("generate", help="generate Pythia 8 samples (tt̄ → ℓ+jets or dilepton, boosted jets, minimum bias)")
+    p = sub.add_parser(
+        "generate", help="generate Pythia 8 samples (tt̄ → ℓ+jets or dilepton, boosted jets, minimum bias)"
+    )
     p.add_argument("sample", choices=["ttbar-ljets", "ttbar-dilepton", "jets", "minbias"], help="which sample")
     p.add_argument("--events", type=int, required=True, help="entries to write: selected tt̄ events, jets, or events")
     p.add_argument("--seed", type=int, default=1, help="base seed; every block's seeds derive from it (default 1)")
     p.add_argument("--out", required=True, help="output ROOT file (written atomically)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--shard", default=None, help="i/n: generate only this job's share of the blocks")
-    p.add_argument("--block-size", type=int, default=None, help="entries per block (default: 250 tt̄, 500 jets, 1000 minbias)")
+    p.add_argument(
+        "--block-size", type=int, default=None, help="entries per block (default: 250 tt̄, 500 jets, 1000 minbias)"
+    )
     p.add_argument("--overwrite", action="store_true", help="regenerate even if --out exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (batch logs)")
     g = p.add_argument_group("ttbar-ljets, ttbar-dilepton")
-    g.add_argument("--min-jets", type=int, default=None, help="selection: at least this many jets (default 4; dilepton 2)")
-    g.add_argument("--min-btags", type=int, default=None, help="selection: at least this many b-tags (default 2; dilepton 1)")
-    g.add_argument("--detector", choices=["default", "degraded", "ideal"], default="default",
-                   help="the detector (hepgen/sim/detector.py): default; degraded (20 %% worse jet, MET and lepton "
-                        "resolution, a looser b-tag); ideal (no smearing)")  # fmt: skip
+    g.add_argument(
+        "--min-jets", type=int, default=None, help="selection: at least this many jets (default 4; dilepton 2)"
+    )
+    g.add_argument(
+        "--min-btags", type=int, default=None, help="selection: at least this many b-tags (default 2; dilepton 1)"
+    )
+    g.add_argument(
+        "--detector",
+        choices=["default", "degraded", "ideal"],
+        default="default",
+        help="the detector (hepgen/sim/detector.py): default; degraded (20 %% worse jet, MET and lepton "
+        "resolution, a looser b-tag); ideal (no smearing)",
+    )
     g.add_argument("--ideal-detector", action="store_true", help="the same as --detector ideal (closure tests)")
     g = p.add_argument_group("jets")
     g.add_argument("--process", choices=["top", "w", "qcd"], default="top", help="jet origin (default top)")
@@ -267,11 +318,17 @@ def build_parser() -> argparse.ArgumentParser:
     from hepgen.tasks.registry import all_tasks
 
     p = sub.add_parser("export", help="write a trained model as ONNX graphs for onnxruntime (CMSSW, Athena, C++)")
-    p.add_argument("task", choices=[t.name for t in all_tasks()], metavar="TASK", help="the run's task (neutrino, pileup)")
+    p.add_argument(
+        "task", choices=[t.name for t in all_tasks()], metavar="TASK", help="the run's task (neutrino, pileup)"
+    )
     p.add_argument("--run", required=True, help="run folder of the trained model (or its model.pt)")
     p.add_argument("--out", required=True, help="folder to write (appears complete or not at all)")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
-                   help=f"ONNX opset, {MIN_OPSET}–{MAX_OPSET} (default {DEFAULT_OPSET})")  # fmt: skip
+    p.add_argument(
+        "--opset",
+        type=int,
+        default=DEFAULT_OPSET,
+        help=f"ONNX opset, {MIN_OPSET}–{MAX_OPSET} (default {DEFAULT_OPSET})",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=_cmd_export)
 
@@ -286,9 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
     from hepgen.quickstart import budgets
 
-    p.add_argument("--budget", default="small", choices=list(budgets()),
-                   help="training and evaluation sizes: small ≈ 15 min on a 2-core CPU (default); medium ≈ 1 h CPU; "
-                        "large for a GPU")  # fmt: skip
+    p.add_argument(
+        "--budget",
+        default="small",
+        choices=list(budgets()),
+        help="training and evaluation sizes: small ≈ 15 min on a 2-core CPU (default); medium ≈ 1 h CPU; "
+        "large for a GPU",
+    )
     p.add_argument("--use-shipped-models", action="store_true", help="skip training; use analyses/*/model")
     p.add_argument("--accelerator", default="cpu", help="cpu (default), gpu or auto")
     p.add_argument("--max-events", type=int, default=5000, help="events read by the input checks (default 5000)")
@@ -313,8 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hepgen {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
     except MemoryError:
-        print(f"hepgen {args.command}: error: out of memory (a retry with more memory, or smaller --batch-size or "
-              "shards, may succeed)", file=sys.stderr)  # fmt: skip
+        print(
+            f"hepgen {args.command}: error: out of memory (a retry with more memory, or smaller --batch-size or "
+            "shards, may succeed)",
+            file=sys.stderr,
+        )
         return EXIT_TEMPFAIL
     except OSError as err:  # I/O errors outside the readers and writers (a full disk, a lost mount): worth a retry
         print(f"hepgen {args.command}: error: I/O error: {err}", file=sys.stderr)

@@ -33,12 +33,20 @@ def dask_client(scheduler: str) -> Iterator[Any]:
 
         _, _, count = scheduler.partition(":")
         if count and not count.isdigit():
-            raise HepgenInputError(f"--scheduler {scheduler!r}: use local:N (N workers) or a scheduler address tcp://host:port")
+            raise HepgenInputError(
+                f"--scheduler {scheduler!r}: use local:N (N workers) or a scheduler address tcp://host:port"
+            )
         # Dask's workers start with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc return every large tensor's
         # memory to the system at once: the flow's sampling then runs 1.4-1.7x slower (measured). Keep glibc's default.
-        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items() if k != "MALLOC_TRIM_THRESHOLD_"}
+        environ = {
+            k: v
+            for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+            if k != "MALLOC_TRIM_THRESHOLD_"
+        }
         with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = LocalCluster(n_workers=int(count or 2), threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=int(count or 2), threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
         try:
             yield client
@@ -60,7 +68,9 @@ def _run_single_threaded(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     return fn(**kwargs)
 
 
-def map_units(fn: Callable[..., Any], units: Sequence[dict[str, Any]], scheduler: str, *, progress: bool = True) -> list[Any]:
+def map_units(
+    fn: Callable[..., Any], units: Sequence[dict[str, Any]], scheduler: str, *, progress: bool = True
+) -> list[Any]:
     """``[fn(**unit) for unit in units]`` on the cluster; results in the order of ``units``."""
     from dask.distributed import as_completed
 

@@ -92,7 +92,7 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
-def _four_vectors(cloud, index: int = 0):  # noqa: ANN001, ANN202 - PointCloud -> vector array
+def _four_vectors(cloud, index: int = 0):
     return vector.array(
         {k: cloud[k][:, index] for k in ("pt", "eta", "phi")}
         | {"mass": cloud["mass"][:, index] if "mass" in cloud.features else np.zeros(cloud.n_events)}
@@ -157,8 +157,11 @@ class _Stages:
         yield
         self.timings[name] = time.perf_counter() - start
         if self.enabled:
-            print(f"[{self.done}/{self.total}] {name}: done in {self.timings[name]:.0f} s "
-                  f"(total {time.perf_counter() - self._start:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"[{self.done}/{self.total}] {name}: done in {self.timings[name]:.0f} s "
+                f"(total {time.perf_counter() - self._start:.0f} s)",
+                flush=True,
+            )
 
 
 def _settings(kind: str, task_name: str, budget: dict[str, Any], **fields: Any) -> tuple[Any, Any]:
@@ -187,40 +190,98 @@ def _predict(task_name: str, budget: dict[str, Any], **fields: Any) -> Path:
     return predict(task, settings)
 
 
-def _neutrino_section(test: Path, models: dict[str, Path], out: Path, budget: dict[str, Any], device: str,
-                      progress: bool, draw: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
+def _neutrino_section(
+    test: Path, models: dict[str, Path], out: Path, budget: dict[str, Any], device: str, progress: bool, draw: bool
+) -> tuple[str, dict[str, Any]]:
     from hepgen.validation.neutrino_comparison import methods_table, validate_neutrino
 
     predictions = out / "predictions"
-    files = [_predict("neutrino", budget, data=[str(test)], out=str(predictions / f"{method}.root"), run=str(run),
-                      device=device, progress=progress) for method, run in models.items()]  # fmt: skip
-    files.append(_predict("neutrino", budget, data=[str(test)], out=str(predictions / "analytic.root"), model="analytic",
-                          progress=False))  # fmt: skip
+    files = [
+        _predict(
+            "neutrino",
+            budget,
+            data=[str(test)],
+            out=str(predictions / f"{method}.root"),
+            run=str(run),
+            device=device,
+            progress=progress,
+        )
+        for method, run in models.items()
+    ]
+    files.append(
+        _predict(
+            "neutrino",
+            budget,
+            data=[str(test)],
+            out=str(predictions / "analytic.root"),
+            model="analytic",
+            progress=False,
+        )
+    )
     metrics = validate_neutrino(files, out, figures=draw)
-    lines = [f"## Neutrino posterior on `{test}` ({metrics['events']} independent test events)", "",
-             "Bias and resolution (median, IQR/1.349 of predicted − true; GeV for px, py, pz):", "",
-             *methods_table(metrics), "", "Calibration of the pz posterior (KS distance of the truth quantiles; verdict):", ""]  # fmt: skip
+    lines = [
+        f"## Neutrino posterior on `{test}` ({metrics['events']} independent test events)",
+        "",
+        "Bias and resolution (median, IQR/1.349 of predicted − true; GeV for px, py, pz):",
+        "",
+        *methods_table(metrics),
+        "",
+        "Calibration of the pz posterior (KS distance of the truth quantiles; verdict):",
+        "",
+    ]
     for name, entry in metrics["methods"].items():
         cal = entry["pz"].get("calibration")
         if cal:
             lines.append(f"- {name}: {cal['ks']:.3f}, {cal['verdict']}")
-    lines += ["", f"Figures and the full tables: `{out}/summary.md` (residuals, m(ℓν), m(ℓνb), truth quantiles, "
-                  "coverage, pulls).", ""]  # fmt: skip
+    lines += [
+        "",
+        f"Figures and the full tables: `{out}/summary.md` (residuals, m(ℓν), m(ℓνb), truth quantiles, "
+        "coverage, pulls).",
+        "",
+    ]
     return "\n".join(lines) + "\n", metrics
 
 
-def _pileup_section(test_jets: Path, pool: Path, models: dict[str, Path], out: Path, budget: dict[str, Any], device: str,
-                    progress: bool, draw: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
+def _pileup_section(
+    test_jets: Path,
+    pool: Path,
+    models: dict[str, Path],
+    out: Path,
+    budget: dict[str, Any],
+    device: str,
+    progress: bool,
+    draw: bool,
+) -> tuple[str, dict[str, Any]]:
     from hepgen.validation.pileup_comparison import methods_table, validate_pileup
 
     files = []
     for mu in budget["mu_values"]:
-        common = {"jets": [str(test_jets)], "pileup": [str(pool)], "mu": float(mu), "seed": int(mu), "device": device,
-                  "progress": progress}  # fmt: skip
-        files.append(_predict("pileup", budget, run=str(models["pileup"]), out=str(out / "predictions" / f"vipr_mu{mu:g}.root"),
-                              **common))  # fmt: skip
-        files.append(_predict("puppiml", budget, run=str(models["puppiml"]),
-                              out=str(out / "predictions" / f"puppiml_mu{mu:g}.root"), **common))  # fmt: skip
+        common = {
+            "jets": [str(test_jets)],
+            "pileup": [str(pool)],
+            "mu": float(mu),
+            "seed": int(mu),
+            "device": device,
+            "progress": progress,
+        }
+        files.append(
+            _predict(
+                "pileup",
+                budget,
+                run=str(models["pileup"]),
+                out=str(out / "predictions" / f"vipr_mu{mu:g}.root"),
+                **common,
+            )
+        )
+        files.append(
+            _predict(
+                "puppiml",
+                budget,
+                run=str(models["puppiml"]),
+                out=str(out / "predictions" / f"puppiml_mu{mu:g}.root"),
+                **common,
+            )
+        )
     metrics = validate_pileup(files, out, progress=progress, figures=draw)
     first = next(iter(metrics["per_mu"].values()))
     lines = [
@@ -275,7 +336,9 @@ def run_quickstart(
     if use_shipped_models:
         for model in (Path(neutrino_model), Path(pileup_model), Path(classifier_model)):
             if not (model / "model.pt").exists():
-                raise MissingFileError(f"the shipped model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout")
+                raise MissingFileError(
+                    f"the shipped model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout"
+                )
     stages = _Stages(4 if use_shipped_models else 6, progress)
     figures: dict[str, float] = {}
 
@@ -284,7 +347,11 @@ def run_quickstart(
         neutrinos = events.truth["neutrinos"]
         has_nu = neutrinos.counts >= 1
         met_pt = events["met"]["pt"][:, 0]
-        corr = float(np.corrcoef(met_pt[has_nu], neutrinos["pt"][:, 0][has_nu])[0, 1]) if has_nu.sum() > 2 else float("nan")
+        corr = (
+            float(np.corrcoef(met_pt[has_nu], neutrinos["pt"][:, 0][has_nu])[0, 1])
+            if has_nu.sum() > 2
+            else float("nan")
+        )
         inputs_report = (
             f"## CMS Open Data NanoAOD (`{nano}`, schema `nanoaod`)\n\n"
             f"- events read: {events.n_events}; with a truth W → ℓν neutrino (GenPart, mother |pdgId| = 24): "
@@ -304,38 +371,78 @@ def run_quickstart(
         neutrino_models = {"flow": Path(neutrino_model)}
     else:
         steps = budget["train"]["neutrino"].get("max_steps")
-        with stages(f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; {steps} steps each)"):
-            neutrino_models = {method: _train("neutrino", budget, data=[str(inputs["ttbar"])], model=method,
-                                              out=str(runs / f"neutrino_{method}"), **training)
-                               for method in NEUTRINO_METHODS}  # fmt: skip
+        with stages(
+            f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; {steps} steps each)"
+        ):
+            neutrino_models = {
+                method: _train(
+                    "neutrino",
+                    budget,
+                    data=[str(inputs["ttbar"])],
+                    model=method,
+                    out=str(runs / f"neutrino_{method}"),
+                    **training,
+                )
+                for method in NEUTRINO_METHODS
+            }
     with stages("neutrino posteriors on the test events, validation against the analytic solution"):
-        neutrino_report, neutrino_metrics = _neutrino_section(inputs["ttbar_test"], neutrino_models, out / "neutrino", budget,
-                                                              device, progress, draw_figures)  # fmt: skip
+        neutrino_report, neutrino_metrics = _neutrino_section(
+            inputs["ttbar_test"], neutrino_models, out / "neutrino", budget, device, progress, draw_figures
+        )
     if use_shipped_models:
         pileup_models = {"pileup": Path(pileup_model), "puppiml": Path(classifier_model)}
     else:
         steps = budget["train"]["pileup"].get("max_steps")
         with stages(f"training VIPR and the per-particle classifier ({steps} steps, pileup overlaid on the fly)"):
-            pileup_models = {task: _train(task, budget, jets=[str(inputs["jets"])], pileup=[str(inputs["minbias"])],
-                                          out=str(runs / task), **training) for task in ("pileup", "puppiml")}  # fmt: skip
-    with stages(f"VIPR and the baselines on the test jets and the held-out pool at μ = "
-                f"{', '.join(f'{m:g}' for m in budget['mu_values'])}"):  # fmt: skip
-        pileup_report, pileup_metrics = _pileup_section(inputs["jets_test"], inputs["minbias_test"], pileup_models,
-                                                        out / "pileup", budget, device, progress, draw_figures)  # fmt: skip
+            pileup_models = {
+                task: _train(
+                    task,
+                    budget,
+                    jets=[str(inputs["jets"])],
+                    pileup=[str(inputs["minbias"])],
+                    out=str(runs / task),
+                    **training,
+                )
+                for task in ("pileup", "puppiml")
+            }
+    with stages(
+        f"VIPR and the baselines on the test jets and the held-out pool at μ = "
+        f"{', '.join(f'{m:g}' for m in budget['mu_values'])}"
+    ):
+        pileup_report, pileup_metrics = _pileup_section(
+            inputs["jets_test"],
+            inputs["minbias_test"],
+            pileup_models,
+            out / "pileup",
+            budget,
+            device,
+            progress,
+            draw_figures,
+        )
 
-    models_text = (f"the shipped models (`{neutrino_model}`, `{pileup_model}`, `{classifier_model}`)" if use_shipped_models
-                   else f"models trained just now (`{runs}/`)")  # fmt: skip
+    models_text = (
+        f"the shipped models (`{neutrino_model}`, `{pileup_model}`, `{classifier_model}`)"
+        if use_shipped_models
+        else f"models trained just now (`{runs}/`)"
+    )
     report = (
         "# hepgen quickstart\n\n"
         f"Budget `{budget_name}`, {models_text}, accelerator `{accelerator}`. Stage timings: "
-        + ", ".join(f"{name.split(' (')[0]} {seconds:.0f} s" for name, seconds in stages.timings.items()) + ".\n\n"
+        + ", ".join(f"{name.split(' (')[0]} {seconds:.0f} s" for name, seconds in stages.timings.items())
+        + ".\n\n"
         "A small budget gives models that learn the physics but are far from converged: the figures show the "
         "method, not its best result (see `analyses/*/README.md` for longer trainings; `--budget medium|large` and "
-        "`--accelerator gpu` train longer here).\n\n"
-        + neutrino_report + "\n" + pileup_report + "\n" + inputs_report
+        "`--accelerator gpu` train longer here).\n\n" + neutrino_report + "\n" + pileup_report + "\n" + inputs_report
     )
-    metrics = {"budget": budget_name, "budget_settings": budget, "use_shipped_models": use_shipped_models,
-               "timings_s": stages.timings, "inputs": figures, "neutrino": neutrino_metrics, "pileup": pileup_metrics}  # fmt: skip
+    metrics = {
+        "budget": budget_name,
+        "budget_settings": budget,
+        "use_shipped_models": use_shipped_models,
+        "timings_s": stages.timings,
+        "inputs": figures,
+        "neutrino": neutrino_metrics,
+        "pileup": pileup_metrics,
+    }
     summary = write_report(out, metrics, report)[1]
     flow = neutrino_metrics["methods"].get("flow", {})
     figures["nu_flow_pz_resolution"] = flow.get("pz", {}).get("resolution", float("nan"))

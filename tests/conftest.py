@@ -42,14 +42,29 @@ def nanoaod_raw(nanoaod_path):
     tree = uproot.open(nanoaod_path)["Events"]
     return tree.arrays(
         [
-            "run", "luminosityBlock", "event", "nJet", "Jet_pt", "Jet_eta", "Jet_phi", "Jet_mass",
-            "Jet_btagDeepFlavB", "MET_pt", "MET_phi", "GenPart_pdgId", "GenPart_genPartIdxMother",
-            "GenPart_pt", "GenPart_eta", "GenPart_phi",
+            "run",
+            "luminosityBlock",
+            "event",
+            "nJet",
+            "Jet_pt",
+            "Jet_eta",
+            "Jet_phi",
+            "Jet_mass",
+            "Jet_btagDeepFlavB",
+            "MET_pt",
+            "MET_phi",
+            "GenPart_pdgId",
+            "GenPart_genPartIdxMother",
+            "GenPart_pt",
+            "GenPart_eta",
+            "GenPart_phi",
         ]
-    )  # fmt: skip
+    )
 
 
-def write_nanoaod_style(path: Path, collections: dict[str, ak.Array], scalars: dict[str, np.ndarray], tree: str = "Events") -> Path:
+def write_nanoaod_style(
+    path: Path, collections: dict[str, ak.Array], scalars: dict[str, np.ndarray], tree: str = "Events"
+) -> Path:
     """Write jagged record collections as ``nX``/``X_field`` branches and scalars as plain branches."""
     with uproot.recreate(path) as f:
         data = {**collections, **scalars}
@@ -87,9 +102,14 @@ def make_jets_file(tmp_path):
         return write_nanoaod_style(
             tmp_path / name,
             {"Jet": jets},
-            {"MET_pt": met_pt, "MET_phi": met_phi, "run": np.ones(n_events, np.uint32),
-             "luminosityBlock": np.ones(n_events, np.uint32), "event": np.arange(n_events, dtype=np.uint64) + 1000},
-        )  # fmt: skip
+            {
+                "MET_pt": met_pt,
+                "MET_phi": met_phi,
+                "run": np.ones(n_events, np.uint32),
+                "luminosityBlock": np.ones(n_events, np.uint32),
+                "event": np.arange(n_events, dtype=np.uint64) + 1000,
+            },
+        )
 
     return make
 

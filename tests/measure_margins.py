@@ -22,13 +22,23 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: name → (module, function, the thresholds as (metric, "<" or ">", bound)); the functions take ``seed`` (and files).
 MEASURES = {
-    "gauss": ("tests.test_neutrino", "gauss_head_errors", [("sigma_relative_error", "<", 0.15), ("mean_error", "<", 0.1)]),
-    "bimodal": ("tests.test_neutrino", "bimodal_scores", [("flow_gain", ">", 0.3), ("mdn_gain", ">", 0.3),
-                                                         ("min_peak_share", ">", 0.35), ("between_share", "<", 0.1)]),
-    "overfit": ("tests.test_pileup_task", "overfit_four_jets", [("generated_error", "<", 0.25), ("error_ratio", "<", 0.6),
-                                                                ("axis_deviation", "<", 0.3)]),
+    "gauss": (
+        "tests.test_neutrino",
+        "gauss_head_errors",
+        [("sigma_relative_error", "<", 0.15), ("mean_error", "<", 0.1)],
+    ),
+    "bimodal": (
+        "tests.test_neutrino",
+        "bimodal_scores",
+        [("flow_gain", ">", 0.3), ("mdn_gain", ">", 0.3), ("min_peak_share", ">", 0.35), ("between_share", "<", 0.1)],
+    ),
+    "overfit": (
+        "tests.test_pileup_task",
+        "overfit_four_jets",
+        [("generated_error", "<", 0.25), ("error_ratio", "<", 0.6), ("axis_deviation", "<", 0.3)],
+    ),
     "classifier": ("tests.test_pileup_task", "classifier_separation", [("auc", ">", 0.9), ("auc_gain", ">", 0.02)]),
-}  # fmt: skip
+}
 
 _CHILD = """
 import json, sys, torch
@@ -68,18 +78,32 @@ def main() -> None:
             rows = []
             for threads in args.threads:
                 for seed in range(args.seeds):
-                    code = _CHILD.format(repo=str(REPO), threads=threads, module=module, function=function, seed=seed,
-                                         files=files if name in ("overfit", "classifier") else [])  # fmt: skip
-                    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+                    code = _CHILD.format(
+                        repo=str(REPO),
+                        threads=threads,
+                        module=module,
+                        function=function,
+                        seed=seed,
+                        files=files if name in ("overfit", "classifier") else [],
+                    )
+                    done = subprocess.run(
+                        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+                    )
                     result = json.loads(done.stdout.strip().splitlines()[-1])
                     rows.append(result)
-                    print(f"{name} seed {seed} threads {threads}: " + ", ".join(
-                        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()), flush=True)
+                    print(
+                        f"{name} seed {seed} threads {threads}: "
+                        + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()),
+                        flush=True,
+                    )
             for metric, op, bound in thresholds:
                 values = [r[metric] for r in rows]
                 worst = max(values) if op == "<" else min(values)
-                print(f"==> {name}: {metric} worst {worst:.4g} (threshold {op} {bound}; "
-                      f"{'holds' if (worst < bound if op == '<' else worst > bound) else 'FAILS'})", flush=True)
+                print(
+                    f"==> {name}: {metric} worst {worst:.4g} (threshold {op} {bound}; "
+                    f"{'holds' if (worst < bound if op == '<' else worst > bound) else 'FAILS'})",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

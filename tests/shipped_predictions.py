@@ -17,14 +17,54 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 COMMANDS = {
-    "flow.root": ["predict", "neutrino", "--run", "analyses/neutrino/model", "--data", "data/ttbar_ljets_test.root",
-                  "--samples", "64", "--max-events", "2000", "--seed", "3", "--no-progress"],
-    "analytic.root": ["predict", "neutrino", "--model", "analytic", "--data", "data/ttbar_ljets_test.root",
-                      "--max-events", "2000", "--no-progress"],
-    "vipr.root": ["predict", "pileup", "--run", "analyses/pileup/model", "--jets", "data/top_jets_test.root",
-                  "--pileup", "data/minbias_pool_test.root", "--mu", "60", "--samples", "4", "--steps", "20",
-                  "--max-events", "64", "--seed", "7", "--no-progress"],
-}  # fmt: skip
+    "flow.root": [
+        "predict",
+        "neutrino",
+        "--run",
+        "analyses/neutrino/model",
+        "--data",
+        "data/ttbar_ljets_test.root",
+        "--samples",
+        "64",
+        "--max-events",
+        "2000",
+        "--seed",
+        "3",
+        "--no-progress",
+    ],
+    "analytic.root": [
+        "predict",
+        "neutrino",
+        "--model",
+        "analytic",
+        "--data",
+        "data/ttbar_ljets_test.root",
+        "--max-events",
+        "2000",
+        "--no-progress",
+    ],
+    "vipr.root": [
+        "predict",
+        "pileup",
+        "--run",
+        "analyses/pileup/model",
+        "--jets",
+        "data/top_jets_test.root",
+        "--pileup",
+        "data/minbias_pool_test.root",
+        "--mu",
+        "60",
+        "--samples",
+        "4",
+        "--steps",
+        "20",
+        "--max-events",
+        "64",
+        "--seed",
+        "7",
+        "--no-progress",
+    ],
+}
 
 _RUN = "import sys, torch; torch.set_num_threads(1); from hepgen.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -32,7 +72,9 @@ _RUN = "import sys, torch; torch.set_num_threads(1); from hepgen.cli import main
 def write(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, args in COMMANDS.items():
-        subprocess.run([sys.executable, "-c", _RUN, *args, "--out", str(folder / name), "--overwrite"], cwd=REPO, check=True)
+        subprocess.run(
+            [sys.executable, "-c", _RUN, *args, "--out", str(folder / name), "--overwrite"], cwd=REPO, check=True
+        )
 
 
 def compare(reference: Path) -> int:
@@ -50,8 +92,11 @@ def compare(reference: Path) -> int:
                 for tree in trees:
                     a, b = old[tree].arrays(library="ak"), new[tree].arrays(library="ak")
                     for field in a.fields:
-                        same = field in b.fields and len(a[field]) == len(b[field]) and bool(
-                            ak.all(ak.ravel(a[field]) == ak.ravel(b[field])))
+                        same = (
+                            field in b.fields
+                            and len(a[field]) == len(b[field])
+                            and bool(ak.all(ak.ravel(a[field]) == ak.ravel(b[field])))
+                        )
                         if not same:
                             failures += 1
                             print(f"DIFFERENT {name}:{tree}/{field}")

@@ -25,16 +25,24 @@ def ttbar_copy(path: Path, n: int = 60, *, drop: str | None = None, edit=None) -
     """The first ``n`` shipped test events rewritten, optionally without branch ``drop`` or edited by ``edit``."""
     tree = uproot.open(TEST_EVENTS)["Events"]
     raw = tree.arrays(entry_stop=n)
-    collections = {c: ak.zip({f[len(c) + 1 :]: raw[f] for f in raw.fields if f.startswith(c + "_") and f != drop})
-                   for c in COLLECTIONS}  # fmt: skip
-    scalars = {f: ak.to_numpy(raw[f]) for f in raw.fields if not f.startswith(COLLECTIONS) and not f.startswith("n") and f != drop}
+    collections = {
+        c: ak.zip({f[len(c) + 1 :]: raw[f] for f in raw.fields if f.startswith(c + "_") and f != drop})
+        for c in COLLECTIONS
+    }
+    scalars = {
+        f: ak.to_numpy(raw[f])
+        for f in raw.fields
+        if not f.startswith(COLLECTIONS) and not f.startswith("n") and f != drop
+    }
     if edit is not None:
         edit(collections, scalars)
     return write_nanoaod_style(path, collections, scalars)
 
 
 def predict_analytic(data, out, *extra):
-    return main(["predict", "neutrino", "--model", "analytic", "--data", str(data), "--out", str(out), "--no-progress", *extra])
+    return main(
+        ["predict", "neutrino", "--model", "analytic", "--data", str(data), "--out", str(out), "--no-progress", *extra]
+    )
 
 
 def error_text(capsys) -> str:
@@ -76,8 +84,28 @@ def test_zero_event_shards_write_empty_outputs(tmp_path):
     assert predict_analytic(TEST_EVENTS, tmp_path / "n.root", "--shard", "7/8", "--max-events", "100") == 0
     assert len(read_event_outputs(tmp_path / "n.root", tree="Neutrino")[1]["entry"]) == 0
     jets = REPO / "data" / "top_jets_test.root"
-    assert main(["predict", "pileup", "--run", str(VIPR), "--jets", str(jets), "--pileup", str(REPO / "data" / "minbias_pool_test.root"),
-                 "--max-events", "10", "--shard", "1/2", "--out", str(tmp_path / "p.root"), "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "pileup",
+                "--run",
+                str(VIPR),
+                "--jets",
+                str(jets),
+                "--pileup",
+                str(REPO / "data" / "minbias_pool_test.root"),
+                "--max-events",
+                "10",
+                "--shard",
+                "1/2",
+                "--out",
+                str(tmp_path / "p.root"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     _, event_id, metadata = read_event_outputs(tmp_path / "p.root", tree="VIPR")
     assert len(event_id["entry"]) == 0 and metadata["shard"] == "1/2"
 
@@ -86,8 +114,12 @@ def test_events_without_lepton_or_jets_are_skipped_and_counted(tmp_path):
     def strip(collections, scalars):
         n = len(collections["Lepton"])
         no_lepton, no_jets = np.arange(n) % 5 == 0, np.arange(n) % 7 == 3
-        collections["Lepton"] = collections["Lepton"][ak.local_index(collections["Lepton"].pt) < np.where(no_lepton, 0, 99)[:, None]]
-        collections["Jet"] = collections["Jet"][ak.local_index(collections["Jet"].pt) < np.where(no_jets & ~no_lepton, 0, 99)[:, None]]
+        collections["Lepton"] = collections["Lepton"][
+            ak.local_index(collections["Lepton"].pt) < np.where(no_lepton, 0, 99)[:, None]
+        ]
+        collections["Jet"] = collections["Jet"][
+            ak.local_index(collections["Jet"].pt) < np.where(no_jets & ~no_lepton, 0, 99)[:, None]
+        ]
 
     path = ttbar_copy(tmp_path / "holes.root", n=70, edit=strip)
     assert predict_analytic(path, tmp_path / "out.root") == 0
@@ -116,18 +148,51 @@ def test_truncated_root_file(tmp_path, capsys):
 
 
 def test_checkpoint_of_the_other_task(tmp_path, capsys):
-    assert main(["predict", "pileup", "--run", str(FLOW), "--jets", str(REPO / "data" / "top_jets_test.root"),
-                 "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--out", str(tmp_path / "p.root")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "pileup",
+                "--run",
+                str(FLOW),
+                "--jets",
+                str(REPO / "data" / "top_jets_test.root"),
+                "--pileup",
+                str(REPO / "data" / "minbias_pool_test.root"),
+                "--out",
+                str(tmp_path / "p.root"),
+            ]
+        )
+        == 2
+    )
     assert "not a pileup model" in error_text(capsys)
-    assert main(["predict", "neutrino", "--run", str(VIPR), "--data", str(TEST_EVENTS), "--out", str(tmp_path / "n.root")]) == 2
+    assert (
+        main(["predict", "neutrino", "--run", str(VIPR), "--data", str(TEST_EVENTS), "--out", str(tmp_path / "n.root")])
+        == 2
+    )
     assert "not a neutrino model" in error_text(capsys)
 
 
 @pytest.mark.slow
 def test_incompatible_configs(tmp_path, capsys):
     run = tmp_path / "run"
-    base = ["train", "neutrino", "--data", str(TEST_EVENTS), "--max-events", "300", "--max-steps", "2", "--dim", "16",
-            "--layers", "1", "--no-progress", "--accelerator", "cpu"]  # fmt: skip
+    base = [
+        "train",
+        "neutrino",
+        "--data",
+        str(TEST_EVENTS),
+        "--max-events",
+        "300",
+        "--max-steps",
+        "2",
+        "--dim",
+        "16",
+        "--layers",
+        "1",
+        "--no-progress",
+        "--accelerator",
+        "cpu",
+    ]
     assert main([*base, "--out", str(run)]) == 0
     # resuming with another architecture
     other = [a if a != "16" else "32" for a in base]
@@ -141,8 +206,22 @@ def test_incompatible_configs(tmp_path, capsys):
     assert main(["train", "neutrino", "--config", str(bad), "--out", str(tmp_path / "q")]) == 2
     assert "learning_rat" in error_text(capsys)
     # the run's own config file trains again, identically configured
-    assert main(["train", "neutrino", "--config", str(run / "config.yaml"), "--out", str(tmp_path / "again"),
-                 "--no-progress", "--accelerator", "cpu"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "neutrino",
+                "--config",
+                str(run / "config.yaml"),
+                "--out",
+                str(tmp_path / "again"),
+                "--no-progress",
+                "--accelerator",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     import yaml
 
     first, second = (yaml.safe_load((p / "config.yaml").read_text()) for p in (run, tmp_path / "again"))

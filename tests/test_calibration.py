@@ -77,7 +77,9 @@ def test_quantiles_coverage_and_pulls_by_hand():
     u = np.random.default_rng(0).uniform(size=2)
     np.testing.assert_allclose(q, [(2 + u[0]) / 4, (0 + u[1]) / 4])  # 2 and 0 samples below the truths, S + 1 = 4
     np.testing.assert_allclose(pulls(samples, np.array([4.0, -1.0]), quantiles=q), stats.norm.ppf(q))
-    np.testing.assert_allclose(coverage(samples, None, np.array([0.5, 1.0]), quantiles=np.array([0.3, 0.8])), [0.5, 1.0])
+    np.testing.assert_allclose(
+        coverage(samples, None, np.array([0.5, 1.0]), quantiles=np.array([0.3, 0.8])), [0.5, 1.0]
+    )
     bias, resolution = bias_resolution(np.array([-2.0, -1.0, 0.0, 1.0, 2.0, np.nan]))
     assert bias == 0.0 and resolution == pytest.approx(2.0 / 1.349)
 
@@ -117,7 +119,9 @@ def test_the_paired_resolution_difference_by_hand():
     assert scaled["error"] == pytest.approx(0.2 * alone["resolution_err"])  # the same seed: the same resampled events
     noisy = r + 0.15 * rng.normal(size=4000)  # a second method mostly wrong where the first is
     paired = paired_resolution_difference(noisy, r)["error"]
-    unpaired = np.hypot(bootstrap_bias_resolution(noisy)["resolution_err"], bootstrap_bias_resolution(r)["resolution_err"])
+    unpaired = np.hypot(
+        bootstrap_bias_resolution(noisy)["resolution_err"], bootstrap_bias_resolution(r)["resolution_err"]
+    )
     assert paired < 0.5 * unpaired
     with pytest.raises(ValueError, match="same events"):
         paired_resolution_difference(r, r[:10])

@@ -25,24 +25,49 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
     for run in ("neutrino_flow", "neutrino_mdn", "neutrino_gauss", "neutrino_mse", "pileup", "puppiml"):
         assert (out / "runs" / run / "model.pt").exists(), run
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["neutrino"]["methods"]) == {f"{head}{estimate}" for head in ("flow", "mdn", "gauss")
-                                                for estimate in ("", "_mode", "_window")} | {"mse", "analytic"}
+    assert set(metrics["neutrino"]["methods"]) == {
+        f"{head}{estimate}" for head in ("flow", "mdn", "gauss") for estimate in ("", "_mode", "_window")
+    } | {"mse", "analytic"}
     # the probabilistic heads also give their mode and their pz window mode
     assert metrics["pileup"]["mu"] == [60.0]
-    for figure in ("neutrino/truth_quantiles.png", "neutrino/m_lnu.pdf", "pileup/distributions_mu60.png",
-                   "pileup/bias_vs_mu.pdf", "pileup/softdrop_grid.png"):  # fmt: skip
+    for figure in (
+        "neutrino/truth_quantiles.png",
+        "neutrino/m_lnu.pdf",
+        "pileup/distributions_mu60.png",
+        "pileup/bias_vs_mu.pdf",
+        "pileup/softdrop_grid.png",
+    ):
         assert (out / figure).stat().st_size > 1000, figure
     text = result.summary_path.read_text()
     assert "| flow |" in text and "| analytic |" in text and "### μ = 60" in text and "| mass bias |" in text
-    assert all(f"| {method} |" in text for method in ("vipr", "puppiml", "chs", "chs_softkiller", "softdrop", "observed"))
+    assert all(
+        f"| {method} |" in text for method in ("vipr", "puppiml", "chs", "chs_softkiller", "softdrop", "observed")
+    )
 
 
 @pytest.mark.slow
 def test_quickstart_with_the_shipped_models_from_the_command_line(tmp_path, capsys):
     from tests.conftest import REPO
 
-    assert main(["quickstart", "--data", str(REPO / "data"), "--out", str(tmp_path / "r"), "--budget", "test",
-                 "--use-shipped-models", "--no-progress", "--max-events", "200", "--no-figures"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "quickstart",
+                "--data",
+                str(REPO / "data"),
+                "--out",
+                str(tmp_path / "r"),
+                "--budget",
+                "test",
+                "--use-shipped-models",
+                "--no-progress",
+                "--max-events",
+                "200",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "Results written to" in printed and "the shipped models" in printed
     import json

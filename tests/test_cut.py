@@ -39,9 +39,18 @@ def test_names():
 
 @pytest.mark.parametrize(
     "expression",
-    ["__import__('os').system('true')", "pt.__class__", "[pt]", "pt if eta else 0", "pt > 'a'", "exp(pt) > 1",
-     "lambda: 1", "pt[0] > 1", "abs(x=pt) > 1"],
-)  # fmt: skip
+    [
+        "__import__('os').system('true')",
+        "pt.__class__",
+        "[pt]",
+        "pt if eta else 0",
+        "pt > 'a'",
+        "exp(pt) > 1",
+        "lambda: 1",
+        "pt[0] > 1",
+        "abs(x=pt) > 1",
+    ],
+)
 def test_unsafe_or_unknown_constructs_are_refused(expression):
     with pytest.raises(SchemaError, match="cut"):
         Cut(expression)

@@ -62,25 +62,79 @@ def vipr_files(tmp_path_factory):
     files = []
     for mu in (20, 60):
         out = folder / f"mu{mu}.root"
-        assert main(["predict", "pileup", "--run", str(VIPR), "--jets", str(REPO / "data" / "top_jets_test.root"),
-                     "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--mu", str(mu), "--samples", "2", "--steps", "3",
-                     "--max-events", "24", "--seed", str(mu), "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "predict",
+                    "pileup",
+                    "--run",
+                    str(VIPR),
+                    "--jets",
+                    str(REPO / "data" / "top_jets_test.root"),
+                    "--pileup",
+                    str(REPO / "data" / "minbias_pool_test.root"),
+                    "--mu",
+                    str(mu),
+                    "--samples",
+                    "2",
+                    "--steps",
+                    "3",
+                    "--max-events",
+                    "24",
+                    "--seed",
+                    str(mu),
+                    "--no-progress",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         files.append(out)
     return files
 
 
 @pytest.mark.slow
 def test_predictions_on_a_local_dask_cluster_equal_the_serial_run(tmp_path, vipr_files):
-    common = ["predict", "neutrino", "--run", str(FLOW), "--data", str(TEST_EVENTS), "--samples", "8", "--max-events", "2100",
-              "--no-progress"]  # fmt: skip
+    common = [
+        "predict",
+        "neutrino",
+        "--run",
+        str(FLOW),
+        "--data",
+        str(TEST_EVENTS),
+        "--samples",
+        "8",
+        "--max-events",
+        "2100",
+        "--no-progress",
+    ]
     with torch_threads(1):  # as the Dask workers (see DASK_RTOL)
         assert main([*common, "--out", str(tmp_path / "serial.root")]) == 0
     assert main([*common, "--out", str(tmp_path / "dask.root"), "--scheduler", "local:2", "--parts", "3"]) == 0
     same_outputs(tmp_path / "serial.root", tmp_path / "dask.root", "Neutrino", rtol=DASK_RTOL)
     assert not any(p.name.startswith(".dask.root") for p in tmp_path.iterdir())  # the shard scratch is cleaned up
-    pileup = ["predict", "pileup", "--run", str(VIPR), "--jets", str(REPO / "data" / "top_jets_test.root"),
-              "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--mu", "60", "--samples", "2", "--steps", "3",
-              "--max-events", "24", "--seed", "60", "--no-progress"]  # fmt: skip
+    pileup = [
+        "predict",
+        "pileup",
+        "--run",
+        str(VIPR),
+        "--jets",
+        str(REPO / "data" / "top_jets_test.root"),
+        "--pileup",
+        str(REPO / "data" / "minbias_pool_test.root"),
+        "--mu",
+        "60",
+        "--samples",
+        "2",
+        "--steps",
+        "3",
+        "--max-events",
+        "24",
+        "--seed",
+        "60",
+        "--no-progress",
+    ]
     with torch_threads(1):
         assert main([*pileup, "--out", str(tmp_path / "vipr_serial.root")]) == 0
     assert main([*pileup, "--out", str(tmp_path / "vipr_dask.root"), "--scheduler", "local:2", "--parts", "2"]) == 0
@@ -94,7 +148,16 @@ def test_predictions_on_a_local_dask_cluster_equal_the_serial_run(tmp_path, vipr
 # gives the same bits in any process.
 @pytest.mark.slow
 def test_validation_on_dask_and_in_shards_equals_the_serial_run(tmp_path, vipr_files):
-    args = ["validate", "pileup", "--pred", *map(str, vipr_files), "--validation-fraction", "0.4", "--no-progress", "--no-figures"]
+    args = [
+        "validate",
+        "pileup",
+        "--pred",
+        *map(str, vipr_files),
+        "--validation-fraction",
+        "0.4",
+        "--no-progress",
+        "--no-figures",
+    ]
     assert main([*args, "--out", str(tmp_path / "serial")]) == 0
     assert main([*args, "--out", str(tmp_path / "dask"), "--scheduler", "local:2"]) == 0
     serial = json.loads((tmp_path / "serial" / "metrics.json").read_text())
@@ -113,11 +176,45 @@ def test_neutrino_validation_on_dask_and_in_shards_equals_the_serial_run(tmp_pat
     files = []
     for method in ("analytic",):
         out = tmp_path / f"{method}.root"
-        assert main(["predict", "neutrino", "--model", method, "--data", str(TEST_EVENTS), "--max-events", "300",
-                     "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "predict",
+                    "neutrino",
+                    "--model",
+                    method,
+                    "--data",
+                    str(TEST_EVENTS),
+                    "--max-events",
+                    "300",
+                    "--no-progress",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         files.append(out)
-    assert main(["predict", "neutrino", "--run", str(FLOW), "--data", str(TEST_EVENTS), "--max-events", "300", "--samples", "16",
-                 "--no-progress", "--out", str(tmp_path / "flow.root")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "neutrino",
+                "--run",
+                str(FLOW),
+                "--data",
+                str(TEST_EVENTS),
+                "--max-events",
+                "300",
+                "--samples",
+                "16",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "flow.root"),
+            ]
+        )
+        == 0
+    )
     files.append(tmp_path / "flow.root")
     args = ["validate", "neutrino", "--pred", *map(str, files), "--no-figures"]  # metrics only: figures cost time
     assert main([*args, "--out", str(tmp_path / "serial")]) == 0
@@ -135,7 +232,17 @@ def test_neutrino_validation_on_dask_and_in_shards_equals_the_serial_run(tmp_pat
 
 
 def test_merging_shard_files_gives_the_unsharded_file(tmp_path):
-    common = ["predict", "neutrino", "--model", "analytic", "--data", str(TEST_EVENTS), "--max-events", "3000", "--no-progress"]
+    common = [
+        "predict",
+        "neutrino",
+        "--model",
+        "analytic",
+        "--data",
+        str(TEST_EVENTS),
+        "--max-events",
+        "3000",
+        "--no-progress",
+    ]
     assert main([*common, "--out", str(tmp_path / "all.root")]) == 0
     parts = []
     for i in range(3):

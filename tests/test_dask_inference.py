@@ -23,18 +23,49 @@ RUN = Path(__file__).resolve().parents[1] / "analyses" / "neutrino" / "model"
 
 def _nested(flat: ak.Array) -> ak.Array:
     """The flat NanoAOD branches as coffea's NanoEvents lay them out: events.Jet.pt, events.MET.pt, ..."""
+
     def collection(prefix: str, depth: int | None = None) -> ak.Array:
         fields = {k[len(prefix) + 1 :]: flat[k] for k in flat.fields if k.startswith(prefix + "_")}
         return ak.zip(fields, depth_limit=depth)
 
-    return ak.zip({"Jet": collection("Jet"), "Electron": collection("Electron"), "Muon": collection("Muon"),
-                   "GenPart": collection("GenPart"), "MET": collection("MET", 1), "run": flat.run,
-                   "luminosityBlock": flat.luminosityBlock, "event": flat.event}, depth_limit=1)  # fmt: skip
+    return ak.zip(
+        {
+            "Jet": collection("Jet"),
+            "Electron": collection("Electron"),
+            "Muon": collection("Muon"),
+            "GenPart": collection("GenPart"),
+            "MET": collection("MET", 1),
+            "run": flat.run,
+            "luminosityBlock": flat.luminosityBlock,
+            "event": flat.event,
+        },
+        depth_limit=1,
+    )
 
 
 def test_lazy_posterior_equals_hepgen_predict(nanoaod_path, tmp_path):
-    assert main(["predict", "neutrino", "--run", str(RUN), "--schema", "nanoaod", "--data", str(nanoaod_path),
-                 "--samples", "16", "--seed", "5", "--no-progress", "--out", str(tmp_path / "p.root")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "neutrino",
+                "--run",
+                str(RUN),
+                "--schema",
+                "nanoaod",
+                "--data",
+                str(nanoaod_path),
+                "--samples",
+                "16",
+                "--seed",
+                "5",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "p.root"),
+            ]
+        )
+        == 0
+    )
     expected, ids, _ = hio.read_event_outputs(tmp_path / "p.root", tree="Neutrino")
     events = uproot.dask({str(nanoaod_path): "Events"}, step_size=1024)  # one partition = one prediction block
     lazy = posterior_samples_dask(events, str(RUN), samples=16, seed=5)
@@ -59,8 +90,9 @@ def test_nested_collections_and_partitions(nanoaod_path):
     split = posterior_samples_dask(dak.from_awkward(flat, npartitions=3), str(RUN), samples=8, seed=2)
     first, second = split.compute(scheduler="sync"), split.compute(scheduler="threads")
     assert len(first) == len(flat) and neutrino._cached_model.cache_info().misses == 1  # loaded once per process
-    np.testing.assert_array_equal(ak.to_numpy(ak.fill_none(first.point[:, 2], np.nan)),
-                                  ak.to_numpy(ak.fill_none(second.point[:, 2], np.nan)))  # fmt: skip
+    np.testing.assert_array_equal(
+        ak.to_numpy(ak.fill_none(first.point[:, 2], np.nan)), ak.to_numpy(ak.fill_none(second.point[:, 2], np.nan))
+    )
 
 
 def test_bad_collections_are_refused_before_any_work(nanoaod_path, tmp_path):

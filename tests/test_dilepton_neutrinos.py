@@ -23,7 +23,9 @@ def _boost(p: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return np.concatenate([space, gamma * (p[:, 3:4] + bp)], axis=1)
 
 
-def _two_body(parent: np.ndarray, m_parent: float, m1: float, m2: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _two_body(
+    parent: np.ndarray, m_parent: float, m1: float, m2: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """An isotropic decay parent → 1 + 2 (masses m1, m2), both daughters in the laboratory."""
     n = len(parent)
     p = np.sqrt((m_parent**2 - (m1 + m2) ** 2) * (m_parent**2 - (m1 - m2) ** 2)) / (2 * m_parent)
@@ -74,8 +76,10 @@ def test_the_ellipse_method_finds_the_true_pair():
     assert not solutions.failed.any()
     assert solutions.valid.sum(1).max() <= 4 and (solutions.valid.sum(1) % 2 == 0).mean() > 0.9  # pairs of roots
     scale = np.linalg.norm(e["nu"][:, None, :3], axis=-1) + np.linalg.norm(e["nubar"][:, None, :3], axis=-1)
-    distance = (np.linalg.norm(solutions.nu - e["nu"][:, None, :3], axis=-1)
-                + np.linalg.norm(solutions.nubar - e["nubar"][:, None, :3], axis=-1)) / scale  # fmt: skip
+    distance = (
+        np.linalg.norm(solutions.nu - e["nu"][:, None, :3], axis=-1)
+        + np.linalg.norm(solutions.nubar - e["nubar"][:, None, :3], axis=-1)
+    ) / scale
     assert (np.nanmin(distance, axis=1) < 1e-5).all()  # the truth is one of the solutions
     for k in range(4):  # every solution satisfies all four mass constraints and MET
         ok = solutions.valid[:, k]
@@ -99,10 +103,21 @@ def test_the_ellipse_method_reports_events_it_fails_on():
 
 def test_neutrino_weighting_finds_the_truth_when_the_grid_holds_it():
     e = dilepton_events(6, seed=3)
-    eta = lambda p: np.arcsinh(p[:, 2] / np.hypot(p[:, 0], p[:, 1]))  # noqa: E731
+
+    def eta(p):
+        return np.arcsinh(p[:, 2] / np.hypot(p[:, 0], p[:, 1]))
+
     grid = np.sort(np.concatenate([eta(e["nu"]), eta(e["nubar"]), [-1.0, 0.0, 1.0]]))
-    solutions = neutrino_weighting(e["b"], e["lepton"], e["bbar"], e["leptonbar"], e["met"], etas=grid,
-                                   top_masses=np.array([170.0, TOP, 175.0]), w_mass=W)  # fmt: skip
+    solutions = neutrino_weighting(
+        e["b"],
+        e["lepton"],
+        e["bbar"],
+        e["leptonbar"],
+        e["met"],
+        etas=grid,
+        top_masses=np.array([170.0, TOP, 175.0]),
+        w_mass=W,
+    )
     assert not solutions.failed.any()
     np.testing.assert_allclose(solutions.chosen_nu, e["nu"][:, :3], rtol=1e-6, atol=1e-5)
     np.testing.assert_allclose(solutions.chosen_nubar, e["nubar"][:, :3], rtol=1e-6, atol=1e-5)
@@ -118,8 +133,15 @@ def test_neutrino_weighting_solutions_satisfy_the_masses_and_report_failures():
     np.testing.assert_allclose(invariant_mass(e["leptonbar"][ok], nubar), W, rtol=1e-6)
     top_masses = invariant_mass(e["lepton"][ok], nu, e["b"][ok])
     assert ((top_masses > 164.9) & (top_masses < 180.1)).all()  # one of the scanned masses
-    impossible = neutrino_weighting(e["b"][:3], e["lepton"][:3], e["bbar"][:3], e["leptonbar"][:3], e["met"][:3],
-                                    top_masses=np.array([60.0]), w_mass=W)  # fmt: skip
+    impossible = neutrino_weighting(
+        e["b"][:3],
+        e["lepton"][:3],
+        e["bbar"][:3],
+        e["leptonbar"][:3],
+        e["met"][:3],
+        top_masses=np.array([60.0]),
+        w_mass=W,
+    )
     assert impossible.failed.all() and np.isnan(impossible.chosen_nu).all()
 
 
@@ -174,4 +196,7 @@ def test_ttbar_observables_equal_a_hand_computation():
         expected = (k * l3).sum(1) / np.linalg.norm(k, axis=1) / np.linalg.norm(l3, axis=1)
         np.testing.assert_allclose(obs[key], expected, atol=1e-9)
     # isotropic decays: cos θ spreads over [−1, 1] with mean ≈ 0
-    assert abs(obs["cos_theta_plus"].mean()) < 0.25 and obs["cos_theta_plus"].min() < -0.5 < 0.5 < obs["cos_theta_plus"].max()
+    assert (
+        abs(obs["cos_theta_plus"].mean()) < 0.25
+        and obs["cos_theta_plus"].min() < -0.5 < 0.5 < obs["cos_theta_plus"].max()
+    )

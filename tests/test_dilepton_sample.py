@@ -14,8 +14,24 @@ from hepgen.physics.kinematics import invariant_mass, p4_from_pt_eta_phi_mass
 @pytest.fixture(scope="module")
 def dilepton(tmp_path_factory):
     path = tmp_path_factory.mktemp("dilepton") / "dilepton.root"
-    assert main(["generate", "ttbar-dilepton", "--events", "40", "--seed", "3", "--block-size", "20", "--no-progress",
-                 "--out", str(path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                "ttbar-dilepton",
+                "--events",
+                "40",
+                "--seed",
+                "3",
+                "--block-size",
+                "20",
+                "--no-progress",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     return read(str(path), "hepgen-ttbar-dilepton")
 
 
@@ -32,8 +48,11 @@ def test_the_truth_is_in_top_order_and_on_shell(dilepton):
     assert (nu["pdgId"][:, 0] > 0).all() and (nu["pdgId"][:, 1] < 0).all()  # ν from t (W⁺), ν̄ from t̄
     assert (lep["pdgId"][:, 0] < 0).all() and (lep["pdgId"][:, 1] > 0).all()  # ℓ⁺, ℓ⁻
     assert (b["pdgId"][:, 0] == 5).all() and (b["pdgId"][:, 1] == -5).all()
-    p4 = lambda c, k: p4_from_pt_eta_phi_mass(c["pt"][:, k], c["eta"][:, k], c["phi"][:, k],  # noqa: E731
-                                              c["mass"][:, k] if "mass" in c.features else 0 * c["pt"][:, k])
+
+    def p4(c, k):
+        mass = c["mass"][:, k] if "mass" in c.features else 0 * c["pt"][:, k]
+        return p4_from_pt_eta_phi_mass(c["pt"][:, k], c["eta"][:, k], c["phi"][:, k], mass)
+
     for k in (0, 1):
         m_w = invariant_mass(p4(lep, k), p4(nu, k))
         m_t = invariant_mass(p4(lep, k), p4(nu, k), p4(b, k))
@@ -48,7 +67,25 @@ def test_the_file_records_the_dilepton_settings(tmp_path):
     from hepgen.io.writer import read_metadata
 
     path = tmp_path / "d.root"
-    assert main(["generate", "ttbar-dilepton", "--events", "5", "--seed", "4", "--min-jets", "3", "--no-progress",
-                 "--out", str(path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                "ttbar-dilepton",
+                "--events",
+                "5",
+                "--seed",
+                "4",
+                "--min-jets",
+                "3",
+                "--no-progress",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     metadata = read_metadata(path)
-    assert metadata["selection"] == {"min_jets": 3, "min_btags": 1} and "24:onIfAny = 11 13" in metadata["pythia_settings"]
+    assert (
+        metadata["selection"] == {"min_jets": 3, "min_btags": 1} and "24:onIfAny = 11 13" in metadata["pythia_settings"]
+    )

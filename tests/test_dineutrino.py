@@ -19,8 +19,24 @@ from hepgen.tasks.dineutrino import DineutrinoModel, dineutrino_arrays, targets_
 @pytest.fixture(scope="module")
 def arrays(tmp_path_factory):
     path = tmp_path_factory.mktemp("dilepton") / "dilepton.root"
-    assert main(["generate", "ttbar-dilepton", "--events", "60", "--seed", "8", "--block-size", "30", "--no-progress",
-                 "--out", str(path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                "ttbar-dilepton",
+                "--events",
+                "60",
+                "--seed",
+                "8",
+                "--block-size",
+                "30",
+                "--no-progress",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     arrays = dineutrino_arrays(read(str(path), "hepgen-ttbar-dilepton"), require_truth=True)
     arrays.source = str(path)
     return arrays
@@ -60,8 +76,12 @@ def test_constrained_inputs_hold_the_classical_answers(arrays, constrained):
     tokens, mask = constrained.objects["ellipse"][:, :4], constrained.masks["ellipse"][:, :4]  # the unswapped pairing
     np.testing.assert_array_equal(mask, direct.valid)
     np.testing.assert_allclose(tokens[mask][:, :3], direct.nu[direct.valid], rtol=1e-5, atol=1e-3)  # float32 inputs
-    assert (tokens[~mask] == 0).all() and (constrained.objects["ellipse"][:, 4:, -1][constrained.masks["ellipse"][:, 4:]] == 1).all()
-    assert constrained.masks["weighting"].any(axis=1).mean() > constrained.masks["ellipse"].any(axis=1).mean()  # NW fails less
+    assert (tokens[~mask] == 0).all() and (
+        constrained.objects["ellipse"][:, 4:, -1][constrained.masks["ellipse"][:, 4:]] == 1
+    ).all()
+    assert (
+        constrained.masks["weighting"].any(axis=1).mean() > constrained.masks["ellipse"].any(axis=1).mean()
+    )  # NW fails less
     with pytest.raises(HepgenInputError, match="unknown dilepton input set"):
         dineutrino_arrays(read(constrained.source, "hepgen-ttbar-dilepton"), inputs="nonsense")
 
@@ -96,15 +116,59 @@ def test_train_predict_validate_against_the_classical_methods(tmp_path):
 
     train, test = tmp_path / "train.root", tmp_path / "test.root"
     for path, events, seed in ((train, "240", "31"), (test, "100", "32")):
-        assert main(["generate", "ttbar-dilepton", "--events", events, "--seed", seed, "--block-size", "60", "--no-progress",
-                     "--out", str(path)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "generate",
+                    "ttbar-dilepton",
+                    "--events",
+                    events,
+                    "--seed",
+                    seed,
+                    "--block-size",
+                    "60",
+                    "--no-progress",
+                    "--out",
+                    str(path),
+                ]
+            )
+            == 0
+        )
     run = tmp_path / "run"
-    assert main(["train", "dineutrino", "--data", str(train), "--out", str(run), "--dim", "16", "--heads", "2", "--layers", "1",
-                 "--head-hidden", "32", "--flow-transforms", "2", "--max-epochs", "2", "--accelerator", "cpu",
-                 "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "dineutrino",
+                "--data",
+                str(train),
+                "--out",
+                str(run),
+                "--dim",
+                "16",
+                "--heads",
+                "2",
+                "--layers",
+                "1",
+                "--head-hidden",
+                "32",
+                "--flow-transforms",
+                "2",
+                "--max-epochs",
+                "2",
+                "--accelerator",
+                "cpu",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     files = []
-    for method, extra in (("flow", ["--run", str(run), "--samples", "16"]), ("ellipse", ["--model", "ellipse"]),
-                          ("weighting", ["--model", "weighting"])):  # fmt: skip
+    for method, extra in (
+        ("flow", ["--run", str(run), "--samples", "16"]),
+        ("ellipse", ["--model", "ellipse"]),
+        ("weighting", ["--model", "weighting"]),
+    ):
         files.append(str(tmp_path / f"{method}.root"))
         assert main(["predict", "dineutrino", *extra, "--data", str(test), "--no-progress", "--out", files[-1]]) == 0
     out = tmp_path / "val"
@@ -118,7 +182,9 @@ def test_train_predict_validate_against_the_classical_methods(tmp_path):
     assert metrics["methods"]["flow"]["ellipse_events"]["events"] == ellipse_answers
     assert metrics["methods"]["ellipse"]["ellipse_events"]["events"] == ellipse_answers
     paired = metrics["methods"]["flow"]["ellipse_events"]["resolution_minus_ellipse"]["m_ttbar"]  # same events, paired
-    flow_res, ellipse_res = (metrics["methods"][m]["ellipse_events"]["m_ttbar"]["resolution"] for m in ("flow", "ellipse"))
+    flow_res, ellipse_res = (
+        metrics["methods"][m]["ellipse_events"]["m_ttbar"]["resolution"] for m in ("flow", "ellipse")
+    )
     assert paired["difference"] == pytest.approx(flow_res - ellipse_res) and paired["error"] > 0
     calibration = metrics["methods"]["flow"]["calibration"]
     assert set(calibration) == {"nu_px", "nu_py", "nu_pz", "nubar_px", "nubar_py", "nubar_pz", "m_ttbar"}
@@ -139,16 +205,47 @@ def test_the_shipped_flow_answers_everything_beats_the_ellipse_and_is_calibrated
 
     files = []
     root = Path(__file__).resolve().parents[1]
-    for method, extra in (("flow", ["--run", str(root / "analyses/dineutrino/model"), "--samples", "64", "--seed", "1"]),
-                          ("ellipse", ["--model", "ellipse"])):  # fmt: skip
+    for method, extra in (
+        ("flow", ["--run", str(root / "analyses/dineutrino/model"), "--samples", "64", "--seed", "1"]),
+        ("ellipse", ["--model", "ellipse"]),
+    ):
         files.append(str(tmp_path / f"{method}.root"))
-        assert main(["predict", "dineutrino", *extra, "--data", str(root / "data/ttbar_dilepton_test.root"),
-                     "--no-progress", "--out", files[-1]]) == 0  # fmt: skip
-    assert main(["validate", "dineutrino", "--pred", *files, "--out", str(tmp_path / "val"), "--no-progress",
-                 "--no-figures"]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "predict",
+                    "dineutrino",
+                    *extra,
+                    "--data",
+                    str(root / "data/ttbar_dilepton_test.root"),
+                    "--no-progress",
+                    "--out",
+                    files[-1],
+                ]
+            )
+            == 0
+        )
+    assert (
+        main(
+            [
+                "validate",
+                "dineutrino",
+                "--pred",
+                *files,
+                "--out",
+                str(tmp_path / "val"),
+                "--no-progress",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     methods = json.loads((tmp_path / "val" / "metrics.json").read_text())["methods"]
     assert methods["flow"]["answered"] == 1.0 and methods["ellipse"]["answered"] < 0.7
     assert methods["flow"]["ellipse_events"]["resolution_minus_ellipse"]["m_ttbar"]["difference"] < 0
     calibration = methods["flow"]["calibration"]
-    assert abs(calibration["nu_pz"]["coverage_68"] - 0.68) < 0.06 and abs(calibration["nubar_pz"]["coverage_68"] - 0.68) < 0.06
+    assert (
+        abs(calibration["nu_pz"]["coverage_68"] - 0.68) < 0.06
+        and abs(calibration["nubar_pz"]["coverage_68"] - 0.68) < 0.06
+    )
     assert abs(calibration["m_ttbar"]["coverage_68"] - 0.68) < 0.07

@@ -62,7 +62,10 @@ def test_edm_euler_is_the_flows_euler_in_t():
     """With any network: EDM's Euler on the wrapped velocity = x_t ← x_t + (t' − t) F(x_t, t), steps in t."""
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)).double()
-    network = lambda x, c: net(torch.cat([x, c[:, None].expand(-1, 1)], dim=-1))  # noqa: E731
+
+    def network(x, c):
+        return net(torch.cat([x, c[:, None].expand(-1, 1)], dim=-1))
+
     wrapped = FlowMatchingPrecond(network)
     sigmas = uniform_t_sigmas(5).double()
     z = torch.randn(7, 2, dtype=torch.float64)
@@ -93,7 +96,9 @@ def test_the_loss_vanishes_for_the_exact_velocity_of_a_point_and_ignores_padding
 
     mask = torch.tensor([[True, True, False]]).expand(64, -1)
     y = (y0 * mask[0, :, None]).expand(64, -1, -1)
-    loss = FlowMatchingLoss()(FlowMatchingPrecond(PointVelocity()), y, mask=mask, generator=torch.Generator().manual_seed(1))
+    loss = FlowMatchingLoss()(
+        FlowMatchingPrecond(PointVelocity()), y, mask=mask, generator=torch.Generator().manual_seed(1)
+    )
     assert loss.item() < 1e-8
     wrong = FlowMatchingLoss()(FlowMatchingPrecond(PointVelocity()), y + 0.1 * mask[..., None], mask=mask)
     assert wrong.item() > 1e-4

@@ -14,11 +14,17 @@ import zuko
 from hepgen.models.flow_sampling import ContextCachedSampler, supports
 
 FLOWS = {
-    "nsf_coupling": lambda: zuko.flows.NSF(features=3, context=16, transforms=4, bins=8, hidden_features=(64, 64), passes=2),
-    "nsf_three_passes": lambda: zuko.flows.NSF(features=3, context=16, transforms=3, bins=5, hidden_features=(32, 48, 16), passes=3),
+    "nsf_coupling": lambda: zuko.flows.NSF(
+        features=3, context=16, transforms=4, bins=8, hidden_features=(64, 64), passes=2
+    ),
+    "nsf_three_passes": lambda: zuko.flows.NSF(
+        features=3, context=16, transforms=3, bins=5, hidden_features=(32, 48, 16), passes=3
+    ),
     "maf": lambda: zuko.flows.MAF(features=4, context=16, transforms=2, hidden_features=(32, 32)),
-    "nsf_elu": lambda: zuko.flows.NSF(features=2, context=16, transforms=2, hidden_features=(16, 16), activation=torch.nn.ELU),
-}  # fmt: skip
+    "nsf_elu": lambda: zuko.flows.NSF(
+        features=2, context=16, transforms=2, hidden_features=(16, 16), activation=torch.nn.ELU
+    ),
+}
 
 
 def moved(flow: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -67,4 +73,3 @@ def test_unsupported_flows_are_refused_clearly():
     with pytest.raises(TypeError, match="not a zuko masked-autoregressive flow"):
         ContextCachedSampler(flow)
     assert not supports(zuko.flows.CNF(features=2, context=4))
-

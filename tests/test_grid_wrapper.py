@@ -15,8 +15,15 @@ WRAPPER = REPO / "analyses" / "grid" / "predict.sh"
 
 @pytest.mark.slow
 def test_wrapper_runs_a_shard_and_reruns_as_a_no_op(tmp_path):
-    env = {**os.environ, "HEPGEN_VENV": str(Path(sys.executable).parent.parent), "HEPGEN_ARGS": "--max-events 1500 --samples 4"}
-    run = lambda *args: subprocess.run(["bash", str(WRAPPER), *args], env=env, capture_output=True, text=True)  # noqa: E731
+    env = {
+        **os.environ,
+        "HEPGEN_VENV": str(Path(sys.executable).parent.parent),
+        "HEPGEN_ARGS": "--max-events 1500 --samples 4",
+    }
+
+    def run(*args):
+        return subprocess.run(["bash", str(WRAPPER), *args], env=env, capture_output=True, text=True)
+
     done = run(str(REPO / "data" / "ttbar_ljets_test.root"), str(tmp_path / "out"), "1/2")
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out" / "ttbar_ljets_test_neutrino_shard-1-of-2.root"

@@ -53,8 +53,11 @@ def test_the_coverage_profile_is_the_coverage():
 
 def test_histograms_survive_root(tmp_path):
     rng = np.random.default_rng(3)
-    hists = {"a/residual/flow": counts_histogram(rng.normal(size=300), np.linspace(-2, 2, 9), name="r", label="Δ [GeV]"),
-             "a/coverage/flow": coverage_histogram(rng.uniform(size=300)), "pulls": pull_histogram(rng.normal(size=50))}  # fmt: skip
+    hists = {
+        "a/residual/flow": counts_histogram(rng.normal(size=300), np.linspace(-2, 2, 9), name="r", label="Δ [GeV]"),
+        "a/coverage/flow": coverage_histogram(rng.uniform(size=300)),
+        "pulls": pull_histogram(rng.normal(size=50)),
+    }
     path = write_histograms(tmp_path / "histograms.root", hists)
     back = read_histograms(path)
     assert set(back) == set(hists)
@@ -76,12 +79,60 @@ def test_histograms_survive_root(tmp_path):
 def test_validate_neutrino_writes_the_histograms_of_its_figures(tmp_path):
     data = str(REPO / "data" / "ttbar_ljets_test.root")
     flow, analytic = tmp_path / "flow.root", tmp_path / "analytic.root"
-    assert main(["predict", "neutrino", "--run", str(REPO / "analyses" / "neutrino" / "model"), "--data", data,
-                 "--samples", "16", "--max-events", "300", "--no-progress", "--out", str(flow)]) == 0  # fmt: skip
-    assert main(["predict", "neutrino", "--model", "analytic", "--data", data, "--max-events", "300", "--no-progress",
-                 "--out", str(analytic)]) == 0  # fmt: skip
-    assert main(["validate", "neutrino", "--pred", str(flow), str(analytic), "--out", str(tmp_path / "val"),
-                 "--no-figures", "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "neutrino",
+                "--run",
+                str(REPO / "analyses" / "neutrino" / "model"),
+                "--data",
+                data,
+                "--samples",
+                "16",
+                "--max-events",
+                "300",
+                "--no-progress",
+                "--out",
+                str(flow),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "predict",
+                "neutrino",
+                "--model",
+                "analytic",
+                "--data",
+                data,
+                "--max-events",
+                "300",
+                "--no-progress",
+                "--out",
+                str(analytic),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "validate",
+                "neutrino",
+                "--pred",
+                str(flow),
+                str(analytic),
+                "--out",
+                str(tmp_path / "val"),
+                "--no-figures",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     import json
 
     metrics = json.loads((tmp_path / "val" / "metrics.json").read_text())

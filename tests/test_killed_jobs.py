@@ -18,15 +18,31 @@ CLI = "import sys; from hepgen.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def predict_command(out: Path) -> list[str]:
-    return [sys.executable, "-c", CLI, "predict", "neutrino", "--run", str(REPO / "analyses" / "neutrino" / "model"),
-            "--data", str(REPO / "data" / "ttbar_ljets_test.root"), "--samples", "32", "--max-events", "4096",
-            "--out", str(out)]  # fmt: skip
+    return [
+        sys.executable,
+        "-c",
+        CLI,
+        "predict",
+        "neutrino",
+        "--run",
+        str(REPO / "analyses" / "neutrino" / "model"),
+        "--data",
+        str(REPO / "data" / "ttbar_ljets_test.root"),
+        "--samples",
+        "32",
+        "--max-events",
+        "4096",
+        "--out",
+        str(out),
+    ]
 
 
 @pytest.mark.slow
 def test_sigkill_mid_prediction_then_rerun(tmp_path):
     out = tmp_path / "flow.root"
-    job = subprocess.Popen(predict_command(out), stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    job = subprocess.Popen(
+        predict_command(out), stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     seen = ""
     deadline = time.monotonic() + 120
     while "1024/" not in seen and time.monotonic() < deadline:  # the progress bar has finished the first of 4 blocks

@@ -24,4 +24,6 @@ def test_delta_phi_wraps_into_half_open_interval():
     assert delta_phi(np.array([3.0]), np.array([-3.0]))[0] == np.float64(6.0 - 2 * np.pi)
     assert delta_phi(np.array([np.pi]), np.array([0.0]))[0] == np.pi  # +π, never −π
     assert delta_phi(np.array([-np.pi]), np.array([0.0]))[0] == np.pi
-    np.testing.assert_allclose(delta_r(np.array([0.0]), np.array([3.0]), np.array([0.3]), np.array([-3.0])), np.hypot(0.3, 2 * np.pi - 6))
+    np.testing.assert_allclose(
+        delta_r(np.array([0.0]), np.array([3.0]), np.array([0.3]), np.array([-3.0])), np.hypot(0.3, 2 * np.pi - 6)
+    )

@@ -12,9 +12,13 @@ def test_masked_reductions_equal_unpadded(nanoaod_path, nanoaod_raw):
     jets = hio.read(nanoaod_path, schema)["jets"]
     assert jets.counts.sum() == ak.sum(nanoaod_raw.nJet)
     pt = jets["pt"]
-    np.testing.assert_allclose(np.where(jets.mask, pt, 0).sum(1), ak.to_numpy(ak.sum(nanoaod_raw.Jet_pt, axis=1)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.where(jets.mask, pt, 0).sum(1), ak.to_numpy(ak.sum(nanoaod_raw.Jet_pt, axis=1)), rtol=1e-6
+    )
     has = jets.counts > 0
-    np.testing.assert_array_equal(np.where(jets.mask, pt, -np.inf).max(1)[has], ak.to_numpy(ak.max(nanoaod_raw.Jet_pt, axis=1))[has])
+    np.testing.assert_array_equal(
+        np.where(jets.mask, pt, -np.inf).max(1)[has], ak.to_numpy(ak.max(nanoaod_raw.Jet_pt, axis=1))[has]
+    )
     mean_eta = np.where(jets.mask, jets["eta"], 0).sum(1)[has] / jets.counts[has]
     np.testing.assert_allclose(mean_eta, ak.to_numpy(ak.mean(nanoaod_raw.Jet_eta, axis=1))[has], rtol=1e-5, atol=1e-6)
 

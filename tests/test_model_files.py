@@ -41,12 +41,24 @@ def test_shipped_models_are_all_found():
 
 def test_a_model_file_carrying_a_pickled_callable_is_refused(tmp_path, capsys):
     marker = tmp_path / "code_ran"
-    torch.save({"task": "neutrino", "config": {}, "state_dict": {}, "hook": _RunsCode(str(marker))}, tmp_path / "model.pt")
+    torch.save(
+        {"task": "neutrino", "config": {}, "state_dict": {}, "hook": _RunsCode(str(marker))}, tmp_path / "model.pt"
+    )
     with pytest.raises(HepgenInputError, match="refusing to load .*pickled Python objects.*weights-only"):
         load_model_file(tmp_path, "neutrino")
     assert not marker.exists()  # nothing ran
-    code = main(["predict", "neutrino", "--run", str(tmp_path), "--data", str(tmp_path / "none.root"),
-                 "--out", str(tmp_path / "x.root")])  # fmt: skip
+    code = main(
+        [
+            "predict",
+            "neutrino",
+            "--run",
+            str(tmp_path),
+            "--data",
+            str(tmp_path / "none.root"),
+            "--out",
+            str(tmp_path / "x.root"),
+        ]
+    )
     assert code == 2 and not marker.exists()
     assert "refusing to load" in capsys.readouterr().err
 
@@ -57,10 +69,20 @@ def test_save_refuses_what_would_not_load_weights_only(tmp_path):
     with pytest.raises(TypeError, match=r"model file\['config'\]\['where'\] is a pathlib"):
         save_model_file(tmp_path / "model.pt", "neutrino", {"where": tmp_path}, {})
     assert not (tmp_path / "model.pt").exists()
-    save_model_file(tmp_path / "model.pt", "neutrino", {"dims": (1, 2), "name": "x", "p": None}, {"w": torch.ones(2)},
-                    mu=60.0, inefficiencies=[0.1])  # fmt: skip
+    save_model_file(
+        tmp_path / "model.pt",
+        "neutrino",
+        {"dims": (1, 2), "name": "x", "p": None},
+        {"w": torch.ones(2)},
+        mu=60.0,
+        inefficiencies=[0.1],
+    )
     payload = load_model_file(tmp_path, "neutrino")
-    assert payload["config"]["dims"] == (1, 2) and payload["mu"] == 60.0 and torch.equal(payload["state_dict"]["w"], torch.ones(2))
+    assert (
+        payload["config"]["dims"] == (1, 2)
+        and payload["mu"] == 60.0
+        and torch.equal(payload["state_dict"]["w"], torch.ones(2))
+    )
 
 
 def test_a_truncated_model_file_gets_a_clear_error(tmp_path):

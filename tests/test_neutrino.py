@@ -13,8 +13,15 @@ import hepgen.io as hio
 from hepgen.cli import main
 from hepgen.errors import HepgenInputError
 from hepgen.models import make_head
-from hepgen.tasks.neutrino import NeutrinoModel, neutrino_arrays, targets_to_momentum
-from hepgen.tasks.neutrino import NEUTRINO, NeutrinoPrediction, NeutrinoTraining, batches
+from hepgen.tasks.neutrino import (
+    NEUTRINO,
+    NeutrinoModel,
+    NeutrinoPrediction,
+    NeutrinoTraining,
+    batches,
+    neutrino_arrays,
+    targets_to_momentum,
+)
 from hepgen.tasks.prediction import predict
 from hepgen.tasks.run_folder import load_model
 from hepgen.tasks.training import train
@@ -42,8 +49,10 @@ def gauss_head_errors(seed: int) -> dict[str, float]:
     with torch.no_grad():
         d = head(torch.as_tensor(at, dtype=torch.float32)[:, None])
         sigma, mean = d.base_dist.scale[:, 0].numpy(), d.base_dist.loc[:, 0].numpy()
-    return {"sigma_relative_error": float(np.max(np.abs(sigma / (0.5 * at) - 1))),
-            "mean_error": float(np.max(np.abs(mean - 2.0 * at)))}  # fmt: skip
+    return {
+        "sigma_relative_error": float(np.max(np.abs(sigma / (0.5 * at) - 1))),
+        "mean_error": float(np.max(np.abs(mean - 2.0 * at))),
+    }
 
 
 def test_gauss_head_recovers_heteroscedastic_sigma():
@@ -71,12 +80,21 @@ def bimodal_scores(seed: int) -> dict[str, float]:
     mdn = fit(make_head("mdn", 1, 2, hidden=32, components=4), x, y, steps=500, seed=seed)
     torch.manual_seed(seed)
     with torch.no_grad():
-        ll = {name: h(x_test).log_prob(y_test).mean().item() for name, h in (("flow", flow), ("gauss", gauss), ("mdn", mdn))}
+        ll = {
+            name: h(x_test).log_prob(y_test).mean().item()
+            for name, h in (("flow", flow), ("gauss", gauss), ("mdn", mdn))
+        }
         draws = [h(torch.full((1, 1), 0.5)).sample((4000,))[:, 0, 0] for h in (mdn, flow)]
-    near = [min(((s - 2).abs() < 0.6).float().mean().item(), ((s + 2).abs() < 0.6).float().mean().item()) for s in draws]
+    near = [
+        min(((s - 2).abs() < 0.6).float().mean().item(), ((s + 2).abs() < 0.6).float().mean().item()) for s in draws
+    ]
     between = [(s.abs() < 1.0).float().mean().item() for s in draws]
-    return {"flow_gain": ll["flow"] - ll["gauss"], "mdn_gain": ll["mdn"] - ll["gauss"], "min_peak_share": min(near),
-            "between_share": max(between)}  # fmt: skip
+    return {
+        "flow_gain": ll["flow"] - ll["gauss"],
+        "mdn_gain": ll["mdn"] - ll["gauss"],
+        "min_peak_share": min(near),
+        "between_share": max(between),
+    }
 
 
 @pytest.mark.slow
@@ -125,7 +143,11 @@ def test_padded_jets_change_nothing(ttbar_arrays, head):
 def test_inputs_and_targets(ttbar_arrays):
     events, arrays = ttbar_arrays
     assert len(arrays) == events.n_events and arrays.skipped["no lepton"] == 0
-    assert arrays.objects["jets"].shape == (len(arrays), 10, 5) and arrays.objects["analytic"].shape == (len(arrays), 1, 3)
+    assert arrays.objects["jets"].shape == (len(arrays), 10, 5) and arrays.objects["analytic"].shape == (
+        len(arrays),
+        1,
+        3,
+    )
     nu = events.truth["neutrino"]
     momentum = targets_to_momentum(arrays.target)
     np.testing.assert_allclose(momentum[:, 2], nu["pz"][:, 0], rtol=1e-4, atol=1e-2)
@@ -145,10 +167,18 @@ def test_constrained_inputs_add_the_top_candidate_masses(ttbar_arrays):
     met = arrays.objects["met"][:, 0].astype(np.float64)
     lepton = vector.array({k: arrays.lepton_p4[:, i] for i, k in enumerate(("px", "py", "pz", "E"))})
     for column, pz in ((5, arrays.objects["analytic"][:, 0, 0]), (6, arrays.objects["analytic"][:, 0, 1])):
-        nu = vector.array({"px": met[:, 0], "py": met[:, 1], "pz": pz.astype(np.float64),
-                           "E": np.sqrt(met[:, 0] ** 2 + met[:, 1] ** 2 + pz.astype(np.float64) ** 2)})  # fmt: skip
+        nu = vector.array(
+            {
+                "px": met[:, 0],
+                "py": met[:, 1],
+                "pz": pz.astype(np.float64),
+                "E": np.sqrt(met[:, 0] ** 2 + met[:, 1] ** 2 + pz.astype(np.float64) ** 2),
+            }
+        )
         for j in range(3):
-            jet = vector.array({k: arrays.jets_p4[:, j, i].astype(np.float64) for i, k in enumerate(("px", "py", "pz", "E"))})
+            jet = vector.array(
+                {k: arrays.jets_p4[:, j, i].astype(np.float64) for i, k in enumerate(("px", "py", "pz", "E"))}
+            )
             expected = np.where(arrays.masks["jets"][:, j], (lepton + nu + jet).mass, 0.0)
             # float32 inputs (the roots, the jets): a few 1e-6 relative of masses of ~100 GeV, far below 0.05 GeV
             np.testing.assert_allclose(arrays.objects["jets"][:, j, column], expected, rtol=1e-4, atol=0.05)
@@ -165,9 +195,19 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     path, _ = ttbar_file
     run = tmp_path / "run"
     config = NeutrinoTraining(
-        data=[str(path)], out=str(run), model="flow", dim=16, heads=2, layers=1, head_hidden=16, flow_transforms=2,
-        batch_size=16, max_epochs=2, progress=False, accelerator="cpu",
-    )  # fmt: skip
+        data=[str(path)],
+        out=str(run),
+        model="flow",
+        dim=16,
+        heads=2,
+        layers=1,
+        head_hidden=16,
+        flow_transforms=2,
+        batch_size=16,
+        max_epochs=2,
+        progress=False,
+        accelerator="cpu",
+    )
     train(NEUTRINO, config)
     assert {p.name for p in run.iterdir()} >= {"model.pt", "config.yaml", "checkpoints", "logs"}
     assert (run / "checkpoints" / "last.ckpt").exists() and (run / "logs" / "version_0" / "metrics.csv").exists()
@@ -179,7 +219,10 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     assert model.target_standardizer.fitted and model.config["inputs"] == "constrained"  # the default input set
     # predictions through the CLI, with the analytic baseline beside them
     pred, analytic = tmp_path / "flow.root", tmp_path / "analytic.root"
-    assert main(["predict", "neutrino", "--run", str(run), "--data", str(path), "--samples", "32", "--out", str(pred)]) == 0
+    assert (
+        main(["predict", "neutrino", "--run", str(run), "--data", str(path), "--samples", "32", "--out", str(pred)])
+        == 0
+    )
     assert main(["predict", "neutrino", "--model", "analytic", "--data", str(path), "--out", str(analytic)]) == 0
     outputs, event_id, metadata = hio.read_event_outputs(pred, tree="Neutrino")
     assert outputs["samples"].shape == (80, 32, 3) and metadata["method"] == "flow"
@@ -201,11 +244,19 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     # resume: one more epoch from the last checkpoint
     config.resume, config.max_epochs = True, 3
     train(NEUTRINO, config)
-    assert (run / "logs" / "version_0" / "metrics.csv").exists() and (run / "logs" / "version_1" / "metrics.csv").exists()
+    assert (run / "logs" / "version_0" / "metrics.csv").exists() and (
+        run / "logs" / "version_1" / "metrics.csv"
+    ).exists()
     # the same small model on CMS NanoAOD events simulated by others
     nano_pred, nano_analytic = tmp_path / "nano_flow.root", tmp_path / "nano_analytic.root"
-    predict(NEUTRINO, NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_pred), run=str(run), schema="nanoaod", samples=16))
-    predict(NEUTRINO, NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_analytic), model="analytic", schema="nanoaod"))
+    predict(
+        NEUTRINO,
+        NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_pred), run=str(run), schema="nanoaod", samples=16),
+    )
+    predict(
+        NEUTRINO,
+        NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_analytic), model="analytic", schema="nanoaod"),
+    )
     metrics = validate_neutrino([nano_pred, nano_analytic], tmp_path / "nano_val")
     assert metrics["events"] >= 60  # semileptonic events with a lepton above 20 GeV and a truth W neutrino
     assert metrics["methods"]["analytic"]["px"]["resolution"] < 40  # MET follows the neutrino
@@ -247,7 +298,9 @@ def test_the_mode_is_the_most_likely_sample(ttbar_arrays, head):
     with torch.no_grad():  # the density of each sample in physical (px, py, η): the same ranking within an event
         physical = model.posterior(objects, masks).log_prob(samples.transpose(0, 1)).transpose(0, 1)
     assert torch.equal(log_prob.argmax(dim=1), physical.argmax(dim=1))
-    torch.testing.assert_close(physical - log_prob, (physical - log_prob)[:, :1].expand_as(log_prob), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        physical - log_prob, (physical - log_prob)[:, :1].expand_as(log_prob), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_the_assignment_head_learns_with_weighted_losses(ttbar_arrays):

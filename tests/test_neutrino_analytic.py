@@ -23,8 +23,14 @@ def test_hand_computed_example():
 
 def test_complex_roots_take_the_real_part():
     # MET far larger than the W mass allows for this lepton: negative discriminant
-    sol = solve_neutrino_pz(np.array([20.0]), np.array([0.0]), np.array([10.0]), np.array([np.hypot(20, 10)]),
-                            np.array([-300.0]), np.array([0.0]))  # fmt: skip
+    sol = solve_neutrino_pz(
+        np.array([20.0]),
+        np.array([0.0]),
+        np.array([10.0]),
+        np.array([np.hypot(20, 10)]),
+        np.array([-300.0]),
+        np.array([0.0]),
+    )
     assert sol.is_complex[0]
     mu = 0.5 * W_MASS**2 + 20.0 * -300.0
     assert sol.pz[0] == pytest.approx(mu * 10.0 / 20.0**2)
@@ -36,9 +42,13 @@ def test_exact_closure_on_generated_events(tmp_path):
     """Without MET smearing (ideal detector: MET = the neutrino's pT), with the Born lepton and each event's true
     W mass, one root is the truth pz whenever the roots are real."""
     path = tmp_path / "ideal.root"
-    produce(ProductionRequest("ttbar-ljets", 40, seed=4, out=str(path), detector=DetectorResponse.ideal(), progress=False))
+    produce(
+        ProductionRequest("ttbar-ljets", 40, seed=4, out=str(path), detector=DetectorResponse.ideal(), progress=False)
+    )
     a = uproot.open(path)["Events"].arrays(library="np")
-    lep = vector.array({"pt": a["GenLepton_pt"], "eta": a["GenLepton_eta"], "phi": a["GenLepton_phi"], "mass": a["GenLepton_mass"]})
+    lep = vector.array(
+        {"pt": a["GenLepton_pt"], "eta": a["GenLepton_eta"], "phi": a["GenLepton_phi"], "mass": a["GenLepton_mass"]}
+    )
     nu = vector.array({"pt": a["GenNu_pt"], "eta": a["GenNu_eta"], "phi": a["GenNu_phi"], "mass": np.zeros(len(lep))})
     met_px = a["MET_pt"] * np.cos(a["MET_phi"])
     met_py = a["MET_pt"] * np.sin(a["MET_phi"])

@@ -14,7 +14,9 @@ def prediction(path, entries, *, method, truth=True):
     outputs = {"point": rng.normal(size=(n, 3)).astype(np.float32), "lepton_p4": np.ones((n, 4), np.float32)}
     if truth:
         outputs["truth"] = rng.normal(size=(n, 3)).astype(np.float32)
-    return write_event_outputs(path, outputs, event_id={"entry": np.asarray(entries)}, tree="Neutrino", metadata={"method": method})
+    return write_event_outputs(
+        path, outputs, event_id={"entry": np.asarray(entries)}, tree="Neutrino", metadata={"method": method}
+    )
 
 
 def test_mismatched_event_counts_are_refused(tmp_path):
@@ -25,7 +27,10 @@ def test_mismatched_event_counts_are_refused(tmp_path):
     c = prediction(tmp_path / "c.root", np.arange(1, 11), method="analytic")  # same count, other events
     with pytest.raises(HepgenInputError, match="other events"):
         load_predictions([a, c])
-    assert set(load_predictions([a, prediction(tmp_path / "d.root", np.arange(10), method="analytic")])) == {"flow", "analytic"}
+    assert set(load_predictions([a, prediction(tmp_path / "d.root", np.arange(10), method="analytic")])) == {
+        "flow",
+        "analytic",
+    }
 
 
 def test_predictions_without_truth_are_refused(tmp_path):

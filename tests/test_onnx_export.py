@@ -53,12 +53,26 @@ def test_the_export_describes_every_input(neutrino_export):
     meta = json.loads((neutrino_export / METADATA_FILE).read_text())
     graph = meta["graphs"]["neutrino_sampler"]
     names = [i["name"] for i in graph["inputs"]]
-    assert names == ["lepton", "lepton_mask", "jets", "jets_mask", "met", "met_mask", "analytic", "analytic_mask", "noise"]
+    assert names == [
+        "lepton",
+        "lepton_mask",
+        "jets",
+        "jets_mask",
+        "met",
+        "met_mask",
+        "analytic",
+        "analytic_mask",
+        "noise",
+    ]
     jet_features = INPUT_SETS[meta["model_config"]["inputs"]]["jets"]  # the shipped model's input set
     assert graph["inputs"][2]["shape"] == ["events", "jets", len(jet_features)]
     assert graph["inputs"][-1]["shape"] == ["events", "samples", 3]
     assert [o["name"] for o in graph["outputs"]] == ["samples", "momentum", "log_density"]
-    assert meta["opset"] >= 17 and meta["features"]["jets"]["px"] == "GeV" and len(meta["input_standardization"]["jets"]["mean"]) == len(jet_features)
+    assert (
+        meta["opset"] >= 17
+        and meta["features"]["jets"]["px"] == "GeV"
+        and len(meta["input_standardization"]["jets"]["mean"]) == len(jet_features)
+    )
     assert all(d <= 1e-2 for d in graph["max_abs_deviation_from_torch"].values())
     import onnx
 
@@ -95,8 +109,13 @@ def test_neutrino_graph_matches_pytorch(neutrino_export, nanoaod_path, padded):
 
 def test_predict_with_onnx_matches_predict_with_pytorch(neutrino_export, nanoaod_path, tmp_path):
     common = ["--schema", "nanoaod", "--data", str(nanoaod_path), "--samples", "32", "--seed", "3", "--no-progress"]
-    assert main(["predict", "neutrino", "--run", str(NEUTRINO_MODEL), *common, "--out", str(tmp_path / "torch.root")]) == 0
-    assert main(["predict", "neutrino", "--onnx", str(neutrino_export), *common, "--out", str(tmp_path / "onnx.root")]) == 0
+    assert (
+        main(["predict", "neutrino", "--run", str(NEUTRINO_MODEL), *common, "--out", str(tmp_path / "torch.root")]) == 0
+    )
+    assert (
+        main(["predict", "neutrino", "--onnx", str(neutrino_export), *common, "--out", str(tmp_path / "onnx.root")])
+        == 0
+    )
     a, ids_a, _ = hio.read_event_outputs(tmp_path / "torch.root", tree="Neutrino")
     b, ids_b, _ = hio.read_event_outputs(tmp_path / "onnx.root", tree="Neutrino")
     assert len(a["samples"]) >= 60 and np.array_equal(ids_a["event"], ids_b["event"])
@@ -114,8 +133,22 @@ def test_predict_pileup_with_onnx_matches_pytorch(run, extra, tmp_path):
     meta = json.loads((out / METADATA_FILE).read_text())
     assert set(meta["graphs"]) == {"vipr_multiplicity", "vipr_encoder", "vipr_denoiser"}
     assert meta["sampling"]["sigmas"][-1] == 0.0 and meta["sampling"]["loop"]
-    common = ["--jets", str(REPO / "data" / "top_jets_test.root"), "--pileup", str(REPO / "data" / "minbias_pool_test.root"),
-              "--mu", "60", "--samples", "2", "--max-events", "12", "--seed", "7", "--no-progress", *extra]  # fmt: skip
+    common = [
+        "--jets",
+        str(REPO / "data" / "top_jets_test.root"),
+        "--pileup",
+        str(REPO / "data" / "minbias_pool_test.root"),
+        "--mu",
+        "60",
+        "--samples",
+        "2",
+        "--max-events",
+        "12",
+        "--seed",
+        "7",
+        "--no-progress",
+        *extra,
+    ]
     assert main(["predict", "pileup", "--run", str(run), *common, "--out", str(tmp_path / "torch.root")]) == 0
     assert main(["predict", "pileup", "--onnx", str(out), *common, "--out", str(tmp_path / "onnx.root")]) == 0
     a = uproot.open(tmp_path / "torch.root")["VIPR"].arrays(library="np")
@@ -133,7 +166,10 @@ def test_bad_export_requests_get_clear_errors(tmp_path, capsys):
     assert "not a neutrino model" in capsys.readouterr().err
     # opsets the exporter cannot write, or too old for the models
     for opset in ("16", "21"):
-        assert main(["export", "neutrino", "--run", str(NEUTRINO_MODEL), "--out", str(tmp_path / "x"), "--opset", opset]) == 2
+        assert (
+            main(["export", "neutrino", "--run", str(NEUTRINO_MODEL), "--out", str(tmp_path / "x"), "--opset", opset])
+            == 2
+        )
         assert "opset" in capsys.readouterr().err
     # a head without a sampling pass to export
     mdn = NeutrinoModel(head="mdn", dim=16, heads=2, layers=1, head_hidden=16)
@@ -141,7 +177,19 @@ def test_bad_export_requests_get_clear_errors(tmp_path, capsys):
     with pytest.raises(HepgenInputError, match="only flow-head neutrino models"):
         export_onnx("neutrino", tmp_path / "mdn.pt", tmp_path / "x")
     # a task without an export
-    assert main(["export", "puppiml", "--run", str(REPO / "analyses" / "pileup" / "classifier"), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "puppiml",
+                "--run",
+                str(REPO / "analyses" / "pileup" / "classifier"),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "no ONNX export" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x.*"))  # nothing half-written left behind
 
@@ -152,8 +200,23 @@ def test_bad_onnx_predictions_get_clear_errors(neutrino_export, nanoaod_path, tm
     assert "not an exported model folder" in capsys.readouterr().err
     assert main(["predict", "neutrino", "--onnx", str(neutrino_export), "--run", str(NEUTRINO_MODEL), *common]) == 2
     assert "either" in capsys.readouterr().err
-    assert main(["predict", "pileup", "--onnx", str(neutrino_export), "--jets", str(REPO / "data" / "top_jets_test.root"),
-                 "--pileup", str(REPO / "data" / "minbias_pool_test.root"), "--out", str(tmp_path / "p.root")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "pileup",
+                "--onnx",
+                str(neutrino_export),
+                "--jets",
+                str(REPO / "data" / "top_jets_test.root"),
+                "--pileup",
+                str(REPO / "data" / "minbias_pool_test.root"),
+                "--out",
+                str(tmp_path / "p.root"),
+            ]
+        )
+        == 2
+    )
     assert "not 'pileup'" in capsys.readouterr().err
     assert main(["export", "neutrino", "--run", str(NEUTRINO_MODEL), "--out", str(neutrino_export)]) == 2
     assert "--overwrite" in capsys.readouterr().err

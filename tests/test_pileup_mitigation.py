@@ -11,17 +11,23 @@ from hepgen.physics.pileup_mitigation import chs_keep, softkiller_cut, softkille
 
 def particles(rows):
     """Jets of particles from (pt, eta, phi, charge, is_pileup) rows."""
-    return ak.Array([[{"pt": r[0], "eta": r[1], "phi": r[2], "charge": r[3], "is_pileup": r[4]} for r in jet] for jet in rows])
+    return ak.Array(
+        [[{"pt": r[0], "eta": r[1], "phi": r[2], "charge": r[3], "is_pileup": r[4]} for r in jet] for jet in rows]
+    )
 
 
 def test_chs_removes_exactly_the_charged_pileup_inside_the_tracker():
-    jets = particles([[
-        (50.0, 0.1, 0.0, 1, False),   # charged hard: kept
-        (2.0, 0.2, 0.1, -1, True),    # charged pileup in the tracker: removed
-        (3.0, 2.7, 0.1, 1, True),     # charged pileup outside the tracker (|η| > 2.5): no track, kept
-        (1.5, 0.3, 0.2, 0, True),     # neutral pileup: kept (CHS cannot tell)
-        (20.0, -0.4, 0.3, 0, False),  # neutral hard: kept
-    ]])  # fmt: skip
+    jets = particles(
+        [
+            [
+                (50.0, 0.1, 0.0, 1, False),  # charged hard: kept
+                (2.0, 0.2, 0.1, -1, True),  # charged pileup in the tracker: removed
+                (3.0, 2.7, 0.1, 1, True),  # charged pileup outside the tracker (|η| > 2.5): no track, kept
+                (1.5, 0.3, 0.2, 0, True),  # neutral pileup: kept (CHS cannot tell)
+                (20.0, -0.4, 0.3, 0, False),  # neutral hard: kept
+            ]
+        ]
+    )
     assert ak.to_list(chs_keep(jets)) == [[True, False, True, True, True]]
     assert ak.to_list(tracker_charged(jets)) == [[True, True, False, False, False]]
     with pytest.raises(HepgenInputError, match="charge and vertex"):
@@ -31,11 +37,13 @@ def test_chs_removes_exactly_the_charged_pileup_inside_the_tracker():
 def test_softkiller_cut_is_the_median_of_the_patches_leading_pt():
     # a = 1.0, R = 1.0: a 2 × 2 grid of patches whose centres (±0.5, ±0.5) all lie inside the cone
     rows = [
-        (30.0, -0.5, -0.5, 0, False), (4.0, -0.4, -0.6, 0, True),  # patch (−,−): leading 30
-        (3.0, -0.5, 0.5, 0, True), (1.0, -0.3, 0.4, 0, True),      # patch (−,+): leading 3
-        (2.0, 0.5, -0.5, 0, True),                                  # patch (+,−): leading 2
-        (1.0, 0.5, 0.5, 0, True),                                   # patch (+,+): leading 1
-    ]  # fmt: skip
+        (30.0, -0.5, -0.5, 0, False),
+        (4.0, -0.4, -0.6, 0, True),  # patch (−,−): leading 30
+        (3.0, -0.5, 0.5, 0, True),
+        (1.0, -0.3, 0.4, 0, True),  # patch (−,+): leading 3
+        (2.0, 0.5, -0.5, 0, True),  # patch (+,−): leading 2
+        (1.0, 0.5, 0.5, 0, True),  # patch (+,+): leading 1
+    ]
     jets = particles([rows, rows[2:]])
     cut = softkiller_cut(jets, np.zeros(2), np.zeros(2), grid_size=1.0)
     np.testing.assert_allclose(cut, [np.median([30, 3, 2, 1]), np.median([0, 3, 2, 1])])  # 2.5 and 1.5
@@ -46,10 +54,20 @@ def test_softkiller_cut_is_the_median_of_the_patches_leading_pt():
     cut = softkiller_cut(jets, np.zeros(2), np.zeros(2), grid_size=1.0, eligible=eligible)
     np.testing.assert_allclose(cut, [np.median([4, 3, 2, 1]), 1.5])
     assert ak.to_list(softkiller_keep(jets, np.zeros(2), np.zeros(2), grid_size=1.0, eligible=eligible)[0]) == [
-        True, True, True, False, False, False]  # fmt: skip
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     # the grid is aligned on each jet's axis; a finer grid keeps only patches whose centre is in the cone
-    shifted = softkiller_cut(particles([[(r[0], r[1] + 1.0, r[2] - 2.0, *r[3:]) for r in rows]]), np.array([1.0]),
-                             np.array([-2.0]), grid_size=1.0)  # fmt: skip
+    shifted = softkiller_cut(
+        particles([[(r[0], r[1] + 1.0, r[2] - 2.0, *r[3:]) for r in rows]]),
+        np.array([1.0]),
+        np.array([-2.0]),
+        grid_size=1.0,
+    )
     np.testing.assert_allclose(shifted, [2.5])
     with pytest.raises(HepgenInputError, match="grid size"):
         softkiller_cut(jets, np.zeros(2), np.zeros(2), grid_size=0.0)
@@ -75,8 +93,11 @@ def test_the_overlay_records_what_data_knows_and_loses_particles(top_jets, minbi
     hard = lossy.constituents[~lossy.constituents.is_pileup]
     assert ak.all(hard.pt == jets.constituents.pt[lossy.hard_kept])  # the survivors, in order
     assert ak.all(ak.num(jets.constituents) == ak.num(lossy.hard_kept))
-    for bad, match in (({"vertex_efficiency": 0.0}, "vertex efficiency"), ({"inefficiency": 1.0}, "inefficiency"),
-                       ({"mu": -1.0}, "must be >= 0")):  # fmt: skip
+    for bad, match in (
+        ({"vertex_efficiency": 0.0}, "vertex efficiency"),
+        ({"inefficiency": 1.0}, "inefficiency"),
+        ({"mu": -1.0}, "must be >= 0"),
+    ):
         with pytest.raises(HepgenInputError, match=match):
             overlay_pileup(jets, pool, **{"mu": 60.0, "seed": 1, **bad})
 
@@ -92,8 +113,12 @@ def test_a_pool_without_charges_is_refused_with_the_branches_it_has(tmp_path, mi
     path = tmp_path / "pool.root"
     with uproot.recreate(path) as f:
         particles = ak.zip({k.removeprefix("Particle_"): arrays[k] for k in arrays.fields if k != "event"})
-        tree = f.mktree("Events", {"Particle": particles.type.content, "event": arrays["event"].type.content},
-                        field_name=lambda outer, inner: f"{outer}_{inner}", counter_name=lambda c: "n" + c)  # fmt: skip
+        tree = f.mktree(
+            "Events",
+            {"Particle": particles.type.content, "event": arrays["event"].type.content},
+            field_name=lambda outer, inner: f"{outer}_{inner}",
+            counter_name=lambda c: "n" + c,
+        )
         tree.extend({"Particle": particles, "event": arrays["event"]})
     with pytest.raises(HepgenInputError, match="Particle_charge") as error:
         read_pileup_pool(path)

@@ -38,7 +38,9 @@ def test_inputs_are_relative_to_the_observed_axis_and_truncation_is_counted(top_
     # Δη, Δφ of the observed constituents are small around the observed axis (R = 1 cone)
     real = batch.observed_mask
     assert np.all(np.hypot(batch.observed[..., 0], batch.observed[..., 1])[real] < 1.3)
-    np.testing.assert_array_equal(batch.observed_is_pileup[real], ak.to_numpy(ak.flatten(observed.constituents.is_pileup)))
+    np.testing.assert_array_equal(
+        batch.observed_is_pileup[real], ak.to_numpy(ak.flatten(observed.constituents.is_pileup))
+    )
 
 
 def test_chs_input_passes_the_tracker_through_and_generates_the_rest(top_jets, minbias_file):
@@ -56,7 +58,9 @@ def test_chs_input_passes_the_tracker_through_and_generates_the_rest(top_jets, m
     np.testing.assert_array_equal(batch.observed[..., 4][batch.observed_mask], ak.to_numpy(ak.flatten(through)))
     # generated: every other hard particle, and the ones the detector lost
     measured = observed.hard_kept & (tracker_charged(hard.constituents) | (hard.constituents.pt > 5.0))
-    np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.num(hard.constituents) - ak.sum(measured, axis=1)))
+    np.testing.assert_array_equal(
+        batch.hard_mask.sum(1), ak.to_numpy(ak.num(hard.constituents) - ak.sum(measured, axis=1))
+    )
     assert ak.sum(cloud.is_pileup & through) < 0.01 * ak.sum(ak.num(cloud))  # pileup rarely passes at μ = 60
     # a sample made of the generated truth and the passed-through particles is the truth jet (up to the pileup
     # passed through)
@@ -66,8 +70,9 @@ def test_chs_input_passes_the_tracker_through_and_generates_the_rest(top_jets, m
     jets = to_generated_jets(clouds, torch.as_tensor(batch.hard_mask), axis, 1, batch.passthrough)
     np.testing.assert_array_equal(ak.num(jets.constituents), ak.num(generated) + ak.num(batch.passthrough))
     passed_pileup = cloud[through & cloud.is_pileup]
-    truth = summed_p4(hard.constituents, mass=PION_MASS) + summed_p4(ak.with_field(passed_pileup, passed_pileup.pt * 0, "mass"),
-                                                                       mass=PION_MASS)  # fmt: skip
+    truth = summed_p4(hard.constituents, mass=PION_MASS) + summed_p4(
+        ak.with_field(passed_pileup, passed_pileup.pt * 0, "mass"), mass=PION_MASS
+    )
     np.testing.assert_allclose(jets.mass, pt_eta_phi_mass(truth)[3], rtol=1e-4)
 
 
@@ -106,7 +111,9 @@ def overfit_four_jets(top_jets, minbias_file, seed: int) -> dict[str, float]:
     median = np.array([np.median(generated.mass[generated.jet_index == j]) for j in range(4)])
     return {
         "generated_error": float(np.mean(np.abs(median / truth - 1))),
-        "observed_error": float(np.mean(np.abs(pt_eta_phi_mass(summed_p4(observed.constituents, mass=PION_MASS))[3] / truth - 1))),
+        "observed_error": float(
+            np.mean(np.abs(pt_eta_phi_mass(summed_p4(observed.constituents, mass=PION_MASS))[3] / truth - 1))
+        ),
         "counts_learnt": bool((mask.sum(1).view(4, 16) == expected_counts[:, None]).all()),
         # the posterior-median η of each generated jet against the observed jet's
         "axis_deviation": float(np.max(np.abs(np.median(generated.eta.reshape(4, 16), axis=1) - observed.jet_eta))),
@@ -132,9 +139,29 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     from hepgen.tasks.run_folder import load_model
 
     run = tmp_path / "vipr"
-    argv = ["train", "pileup", "--jets", str(top_jets), "--pileup", str(minbias_file), "--out", str(run), "--dim", "16",
-            "--blocks", "1", "--batch-size", "16", "--max-events", "40", "--max-epochs", "2", "--no-progress",
-            "--accelerator", "cpu"]  # fmt: skip
+    argv = [
+        "train",
+        "pileup",
+        "--jets",
+        str(top_jets),
+        "--pileup",
+        str(minbias_file),
+        "--out",
+        str(run),
+        "--dim",
+        "16",
+        "--blocks",
+        "1",
+        "--batch-size",
+        "16",
+        "--max-events",
+        "40",
+        "--max-epochs",
+        "2",
+        "--no-progress",
+        "--accelerator",
+        "cpu",
+    ]
     assert main(argv) == 0
     assert {p.name for p in run.iterdir()} >= {"model.pt", "config.yaml", "checkpoints", "logs"}
     model = load_model("pileup", run)
@@ -142,8 +169,29 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
     assert main(argv) == 2  # the run folder holds a model: refuse to overwrite it
     assert main([*argv[:-5], "--max-epochs", "3", "--no-progress", "--accelerator", "cpu", "--resume"]) == 0
     out = tmp_path / "vipr.root"
-    assert main(["predict", "pileup", "--run", str(run), "--jets", str(top_jets), "--pileup", str(minbias_file),
-                 "--samples", "3", "--steps", "6", "--max-events", "5", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "pileup",
+                "--run",
+                str(run),
+                "--jets",
+                str(top_jets),
+                "--pileup",
+                str(minbias_file),
+                "--samples",
+                "3",
+                "--steps",
+                "6",
+                "--max-events",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     outputs, event_id, metadata = read_event_outputs(out, tree="VIPR")
     np.testing.assert_array_equal(event_id["entry"], np.repeat(np.arange(5), 3))
     np.testing.assert_array_equal(outputs["sample"], np.tile(np.arange(3), 5))
@@ -198,7 +246,11 @@ def classifier_separation(top_jets, minbias_file, seed: int) -> dict[str, float]
 
     cloud = observed.constituents[chs_keep(observed.constituents)]
     assert np.array_equal(label, ak.to_numpy(ak.flatten(cloud.is_pileup[~tracker_charged(cloud)])))
-    return {"auc": auc(probability[neutral]), "pt_cut_auc": auc(-batch.observed[..., 2][neutral]), "final_loss": float(loss.detach())}
+    return {
+        "auc": auc(probability[neutral]),
+        "pt_cut_auc": auc(-batch.observed[..., 2][neutral]),
+        "final_loss": float(loss.detach()),
+    }
 
 
 @pytest.mark.slow
@@ -219,19 +271,84 @@ def test_flow_matching_and_a_distilled_student_train_and_sample_in_few_steps(top
     from hepgen.tasks.pileup import PILEUP, PileupTraining, with_teacher_targets
     from hepgen.tasks.run_folder import load_model
 
-    common = ["--jets", str(top_jets), "--pileup", str(minbias_file), "--dim", "16", "--blocks", "1", "--batch-size", "16",
-              "--max-events", "32", "--max-epochs", "1", "--no-progress", "--accelerator", "cpu"]  # fmt: skip
+    common = [
+        "--jets",
+        str(top_jets),
+        "--pileup",
+        str(minbias_file),
+        "--dim",
+        "16",
+        "--blocks",
+        "1",
+        "--batch-size",
+        "16",
+        "--max-events",
+        "32",
+        "--max-epochs",
+        "1",
+        "--no-progress",
+        "--accelerator",
+        "cpu",
+    ]
     teacher, student = tmp_path / "edm", tmp_path / "student"
     assert main(["train", "pileup", *common, "--out", str(teacher)]) == 0
-    assert main(["train", "pileup", *common, "--out", str(tmp_path / "bad"), "--teacher", str(teacher)]) == 2  # edm student
-    assert main(["train", "pileup", *common, "--out", str(student), "--objective", "flow_matching", "--teacher", str(teacher),
-                 "--init", str(teacher), "--teacher-steps", "2"]) == 0  # fmt: skip
+    assert (
+        main(["train", "pileup", *common, "--out", str(tmp_path / "bad"), "--teacher", str(teacher)]) == 2
+    )  # edm student
+    assert (
+        main(
+            [
+                "train",
+                "pileup",
+                *common,
+                "--out",
+                str(student),
+                "--objective",
+                "flow_matching",
+                "--teacher",
+                str(teacher),
+                "--init",
+                str(teacher),
+                "--teacher-steps",
+                "2",
+            ]
+        )
+        == 0
+    )
     model = load_model("pileup", student)
     assert model.objective == "flow_matching" and model.saved_with["teacher"] == str(teacher)
     out = tmp_path / "student.root"
-    assert main(["predict", "pileup", "--run", str(student), "--jets", str(top_jets), "--pileup", str(minbias_file),
-                 "--samples", "2", "--steps", "1", "--sampler", "euler", "--max-events", "4", "--out", str(out)]) == 0  # fmt: skip
-    assert read_metadata(out)["sampling"] == {"sampler": "euler", "schedule": "uniform_t", "steps": 1, "network_evaluations": 1}
+    assert (
+        main(
+            [
+                "predict",
+                "pileup",
+                "--run",
+                str(student),
+                "--jets",
+                str(top_jets),
+                "--pileup",
+                str(minbias_file),
+                "--samples",
+                "2",
+                "--steps",
+                "1",
+                "--sampler",
+                "euler",
+                "--max-events",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert read_metadata(out)["sampling"] == {
+        "sampler": "euler",
+        "schedule": "uniform_t",
+        "steps": 1,
+        "network_evaluations": 1,
+    }
     assert model.sampling_defaults() == ("euler", "uniform_t", 4)  # a distilled student's own default
 
     # the pairs: the teacher's solution from the pair's noise, for the true count
@@ -243,10 +360,15 @@ def test_flow_matching_and_a_distilled_student_train_and_sample_in_few_steps(top
     paired = with_teacher_targets(edm, batch, steps=3, generator=torch.Generator().manual_seed(0))
     assert torch.equal(paired.hard_mask, truth_mask) and paired.noise.shape == paired.hard.shape
     x = edm.solve(edm.conditioning(paired), paired.noise, truth_mask, steps=3, sampler="heun", schedule="karras")
-    torch.testing.assert_close(edm.hard_standardizer(paired.hard, truth_mask), x * truth_mask[..., None], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        edm.hard_standardizer(paired.hard, truth_mask), x * truth_mask[..., None], rtol=1e-4, atol=1e-4
+    )
     with pytest.raises(HepgenInputError, match="differs from this one"):
-        PILEUP.build_model(PileupTraining(jets=[str(top_jets)], pileup=[str(minbias_file)], out=str(tmp_path / "x"),
-                                          init=str(teacher), dim=32))  # fmt: skip
+        PILEUP.build_model(
+            PileupTraining(
+                jets=[str(top_jets)], pileup=[str(minbias_file)], out=str(tmp_path / "x"), init=str(teacher), dim=32
+            )
+        )
 
 
 def test_sampling_encodes_each_jet_once_and_equals_the_per_sample_computation(top_jets, minbias_file):

@@ -14,8 +14,24 @@ from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES
 from hepgen.validation.histograms import read_histograms
 from hepgen.validation.pileup_comparison import BASELINES, load_pileup_predictions, validation_split
 
-TINY = ["--max-events", "64", "--max-steps", "6", "--max-epochs", "-1", "--dim", "16", "--batch-size", "16", "--no-progress",
-        "--accelerator", "cpu", "--inefficiencies", "0", "0.1"]  # fmt: skip
+TINY = [
+    "--max-events",
+    "64",
+    "--max-steps",
+    "6",
+    "--max-epochs",
+    "-1",
+    "--dim",
+    "16",
+    "--batch-size",
+    "16",
+    "--no-progress",
+    "--accelerator",
+    "cpu",
+    "--inefficiencies",
+    "0",
+    "0.1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +39,43 @@ def predictions(top_jets, minbias_file, tmp_path_factory):
     """VIPR (CHS input) and classifier predictions of the same 16 jets at μ = 20 and 60, and at μ = 60 with 10 % lost."""
     folder = tmp_path_factory.mktemp("pileup_pred")
     data = ["--jets", str(top_jets), "--pileup", str(minbias_file)]
-    assert main(["train", "pileup", *data, "--out", str(folder / "vipr"), "--blocks", "1", "--encoder-blocks", "1", *TINY]) == 0
+    assert (
+        main(["train", "pileup", *data, "--out", str(folder / "vipr"), "--blocks", "1", "--encoder-blocks", "1", *TINY])
+        == 0
+    )
     assert main(["train", "puppiml", *data, "--out", str(folder / "puppiml"), "--blocks", "1", *TINY]) == 0
     files = []
     for mu, lost in ((20, 0.0), (60, 0.0), (60, 0.1)):
-        common = [*data, "--mu", str(mu), "--inefficiency", str(lost), "--max-events", "16", "--seed", str(mu), "--no-progress"]
+        common = [
+            *data,
+            "--mu",
+            str(mu),
+            "--inefficiency",
+            str(lost),
+            "--max-events",
+            "16",
+            "--seed",
+            str(mu),
+            "--no-progress",
+        ]
         for task in ("pileup", "puppiml"):
             out = folder / f"{task}_mu{mu}_{lost}.root"
             extra = ["--samples", "3", "--steps", "4"] if task == "pileup" else []
-            assert main(["predict", task, "--run", str(folder / ("vipr" if task == "pileup" else "puppiml")), *common, *extra,
-                         "--out", str(out)]) == 0  # fmt: skip
+            assert (
+                main(
+                    [
+                        "predict",
+                        task,
+                        "--run",
+                        str(folder / ("vipr" if task == "pileup" else "puppiml")),
+                        *common,
+                        *extra,
+                        "--out",
+                        str(out),
+                    ]
+                )
+                == 0
+            )
             files.append(out)
     return files
 
@@ -43,7 +86,9 @@ def test_prediction_files_hold_the_jets_and_what_data_knows(predictions):
     assert metadata["mu"] == 20.0 and metadata["method"] == "vipr" and metadata["input"] == "chs"
     is_pileup = jets["observed_constituent_is_pileup"]
     # the observed jet = truth constituents + the overlaid pileup (nothing lost at 0 inefficiency)
-    np.testing.assert_array_equal(ak.num(jets["observed_constituent_pt"][~is_pileup]), ak.num(jets["truth_constituent_pt"]))
+    np.testing.assert_array_equal(
+        ak.num(jets["observed_constituent_pt"][~is_pileup]), ak.num(jets["truth_constituent_pt"])
+    )
     assert np.all(jets["n_vertices"] <= jets["n_pileup"] + 1) and np.all(jets["mu"] == 20.0)
     scores, _, classifier = read_event_outputs(predictions[1], tree="PuppiML")
     assert classifier["method"] == "puppiml"
@@ -53,8 +98,24 @@ def test_prediction_files_hold_the_jets_and_what_data_knows(predictions):
 @pytest.mark.slow
 def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
     out = tmp_path / "val"
-    assert main(["validate", "pileup", "--pred", *map(str, predictions), "--out", str(out), "--validation-fraction", "0.4",
-                 "--bootstrap", "30", "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "validate",
+                "pileup",
+                "--pred",
+                *map(str, predictions),
+                "--out",
+                str(out),
+                "--validation-fraction",
+                "0.4",
+                "--bootstrap",
+                "30",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["points"] == ["20", "60", "60, 10% lost"] and metrics["observables"] == list(OBSERVABLES)
     for key in metrics["points"]:
@@ -64,7 +125,10 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
         for method, by_observable in entry["methods"].items():
             for name in OBSERVABLES:
                 m = by_observable[name]
-                assert np.isfinite(m["resolution"]) and np.isfinite(m["resolution_err"]) and m["resolution_err"] >= 0, (key, method)
+                assert np.isfinite(m["resolution"]) and np.isfinite(m["resolution_err"]) and m["resolution_err"] >= 0, (
+                    key,
+                    method,
+                )
         # every tuned parameter is the best of its grid on the validation jets
         for method in ("softdrop", "chs_softdrop", "softkiller", "chs_softkiller", "puppiml"):
             choice = entry["choices"][method]["mass"]
@@ -77,8 +141,18 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
     assert 0.05 < observed["20"] < observed["60"] and chs < observed["60"]
     summary = (out / "summary.md").read_text()
     assert "## μ = 60, 10% lost" in summary and "| chs_softkiller |" in summary and " ± " in summary
-    for figure in ("distributions_mu20", "distributions_mu60", "distributions_mu60_10pct_lost", "bias_vs_mu",
-                   "resolution_vs_mu", "w1_vs_mu", "truth_quantiles", "coverage", "pulls", "softdrop_grid"):  # fmt: skip
+    for figure in (
+        "distributions_mu20",
+        "distributions_mu60",
+        "distributions_mu60_10pct_lost",
+        "bias_vs_mu",
+        "resolution_vs_mu",
+        "w1_vs_mu",
+        "truth_quantiles",
+        "coverage",
+        "pulls",
+        "softdrop_grid",
+    ):
         assert (out / f"{figure}.pdf").stat().st_size > 1000 and (out / f"{figure}.png").stat().st_size > 1000
     # every drawn histogram is in histograms.root as a hist.Hist: the truth of each point holds its test jets
     histograms = read_histograms(out / "histograms.root")
@@ -105,11 +179,19 @@ def test_mismatched_files_are_refused(predictions, tmp_path):
     samples, sample_id, metadata = read_event_outputs(predictions[0], tree="VIPR")
     jets, jet_id, _ = read_event_outputs(predictions[0], tree="Jets")
     keep = np.arange(14)  # the per-jet tree lost two jets
-    bad = write_event_outputs(tmp_path / "bad.root", samples, event_id=sample_id, tree="VIPR", metadata=metadata,
-                              extra_trees={"Jets": ({k: v[keep] for k, v in jets.items()}, {"entry": jet_id["entry"][keep]})})  # fmt: skip
+    bad = write_event_outputs(
+        tmp_path / "bad.root",
+        samples,
+        event_id=sample_id,
+        tree="VIPR",
+        metadata=metadata,
+        extra_trees={"Jets": ({k: v[keep] for k, v in jets.items()}, {"entry": jet_id["entry"][keep]})},
+    )
     with pytest.raises(HepgenInputError, match="samples for 16 jets and the 'Jets' tree holds 14"):
         load_pileup_predictions([bad])
-    only_samples = write_event_outputs(tmp_path / "old.root", samples, event_id=sample_id, tree="VIPR", metadata=metadata)
+    only_samples = write_event_outputs(
+        tmp_path / "old.root", samples, event_id=sample_id, tree="VIPR", metadata=metadata
+    )
     with pytest.raises(HepgenInputError, match="lack them: predict again"):
         load_pileup_predictions([only_samples])
     with pytest.raises(HepgenInputError, match="no prediction files"):
@@ -119,14 +201,21 @@ def test_mismatched_files_are_refused(predictions, tmp_path):
     scores, score_id, classifier = read_event_outputs(predictions[1], tree="PuppiML")
     shifted = {k: v for k, v in jets.items()}
     shifted["observed_constituent_pt"] = shifted["observed_constituent_pt"] * 1.01
-    write_event_outputs(other, scores, event_id=score_id, tree="PuppiML", metadata=classifier,
-                        extra_trees={"Jets": (shifted, jet_id)})  # fmt: skip
+    write_event_outputs(
+        other, scores, event_id=score_id, tree="PuppiML", metadata=classifier, extra_trees={"Jets": (shifted, jet_id)}
+    )
     with pytest.raises(HepgenInputError, match="describe different observed jets"):
         load_pileup_predictions([predictions[0], other])
     # CHS needs each particle's charge: a file without it is refused with the reason
     no_charge = tmp_path / "no_charge.root"
-    write_event_outputs(no_charge, samples, event_id=sample_id, tree="VIPR", metadata=metadata,
-                        extra_trees={"Jets": ({k: v for k, v in jets.items() if k != "observed_constituent_charge"}, jet_id)})  # fmt: skip
+    write_event_outputs(
+        no_charge,
+        samples,
+        event_id=sample_id,
+        tree="VIPR",
+        metadata=metadata,
+        extra_trees={"Jets": ({k: v for k, v in jets.items() if k != "observed_constituent_charge"}, jet_id)},
+    )
     with pytest.raises(HepgenInputError, match="CHS needs each particle's charge"):
         from hepgen.validation.pileup_comparison import _evaluate_point
 
@@ -147,10 +236,18 @@ def test_diverged_samples_are_excluded_and_counted_not_given_to_fastjet():
     from hepgen.validation.pileup_comparison import sample_observables
 
     rng = np.random.default_rng(0)
-    good = [{"pt": float(p), "eta": float(e), "phi": float(f)} for p, e, f in zip(rng.uniform(5, 50, 12), rng.normal(0, 0.3, 12),
-                                                                                    rng.normal(0, 0.3, 12))]  # fmt: skip
-    jets = ak.Array([good, good[:6] + [{"pt": float("inf"), "eta": 0.1, "phi": 0.2}], good[:8] + [{"pt": 3e7, "eta": 0.0, "phi": 0.0}],
-                     good[3:]])  # fmt: skip
+    good = [
+        {"pt": float(p), "eta": float(e), "phi": float(f)}
+        for p, e, f in zip(rng.uniform(5, 50, 12), rng.normal(0, 0.3, 12), rng.normal(0, 0.3, 12))
+    ]
+    jets = ak.Array(
+        [
+            good,
+            good[:6] + [{"pt": float("inf"), "eta": 0.1, "phi": 0.2}],
+            good[:8] + [{"pt": 3e7, "eta": 0.0, "phi": 0.0}],
+            good[3:],
+        ]
+    )
     values, diverged = sample_observables(jets)
     assert diverged.tolist() == [False, True, True, False]
     assert np.isnan(values["mass"][1:3]).all() and np.isfinite(values["mass"][[0, 3]]).all()

@@ -7,23 +7,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import StepPatch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import StepPatch
 
-from hepgen.plotting import (  # noqa: E402
+from hepgen.plotting import (
     color_of,
     label,
     label_figure,
     plot_coverage,
-    plot_grid_scores,
     plot_distributions,
+    plot_grid_scores,
     plot_pulls,
     plot_scan,
     plot_truth_quantiles,
     save_figure,
 )
-from hepgen.validation import DEFAULT_LEVELS  # noqa: E402
+from hepgen.validation import DEFAULT_LEVELS
 
 
 def steps_of(ax, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +84,9 @@ def test_distributions_and_their_ratio_to_the_reference():
     truth, flow = rng.normal(80, 5, 5000), rng.normal(82, 8, 5000)
     bins = np.linspace(50, 110, 31)
     fig, (a, r) = plt.subplots(2, 1)
-    ax, ratio = plot_distributions({"truth": truth, "flow": flow}, reference="truth", bins=bins, xlabel="m [GeV]", ax=a, ratio_ax=r)
+    ax, ratio = plot_distributions(
+        {"truth": truth, "flow": flow}, reference="truth", bins=bins, xlabel="m [GeV]", ax=a, ratio_ax=r
+    )
     assert ax is a and ratio is r
     ref = np.histogram(truth, bins, density=True)[0]
     mine = np.histogram(flow, bins, density=True)[0]
@@ -100,8 +102,12 @@ def test_distributions_and_their_ratio_to_the_reference():
 def test_grid_scores_image_and_chosen_cell(tmp_path):
     scores = np.random.default_rng(3).uniform(size=(4, 4))
     fig, ax = plt.subplots()
-    assert plot_grid_scores(scores, [0.05, 0.1, 0.15, 0.2], [0, 0.5, 1, 2], row_label="z_cut", column_label="beta",
-                            chosen=(1, 2), ax=ax) is ax  # fmt: skip
+    assert (
+        plot_grid_scores(
+            scores, [0.05, 0.1, 0.15, 0.2], [0, 0.5, 1, 2], row_label="z_cut", column_label="beta", chosen=(1, 2), ax=ax
+        )
+        is ax
+    )
     np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), scores)
     (outline,) = [p for p in ax.patches if not isinstance(p, StepPatch)]
     assert outline.get_xy() == (1.5, 0.5)  # column 2, row 1, centred on the cell
@@ -134,10 +140,18 @@ def test_histograms_draw_as_their_arrays():
     plot_truth_quantiles({"flow": quantile_histogram(q, bins=10)}, ax=axes[0])
     plot_pulls({"flow": pull_histogram(p)}, ax=axes[1])
     bins = np.linspace(60, 100, 21)
-    plot_distributions({"truth": counts_histogram(m, bins, name="m", label="m [GeV]"),
-                        "flow": counts_histogram(m + 1, bins, name="m", label="m [GeV]")}, reference="truth", ax=axes[2])  # fmt: skip
+    plot_distributions(
+        {
+            "truth": counts_histogram(m, bins, name="m", label="m [GeV]"),
+            "flow": counts_histogram(m + 1, bins, name="m", label="m [GeV]"),
+        },
+        reference="truth",
+        ax=axes[2],
+    )
     np.testing.assert_allclose(steps_of(axes[0], "flow")[0], np.histogram(q, np.linspace(0, 1, 11))[0] / 30.0)
-    np.testing.assert_allclose(steps_of(axes[1], "flow")[0], np.histogram(np.clip(p, -5, 5), np.linspace(-5, 5, 41), density=True)[0])
+    np.testing.assert_allclose(
+        steps_of(axes[1], "flow")[0], np.histogram(np.clip(p, -5, 5), np.linspace(-5, 5, 41), density=True)[0]
+    )
     np.testing.assert_allclose(steps_of(axes[2], "flow")[0], np.histogram(m + 1, bins, density=True)[0])
     assert axes[2].get_xlabel() == "m [GeV]"
     plt.close(fig)

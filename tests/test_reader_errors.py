@@ -105,10 +105,16 @@ def test_schema_errors_are_clear():
 
 
 def test_zero_pt_objects_with_log_features_are_refused(make_jets_file, tmp_path):
-    from tests.conftest import write_nanoaod_style
     import awkward as ak
 
-    jets = ak.Array([[{"pt": 30.0, "eta": 0.0, "phi": 0.0, "mass": 0.0, "btag": 1}], [{"pt": 0.0, "eta": 0.0, "phi": 0.0, "mass": 0.0, "btag": 0}]])
+    from tests.conftest import write_nanoaod_style
+
+    jets = ak.Array(
+        [
+            [{"pt": 30.0, "eta": 0.0, "phi": 0.0, "mass": 0.0, "btag": 1}],
+            [{"pt": 0.0, "eta": 0.0, "phi": 0.0, "mass": 0.0, "btag": 0}],
+        ]
+    )
     path = write_nanoaod_style(tmp_path / "zero.root", {"Jet": jets}, {"event": np.arange(2)})
     schema = Schema("t", {"jets": Collection(Prefix("Jet"), ("log_pt",), max_length=2)}, tree="Events")
     with pytest.raises(NonFiniteInputError, match="log_pt"):

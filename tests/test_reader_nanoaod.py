@@ -25,8 +25,13 @@ def test_jets_sorted_cut_masked(nanoaod_path, nanoaod_raw):
     n_kept = ak.to_numpy(ak.num(raw.Jet_pt[keep]))
     np.testing.assert_array_equal(jets.counts, np.minimum(n_kept, 4))
     np.testing.assert_array_equal(jets.mask, np.arange(4)[None] < np.minimum(n_kept, 4)[:, None])
-    for feature, field in [("pt", "Jet_pt"), ("eta", "Jet_eta"), ("phi", "Jet_phi"), ("mass", "Jet_mass"),
-                           ("btag", "Jet_btagDeepFlavB")]:  # fmt: skip
+    for feature, field in [
+        ("pt", "Jet_pt"),
+        ("eta", "Jet_eta"),
+        ("phi", "Jet_phi"),
+        ("mass", "Jet_mass"),
+        ("btag", "Jet_btagDeepFlavB"),
+    ]:
         np.testing.assert_array_equal(jets[feature], expected_padded(raw, field, keep, order, 4), err_msg=feature)
     pt = jets["pt"]
     assert np.all(np.diff(pt, axis=1)[jets.mask[:, 1:]] <= 0), "descending pt"

@@ -28,11 +28,16 @@ def test_the_section_has_runnable_blocks():
 def test_readme_snippets_run(tmp_path):
     for name in ("analyses", "data"):
         (tmp_path / name).symlink_to(REPO / name)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "MPLBACKEND": "Agg"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MPLBACKEND": "Agg",
+    }
     for k, (kind, code) in enumerate(snippets()):
         command = ["bash", "-euo", "pipefail", "-c", code] if kind == "bash" else [sys.executable, "-c", code]
         result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"README block {k} ({kind}) failed:\n{code}\n--- stderr ---\n{result.stderr[-3000:]}"
+        assert result.returncode == 0, (
+            f"README block {k} ({kind}) failed:\n{code}\n--- stderr ---\n{result.stderr[-3000:]}"
+        )
     assert (tmp_path / "exported" / "neutrino" / "neutrino_sampler.onnx").exists()
     assert (tmp_path / "validation" / "histograms.root").exists()

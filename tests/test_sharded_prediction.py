@@ -45,8 +45,19 @@ def assert_same(a, b):
 
 
 def test_neutrino_shards_union_equals_the_unsharded_run(tmp_path):
-    common = ["predict", "neutrino", "--run", str(SHIPPED_NEUTRINO), "--data", str(TEST_EVENTS), "--samples", "8",
-              "--max-events", "2100", "--no-progress"]  # fmt: skip
+    common = [
+        "predict",
+        "neutrino",
+        "--run",
+        str(SHIPPED_NEUTRINO),
+        "--data",
+        str(TEST_EVENTS),
+        "--samples",
+        "8",
+        "--max-events",
+        "2100",
+        "--no-progress",
+    ]
     assert main([*common, "--out", str(tmp_path / "all.root")]) == 0
     shards = [tmp_path / f"shard{i}.root" for i in range(2)]
     for i, path in enumerate(shards):
@@ -71,8 +82,25 @@ def test_neutrino_shards_union_equals_the_unsharded_run(tmp_path):
 
 @pytest.mark.slow
 def test_pileup_shards_union_equals_the_unsharded_run(top_jets, minbias_file, tmp_path):
-    common = ["predict", "pileup", "--run", str(SHIPPED_VIPR), "--jets", str(top_jets), "--pileup", str(minbias_file),
-              "--mu", "20", "--samples", "2", "--steps", "3", "--max-events", "70", "--no-progress"]  # fmt: skip
+    common = [
+        "predict",
+        "pileup",
+        "--run",
+        str(SHIPPED_VIPR),
+        "--jets",
+        str(top_jets),
+        "--pileup",
+        str(minbias_file),
+        "--mu",
+        "20",
+        "--samples",
+        "2",
+        "--steps",
+        "3",
+        "--max-events",
+        "70",
+        "--no-progress",
+    ]
     assert main([*common, "--out", str(tmp_path / "all.root")]) == 0
     shards = [tmp_path / f"shard{i}.root" for i in range(2)]
     for i, path in enumerate(shards):

@@ -33,7 +33,9 @@ def arrays(path, tree):
 
 
 def p4(pt, eta, phi, mass):
-    return vector.array({"pt": np.asarray(pt), "eta": np.asarray(eta), "phi": np.asarray(phi), "mass": np.asarray(mass)})
+    return vector.array(
+        {"pt": np.asarray(pt), "eta": np.asarray(eta), "phi": np.asarray(phi), "mass": np.asarray(mass)}
+    )
 
 
 def test_ttbar_w_and_top_mass_peaks(ttbar_file):
@@ -77,7 +79,9 @@ def test_ttbar_selection_met_and_matching(ttbar_file):
 
 def test_ideal_detector_met_is_the_neutrino(tmp_path):
     path = tmp_path / "ideal.root"
-    produce(ProductionRequest("ttbar-ljets", 15, seed=2, out=str(path), detector=DetectorResponse.ideal(), progress=False))
+    produce(
+        ProductionRequest("ttbar-ljets", 15, seed=2, out=str(path), detector=DetectorResponse.ideal(), progress=False)
+    )
     raw = arrays(path, "Events")
     np.testing.assert_allclose(ak.to_numpy(raw.MET_pt), ak.to_numpy(raw.GenNu_pt), rtol=1e-5)
     assert np.all(ak.to_numpy(ak.flatten(raw.Jet_btag)) == (ak.to_numpy(ak.flatten(raw.Jet_hadronFlavour)) == 5))
@@ -117,7 +121,11 @@ def test_top_jets_and_pileup(top_jets, minbias_file):
 
 def test_generate_jets_with_pileup_reads_back(tmp_path, minbias_file):
     path = tmp_path / "pu.root"
-    produce(ProductionRequest("jets", 10, seed=4, out=str(path), pileup=PileupOptions((str(minbias_file),), mu=60), progress=False))
+    produce(
+        ProductionRequest(
+            "jets", 10, seed=4, out=str(path), pileup=PileupOptions((str(minbias_file),), mu=60), progress=False
+        )
+    )
     events = hio.read(path, "hepgen-jets")
     observed, hard = events["constituents"], events.truth["hard_constituents"]
     assert np.all(observed.counts > hard.counts)
@@ -134,11 +142,16 @@ def test_same_seed_same_events_and_shards_partition_the_run(tmp_path):
 
     full = run("full.root")
     again = run("again.root", jobs=2)  # worker processes do not change the events
-    assert ak.all(full.Jet_pt == again.Jet_pt) and ak.all(ak.flatten(full.Constituent_pt) == ak.flatten(again.Constituent_pt))
+    assert ak.all(full.Jet_pt == again.Jet_pt) and ak.all(
+        ak.flatten(full.Constituent_pt) == ak.flatten(again.Constituent_pt)
+    )
     shards = [run(f"shard{i}.root", shard=Shard(i, 2)) for i in range(2)]
     assert not np.intersect1d(ak.to_numpy(shards[0].event), ak.to_numpy(shards[1].event)).size
+
     def rows(a):  # one event can give two jets: compare (event, jet pT, constituents) rows
-        return sorted(zip(ak.to_numpy(a.event).tolist(), ak.to_numpy(a.Jet_pt).tolist(), ak.to_numpy(a.nConstituent).tolist()))
+        return sorted(
+            zip(ak.to_numpy(a.event).tolist(), ak.to_numpy(a.Jet_pt).tolist(), ak.to_numpy(a.nConstituent).tolist())
+        )
 
     assert rows(shards[0]) and rows(shards[1]) and sorted(rows(shards[0]) + rows(shards[1])) == rows(full)
     other_seed = tmp_path / "other.root"
@@ -165,7 +178,10 @@ def test_rerun_is_a_noop_unless_overwrite(tmp_path):
         (["generate", "jets", "--events", "5", "--out", "x.root", "--shard", "3/2"], "invalid shard 3/2"),
         (["generate", "jets", "--events", "5", "--out", "/proc/forbidden/x.root"], "output folder"),
         (["generate", "minbias", "--events", "5", "--out", "x.root", "--mu", "60"], "need --pileup"),
-        (["generate", "jets", "--events", "5", "--out", "x.root", "--shard", "3/4", "--block-size", "5"], "has no blocks"),
+        (
+            ["generate", "jets", "--events", "5", "--out", "x.root", "--shard", "3/4", "--block-size", "5"],
+            "has no blocks",
+        ),
     ],
 )
 def test_bad_generate_input(argv, message, capsys, tmp_path, monkeypatch):

@@ -13,7 +13,12 @@ from hepgen.physics.substructure import OBSERVABLES, jet_observables
 
 def jets_of(*particle_lists):
     """Jagged (pt, eta, phi, mass) records from lists of (pt, eta, phi) tuples; massless particles."""
-    return ak.Array([[{"pt": pt, "eta": eta, "phi": phi, "mass": 0.0} for pt, eta, phi in particles] for particles in particle_lists])
+    return ak.Array(
+        [
+            [{"pt": pt, "eta": eta, "phi": phi, "mass": 0.0} for pt, eta, phi in particles]
+            for particles in particle_lists
+        ]
+    )
 
 
 def p4(pt, eta, phi):
@@ -63,7 +68,9 @@ def test_three_particle_jet_d2_taus_and_kt_scales_by_hand():
     assert obs["d2"][0] == pytest.approx(ecf3 * ecf1**3 / ecf2**3, rel=1e-5)
 
     # exclusive kT: merge the pair with the smallest min(pT²) ΔR², then the remaining two
-    pairs = {(i, j): min(pts[i], pts[j]) ** 2 * dr(parts[i], parts[j]) ** 2 for i, j in itertools.combinations(range(3), 2)}
+    pairs = {
+        (i, j): min(pts[i], pts[j]) ** 2 * dr(parts[i], parts[j]) ** 2 for i, j in itertools.combinations(range(3), 2)
+    }
     (i, j), d23 = min(pairs.items(), key=lambda kv: kv[1])
     (k,) = set(range(3)) - {i, j}
     merged = parts[i] + parts[j]
@@ -91,7 +98,9 @@ def test_ideal_two_prong_jet_has_tau21_near_zero_and_one_prong_jet_does_not():
 
 def test_batched_equals_one_at_a_time_and_empty_jets_are_nan():
     rng = np.random.default_rng(5)
-    jets = [[(rng.exponential(30) + 1, rng.normal(0, 0.4), rng.normal(0, 0.4)) for _ in range(n)] for n in (7, 1, 30, 3, 12)]
+    jets = [
+        [(rng.exponential(30) + 1, rng.normal(0, 0.4), rng.normal(0, 0.4)) for _ in range(n)] for n in (7, 1, 30, 3, 12)
+    ]
     together = jet_observables(jets_of(*jets, []))
     for index, jet in enumerate(jets):
         alone = jet_observables(jets_of(jet))
@@ -105,7 +114,9 @@ def hard_two_prong_with_soft_wide_angle():
     # two prongs 0.22 apart; soft particles on a ring of radius 0.85 around them, far from both (C/A
     # clusters them last, so SoftDrop sees them as separate soft branches)
     hard = [(150.0, 0.0, 0.0), (140.0, 0.02, -0.01), (130.0, -0.01, 0.02), (110.0, 0.2, 0.1), (90.0, 0.21, 0.12)]
-    soft = [(0.5, 0.1 + 0.85 * np.cos(a), 0.05 + 0.85 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 6, endpoint=False)]
+    soft = [
+        (0.5, 0.1 + 0.85 * np.cos(a), 0.05 + 0.85 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 6, endpoint=False)
+    ]
     return hard, soft
 
 
@@ -150,8 +161,9 @@ def test_softdrop_grid_from_one_clustering_equals_one_call_per_setting(mu):
     jets = read_hard_jets(REPO / "data" / "top_jets_test.root")[:10]
     pool = read_pileup_pool(REPO / "data" / "minbias_pool_test.root")
     observed = overlay_pileup(jets, pool, mu=float(mu), seed=mu, n_interactions=np.full(len(jets), mu)).constituents
-    particles = ak.zip({"pt": observed.pt, "eta": observed.eta, "phi": observed.phi,
-                        "mass": ak.full_like(observed.pt, 0.13957)})  # fmt: skip
+    particles = ak.zip(
+        {"pt": observed.pt, "eta": observed.eta, "phi": observed.phi, "mass": ak.full_like(observed.pt, 0.13957)}
+    )
     grid = softdrop_grid(particles)
     assert len(grid) == len(SOFTDROP_GRID)
     dropped = 0
@@ -159,7 +171,9 @@ def test_softdrop_grid_from_one_clustering_equals_one_call_per_setting(mu):
         reference = softdrop_groom(particles, z_cut=z_cut, beta=beta)
         np.testing.assert_array_equal(ak.num(groomed), ak.num(reference))
         for j in range(len(particles)):
-            np.testing.assert_array_equal(_rows(groomed[j]), _rows(reference[j]), err_msg=f"z_cut {z_cut}, β {beta}, jet {j}")
+            np.testing.assert_array_equal(
+                _rows(groomed[j]), _rows(reference[j]), err_msg=f"z_cut {z_cut}, β {beta}, jet {j}"
+            )
         dropped += int(ak.sum(ak.num(particles)) - ak.sum(ak.num(groomed)))
     assert dropped > 0  # the grooming did remove particles
 

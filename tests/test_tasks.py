@@ -57,8 +57,14 @@ def test_help_shows_the_dataclass_defaults(task_name, command, capsys, monkeypat
     lines = help_lines([command, task_name, "--help"], capsys, monkeypatch)
     for f, _ in fields_of(cls):
         flag = "--" + f.name.replace("_", "-")
-        (line,) = [line for line in lines if line.strip().startswith(flag + " ") or line.strip().startswith(flag + ",")
-                   or line.strip() == flag or line.strip().startswith(f"{flag}, --no-")]  # fmt: skip
+        (line,) = [
+            line
+            for line in lines
+            if line.strip().startswith(flag + " ")
+            or line.strip().startswith(flag + ",")
+            or line.strip() == flag
+            or line.strip().startswith(f"{flag}, --no-")
+        ]
         if f.metadata["required"]:
             assert "(required)" in line, line
         else:
@@ -77,7 +83,11 @@ def test_a_run_without_options_records_the_defaults(task_name, tmp_path, monkeyp
     monkeypatch.setattr(lightning.Trainer, "fit", lambda self, *args, **kwargs: None)
     run = tmp_path / "run"
     argv = ["train", task_name, "--out", str(run)]
-    inputs = {"data": [str(request.getfixturevalue("dilepton_file"))]} if task_name == "dineutrino" else TRAINING_INPUTS[task_name]
+    inputs = (
+        {"data": [str(request.getfixturevalue("dilepton_file"))]}
+        if task_name == "dineutrino"
+        else TRAINING_INPUTS[task_name]
+    )
     for name, files in inputs.items():
         argv += ["--" + name, *files]
     assert main(argv) == 0
@@ -95,8 +105,12 @@ def test_a_run_without_options_records_the_defaults(task_name, tmp_path, monkeyp
 def test_layers_override_in_order_and_refuse_what_they_do_not_know(tmp_path, capsys, monkeypatch):
     from hepgen.tasks.neutrino import NeutrinoTraining
 
-    settings = resolve(NeutrinoTraining, ("preset", {"dim": 32, "data": ["a.root"], "out": "r"}), ("flags", {"dim": 48}),
-                       ("--set", {"learning_rate": "3e-4", "devices": "2", "progress": "false"}))  # fmt: skip
+    settings = resolve(
+        NeutrinoTraining,
+        ("preset", {"dim": 32, "data": ["a.root"], "out": "r"}),
+        ("flags", {"dim": 48}),
+        ("--set", {"learning_rate": "3e-4", "devices": "2", "progress": "false"}),
+    )
     assert (settings.dim, settings.learning_rate, settings.devices, settings.progress) == (48, 3e-4, 2, False)
     assert resolve(NeutrinoTraining, ("x", {"devices": "auto", "data": "a.root", "out": "r"})).data == ["a.root"]
     with pytest.raises(Exception, match=r"unknown setting\(s\) \['dimm'\].*known: \["):
@@ -110,8 +124,23 @@ def test_layers_override_in_order_and_refuse_what_they_do_not_know(tmp_path, cap
     # through the command line: --config then flags then --set; errors exit 2 with one line
     config = tmp_path / "c.yaml"
     config.write_text("task: neutrino\ndim: 8\nheads: 2\n")
-    assert main(["train", "neutrino", "--config", str(config), "--data", "x.root", "--out", str(tmp_path / "r"),
-                 "--set", "dimm=3"]) == EXIT_INPUT  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "neutrino",
+                "--config",
+                str(config),
+                "--data",
+                "x.root",
+                "--out",
+                str(tmp_path / "r"),
+                "--set",
+                "dimm=3",
+            ]
+        )
+        == EXIT_INPUT
+    )
     assert "unknown setting(s) ['dimm']" in capsys.readouterr().err
     config.write_text("task: pileup\n")
     assert main(["train", "neutrino", "--config", str(config), "--out", str(tmp_path / "r")]) == EXIT_INPUT
@@ -129,8 +158,19 @@ def test_predict_offers_only_its_own_task_options(capsys, monkeypatch):
 
 
 def analytic(data, out) -> list[str]:
-    return ["predict", "neutrino", "--model", "analytic", "--data", str(data), "--out", str(out), "--no-progress",
-            "--max-events", "50"]  # fmt: skip
+    return [
+        "predict",
+        "neutrino",
+        "--model",
+        "analytic",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--max-events",
+        "50",
+    ]
 
 
 def test_exit_code_0_and_2(tmp_path, capsys):
@@ -143,9 +183,28 @@ def test_exit_code_0_and_2(tmp_path, capsys):
     # an output under a file (not a folder): the user's path, not worth a retry
     assert main(analytic(DATA / "ttbar_ljets_test.root", tmp_path / "ok.root" / "x.root")) == EXIT_INPUT
     # a pileup μ that cannot be
-    assert main(["predict", "pileup", "--run", str(REPO / "analyses" / "pileup" / "model"), "--jets",
-                 str(DATA / "top_jets_test.root"), "--pileup", str(DATA / "minbias_pool_test.root"), "--mu", "-5",
-                 "--max-events", "4", "--out", str(tmp_path / "p.root"), "--no-progress"]) == EXIT_INPUT  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                "pileup",
+                "--run",
+                str(REPO / "analyses" / "pileup" / "model"),
+                "--jets",
+                str(DATA / "top_jets_test.root"),
+                "--pileup",
+                str(DATA / "minbias_pool_test.root"),
+                "--mu",
+                "-5",
+                "--max-events",
+                "4",
+                "--out",
+                str(tmp_path / "p.root"),
+                "--no-progress",
+            ]
+        )
+        == EXIT_INPUT
+    )
     assert "--mu must be >= 0" in capsys.readouterr().err
 
 

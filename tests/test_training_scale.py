@@ -32,7 +32,9 @@ class CrashAtEpoch:
 
 def last_weights(run: Path) -> dict[str, torch.Tensor]:
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    return checkpoint["state_dict"] | {f"ema.{k}": v for k, v in checkpoint.get("ema", {}).items() if isinstance(v, torch.Tensor)}
+    return checkpoint["state_dict"] | {
+        f"ema.{k}": v for k, v in checkpoint.get("ema", {}).items() if isinstance(v, torch.Tensor)
+    }
 
 
 def assert_same_weights(a: Path, b: Path) -> None:
@@ -40,16 +42,30 @@ def assert_same_weights(a: Path, b: Path) -> None:
     assert wa.keys() == wb.keys()
     for key in wa:
         torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-6, msg=key)
-    assert torch.load(a / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == \
-        torch.load(b / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+    assert (
+        torch.load(a / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+        == torch.load(b / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+    )
 
 
 @pytest.mark.slow
 def test_neutrino_resume_after_a_crash_equals_the_uninterrupted_run(tmp_path):
     def config(out, resume=False):
-        return NeutrinoTraining(data=[str(TRAIN_EVENTS)], out=str(out), max_events=1200, max_epochs=3, batch_size=128,
-                                   dim=16, layers=1, flow_transforms=2, accelerator="cpu", devices=1, progress=False,
-                                   resume=resume, seed=3)  # fmt: skip
+        return NeutrinoTraining(
+            data=[str(TRAIN_EVENTS)],
+            out=str(out),
+            max_events=1200,
+            max_epochs=3,
+            batch_size=128,
+            dim=16,
+            layers=1,
+            flow_transforms=2,
+            accelerator="cpu",
+            devices=1,
+            progress=False,
+            resume=resume,
+            seed=3,
+        )
 
     train(NEUTRINO, config(tmp_path / "straight"))
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -62,9 +78,24 @@ def test_neutrino_resume_after_a_crash_equals_the_uninterrupted_run(tmp_path):
 @pytest.mark.slow
 def test_vipr_resume_after_a_crash_equals_the_uninterrupted_run(top_jets, minbias_file, tmp_path):
     def config(out, resume=False):
-        return PileupTraining(jets=[str(top_jets)], pileup=[str(minbias_file)], out=str(out), max_events=48, max_epochs=3,
-                                 batch_size=16, dim=16, blocks=1, encoder_blocks=1, accelerator="cpu", devices=1,
-                                 progress=False, resume=resume, seed=4, mu=20.0, mu_sigma=5.0)  # fmt: skip
+        return PileupTraining(
+            jets=[str(top_jets)],
+            pileup=[str(minbias_file)],
+            out=str(out),
+            max_events=48,
+            max_epochs=3,
+            batch_size=16,
+            dim=16,
+            blocks=1,
+            encoder_blocks=1,
+            accelerator="cpu",
+            devices=1,
+            progress=False,
+            resume=resume,
+            seed=4,
+            mu=20.0,
+            mu_sigma=5.0,
+        )
 
     train(PILEUP, config(tmp_path / "straight"))
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -111,8 +142,13 @@ def test_ddp_with_two_cpu_processes_splits_the_epochs(tmp_path):
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)
     run = tmp_path / "ddp"
-    result = subprocess.run([sys.executable, str(script), str(TRAIN_EVENTS), str(run)], capture_output=True, text=True,
-                            timeout=600, cwd=tmp_path)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(script), str(TRAIN_EVENTS), str(run)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "gloo" in result.stderr or "distributed_backend=gloo" in result.stdout + result.stderr
     # 1800 events, 10 % for validation → 1620 training events in batches of 200 → 9 batches, the first 8 usable

@@ -4,7 +4,14 @@
 import numpy as np
 
 from hepgen.physics.kinematics import invariant_mass
-from hepgen.physics.ttbar_reconstruction import TOP_MASS, W_MASS_HADRONIC, ChiSquareWidths, assignments, chi2_assignment, fit_widths
+from hepgen.physics.ttbar_reconstruction import (
+    TOP_MASS,
+    W_MASS_HADRONIC,
+    ChiSquareWidths,
+    assignments,
+    chi2_assignment,
+    fit_widths,
+)
 from hepgen.sim.detector import DETECTORS, DetectorResponse
 
 
@@ -40,8 +47,14 @@ def hand_built_event():
     q1, q2 = two_body(W_MASS_HADRONIC, 0.0, 0.0, np.array([1.0, -0.2, 0.3]))
     q1, q2 = boost(q1, w_had[:3] / w_had[3]), boost(q2, w_had[:3] / w_had[3])
     top_lep, top_had = np.array([0.0, 0.0, 0.5]), np.array([0.0, 0.0, -0.5])
-    parts = {"b_lep": boost(b_lep, top_lep), "lepton": boost(lepton, top_lep), "nu": boost(nu, top_lep),
-             "b_had": boost(b_had, top_had), "q1": boost(q1, top_had), "q2": boost(q2, top_had)}  # fmt: skip
+    parts = {
+        "b_lep": boost(b_lep, top_lep),
+        "lepton": boost(lepton, top_lep),
+        "nu": boost(nu, top_lep),
+        "b_had": boost(b_had, top_had),
+        "q1": boost(q1, top_had),
+        "q2": boost(q2, top_had),
+    }
     jets = np.stack([parts["b_had"], parts["q1"], parts["b_lep"], parts["q2"]])
     return parts, jets
 
@@ -61,10 +74,14 @@ def test_chi2_finds_the_leptonic_b_of_a_hand_built_event():
     chosen, chi2 = chi2_assignment(parts["lepton"][None], np.stack([wrong, parts["nu"]])[None], jets[None], btag, mask)
     assert chosen.tolist() == [2] and chi2[0] < 1e-8
     # b-tags decide which jets may be b's: tagging the W quarks instead picks among them
-    chosen, _ = chi2_assignment(parts["lepton"][None], parts["nu"][None, None], jets[None], np.array([[0, 1, 0, 1]]), mask)
+    chosen, _ = chi2_assignment(
+        parts["lepton"][None], parts["nu"][None, None], jets[None], np.array([[0, 1, 0, 1]]), mask
+    )
     assert chosen[0] in (1, 3)
     # fewer than four jets: no assignment
-    chosen, chi2 = chi2_assignment(parts["lepton"][None], parts["nu"][None, None], jets[None], btag, np.array([[1, 1, 1, 0]], bool))
+    chosen, chi2 = chi2_assignment(
+        parts["lepton"][None], parts["nu"][None, None], jets[None], btag, np.array([[1, 1, 1, 0]], bool)
+    )
     assert chosen.tolist() == [-1] and np.isinf(chi2[0])
 
 

@@ -33,9 +33,13 @@ def test_padded_constituents_change_nothing(latents):
         ref = denoiser(x, sigma, mask=mask, observed=obs, observed_mask=obs_mask, context=ctx)
         # more padding, filled with garbage, in both the noisy cloud and the observed cloud
         wide = denoiser(
-            pad(x, 5, 7.0), sigma, mask=pad(mask, 5, False), observed=pad(obs, 9, -3.0),
-            observed_mask=pad(obs_mask, 9, False), context=ctx,
-        )  # fmt: skip
+            pad(x, 5, 7.0),
+            sigma,
+            mask=pad(mask, 5, False),
+            observed=pad(obs, 9, -3.0),
+            observed_mask=pad(obs_mask, 9, False),
+            context=ctx,
+        )
     torch.testing.assert_close(wide[:, :7], ref, rtol=1e-5, atol=1e-5)
     assert not wide[:, 7:].any() and not ref[~mask].any()
     multiplicity = MultiplicityModel(dim=32, heads=4, blocks=1, latents=latents, max_count=20).eval()
@@ -66,7 +70,10 @@ def test_particle_classifier_scores_every_particle_and_ignores_padding():
     _, _, obs, obs_mask, ctx = batch()
     with torch.no_grad():
         logits = model(obs, obs_mask, ctx)
-        wide = model(torch.cat([obs, torch.full((obs.shape[0], 4, obs.shape[2]), 9.0)], 1),
-                     torch.cat([obs_mask, torch.zeros(obs.shape[0], 4, dtype=torch.bool)], 1), ctx)  # fmt: skip
+        wide = model(
+            torch.cat([obs, torch.full((obs.shape[0], 4, obs.shape[2]), 9.0)], 1),
+            torch.cat([obs_mask, torch.zeros(obs.shape[0], 4, dtype=torch.bool)], 1),
+            ctx,
+        )
     assert logits.shape == obs_mask.shape and not logits[~obs_mask].any()
     torch.testing.assert_close(wide[:, : obs.shape[1]], logits, rtol=1e-5, atol=1e-5)

@@ -34,8 +34,10 @@ from hepgen.validation.point_estimates import window_mode
 
 def show(name: str, residual: np.ndarray, reference: np.ndarray | None = None, unit: str = "") -> None:
     r = bootstrap_bias_resolution(residual, resamples=200)
-    line = (f"  {name:40s} resolution {r['resolution']:.4f} ± {r['resolution_err']:.4f}{unit}   "
-            f"bias {r['bias']:+.4f} ± {r['bias_err']:.4f}{unit}")  # fmt: skip
+    line = (
+        f"  {name:40s} resolution {r['resolution']:.4f} ± {r['resolution_err']:.4f}{unit}   "
+        f"bias {r['bias']:+.4f} ± {r['bias_err']:.4f}{unit}"
+    )
     if reference is not None:
         d = paired_resolution_difference(residual, reference)
         line += f"   vs the first (paired) {d['difference']:+.4f} ± {d['error']:.4f}"
@@ -45,9 +47,14 @@ def show(name: str, residual: np.ndarray, reference: np.ndarray | None = None, u
 def observables(b_pair: np.ndarray, leptons: np.ndarray, nus: np.ndarray) -> dict[str, np.ndarray]:
     """tt̄ observables of neutrinos ``[B, K, 2, 3]`` (K per event) with b candidates in top order ``[B, 2, 4]``."""
     n, k = nus.shape[:2]
-    rep = lambda x: np.repeat(x, k, axis=0)  # noqa: E731
+
+    def rep(x):
+        return np.repeat(x, k, axis=0)
+
     flat = nus.reshape(n * k, 2, 3).astype(np.float64)
-    out = ttbar_observables(rep(b_pair[:, 0]), rep(leptons[:, 0]), flat[:, 0], rep(b_pair[:, 1]), rep(leptons[:, 1]), flat[:, 1])
+    out = ttbar_observables(
+        rep(b_pair[:, 0]), rep(leptons[:, 0]), flat[:, 0], rep(b_pair[:, 1]), rep(leptons[:, 1]), flat[:, 1]
+    )
     return {name: v.reshape(n, k) for name, v in out.items()}
 
 
@@ -60,9 +67,11 @@ def main() -> None:
     model = load_model(DINEUTRINO, args.run).eval()
     with open(f"{args.run}/config.yaml") as f:
         config = yaml.safe_load(f)
-    arrays = dineutrino_arrays(read(config["data"], config.get("schema", "hepgen-ttbar-dilepton"),
-                                    entry_stop=config.get("max_events")), require_truth=True,
-                                inputs=model.config["inputs"])  # fmt: skip
+    arrays = dineutrino_arrays(
+        read(config["data"], config.get("schema", "hepgen-ttbar-dilepton"), entry_stop=config.get("max_events")),
+        require_truth=True,
+        inputs=model.config["inputs"],
+    )
     _, val = split_events(arrays, config["val_fraction"], config["seed"])  # the training's split
     if args.events is not None:
         val = val.select(np.arange(min(args.events, len(val))))
@@ -107,8 +116,11 @@ def main() -> None:
     by_median = observables(swapped, leptons, samples)
     print(f"  the two pairings differ on {np.mean(np.any(swapped != b_pair, axis=(1, 2))):.3f} of the events")
     for name, kind in (("top_pt", "relative"), ("cos_theta_plus", "absolute"), ("cos_theta_minus", "absolute")):
-        residual = lambda obs: (np.median(obs[name], axis=1) / true_obs[name] - 1 if kind == "relative"  # noqa: E731
-                                else np.median(obs[name], axis=1) - true_obs[name])  # fmt: skip
+
+        def residual(obs, name=name, kind=kind):
+            median = np.median(obs[name], axis=1)
+            return median / true_obs[name] - 1 if kind == "relative" else median - true_obs[name]
+
         show(f"{name}: mean-distance pairing", residual(per_sample))
         show(f"{name}: median-neutrino pairing", residual(by_median), residual(per_sample))
 

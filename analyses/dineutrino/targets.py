@@ -41,18 +41,33 @@ def main() -> None:
         if baseline not in methods:
             continue
         b = methods[baseline]
-        lines.append(row(f"{baseline}: fraction of events answered (no target)",
-                         f"{b['answered']:.3f} ± {b['answered_error']:.3f}", None))  # fmt: skip
+        lines.append(
+            row(
+                f"{baseline}: fraction of events answered (no target)",
+                f"{b['answered']:.3f} ± {b['answered_error']:.3f}",
+                None,
+            )
+        )
         f, c = ours[f"{baseline}_events"]["m_ttbar"], b[f"{baseline}_events"]["m_ttbar"]
         d = ours[f"{baseline}_events"][f"resolution_minus_{baseline}"]["m_ttbar"]
-        lines.append(row(f"m(tt̄) relative resolution better than {baseline}'s on its {b[f'{baseline}_events']['events']} events",
-                         f"{f['resolution']:.4f} ± {f['resolution_err']:.4f} vs {c['resolution']:.4f} ± {c['resolution_err']:.4f}; "
-                         f"paired difference {d['difference']:+.4f} ± {d['error']:.4f}", d["difference"] < 0))  # fmt: skip
+        lines.append(
+            row(
+                f"m(tt̄) relative resolution better than {baseline}'s on its {b[f'{baseline}_events']['events']} events",
+                f"{f['resolution']:.4f} ± {f['resolution_err']:.4f} vs {c['resolution']:.4f} ± {c['resolution_err']:.4f}; "
+                f"paired difference {d['difference']:+.4f} ± {d['error']:.4f}",
+                d["difference"] < 0,
+            )
+        )
     calibration = ours["calibration"]
     for quantity in ("m_ttbar", "nu_pz", "nubar_pz"):
         c = calibration[quantity]
-        lines.append(row(f"68 % coverage of {quantity} 0.68 ± {TOLERANCE:.2f}", f"{c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f}",
-                         abs(c["coverage_68"] - COVERAGE) <= TOLERANCE))  # fmt: skip
+        lines.append(
+            row(
+                f"68 % coverage of {quantity} 0.68 ± {TOLERANCE:.2f}",
+                f"{c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f}",
+                abs(c["coverage_68"] - COVERAGE) <= TOLERANCE,
+            )
+        )
     print("\n".join(lines))
 
 

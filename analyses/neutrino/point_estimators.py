@@ -45,8 +45,11 @@ def main() -> None:
     with open(f"{args.run}/config.yaml") as f:
         config = yaml.safe_load(f)
     data = args.data or config["data"]
-    arrays = neutrino_arrays(read(data, config.get("schema", "hepgen-ttbar"), entry_stop=config.get("max_events")),
-                             require_truth=True, inputs=model.config.get("inputs", "basic"))  # fmt: skip
+    arrays = neutrino_arrays(
+        read(data, config.get("schema", "hepgen-ttbar"), entry_stop=config.get("max_events")),
+        require_truth=True,
+        inputs=model.config.get("inputs", "basic"),
+    )
     _, val = split_events(arrays, config["val_fraction"], config["seed"])  # the training's split
     torch.manual_seed(0)
     draws, densities = [], []
@@ -70,8 +73,10 @@ def main() -> None:
     real = np.abs(roots[:, 0] - roots[:, 1]) > 1e-3
     right = np.abs(small - truth) < np.abs(large - truth)
     flow_small = (np.abs(pz - small[:, None]) < np.abs(pz - large[:, None])).mean(axis=1) >= 0.5
-    print(f"  events with real roots {real.mean():.3f}; the right root is the smaller |pz| in {right[real].mean():.3f}, "
-          f"the flow's heavier root in {(flow_small == right)[real].mean():.3f}")
+    print(
+        f"  events with real roots {real.mean():.3f}; the right root is the smaller |pz| in {right[real].mean():.3f}, "
+        f"the flow's heavier root in {(flow_small == right)[real].mean():.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,24 +43,43 @@ def main() -> None:
     args = parser.parse_args()
     m = json.loads((Path(args.default) / "metrics.json").read_text())
     methods, name = m["methods"], args.method
-    lines = [f"Default detector, {m['events']} events ({os.path.relpath(args.default)}); model `{name}`:", "",
-             "| target | measured | |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        f"Default detector, {m['events']} events ({os.path.relpath(args.default)}); model `{name}`:",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
     analytic = methods["analytic"]
     for estimate in (name, f"{name}_mode", f"{name}_window"):
         r, e = ratio(methods[estimate]["pz"], analytic["pz"])
         judged = estimate == f"{name}_window"
-        lines.append(row(f"pz resolution {estimate} ≤ 0.85 × analytic" + ("" if judged else " (not the judged estimate)"),
-                         f"{methods[estimate]['pz']['resolution']:.1f} vs {analytic['pz']['resolution']:.1f} GeV: "
-                         f"{r:.3f} ± {e:.3f}", r <= 0.85 if judged else None))  # fmt: skip
+        lines.append(
+            row(
+                f"pz resolution {estimate} ≤ 0.85 × analytic" + ("" if judged else " (not the judged estimate)"),
+                f"{methods[estimate]['pz']['resolution']:.1f} vs {analytic['pz']['resolution']:.1f} GeV: "
+                f"{r:.3f} ± {e:.3f}",
+                r <= 0.85 if judged else None,
+            )
+        )
     for c in ("px", "py"):
         r, e = ratio(methods[name][c], analytic[c])
-        lines.append(row(f"{c} resolution ≤ 0.85 × MET", f"{methods[name][c]['resolution']:.1f} vs "
-                         f"{analytic[c]['resolution']:.1f} GeV: {r:.3f} ± {e:.3f}", r <= 0.85))  # fmt: skip
+        lines.append(
+            row(
+                f"{c} resolution ≤ 0.85 × MET",
+                f"{methods[name][c]['resolution']:.1f} vs {analytic[c]['resolution']:.1f} GeV: {r:.3f} ± {e:.3f}",
+                r <= 0.85,
+            )
+        )
     calibration = methods[name]["pz"]["calibration"]
     deciles = calibration["deciles"]
     worst = max(abs(d - 0.1) for d in deciles)
-    lines.append(row("pz truth-quantile deciles each 0.10 ± 0.015", f"{min(deciles):.3f} … {max(deciles):.3f} (max "
-                     f"deviation {worst:.3f})", worst <= 0.015))  # fmt: skip
+    lines.append(
+        row(
+            "pz truth-quantile deciles each 0.10 ± 0.015",
+            f"{min(deciles):.3f} … {max(deciles):.3f} (max deviation {worst:.3f})",
+            worst <= 0.015,
+        )
+    )
     c68, c68e = calibration["coverage_68"], calibration["coverage_68_error"]
     lines.append(row("pz 68 % coverage 0.68 ± 0.03", f"{c68:.3f} ± {c68e:.3f}", abs(c68 - 0.683) <= 0.03))
     assignment = m.get("assignment")
@@ -71,18 +90,27 @@ def main() -> None:
             diff = assignment["methods"][estimate].get("chi2_minus_analytic", {}).get("4")
             judged = estimate == f"{name}_mode"
             paired = f"; difference {diff['difference']:+.3f} ± {diff['error']:.3f} (paired)" if diff else ""
-            lines.append(row(f"b-jet assignment at 4 jets, χ² with {estimate}'s ν better than with the analytic ν (both "
-                             "roots tried)" + ("" if judged else " (not the judged estimate)"),
-                             f"{ours['accuracy']:.3f} ± {ours['error']:.3f} vs {theirs['accuracy']:.3f} ± "
-                             f"{theirs['error']:.3f} ({assignment['events']['4']} events){paired}",
-                             ours["accuracy"] > theirs["accuracy"] if judged else None))  # fmt: skip
+            lines.append(
+                row(
+                    f"b-jet assignment at 4 jets, χ² with {estimate}'s ν better than with the analytic ν (both "
+                    "roots tried)" + ("" if judged else " (not the judged estimate)"),
+                    f"{ours['accuracy']:.3f} ± {ours['error']:.3f} vs {theirs['accuracy']:.3f} ± "
+                    f"{theirs['error']:.3f} ({assignment['events']['4']} events){paired}",
+                    ours["accuracy"] > theirs["accuracy"] if judged else None,
+                )
+            )
         for model in (name, "flow (flow_mt)"):
             head = assignment["methods"].get(model, {}).get("head")
             if head:
                 diff = assignment["methods"][model].get("head_minus_analytic", {}).get("4")
                 paired = f"; difference {diff['difference']:+.3f} ± {diff['error']:.3f} (paired)" if diff else ""
-                lines.append(row(f"b-jet assignment at 4 jets, learned head of `{model}` (no target)",
-                                 f"{head['4']['accuracy']:.3f} ± {head['4']['error']:.3f}{paired}", None))  # fmt: skip
+                lines.append(
+                    row(
+                        f"b-jet assignment at 4 jets, learned head of `{model}` (no target)",
+                        f"{head['4']['accuracy']:.3f} ± {head['4']['error']:.3f}{paired}",
+                        None,
+                    )
+                )
     degraded = Path(args.degraded) / "metrics.json"
     if degraded.exists():
         d = json.loads(degraded.read_text())
@@ -90,18 +118,28 @@ def main() -> None:
             if model in d["methods"]:
                 cal = d["methods"][model]["pz"]["calibration"]
                 judged = model == args.mixture
-                lines.append(row(f"other detector: pz 68 % coverage 0.68 ± 0.07, `{model}`" + ("" if judged else " (for comparison)"),
-                                 f"{cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} ({d['events']} events)",
-                                 abs(cal["coverage_68"] - 0.683) <= 0.07 if judged else None))  # fmt: skip
+                lines.append(
+                    row(
+                        f"other detector: pz 68 % coverage 0.68 ± 0.07, `{model}`"
+                        + ("" if judged else " (for comparison)"),
+                        f"{cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} ({d['events']} events)",
+                        abs(cal["coverage_68"] - 0.683) <= 0.07 if judged else None,
+                    )
+                )
     cms = Path(args.cms) / "metrics.json"
     if cms.exists():
         c = json.loads(cms.read_text())
         for model in dict.fromkeys((name, args.mixture)):
             if model in c["methods"]:
                 cal = {k: c["methods"][model][k]["calibration"] for k in ("px", "py", "pz")}
-                lines.append(row(f"CMS NanoAOD: 68 % coverage px / py / pz, `{model}` (no target)",
-                                 " / ".join(f"{cal[k]['coverage_68']:.2f} ± {cal[k]['coverage_68_error']:.2f}" for k in cal)
-                                 + f" ({c['events']} events)", None))  # fmt: skip
+                lines.append(
+                    row(
+                        f"CMS NanoAOD: 68 % coverage px / py / pz, `{model}` (no target)",
+                        " / ".join(f"{cal[k]['coverage_68']:.2f} ± {cal[k]['coverage_68_error']:.2f}" for k in cal)
+                        + f" ({c['events']} events)",
+                        None,
+                    )
+                )
     print("\n".join(lines))
 
 

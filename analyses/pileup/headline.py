@@ -55,23 +55,30 @@ def _ordered_points(per_mu: dict) -> dict:
 
 
 def mass_table(per_mu: dict) -> list[str]:
-    methods = sorted({m for e in per_mu.values() for m in _point_estimates(e)},
-                     key=lambda m: (m.startswith("vipr"), m))  # fmt: skip
+    methods = sorted({m for e in per_mu.values() for m in _point_estimates(e)}, key=lambda m: (m.startswith("vipr"), m))
     keys = list(per_mu)
     lines = ["| method | " + " | ".join(f"μ = {k}" for k in keys) + " |", "|---|" + "---|" * len(keys)]
     for m in methods:
-        cells = [f"{_fmt(per_mu[k]['methods'][m]['mass'], 'bias', True)} / {_fmt(per_mu[k]['methods'][m]['mass'], 'resolution')}"
-                 if m in per_mu[k]["methods"] else "–" for k in keys]  # fmt: skip
+        cells = [
+            f"{_fmt(per_mu[k]['methods'][m]['mass'], 'bias', True)} / {_fmt(per_mu[k]['methods'][m]['mass'], 'resolution')}"
+            if m in per_mu[k]["methods"]
+            else "–"
+            for k in keys
+        ]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
 
 
 def substructure_table(entry: dict) -> list[str]:
-    lines = ["| method | " + " | ".join(f"{o} bias / resolution" for o in SUBSTRUCTURE) + " |",
-             "|---|" + "---|" * len(SUBSTRUCTURE)]  # fmt: skip
+    lines = [
+        "| method | " + " | ".join(f"{o} bias / resolution" for o in SUBSTRUCTURE) + " |",
+        "|---|" + "---|" * len(SUBSTRUCTURE),
+    ]
     for m in sorted(_point_estimates(entry), key=lambda m: (m.startswith("vipr"), m)):
-        cells = [f"{_fmt(entry['methods'][m][o], 'bias', True)} / {_fmt(entry['methods'][m][o], 'resolution')}"
-                 for o in SUBSTRUCTURE]  # fmt: skip
+        cells = [
+            f"{_fmt(entry['methods'][m][o], 'bias', True)} / {_fmt(entry['methods'][m][o], 'resolution')}"
+            for o in SUBSTRUCTURE
+        ]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
 
@@ -82,8 +89,10 @@ def calibration_lines(per_mu: dict) -> list[str]:
         for name in ("mass", *SUBSTRUCTURE):
             c = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get(name)
             if c:
-                lines.append(f"| μ = {key} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
-                             f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |")  # fmt: skip
+                lines.append(
+                    f"| μ = {key} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
+                    f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |"
+                )
     return lines
 
 
@@ -98,29 +107,37 @@ def targets(per_mu: dict) -> list[str]:
         best = min(_baselines(entry), key=lambda m: entry["methods"][m]["mass"]["resolution"])
         diff, error = _compare(vipr, entry["methods"][best]["mass"])
         ok_bias = abs(vipr["bias"]) <= BIAS_LIMIT
-        lines.append(f"- μ = {key}, mass: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
-                     f"{_fmt(entry['methods'][best]['mass'], 'resolution')} (difference {diff:+.3f} ± {error:.3f}: "
-                     f"{_verdict(diff, error)}); VIPR bias {_fmt(vipr, 'bias', True)} "
-                     f"({'within' if ok_bias else 'outside'} ±{BIAS_LIMIT:.0%})")  # fmt: skip
+        lines.append(
+            f"- μ = {key}, mass: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
+            f"{_fmt(entry['methods'][best]['mass'], 'resolution')} (difference {diff:+.3f} ± {error:.3f}: "
+            f"{_verdict(diff, error)}); VIPR bias {_fmt(vipr, 'bias', True)} "
+            f"({'within' if ok_bias else 'outside'} ±{BIAS_LIMIT:.0%})"
+        )
         cal = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get("mass")
         if cal:
             inside = abs(cal["coverage_68"] - COVERAGE_TARGET) <= COVERAGE_TOLERANCE
-            lines.append(f"- μ = {key}, mass 68 % coverage {cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} "
-                         f"({'within' if inside else 'outside'} {COVERAGE_TARGET} ± {COVERAGE_TOLERANCE})")  # fmt: skip
+            lines.append(
+                f"- μ = {key}, mass 68 % coverage {cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} "
+                f"({'within' if inside else 'outside'} {COVERAGE_TARGET} ± {COVERAGE_TOLERANCE})"
+            )
     entry = per_mu.get("60")
     if entry is not None and VIPR in entry["methods"]:
         for name in SUBSTRUCTURE:
             vipr = entry["methods"][VIPR][name]
             best = min(_baselines(entry), key=lambda m: entry["methods"][m][name]["resolution"])
             diff, error = _compare(vipr, entry["methods"][best][name])
-            lines.append(f"- μ = 60, {name}: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
-                         f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error)})")  # fmt: skip
+            lines.append(
+                f"- μ = 60, {name}: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
+                f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error)})"
+            )
     lost = next((k for k in per_mu if "lost" in k), None)
     if lost is not None and "puppiml" in per_mu[lost]["methods"] and VIPR in per_mu[lost]["methods"]:
         vipr, classifier = per_mu[lost]["methods"][VIPR]["mass"], per_mu[lost]["methods"]["puppiml"]["mass"]
         diff, error = _compare(vipr, classifier)
-        lines.append(f"- μ = {lost}, mass: VIPR {_fmt(vipr, 'bias', True)} / {_fmt(vipr, 'resolution')} vs puppiml "
-                     f"{_fmt(classifier, 'bias', True)} / {_fmt(classifier, 'resolution')} ({_verdict(diff, error)})")
+        lines.append(
+            f"- μ = {lost}, mass: VIPR {_fmt(vipr, 'bias', True)} / {_fmt(vipr, 'resolution')} vs puppiml "
+            f"{_fmt(classifier, 'bias', True)} / {_fmt(classifier, 'resolution')} ({_verdict(diff, error)})"
+        )
     return lines
 
 
@@ -128,8 +145,10 @@ def main(path: str = "analyses/pileup/validation/metrics.json") -> None:
     metrics = json.loads(Path(path).read_text())
     per_mu = _ordered_points(metrics["per_mu"])
     first = next(iter(per_mu.values()))
-    print(f"{first['test_jets']} test jets per point ({first['validation_jets']} validation jets tune the baselines); "
-          f"VIPR samples per jet: {first['samples_per_jet']}\n")
+    print(
+        f"{first['test_jets']} test jets per point ({first['validation_jets']} validation jets tune the baselines); "
+        f"VIPR samples per jet: {first['samples_per_jet']}\n"
+    )
     print("### Jet mass: bias / resolution of m/m_true − 1\n")
     print("\n".join(mass_table(per_mu)) + "\n")
     if "60" in per_mu:

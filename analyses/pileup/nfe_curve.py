@@ -50,15 +50,18 @@ TARGET = {"nfe": 8, "resolution_ratio": 1.05, "bias_points": 0.01, "ms": 15.0}
 
 
 def with_pion_mass(particles: ak.Array) -> ak.Array:
-    return ak.zip({"pt": particles.pt, "eta": particles.eta, "phi": particles.phi,
-                   "mass": ak.full_like(particles.pt, PION_MASS)})  # fmt: skip
+    return ak.zip(
+        {"pt": particles.pt, "eta": particles.eta, "phi": particles.phi, "mass": ak.full_like(particles.pt, PION_MASS)}
+    )
 
 
 def observables_of_samples(constituents: ak.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The observables of each sampled jet; a sample whose sampler diverged (a non-finite or > 100 TeV constituent)
     gets +inf for every observable (so a jet whose samples mostly diverged has an infinite median) and is counted."""
     pt = constituents.pt
-    sane = ak.to_numpy(ak.all(np.isfinite(pt) & (pt < 1e5) & np.isfinite(constituents.eta) & np.isfinite(constituents.phi), axis=1))
+    sane = ak.to_numpy(
+        ak.all(np.isfinite(pt) & (pt < 1e5) & np.isfinite(constituents.eta) & np.isfinite(constituents.phi), axis=1)
+    )
     values = {name: np.full(len(sane), np.inf) for name in OBSERVABLES}
     good = jet_observables(with_pion_mass(constituents[sane]))
     for name in OBSERVABLES:
@@ -84,7 +87,9 @@ def main() -> None:
     hard = hard[test]
     observed = overlay_pileup(hard, read_pileup_pool([args.pileup]), mu=args.mu, seed=derive_seed(2026, int(args.mu)))
     truth = jet_observables(with_pion_mass(hard.constituents))
-    print(f"{len(test)} test jets at μ = {args.mu:g}, {args.samples} samples each, torch threads {torch.get_num_threads()}")
+    print(
+        f"{len(test)} test jets at μ = {args.mu:g}, {args.samples} samples each, torch threads {torch.get_num_threads()}"
+    )
 
     rows, residuals = [], {}
     partial = Path(args.out) / "nfe.partial.json"
@@ -105,18 +110,36 @@ def main() -> None:
                 generated, elapsed = [], 0.0
                 for start in range(0, len(test), 32):
                     index = np.arange(start, min(start + 32, len(test)))
-                    batch = jet_batch(observed, input=model.saved_with.get("input", "observed"), index=index,
-                                      passthrough_pt=model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))  # fmt: skip
+                    batch = jet_batch(
+                        observed,
+                        input=model.saved_with.get("input", "observed"),
+                        index=index,
+                        passthrough_pt=model.saved_with.get("passthrough_pt", PASSTHROUGH_PT),
+                    )
                     begin = time.perf_counter()
-                    clouds, mask = model.sample(batch.to_torch(), args.samples, steps=steps, sampler=sampler,
-                                                schedule=schedule, generator=generator)  # fmt: skip
+                    clouds, mask = model.sample(
+                        batch.to_torch(),
+                        args.samples,
+                        steps=steps,
+                        sampler=sampler,
+                        schedule=schedule,
+                        generator=generator,
+                    )
                     elapsed += time.perf_counter() - begin
-                    generated.append(to_generated_jets(clouds, mask, batch.axis, args.samples, batch.passthrough).constituents)
+                    generated.append(
+                        to_generated_jets(clouds, mask, batch.axis, args.samples, batch.passthrough).constituents
+                    )
                 constituents = ak.concatenate(generated)
                 values, diverged = observables_of_samples(constituents)
-                row = {"model": name, "sampler": sampler, "schedule": schedule, "steps": steps, "nfe": evaluations,
-                       "ms_per_jet_sample": 1e3 * elapsed / (len(test) * args.samples),
-                       "diverged_fraction": float(diverged.mean())}  # fmt: skip
+                row = {
+                    "model": name,
+                    "sampler": sampler,
+                    "schedule": schedule,
+                    "steps": steps,
+                    "nfe": evaluations,
+                    "ms_per_jet_sample": 1e3 * elapsed / (len(test) * args.samples),
+                    "diverged_fraction": float(diverged.mean()),
+                }
                 for obs in OBSERVABLES:
                     samples = values[obs].reshape(len(test), args.samples)
                     usable = np.isfinite(truth[obs]) & (truth[obs] != 0) & ~np.isnan(samples).any(axis=1)
@@ -132,15 +155,23 @@ def main() -> None:
                 rows.append(row)
                 partial.write_text(json.dumps(rows))  # a crash later loses nothing measured
                 m = row["mass"]
-                print(f"{name:13s} {sampler:6s} NFE {evaluations:3d}: mass {m['bias']:+.3f} / {m['resolution']:.3f} ± "
-                      f"{m['resolution_err']:.3f}, cov68 {row['mass_coverage68']:.2f}, {row['ms_per_jet_sample']:.1f} ms",
-                      flush=True)  # fmt: skip
+                print(
+                    f"{name:13s} {sampler:6s} NFE {evaluations:3d}: mass {m['bias']:+.3f} / {m['resolution']:.3f} ± "
+                    f"{m['resolution_err']:.3f}, cov68 {row['mass_coverage68']:.2f}, {row['ms_per_jet_sample']:.1f} ms",
+                    flush=True,
+                )
 
     compare_with_reference(rows, residuals, args.bootstrap)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"jets": int(len(test)), "samples": args.samples, "mu": args.mu, "threads": torch.get_num_threads(),
-            "jets_file": args.jets_file, "pileup": args.pileup}  # fmt: skip
+    meta = {
+        "jets": int(len(test)),
+        "samples": args.samples,
+        "mu": args.mu,
+        "threads": torch.get_num_threads(),
+        "jets_file": args.jets_file,
+        "pileup": args.pileup,
+    }
     (out / "nfe.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     (out / "nfe.md").write_text(table(rows, meta))
     figure(rows, out / "nfe")
@@ -150,7 +181,9 @@ def main() -> None:
 def compare_with_reference(rows: list[dict], residuals: dict[int, np.ndarray], resamples: int) -> None:
     """Each row's mass resolution over the 99-NFE EDM Heun row's and its bias difference, with errors from a paired
     bootstrap over the jets (both on the same jets: their noise is correlated, the paired error is the right one)."""
-    ref = next((i for i, r in enumerate(rows) if r["model"] == "edm" and r["sampler"] == "heun" and r["nfe"] >= 99), None)
+    ref = next(
+        (i for i, r in enumerate(rows) if r["model"] == "edm" and r["sampler"] == "heun" and r["nfe"] >= 99), None
+    )
     if ref is None:
         return
     rng = np.random.default_rng(11)
@@ -158,12 +191,18 @@ def compare_with_reference(rows: list[dict], residuals: dict[int, np.ndarray], r
         both = np.isfinite(residuals[i]) & np.isfinite(residuals[ref])
         a, b = residuals[i][both], residuals[ref][both]
         if len(a) < 2:  # nothing finite to compare (a diverged sampler)
-            row.update(mass_resolution_ratio=float("nan"), mass_resolution_ratio_err=float("nan"),
-                       mass_bias_shift=float("nan"), mass_bias_shift_err=float("nan"))  # fmt: skip
+            row.update(
+                mass_resolution_ratio=float("nan"),
+                mass_resolution_ratio_err=float("nan"),
+                mass_bias_shift=float("nan"),
+                mass_bias_shift_err=float("nan"),
+            )
             continue
 
         def stats(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-            iqr = lambda v: np.subtract(*np.percentile(v, [75, 25]))  # noqa: E731
+            def iqr(v):
+                return np.subtract(*np.percentile(v, [75, 25]))
+
             return iqr(x) / iqr(y), np.median(x) - np.median(y)
 
         ratio, shift = stats(a, b)
@@ -178,34 +217,63 @@ def verdict(rows: list[dict]) -> list[str]:
     if reference is None:
         return ["(no 99-NFE EDM reference in this run)"]
     ref = reference["mass"]
-    lines = [f"Reference (EDM Heun, {reference['nfe']} NFE): mass {ref['bias']:+.3f} / {ref['resolution']:.3f} ± "
-             f"{ref['resolution_err']:.3f}, {reference['ms_per_jet_sample']:.1f} ms per jet·sample.", ""]  # fmt: skip
+    lines = [
+        f"Reference (EDM Heun, {reference['nfe']} NFE): mass {ref['bias']:+.3f} / {ref['resolution']:.3f} ± "
+        f"{ref['resolution_err']:.3f}, {reference['ms_per_jet_sample']:.1f} ms per jet·sample.",
+        "",
+    ]
     for r in rows:
         if r["nfe"] > TARGET["nfe"] or r is reference:
             continue
-        ok = bool(r["mass_resolution_ratio"] <= TARGET["resolution_ratio"] and abs(r["mass_bias_shift"]) <= TARGET["bias_points"]
-              and r["ms_per_jet_sample"] <= TARGET["ms"] and r["diverged_fraction"] == 0)  # fmt: skip
+        ok = bool(
+            r["mass_resolution_ratio"] <= TARGET["resolution_ratio"]
+            and abs(r["mass_bias_shift"]) <= TARGET["bias_points"]
+            and r["ms_per_jet_sample"] <= TARGET["ms"]
+            and r["diverged_fraction"] == 0
+        )
         if ok:
-            lines.append(f"- **meets the target**: {r['model']} {r['sampler']} at {r['nfe']} NFE: resolution "
-                         f"{r['mass_resolution_ratio']:.3f} ± {r['mass_resolution_ratio_err']:.3f} × the reference, bias "
-                         f"{100 * r['mass_bias_shift']:+.1f} ± {100 * r['mass_bias_shift_err']:.1f} points, "
-                         f"{r['ms_per_jet_sample']:.1f} ms")  # fmt: skip
+            lines.append(
+                f"- **meets the target**: {r['model']} {r['sampler']} at {r['nfe']} NFE: resolution "
+                f"{r['mass_resolution_ratio']:.3f} ± {r['mass_resolution_ratio_err']:.3f} × the reference, bias "
+                f"{100 * r['mass_bias_shift']:+.1f} ± {100 * r['mass_bias_shift_err']:.1f} points, "
+                f"{r['ms_per_jet_sample']:.1f} ms"
+            )
     if len(lines) == 2:
         lines.append("- no row at ≤ 8 NFE meets the target (resolution within 5 %, bias within 1 point, ≤ 15 ms)")
     return lines
 
 
 def table(rows: list[dict], meta: dict) -> str:
-    head = ["model", "sampler", "NFE", *[f"{o} bias / resolution" for o in OBSERVABLES], "mass 68 % coverage",
-            "mass resolution / reference", "mass bias − reference", "diverged samples", "ms per jet·sample"]  # fmt: skip
-    lines = [f"# VIPR: quality against cost ({meta['jets']} test jets, μ = {meta['mu']:g}, {meta['samples']} samples per "
-             f"jet, {meta['threads']} torch threads)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
+    head = [
+        "model",
+        "sampler",
+        "NFE",
+        *[f"{o} bias / resolution" for o in OBSERVABLES],
+        "mass 68 % coverage",
+        "mass resolution / reference",
+        "mass bias − reference",
+        "diverged samples",
+        "ms per jet·sample",
+    ]
+    lines = [
+        f"# VIPR: quality against cost ({meta['jets']} test jets, μ = {meta['mu']:g}, {meta['samples']} samples per "
+        f"jet, {meta['threads']} torch threads)",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for r in rows:
         cells = [r["model"], r["sampler"], str(r["nfe"])]
         cells += [f"{r[o]['bias']:+.3f} / {r[o]['resolution']:.3f} ± {r[o]['resolution_err']:.3f}" for o in OBSERVABLES]
         cells += [f"{r['mass_coverage68']:.2f} ± {r['mass_coverage68_err']:.2f}"]
-        cells += [f"{r['mass_resolution_ratio']:.3f} ± {r['mass_resolution_ratio_err']:.3f}",
-                  f"{100 * r['mass_bias_shift']:+.1f} ± {100 * r['mass_bias_shift_err']:.1f} points"] if "mass_resolution_ratio" in r else ["–", "–"]
+        cells += (
+            [
+                f"{r['mass_resolution_ratio']:.3f} ± {r['mass_resolution_ratio_err']:.3f}",
+                f"{100 * r['mass_bias_shift']:+.1f} ± {100 * r['mass_bias_shift_err']:.1f} points",
+            ]
+            if "mass_resolution_ratio" in r
+            else ["–", "–"]
+        )
         cells += [f"{100 * r['diverged_fraction']:.1f} %", f"{r['ms_per_jet_sample']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join([*lines, "", *verdict(rows), ""])
@@ -214,11 +282,13 @@ def table(rows: list[dict], meta: dict) -> str:
 def figure(rows: list[dict], path: Path) -> None:
     use_style()
     fig, axes = plt.subplots(1, 3, figsize=(18, 6), constrained_layout=True)
-    for (model, sampler) in dict.fromkeys((r["model"], r["sampler"]) for r in rows):
+    for model, sampler in dict.fromkeys((r["model"], r["sampler"]) for r in rows):
         chosen = sorted((r for r in rows if r["model"] == model and r["sampler"] == sampler), key=lambda r: r["nfe"])
         nfe = [r["nfe"] for r in chosen]
         style = {"marker": "o", "label": f"{model}, {sampler}", "ls": "-" if "heun" in sampler else "--"}
-        axes[0].errorbar(nfe, [r["mass"]["resolution"] for r in chosen], [r["mass"]["resolution_err"] for r in chosen], **style)
+        axes[0].errorbar(
+            nfe, [r["mass"]["resolution"] for r in chosen], [r["mass"]["resolution_err"] for r in chosen], **style
+        )
         axes[1].errorbar(nfe, [r["mass"]["bias"] for r in chosen], [r["mass"]["bias_err"] for r in chosen], **style)
         axes[2].plot([r["ms_per_jet_sample"] for r in chosen], [r["mass"]["resolution"] for r in chosen], **style)
     for ax, ylabel in zip(axes, ("mass resolution (IQR/1.349)", "mass bias (median)", "mass resolution")):

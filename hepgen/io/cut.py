@@ -65,10 +65,23 @@ class Cut:
 
     def _check(self, node: ast.AST, names: set[str]) -> None:
         allowed = (
-            ast.Compare, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant,
-            ast.Call, ast.Tuple, ast.And, ast.Or, ast.Not, ast.USub, ast.Invert, ast.Load,
-            *_COMPARE, *_BINARY,
-        )  # fmt: skip
+            ast.Compare,
+            ast.BoolOp,
+            ast.BinOp,
+            ast.UnaryOp,
+            ast.Name,
+            ast.Constant,
+            ast.Call,
+            ast.Tuple,
+            ast.And,
+            ast.Or,
+            ast.Not,
+            ast.USub,
+            ast.Invert,
+            ast.Load,
+            *_COMPARE,
+            *_BINARY,
+        )
         if not isinstance(node, allowed):
             raise SchemaError(
                 f"cut {self.expression!r}: {type(node).__name__} is not allowed; use feature names, numbers, "
@@ -112,7 +125,7 @@ class Cut:
         result = self._eval(self._tree, resolve)  # type: ignore[attr-defined]
         return np.asarray(result, dtype=bool)
 
-    def _eval(self, node: ast.AST, resolve: Resolver):  # noqa: ANN202 - internal recursion
+    def _eval(self, node: ast.AST, resolve: Resolver):
         if isinstance(node, ast.Name):
             return resolve(node.id)
         if isinstance(node, ast.Constant):

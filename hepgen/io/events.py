@@ -66,7 +66,9 @@ class ReadInfo:
             for name, t in self.truncation.items()
             if t.objects
         ]
-        text = f"read {self.events_read} events from {len(self.files)} file(s), tree {self.tree!r}, schema {self.schema!r}"
+        text = (
+            f"read {self.events_read} events from {len(self.files)} file(s), tree {self.tree!r}, schema {self.schema!r}"
+        )
         if self.events_dropped:
             text += f"; dropped {self.events_dropped} events with NaN/inf ({dict(self.dropped_nonfinite)})"
         text += "; truncated " + ("; ".join(lost) if lost else "nothing")
@@ -146,9 +148,7 @@ class Events(Mapping[str, PointCloud]):
             return self._collections[name]
         except KeyError:
             where = " (it is a truth collection: use events.truth[...])" if name in self.truth else ""
-            raise KeyError(
-                f"no collection {name!r}{where}; collections are {sorted(self._collections)}"
-            ) from None
+            raise KeyError(f"no collection {name!r}{where}; collections are {sorted(self._collections)}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._collections)

@@ -97,7 +97,7 @@ class FeatureTable:
         self._cache: dict[str, np.ndarray] = {}
         self._vector = None
 
-    def _momentum(self):  # noqa: ANN202 - a vector.VectorNumpy
+    def _momentum(self):
         if self._vector is None:
             import vector
 

@@ -6,14 +6,14 @@ import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from hepgen.errors import CorruptFileError, HepgenError, HepgenTransientError, MissingFileError, MissingTreeError
 
 __all__ = ["FileInput", "expand_files", "open_tree", "is_remote", "read_failure"]
 
 #: A path, a glob pattern, a remote URL (``root://...``), or a list of them.
-FileInput = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+FileInput = str | os.PathLike | Sequence[str | os.PathLike]
 
 _GLOB_CHARS = set("*?[")
 
@@ -82,7 +82,11 @@ def _truncated_or_not_root(path: str) -> str | None:
     if len(header) < 16:
         return f"truncated to {size} bytes"
     version = struct.unpack(">i", header[4:8])[0]
-    end = struct.unpack(">q", header[12:20])[0] if version >= 1000000 and len(header) >= 20 else struct.unpack(">i", header[12:16])[0]
+    end = (
+        struct.unpack(">q", header[12:20])[0]
+        if version >= 1000000 and len(header) >= 20
+        else struct.unpack(">i", header[12:16])[0]
+    )
     return f"truncated: {size} bytes of the {end} its header announces" if size < end else None
 
 
@@ -94,11 +98,14 @@ def read_failure(path: str, error: BaseException, what: str) -> HepgenError:
     that failed, a storage hiccup) or running out of memory is a :class:`HepgenTransientError` (exit 75: retry).
     """
     if isinstance(error, MemoryError):
-        return HepgenTransientError(f"out of memory while reading {what} of {path!r}; retry with more memory or a smaller step")
+        return HepgenTransientError(
+            f"out of memory while reading {what} of {path!r}; retry with more memory or a smaller step"
+        )
     damage = None if is_remote(path) else _truncated_or_not_root(path)
     if isinstance(error, OSError) and damage is None:
-        return HepgenTransientError(f"I/O error while reading {what} of {path!r} ({type(error).__name__}: {error}); "
-                                    "a retry may succeed")  # fmt: skip
+        return HepgenTransientError(
+            f"I/O error while reading {what} of {path!r} ({type(error).__name__}: {error}); a retry may succeed"
+        )
     reason = f"; the file is {damage}" if damage else "; the file may be truncated or damaged"
     return CorruptFileError(f"cannot read {what} of {path!r} ({type(error).__name__}: {error}){reason}")
 

@@ -11,8 +11,17 @@ from __future__ import annotations
 from hepgen.errors import SchemaError
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
 
-__all__ = ["get_schema", "available_schemas", "NANOAOD", "HEP_TUTORIAL", "ZMUMU", "HEPGEN_TTBAR", "HEPGEN_TTBAR_DILEPTON", "HEPGEN_JETS",
-           "HEPGEN_MINBIAS"]
+__all__ = [
+    "get_schema",
+    "available_schemas",
+    "NANOAOD",
+    "HEP_TUTORIAL",
+    "ZMUMU",
+    "HEPGEN_TTBAR",
+    "HEPGEN_TTBAR_DILEPTON",
+    "HEPGEN_JETS",
+    "HEPGEN_MINBIAS",
+]
 
 _FOUR_MOMENTUM = ("pt", "eta", "phi", "mass")
 _W_NEUTRINO_CUT = "isin(abs(pdgId), (12, 14, 16)) and abs(mother_pdgId) == 24"
@@ -53,19 +62,39 @@ HEP_TUTORIAL = Schema(
             kinematics="px_py_pz_energy",
         ),
         "muons": Collection(
-            Branches({"px": "Muon_Px", "py": "Muon_Py", "pz": "Muon_Pz", "energy": "Muon_E", "charge": "Muon_Charge", "iso": "Muon_Iso"}),
+            Branches(
+                {
+                    "px": "Muon_Px",
+                    "py": "Muon_Py",
+                    "pz": "Muon_Pz",
+                    "energy": "Muon_E",
+                    "charge": "Muon_Charge",
+                    "iso": "Muon_Iso",
+                }
+            ),
             (*_FOUR_MOMENTUM, "charge", "iso"),
             max_length=4,
             kinematics="px_py_pz_energy",
         ),
         "electrons": Collection(
-            Branches({"px": "Electron_Px", "py": "Electron_Py", "pz": "Electron_Pz", "energy": "Electron_E", "charge": "Electron_Charge", "iso": "Electron_Iso"}),
+            Branches(
+                {
+                    "px": "Electron_Px",
+                    "py": "Electron_Py",
+                    "pz": "Electron_Pz",
+                    "energy": "Electron_E",
+                    "charge": "Electron_Charge",
+                    "iso": "Electron_Iso",
+                }
+            ),
             (*_FOUR_MOMENTUM, "charge", "iso"),
             max_length=4,
             kinematics="px_py_pz_energy",
         ),
         "photons": Collection(
-            Branches({"px": "Photon_Px", "py": "Photon_Py", "pz": "Photon_Pz", "energy": "Photon_E", "iso": "Photon_Iso"}),
+            Branches(
+                {"px": "Photon_Px", "py": "Photon_Py", "pz": "Photon_Pz", "energy": "Photon_E", "iso": "Photon_Iso"}
+            ),
             ("pt", "eta", "phi", "energy", "iso"),
             max_length=4,
             kinematics="px_py_pz_energy",
@@ -134,15 +163,14 @@ HEPGEN_TTBAR = Schema(
     },
     truth={
         "neutrino": Collection(
-            Prefix("GenNu", counter=None), ("pt", "eta", "phi", "px", "py", "pz"), max_length=1,
-            kinematics="pt_eta_phi", sort_by=None,
+            Prefix("GenNu", counter=None),
+            ("pt", "eta", "phi", "px", "py", "pz"),
+            max_length=1,
+            kinematics="pt_eta_phi",
+            sort_by=None,
         ),
-        "lepton": Collection(
-            Prefix("GenLepton", counter=None), (*_FOUR_MOMENTUM, "pdgId"), max_length=1, sort_by=None
-        ),
-        "partons": Collection(
-            Prefix("GenParton"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=4, sort_by=None
-        ),
+        "lepton": Collection(Prefix("GenLepton", counter=None), (*_FOUR_MOMENTUM, "pdgId"), max_length=1, sort_by=None),
+        "partons": Collection(Prefix("GenParton"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=4, sort_by=None),
     },
 )
 
@@ -160,12 +188,17 @@ HEPGEN_TTBAR_DILEPTON = Schema(
         ),
     },
     truth={
-        "neutrinos": Collection(Prefix("GenNu"), ("pt", "eta", "phi", "px", "py", "pz", "pdgId"), max_length=2,
-                                kinematics="pt_eta_phi", sort_by=None),
+        "neutrinos": Collection(
+            Prefix("GenNu"),
+            ("pt", "eta", "phi", "px", "py", "pz", "pdgId"),
+            max_length=2,
+            kinematics="pt_eta_phi",
+            sort_by=None,
+        ),
         "gen_leptons": Collection(Prefix("GenLepton"), (*_FOUR_MOMENTUM, "pdgId"), max_length=2, sort_by=None),
         "b_quarks": Collection(Prefix("GenB"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=2, sort_by=None),
     },
-)  # fmt: skip
+)
 
 # Constituents and pool particles keep their stored order (``sort_by=None``): the physics does not depend on it,
 # and the pileup overlay and VIPR read them in that order, so a file always gives the same inputs bit for bit.
@@ -192,10 +225,14 @@ HEPGEN_MINBIAS = Schema(
     description="hepgen minimum-bias pool: final-state particles Particle_* per event",
     tree="Events",
     event_id=("event",),
-    collections={"particles": Collection(Prefix("Particle"), (*_FOUR_MOMENTUM, "charge"), max_length=1024, sort_by=None)},
+    collections={
+        "particles": Collection(Prefix("Particle"), (*_FOUR_MOMENTUM, "charge"), max_length=1024, sort_by=None)
+    },
 )
 
-_SCHEMAS = {s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_TTBAR_DILEPTON, HEPGEN_JETS, HEPGEN_MINBIAS)}
+_SCHEMAS = {
+    s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_TTBAR_DILEPTON, HEPGEN_JETS, HEPGEN_MINBIAS)
+}
 
 
 def available_schemas() -> dict[str, str]:

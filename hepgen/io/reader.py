@@ -76,7 +76,9 @@ def _check_available(available: set[str], where_text: str, lacks: str, schema: S
         missing = [b for b in wanted if b not in available]
         if missing:
             hints = {b: closest_names(b, available) for b in missing}
-            hint_text = "; ".join(f"{b!r}: closest existing {h}" if h else f"{b!r}: nothing similar" for b, h in hints.items())
+            hint_text = "; ".join(
+                f"{b!r}: closest existing {h}" if h else f"{b!r}: nothing similar" for b, h in hints.items()
+            )
             raise MissingBranchError(
                 f"{where_text}: schema {schema.name!r} needs branch(es) {missing} for {source_text}, which {lacks} "
                 f"({hint_text})"
@@ -294,14 +296,24 @@ def _read_chunk(
     names = _needed_branches(schema)
     wanted = set(names)
     try:
-        arrays = tree.arrays(filter_name=lambda n: n in wanted, entry_start=start, entry_stop=stop, library="ak", how=dict)
+        arrays = tree.arrays(
+            filter_name=lambda n: n in wanted, entry_start=start, entry_stop=stop, library="ak", how=dict
+        )
     except Exception as err:
         raise read_failure(path, err, f"entries {start}-{stop}") from err
     return _events_from_branches(arrays, path, tree.name, schema, start, stop, global_offset, policy)
 
 
-def _events_from_branches(arrays: Mapping[str, ak.Array], path: str, tree_name: str, schema: Schema, start: int,
-                          stop: int, global_offset: int, policy: NonFinitePolicy) -> Events:  # fmt: skip
+def _events_from_branches(
+    arrays: Mapping[str, ak.Array],
+    path: str,
+    tree_name: str,
+    schema: Schema,
+    start: int,
+    stop: int,
+    global_offset: int,
+    policy: NonFinitePolicy,
+) -> Events:
     n = stop - start
     ctx = _ChunkContext(path, arrays, n, policy)
     clouds: dict[str, PointCloud] = {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Union
+from typing import Literal
 
 from hepgen.errors import SchemaError
 from hepgen.io.cut import Cut
@@ -101,9 +101,7 @@ class Branches:
         try:
             return self.fields[field_name]
         except KeyError:
-            raise SchemaError(
-                f"field {field_name!r} is not in the branch map; it maps {sorted(self.fields)}"
-            ) from None
+            raise SchemaError(f"field {field_name!r} is not in the branch map; it maps {sorted(self.fields)}") from None
 
     def describe(self) -> str:
         return "branches " + ", ".join(sorted(self.fields.values()))
@@ -146,7 +144,7 @@ class ScalarObjects:
         return f"{len(self.objects)} objects in scalar branches"
 
 
-Source = Union[Prefix, Branches, ScalarObjects]
+Source = Prefix | Branches | ScalarObjects
 
 
 @dataclass(frozen=True)
@@ -263,7 +261,9 @@ class Schema:
         current = getattr(self, target)
         if collection is None:
             if name not in current:
-                raise SchemaError(f"no collection {name!r} in schema {self.name!r}; it has {sorted(self.all_collections())}")
+                raise SchemaError(
+                    f"no collection {name!r} in schema {self.name!r}; it has {sorted(self.all_collections())}"
+                )
             collection = current[name].with_options(**changes)
         return replace(self, **{target: {**current, name: collection}})
 

@@ -55,8 +55,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException as error:
         tmp.unlink(missing_ok=True)
         if isinstance(error, OSError) and not isinstance(error, HepgenError):  # a full disk, a lost mount
-            raise HepgenTransientError(f"writing {str(final)!r} failed ({error}); nothing was left under that name, "
-                                       "a retry may succeed") from error  # fmt: skip
+            raise HepgenTransientError(
+                f"writing {str(final)!r} failed ({error}); nothing was left under that name, a retry may succeed"
+            ) from error
         raise
 
 
@@ -116,7 +117,10 @@ def write_event_outputs(
 
 
 def _columns(
-    path: str | os.PathLike, outputs: Mapping[str, np.ndarray | ak.Array], event_id: Mapping[str, np.ndarray], allow_nonfinite: bool
+    path: str | os.PathLike,
+    outputs: Mapping[str, np.ndarray | ak.Array],
+    event_id: Mapping[str, np.ndarray],
+    allow_nonfinite: bool,
 ) -> dict[str, np.ndarray | ak.Array]:
     """Validated branch columns: event identifiers first, all outputs aligned with them and finite."""
     if not event_id or "entry" not in event_id:
@@ -154,7 +158,9 @@ def _write_tree(file: Any, tree: str, columns: Mapping[str, np.ndarray | ak.Arra
         field_name=lambda outer, inner: f"{outer}_{inner}",
     )
     if len(next(iter(columns.values()))):
-        file[tree].extend({k: (v if k in jagged or not isinstance(v, ak.Array) else ak.to_numpy(v)) for k, v in columns.items()})
+        file[tree].extend(
+            {k: (v if k in jagged or not isinstance(v, ak.Array) else ak.to_numpy(v)) for k, v in columns.items()}
+        )
 
 
 def read_event_outputs(
@@ -212,7 +218,9 @@ def _tree_names(path: str | os.PathLike) -> list[str]:
         return sorted({name.split(";")[0] for name, cls in file.classnames().items() if cls == "TTree"})
 
 
-def merge_event_outputs(parts: list[str | os.PathLike], out: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+def merge_event_outputs(
+    parts: list[str | os.PathLike], out: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None
+) -> Path:
     """Concatenate the files of several shards (same trees and branches) into ``out``, atomically.
 
     Rows are ordered by ``event_id_entry`` (stably, so samples keep their order), which makes the merge
@@ -226,7 +234,9 @@ def merge_event_outputs(parts: list[str | os.PathLike], out: str | os.PathLike, 
     merged_metadata: dict[str, Any] | None = None
     for part in parts:
         if _tree_names(part) != trees:
-            raise ValueError(f"{part} holds the trees {_tree_names(part)}, {parts[0]} holds {trees}: not shards of one job")
+            raise ValueError(
+                f"{part} holds the trees {_tree_names(part)}, {parts[0]} holds {trees}: not shards of one job"
+            )
         for tree in trees:
             outputs, event_id, part_metadata = read_event_outputs(part, tree=tree)
             if len(event_id["entry"]):
@@ -247,6 +257,10 @@ def merge_event_outputs(parts: list[str | os.PathLike], out: str | os.PathLike, 
         columns[tree] = (outputs, {k: v[order] for k, v in event_id.items()})
     first, *others = trees
     return write_event_outputs(
-        out, columns[first][0], event_id=columns[first][1], tree=first, extra_trees={t: columns[t] for t in others},
+        out,
+        columns[first][0],
+        event_id=columns[first][1],
+        tree=first,
+        extra_trees={t: columns[t] for t in others},
         metadata={**merged_metadata, **dict(metadata or {}), "merged_from": len(parts)},
     )

@@ -179,12 +179,17 @@ def _sample(
     return x
 
 
-def _sample_in_t(denoiser: Denoiser, x: Tensor, sigmas: Tensor, *, second_order: bool, kwargs: dict[str, Any]) -> Tensor:
+def _sample_in_t(
+    denoiser: Denoiser, x: Tensor, sigmas: Tensor, *, second_order: bool, kwargs: dict[str, Any]
+) -> Tensor:
     """Euler/Heun on the ODE of the straight-path coordinates ``x_t = x_σ / (1 + σ)``, ``t = σ / (1 + σ)``, whose
     velocity is ``(x_t − D(x_σ; σ)) / t`` (flow matching's own coordinates; Euler is the same in both)."""
     t = [float(s) / (1 + float(s)) for s in sigmas]
     x_t = x / (1 + float(sigmas[0]))
-    velocity = lambda x_t, i: (x_t - denoiser(x_t * (1 + float(sigmas[i])), float(sigmas[i]), **kwargs)) / t[i]  # noqa: E731
+
+    def velocity(x_t, i):
+        return (x_t - denoiser(x_t * (1 + float(sigmas[i])), float(sigmas[i]), **kwargs)) / t[i]
+
     for i in range(len(sigmas) - 1):
         d = velocity(x_t, i)
         x_next = x_t + (t[i + 1] - t[i]) * d
@@ -209,8 +214,20 @@ def heun_t_sampler(
     :func:`heun_sampler`: the 2nd-order sampler of flow matching (2N − 1 evaluations; no churn)."""
     if churn:
         raise ValueError("heun_t is deterministic: churn is not supported")
-    return _sample(denoiser, x, sigmas, second_order=True, churn=0.0, s_tmin=0.0, s_tmax=0.0, s_noise=1.0, mask=mask,
-                   generator=generator, conditioning=conditioning, coordinates="t")  # fmt: skip
+    return _sample(
+        denoiser,
+        x,
+        sigmas,
+        second_order=True,
+        churn=0.0,
+        s_tmin=0.0,
+        s_tmax=0.0,
+        s_noise=1.0,
+        mask=mask,
+        generator=generator,
+        conditioning=conditioning,
+        coordinates="t",
+    )
 
 
 @torch.no_grad()
@@ -232,8 +249,19 @@ def heun_sampler(
     ``x`` is the initial noise already scaled by ``sigmas[0]``; returns the sample at σ = 0.
     Uses 2N − 1 denoiser evaluations for N steps.
     """
-    return _sample(denoiser, x, sigmas, second_order=True, churn=churn, s_tmin=s_tmin, s_tmax=s_tmax,
-                   s_noise=s_noise, mask=mask, generator=generator, conditioning=conditioning)  # fmt: skip
+    return _sample(
+        denoiser,
+        x,
+        sigmas,
+        second_order=True,
+        churn=churn,
+        s_tmin=s_tmin,
+        s_tmax=s_tmax,
+        s_noise=s_noise,
+        mask=mask,
+        generator=generator,
+        conditioning=conditioning,
+    )
 
 
 @torch.no_grad()
@@ -251,8 +279,19 @@ def euler_sampler(
     **conditioning: Any,
 ) -> Tensor:
     """First-order Euler sampler with the same signature as :func:`heun_sampler` (N denoiser evaluations)."""
-    return _sample(denoiser, x, sigmas, second_order=False, churn=churn, s_tmin=s_tmin, s_tmax=s_tmax,
-                   s_noise=s_noise, mask=mask, generator=generator, conditioning=conditioning)  # fmt: skip
+    return _sample(
+        denoiser,
+        x,
+        sigmas,
+        second_order=False,
+        churn=churn,
+        s_tmin=s_tmin,
+        s_tmax=s_tmax,
+        s_noise=s_noise,
+        mask=mask,
+        generator=generator,
+        conditioning=conditioning,
+    )
 
 
 SAMPLERS: dict[str, Callable[..., Tensor]] = {"heun": heun_sampler, "euler": euler_sampler, "heun_t": heun_t_sampler}

@@ -68,8 +68,16 @@ class FlowMatchingLoss:
     def __init__(self, *, logit_mean: float = 0.0, logit_std: float = 1.0) -> None:
         self.logit_mean, self.logit_std = logit_mean, logit_std
 
-    def __call__(self, model: FlowMatchingPrecond, y: Tensor, *, mask: Tensor | None = None,
-                 generator: torch.Generator | None = None, noise: Tensor | None = None, **conditioning: Any) -> Tensor:  # fmt: skip
+    def __call__(
+        self,
+        model: FlowMatchingPrecond,
+        y: Tensor,
+        *,
+        mask: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        noise: Tensor | None = None,
+        **conditioning: Any,
+    ) -> Tensor:
         """The loss of data ``y`` ``[B, ...]``; ``noise`` pairs each ``y`` with its own noise (rectified-flow
         distillation: ``y`` is what a teacher made from ``noise``), else fresh Gaussian noise."""
         B = y.shape[0]
@@ -96,5 +104,3 @@ def uniform_t_sigmas(steps: int, *, sigma_max: float = 80.0, device: Any = None)
     t_max = sigma_max / (1 + sigma_max)
     t = torch.linspace(t_max, 0.0, steps + 1, dtype=torch.float64, device=device)
     return t_to_sigma(t).to(torch.get_default_dtype())
-
-

@@ -147,7 +147,9 @@ class ContextCachedSampler:
         self.transforms = [_Transform(t, features) for t in flow.transform.transforms]
 
     @torch.no_grad()
-    def transform_noise(self, context: Tensor, z: Tensor, *, with_log_prob: bool = False) -> tuple[Tensor, Tensor | None]:
+    def transform_noise(
+        self, context: Tensor, z: Tensor, *, with_log_prob: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
         """Map base noise ``z [S, B, D]`` to flow samples ``x [S, B, D]`` (and ``log p(x | c)`` ``[S, B]``)."""
         base = self.flow.base(context).expand(context.shape[:-1])
         y, total_ladj = z, None

@@ -97,9 +97,13 @@ class FlowHead(nn.Module):
         import zuko
 
         self.flow = zuko.flows.NSF(
-            features=targets, context=context, transforms=transforms, bins=bins, hidden_features=(hidden, hidden),
+            features=targets,
+            context=context,
+            transforms=transforms,
+            bins=bins,
+            hidden_features=(hidden, hidden),
             passes=2,
-        )  # fmt: skip
+        )
 
     def forward(self, context: Tensor) -> Distribution:
         return self.flow(context)

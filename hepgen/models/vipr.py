@@ -110,11 +110,22 @@ class CountDistribution(Categorical):
 class MultiplicityModel(nn.Module):
     """p(n | observed jet): a categorical over the counts 0 … ``max_count`` from the pooled observed encoding."""
 
-    def __init__(self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4,
-                 blocks: int = 2, latents: int = 0, max_count: int = 128) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        observed_features: int = 3,
+        context: int = 5,
+        dim: int = 64,
+        heads: int = 4,
+        blocks: int = 2,
+        latents: int = 0,
+        max_count: int = 128,
+    ) -> None:
         super().__init__()
         self.max_count = max_count
-        self.encoder = ObservedJetEncoder(observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=latents)
+        self.encoder = ObservedJetEncoder(
+            observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=latents
+        )
         self.pool = ClassAttentionPooling(dim, heads)
         self.head = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, max_count + 1))
 
@@ -130,8 +141,9 @@ class ParticleClassifier(nn.Module):
     per-particle head (the learned per-particle classifier of the VIPR paper's strongest baseline, PuppiML-like).
     """
 
-    def __init__(self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4,
-                 blocks: int = 3) -> None:  # fmt: skip
+    def __init__(
+        self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4, blocks: int = 3
+    ) -> None:
         super().__init__()
         self.encoder = ObservedJetEncoder(observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=0)
         self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))

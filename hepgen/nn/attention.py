@@ -59,7 +59,9 @@ class FeedForward(nn.Sequential):
     """Linear → GELU → Linear with an expansion factor."""
 
     def __init__(self, dim: int, expansion: int = 2, dropout: float = 0.0) -> None:
-        super().__init__(nn.Linear(dim, expansion * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(expansion * dim, dim))
+        super().__init__(
+            nn.Linear(dim, expansion * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(expansion * dim, dim)
+        )
 
 
 class TransformerBlock(nn.Module):

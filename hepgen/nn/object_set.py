@@ -22,8 +22,15 @@ class ObjectSetEncoder(nn.Module):
     """Objects ``{type: [B, N_type, F_type]}`` with masks ``{type: [B, N_type]}`` → tokens ``[B, T, dim]`` and a
     context ``[B, dim]``; ``features`` maps each type to its feature names (their order is the input's)."""
 
-    def __init__(self, features: Mapping[str, Sequence[str]], *, dim: int = 64, heads: int = 4, layers: int = 3,
-                 dropout: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        features: Mapping[str, Sequence[str]],
+        *,
+        dim: int = 64,
+        heads: int = 4,
+        layers: int = 3,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.features = {k: tuple(v) for k, v in features.items()}
         self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in self.features.items()})

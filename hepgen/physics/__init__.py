@@ -12,5 +12,14 @@ from hepgen.physics.kinematics import (
     summed_p4,
 )
 
-__all__ = ["PION_MASS", "delta_phi", "delta_r", "pt_eta_phi_mass", "p4_from_pt_eta_phi_mass", "summed_p4", "invariant_mass",
-           "massless_p4", "pseudorapidity"]
+__all__ = [
+    "PION_MASS",
+    "delta_phi",
+    "delta_r",
+    "pt_eta_phi_mass",
+    "p4_from_pt_eta_phi_mass",
+    "summed_p4",
+    "invariant_mass",
+    "massless_p4",
+    "pseudorapidity",
+]

@@ -26,8 +26,18 @@ import numpy as np
 from hepgen.physics.neutrino import W_MASS
 from hepgen.physics.ttbar_reconstruction import TOP_MASS
 
-__all__ = ["neutrino_ellipse", "DileptonSolutions", "ellipse_method", "neutrino_weighting", "NW_ETA_GRID",
-           "NW_TOP_MASSES", "NW_MET_RESOLUTION", "b_jet_candidates", "solve_with_pairings", "ttbar_observables"]  # fmt: skip
+__all__ = [
+    "neutrino_ellipse",
+    "DileptonSolutions",
+    "ellipse_method",
+    "neutrino_weighting",
+    "NW_ETA_GRID",
+    "NW_TOP_MASSES",
+    "NW_MET_RESOLUTION",
+    "b_jet_candidates",
+    "solve_with_pairings",
+    "ttbar_observables",
+]
 
 #: Neutrino Weighting's grid: neutrino pseudorapidities (the truth is within |η| < 2.5 for ~93 % of tt̄ neutrinos),
 #: top masses [GeV] and the MET resolution σ [GeV] of the weight.
@@ -47,8 +57,9 @@ def _rotation(axis: int, angle: np.ndarray) -> np.ndarray:
     return r
 
 
-def neutrino_ellipse(b: np.ndarray, lepton: np.ndarray, *, top_mass: float | np.ndarray = TOP_MASS,
-                     w_mass: float = W_MASS) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def neutrino_ellipse(
+    b: np.ndarray, lepton: np.ndarray, *, top_mass: float | np.ndarray = TOP_MASS, w_mass: float = W_MASS
+) -> tuple[np.ndarray, np.ndarray]:
     """The ellipse of neutrino momenta of t → bℓν: ``H`` ``[B, 3, 3]`` with ν(t) = H (cos t, sin t, 1) for every t,
     and whether the ellipse exists ``[B]`` (m_t and m_W reachable with this b and lepton; H is zero-sized otherwise).
 
@@ -134,18 +145,36 @@ class DileptonSolutions:
         return self._chosen(self.nubar)
 
 
-def _smallest_ttbar_mass(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lepton_bar: np.ndarray, nu: np.ndarray,
-                         nubar: np.ndarray, valid: np.ndarray) -> np.ndarray:  # fmt: skip
+def _smallest_ttbar_mass(
+    b: np.ndarray,
+    lepton: np.ndarray,
+    bbar: np.ndarray,
+    lepton_bar: np.ndarray,
+    nu: np.ndarray,
+    nubar: np.ndarray,
+    valid: np.ndarray,
+) -> np.ndarray:
     """The index of the valid pair with the smallest m(tt̄) per event (−1 if none): the usual choice among ellipse
     solutions, right more often than any other single rule (Betchart et al. 2014)."""
-    total = (b + lepton + bbar + lepton_bar)[:, None, :] + _massless(np.nan_to_num(nu)) + _massless(np.nan_to_num(nubar))
+    total = (
+        (b + lepton + bbar + lepton_bar)[:, None, :] + _massless(np.nan_to_num(nu)) + _massless(np.nan_to_num(nubar))
+    )
     m2 = total[..., 3] ** 2 - (total[..., :3] ** 2).sum(-1)
     m2 = np.where(valid, m2, np.inf)
     return np.where(valid.any(axis=1), np.argmin(m2, axis=1), -1)
 
 
-def ellipse_method(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lepton_bar: np.ndarray, met: np.ndarray, *,
-                   top_mass: float = TOP_MASS, w_mass: float = W_MASS, tolerance: float = 1e-6) -> DileptonSolutions:  # fmt: skip
+def ellipse_method(
+    b: np.ndarray,
+    lepton: np.ndarray,
+    bbar: np.ndarray,
+    lepton_bar: np.ndarray,
+    met: np.ndarray,
+    *,
+    top_mass: float = TOP_MASS,
+    w_mass: float = W_MASS,
+    tolerance: float = 1e-6,
+) -> DileptonSolutions:
     """The analytic neutrino pairs of dilepton tt̄ (``b`` with ``lepton`` from the top, ``bbar`` with ``lepton_bar``
     from the antitop; four-momenta ``[B, 4]``; ``met`` (px, py) ``[B, 2]``): every (ν, ν̄) on both mass ellipses
     with ν⊥ + ν̄⊥ = MET, up to four per event, the smallest-m(tt̄) pair chosen. An event fails when an ellipse does not
@@ -192,8 +221,9 @@ def ellipse_method(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lepton_b
     return DileptonSolutions(nu, nubar, valid, best)
 
 
-def _weighting_solutions(b: np.ndarray, lepton: np.ndarray, eta: np.ndarray, top_mass: np.ndarray,
-                         w_mass: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _weighting_solutions(
+    b: np.ndarray, lepton: np.ndarray, eta: np.ndarray, top_mass: np.ndarray, w_mass: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The neutrinos of one top for an assumed η: ν = pT (cos φ, sin φ, sinh η) with m(ℓν) = m_W, m(ℓνb) = m_t.
 
     Both constraints are linear in (px, py, pT) at fixed η: pT A_i − px X_ix − py X_iy = C_i (X = ℓ, b), so their
@@ -231,9 +261,18 @@ def _weighting_solutions(b: np.ndarray, lepton: np.ndarray, eta: np.ndarray, top
     return nu, exists
 
 
-def neutrino_weighting(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lepton_bar: np.ndarray, met: np.ndarray, *,
-                       etas: np.ndarray = NW_ETA_GRID, top_masses: np.ndarray = NW_TOP_MASSES,
-                       met_resolution: float = NW_MET_RESOLUTION, w_mass: float = W_MASS) -> DileptonSolutions:  # fmt: skip
+def neutrino_weighting(
+    b: np.ndarray,
+    lepton: np.ndarray,
+    bbar: np.ndarray,
+    lepton_bar: np.ndarray,
+    met: np.ndarray,
+    *,
+    etas: np.ndarray = NW_ETA_GRID,
+    top_masses: np.ndarray = NW_TOP_MASSES,
+    met_resolution: float = NW_MET_RESOLUTION,
+    w_mass: float = W_MASS,
+) -> DileptonSolutions:
     """Neutrino Weighting with an m_t scan: over every (η, η̄, m_t) of the grid and both solutions of each top, the
     pair of largest weight exp(−|MET − ν⊥ − ν̄⊥|² / 2σ²) (one per event: ``K`` = 1). Fails when no grid point has a
     solution for both tops."""
@@ -241,7 +280,9 @@ def neutrino_weighting(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lept
     met = np.asarray(met, dtype=np.float64)
     n = len(b)
     if n == 0:
-        return DileptonSolutions(np.zeros((0, 1, 3)), np.zeros((0, 1, 3)), np.zeros((0, 1), bool), np.zeros(0, np.int64))
+        return DileptonSolutions(
+            np.zeros((0, 1, 3)), np.zeros((0, 1, 3)), np.zeros((0, 1), bool), np.zeros(0, np.int64)
+        )
     best_weight = np.full(n, -np.inf)
     best_nu, best_nubar = np.full((n, 3), np.nan), np.full((n, 3), np.nan)
     e = np.asarray(etas, dtype=np.float64)
@@ -251,7 +292,9 @@ def neutrino_weighting(b: np.ndarray, lepton: np.ndarray, bbar: np.ndarray, lept
         # every pair (η, i) × (η̄, j): [B, E, 2, E, 2]
         sx = nu[:, :, :, None, None, 0] + nubar[:, None, None, :, :, 0]
         sy = nu[:, :, :, None, None, 1] + nubar[:, None, None, :, :, 1]
-        chi2 = ((met[:, 0, None, None, None, None] - sx) ** 2 + (met[:, 1, None, None, None, None] - sy) ** 2) / met_resolution**2
+        chi2 = (
+            (met[:, 0, None, None, None, None] - sx) ** 2 + (met[:, 1, None, None, None, None] - sy) ** 2
+        ) / met_resolution**2
         both = ok[:, :, :, None, None] & okbar[:, None, None, :, :]
         log_weight = np.where(both, -0.5 * chi2, -np.inf).reshape(n, -1)
         flat = np.argmax(log_weight, axis=1)
@@ -275,8 +318,9 @@ def b_jet_candidates(btag: np.ndarray, pt: np.ndarray, mask: np.ndarray) -> np.n
     return np.where(enough[:, None], order, -1)
 
 
-def solve_with_pairings(method, b_pair: np.ndarray, lepton_plus: np.ndarray, lepton_minus: np.ndarray, met: np.ndarray,
-                        **options) -> tuple[DileptonSolutions, np.ndarray]:  # noqa: ANN001  # fmt: skip
+def solve_with_pairings(
+    method, b_pair: np.ndarray, lepton_plus: np.ndarray, lepton_minus: np.ndarray, met: np.ndarray, **options
+) -> tuple[DileptonSolutions, np.ndarray]:
     """Run ``method`` (:func:`ellipse_method` or :func:`neutrino_weighting`) with both pairings of the two b
     candidates ``b_pair`` ``[B, 2, 4]`` to the leptons (ℓ⁺ comes from the top, ℓ⁻ from the antitop) and keep per event
     the pairing that the method prefers: the one with solutions, and if both have them the smaller m(tt̄) (ellipse)
@@ -297,31 +341,49 @@ def solve_with_pairings(method, b_pair: np.ndarray, lepton_plus: np.ndarray, lep
     pick = np.argmin(np.stack(scores, 1), axis=1)
     failed = ~np.isfinite(np.min(np.stack(scores, 1), axis=1))
     first, second = results
-    chosen = lambda a, b: np.where((pick == 0)[(...,) + (None,) * (a.ndim - 1)], a, b)  # noqa: E731
-    combined = DileptonSolutions(chosen(first.nu, second.nu), chosen(first.nubar, second.nubar),
-                                 chosen(first.valid, second.valid), np.where(failed, -1, np.where(pick == 0, first.best, second.best)))  # fmt: skip
+
+    def chosen(a, b):
+        return np.where((pick == 0)[(...,) + (None,) * (a.ndim - 1)], a, b)
+
+    combined = DileptonSolutions(
+        chosen(first.nu, second.nu),
+        chosen(first.nubar, second.nubar),
+        chosen(first.valid, second.valid),
+        np.where(failed, -1, np.where(pick == 0, first.best, second.best)),
+    )
     return combined, np.where(failed, -1, pick)
 
 
-def _vectors(p4: np.ndarray):  # noqa: ANN202
+def _vectors(p4: np.ndarray):
     import vector
 
     return vector.array({"px": p4[..., 0], "py": p4[..., 1], "pz": p4[..., 2], "E": p4[..., 3]})
 
 
-def ttbar_observables(b: np.ndarray, lepton_plus: np.ndarray, nu: np.ndarray, bbar: np.ndarray, lepton_minus: np.ndarray,
-                      nubar: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+def ttbar_observables(
+    b: np.ndarray,
+    lepton_plus: np.ndarray,
+    nu: np.ndarray,
+    bbar: np.ndarray,
+    lepton_minus: np.ndarray,
+    nubar: np.ndarray,
+) -> dict[str, np.ndarray]:
     """The tt̄ system of reconstructed (or true) decay products, four-momenta ``[B, 4]`` (ν, ν̄ may be (px, py, pz):
     taken massless): ``m_ttbar`` [GeV], ``top_pt``, ``antitop_pt`` [GeV], and the spin-analysing angles in the helicity
     basis, ``cos_theta_plus`` (ℓ⁺ in the top rest frame against the top direction in the tt̄ rest frame) and
     ``cos_theta_minus`` (ℓ⁻ in the antitop rest frame against the antitop direction), with ``vector``'s boosts."""
-    nu, nubar = (np.concatenate([x, np.linalg.norm(x, axis=-1, keepdims=True)], -1) if x.shape[-1] == 3 else x
-                 for x in (np.asarray(nu, dtype=np.float64), np.asarray(nubar, dtype=np.float64)))  # fmt: skip
+    nu, nubar = (
+        np.concatenate([x, np.linalg.norm(x, axis=-1, keepdims=True)], -1) if x.shape[-1] == 3 else x
+        for x in (np.asarray(nu, dtype=np.float64), np.asarray(nubar, dtype=np.float64))
+    )
     top = np.asarray(b, dtype=np.float64) + lepton_plus + nu
     antitop = np.asarray(bbar, dtype=np.float64) + lepton_minus + nubar
     system = _vectors(top + antitop)
-    out = {"m_ttbar": np.asarray(system.mass), "top_pt": np.hypot(top[:, 0], top[:, 1]),
-           "antitop_pt": np.hypot(antitop[:, 0], antitop[:, 1])}  # fmt: skip
+    out = {
+        "m_ttbar": np.asarray(system.mass),
+        "top_pt": np.hypot(top[:, 0], top[:, 1]),
+        "antitop_pt": np.hypot(antitop[:, 0], antitop[:, 1]),
+    }
     for name, parent, lepton in (("cos_theta_plus", top, lepton_plus), ("cos_theta_minus", antitop, lepton_minus)):
         parent_in_ttbar = _vectors(parent).boostCM_of_p4(system)  # the (anti)top in the tt̄ rest frame
         lepton_in_ttbar = _vectors(np.asarray(lepton, dtype=np.float64)).boostCM_of_p4(system)

@@ -13,8 +13,17 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-__all__ = ["PION_MASS", "delta_phi", "delta_r", "p4_from_pt_eta_phi_mass", "pt_eta_phi_mass", "summed_p4", "invariant_mass",
-           "massless_p4", "pseudorapidity"]  # fmt: skip
+__all__ = [
+    "PION_MASS",
+    "delta_phi",
+    "delta_r",
+    "p4_from_pt_eta_phi_mass",
+    "pt_eta_phi_mass",
+    "summed_p4",
+    "invariant_mass",
+    "massless_p4",
+    "pseudorapidity",
+]
 
 #: The charged-pion mass [GeV] (PDG): the mass hypothesis of every jet constituent whose mass is not measured.
 PION_MASS = 0.13957039

@@ -39,7 +39,9 @@ def chs_keep(particles: ak.Array) -> ak.Array:
     if "charge" not in particles.fields or "is_pileup" not in particles.fields:
         from hepgen.errors import HepgenInputError
 
-        raise HepgenInputError(f"CHS needs each particle's charge and vertex (is_pileup); the particles have {particles.fields}")
+        raise HepgenInputError(
+            f"CHS needs each particle's charge and vertex (is_pileup); the particles have {particles.fields}"
+        )
     return ~(particles.is_pileup & tracker_charged(particles))
 
 
@@ -51,8 +53,15 @@ def _cell_centres(radius: float, size: float) -> tuple[int, np.ndarray]:
     return n, np.flatnonzero(inside.ravel())
 
 
-def softkiller_cut(particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, grid_size: float,
-                   radius: float = 1.0, eligible: ak.Array | None = None) -> np.ndarray:  # fmt: skip
+def softkiller_cut(
+    particles: ak.Array,
+    axis_eta: np.ndarray,
+    axis_phi: np.ndarray,
+    *,
+    grid_size: float,
+    radius: float = 1.0,
+    eligible: ak.Array | None = None,
+) -> np.ndarray:
     """SoftKiller's pT cut [GeV] of each jet ``[J]``: the median over the in-cone patches of their leading pT.
 
     Args:
@@ -82,8 +91,15 @@ def softkiller_cut(particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarr
     return np.median(leading.reshape(J, n * n)[:, inside], axis=1) if len(inside) else np.zeros(J)
 
 
-def softkiller_keep(particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, grid_size: float,
-                    radius: float = 1.0, eligible: ak.Array | None = None) -> ak.Array:  # fmt: skip
+def softkiller_keep(
+    particles: ak.Array,
+    axis_eta: np.ndarray,
+    axis_phi: np.ndarray,
+    *,
+    grid_size: float,
+    radius: float = 1.0,
+    eligible: ak.Array | None = None,
+) -> ak.Array:
     """The particles SoftKiller keeps: every non-``eligible`` particle, and the eligible ones at or above the cut."""
     cut = softkiller_cut(particles, axis_eta, axis_phi, grid_size=grid_size, radius=radius, eligible=eligible)
     counts = ak.num(particles)

@@ -20,7 +20,13 @@ from collections.abc import Sequence
 import awkward as ak
 import numpy as np
 
-from hepgen.physics.substructure import RECLUSTER_RADIUS, from_fastjet_output, quiet_fastjet_banner, recluster, to_fastjet_input
+from hepgen.physics.substructure import (
+    RECLUSTER_RADIUS,
+    from_fastjet_output,
+    quiet_fastjet_banner,
+    recluster,
+    to_fastjet_input,
+)
 
 __all__ = ["SOFTDROP_GRID", "softdrop_grid", "softdrop_groom"]
 
@@ -57,7 +63,7 @@ def softdrop_groom(constituents: ak.Array, *, z_cut: float = 0.1, beta: float = 
     return from_fastjet_output(groomed.constituents)
 
 
-def _primary_chain(p4: np.ndarray, fj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+def _primary_chain(p4: np.ndarray, fj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One jet's C/A primary declustering chain: (z ``[K]``, ΔR² ``[K]``, the step at which each constituent leaves
     the chain ``[N]``; K for the last one standing), following the larger-pT branch as fastjet's SoftDrop does."""
     particles = []
@@ -82,8 +88,9 @@ def _primary_chain(p4: np.ndarray, fj) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.asarray(z), np.asarray(delta_r2), leaves
 
 
-def softdrop_grid(constituents: ak.Array, settings: Sequence[tuple[float, float]] = SOFTDROP_GRID, *,
-                  r0: float = 1.0) -> list[ak.Array]:  # fmt: skip
+def softdrop_grid(
+    constituents: ak.Array, settings: Sequence[tuple[float, float]] = SOFTDROP_GRID, *, r0: float = 1.0
+) -> list[ak.Array]:
     """:func:`softdrop_groom` for every ``(z_cut, β)`` of ``settings`` from one clustering per jet.
 
     Args:
@@ -115,7 +122,9 @@ def softdrop_grid(constituents: ak.Array, settings: Sequence[tuple[float, float]
             keep[:, offsets[j] : offsets[j + 1]] = leaves[None, :] >= stop[:, None]
     groomed = []
     for row in keep:
-        kept = ak.unflatten(ak.zip({k: flat[row, i] for i, k in enumerate(("px", "py", "pz", "E"))}),
-                            np.add.reduceat(row, offsets[:-1]) if len(counts) else counts)  # fmt: skip
+        kept = ak.unflatten(
+            ak.zip({k: flat[row, i] for i, k in enumerate(("px", "py", "pz", "E"))}),
+            np.add.reduceat(row, offsets[:-1]) if len(counts) else counts,
+        )
         groomed.append(from_fastjet_output(kept))
     return groomed

@@ -36,8 +36,16 @@ import numpy as np
 
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass, pt_eta_phi_mass, summed_p4
 
-__all__ = ["OBSERVABLES", "OBSERVABLE_LABELS", "jet_observables", "recluster", "to_fastjet_input", "from_fastjet_output",
-           "quiet_fastjet_banner", "RECLUSTER_RADIUS"]
+__all__ = [
+    "OBSERVABLES",
+    "OBSERVABLE_LABELS",
+    "jet_observables",
+    "recluster",
+    "to_fastjet_input",
+    "from_fastjet_output",
+    "quiet_fastjet_banner",
+    "RECLUSTER_RADIUS",
+]
 
 #: The observables :func:`jet_observables` returns, in this order.
 OBSERVABLES: tuple[str, ...] = ("mass", "pt", "tau21", "tau32", "d2", "sqrt_d12", "sqrt_d23", "n_constituents")
@@ -84,7 +92,9 @@ def quiet_fastjet_banner() -> Iterator[None]:
 def to_fastjet_input(constituents: ak.Array) -> ak.Array:
     """Jagged ``(pt, eta, phi, mass)`` records ``[J, var]`` → jagged ``Momentum4D`` (px, py, pz, E) for fastjet."""
     counts = ak.to_numpy(ak.num(constituents))
-    pt, eta, phi, mass = (ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64) for k in ("pt", "eta", "phi", "mass"))
+    pt, eta, phi, mass = (
+        ak.to_numpy(ak.flatten(constituents[k])).astype(np.float64) for k in ("pt", "eta", "phi", "mass")
+    )
     p4 = p4_from_pt_eta_phi_mass(pt, eta, phi, np.maximum(mass, 0.0))
     flat = ak.zip({"px": p4[:, 0], "py": p4[:, 1], "pz": p4[:, 2], "E": p4[:, 3]}, with_name="Momentum4D")
     return ak.unflatten(flat, counts)
@@ -98,7 +108,7 @@ def from_fastjet_output(particles: ak.Array) -> ak.Array:
     return ak.unflatten(ak.zip({"pt": pt, "eta": eta, "phi": phi, "mass": np.maximum(mass, 0.0)}), counts)
 
 
-def recluster(constituents: ak.Array, algorithm: str):  # noqa: ANN201
+def recluster(constituents: ak.Array, algorithm: str):
     """fastjet ClusterSequence of every jet's constituents with ``algorithm`` (kt, cambridge) at a large radius."""
     import fastjet
 
@@ -128,8 +138,11 @@ def jet_observables(constituents: ak.Array, *, radius: float = 1.0) -> dict[str,
     result["pt"][filled], result["mass"][filled] = pt, np.maximum(mass, 0.0)
 
     kt = recluster(jets, "kt")
-    taus = ak.to_numpy(kt.njettiness(measure_definition="NormalizedMeasure", axes_definition="KT_Axes",
-                                     njets=[1, 2, 3], beta=1.0, R0=radius))  # fmt: skip
+    taus = ak.to_numpy(
+        kt.njettiness(
+            measure_definition="NormalizedMeasure", axes_definition="KT_Axes", njets=[1, 2, 3], beta=1.0, R0=radius
+        )
+    )
     taus = np.asarray(taus, dtype=np.float64).reshape(len(filled), 3)
     n = counts[filled]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -39,16 +39,26 @@ class ChiSquareWidths:
     w: float = 12.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def assignments(n_jets: int) -> np.ndarray:
     """Every (b_lep, b_had, q1, q2) of ``n_jets`` jets (q1 < q2), ``[A, 4]``; b-tags are applied per event."""
-    rows = [(bl, bh, q1, q2) for bl, bh in itertools.permutations(range(n_jets), 2)
-            for q1, q2 in itertools.combinations([j for j in range(n_jets) if j not in (bl, bh)], 2)]  # fmt: skip
+    rows = [
+        (bl, bh, q1, q2)
+        for bl, bh in itertools.permutations(range(n_jets), 2)
+        for q1, q2 in itertools.combinations([j for j in range(n_jets) if j not in (bl, bh)], 2)
+    ]
     return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
 
-def chi2_assignment(lepton: np.ndarray, neutrinos: np.ndarray, jets: np.ndarray, btag: np.ndarray, mask: np.ndarray, *,
-                    widths: ChiSquareWidths = ChiSquareWidths()) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def chi2_assignment(
+    lepton: np.ndarray,
+    neutrinos: np.ndarray,
+    jets: np.ndarray,
+    btag: np.ndarray,
+    mask: np.ndarray,
+    *,
+    widths: ChiSquareWidths = ChiSquareWidths(),
+) -> tuple[np.ndarray, np.ndarray]:
     """The leptonic-b jet of each event by the smallest χ² (−1 if no assignment is possible) and that χ².
 
     Args:
@@ -68,12 +78,19 @@ def chi2_assignment(lepton: np.ndarray, neutrinos: np.ndarray, jets: np.ndarray,
         table = assignments(int(count))  # [A, 4]
         j = jets[events][:, :count]  # [b, count, 4]
         tagged = btag[events][:, :count].astype(bool)
-        pick = lambda k: j[:, table[:, k]]  # noqa: E731 - [b, A, 4]
+
+        # [b, A, 4]
+        def pick(k, j=j, table=table):
+            return j[:, table[:, k]]
+
         m_had = invariant_mass(pick(1), pick(2), pick(3))
         m_w = invariant_mass(pick(2), pick(3))
-        m_lep = invariant_mass(lepton[events][:, None, None, :], neutrinos[events][:, :, None, :], pick(0)[:, None])  # [b, K, A]
-        chi2 = ((m_lep - TOP_MASS) / widths.lep) ** 2 + (((m_had - TOP_MASS) / widths.had) ** 2
-                                                          + ((m_w - W_MASS_HADRONIC) / widths.w) ** 2)[:, None, :]  # fmt: skip
+        m_lep = invariant_mass(
+            lepton[events][:, None, None, :], neutrinos[events][:, :, None, :], pick(0)[:, None]
+        )  # [b, K, A]
+        chi2 = ((m_lep - TOP_MASS) / widths.lep) ** 2 + (
+            ((m_had - TOP_MASS) / widths.had) ** 2 + ((m_w - W_MASS_HADRONIC) / widths.w) ** 2
+        )[:, None, :]
         allowed = tagged[:, table[:, 0]] & tagged[:, table[:, 1]]  # both b's tagged ...
         if tagged.sum(axis=1).min() < 2:  # ... when the event has two tags; else any jets
             allowed |= (tagged.sum(axis=1) < 2)[:, None]
@@ -93,7 +110,15 @@ def fit_widths(lepton: np.ndarray, neutrino: np.ndarray, jets: np.ndarray, truth
     if ok.sum() < 20:
         return ChiSquareWidths()
     rows = np.flatnonzero(ok)
-    take = lambda k: jets[rows, truth_jets[rows, k]]  # noqa: E731
-    width = lambda m: float(np.subtract(*np.percentile(m[np.isfinite(m)], [75, 25])) / 1.349)  # noqa: E731
-    return ChiSquareWidths(lep=width(invariant_mass(lepton[rows], neutrino[rows], take(0))),
-                           had=width(invariant_mass(take(1), take(2), take(3))), w=width(invariant_mass(take(2), take(3))))  # fmt: skip
+
+    def take(k):
+        return jets[rows, truth_jets[rows, k]]
+
+    def width(m):
+        return float(np.subtract(*np.percentile(m[np.isfinite(m)], [75, 25])) / 1.349)
+
+    return ChiSquareWidths(
+        lep=width(invariant_mass(lepton[rows], neutrino[rows], take(0))),
+        had=width(invariant_mass(take(1), take(2), take(3))),
+        w=width(invariant_mass(take(2), take(3))),
+    )

@@ -5,4 +5,17 @@ from hepgen.plotting.distributions import plot_distributions
 from hepgen.plotting.scan import plot_grid_scores, plot_scan
 from hepgen.plotting.style import METHOD_COLORS, color_of, label, label_figure, save_figure, use_style
 
-__all__ = ["use_style", "label", "label_figure", "save_figure", "METHOD_COLORS", "color_of", "plot_truth_quantiles", "plot_coverage", "plot_pulls", "plot_distributions", "plot_scan", "plot_grid_scores"]
+__all__ = [
+    "use_style",
+    "label",
+    "label_figure",
+    "save_figure",
+    "METHOD_COLORS",
+    "color_of",
+    "plot_truth_quantiles",
+    "plot_coverage",
+    "plot_pulls",
+    "plot_distributions",
+    "plot_scan",
+    "plot_grid_scores",
+]

@@ -18,7 +18,7 @@ from hepgen.validation.histograms import QUANTILE_BINS, density, pull_histogram,
 __all__ = ["plot_truth_quantiles", "plot_coverage", "plot_pulls"]
 
 
-def _axes(ax):  # noqa: ANN001, ANN202
+def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -26,8 +26,9 @@ def _axes(ax):  # noqa: ANN001, ANN202
     return ax
 
 
-def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist | np.ndarray], *, bins: int = QUANTILE_BINS, ax=None,  # noqa: ANN001, ANN201
-                         xlabel: str | None = None):  # fmt: skip
+def plot_truth_quantiles(
+    quantiles: Mapping[str, hist.Hist | np.ndarray], *, bins: int = QUANTILE_BINS, ax=None, xlabel: str | None = None
+):
     """Truth-quantile histograms (:func:`~hepgen.validation.histograms.quantile_histogram`, or quantile arrays
     histogrammed in ``bins`` bins) per method, as density over uniform, with the ±1σ/±2σ band expected for a uniform
     distribution of the largest sample."""
@@ -39,12 +40,20 @@ def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist | np.ndarray], *, bin
     expected = n / bins
     for k, alpha in ((2, 0.15), (1, 0.3)):
         lo, hi = stats.binom.interval(stats.norm.cdf(k) - stats.norm.cdf(-k), n, 1 / bins)
-        ax.fill_between([0, 1], lo / expected, hi / expected, color="grey", alpha=alpha, lw=0,
-                        label=f"uniform ±{k}σ" if k == 1 else None)  # fmt: skip
+        ax.fill_between(
+            [0, 1],
+            lo / expected,
+            hi / expected,
+            color="grey",
+            alpha=alpha,
+            lw=0,
+            label=f"uniform ±{k}σ" if k == 1 else None,
+        )
     for name, h in quantiles.items():
         total = h.values().sum()
-        mplhep.histplot(h.values() / max(total / bins, 1e-300), h.axes[0].edges, ax=ax, label=name, lw=1.8,
-                        color=color_of(name, ax))  # fmt: skip
+        mplhep.histplot(
+            h.values() / max(total / bins, 1e-300), h.axes[0].edges, ax=ax, label=name, lw=1.8, color=color_of(name, ax)
+        )
     ax.axhline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xlim(0, 1)
     ax.set_xlabel(xlabel or first.axes[0].label)
@@ -53,8 +62,14 @@ def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist | np.ndarray], *, bin
     return ax
 
 
-def plot_coverage(coverage: Mapping[str, hist.Hist | np.ndarray], *, levels: np.ndarray = DEFAULT_LEVELS, ax=None,  # noqa: ANN001, ANN201
-                  colors: Mapping[str, str] | None = None, xlabel: str | None = None):  # fmt: skip
+def plot_coverage(
+    coverage: Mapping[str, hist.Hist | np.ndarray],
+    *,
+    levels: np.ndarray = DEFAULT_LEVELS,
+    ax=None,
+    colors: Mapping[str, str] | None = None,
+    xlabel: str | None = None,
+):
     """Empirical against nominal coverage per method: profiles (:func:`~hepgen.validation.histograms.coverage_histogram`)
     with binomial errors, or arrays of the empirical coverage at ``levels``; the diagonal is perfect calibration.
     ``colors`` overrides the methods' colours (e.g. for the components of one method)."""
@@ -79,7 +94,7 @@ def plot_coverage(coverage: Mapping[str, hist.Hist | np.ndarray], *, levels: np.
     return ax
 
 
-def plot_pulls(pulls: Mapping[str, hist.Hist | np.ndarray], *, ax=None, xlabel: str | None = None):  # noqa: ANN001, ANN201
+def plot_pulls(pulls: Mapping[str, hist.Hist | np.ndarray], *, ax=None, xlabel: str | None = None):
     """Pull histograms (:func:`~hepgen.validation.histograms.pull_histogram`, or pull arrays histogrammed so) per
     method as densities, with their width (the pulls' standard deviation; of the histogram when given one) and the
     unit Gaussian."""
@@ -92,7 +107,9 @@ def plot_pulls(pulls: Mapping[str, hist.Hist | np.ndarray], *, ax=None, xlabel: 
         centers, counts = h.axes[0].centers, h.values()
         mean = np.average(centers, weights=counts) if counts.sum() else 0.0
         width = widths.get(name, np.sqrt(np.average((centers - mean) ** 2, weights=counts)) if counts.sum() else np.nan)
-        mplhep.histplot(values, h.axes[0].edges, ax=ax, lw=1.8, label=f"{name} (σ={width:.2f})", color=color_of(name, ax))
+        mplhep.histplot(
+            values, h.axes[0].edges, ax=ax, lw=1.8, label=f"{name} (σ={width:.2f})", color=color_of(name, ax)
+        )
     x = np.linspace(first.axes[0].edges[0], first.axes[0].edges[-1], 200)
     ax.plot(x, stats.norm.pdf(x), color="black", lw=0.8, ls="--", label="N(0, 1)")
     ax.set_xlabel(xlabel or first.axes[0].label)

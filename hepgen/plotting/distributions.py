@@ -20,30 +20,38 @@ def plot_distributions(
     reference: str,
     bins: np.ndarray | None = None,
     xlabel: str | None = None,
-    ax=None,  # noqa: ANN001
-    ratio_ax=None,  # noqa: ANN001
-):  # noqa: ANN201
+    ax=None,
+    ratio_ax=None,
+):
     """Normalised histograms (name → counts ``hist.Hist`` on the same axis, or arrays histogrammed in ``bins``); the
     ratio panel divides by ``histograms[reference]``. Returns ``(ax, ratio_ax)``; both are created (stacked) when
     not given."""
     if any(not isinstance(h, hist.Hist) for h in histograms.values()):
         if bins is None:
             raise ValueError("give bins to histogram arrays")
-        histograms = {k: h if isinstance(h, hist.Hist) else counts_histogram(h, bins, name="x", label=xlabel or "")
-                      for k, h in histograms.items()}  # fmt: skip
+        histograms = {
+            k: h if isinstance(h, hist.Hist) else counts_histogram(h, bins, name="x", label=xlabel or "")
+            for k, h in histograms.items()
+        }
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, (ax, ratio_ax) = plt.subplots(2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+        _, (ax, ratio_ax) = plt.subplots(
+            2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05}
+        )
     ref_density, _ = density(histograms[reference])
     edges = histograms[reference].axes[0].edges
     for name, h in histograms.items():
         values, _ = density(h)
-        style = {"color": "black", "lw": 1.2, "ls": "--"} if name == reference else {"lw": 1.8, "color": color_of(name, ax)}
+        style = (
+            {"color": "black", "lw": 1.2, "ls": "--"} if name == reference else {"lw": 1.8, "color": color_of(name, ax)}
+        )
         mplhep.histplot(values, edges, ax=ax, label=name, **style)
         if ratio_ax is not None and name != reference:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_ax.stairs(np.where(ref_density > 0, values / ref_density, np.nan), edges, lw=1.5, color=style["color"])
+                ratio_ax.stairs(
+                    np.where(ref_density > 0, values / ref_density, np.nan), edges, lw=1.5, color=style["color"]
+                )
     xlabel = xlabel or histograms[reference].axes[0].label
     ax.set_ylabel("normalised")
     ax.legend(fontsize="x-small")

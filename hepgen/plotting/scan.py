@@ -13,7 +13,7 @@ __all__ = ["plot_scan", "plot_grid_scores"]
 _LINESTYLES = {"median": "-", "samples": "--"}
 
 
-def _axes(ax):  # noqa: ANN001, ANN202
+def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -29,8 +29,8 @@ def plot_scan(
     ylabel: str,
     reference: float | None = None,
     errors: Mapping[str, Sequence[float]] | None = None,
-    ax=None,  # noqa: ANN001
-):  # noqa: ANN201
+    ax=None,
+):
     """One line with markers per method (name → values at each ``x``), with error bars where ``errors`` gives them
     (name → standard errors at each ``x``); an optional horizontal reference line. Per-sample methods are dashed."""
     ax = _axes(ax)
@@ -41,8 +41,15 @@ def plot_scan(
         color = color_of(name, ax)
         ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color)
         if errors is not None and name in errors:
-            ax.errorbar(x, y, yerr=np.asarray(errors[name], dtype=np.float64), fmt="none", ecolor=color or ax.lines[-1].get_color(),
-                        elinewidth=1.2, capsize=2)  # fmt: skip
+            ax.errorbar(
+                x,
+                y,
+                yerr=np.asarray(errors[name], dtype=np.float64),
+                fmt="none",
+                ecolor=color or ax.lines[-1].get_color(),
+                elinewidth=1.2,
+                capsize=2,
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="xx-small")
@@ -58,8 +65,8 @@ def plot_grid_scores(
     column_label: str,
     chosen: tuple[int, int] | None = None,
     title: str | None = None,
-    ax=None,  # noqa: ANN001
-):  # noqa: ANN201
+    ax=None,
+):
     """Heat map of ``scores`` ``[len(rows), len(columns)]`` with each value printed; ``chosen`` is outlined."""
     ax = _axes(ax)
     scores = np.asarray(scores, dtype=np.float64)

@@ -40,7 +40,7 @@ METHOD_COLORS: dict[str, str] = {
 _SPARE_COLORS = ("#D55E00", "#009E73", "#56B4E9", "#7A4FA3", "#F0E442")
 
 
-def _colors_on(ax) -> set[str]:  # noqa: ANN001
+def _colors_on(ax) -> set[str]:
     """The colours already drawn on ``ax`` (lines and histogram steps), as hex."""
     from matplotlib.colors import to_hex
 
@@ -48,7 +48,7 @@ def _colors_on(ax) -> set[str]:  # noqa: ANN001
     return {to_hex(c) for c in drawn}
 
 
-def color_of(name: str, ax=None) -> str | None:  # noqa: ANN001
+def color_of(name: str, ax=None) -> str | None:
     """The fixed colour of a method (``flow (run)`` takes ``flow``'s unless ``ax`` already shows it: two runs of
     one method in a figure get different colours); for other names the next colour of ``ax``'s cycle (None without
     ``ax``)."""
@@ -72,7 +72,7 @@ def use_style(style: str = "ROOT") -> None:
     mplhep.style.use(style)
 
 
-def label(ax, text: str = "Simulation", *, right: str = "√s = 13 TeV", experiment: str | None = None):  # noqa: ANN001, ANN201
+def label(ax, text: str = "Simulation", *, right: str = "√s = 13 TeV", experiment: str | None = None):
     """Put the experiment label on ``ax`` (no experiment name unless ``experiment`` is given)."""
     import mplhep
 
@@ -83,7 +83,9 @@ def label(ax, text: str = "Simulation", *, right: str = "√s = 13 TeV", experim
     return ax
 
 
-def label_figure(fig, text: str = "Simulation", *, right: str = "√s = 13 TeV", experiment: str | None = None, title: str = ""):  # noqa: ANN001, ANN201
+def label_figure(
+    fig, text: str = "Simulation", *, right: str = "√s = 13 TeV", experiment: str | None = None, title: str = ""
+):
     """Label a multi-panel figure once above all panels (experiment name only if given), with an optional title."""
     left = f"{experiment} {text}" if experiment else text
     fig.text(0.01, 1.0, left, ha="left", va="bottom", style="italic", fontsize="medium")
@@ -93,7 +95,7 @@ def label_figure(fig, text: str = "Simulation", *, right: str = "√s = 13 TeV",
     return fig
 
 
-def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:  # noqa: ANN001
+def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:
     """Save ``fig`` as ``path`` with each suffix in ``formats``, cropped to its content; returns the written files.
 
     The layout runs once and the tight bounding box is measured once, for every format: ``bbox_inches="tight"``
@@ -106,10 +108,13 @@ def save_figure(fig, path: str | os.PathLike, *, formats: tuple[str, ...] = ("pd
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.draw_without_rendering()  # the layout engine places every artist, once
     engine = fig.get_layout_engine()
-    if engine is not None and fig._check_layout_engines_compat(engine, mpl.layout_engine.PlaceHolderLayoutEngine(
-            engine.adjust_compatible, engine.colorbar_gridspec)):  # fmt: skip
+    if engine is not None and fig._check_layout_engines_compat(
+        engine, mpl.layout_engine.PlaceHolderLayoutEngine(engine.adjust_compatible, engine.colorbar_gridspec)
+    ):
         # keep the positions just computed: the layout would otherwise run again in every draw below
-        fig.set_layout_engine(mpl.layout_engine.PlaceHolderLayoutEngine(engine.adjust_compatible, engine.colorbar_gridspec))
+        fig.set_layout_engine(
+            mpl.layout_engine.PlaceHolderLayoutEngine(engine.adjust_compatible, engine.colorbar_gridspec)
+        )
     bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
     written = []
     for fmt in formats:

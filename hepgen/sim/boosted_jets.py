@@ -29,7 +29,14 @@ from hepgen.physics.substructure import quiet_fastjet_banner
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import NEUTRINOS, ParticleRecords, charges, make_pythia, next_batch
 
-__all__ = ["JET_PROCESSES", "JetSampleConfig", "jets_columns", "generate_jets_block", "CONSTITUENT_PT_MIN", "PARTICLE_ETA_MAX"]
+__all__ = [
+    "JET_PROCESSES",
+    "JetSampleConfig",
+    "jets_columns",
+    "generate_jets_block",
+    "CONSTITUENT_PT_MIN",
+    "PARTICLE_ETA_MAX",
+]
 
 #: Particle acceptance shared with the minimum-bias pool (GeV, |η|).
 CONSTITUENT_PT_MIN = 0.5
@@ -41,11 +48,15 @@ _CONTAINMENT_RADIUS = 0.8
 JET_PROCESSES: dict[str, tuple[str, ...]] = {
     "top": ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "6:m0 = 172.5", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"),
     "w": (
-        "WeakDoubleBoson:ffbar2WW = on", "WeakDoubleBoson:ffbar2ZW = on",
-        "24:onMode = off", "24:onIfAny = 1 2 3 4 5", "23:onMode = off", "23:onIfAny = 12 14 16",
+        "WeakDoubleBoson:ffbar2WW = on",
+        "WeakDoubleBoson:ffbar2ZW = on",
+        "24:onMode = off",
+        "24:onIfAny = 1 2 3 4 5",
+        "23:onMode = off",
+        "23:onIfAny = 12 14 16",
     ),
     "qcd": ("HardQCD:all = on",),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -71,11 +82,20 @@ def jets_columns() -> ColumnBuffer:
     return ColumnBuffer(
         {"Constituent": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": f4, "pdgId": i4, "isPileup": np.bool_}},
         {
-            "event": np.int64, "Jet_pt": f4, "Jet_eta": f4, "Jet_phi": f4, "Jet_mass": f4,
-            "HardJet_pt": f4, "HardJet_eta": f4, "HardJet_phi": f4, "HardJet_mass": f4,
-            "Jet_label": i4, "Jet_partonPt": f4, "nPileupInteractions": i4,
+            "event": np.int64,
+            "Jet_pt": f4,
+            "Jet_eta": f4,
+            "Jet_phi": f4,
+            "Jet_mass": f4,
+            "HardJet_pt": f4,
+            "HardJet_eta": f4,
+            "HardJet_phi": f4,
+            "HardJet_mass": f4,
+            "Jet_label": i4,
+            "Jet_partonPt": f4,
+            "nPileupInteractions": i4,
         },
-    )  # fmt: skip
+    )
 
 
 def _decays(records: ParticleRecords, event: int, resonance: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
@@ -146,8 +166,10 @@ def generate_jets_block(
         # flat numpy views of the whole batch: jets per event, constituents per jet
         jets_per_event = ak.to_numpy(ak.num(jets))
         flat_jets = ak.flatten(jets)
-        j4 = np.stack([ak.to_numpy(flat_jets.px), ak.to_numpy(flat_jets.py), ak.to_numpy(flat_jets.pz),
-                       ak.to_numpy(flat_jets.E)], axis=1)  # fmt: skip
+        j4 = np.stack(
+            [ak.to_numpy(flat_jets.px), ak.to_numpy(flat_jets.py), ak.to_numpy(flat_jets.pz), ak.to_numpy(flat_jets.E)],
+            axis=1,
+        )
         all_pt, all_eta, all_phi, all_mass = pt_eta_phi_mass(j4)
         flat_members = ak.flatten(members)
         members_per_jet = ak.to_numpy(ak.num(flat_members))
@@ -177,12 +199,26 @@ def generate_jets_block(
                 cpt, ceta, cphi, cmass = pt_eta_phi_mass(p4[idx])
                 jet = {"pt": jpt[k], "eta": jeta[k], "phi": jphi[k], "mass": jmass[k]}
                 buffer.append(
-                    {"Constituent": {"pt": cpt, "eta": ceta, "phi": cphi, "mass": cmass, "charge": info[idx, 0],
-                                     "pdgId": info[idx, 1], "isPileup": np.zeros(len(idx), bool)}},
-                    {"event": block_index * 100_000_000 + number, **{f"Jet_{k2}": v for k2, v in jet.items()},
-                     **{f"HardJet_{k2}": v for k2, v in jet.items()}, "Jet_label": label, "Jet_partonPt": parton_pt,
-                     "nPileupInteractions": 0},
-                )  # fmt: skip
+                    {
+                        "Constituent": {
+                            "pt": cpt,
+                            "eta": ceta,
+                            "phi": cphi,
+                            "mass": cmass,
+                            "charge": info[idx, 0],
+                            "pdgId": info[idx, 1],
+                            "isPileup": np.zeros(len(idx), bool),
+                        }
+                    },
+                    {
+                        "event": block_index * 100_000_000 + number,
+                        **{f"Jet_{k2}": v for k2, v in jet.items()},
+                        **{f"HardJet_{k2}": v for k2, v in jet.items()},
+                        "Jet_label": label,
+                        "Jet_partonPt": parton_pt,
+                        "nPileupInteractions": 0,
+                    },
+                )
                 consumed = number
                 if progress is not None:
                     progress.update(1)
@@ -193,9 +229,11 @@ def generate_jets_block(
         records = next_batch(pythia, n)
         pt, eta, _, _ = pt_eta_phi_mass(records.p4)
         keep = (
-            records.final & ~np.isin(np.abs(records.id), NEUTRINOS) & (pt > CONSTITUENT_PT_MIN)
+            records.final
+            & ~np.isin(np.abs(records.id), NEUTRINOS)
+            & (pt > CONSTITUENT_PT_MIN)
             & (np.abs(eta) < PARTICLE_ETA_MAX)
-        )  # fmt: skip
+        )
         charge = charges(pythia, records.id)
         scalar_sum = np.bincount(records.event_of[keep], pt[keep], minlength=records.n_events)
         for event in range(records.n_events):
@@ -211,4 +249,6 @@ def generate_jets_block(
     flush()
     if len(buffer) < n_jets:
         consumed = generated
-    return JetsBlockResult(columns=buffer.columns(), generated=consumed, jets=len(buffer), cutflow={"generated": generated})
+    return JetsBlockResult(
+        columns=buffer.columns(), generated=consumed, jets=len(buffer), cutflow={"generated": generated}
+    )

@@ -77,10 +77,18 @@ class DetectorResponse:
     def ideal(cls) -> DetectorResponse:
         """No smearing, perfect b-tagging, and MET equal to the W-decay neutrino's pT."""
         return cls(
-            jet_stochastic=0.0, jet_constant=0.0, electron_stochastic=0.0, electron_constant=0.0,
-            muon_constant=0.0, muon_pt_slope=0.0, met_sqrt_sumet=0.0, btag_efficiency_b=1.0,
-            btag_efficiency_c=0.0, btag_efficiency_light=0.0, met_source="neutrino",
-        )  # fmt: skip
+            jet_stochastic=0.0,
+            jet_constant=0.0,
+            electron_stochastic=0.0,
+            electron_constant=0.0,
+            muon_constant=0.0,
+            muon_pt_slope=0.0,
+            met_sqrt_sumet=0.0,
+            btag_efficiency_b=1.0,
+            btag_efficiency_c=0.0,
+            btag_efficiency_light=0.0,
+            met_source="neutrino",
+        )
 
     def with_options(self, **changes: object) -> DetectorResponse:
         """A copy with some parameters changed."""
@@ -111,9 +119,16 @@ def tag_probability(flavour: np.ndarray, detector: DetectorResponse) -> np.ndarr
 DETECTORS: dict[str, DetectorResponse] = {
     "default": DetectorResponse(),
     "degraded": DetectorResponse(
-        jet_stochastic=0.96, jet_constant=0.06, met_sqrt_sumet=0.6, electron_stochastic=0.12, electron_constant=0.0084,
-        muon_constant=0.012, muon_pt_slope=1.2e-4, btag_efficiency_b=0.77, btag_efficiency_c=0.17,
+        jet_stochastic=0.96,
+        jet_constant=0.06,
+        met_sqrt_sumet=0.6,
+        electron_stochastic=0.12,
+        electron_constant=0.0084,
+        muon_constant=0.012,
+        muon_pt_slope=1.2e-4,
+        btag_efficiency_b=0.77,
+        btag_efficiency_c=0.17,
         btag_efficiency_light=0.03,
     ),
     "ideal": DetectorResponse.ideal(),
-}  # fmt: skip
+}

@@ -61,10 +61,18 @@ def generate_minbias_block(
             lo, hi = records.offsets[event], records.offsets[event + 1]
             k = np.flatnonzero(keep[lo:hi]) + lo
             buffer.append(
-                {"Particle": {"pt": pt[k], "eta": eta[k], "phi": phi[k], "mass": mass[k], "charge": charge[k],
-                              "pdgId": records.id[k]}},
+                {
+                    "Particle": {
+                        "pt": pt[k],
+                        "eta": eta[k],
+                        "phi": phi[k],
+                        "mass": mass[k],
+                        "charge": charge[k],
+                        "pdgId": records.id[k],
+                    }
+                },
                 {"event": block_index * 100_000_000 + generated - n + event + 1},
-            )  # fmt: skip
+            )
         if progress is not None:
             progress.update(records.n_events)
     return MinbiasBlockResult(columns=buffer.columns(), generated=generated)

@@ -53,7 +53,9 @@ class ColumnBuffer:
                 values = np.atleast_1d(np.asarray(values))
                 n = len(values) if n is None else n
                 if len(values) != n:
-                    raise ValueError(f"collection {name!r}: field {field_name!r} has {len(values)} entries, expected {n}")
+                    raise ValueError(
+                        f"collection {name!r}: field {field_name!r} has {len(values)} entries, expected {n}"
+                    )
                 self._flat[name][field_name].append(values)
             self._counts[name].append(int(n or 0))
         for name, value in scalars.items():

@@ -32,8 +32,16 @@ import numpy as np
 from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
 
-__all__ = ["PARTICLE_FIELDS", "read_hard_jets", "count_jets", "read_pileup_pool", "hard_jets_from_columns",
-           "OverlaidJets", "overlay_pileup", "draw_pileup_counts"]  # fmt: skip
+__all__ = [
+    "PARTICLE_FIELDS",
+    "read_hard_jets",
+    "count_jets",
+    "read_pileup_pool",
+    "hard_jets_from_columns",
+    "OverlaidJets",
+    "overlay_pileup",
+    "draw_pileup_counts",
+]
 
 #: The fields of a constituent or pool particle record.
 PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
@@ -41,17 +49,22 @@ PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
 Files = str | os.PathLike | Sequence[str | os.PathLike]
 
 
-def _hard_jet_schema():  # noqa: ANN202
+def _hard_jet_schema():
     from hepgen.io.known_schemas import get_schema
 
     return get_schema("hepgen-jets").without("jet", "constituents")  # only the truth: the hard jet and its particles
 
 
-def hard_jets_from_columns(eta: np.ndarray, phi: np.ndarray, constituents: ak.Array, mass: np.ndarray | None = None) -> ak.Array:
+def hard_jets_from_columns(
+    eta: np.ndarray, phi: np.ndarray, constituents: ak.Array, mass: np.ndarray | None = None
+) -> ak.Array:
     """Hard-jet records from jet axes ``[J]`` and jagged constituent records (fields :data:`PARTICLE_FIELDS`)."""
-    fields = {"eta": np.asarray(eta), "phi": np.asarray(phi),
-              "mass": np.full(len(eta), np.nan) if mass is None else np.asarray(mass),
-              "constituents": ak.zip({k: constituents[k] for k in PARTICLE_FIELDS})}  # fmt: skip
+    fields = {
+        "eta": np.asarray(eta),
+        "phi": np.asarray(phi),
+        "mass": np.full(len(eta), np.nan) if mass is None else np.asarray(mass),
+        "constituents": ak.zip({k: constituents[k] for k in PARTICLE_FIELDS}),
+    }
     return ak.zip(fields, depth_limit=1)
 
 
@@ -65,8 +78,9 @@ def read_hard_jets(files: Files, *, entry_start: int | None = None, entry_stop: 
 
     events = read(files, _hard_jet_schema(), entry_start=entry_start, entry_stop=entry_stop)
     jet = events.truth["hard_jet"]
-    return hard_jets_from_columns(jet["eta"][:, 0], jet["phi"][:, 0], events.truth["hard_constituents"].to_awkward(),
-                                  jet["mass"][:, 0])  # fmt: skip
+    return hard_jets_from_columns(
+        jet["eta"][:, 0], jet["phi"][:, 0], events.truth["hard_constituents"].to_awkward(), jet["mass"][:, 0]
+    )
 
 
 def count_jets(files: Files) -> int:
@@ -87,8 +101,10 @@ def read_pileup_pool(files: Files, *, step_size: int = 5000) -> ak.Array:
     parts = []
     for events in iterate(files, "hepgen-minbias", step_size=step_size):
         if events.info.truncated_objects:
-            raise HepgenInputError(f"the pileup pool {files} has events beyond the schema's maximum of particles "
-                                   f"({events.info.summary()}); raise max_length of 'hepgen-minbias'")  # fmt: skip
+            raise HepgenInputError(
+                f"the pileup pool {files} has events beyond the schema's maximum of particles "
+                f"({events.info.summary()}); raise max_length of 'hepgen-minbias'"
+            )
         parts.append(events["particles"].to_awkward())
     pool = ak.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else ak.Array([]))
     if len(pool) == 0:
@@ -160,7 +176,9 @@ class _Flat:
     @classmethod
     def of(cls, particles: ak.Array) -> _Flat:
         counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
-        return cls({k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}, _offsets(counts))
+        return cls(
+            {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}, _offsets(counts)
+        )
 
 
 def overlay_pileup(
@@ -203,12 +221,17 @@ def overlay_pileup(
     lost = np.broadcast_to(np.asarray(inefficiency, dtype=np.float64), (J,)).copy()
     if not np.all((lost >= 0) & (lost < 1)):
         raise HepgenInputError(f"the particle inefficiency must be in [0, 1); got {np.unique(lost)}")
-    counts = draw_pileup_counts(J, nominal, rng, distribution=distribution, sigma=sigma) if n_interactions is None else (
-        np.asarray(n_interactions, dtype=np.int64)
-    )  # fmt: skip
+    counts = (
+        draw_pileup_counts(J, nominal, rng, distribution=distribution, sigma=sigma)
+        if n_interactions is None
+        else (np.asarray(n_interactions, dtype=np.int64))
+    )
     axis = (np.asarray(ak.to_numpy(jets.eta), np.float64), np.asarray(ak.to_numpy(jets.phi), np.float64))
     hard, particles = _Flat.of(jets.constituents), _Flat.of(pool)
-    parts = [_overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, radius) for a in range(0, J, chunk_size)]
+    parts = [
+        _overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, radius)
+        for a in range(0, J, chunk_size)
+    ]
     if not parts:
         parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, radius)]
     constituents = ak.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -226,9 +249,15 @@ def overlay_pileup(
 
 
 def _overlay_chunk(
-    axis: tuple[np.ndarray, np.ndarray], hard: _Flat, pool: _Flat, all_counts: np.ndarray, lo: int, hi: int,
-    rng: np.random.Generator, radius: float,
-) -> ak.Array:  # fmt: skip
+    axis: tuple[np.ndarray, np.ndarray],
+    hard: _Flat,
+    pool: _Flat,
+    all_counts: np.ndarray,
+    lo: int,
+    hi: int,
+    rng: np.random.Generator,
+    radius: float,
+) -> ak.Array:
     """Overlay on jets ``lo:hi``: their jagged observed constituents (hard first, then pileup)."""
     c_lo, c_hi = hard.offsets[lo], hard.offsets[hi]
     jet_eta, jet_phi = axis[0][lo:hi], axis[1][lo:hi]
@@ -267,5 +296,6 @@ def _overlay_chunk(
     order = np.argsort(np.concatenate([hard_jet * 2, pu_jet * 2 + 1]), kind="stable")
     merged = {k: np.concatenate([jet_columns[k], pu[k]])[order] for k in PARTICLE_FIELDS}
     merged["is_pileup"] = np.concatenate([np.zeros(len(jet_columns["pt"]), bool), np.ones(len(pu_jet), bool)])[order]
-    return ak.unflatten(ak.zip({k: v.astype(np.float32) if v.dtype != bool else v for k, v in merged.items()}),
-                        hard_counts + pu_counts)  # fmt: skip
+    return ak.unflatten(
+        ak.zip({k: v.astype(np.float32) if v.dtype != bool else v for k, v in merged.items()}), hard_counts + pu_counts
+    )

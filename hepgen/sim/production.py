@@ -36,8 +36,12 @@ __all__ = ["SAMPLES", "TTBAR_SAMPLES", "ProductionRequest", "ProductionSummary",
 log = logging.getLogger("hepgen.sim")
 
 #: Sample name → (tree name, default events per block).
-SAMPLES: dict[str, tuple[str, int]] = {"ttbar-ljets": ("Events", 250), "ttbar-dilepton": ("Events", 250), "jets": ("Jets", 500),
-                                       "minbias": ("Events", 1000)}  # fmt: skip
+SAMPLES: dict[str, tuple[str, int]] = {
+    "ttbar-ljets": ("Events", 250),
+    "ttbar-dilepton": ("Events", 250),
+    "jets": ("Jets", 500),
+    "minbias": ("Events", 1000),
+}
 #: The tt̄ samples (detector and selection apply) and their default selections.
 TTBAR_SAMPLES: dict[str, TTbarSelection] = {"ttbar-ljets": TTbarSelection(), "ttbar-dilepton": DILEPTON_SELECTION}
 
@@ -141,9 +145,14 @@ def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = N
         return result.columns, result.generated
     if request.sample == "ttbar-dilepton":
         result = generate_dilepton_block(
-            n, pythia_seed=derive_seed(seed, block, 0), rng=np.random.default_rng(derive_seed(seed, block, 2)),
-            block_index=block, detector=request.detector, selection=request.selection, progress=progress,
-        )  # fmt: skip
+            n,
+            pythia_seed=derive_seed(seed, block, 0),
+            rng=np.random.default_rng(derive_seed(seed, block, 2)),
+            block_index=block,
+            detector=request.detector,
+            selection=request.selection,
+            progress=progress,
+        )
         return result.columns, result.generated
     if request.sample == "jets":
         result = generate_jets_block(
@@ -165,18 +174,30 @@ def _with_pileup(columns: dict, options: PileupOptions, seed: int) -> dict:
     pool = read_pileup_pool(list(options.pool))
     hard = hard_jets_from_columns(columns["Jet_eta"], columns["Jet_phi"], columns["Constituent"])
     observed = overlay_pileup(
-        hard, pool, mu=options.mu, seed=seed, distribution=options.distribution, sigma=options.sigma,  # type: ignore[arg-type]
+        hard,
+        pool,
+        mu=options.mu,
+        seed=seed,
+        distribution=options.distribution,
+        sigma=options.sigma,  # type: ignore[arg-type]
         radius=options.radius,
-    )  # fmt: skip
+    )
     c = observed.constituents
     # pdgId is not kept for pileup particles: 0 marks them; hard constituents keep theirs
     hard_pdg = ak.to_numpy(ak.flatten(columns["Constituent"].pdgId))
     pdg = np.zeros(len(ak.flatten(c.pt)), np.int32)
     pdg[~ak.to_numpy(ak.flatten(c.is_pileup))] = hard_pdg
     constituents = ak.zip(
-        {"pt": c.pt, "eta": c.eta, "phi": c.phi, "mass": c.mass, "charge": c.charge,
-         "pdgId": ak.unflatten(pdg, ak.num(c)), "isPileup": c.is_pileup}
-    )  # fmt: skip
+        {
+            "pt": c.pt,
+            "eta": c.eta,
+            "phi": c.phi,
+            "mass": c.mass,
+            "charge": c.charge,
+            "pdgId": ak.unflatten(pdg, ak.num(c)),
+            "isPileup": c.is_pileup,
+        }
+    )
     out = dict(columns)
     out["Constituent"] = constituents
     for name in ("pt", "eta", "phi", "mass"):
@@ -204,7 +225,9 @@ def _check_writable(path: Path) -> None:
     if not os.access(parent, os.W_OK):
         raise HepgenInputError(f"the output folder {str(parent)!r} is not writable")
     if path.is_dir():
-        raise HepgenInputError(f"--out {str(path)!r} is a folder; give a file name such as {str(path / 'sample.root')!r}")
+        raise HepgenInputError(
+            f"--out {str(path)!r} is a folder; give a file name such as {str(path / 'sample.root')!r}"
+        )
 
 
 def produce(request: ProductionRequest, *, on_block: Callable[[int, int], None] | None = None) -> ProductionSummary:
@@ -274,5 +297,7 @@ def _progress_bar(total: int, request: ProductionRequest) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    unit = {"ttbar-ljets": "selected events", "ttbar-dilepton": "selected events", "jets": "jets", "minbias": "events"}[request.sample]
+    unit = {"ttbar-ljets": "selected events", "ttbar-dilepton": "selected events", "jets": "jets", "minbias": "events"}[
+        request.sample
+    ]
     return tqdm(total=total, unit=f" {unit}", desc=f"generate {request.sample} [{request.shard}]", dynamic_ncols=True)

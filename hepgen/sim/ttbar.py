@@ -102,12 +102,23 @@ def ttbar_columns() -> ColumnBuffer:
             "GenParton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4, "jetIdx": i4},
         },
         {
-            "run": np.uint32, "luminosityBlock": np.uint32, "event": np.uint64,
-            "MET_pt": f4, "MET_phi": f4, "MET_sumEt": f4,
-            "GenNu_pt": f4, "GenNu_eta": f4, "GenNu_phi": f4, "GenNu_pdgId": i4,
-            "GenLepton_pt": f4, "GenLepton_eta": f4, "GenLepton_phi": f4, "GenLepton_mass": f4, "GenLepton_pdgId": i4,
+            "run": np.uint32,
+            "luminosityBlock": np.uint32,
+            "event": np.uint64,
+            "MET_pt": f4,
+            "MET_phi": f4,
+            "MET_sumEt": f4,
+            "GenNu_pt": f4,
+            "GenNu_eta": f4,
+            "GenNu_phi": f4,
+            "GenNu_pdgId": i4,
+            "GenLepton_pt": f4,
+            "GenLepton_eta": f4,
+            "GenLepton_phi": f4,
+            "GenLepton_mass": f4,
+            "GenLepton_pdgId": i4,
         },
-    )  # fmt: skip
+    )
 
 
 def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
@@ -117,8 +128,13 @@ def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
     tops = [i - o for i in range(head.start, head.stop) if abs(records.id[i]) == 6 and records.status[i] == -22]
     if len(tops) != 2:
         return None
-    pid = lambda i: int(records.id[o + i])  # noqa: E731
-    p4 = lambda i: records.p4[o + i].copy()  # noqa: E731
+
+    def pid(i):
+        return int(records.id[o + i])
+
+    def p4(i):
+        return records.p4[o + i].copy()
+
     truth: dict[str, Any] = {}
     for t in tops:
         daughters = records.daughters(event, records.bottom_copy(event, t))
@@ -199,11 +215,17 @@ def _reconstruct(
     if detector.met_source == "neutrino":
         met = candidate.truth["neutrino"][0][:2] + noise
     else:
-        mismeasured = ((jets.scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0) + (lep_scale - 1.0) * candidate.lepton_p4[:2]
+        mismeasured = ((jets.scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0) + (
+            lep_scale - 1.0
+        ) * candidate.lepton_p4[:2]
         met = candidate.met_visible - mismeasured + noise
 
     lep_pt_smeared = lep_pt * lep_scale
-    if len(jets.pt) < selection.min_jets or jets.btag.sum() < selection.min_btags or lep_pt_smeared <= detector.lepton_pt_min:
+    if (
+        len(jets.pt) < selection.min_jets
+        or jets.btag.sum() < selection.min_btags
+        or lep_pt_smeared <= detector.lepton_pt_min
+    ):
         return None
 
     t = candidate.truth
@@ -213,24 +235,45 @@ def _reconstruct(
     nu_pt, nu_eta, nu_phi, _ = pt_eta_phi_mass(t["neutrino"][0][None, :])
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(t["lepton"][0][None, :])
     collections = {
-        "Jet": {"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": jets.mass, "btag": jets.btag,
-                "hadronFlavour": jets.flavour},
+        "Jet": {
+            "pt": jets.pt,
+            "eta": jets.eta,
+            "phi": jets.phi,
+            "mass": jets.mass,
+            "btag": jets.btag,
+            "hadronFlavour": jets.flavour,
+        },
         "Lepton": {
-            "pt": [lep_pt_smeared], "eta": [lep_eta], "phi": [lep_phi], "mass": [lep_mass * lep_scale],
-            "charge": [-1 if candidate.lepton_id > 0 else 1], "pdgId": [candidate.lepton_id],
+            "pt": [lep_pt_smeared],
+            "eta": [lep_eta],
+            "phi": [lep_phi],
+            "mass": [lep_mass * lep_scale],
+            "charge": [-1 if candidate.lepton_id > 0 else 1],
+            "pdgId": [candidate.lepton_id],
         },
         "GenParton": {
-            "pt": p_pt, "eta": p_eta, "phi": p_phi, "mass": p_mass,
-            "pdgId": [pid for _, pid in partons], "jetIdx": jet_index,
+            "pt": p_pt,
+            "eta": p_eta,
+            "phi": p_phi,
+            "mass": p_mass,
+            "pdgId": [pid for _, pid in partons],
+            "jetIdx": jet_index,
         },
-    }  # fmt: skip
+    }
     scalars = {
-        "MET_pt": float(np.hypot(*met)), "MET_phi": float(np.arctan2(met[1], met[0])), "MET_sumEt": candidate.sum_et,
-        "GenNu_pt": float(nu_pt[0]), "GenNu_eta": float(nu_eta[0]), "GenNu_phi": float(nu_phi[0]),
+        "MET_pt": float(np.hypot(*met)),
+        "MET_phi": float(np.arctan2(met[1], met[0])),
+        "MET_sumEt": candidate.sum_et,
+        "GenNu_pt": float(nu_pt[0]),
+        "GenNu_eta": float(nu_eta[0]),
+        "GenNu_phi": float(nu_phi[0]),
         "GenNu_pdgId": int(t["neutrino"][1]),
-        "GenLepton_pt": float(gl_pt[0]), "GenLepton_eta": float(gl_eta[0]), "GenLepton_phi": float(gl_phi[0]),
-        "GenLepton_mass": float(gl_mass[0]), "GenLepton_pdgId": int(t["lepton"][1]),
-    }  # fmt: skip
+        "GenLepton_pt": float(gl_pt[0]),
+        "GenLepton_eta": float(gl_eta[0]),
+        "GenLepton_phi": float(gl_phi[0]),
+        "GenLepton_mass": float(gl_mass[0]),
+        "GenLepton_pdgId": int(t["lepton"][1]),
+    }
     return collections, scalars
 
 

@@ -80,8 +80,15 @@ def dilepton_columns() -> ColumnBuffer:
             "GenLepton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4},
             "GenB": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4, "jetIdx": i4},
         },
-        {"run": np.uint32, "luminosityBlock": np.uint32, "event": np.uint64, "MET_pt": f4, "MET_phi": f4, "MET_sumEt": f4},
-    )  # fmt: skip
+        {
+            "run": np.uint32,
+            "luminosityBlock": np.uint32,
+            "event": np.uint64,
+            "MET_pt": f4,
+            "MET_phi": f4,
+            "MET_sumEt": f4,
+        },
+    )
 
 
 def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
@@ -92,8 +99,13 @@ def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
     tops = [i - o for i in head if abs(records.id[i]) == 6 and records.status[i] == -22]
     if len(tops) != 2:
         return None
-    pid = lambda i: int(records.id[o + i])  # noqa: E731
-    p4 = lambda i: records.p4[o + i].copy()  # noqa: E731
+
+    def pid(i):
+        return int(records.id[o + i])
+
+    def p4(i):
+        return records.p4[o + i].copy()
+
     truth: dict[str, Any] = {}
     for t in tops:
         daughters = records.daughters(event, records.bottom_copy(event, t))
@@ -107,8 +119,11 @@ def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
             return None
         lep = w_decay[0] if ids[0] in (11, 13) else w_decay[1]
         nu = records.bottom_copy(event, w_decay[1] if lep == w_decay[0] else w_decay[0])
-        truth[1 if pid(t) > 0 else -1] = {"b": (p4(quark[0]), pid(quark[0])), "lepton": (p4(lep), pid(lep)),
-                                          "neutrino": (p4(nu), pid(nu))}  # fmt: skip
+        truth[1 if pid(t) > 0 else -1] = {
+            "b": (p4(quark[0]), pid(quark[0])),
+            "lepton": (p4(lep), pid(lep)),
+            "neutrino": (p4(nu), pid(nu)),
+        }
     return truth if set(truth) == {1, -1} else None
 
 
@@ -117,8 +132,9 @@ def _charge(pdg_id: int) -> int:
     return -1 if pdg_id > 0 else 1
 
 
-def _candidates(records: ParticleRecords, first_number: int, detector: DetectorResponse,
-                cutflow: dict[str, int]) -> list[_Candidate]:  # fmt: skip
+def _candidates(
+    records: ParticleRecords, first_number: int, detector: DetectorResponse, cutflow: dict[str, int]
+) -> list[_Candidate]:
     """Truth + two-isolated-lepton preselection of every event of a batch."""
     level = particle_level(records, detector)
     out: list[_Candidate] = []
@@ -135,21 +151,35 @@ def _candidates(records: ParticleRecords, first_number: int, detector: DetectorR
         jets_input = level.in_detector[lo:hi].copy()
         jets_input[np.asarray(isolated) - lo] = False
         h = np.flatnonzero(level.heavy[lo:hi]) + lo
-        out.append(_Candidate(
-            number=first_number + event, visible=records.p4[lo:hi][jets_input], heavy_p4=records.p4[h],
-            heavy_flavour=level.flavour[h], leptons_p4=records.p4[isolated].copy(),
-            lepton_ids=(int(records.id[isolated[0]]), int(records.id[isolated[1]])), met_visible=level.met_visible[event],
-            sum_et=float(level.sum_et[event]), truth=truth,
-        ))  # fmt: skip
+        out.append(
+            _Candidate(
+                number=first_number + event,
+                visible=records.p4[lo:hi][jets_input],
+                heavy_p4=records.p4[h],
+                heavy_flavour=level.flavour[h],
+                leptons_p4=records.p4[isolated].copy(),
+                lepton_ids=(int(records.id[isolated[0]]), int(records.id[isolated[1]])),
+                met_visible=level.met_visible[event],
+                sum_et=float(level.sum_et[event]),
+                truth=truth,
+            )
+        )
     return out
 
 
-def _reconstruct(candidate: _Candidate, jets_p4: np.ndarray, detector: DetectorResponse, selection: TTbarSelection,
-                 rng: np.random.Generator) -> tuple[dict, dict] | None:  # fmt: skip
+def _reconstruct(
+    candidate: _Candidate,
+    jets_p4: np.ndarray,
+    detector: DetectorResponse,
+    selection: TTbarSelection,
+    rng: np.random.Generator,
+) -> tuple[dict, dict] | None:
     """Detector response and selection of one clustered candidate; None if it fails the selection."""
     jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
 
-    lepton_scales = np.array([lepton_scale(p, i, detector, rng) for p, i in zip(candidate.leptons_p4, candidate.lepton_ids)])
+    lepton_scales = np.array(
+        [lepton_scale(p, i, detector, rng) for p, i in zip(candidate.leptons_p4, candidate.lepton_ids)]
+    )
     leptons = candidate.leptons_p4 * lepton_scales[:, None]
     l_pt, l_eta, l_phi, l_mass = pt_eta_phi_mass(leptons)
 
@@ -161,7 +191,11 @@ def _reconstruct(candidate: _Candidate, jets_p4: np.ndarray, detector: DetectorR
         mismeasured += ((lepton_scales - 1.0)[:, None] * candidate.leptons_p4[:, :2]).sum(axis=0)
         met = candidate.met_visible - mismeasured + noise
 
-    if len(jets.pt) < selection.min_jets or jets.btag.sum() < selection.min_btags or (l_pt <= detector.lepton_pt_min).any():
+    if (
+        len(jets.pt) < selection.min_jets
+        or jets.btag.sum() < selection.min_btags
+        or (l_pt <= detector.lepton_pt_min).any()
+    ):
         return None
     lepton_order = np.argsort(-l_pt, kind="stable")
 
@@ -172,16 +206,44 @@ def _reconstruct(candidate: _Candidate, jets_p4: np.ndarray, detector: DetectorR
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(np.stack([t["lepton"][0] for t in truth]))
     ids = np.asarray(candidate.lepton_ids)[lepton_order]
     collections = {
-        "Jet": {"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": jets.mass, "btag": jets.btag,
-                "hadronFlavour": jets.flavour},
-        "Lepton": {"pt": l_pt[lepton_order], "eta": l_eta[lepton_order], "phi": l_phi[lepton_order],
-                   "mass": l_mass[lepton_order], "charge": [_charge(int(i)) for i in ids], "pdgId": ids},
+        "Jet": {
+            "pt": jets.pt,
+            "eta": jets.eta,
+            "phi": jets.phi,
+            "mass": jets.mass,
+            "btag": jets.btag,
+            "hadronFlavour": jets.flavour,
+        },
+        "Lepton": {
+            "pt": l_pt[lepton_order],
+            "eta": l_eta[lepton_order],
+            "phi": l_phi[lepton_order],
+            "mass": l_mass[lepton_order],
+            "charge": [_charge(int(i)) for i in ids],
+            "pdgId": ids,
+        },
         "GenNu": {"pt": nu_pt, "eta": nu_eta, "phi": nu_phi, "pdgId": [t["neutrino"][1] for t in truth]},
-        "GenLepton": {"pt": gl_pt, "eta": gl_eta, "phi": gl_phi, "mass": gl_mass, "pdgId": [t["lepton"][1] for t in truth]},
-        "GenB": {"pt": b_pt, "eta": b_eta, "phi": b_phi, "mass": b_mass, "pdgId": [t["b"][1] for t in truth],
-                 "jetIdx": match_partons(b_eta, b_phi, jets.eta, jets.phi)},
-    }  # fmt: skip
-    scalars = {"MET_pt": float(np.hypot(*met)), "MET_phi": float(np.arctan2(met[1], met[0])), "MET_sumEt": candidate.sum_et}
+        "GenLepton": {
+            "pt": gl_pt,
+            "eta": gl_eta,
+            "phi": gl_phi,
+            "mass": gl_mass,
+            "pdgId": [t["lepton"][1] for t in truth],
+        },
+        "GenB": {
+            "pt": b_pt,
+            "eta": b_eta,
+            "phi": b_phi,
+            "mass": b_mass,
+            "pdgId": [t["b"][1] for t in truth],
+            "jetIdx": match_partons(b_eta, b_phi, jets.eta, jets.phi),
+        },
+    }
+    scalars = {
+        "MET_pt": float(np.hypot(*met)),
+        "MET_phi": float(np.arctan2(met[1], met[0])),
+        "MET_sumEt": candidate.sum_et,
+    }
     return collections, scalars
 
 
@@ -215,7 +277,11 @@ def generate_dilepton_block(
             result = _reconstruct(candidate, jets_p4, detector, selection, rng)
             if result is not None:
                 collections, scalars = result
-                scalars |= {"run": 1, "luminosityBlock": block_index + 1, "event": block_index * 100_000_000 + candidate.number}
+                scalars |= {
+                    "run": 1,
+                    "luminosityBlock": block_index + 1,
+                    "event": block_index * 100_000_000 + candidate.number,
+                }
                 buffer.append(collections, scalars)
                 cutflow["consumed"] = candidate.number
                 if progress is not None:
@@ -235,4 +301,6 @@ def generate_dilepton_block(
     cutflow["selected"] = len(buffer)
     if len(buffer) < n_selected:
         cutflow["consumed"] = cutflow["generated"]
-    return DileptonBlockResult(buffer.columns(), cutflow["consumed"], cutflow["two_isolated_leptons"], len(buffer), cutflow)
+    return DileptonBlockResult(
+        buffer.columns(), cutflow["consumed"], cutflow["two_isolated_leptons"], len(buffer), cutflow
+    )

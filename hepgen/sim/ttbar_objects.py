@@ -24,8 +24,18 @@ from hepgen.physics.substructure import quiet_fastjet_banner
 from hepgen.sim.detector import DetectorResponse, relative_energy_resolution, smear_scale, tag_probability
 from hepgen.sim.pythia import HEAVY_HADRON_MIN_PT, NEUTRINOS, ParticleRecords, hadron_flavour
 
-__all__ = ["ParticleLevel", "particle_level", "isolated_leptons", "cluster_jets", "Jets", "jet_response", "match_partons",
-           "lepton_scale", "PARTON_MATCH_RADIUS", "CLUSTER_PT_MIN"]  # fmt: skip
+__all__ = [
+    "ParticleLevel",
+    "particle_level",
+    "isolated_leptons",
+    "cluster_jets",
+    "Jets",
+    "jet_response",
+    "match_partons",
+    "lepton_scale",
+    "PARTON_MATCH_RADIUS",
+    "CLUSTER_PT_MIN",
+]
 
 #: The parton–jet matching radius.
 PARTON_MATCH_RADIUS = 0.4
@@ -58,12 +68,17 @@ def particle_level(records: ParticleRecords, detector: DetectorResponse) -> Part
     visible = records.final & ~np.isin(abs_id, NEUTRINOS)
     in_detector = visible & (np.abs(eta) < detector.calorimeter_eta_max)
     lepton_candidate = (
-        records.final & np.isin(abs_id, (11, 13)) & (pt > detector.lepton_pt_min) & (np.abs(eta) < detector.lepton_eta_max)
+        records.final
+        & np.isin(abs_id, (11, 13))
+        & (pt > detector.lepton_pt_min)
+        & (np.abs(eta) < detector.lepton_eta_max)
     )
     flavour = hadron_flavour(records.id)
     heavy = (flavour > 0) & (pt > HEAVY_HADRON_MIN_PT)
     n = records.n_events
-    met_visible = -np.stack([np.bincount(event_of[in_detector], records.p4[in_detector, k], minlength=n) for k in (0, 1)], 1)
+    met_visible = -np.stack(
+        [np.bincount(event_of[in_detector], records.p4[in_detector, k], minlength=n) for k in (0, 1)], 1
+    )
     sum_et = np.bincount(event_of[in_detector], pt[in_detector], minlength=n)
     return ParticleLevel(pt, eta, phi, visible, in_detector, lepton_candidate, flavour, heavy, met_visible, sum_et)
 
@@ -113,8 +128,13 @@ class Jets:
     scale: np.ndarray
 
 
-def jet_response(jets_p4: np.ndarray, heavy_p4: np.ndarray, heavy_flavour: np.ndarray, detector: DetectorResponse,
-                 rng: np.random.Generator) -> Jets:  # fmt: skip
+def jet_response(
+    jets_p4: np.ndarray,
+    heavy_p4: np.ndarray,
+    heavy_flavour: np.ndarray,
+    detector: DetectorResponse,
+    rng: np.random.Generator,
+) -> Jets:
     """Smear the clustered jets ``[m, 4]`` (the whole four-vector scales), label their flavour from the heavy
     hadrons ``[h, 4]`` within the b-tag matching radius, tag them (two draws from ``rng``, in that order), and keep
     those above the jet pT threshold within the tracker, by decreasing pT."""
@@ -130,8 +150,15 @@ def jet_response(jets_p4: np.ndarray, heavy_p4: np.ndarray, heavy_flavour: np.nd
     btag = (rng.uniform(size=len(jets_p4)) < tag_probability(flavour, detector)).astype(np.int32)
     good = (pt > detector.jet_pt_min) & (np.abs(eta) < detector.jet_eta_max)
     order = np.argsort(-pt[good], kind="stable")
-    return Jets(pt[good][order], eta[good][order], phi[good][order], mass[good][order], btag[good][order],
-                flavour[good][order], scale)  # fmt: skip
+    return Jets(
+        pt[good][order],
+        eta[good][order],
+        phi[good][order],
+        mass[good][order],
+        btag[good][order],
+        flavour[good][order],
+        scale,
+    )
 
 
 def lepton_scale(p4: np.ndarray, pdg_id: int, detector: DetectorResponse, rng: np.random.Generator) -> float:
@@ -143,7 +170,9 @@ def lepton_scale(p4: np.ndarray, pdg_id: int, detector: DetectorResponse, rng: n
     return float(smear_scale(np.array([resolution]), rng)[0])
 
 
-def match_partons(parton_eta: np.ndarray, parton_phi: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray) -> np.ndarray:
+def match_partons(
+    parton_eta: np.ndarray, parton_phi: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray
+) -> np.ndarray:
     """Index of the jet matched to each parton (−1 if none): closest pairs first, ΔR < :data:`PARTON_MATCH_RADIUS`,
     one jet per parton."""
     match = np.full(len(parton_eta), -1, dtype=np.int32)

@@ -18,7 +18,11 @@ from hepgen.tasks.registry import get_task, task_names
 
 __all__ = ["Task", "get_task", "task_names", "train", "predict", "load_model"]
 
-_LAZY = {"train": "hepgen.tasks.training", "predict": "hepgen.tasks.prediction", "load_model": "hepgen.tasks.run_folder"}
+_LAZY = {
+    "train": "hepgen.tasks.training",
+    "predict": "hepgen.tasks.prediction",
+    "load_model": "hepgen.tasks.run_folder",
+}
 
 
 def __getattr__(name: str) -> Any:  # Lightning and torch are imported only when a driver is asked for

@@ -38,8 +38,13 @@ __all__ = ["Task", "TrainSettings", "PredictSettings", "ValidateSettings", "Trai
 class TrainSettings:
     """Settings every training run has; a task's training settings extend it (and may change the defaults)."""
 
-    out: str = setting("", "run folder to create: config.yaml, model.pt, checkpoints/, logs/", required=True,
-                       runtime=True, metavar="RUN")  # fmt: skip
+    out: str = setting(
+        "",
+        "run folder to create: config.yaml, model.pt, checkpoints/, logs/",
+        required=True,
+        runtime=True,
+        metavar="RUN",
+    )
     seed: int = setting(1, "seed of the validation split, the initialisation, the data order and the noise")
     batch_size: int = setting(256, "training batch size (per device)")
     learning_rate: float = setting(1e-3, "peak AdamW learning rate", aliases=("--lr",))
@@ -50,8 +55,9 @@ class TrainSettings:
     patience: int = setting(5, "early stopping: epochs without a lower validation loss", runtime=True)
     val_fraction: float = setting(0.1, "share of the training entries held out for the validation loss")
     max_events: int | None = setting(None, "read at most this many training entries (events; jets for pileup)")
-    ema_decay: float = setting(0.0, "keep an exponential moving average of the weights with this decay and save it "
-                                    "for sampling (0: off)")  # fmt: skip
+    ema_decay: float = setting(
+        0.0, "keep an exponential moving average of the weights with this decay and save it for sampling (0: off)"
+    )
     accelerator: str = setting("auto", "cpu, gpu or auto (Lightning)", runtime=True)
     devices: int | str = setting("auto", "number of devices, or auto", runtime=True)
     strategy: str = setting("auto", "auto, ddp, ddp_spawn, ... (Lightning)", runtime=True)
@@ -72,13 +78,13 @@ class PredictSettings:
     seed: int = setting(0, "seed of the sampling; each block's stream derives from (seed, block)")
     shard: str | None = setting(None, "i/n: this job's share of the input's blocks", runtime=True, metavar="I/N")
     max_events: int | None = setting(None, "predict at most this many entries (from the first)")
-    onnx: str | None = setting(None, "an exported model folder (hepgen export) to sample with onnxruntime instead "
-                               "of --run", metavar="DIR")
+    onnx: str | None = setting(
+        None, "an exported model folder (hepgen export) to sample with onnxruntime instead of --run", metavar="DIR"
+    )
     device: str = setting("cpu", "cpu or cuda", runtime=True)
     overwrite: bool = setting(False, "recompute even if --out exists (default: a no-op)", runtime=True)
     progress: bool = setting(True, "progress bar", runtime=True)
-    scheduler: str | None = setting(None, "run the shards on a Dask cluster: local:N or tcp://host:port",
-                                    runtime=True)  # fmt: skip
+    scheduler: str | None = setting(None, "run the shards on a Dask cluster: local:N or tcp://host:port", runtime=True)
     parts: int = setting(8, "with --scheduler: the shards the work is cut into", runtime=True)
 
 
@@ -92,8 +98,9 @@ class ValidateSettings:
     experiment: str | None = setting(None, "e.g. CMS or ATLAS (default: no experiment name)")
     figures: bool = setting(True, "draw the figures (PDF and PNG)")
     progress: bool = setting(True, "progress bar", runtime=True)
-    scheduler: str | None = setting(None, "evaluate the groups on a Dask cluster: local:N or tcp://host:port",
-                                    runtime=True)  # fmt: skip
+    scheduler: str | None = setting(
+        None, "evaluate the groups on a Dask cluster: local:N or tcp://host:port", runtime=True
+    )
     shard: str | None = setting(None, "i/n: validate only this share of the groups (see the task)", runtime=True)
     overwrite: bool = setting(False, "validate again even if --out holds a validation", runtime=True)
 

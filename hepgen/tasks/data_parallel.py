@@ -72,7 +72,9 @@ def split_events(arrays: Any, val_fraction: float, seed: int) -> tuple[Any, Any]
     return arrays.select(np.sort(order[n_val:])), arrays.select(np.sort(order[:n_val]))
 
 
-def event_batches(arrays: Any, batch_size: int, build: Callable[[Any], Any], *, shuffle: bool, seed: int) -> EpochBatches:
+def event_batches(
+    arrays: Any, batch_size: int, build: Callable[[Any], Any], *, shuffle: bool, seed: int
+) -> EpochBatches:
     """Batches ``build(arrays.select(index))`` of a task's event arrays; with ``shuffle`` the order of epoch ``e``
     derives from ``(seed, e)`` only (the same batches after a resume, on any number of ranks)."""
 

@@ -50,9 +50,23 @@ from hepgen.tasks.data_parallel import event_batches, split_events
 from hepgen.tasks.neutrino import btag_flags
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["DILEPTON_FEATURES", "SOLUTION_FEATURES", "INPUT_SETS", "classical_tokens", "TARGETS", "CLASSICAL_METHODS", "DineutrinoArrays", "dineutrino_arrays",
-           "targets_to_momenta", "DineutrinoModel", "DineutrinoTraining", "DineutrinoPrediction", "DineutrinoValidation",
-           "DineutrinoTask", "DINEUTRINO"]  # fmt: skip
+__all__ = [
+    "DILEPTON_FEATURES",
+    "SOLUTION_FEATURES",
+    "INPUT_SETS",
+    "classical_tokens",
+    "TARGETS",
+    "CLASSICAL_METHODS",
+    "DineutrinoArrays",
+    "dineutrino_arrays",
+    "targets_to_momenta",
+    "DineutrinoModel",
+    "DineutrinoTraining",
+    "DineutrinoPrediction",
+    "DineutrinoValidation",
+    "DineutrinoTask",
+    "DINEUTRINO",
+]
 
 #: Per object type, the features the encoder reads (GeV).
 DILEPTON_FEATURES: dict[str, tuple[str, ...]] = {
@@ -101,15 +115,22 @@ class DineutrinoArrays:
         return len(self.event_index)
 
     def select(self, index: np.ndarray) -> DineutrinoArrays:
-        return DineutrinoArrays({k: v[index] for k, v in self.objects.items()}, {k: v[index] for k, v in self.masks.items()},
-                                None if self.target is None else self.target[index], self.leptons_p4[index],
-                                self.jets_p4[index], self.event_index[index], dict(self.skipped),
-                                None if self.truth_observables is None else
-                                {k: v[index] for k, v in self.truth_observables.items()})  # fmt: skip
+        return DineutrinoArrays(
+            {k: v[index] for k, v in self.objects.items()},
+            {k: v[index] for k, v in self.masks.items()},
+            None if self.target is None else self.target[index],
+            self.leptons_p4[index],
+            self.jets_p4[index],
+            self.event_index[index],
+            dict(self.skipped),
+            None if self.truth_observables is None else {k: v[index] for k, v in self.truth_observables.items()},
+        )
 
     def tensors(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-        return ({k: torch.as_tensor(v) for k, v in self.objects.items()},
-                {k: torch.as_tensor(v) for k, v in self.masks.items()})  # fmt: skip
+        return (
+            {k: torch.as_tensor(v) for k, v in self.objects.items()},
+            {k: torch.as_tensor(v) for k, v in self.masks.items()},
+        )
 
 
 def _eta(p3: np.ndarray) -> np.ndarray:
@@ -117,8 +138,9 @@ def _eta(p3: np.ndarray) -> np.ndarray:
     return np.arcsinh(p3[..., 2] / np.maximum(pt, 1e-9))
 
 
-def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False,
-                      inputs: str = "basic") -> DineutrinoArrays:  # fmt: skip
+def dineutrino_arrays(
+    events: Events, *, max_jets: int = 10, require_truth: bool = False, inputs: str = "basic"
+) -> DineutrinoArrays:
     """The model inputs (the input set ``inputs`` of :data:`INPUT_SETS`) from events read with the
     ``hepgen-ttbar-dilepton`` schema (ℓ⁺ first, then ℓ⁻)."""
     if inputs not in INPUT_SETS:
@@ -134,7 +156,9 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
     truth = events.truth.get("neutrinos")
     if require_truth:
         if truth is None:
-            raise HepgenInputError("training needs the truth neutrinos (the schema has no 'neutrinos' truth collection)")
+            raise HepgenInputError(
+                "training needs the truth neutrinos (the schema has no 'neutrinos' truth collection)"
+            )
         complete = truth.mask.sum(axis=1) == 2
         skipped["no truth neutrino pair"] = int((keep & ~complete).sum())
         keep &= complete
@@ -145,17 +169,28 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
     l_p4 = p4_from_pt_eta_phi_mass(leptons["pt"], leptons["eta"], leptons["phi"], leptons["mass"])[idx][:, :2]
     l_p4 = np.take_along_axis(l_p4, order[..., None], axis=1)
     is_muon = (np.abs(leptons["pdgId"][idx][:, :2]) == 13).astype(np.float64)
-    lepton_features = np.concatenate([
-        l_p4[..., :3], np.log(np.maximum(l_p4[..., 3:4], 1e-3)), np.array([1.0, -1.0])[None, :, None].repeat(len(idx), 0),
-        np.take_along_axis(is_muon, order, axis=1)[..., None],
-    ], axis=-1)  # fmt: skip
+    lepton_features = np.concatenate(
+        [
+            l_p4[..., :3],
+            np.log(np.maximum(l_p4[..., 3:4], 1e-3)),
+            np.array([1.0, -1.0])[None, :, None].repeat(len(idx), 0),
+            np.take_along_axis(is_muon, order, axis=1)[..., None],
+        ],
+        axis=-1,
+    )
 
     n_jets = min(jets.max_length, max_jets)
     j_mask = jets.mask[idx, :n_jets]
     j_p4 = p4_from_pt_eta_phi_mass(jets["pt"], jets["eta"], jets["phi"], jets["mass"])[idx, :n_jets] * j_mask[..., None]
-    btag = btag_flags(jets["btag"][idx, :n_jets], j_mask) if "btag" in jets.features else np.zeros(j_mask.shape, np.float32)
+    btag = (
+        btag_flags(jets["btag"][idx, :n_jets], j_mask)
+        if "btag" in jets.features
+        else np.zeros(j_mask.shape, np.float32)
+    )
     with np.errstate(divide="ignore"):
-        jet_features = np.concatenate([j_p4[..., :3], np.log(np.where(j_mask, j_p4[..., 3], 1.0))[..., None], btag[..., None]], -1)
+        jet_features = np.concatenate(
+            [j_p4[..., :3], np.log(np.where(j_mask, j_p4[..., 3], 1.0))[..., None], btag[..., None]], -1
+        )
     jet_features *= j_mask[..., None]
 
     target = None
@@ -163,8 +198,9 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
         nu_p3 = np.stack([truth["px"], truth["py"], truth["pz"]], axis=-1)[idx][:, :2]
         nu_first = truth["pdgId"][idx, 0] > 0  # ν (positive id, from the top's W⁺) first
         nu_p3 = np.where(nu_first[:, None, None], nu_p3, nu_p3[:, ::-1])
-        target = np.concatenate([nu_p3[:, 0, :2], _eta(nu_p3[:, 0])[:, None], nu_p3[:, 1, :2], _eta(nu_p3[:, 1])[:, None]],
-                                axis=1).astype(np.float32)  # fmt: skip
+        target = np.concatenate(
+            [nu_p3[:, 0, :2], _eta(nu_p3[:, 0])[:, None], nu_p3[:, 1, :2], _eta(nu_p3[:, 1])[:, None]], axis=1
+        ).astype(np.float32)
     truth_observables = None
     if target is not None and {"b_quarks", "gen_leptons"} <= set(events.truth):
         quarks, gen = events.truth["b_quarks"], events.truth["gen_leptons"]
@@ -172,8 +208,11 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
         l4 = p4_from_pt_eta_phi_mass(gen["pt"], gen["eta"], gen["phi"], gen["mass"])[idx]
         truth_nu = targets_to_momenta(target.astype(np.float64))
         truth_observables = ttbar_observables(b4[:, 0], l4[:, 0], truth_nu[:, 0], b4[:, 1], l4[:, 1], truth_nu[:, 1])
-    objects = {"leptons": lepton_features.astype(np.float32), "jets": jet_features.astype(np.float32),
-               "met": np.stack([met["px"][idx, 0], met["py"][idx, 0]], axis=-1)[:, None, :].astype(np.float32)}  # fmt: skip
+    objects = {
+        "leptons": lepton_features.astype(np.float32),
+        "jets": jet_features.astype(np.float32),
+        "met": np.stack([met["px"][idx, 0], met["py"][idx, 0]], axis=-1)[:, None, :].astype(np.float32),
+    }
     masks = {"leptons": np.ones((len(idx), 2), bool), "jets": j_mask, "met": np.ones((len(idx), 1), bool)}
     if inputs == "constrained":
         b_pair = _b_candidates(btag, j_p4, j_mask)
@@ -182,8 +221,9 @@ def dineutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool
     for name, values in objects.items():
         if not np.isfinite(values).all():
             raise HepgenInputError(f"non-finite {name} inputs after building the dilepton features")
-    return DineutrinoArrays(objects, masks, target, l_p4.astype(np.float32), j_p4.astype(np.float32), idx, skipped,
-                            truth_observables)
+    return DineutrinoArrays(
+        objects, masks, target, l_p4.astype(np.float32), j_p4.astype(np.float32), idx, skipped, truth_observables
+    )
 
 
 def targets_to_momenta(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
@@ -198,13 +238,27 @@ def targets_to_momenta(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
 class DineutrinoModel(nn.Module):
     """The object-set encoder and a conditional flow over the six targets (:data:`TARGETS`)."""
 
-    def __init__(self, *, dim: int = 64, heads: int = 4, layers: int = 3, head_hidden: int = 128,
-                 flow_transforms: int = 4, inputs: str = "basic") -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        dim: int = 64,
+        heads: int = 4,
+        layers: int = 3,
+        head_hidden: int = 128,
+        flow_transforms: int = 4,
+        inputs: str = "basic",
+    ) -> None:
         super().__init__()
         if inputs not in INPUT_SETS:
             raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
-        self.config = {"dim": dim, "heads": heads, "layers": layers, "head_hidden": head_hidden,
-                       "flow_transforms": flow_transforms, "inputs": inputs}  # fmt: skip
+        self.config = {
+            "dim": dim,
+            "heads": heads,
+            "layers": layers,
+            "head_hidden": head_hidden,
+            "flow_transforms": flow_transforms,
+            "inputs": inputs,
+        }
         self.encoder = ObjectSetEncoder(INPUT_SETS[inputs], dim=dim, heads=heads, layers=layers)
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         self.head = FlowHead(dim, len(TARGETS), hidden=head_hidden, transforms=flow_transforms)
@@ -221,8 +275,9 @@ class DineutrinoModel(nn.Module):
         return -self.head(self.encoder(objects, masks)).log_prob(self.target_standardizer(target)).mean()
 
     @torch.no_grad()
-    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *,
-               with_log_prob: bool = False) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
+    def sample(
+        self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *, with_log_prob: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """``n`` posterior samples of the six targets per event ``[B, n, 6]`` (physical units; with ``with_log_prob``
         also their log density ``[B, n]`` in the standardised space, which ranks an event's samples)."""
         draws, log_prob = self.head.sample(self.encoder(objects, masks), n, with_log_prob=with_log_prob)
@@ -248,7 +303,9 @@ def _b_candidates(btag: np.ndarray, jets_p4: np.ndarray, mask: np.ndarray) -> np
     return np.where((chosen >= 0)[..., None], p4, 0.0)
 
 
-def classical_tokens(b_pair: np.ndarray, leptons: np.ndarray, met: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def classical_tokens(
+    b_pair: np.ndarray, leptons: np.ndarray, met: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The classical answers as model inputs: ``{"ellipse": (values [B, 8, 8], mask [B, 8]), "weighting": (values
     [B, 2, 8], mask [B, 2])}`` (:data:`SOLUTION_FEATURES`; zero where masked). The ellipse method's up to four
     solutions and Neutrino Weighting's best pair, each with the b candidates ``b_pair`` ``[B, 2, 4]`` in both orders
@@ -273,9 +330,15 @@ def classical_tokens(b_pair: np.ndarray, leptons: np.ndarray, met: np.ndarray) -
             out[name][0].append(np.concatenate(values, axis=1))
             out[name][1].append(np.concatenate(masks, axis=1))
     widths = {"ellipse": 8, "weighting": 2}
-    return {name: (np.concatenate(v).astype(np.float32) if v else np.zeros((0, widths[name], len(SOLUTION_FEATURES)), np.float32),
-                   np.concatenate(k) if k else np.zeros((0, widths[name]), bool))
-            for name, (v, k) in out.items()}  # fmt: skip
+    return {
+        name: (
+            np.concatenate(v).astype(np.float32)
+            if v
+            else np.zeros((0, widths[name], len(SOLUTION_FEATURES)), np.float32),
+            np.concatenate(k) if k else np.zeros((0, widths[name]), bool),
+        )
+        for name, (v, k) in out.items()
+    }
 
 
 def flow_pairing(b_pair: np.ndarray, leptons: np.ndarray, samples: np.ndarray) -> np.ndarray:
@@ -286,9 +349,13 @@ def flow_pairing(b_pair: np.ndarray, leptons: np.ndarray, samples: np.ndarray) -
     differences 0.030 ± 0.005, 0.031 ± 0.006), top pT 0.286 against 0.305 (m(tt̄) does not depend on the pairing)."""
     nus = massless_p4(samples.astype(np.float64))
     lep = leptons[:, None, :, :]
-    cost = [((invariant_mass(lep[:, :, 0], nus[:, :, 0], b_pair[:, None, k]) - TOP_MASS) ** 2
-             + (invariant_mass(lep[:, :, 1], nus[:, :, 1], b_pair[:, None, 1 - k]) - TOP_MASS) ** 2).mean(axis=1)
-            for k in (0, 1)]  # fmt: skip
+    cost = [
+        (
+            (invariant_mass(lep[:, :, 0], nus[:, :, 0], b_pair[:, None, k]) - TOP_MASS) ** 2
+            + (invariant_mass(lep[:, :, 1], nus[:, :, 1], b_pair[:, None, 1 - k]) - TOP_MASS) ** 2
+        ).mean(axis=1)
+        for k in (0, 1)
+    ]
     swap = cost[1] < cost[0]
     return np.where(swap[:, None, None], b_pair[:, ::-1], b_pair)
 
@@ -309,8 +376,12 @@ class DineutrinoTraining(TrainSettings):
     layers: int = setting(3, "self-attention blocks")
     head_hidden: int = setting(128, "hidden width of the flow's networks")
     flow_transforms: int = setting(4, "spline transforms of the flow")
-    inputs: str = setting("basic", "the input set: basic, or constrained (adds the ellipse method's solutions and "
-                          "Neutrino Weighting's best pair as tokens)", choices=tuple(INPUT_SETS))  # fmt: skip
+    inputs: str = setting(
+        "basic",
+        "the input set: basic, or constrained (adds the ellipse method's solutions and "
+        "Neutrino Weighting's best pair as tokens)",
+        choices=tuple(INPUT_SETS),
+    )
 
 
 @dataclass
@@ -343,18 +414,27 @@ class DineutrinoTask(Task):
     group_name = "method (prediction file)"
 
     def build_model(self, settings: DineutrinoTraining) -> DineutrinoModel:
-        return DineutrinoModel(dim=settings.dim, heads=settings.heads, layers=settings.layers,
-                               head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms,
-                               inputs=settings.inputs)  # fmt: skip
+        return DineutrinoModel(
+            dim=settings.dim,
+            heads=settings.heads,
+            layers=settings.layers,
+            head_hidden=settings.head_hidden,
+            flow_transforms=settings.flow_transforms,
+            inputs=settings.inputs,
+        )
 
     def training_data(self, settings: DineutrinoTraining, model: DineutrinoModel) -> TrainingData:
         from hepgen.io import read
 
-        arrays = dineutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True,
-                                   inputs=settings.inputs)  # fmt: skip
+        arrays = dineutrino_arrays(
+            read(settings.data, settings.schema, entry_stop=settings.max_events),
+            require_truth=True,
+            inputs=settings.inputs,
+        )
         if len(arrays) < 10:
-            raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
-                                   f"(skipped: {arrays.skipped})")  # fmt: skip
+            raise HepgenInputError(
+                f"only {len(arrays)} usable events in {settings.data}; training needs more (skipped: {arrays.skipped})"
+            )
         train, val = split_events(arrays, settings.val_fraction, settings.seed)
         model.fit_standardization(train)
         return TrainingData(
@@ -363,7 +443,9 @@ class DineutrinoTask(Task):
             f"training the flow on {len(train)} events, validating on {len(val)} (skipped {arrays.skipped})",
         )
 
-    def loss(self, model: DineutrinoModel, batch: Any, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def loss(
+        self, model: DineutrinoModel, batch: Any, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         objects, masks, target = batch
         return {"nll": model.loss(objects, masks, target)}
 
@@ -386,7 +468,9 @@ class DineutrinoTask(Task):
     def prediction_metadata(self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction) -> dict[str, Any]:
         return {"method": predictor if isinstance(predictor, str) else "flow"}
 
-    def predict_block(self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction, block: Block) -> BlockOutput:
+    def predict_block(
+        self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction, block: Block
+    ) -> BlockOutput:
         """Both neutrinos of one block's usable events (see the module docstring for the branches)."""
         from hepgen.io import read
 
@@ -397,7 +481,9 @@ class DineutrinoTask(Task):
         met = arrays.objects["met"][:, 0].astype(np.float64)
         outputs: dict[str, np.ndarray] = {}
         if isinstance(predictor, str):
-            solutions, pairing = solve_with_pairings(CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met)
+            solutions, pairing = solve_with_pairings(
+                CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met
+            )
             point = np.nan_to_num(np.stack([solutions.chosen_nu, solutions.chosen_nubar], axis=1))  # 0 where failed
             outputs["answered"] = ~solutions.failed
             ordered = np.where((pairing == 1)[:, None, None], b_pair[:, ::-1], b_pair)
@@ -405,7 +491,9 @@ class DineutrinoTask(Task):
             torch.manual_seed(block.seed)
             draws = []
             for start in range(0, len(arrays), settings.batch_size):
-                objects, masks = arrays.select(np.arange(start, min(start + settings.batch_size, len(arrays)))).tensors()
+                objects, masks = arrays.select(
+                    np.arange(start, min(start + settings.batch_size, len(arrays)))
+                ).tensors()
                 draws.append(targets_to_momenta(predictor.sample(objects, masks, settings.samples)).numpy())
             samples = np.concatenate(draws) if draws else np.zeros((0, settings.samples, 2, 3), np.float32)
             point = np.median(samples, axis=1)
@@ -425,8 +513,13 @@ class DineutrinoTask(Task):
     def validate(self, settings: DineutrinoValidation) -> dict[str, Any]:
         from hepgen.validation.dineutrino_comparison import validate_dineutrino
 
-        return validate_dineutrino(settings.pred, settings.out, label_text=settings.label, experiment=settings.experiment,
-                                   figures=settings.figures)  # fmt: skip
+        return validate_dineutrino(
+            settings.pred,
+            settings.out,
+            label_text=settings.label,
+            experiment=settings.experiment,
+            figures=settings.figures,
+        )
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:
         return f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events"

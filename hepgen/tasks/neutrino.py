@@ -92,14 +92,19 @@ INPUT_SETS: dict[str, dict[str, tuple[str, ...]]] = {
 
 #: What each input feature is, with its unit: what a caller outside hepgen (the ONNX export) must compute.
 FEATURE_DOCS: dict[str, str] = {
-    "px": "GeV", "py": "GeV", "pz": "GeV", "log_energy": "ln(E / GeV)", "charge": "the lepton's charge, ±1",
+    "px": "GeV",
+    "py": "GeV",
+    "pz": "GeV",
+    "log_energy": "ln(E / GeV)",
+    "charge": "the lepton's charge, ±1",
     "is_muon": "1 for a muon, 0 for an electron",
     "btag": "1 if b-tagged (a discriminator above its working point, e.g. DeepJet > 0.3), else 0",
     "pz_small": "GeV, the W-mass solution for the neutrino's pz with the smaller |pz| (the real part if complex)",
-    "pz_large": "GeV, the other W-mass solution", "is_complex": "1 if the W-mass solutions were complex, else 0",
+    "pz_large": "GeV, the other W-mass solution",
+    "is_complex": "1 if the W-mass solutions were complex, else 0",
     "m_lnuj_small": "GeV, m(ℓ ν j) of this jet with ν = (MET, pz_small)",
     "m_lnuj_large": "GeV, m(ℓ ν j) of this jet with ν = (MET, pz_large)",
-}  # fmt: skip
+}
 
 _LEPTON_PT_MIN_NANOAOD = 20.0
 
@@ -120,8 +125,11 @@ def btag_flags(discriminator: np.ndarray, mask: np.ndarray) -> np.ndarray:
     discriminator = np.asarray(discriminator)
     placeholder = (discriminator < 0) & mask
     if placeholder.any():
-        log.warning("%d of %d jets have no b-tag discriminator (placeholder values < 0): treated as untagged",
-                    int(placeholder.sum()), int(mask.sum()))  # fmt: skip
+        log.warning(
+            "%d of %d jets have no b-tag discriminator (placeholder values < 0): treated as untagged",
+            int(placeholder.sum()),
+            int(mask.sum()),
+        )
     return ((discriminator > BTAG_THRESHOLD) & mask).astype(np.float32)
 
 
@@ -159,7 +167,9 @@ class NeutrinoArrays:
         return len(self.event_index)
 
     def select(self, index: np.ndarray) -> NeutrinoArrays:
-        pick = lambda a: None if a is None else a[index]  # noqa: E731
+        def pick(a):
+            return None if a is None else a[index]
+
         return NeutrinoArrays(
             {k: v[index] for k, v in self.objects.items()},
             {k: v[index] for k, v in self.masks.items()},
@@ -200,11 +210,16 @@ def _leading_lepton(events: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         e_pt = np.where(e.mask[:, 0], e["pt"][:, 0], 0.0)
         m_pt = np.where(m.mask[:, 0], m["pt"][:, 0], 0.0)
         is_muon = m_pt > e_pt
-        pick = lambda f: np.where(is_muon, m[f][:, 0], e[f][:, 0])  # noqa: E731
+
+        def pick(f):
+            return np.where(is_muon, m[f][:, 0], e[f][:, 0])
+
         p4 = p4_from_pt_eta_phi_mass(pick("pt"), pick("eta"), pick("phi"), pick("mass"))
         has = np.maximum(e_pt, m_pt) > _LEPTON_PT_MIN_NANOAOD
         return p4, pick("charge"), is_muon, has
-    raise HepgenInputError(f"the events hold no lepton collection ('leptons', or 'electrons' and 'muons'): {list(events)}")
+    raise HepgenInputError(
+        f"the events hold no lepton collection ('leptons', or 'electrons' and 'muons'): {list(events)}"
+    )
 
 
 def _truth_neutrino(events: Events) -> tuple[np.ndarray, np.ndarray] | None:
@@ -212,12 +227,15 @@ def _truth_neutrino(events: Events) -> tuple[np.ndarray, np.ndarray] | None:
     for name in ("neutrino", "neutrinos"):
         if name in events.truth:
             cloud = events.truth[name]
-            return p4_from_pt_eta_phi_mass(cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], np.zeros(cloud.n_events)), cloud.mask[:, 0]
+            return p4_from_pt_eta_phi_mass(
+                cloud["pt"][:, 0], cloud["eta"][:, 0], cloud["phi"][:, 0], np.zeros(cloud.n_events)
+            ), cloud.mask[:, 0]
     return None
 
 
-def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool = False,
-                    inputs: str = "basic") -> NeutrinoArrays:  # fmt: skip
+def neutrino_arrays(
+    events: Events, *, max_jets: int = 10, require_truth: bool = False, inputs: str = "basic"
+) -> NeutrinoArrays:
     """Build the model inputs (the input set ``inputs`` of :data:`INPUT_SETS`) from events read with the
     ``hepgen-ttbar`` or ``nanoaod`` schema.
 
@@ -261,8 +279,15 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
     B = len(idx)
     jet_features = jet_features[idx]
     if inputs == "constrained":
-        jet_features = np.concatenate([jet_features, _top_candidate_masses(lepton_p4[idx], jet_p4[idx], jets.mask[idx],
-                                                                           met_px[idx], met_py[idx], small, large)], -1)
+        jet_features = np.concatenate(
+            [
+                jet_features,
+                _top_candidate_masses(
+                    lepton_p4[idx], jet_p4[idx], jets.mask[idx], met_px[idx], met_py[idx], small, large
+                ),
+            ],
+            -1,
+        )
     objects = {
         "lepton": lepton_features[idx, None, :].astype(np.float32),
         "jets": jet_features.astype(np.float32),
@@ -292,12 +317,30 @@ def neutrino_arrays(events: Events, *, max_jets: int = 10, require_truth: bool =
         if not np.isfinite(values).all():
             raise HepgenInputError(f"non-finite {name} inputs after building the neutrino features")
     roots = np.stack([solution.pz_plus, solution.pz_minus], axis=-1)
-    return NeutrinoArrays(objects, masks, target, lepton_p4[idx], b_lep, solution.pz, idx, skipped, roots,
-                          (jet_p4 * jets.mask[..., None])[idx].astype(np.float32), parton_jets)  # fmt: skip
+    return NeutrinoArrays(
+        objects,
+        masks,
+        target,
+        lepton_p4[idx],
+        b_lep,
+        solution.pz,
+        idx,
+        skipped,
+        roots,
+        (jet_p4 * jets.mask[..., None])[idx].astype(np.float32),
+        parton_jets,
+    )
 
 
-def _top_candidate_masses(lepton_p4: np.ndarray, jet_p4: np.ndarray, mask: np.ndarray, met_px: np.ndarray,
-                          met_py: np.ndarray, pz_small: np.ndarray, pz_large: np.ndarray) -> np.ndarray:
+def _top_candidate_masses(
+    lepton_p4: np.ndarray,
+    jet_p4: np.ndarray,
+    mask: np.ndarray,
+    met_px: np.ndarray,
+    met_py: np.ndarray,
+    pz_small: np.ndarray,
+    pz_large: np.ndarray,
+) -> np.ndarray:
     """m(ℓ ν j) [GeV] of every jet with ν = (MET, each W-mass root) ``[B, N, 2]`` (zero for padding)."""
     masses = []
     for pz in (pz_small, pz_large):
@@ -321,8 +364,8 @@ _ENCODER_PARTS = ("standardizers.", "embeddings.", "type_embedding.", "blocks.",
 
 def _encoder_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
     """Load models saved with the encoder's parameters at the top level (``blocks.0…`` → ``encoder.blocks.0…``)."""
-    for key in [k for k in state_dict if k.startswith(prefix) and k[len(prefix):].startswith(_ENCODER_PARTS)]:
-        state_dict[f"{prefix}encoder.{key[len(prefix):]}"] = state_dict.pop(key)
+    for key in [k for k in state_dict if k.startswith(prefix) and k[len(prefix) :].startswith(_ENCODER_PARTS)]:
+        state_dict[f"{prefix}encoder.{key[len(prefix) :]}"] = state_dict.pop(key)
 
 
 class NeutrinoModel(nn.Module):
@@ -360,10 +403,18 @@ class NeutrinoModel(nn.Module):
     ) -> None:
         super().__init__()
         self.config = {
-            "head": head, "dim": dim, "heads": heads, "layers": layers, "head_hidden": head_hidden,
-            "flow_transforms": flow_transforms, "mdn_components": mdn_components, "max_jets": max_jets, "dropout": dropout,
-            "assignment": assignment, "inputs": inputs,
-        }  # fmt: skip
+            "head": head,
+            "dim": dim,
+            "heads": heads,
+            "layers": layers,
+            "head_hidden": head_hidden,
+            "flow_transforms": flow_transforms,
+            "mdn_components": mdn_components,
+            "max_jets": max_jets,
+            "dropout": dropout,
+            "assignment": assignment,
+            "inputs": inputs,
+        }
         if inputs not in INPUT_SETS:
             raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
         features = INPUT_SETS[inputs]
@@ -393,8 +444,10 @@ class NeutrinoModel(nn.Module):
 
     def fit_standardization(self, arrays: NeutrinoArrays) -> None:
         """Fit every input and target standardizer on training arrays."""
-        self.encoder.fit_standardization({k: torch.as_tensor(v) for k, v in arrays.objects.items()},
-                                         {k: torch.as_tensor(v) for k, v in arrays.masks.items()})  # fmt: skip
+        self.encoder.fit_standardization(
+            {k: torch.as_tensor(v) for k, v in arrays.objects.items()},
+            {k: torch.as_tensor(v) for k, v in arrays.masks.items()},
+        )
         if arrays.target is None:
             raise HepgenInputError("fitting the target standardisation needs truth targets")
         self.target_standardizer.fit(torch.as_tensor(arrays.target))
@@ -412,8 +465,9 @@ class NeutrinoModel(nn.Module):
         logits = self.assignment_head(tokens[:, 1 : 1 + n_jets]).squeeze(-1)  # the jet tokens follow the lepton's
         return logits.masked_fill(~masks["jets"], float("-inf"))
 
-    def losses(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor,
-               b_jet: Tensor | None = None) -> dict[str, Tensor]:  # fmt: skip
+    def losses(
+        self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor, b_jet: Tensor | None = None
+    ) -> dict[str, Tensor]:
         """The negative log-likelihood of the standardised targets; with the assignment head also the cross-entropy
         of the leptonic-b jet (events without a matched jet excluded) and the uncertainty-weighted total."""
         tokens, mask = self.encoder.tokens(objects, masks)
@@ -422,8 +476,11 @@ class NeutrinoModel(nn.Module):
             return {"nll": nll}
         logits = self._assignment_logits(tokens, masks)
         known = b_jet >= 0
-        ce = (nn.functional.cross_entropy(logits[known], b_jet[known], reduction="sum") / known.sum().clamp_min(1)
-              if known.any() else logits.sum() * 0.0)  # fmt: skip
+        ce = (
+            nn.functional.cross_entropy(logits[known], b_jet[known], reduction="sum") / known.sum().clamp_min(1)
+            if known.any()
+            else logits.sum() * 0.0
+        )
         s = self.log_variance
         weighted = nll + torch.exp(-s) * ce + 0.5 * s  # a classification's uncertainty weight: e^{−s} CE + ½ s
         return {"nll": nll, "assignment": ce, "assignment_log_variance": s.detach(), "weighted": weighted}
@@ -444,8 +501,9 @@ class NeutrinoModel(nn.Module):
         return TransformedDistribution(self(objects, masks), [AffineTransform(std.mean, std.std, event_dim=1)])
 
     @torch.no_grad()
-    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *,
-               with_log_prob: bool = False) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
+    def sample(
+        self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *, with_log_prob: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """``n`` posterior samples of (px, py, η) per event ``[B, n, 3]``; with ``with_log_prob`` also the log
         density of each ``[B, n]`` (up to a constant per event: in the standardised space, which ranks the samples of
         an event exactly as the physical one — what the mode estimate needs). The flow gives both in one pass."""
@@ -476,8 +534,9 @@ class NeutrinoSamplingGraph(nn.Module):
         from hepgen.models.flow_sampling import ContextCachedSampler, supports
 
         if not isinstance(model.head, FlowHead) or not supports(model.head.flow):
-            raise HepgenInputError(f"only flow-head neutrino models export their sampling pass; this one has a "
-                                   f"{model.head_kind!r} head")  # fmt: skip
+            raise HepgenInputError(
+                f"only flow-head neutrino models export their sampling pass; this one has a {model.head_kind!r} head"
+            )
         self.model = model
         self.sampler = ContextCachedSampler(model.head.flow)
         self.names = list(model.encoder.features)
@@ -487,11 +546,14 @@ class NeutrinoSamplingGraph(nn.Module):
         objects = {k: tensors[2 * i] for i, k in enumerate(self.names)}
         masks = {k: tensors[2 * i + 1] for i, k in enumerate(self.names)}
         tokens, token_mask = self.model.encoder.tokens(objects, masks)
-        x, log_prob = self.sampler.transform_noise(self.model.encoder.pool(tokens, token_mask), noise.transpose(0, 1),
-                                                   with_log_prob=True)  # fmt: skip
+        x, log_prob = self.sampler.transform_noise(
+            self.model.encoder.pool(tokens, token_mask), noise.transpose(0, 1), with_log_prob=True
+        )
         samples = self.model.target_standardizer.inverse(x).transpose(0, 1)
         px, py, eta = samples.unbind(-1)
-        pz = torch.sqrt(px * px + py * py) * 0.5 * (torch.exp(eta) - torch.exp(-eta))  # sinh: the exporter has no aten::sinh
+        pz = (
+            torch.sqrt(px * px + py * py) * 0.5 * (torch.exp(eta) - torch.exp(-eta))
+        )  # sinh: the exporter has no aten::sinh
         out = (samples, torch.stack([px, py, pz], -1), log_prob.transpose(0, 1))
         if self.model.has_assignment:
             probability = torch.softmax(self.model._assignment_logits(tokens, masks), dim=-1).nan_to_num(0.0)
@@ -518,8 +580,9 @@ class OnnxNeutrinoSampler:
         feed = {**{k: v for k, v in objects.items()}, **{f"{k}_mask": v for k, v in masks.items()}, "noise": noise}
         return self.graphs.run("neutrino_sampler", **feed)
 
-    def sample(self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *,
-               with_log_prob: bool = False) -> Tensor | tuple[Tensor, Tensor]:  # fmt: skip
+    def sample(
+        self, objects: dict[str, Tensor], masks: dict[str, Tensor], n: int, *, with_log_prob: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """As :meth:`NeutrinoModel.sample`: ``[B, n, 3]`` samples of (px, py, η) (and their log density ``[B, n]``)."""
         B = next(iter(objects.values())).shape[0]
         noise = torch.normal(torch.zeros(n, B, len(TARGETS)), torch.ones(n, B, len(TARGETS)))  # zuko's base.sample
@@ -534,7 +597,9 @@ class OnnxNeutrinoSampler:
         return torch.from_numpy(self._run(objects, masks, torch.zeros(B, 1, len(TARGETS)))["assignment_probability"])
 
 
-def neutrino_export_graphs(model: NeutrinoModel, *, events: int = 6, samples: int = 5) -> tuple[list[Any], dict[str, Any]]:
+def neutrino_export_graphs(
+    model: NeutrinoModel, *, events: int = 6, samples: int = 5
+) -> tuple[list[Any], dict[str, Any]]:
     """The exported graph of a flow-head model (:class:`NeutrinoSamplingGraph`), checked on random inputs of
     ``events`` events (some jets padded) and ``samples`` samples, and the feature definitions for the caller."""
     from hepgen.tasks.onnx_export import ExportGraph, TensorDoc
@@ -559,39 +624,62 @@ def neutrino_export_graphs(model: NeutrinoModel, *, events: int = 6, samples: in
         axis = "jets" if name == "jets" else f"{name}s"
         inputs[name], inputs[f"{name}_mask"] = values.float(), mask
         what = "up to max_jets jets, padded with zeros" if name == "jets" else f"one {name} object per event"
-        docs[name] = TensorDoc(("events", axis, len(features[name])), "float32",
-                               f"{what}: ({', '.join(features[name])}); see 'features' for units")  # fmt: skip
+        docs[name] = TensorDoc(
+            ("events", axis, len(features[name])),
+            "float32",
+            f"{what}: ({', '.join(features[name])}); see 'features' for units",
+        )
         docs[f"{name}_mask"] = TensorDoc(("events", axis), "bool", f"true for real {name} entries, false for padding")
     inputs["noise"] = torch.randn(events, samples, len(TARGETS), generator=generator)
     docs["noise"] = TensorDoc(("events", "samples", 3), "float32", "standard-normal base noise, one row per sample")
     outputs = {
-        "samples": TensorDoc(("events", "samples", 3), "float32", "posterior samples of the neutrino's (px [GeV], py [GeV], η)"),
-        "momentum": TensorDoc(("events", "samples", 3), "float32", "the same samples as (px, py, pz) [GeV], pz = pT sinh η"),
-        "log_density": TensorDoc(("events", "samples"), "float32", "log p of each sample (standardised space, up to a "
-                                 "constant per event): the sample with the largest is the mode estimate"),
-    }  # fmt: skip
+        "samples": TensorDoc(
+            ("events", "samples", 3), "float32", "posterior samples of the neutrino's (px [GeV], py [GeV], η)"
+        ),
+        "momentum": TensorDoc(
+            ("events", "samples", 3), "float32", "the same samples as (px, py, pz) [GeV], pz = pT sinh η"
+        ),
+        "log_density": TensorDoc(
+            ("events", "samples"),
+            "float32",
+            "log p of each sample (standardised space, up to a "
+            "constant per event): the sample with the largest is the mode estimate",
+        ),
+    }
     if model.has_assignment:
-        outputs["assignment_probability"] = TensorDoc(("events", "jets"), "float32",
-                                                      "p(jet j is the leptonic-top b); 0 for padding")  # fmt: skip
+        outputs["assignment_probability"] = TensorDoc(
+            ("events", "jets"), "float32", "p(jet j is the leptonic-top b); 0 for padding"
+        )
     exported = ExportGraph(
-        "neutrino_sampler", graph.eval(), inputs, docs, outputs,
+        "neutrino_sampler",
+        graph.eval(),
+        inputs,
+        docs,
+        outputs,
         description="one encoder pass and the flow's inverse per event: samples of p(ν | event) from base noise",
-    )  # fmt: skip
+    )
     extra = {
         "features": {name: {f: FEATURE_DOCS[f] for f in features[name]} for name in graph.names},
         "max_jets": model.config["max_jets"],
-        "input_standardization": {name: {"mean": model.encoder.standardizers[name].mean.tolist(),
-                                         "std": model.encoder.standardizers[name].std.tolist()} for name in graph.names},
-        "target_standardization": {"mean": model.target_standardizer.mean.tolist(),
-                                   "std": model.target_standardizer.std.tolist()},
+        "input_standardization": {
+            name: {
+                "mean": model.encoder.standardizers[name].mean.tolist(),
+                "std": model.encoder.standardizers[name].std.tolist(),
+            }
+            for name in graph.names
+        },
+        "target_standardization": {
+            "mean": model.target_standardizer.mean.tolist(),
+            "std": model.target_standardizer.std.tolist(),
+        },
         "notes": "The standardisations are inside the graph (given for reference): feed physical features. "
-                 "Jets are the event's leading max_jets jets in pT order; MET is (px, py); the W-mass solutions use "
-                 "m_W = 80.377 GeV (hepgen.physics.neutrino.solve_neutrino_pz).",
-    }  # fmt: skip
+        "Jets are the event's leading max_jets jets in pT order; MET is (px, py); the W-mass solutions use "
+        "m_W = 80.377 GeV (hepgen.physics.neutrino.solve_neutrino_pz).",
+    }
     return [exported], extra
 
 
-def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int = 0):  # noqa: ANN201
+def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int = 0):
     """Yield ``(objects, masks, target)`` tensor batches (whole-batch indexing: no per-event collate)."""
     order = np.random.default_rng(seed).permutation(len(arrays)) if shuffle else np.arange(len(arrays))
     for start in range(0, len(arrays), batch_size):
@@ -604,14 +692,20 @@ def batches(arrays: NeutrinoArrays, batch_size: int, *, shuffle: bool, seed: int
 def _batch(part: NeutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor | None, Tensor]:
     """One training batch: (objects, masks, target, leptonic-b jet)."""
     objects, masks = part.tensors()
-    return objects, masks, None if part.target is None else torch.as_tensor(part.target), torch.as_tensor(part.b_lep_jet)
+    return (
+        objects,
+        masks,
+        None if part.target is None else torch.as_tensor(part.target),
+        torch.as_tensor(part.b_lep_jet),
+    )
 
 
 # -- the task -------------------------------------------------------------------------------------------------------
 
 
-def posterior_outputs(predictor: Any, arrays: NeutrinoArrays, *, samples: int, seed: int, batch_size: int = 512,
-                      device: str = "cpu") -> dict[str, np.ndarray]:  # fmt: skip
+def posterior_outputs(
+    predictor: Any, arrays: NeutrinoArrays, *, samples: int, seed: int, batch_size: int = 512, device: str = "cpu"
+) -> dict[str, np.ndarray]:
     """The posterior of the events of ``arrays`` from a trained model (or its ONNX runner), the random stream seeded
     by ``seed``: ``point`` (the median, px, py, pz [GeV]) ``[B, 3]``, ``samples`` ``[B, S, 3]`` and ``mode`` (the most
     likely sample, ν-Flows' estimate) ``[B, 3]`` for probabilistic models, ``assignment_probability`` ``[B, N_jets]``
@@ -636,8 +730,9 @@ def posterior_outputs(predictor: Any, arrays: NeutrinoArrays, *, samples: int, s
         outputs["mode"] = (np.concatenate(modes) if modes else np.zeros((0, 3))).astype(np.float32)
     if predictor.has_assignment:
         width = arrays.masks["jets"].shape[1]
-        outputs["assignment_probability"] = (np.concatenate(assignment) if assignment else
-                                             np.zeros((0, width))).astype(np.float32)  # fmt: skip
+        outputs["assignment_probability"] = (np.concatenate(assignment) if assignment else np.zeros((0, width))).astype(
+            np.float32
+        )
     return outputs
 
 
@@ -655,8 +750,9 @@ def _cached_model(run: str, modified: float) -> NeutrinoModel:
     return load_model("neutrino", run)
 
 
-def _partition_posterior(partition: Any, run: str, samples: int, seed: int, schema: str, batch_size: int,
-                         partition_info: dict | None = None) -> Any:  # fmt: skip
+def _partition_posterior(
+    partition: Any, run: str, samples: int, seed: int, schema: str, batch_size: int, partition_info: dict | None = None
+) -> Any:
     """One partition's posterior, one record per input event (None where the event has no lepton or jets)."""
     import awkward as ak
 
@@ -679,7 +775,9 @@ def _partition_posterior(partition: Any, run: str, samples: int, seed: int, sche
     from hepgen.shards import derive_seed
 
     with _SAMPLING_LOCK:  # torch's global stream is seeded per partition: one partition at a time per process
-        outputs = posterior_outputs(model, arrays, samples=samples, seed=derive_seed(seed, index), batch_size=batch_size)
+        outputs = posterior_outputs(
+            model, arrays, samples=samples, seed=derive_seed(seed, index), batch_size=batch_size
+        )
     return _posterior_records(outputs, samples, length=len(partition), rows=arrays.event_index)
 
 
@@ -690,8 +788,9 @@ def _model_file(run: str) -> Any:
     return path / "model.pt" if path.is_dir() else path
 
 
-def _posterior_records(outputs: dict[str, np.ndarray] | None, samples: int, *, length: int | None,
-                       rows: np.ndarray | None = None) -> Any:  # fmt: skip
+def _posterior_records(
+    outputs: dict[str, np.ndarray] | None, samples: int, *, length: int | None, rows: np.ndarray | None = None
+) -> Any:
     """Per input event a record {point [3], mode [3], samples [S][3]} (px, py, pz in GeV), None for events the
     neutrino needs but lacks (no lepton or no jets); a typetracer of that form for ``length=None``."""
     import awkward as ak
@@ -700,8 +799,9 @@ def _posterior_records(outputs: dict[str, np.ndarray] | None, samples: int, *, l
     point = np.zeros((n, 3), np.float32) if outputs is None else outputs["point"]
     mode = outputs.get("mode", point) if outputs is not None else point
     drawn = np.zeros((n, samples, 3), np.float32) if outputs is None else outputs.get("samples", point[:, None, :])
-    content = ak.zip({"point": ak.from_numpy(point), "mode": ak.from_numpy(mode), "samples": ak.from_numpy(drawn)},
-                     depth_limit=1)  # fmt: skip
+    content = ak.zip(
+        {"point": ak.from_numpy(point), "mode": ak.from_numpy(mode), "samples": ak.from_numpy(drawn)}, depth_limit=1
+    )
     if length is None:
         index = np.zeros(0, np.int64)
         records = ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), content.layout))
@@ -711,8 +811,9 @@ def _posterior_records(outputs: dict[str, np.ndarray] | None, samples: int, *, l
     return ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), content.layout))
 
 
-def posterior_samples_dask(events: Any, run: str, *, samples: int = 256, seed: int = 0, schema: str = "nanoaod",
-                           batch_size: int = 512) -> Any:  # fmt: skip
+def posterior_samples_dask(
+    events: Any, run: str, *, samples: int = 256, seed: int = 0, schema: str = "nanoaod", batch_size: int = 512
+) -> Any:
     """The neutrino posterior of a dask-awkward event collection, lazily, partition by partition.
 
     ``events``: NanoAOD events as a dask-awkward array — ``uproot.dask(files)`` (flat ``Jet_pt``, ``MET_pt``, ...),
@@ -741,11 +842,22 @@ def posterior_samples_dask(events: Any, run: str, *, samples: int = 256, seed: i
     resolve_schema(schema)  # an unknown schema fails now, not inside a worker
     model_path = _model_file(run)
     if not model_path.exists():
-        raise HepgenInputError(f"no trained model at {str(model_path)!r}; train one with `hepgen train neutrino --out RUN`")
+        raise HepgenInputError(
+            f"no trained model at {str(model_path)!r}; train one with `hepgen train neutrino --out RUN`"
+        )
     _check_dask_branches(events, schema)
     meta = _posterior_records(None, samples, length=None)
-    return dak.map_partitions(_partition_posterior, events, run=str(run), samples=samples, seed=seed, schema=schema,
-                              batch_size=batch_size, meta=meta, label="hepgen-neutrino-posterior")  # fmt: skip
+    return dak.map_partitions(
+        _partition_posterior,
+        events,
+        run=str(run),
+        samples=samples,
+        seed=seed,
+        schema=schema,
+        batch_size=batch_size,
+        meta=meta,
+        label="hepgen-neutrino-posterior",
+    )
 
 
 def _check_dask_branches(events: Any, schema: str) -> None:
@@ -769,9 +881,14 @@ class NeutrinoTraining(TrainSettings):
     head_hidden: int = setting(128, "hidden width of the head's networks")
     flow_transforms: int = setting(4, "spline coupling transforms (flow head)")
     mdn_components: int = setting(5, "mixture components (mdn head)")
-    assignment: bool = setting(False, "also learn which jet is the leptonic b, jointly, with learned uncertainty weights")
-    inputs: str = setting("constrained", "the input set: basic, or constrained (adds m(ℓνj) with each W-mass root)",
-                          choices=("basic", "constrained"))
+    assignment: bool = setting(
+        False, "also learn which jet is the leptonic b, jointly, with learned uncertainty weights"
+    )
+    inputs: str = setting(
+        "constrained",
+        "the input set: basic, or constrained (adds m(ℓνj) with each W-mass root)",
+        choices=("basic", "constrained"),
+    )
 
 
 @dataclass
@@ -804,19 +921,30 @@ class NeutrinoTask(Task):
     group_name = "method (prediction file)"
 
     def build_model(self, settings: NeutrinoTraining) -> NeutrinoModel:
-        return NeutrinoModel(head=settings.model, dim=settings.dim, heads=settings.heads, layers=settings.layers,
-                             head_hidden=settings.head_hidden, flow_transforms=settings.flow_transforms,
-                             mdn_components=settings.mdn_components, assignment=settings.assignment,
-                             inputs=settings.inputs)  # fmt: skip
+        return NeutrinoModel(
+            head=settings.model,
+            dim=settings.dim,
+            heads=settings.heads,
+            layers=settings.layers,
+            head_hidden=settings.head_hidden,
+            flow_transforms=settings.flow_transforms,
+            mdn_components=settings.mdn_components,
+            assignment=settings.assignment,
+            inputs=settings.inputs,
+        )
 
     def training_data(self, settings: NeutrinoTraining, model: NeutrinoModel) -> TrainingData:
         from hepgen.io import read
 
-        arrays = neutrino_arrays(read(settings.data, settings.schema, entry_stop=settings.max_events), require_truth=True,
-                                 inputs=model.config["inputs"])  # fmt: skip
+        arrays = neutrino_arrays(
+            read(settings.data, settings.schema, entry_stop=settings.max_events),
+            require_truth=True,
+            inputs=model.config["inputs"],
+        )
         if len(arrays) < 10:
-            raise HepgenInputError(f"only {len(arrays)} usable events in {settings.data}; training needs more "
-                                   f"(skipped: {arrays.skipped})")  # fmt: skip
+            raise HepgenInputError(
+                f"only {len(arrays)} usable events in {settings.data}; training needs more (skipped: {arrays.skipped})"
+            )
         train, val = split_events(arrays, settings.val_fraction, settings.seed)
         model.fit_standardization(train)
         return TrainingData(
@@ -875,8 +1003,14 @@ class NeutrinoTask(Task):
             met = arrays.objects["met"][:, 0]
             outputs["point"] = np.stack([met[:, 0], met[:, 1], arrays.analytic_pz], axis=-1).astype(np.float32)
         else:
-            outputs |= posterior_outputs(predictor, arrays, samples=settings.samples, seed=block.seed,
-                                         batch_size=settings.batch_size, device=settings.device)  # fmt: skip
+            outputs |= posterior_outputs(
+                predictor,
+                arrays,
+                samples=settings.samples,
+                seed=block.seed,
+                batch_size=settings.batch_size,
+                device=settings.device,
+            )
         if arrays.target is not None:
             has_truth = np.isfinite(arrays.target).all(axis=1)
             truth = targets_to_momentum(np.where(has_truth[:, None], arrays.target, 0.0))
@@ -898,8 +1032,14 @@ class NeutrinoTask(Task):
     def validate(self, settings: NeutrinoValidation) -> dict[str, Any]:
         from hepgen.validation.neutrino_comparison import validate_neutrino
 
-        return validate_neutrino(settings.pred, settings.out, label_text=settings.label, experiment=settings.experiment,
-                                 scheduler=settings.scheduler, figures=settings.figures)  # fmt: skip
+        return validate_neutrino(
+            settings.pred,
+            settings.out,
+            label_text=settings.label,
+            experiment=settings.experiment,
+            scheduler=settings.scheduler,
+            figures=settings.figures,
+        )
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:
         return f"validated {len(metrics['methods'])} method(s) on {metrics['events']} events"

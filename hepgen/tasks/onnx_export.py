@@ -34,8 +34,19 @@ from torch import Tensor, nn
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
 
-__all__ = ["MIN_OPSET", "MAX_OPSET", "DEFAULT_OPSET", "TOLERANCE", "OUTLIER_FRACTION", "METADATA_FILE", "deviation",
-           "TensorDoc", "ExportGraph", "export_onnx", "OnnxGraphs"]  # fmt: skip
+__all__ = [
+    "MIN_OPSET",
+    "MAX_OPSET",
+    "DEFAULT_OPSET",
+    "TOLERANCE",
+    "OUTLIER_FRACTION",
+    "METADATA_FILE",
+    "deviation",
+    "TensorDoc",
+    "ExportGraph",
+    "export_onnx",
+    "OnnxGraphs",
+]
 
 #: The opsets written: 17 is the first with LayerNormalization (and what CMSSW's and Athena's onnxruntime read);
 #: 20 the newest the TorchScript exporter of torch 2.13 writes.
@@ -91,7 +102,9 @@ def _require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise HepgenInputError(f"{module} is not installed; ONNX export and --onnx need `pip install 'hepgen[onnx]'`") from None
+        raise HepgenInputError(
+            f"{module} is not installed; ONNX export and --onnx need `pip install 'hepgen[onnx]'`"
+        ) from None
 
 
 def _check_opset(opset: int) -> None:
@@ -134,20 +147,32 @@ def _export_graph(graph: ExportGraph, path: Path, opset: int) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's warnings on Python-side shape arithmetic (checked below)
         try:
-            torch.onnx.export(module, args, str(path), dynamo=False, opset_version=opset, input_names=list(graph.inputs),
-                              output_names=list(graph.outputs), dynamic_axes=graph.dynamic_axes(),
-                              do_constant_folding=True)  # fmt: skip
+            torch.onnx.export(
+                module,
+                args,
+                str(path),
+                dynamo=False,
+                opset_version=opset,
+                input_names=list(graph.inputs),
+                output_names=list(graph.outputs),
+                dynamic_axes=graph.dynamic_axes(),
+                do_constant_folding=True,
+            )
         except Exception as error:  # the exporter's own errors name the unsupported operator
             reason = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
-            raise HepgenInputError(f"torch.onnx could not export {graph.name} at opset {opset}: {reason[:300]}") from None
+            raise HepgenInputError(
+                f"torch.onnx could not export {graph.name} at opset {opset}: {reason[:300]}"
+            ) from None
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {k: v.detach().numpy() for k, v in graph.inputs.items()})
     deviations = {}
     for name, a, b in zip(graph.outputs, got, expected, strict=True):
         absolute, beyond = deviation(a, b.detach().numpy())
         if beyond > OUTLIER_FRACTION:
-            raise HepgenInputError(f"the exported {graph.name} disagrees with PyTorch on {name}: {beyond:.1%} of the "
-                                   f"entries beyond {TOLERANCE} (max |Δ| = {absolute:.3g})")  # fmt: skip
+            raise HepgenInputError(
+                f"the exported {graph.name} disagrees with PyTorch on {name}: {beyond:.1%} of the "
+                f"entries beyond {TOLERANCE} (max |Δ| = {absolute:.3g})"
+            )
         deviations[name] = absolute
     return {
         "file": path.name,
@@ -159,8 +184,9 @@ def _export_graph(graph: ExportGraph, path: Path, opset: int) -> dict[str, Any]:
     }
 
 
-def export_onnx(task: Any, run: str | os.PathLike, out: str | os.PathLike, *, opset: int = DEFAULT_OPSET,
-                overwrite: bool = False) -> Path:  # fmt: skip
+def export_onnx(
+    task: Any, run: str | os.PathLike, out: str | os.PathLike, *, opset: int = DEFAULT_OPSET, overwrite: bool = False
+) -> Path:
     """Export the trained model of ``run`` (a task or its name) to ONNX files in the folder ``out``.
 
     The folder appears complete or not at all (written beside it, then renamed); an existing one is replaced only
@@ -222,11 +248,15 @@ class OnnxGraphs:
         self.folder = Path(folder)
         path = self.folder / METADATA_FILE
         if not path.exists():
-            raise HepgenInputError(f"{str(self.folder)!r} is not an exported model folder (no {METADATA_FILE}); "
-                                   "make one with `hepgen export TASK --run RUN --out DIR`")  # fmt: skip
+            raise HepgenInputError(
+                f"{str(self.folder)!r} is not an exported model folder (no {METADATA_FILE}); "
+                "make one with `hepgen export TASK --run RUN --out DIR`"
+            )
         self.metadata: dict[str, Any] = json.loads(path.read_text())
         if task is not None and self.metadata.get("task") != task:
-            raise HepgenInputError(f"{str(self.folder)!r} holds an exported {self.metadata.get('task')!r} model, not {task!r}")
+            raise HepgenInputError(
+                f"{str(self.folder)!r} holds an exported {self.metadata.get('task')!r} model, not {task!r}"
+            )
         self.threads = threads
         self._sessions: dict[str, Any] = {}
 
@@ -235,7 +265,9 @@ class OnnxGraphs:
 
         if name not in self._sessions:
             if name not in self.metadata["graphs"]:
-                raise HepgenInputError(f"no graph {name!r} in {str(self.folder)!r}; it has {sorted(self.metadata['graphs'])}")
+                raise HepgenInputError(
+                    f"no graph {name!r} in {str(self.folder)!r}; it has {sorted(self.metadata['graphs'])}"
+                )
             options = ort.SessionOptions()
             if self.threads:
                 options.intra_op_num_threads = self.threads

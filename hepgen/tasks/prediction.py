@@ -36,8 +36,10 @@ def _merge(outputs: list[BlockOutput]) -> tuple[dict[str, tuple[dict, dict]], di
     trees: dict[str, tuple[dict, dict]] = {}
     for name in outputs[0].trees:
         parts = [o.trees[name] for o in outputs]
-        trees[name] = ({k: _join([p[0][k] for p in parts]) for k in parts[0][0]},
-                       {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]})  # fmt: skip
+        trees[name] = (
+            {k: _join([p[0][k] for p in parts]) for k in parts[0][0]},
+            {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]},
+        )
     counts: dict[str, int] = {}
     for o in outputs:
         for key, value in o.counts.items():
@@ -62,16 +64,23 @@ def predict(task: Task, settings: PredictSettings) -> Path:
     n_entries = task.count_entries(settings)
     if settings.max_events is not None:
         n_entries = min(n_entries, settings.max_events)
-    blocks = [Block(b, start, stop, derive_seed(settings.seed, b)) for b, start, stop in
-              entry_blocks(n_entries, task.block_size, shard)]  # fmt: skip
+    blocks = [
+        Block(b, start, stop, derive_seed(settings.seed, b))
+        for b, start, stop in entry_blocks(n_entries, task.block_size, shard)
+    ]
     if not blocks:
-        log.warning("shard %s holds no entries (%d in blocks of %d); writing an empty output", shard, n_entries,
-                    task.block_size)  # fmt: skip
+        log.warning(
+            "shard %s holds no entries (%d in blocks of %d); writing an empty output", shard, n_entries, task.block_size
+        )
     from tqdm.auto import tqdm
 
     outputs = []
-    with tqdm(total=sum(b.size for b in blocks), unit=" entries", disable=not settings.progress,
-              desc=f"predict {task.name} [{shard}]") as bar:  # fmt: skip
+    with tqdm(
+        total=sum(b.size for b in blocks),
+        unit=" entries",
+        disable=not settings.progress,
+        desc=f"predict {task.name} [{shard}]",
+    ) as bar:
         for block in blocks:
             outputs.append(task.predict_block(predictor, settings, block))
             bar.update(block.size)
@@ -80,13 +89,20 @@ def predict(task: Task, settings: PredictSettings) -> Path:
     trees, counts = _merge(outputs)
     (main, (main_outputs, main_id)), *others = trees.items()
     metadata = {
-        **to_mapping(settings), "task": task.name, "files": task.input_files(settings), "shard": str(shard),
-        "block_size": task.block_size, "skipped": counts, "hepgen_version": __version__,
+        **to_mapping(settings),
+        "task": task.name,
+        "files": task.input_files(settings),
+        "shard": str(shard),
+        "block_size": task.block_size,
+        "skipped": counts,
+        "hepgen_version": __version__,
         **task.prediction_metadata(predictor, settings),
-    }  # fmt: skip
+    }
     for key in ("out", "overwrite", "progress", "scheduler", "parts", "device"):
         metadata.pop(key, None)  # where and how it ran, not what it is
-    return write_event_outputs(out, main_outputs, event_id=main_id, tree=main, extra_trees=dict(others), metadata=metadata)
+    return write_event_outputs(
+        out, main_outputs, event_id=main_id, tree=main, extra_trees=dict(others), metadata=metadata
+    )
 
 
 def predict_task(task_name: str, settings: PredictSettings) -> Path:
@@ -113,11 +129,23 @@ def _predict_on_cluster(task: Task, settings: PredictSettings) -> Path:
     scratch = out.parent / f".{out.name}.parts"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    units = [{"task_name": task.name,
-              "settings": dataclasses.replace(settings, out=str(scratch / f"part{i:04d}.root"), shard=str(Shard(i, settings.parts)),
-                                              overwrite=True, progress=False, scheduler=None)}
-             for i in range(settings.parts)]  # fmt: skip
+    units = [
+        {
+            "task_name": task.name,
+            "settings": dataclasses.replace(
+                settings,
+                out=str(scratch / f"part{i:04d}.root"),
+                shard=str(Shard(i, settings.parts)),
+                overwrite=True,
+                progress=False,
+                scheduler=None,
+            ),
+        }
+        for i in range(settings.parts)
+    ]
     files = map_units(predict_task, units, settings.scheduler, progress=settings.progress)  # type: ignore[arg-type]
-    merged = merge_event_outputs(files, out, metadata={"shard": "all", "scheduler": settings.scheduler, "parts": settings.parts})
+    merged = merge_event_outputs(
+        files, out, metadata={"shard": "all", "scheduler": settings.scheduler, "parts": settings.parts}
+    )
     shutil.rmtree(scratch, ignore_errors=True)
     return merged

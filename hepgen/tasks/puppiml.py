@@ -21,7 +21,6 @@ split a particle that is part pileup. That is the case the VIPR paper makes for 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -40,8 +39,8 @@ from hepgen.tasks.pileup import (
     JetBatch,
     OverlayPrediction,
     OverlayTraining,
-    PileupValidation,
     PileupTask,
+    PileupValidation,
     VIPRPredictor,
     jet_batch,
     jet_table,
@@ -63,8 +62,9 @@ class PileupClassifierModel(nn.Module):
         self.config = {"dim": dim, "heads": heads, "blocks": blocks}
         self.observed_standardizer = MaskedStandardizer(len(OBSERVED_FEATURES))
         self.context_standardizer = MaskedStandardizer(len(CONTEXT_FEATURES))
-        self.classifier = ParticleClassifier(observed_features=len(OBSERVED_FEATURES), context=len(CONTEXT_FEATURES),
-                                             dim=dim, heads=heads, blocks=blocks)  # fmt: skip
+        self.classifier = ParticleClassifier(
+            observed_features=len(OBSERVED_FEATURES), context=len(CONTEXT_FEATURES), dim=dim, heads=heads, blocks=blocks
+        )
 
     def fit_standardization(self, batch: JetBatch) -> None:
         t = batch.to_torch()
@@ -136,8 +136,13 @@ class PuppiMLTask(PileupTask):
 
     def training_data(self, settings: ClassifierTraining, model: PileupClassifierModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
-        model.fit_standardization(jet_batch(training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
-                                            input=settings.input, passthrough_pt=settings.passthrough_pt))  # fmt: skip
+        model.fit_standardization(
+            jet_batch(
+                training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
+                input=settings.input,
+                passthrough_pt=settings.passthrough_pt,
+            )
+        )
 
         def build(observed: OverlaidJets, index: np.ndarray) -> JetBatch:
             batch = jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, index=index)
@@ -150,20 +155,28 @@ class PuppiMLTask(PileupTask):
             f"{len(train)} training and {len(val)} validation jets, a pool of {len(pool)} events, input {settings.input}",
         )
 
-    def loss(self, model: PileupClassifierModel, batch: JetBatch, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def loss(
+        self, model: PileupClassifierModel, batch: JetBatch, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         return {"bce": model.loss(batch)}
 
     def predict_block(self, predictor: VIPRPredictor, settings: ClassifierPrediction, block: Block) -> BlockOutput:
         """Tree ``PuppiML``: per jet, p(pileup) of each observed particle; tree ``Jets`` (as VIPR's)."""
         jets, observed = observe_block(settings, predictor.pool, block)
         model_input = predictor.model.saved_with.get("input", "observed")
-        batch = jet_batch(observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT))
+        batch = jet_batch(
+            observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT)
+        )
         batch.passthrough = None
         probability = predictor.model.pileup_probability(batch.to_torch(settings.device)).cpu().numpy()
         scores = _full_cloud_scores(observed, probability, np.asarray(batch.observed_mask), model_input)
         entry = np.arange(block.start, block.stop, dtype=np.int64)
-        return BlockOutput({"PuppiML": ({"pileup_probability": scores}, {"entry": entry}),
-                            "Jets": (jet_table(jets, observed), {"entry": entry})})  # fmt: skip
+        return BlockOutput(
+            {
+                "PuppiML": ({"pileup_probability": scores}, {"entry": entry}),
+                "Jets": (jet_table(jets, observed), {"entry": entry}),
+            }
+        )
 
 
 #: The classifier task, as registered in :mod:`hepgen.tasks.registry`.

@@ -27,8 +27,16 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.writer import atomic_path
 from hepgen.tasks.settings import read_mapping, runtime_names, to_mapping
 
-__all__ = ["prepare_run_folder", "write_run_config", "read_run_config", "check_resume_compatible", "save_model_file",
-           "load_model_file", "load_model", "check_plain_payload"]  # fmt: skip
+__all__ = [
+    "prepare_run_folder",
+    "write_run_config",
+    "read_run_config",
+    "check_resume_compatible",
+    "save_model_file",
+    "load_model_file",
+    "load_model",
+    "check_plain_payload",
+]
 
 
 def prepare_run_folder(out: str | os.PathLike, *, resume: bool) -> Path:
@@ -37,7 +45,9 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool) -> Path:
         raise HepgenInputError("give the run folder to create with --out RUN")
     run = Path(out)
     if (run / "model.pt").exists() and not resume:
-        raise HepgenInputError(f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume")
+        raise HepgenInputError(
+            f"run folder {str(run)!r} already holds a trained model; choose another --out or --resume"
+        )
     run.mkdir(parents=True, exist_ok=True)
     return run
 
@@ -45,7 +55,9 @@ def prepare_run_folder(out: str | os.PathLike, *, resume: bool) -> Path:
 def write_run_config(run: Path, task: str, settings: Any) -> None:
     """Write the resolved ``settings`` as ``run/config.yaml`` (with the task and hepgen version), atomically."""
     with atomic_path(run / "config.yaml") as tmp:
-        tmp.write_text(yaml.safe_dump({"task": task, "hepgen_version": __version__, **to_mapping(settings)}, sort_keys=False))
+        tmp.write_text(
+            yaml.safe_dump({"task": task, "hepgen_version": __version__, **to_mapping(settings)}, sort_keys=False)
+        )
 
 
 def read_run_config(path: str | os.PathLike, task: str) -> dict[str, Any]:

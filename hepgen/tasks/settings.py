@@ -29,8 +29,17 @@ import yaml
 
 from hepgen.errors import HepgenInputError
 
-__all__ = ["setting", "redefault", "add_arguments", "resolve", "to_mapping", "read_mapping", "parse_assignments", "runtime_names",
-           "fields_of"]  # fmt: skip
+__all__ = [
+    "setting",
+    "redefault",
+    "add_arguments",
+    "resolve",
+    "to_mapping",
+    "read_mapping",
+    "parse_assignments",
+    "runtime_names",
+    "fields_of",
+]
 
 S = TypeVar("S")
 
@@ -39,7 +48,7 @@ _MISSING = dataclasses.MISSING
 
 def setting(
     default: Any = _MISSING,
-    help: str = "",  # noqa: A002 - the word argparse uses
+    help: str = "",
     *,
     required: bool = False,
     runtime: bool = False,
@@ -59,8 +68,14 @@ def setting(
         aliases: extra flag spellings (e.g. ``--lr``).
         metavar: the placeholder in ``--help``.
     """
-    metadata = {"help": help, "required": required, "runtime": runtime, "choices": tuple(choices) if choices else None,
-                "aliases": tuple(aliases), "metavar": metavar}  # fmt: skip
+    metadata = {
+        "help": help,
+        "required": required,
+        "runtime": runtime,
+        "choices": tuple(choices) if choices else None,
+        "aliases": tuple(aliases),
+        "metavar": metavar,
+    }
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda value=default: type(value)(value), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -101,7 +116,7 @@ def _options(tp: Any) -> tuple[Any, bool]:
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         optional = len(args) < len(typing.get_args(tp))
-        return (args[0] if len(args) == 1 else Union[tuple(args)]), optional
+        return (args[0] if len(args) == 1 else Union[tuple(args)]), optional  # noqa: UP007 - built at run time
     return tp, False
 
 
@@ -226,7 +241,9 @@ def resolve(cls: type[S], *layers: tuple[str, Mapping[str, Any]]) -> S:
     for origin, mapping in layers:
         unknown = sorted(set(mapping) - set(fields))
         if unknown:
-            raise HepgenInputError(f"{origin}: unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(fields)}")
+            raise HepgenInputError(
+                f"{origin}: unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(fields)}"
+            )
         for name, value in mapping.items():
             f, tp = fields[name]
             value = _convert(name, value, tp)
@@ -235,10 +252,16 @@ def resolve(cls: type[S], *layers: tuple[str, Mapping[str, Any]]) -> S:
                 raise HepgenInputError(f"{origin}: {name} = {value!r} is not one of {list(choices)}")
             values[name] = value
     missing = [name for name, (f, _) in fields.items() if f.metadata.get("required") and name not in values]
-    missing += [name for name, (f, _) in fields.items() if _default_of(f) is _MISSING and name not in values and name not in missing]
+    missing += [
+        name
+        for name, (f, _) in fields.items()
+        if _default_of(f) is _MISSING and name not in values and name not in missing
+    ]
     if missing:
         flags = ", ".join(_flag(m) for m in missing)
-        raise HepgenInputError(f"{cls.__name__} needs {flags} (a flag, a key of --config FILE, or --set {missing[0]}=...)")
+        raise HepgenInputError(
+            f"{cls.__name__} needs {flags} (a flag, a key of --config FILE, or --set {missing[0]}=...)"
+        )
     return cls(**values)
 
 

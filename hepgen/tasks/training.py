@@ -34,7 +34,7 @@ __all__ = ["train", "TaskModule", "move_to_device", "export_checkpoint"]
 log = logging.getLogger("hepgen.training")
 
 
-def _lightning():  # noqa: ANN202 - Lightning is imported only when a model is trained
+def _lightning():
     import lightning
 
     return lightning
@@ -49,8 +49,10 @@ def move_to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, (tuple, list)):
         return type(batch)(move_to_device(v, device) for v in batch)
     if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
-        return dataclasses.replace(batch, **{f.name: move_to_device(getattr(batch, f.name), device)
-                                             for f in dataclasses.fields(batch) if f.init})  # fmt: skip
+        return dataclasses.replace(
+            batch,
+            **{f.name: move_to_device(getattr(batch, f.name), device) for f in dataclasses.fields(batch) if f.init},
+        )
     return batch
 
 
@@ -58,10 +60,17 @@ def _batch_size(batch: Any) -> int:
     """The leading dimension of the first tensor in ``batch`` (for logging)."""
     if isinstance(batch, torch.Tensor):
         return int(batch.shape[0])
-    items = batch.values() if isinstance(batch, Mapping) else (
-        batch if isinstance(batch, (tuple, list)) else
-        [getattr(batch, f.name) for f in dataclasses.fields(batch)] if dataclasses.is_dataclass(batch) else []
-    )  # fmt: skip
+    items = (
+        batch.values()
+        if isinstance(batch, Mapping)
+        else (
+            batch
+            if isinstance(batch, (tuple, list))
+            else [getattr(batch, f.name) for f in dataclasses.fields(batch)]
+            if dataclasses.is_dataclass(batch)
+            else []
+        )
+    )
     for item in items:
         if item is not None and not isinstance(item, (int, float, str)):
             size = _batch_size(item)
@@ -76,8 +85,9 @@ class TaskModule(_lightning().LightningModule):
     Logs ``train_loss`` (and ``train_<term>`` for several terms) and ``val_loss`` (the EMA's when on).
     """
 
-    def __init__(self, task: Task, model: torch.nn.Module, settings: TrainSettings, *, total_steps: int,
-                 train_data: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self, task: Task, model: torch.nn.Module, settings: TrainSettings, *, total_steps: int, train_data: Any = None
+    ) -> None:
         super().__init__()
         self.task, self.model, self.settings = task, model, settings
         self.total_steps = max(total_steps, 1)
@@ -100,7 +110,9 @@ class TaskModule(_lightning().LightningModule):
         torch.manual_seed(seed)
         return torch.Generator(device=device).manual_seed(seed)
 
-    def _log_terms(self, prefix: str, terms: Mapping[str, torch.Tensor], batch_size: int, **options: Any) -> torch.Tensor:
+    def _log_terms(
+        self, prefix: str, terms: Mapping[str, torch.Tensor], batch_size: int, **options: Any
+    ) -> torch.Tensor:
         """The loss to minimise — ``terms["total"]`` if the task gives it (its other terms are then only logged),
         else the sum of the terms — logged as ``<prefix>_loss`` with every term."""
         total = terms["total"] if "total" in terms else sum(terms.values())
@@ -138,8 +150,9 @@ class TaskModule(_lightning().LightningModule):
     def configure_optimizers(self) -> Any:
         s = self.settings
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.total_steps,
-                                                               eta_min=s.learning_rate * s.lr_floor)  # fmt: skip
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=self.total_steps, eta_min=s.learning_rate * s.lr_floor
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
@@ -164,18 +177,29 @@ def train(task: Task, settings: TrainSettings, *, callbacks: Sequence[Any] = ())
     total = settings.max_steps if settings.max_steps > 0 else steps_per_epoch * max(settings.max_epochs, 1)
     module = TaskModule(task, model, settings, total_steps=total, train_data=data.train)
     write_run_config(run, task.name, settings)
-    checkpoint = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True)
+    checkpoint = ModelCheckpoint(
+        dirpath=run / "checkpoints", filename="best", monitor="val_loss", mode="min", save_last=True
+    )
     trainer = L.Trainer(
-        max_epochs=settings.max_epochs, max_steps=settings.max_steps, accelerator=settings.accelerator,
-        devices=settings.devices, strategy=settings.strategy, num_nodes=settings.num_nodes,
+        max_epochs=settings.max_epochs,
+        max_steps=settings.max_steps,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        strategy=settings.strategy,
+        num_nodes=settings.num_nodes,
         precision=settings.precision,
-        callbacks=[checkpoint, EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience, strict=False),
-                   *callbacks],  # strict=False: a run shorter than one epoch has no validation loss yet
+        callbacks=[
+            checkpoint,
+            EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience, strict=False),
+            *callbacks,
+        ],  # strict=False: a run shorter than one epoch has no validation loss yet
         logger=CSVLogger(run, name="logs"),  # logs/version_N/metrics.csv: a resumed run keeps the earlier log
-        enable_progress_bar=settings.progress, enable_model_summary=False,
-        log_every_n_steps=max(1, min(50, steps_per_epoch)), val_check_interval=settings.val_check_interval,
+        enable_progress_bar=settings.progress,
+        enable_model_summary=False,
+        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+        val_check_interval=settings.val_check_interval,
         deterministic=False,
-    )  # fmt: skip
+    )
     train_loader = torch.utils.data.DataLoader(data.train, batch_size=None)
     val_loader = torch.utils.data.DataLoader(data.validation, batch_size=None)
     last = run / "checkpoints" / "last.ckpt"
@@ -187,8 +211,14 @@ def train(task: Task, settings: TrainSettings, *, callbacks: Sequence[Any] = ())
             module.load_state_dict(state["state_dict"])
             module.on_load_checkpoint(state)
         score = checkpoint.best_model_score
-        save_model_file(run / "model.pt", task.name, module.sampling_model.config, module.sampling_model.state_dict(),
-                        best_val_loss=None if score is None else float(score), **task.model_file_extras(settings))  # fmt: skip
+        save_model_file(
+            run / "model.pt",
+            task.name,
+            module.sampling_model.config,
+            module.sampling_model.state_dict(),
+            best_val_loss=None if score is None else float(score),
+            **task.model_file_extras(settings),
+        )
     return run
 
 
@@ -212,7 +242,12 @@ def export_checkpoint(task: Task, run: str | Path, *, checkpoint: str = "best", 
     module.load_state_dict(state["state_dict"])
     module.on_load_checkpoint(state)
     target = Path(out) if out is not None else run / "model.pt"
-    save_model_file(target, task.name, module.sampling_model.config, module.sampling_model.state_dict(),
-                    checkpoint=f"{checkpoint} (epoch {state.get('epoch')}, step {state.get('global_step')})",
-                    **task.model_file_extras(settings))  # fmt: skip
+    save_model_file(
+        target,
+        task.name,
+        module.sampling_model.config,
+        module.sampling_model.state_dict(),
+        checkpoint=f"{checkpoint} (epoch {state.get('epoch')}, step {state.get('global_step')})",
+        **task.model_file_extras(settings),
+    )
     return target

@@ -23,8 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["truth_quantiles", "coverage", "coverage_error", "pulls", "CalibrationSummary", "calibration_summary",
-           "DEFAULT_LEVELS"]  # fmt: skip
+__all__ = [
+    "truth_quantiles",
+    "coverage",
+    "coverage_error",
+    "pulls",
+    "CalibrationSummary",
+    "calibration_summary",
+    "DEFAULT_LEVELS",
+]
 
 #: Nominal central-interval probabilities for coverage curves.
 DEFAULT_LEVELS = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.683, 0.8, 0.9, 0.95])
@@ -44,8 +51,9 @@ def truth_quantiles(samples: np.ndarray, truth: np.ndarray, *, rng: np.random.Ge
     return (below + rng.uniform(size=len(below)) * (equal + 1)) / (samples.shape[1] + 1)
 
 
-def coverage(samples: np.ndarray, truth: np.ndarray, levels: np.ndarray = DEFAULT_LEVELS, *,
-             quantiles: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def coverage(
+    samples: np.ndarray, truth: np.ndarray, levels: np.ndarray = DEFAULT_LEVELS, *, quantiles: np.ndarray | None = None
+) -> np.ndarray:
     """Empirical coverage of the central intervals of each nominal ``level``: ``[len(levels)]``.
 
     A truth is inside the central interval of level L iff its truth quantile q satisfies |q − ½| ≤ L/2;
@@ -108,7 +116,9 @@ class CalibrationSummary:
         noise = 1.36 / np.sqrt(max(n, 1))
         if self.ks <= noise:
             return "calibrated"
-        if abs(self.median_quantile - 0.5) > 2 * noise and abs(self.median_quantile - 0.5) > abs(self.mean_coverage_deviation):
+        if abs(self.median_quantile - 0.5) > 2 * noise and abs(self.median_quantile - 0.5) > abs(
+            self.mean_coverage_deviation
+        ):
             return "biased"
         return "over-confident" if self.mean_coverage_deviation < 0 else "under-confident"
 
@@ -126,8 +136,10 @@ def calibration_summary(samples: np.ndarray, truth: np.ndarray) -> CalibrationSu
     p = pulls(samples, truth, quantiles=q)
     return CalibrationSummary(
         ks=ks,
-        coverage_68=float(at[0]), coverage_68_error=float(errors[0]),
-        coverage_95=float(at[1]), coverage_95_error=float(errors[1]),
+        coverage_68=float(at[0]),
+        coverage_68_error=float(errors[0]),
+        coverage_95=float(at[1]),
+        coverage_95_error=float(errors[1]),
         max_coverage_deviation=float(np.max(np.abs(cov - DEFAULT_LEVELS))),
         mean_coverage_deviation=float(np.mean(cov - DEFAULT_LEVELS)),
         tail_fraction=float(np.mean((q < 0.05) | (q > 0.95))),
@@ -135,4 +147,4 @@ def calibration_summary(samples: np.ndarray, truth: np.ndarray) -> CalibrationSu
         pull_mean=float(np.mean(p)) if n else float("nan"),
         pull_std=float(np.std(p, ddof=1)) if n > 1 else float("nan"),
         events=n,
-    )  # fmt: skip
+    )

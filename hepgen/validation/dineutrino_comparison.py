@@ -39,7 +39,9 @@ __all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino", "sample_ttbar_mas
 #: The tt̄ observables and whether their residual is relative (x/x_true − 1) or absolute.
 OBSERVABLES = {"m_ttbar": "relative", "top_pt": "relative", "cos_theta_plus": "absolute", "cos_theta_minus": "absolute"}
 #: The neutrino components: (name, neutrino index, momentum index).
-COMPONENTS = tuple((f"{nu}_{c}", i, j) for i, nu in enumerate(("nu", "nubar")) for j, c in enumerate(("px", "py", "pz")))
+COMPONENTS = tuple(
+    (f"{nu}_{c}", i, j) for i, nu in enumerate(("nu", "nubar")) for j, c in enumerate(("px", "py", "pz"))
+)
 
 
 def _load(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, Any]]:
@@ -59,8 +61,10 @@ def _load(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, Any]]:
         if reference is None:
             reference = (str(path), entries)
         elif not np.array_equal(entries, reference[1]):
-            raise HepgenInputError(f"{path} holds {len(entries)} events and {reference[0]} {len(reference[1])} (or "
-                                   "other events): compare predictions made on the same input events")  # fmt: skip
+            raise HepgenInputError(
+                f"{path} holds {len(entries)} events and {reference[0]} {len(reference[1])} (or "
+                "other events): compare predictions made on the same input events"
+            )
         methods[name] = outputs
     return methods
 
@@ -74,9 +78,14 @@ def _observables(outputs: dict[str, Any], point: np.ndarray) -> dict[str, np.nda
         return ttbar_observables(b[:, 0], leptons[:, 0], point[:, 0], b[:, 1], leptons[:, 1], point[:, 1])
     samples = outputs["samples"].astype(np.float64)  # [B, S, 2, 3]
     n, s = samples.shape[:2]
-    rep = lambda x: np.repeat(x, s, axis=0)  # noqa: E731
+
+    def rep(x):
+        return np.repeat(x, s, axis=0)
+
     flat = samples.reshape(n * s, 2, 3)
-    per_sample = ttbar_observables(rep(b[:, 0]), rep(leptons[:, 0]), flat[:, 0], rep(b[:, 1]), rep(leptons[:, 1]), flat[:, 1])
+    per_sample = ttbar_observables(
+        rep(b[:, 0]), rep(leptons[:, 0]), flat[:, 0], rep(b[:, 1]), rep(leptons[:, 1]), flat[:, 1]
+    )
     return {k: np.median(v.reshape(n, s), axis=1) for k, v in per_sample.items()}
 
 
@@ -84,8 +93,15 @@ def _residual(kind: str, values: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return values / truth - 1.0 if kind == "relative" else values - truth
 
 
-def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, label_text: str = "Simulation",
-                        experiment: str | None = None, figures: bool = True, bootstrap: int = 200) -> dict[str, Any]:  # fmt: skip
+def validate_dineutrino(
+    files: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    label_text: str = "Simulation",
+    experiment: str | None = None,
+    figures: bool = True,
+    bootstrap: int = 200,
+) -> dict[str, Any]:
     """Compare the methods of ``files``; writes metrics.json, summary.md, histograms.root and figures to ``out``."""
     methods = _load(files)
     out = Path(out)
@@ -96,24 +112,45 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
     answered = {name: o["answered"].astype(bool) for name, o in methods.items()}
     everyone = np.logical_and.reduce(list(answered.values()))
     n = len(truth)
-    metrics: dict[str, Any] = {"events": n, "events_all_answer": int(everyone.sum()), "bootstrap": bootstrap, "methods": {}}
+    metrics: dict[str, Any] = {
+        "events": n,
+        "events_all_answer": int(everyone.sum()),
+        "bootstrap": bootstrap,
+        "methods": {},
+    }
     histograms: dict[str, Any] = {}
-    for k, kind in OBSERVABLES.items():
-        edges = np.linspace(0, 1500, 61) if k == "m_ttbar" else np.linspace(0, 600, 61) if k == "top_pt" else np.linspace(-1, 1, 41)
+    for k in OBSERVABLES:
+        edges = (
+            np.linspace(0, 1500, 61)
+            if k == "m_ttbar"
+            else np.linspace(0, 600, 61)
+            if k == "top_pt"
+            else np.linspace(-1, 1, 41)
+        )
         histograms[f"{k}/truth"] = counts_histogram(truth_obs[k], edges, name=k, label=k)
     points = {name: outputs["point"].astype(np.float64) for name, outputs in methods.items()}
     observables = {name: _observables(outputs, np.nan_to_num(points[name])) for name, outputs in methods.items()}
-    residuals = {name: {**{c: points[name][:, i, j] - truth[:, i, j] for c, i, j in COMPONENTS},
-                        **{k: _residual(kind, observables[name][k], truth_obs[k]) for k, kind in OBSERVABLES.items()}}
-                 for name in methods}  # fmt: skip
+    residuals = {
+        name: {
+            **{c: points[name][:, i, j] - truth[:, i, j] for c, i, j in COMPONENTS},
+            **{k: _residual(kind, observables[name][k], truth_obs[k]) for k, kind in OBSERVABLES.items()},
+        }
+        for name in methods
+    }
     quantities = (*(c for c, _, _ in COMPONENTS), *OBSERVABLES)
     for name, outputs in methods.items():
         ok = answered[name]
         fraction = float(ok.mean()) if n else float("nan")
-        entry: dict[str, Any] = {"answered": fraction, "answered_error": float(coverage_error(np.array([fraction]), n)[0])}
+        entry: dict[str, Any] = {
+            "answered": fraction,
+            "answered_error": float(coverage_error(np.array([fraction]), n)[0]),
+        }
         # every method also on the events each failing method answers: "better on the events where X succeeds"
-        subsets = {"answered_events": ok, "all_answer_events": everyone,
-                   **{f"{other}_events": rows & ok for other, rows in answered.items() if not rows.all()}}  # fmt: skip
+        subsets = {
+            "answered_events": ok,
+            "all_answer_events": everyone,
+            **{f"{other}_events": rows & ok for other, rows in answered.items() if not rows.all()},
+        }
         for subset, rows in subsets.items():
             part: dict[str, Any] = {"events": int(rows.sum())}
             for q in quantities:
@@ -121,10 +158,13 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
             other = subset.removesuffix("_events")
             if other in answered and other != name:  # paired: both methods' residuals on the same events
                 part[f"resolution_minus_{other}"] = {
-                    q: paired_resolution_difference(residuals[name][q][rows], residuals[other][q][rows], resamples=bootstrap)
-                    for q in quantities}
+                    q: paired_resolution_difference(
+                        residuals[name][q][rows], residuals[other][q][rows], resamples=bootstrap
+                    )
+                    for q in quantities
+                }
             entry[subset] = part
-        for k, kind in OBSERVABLES.items():
+        for k in OBSERVABLES:
             edges = histograms[f"{k}/truth"].axes[0].edges
             histograms[f"{k}/{name}"] = counts_histogram(observables[name][k][ok], edges, name=k, label=k)
         if "samples" in outputs:
@@ -132,8 +172,9 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
             calibration = {}
             for component, i, j in COMPONENTS:
                 calibration[component] = _calibration(samples[:, :, i, j], truth[:, i, j])
-                histograms[f"coverage/{component}/{name}"] = coverage_histogram(truth_quantiles(samples[:, :, i, j], truth[:, i, j]),
-                                                                                label=f"nominal coverage ({component})")  # fmt: skip
+                histograms[f"coverage/{component}/{name}"] = coverage_histogram(
+                    truth_quantiles(samples[:, :, i, j], truth[:, i, j]), label=f"nominal coverage ({component})"
+                )
             m_samples = sample_ttbar_masses(outputs, samples)
             calibration["m_ttbar"] = _calibration(m_samples, truth_obs["m_ttbar"])
             q = truth_quantiles(m_samples, truth_obs["m_ttbar"])
@@ -152,7 +193,10 @@ def sample_ttbar_masses(outputs: dict[str, Any], samples: np.ndarray) -> np.ndar
     """m(tt̄) of every posterior sample ``[B, S]`` with the flow's b pairing."""
     b, leptons = outputs["b_p4"].astype(np.float64), outputs["leptons_p4"].astype(np.float64)
     nu, nubar = samples[:, :, 0], samples[:, :, 1]
-    e = lambda p: np.linalg.norm(p, axis=-1, keepdims=True)  # noqa: E731
+
+    def e(p):
+        return np.linalg.norm(p, axis=-1, keepdims=True)
+
     visible = (b[:, 0] + b[:, 1] + leptons[:, 0] + leptons[:, 1])[:, None, :]
     total = visible + np.concatenate([nu, e(nu)], -1) + np.concatenate([nubar, e(nubar)], -1)
     return np.sqrt(np.maximum(total[..., 3] ** 2 - (total[..., :3] ** 2).sum(-1), 0.0))
@@ -164,42 +208,72 @@ def _calibration(samples: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
 
 
 def _summary(metrics: dict[str, Any]) -> str:
-    lines = ["# Dilepton neutrinos: the flow against the classical reconstructions", "",
-             f"{metrics['events']} events; every method answers {metrics['events_all_answer']} of them.", "",
-             "| method | answered | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) bias | m(tt̄) res. | cos θ⁺ res. |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for subset, title in (("answered_events", "on the events each method answers"), ("all_answer_events", "on the events every method answers")):
+    lines = [
+        "# Dilepton neutrinos: the flow against the classical reconstructions",
+        "",
+        f"{metrics['events']} events; every method answers {metrics['events_all_answer']} of them.",
+        "",
+        "| method | answered | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) bias | m(tt̄) res. | cos θ⁺ res. |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for subset, title in (
+        ("answered_events", "on the events each method answers"),
+        ("all_answer_events", "on the events every method answers"),
+    ):
         for name, entry in metrics["methods"].items():
             part = entry[subset]
-            lines.append(f"| {name} ({title}) | {entry['answered']:.3f} ± {entry['answered_error']:.3f} | {part['events']} | "
-                         f"{part['nu_pz']['resolution']:.1f} ± {part['nu_pz']['resolution_err']:.1f} | "
-                         f"{part['nubar_pz']['resolution']:.1f} ± {part['nubar_pz']['resolution_err']:.1f} | "
-                         f"{part['m_ttbar']['bias']:+.3f} ± {part['m_ttbar']['bias_err']:.3f} | "
-                         f"{part['m_ttbar']['resolution']:.3f} ± {part['m_ttbar']['resolution_err']:.3f} | "
-                         f"{part['cos_theta_plus']['resolution']:.3f} ± {part['cos_theta_plus']['resolution_err']:.3f} |")  # fmt: skip
+            lines.append(
+                f"| {name} ({title}) | {entry['answered']:.3f} ± {entry['answered_error']:.3f} | {part['events']} | "
+                f"{part['nu_pz']['resolution']:.1f} ± {part['nu_pz']['resolution_err']:.1f} | "
+                f"{part['nubar_pz']['resolution']:.1f} ± {part['nubar_pz']['resolution_err']:.1f} | "
+                f"{part['m_ttbar']['bias']:+.3f} ± {part['m_ttbar']['bias_err']:.3f} | "
+                f"{part['m_ttbar']['resolution']:.3f} ± {part['m_ttbar']['resolution_err']:.3f} | "
+                f"{part['cos_theta_plus']['resolution']:.3f} ± {part['cos_theta_plus']['resolution_err']:.3f} |"
+            )
     failing = [n for n, e in metrics["methods"].items() if e["answered"] < 1.0]
     for other in failing:
-        lines += ["", f"On the events `{other}` answers (the same events for every method that answers them all):", "",
-                  f"| method | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) res. | m(tt̄) res. − {other}'s (paired) | "
-                  "top pT res. | cos θ⁺ res. | cos θ⁻ res. |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"On the events `{other}` answers (the same events for every method that answers them all):",
+            "",
+            f"| method | events | ν pz res. [GeV] | ν̄ pz res. [GeV] | m(tt̄) res. | m(tt̄) res. − {other}'s (paired) | "
+            "top pT res. | cos θ⁺ res. | cos θ⁻ res. |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for name, entry in metrics["methods"].items():
             part = entry[f"{other}_events"]
-            cell = lambda k, f: f"{part[k]['resolution']:{f}} ± {part[k]['resolution_err']:{f}}"  # noqa: E731
+
+            def cell(k, f, part=part):
+                return f"{part[k]['resolution']:{f}} ± {part[k]['resolution_err']:{f}}"
+
             d = part.get(f"resolution_minus_{other}", {}).get("m_ttbar")
             paired = f"{d['difference']:+.4f} ± {d['error']:.4f}" if d else "—"
-            lines.append(f"| {name} | {part['events']} | {cell('nu_pz', '.1f')} | {cell('nubar_pz', '.1f')} | "
-                         f"{cell('m_ttbar', '.3f')} | {paired} | {cell('top_pt', '.3f')} | {cell('cos_theta_plus', '.3f')} | "
-                         f"{cell('cos_theta_minus', '.3f')} |")  # fmt: skip
+            lines.append(
+                f"| {name} | {part['events']} | {cell('nu_pz', '.1f')} | {cell('nubar_pz', '.1f')} | "
+                f"{cell('m_ttbar', '.3f')} | {paired} | {cell('top_pt', '.3f')} | {cell('cos_theta_plus', '.3f')} | "
+                f"{cell('cos_theta_minus', '.3f')} |"
+            )
     calibrated = {n: e["calibration"] for n, e in metrics["methods"].items() if "calibration" in e}
     if calibrated:
-        lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "",
-                  "| method | quantity | 68 % coverage | 95 % coverage | verdict |", "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "Calibration (exact estimators; coverage ± binomial error):",
+            "",
+            "| method | quantity | 68 % coverage | 95 % coverage | verdict |",
+            "|---|---|---|---|---|",
+        ]
         for name, calibration in calibrated.items():
             for quantity, c in calibration.items():
-                lines.append(f"| {name} | {quantity} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
-                             f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |")  # fmt: skip
-    lines += ["", "Figures: `m_ttbar`, `coverage` (one per posterior method when there are several: `coverage_<method>`; PDF "
-              "and PNG), from the histograms in `histograms.root`.", ""]
+                lines.append(
+                    f"| {name} | {quantity} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
+                    f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['verdict']} |"
+                )
+    lines += [
+        "",
+        "Figures: `m_ttbar`, `coverage` (one per posterior method when there are several: `coverage_<method>`; PDF "
+        "and PNG), from the histograms in `histograms.root`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -216,7 +290,11 @@ def _figures(out: Path, histograms: dict[str, Any], label_text: str, experiment:
     plt.close(ax.figure)
     posteriors = list(dict.fromkeys(k.split("/", 2)[2] for k in histograms if k.startswith("coverage/")))
     for name in posteriors:  # one figure per posterior method: every neutrino component and m(tt̄)
-        coverage = {k.split("/")[1]: h for k, h in histograms.items() if k.startswith("coverage/") and k.split("/", 2)[2] == name}
+        coverage = {
+            k.split("/")[1]: h
+            for k, h in histograms.items()
+            if k.startswith("coverage/") and k.split("/", 2)[2] == name
+        }
         fig, ax = plt.subplots(figsize=(6, 5))
         plot_coverage(coverage, ax=ax, colors=dict(zip(coverage, _QUANTITY_COLORS)), xlabel="nominal coverage")
         ax.legend(fontsize="x-small", title=name, title_fontsize="x-small")

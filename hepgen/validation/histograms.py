@@ -21,8 +21,19 @@ import numpy as np
 from hepgen.io.writer import atomic_path
 from hepgen.validation.calibration import DEFAULT_LEVELS
 
-__all__ = ["HISTOGRAMS_FILE", "QUANTILE_BINS", "PULL_RANGE", "PULL_BINS", "counts_histogram", "quantile_histogram",
-           "pull_histogram", "coverage_histogram", "density", "write_histograms", "read_histograms"]  # fmt: skip
+__all__ = [
+    "HISTOGRAMS_FILE",
+    "QUANTILE_BINS",
+    "PULL_RANGE",
+    "PULL_BINS",
+    "counts_histogram",
+    "quantile_histogram",
+    "pull_histogram",
+    "coverage_histogram",
+    "density",
+    "write_histograms",
+    "read_histograms",
+]
 
 #: The file beside ``metrics.json``.
 HISTOGRAMS_FILE = "histograms.root"
@@ -35,14 +46,19 @@ PULL_RANGE, PULL_BINS = 5.0, 40
 def counts_histogram(values: np.ndarray, edges: np.ndarray, *, name: str, label: str, title: str = "") -> hist.Hist:
     """Counts of the finite ``values`` in ``edges`` (under- and overflow kept), axis ``name`` labelled ``label``."""
     values = np.asarray(values, dtype=np.float64).ravel()
-    h = hist.Hist(hist.axis.Variable(np.asarray(edges, dtype=np.float64), name=name, label=label),
-                  storage=hist.storage.Weight(), label=title or label)  # fmt: skip
+    h = hist.Hist(
+        hist.axis.Variable(np.asarray(edges, dtype=np.float64), name=name, label=label),
+        storage=hist.storage.Weight(),
+        label=title or label,
+    )
     return h.fill(values[np.isfinite(values)])
 
 
 def quantile_histogram(quantiles: np.ndarray, *, label: str = "truth quantile", bins: int = QUANTILE_BINS) -> hist.Hist:
     """Counts of truth quantiles in ``bins`` equal bins of [0, 1] (uniform if calibrated)."""
-    h = hist.Hist(hist.axis.Regular(bins, 0.0, 1.0, name="quantile", label=label), storage=hist.storage.Weight(), label=label)
+    h = hist.Hist(
+        hist.axis.Regular(bins, 0.0, 1.0, name="quantile", label=label), storage=hist.storage.Weight(), label=label
+    )
     return h.fill(np.asarray(quantiles, dtype=np.float64))
 
 
@@ -50,13 +66,17 @@ def pull_histogram(pulls: np.ndarray, *, label: str = "pull") -> hist.Hist:
     """Counts of the finite pulls in [−5, 5], the tails clipped into the edge bins (N(0, 1) if calibrated)."""
     p = np.asarray(pulls, dtype=np.float64)
     p = np.clip(p[np.isfinite(p)], -PULL_RANGE, PULL_RANGE - 1e-9)
-    h = hist.Hist(hist.axis.Regular(PULL_BINS, -PULL_RANGE, PULL_RANGE, name="pull", label=label),
-                  storage=hist.storage.Weight(), label=label)  # fmt: skip
+    h = hist.Hist(
+        hist.axis.Regular(PULL_BINS, -PULL_RANGE, PULL_RANGE, name="pull", label=label),
+        storage=hist.storage.Weight(),
+        label=label,
+    )
     return h.fill(p)
 
 
-def coverage_histogram(quantiles: np.ndarray, levels: np.ndarray = DEFAULT_LEVELS, *,
-                       label: str = "nominal coverage") -> hist.Hist:  # fmt: skip
+def coverage_histogram(
+    quantiles: np.ndarray, levels: np.ndarray = DEFAULT_LEVELS, *, label: str = "nominal coverage"
+) -> hist.Hist:
     """The coverage profile: one bin per nominal level, centred on it, filled per event with 1 if its truth lies in
     the central interval of that level (|q − ½| ≤ L/2) and 0 otherwise; the bin's mean is the empirical coverage,
     its count the events, its variance c(1 − c)."""

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bias_resolution", "bootstrap_bias_resolution", "bootstrap_indices", "IQR_TO_SIGMA", "paired_accuracy_difference",
-           "paired_resolution_difference"]
+__all__ = [
+    "bias_resolution",
+    "bootstrap_bias_resolution",
+    "bootstrap_indices",
+    "IQR_TO_SIGMA",
+    "paired_accuracy_difference",
+    "paired_resolution_difference",
+]
 
 #: The interquartile range of a Gaussian is 1.349 σ.
 IQR_TO_SIGMA = 1.349
@@ -58,11 +64,14 @@ def paired_accuracy_difference(correct: np.ndarray, reference_correct: np.ndarra
     binomial errors combined."""
     correct, reference_correct = np.asarray(correct, bool), np.asarray(reference_correct, bool)
     n = max(len(correct), 1)
-    return float((correct.sum() - reference_correct.sum()) / n), float(np.sqrt((correct != reference_correct).sum()) / n)
+    return float((correct.sum() - reference_correct.sum()) / n), float(
+        np.sqrt((correct != reference_correct).sum()) / n
+    )
 
 
-def paired_resolution_difference(residual: np.ndarray, reference_residual: np.ndarray, *, resamples: int = 200,
-                                 seed: int = 0) -> dict[str, float]:  # fmt: skip
+def paired_resolution_difference(
+    residual: np.ndarray, reference_residual: np.ndarray, *, resamples: int = 200, seed: int = 0
+) -> dict[str, float]:
     """Resolution (IQR / 1.349) minus a reference's on the same events (``[n]`` each, event by event), with the
     bootstrap error of the difference: both are resampled with the same events, so what the two share (the hard and
     the easy events) cancels and the error is smaller than the two errors combined. ``{difference, error}``; events
@@ -76,6 +85,9 @@ def paired_resolution_difference(residual: np.ndarray, reference_residual: np.nd
     if len(r) < 2 or resamples < 2:
         return out
     rows = bootstrap_indices(len(r), resamples, seed=seed)
-    width = lambda x: np.subtract(*np.percentile(x[rows], [75, 25], axis=1)) / IQR_TO_SIGMA  # noqa: E731
+
+    def width(x):
+        return np.subtract(*np.percentile(x[rows], [75, 25], axis=1)) / IQR_TO_SIGMA
+
     out["error"] = float(np.std(width(r) - width(ref), ddof=1))
     return out

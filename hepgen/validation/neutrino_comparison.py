@@ -70,7 +70,9 @@ def load_predictions(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, 
         if name in methods:
             name = f"{name} ({Path(path).stem})"
         if "truth" not in outputs:
-            raise HepgenInputError(f"{path}: no truth neutrino in the prediction file; validation needs simulated events")
+            raise HepgenInputError(
+                f"{path}: no truth neutrino in the prediction file; validation needs simulated events"
+            )
         entries = event_id["entry"]
         if reference is None:
             reference = (str(path), entries)
@@ -117,16 +119,24 @@ def _samples_mass_peak(lepton: np.ndarray, samples: np.ndarray) -> dict[str, flo
     return {"m_lnu_samples_peak": float(peak), "m_lnu_samples_median": float(np.median(masses))}
 
 
-def _evaluate_method(name: str, outputs: dict[str, Any], truth: np.ndarray, lepton: np.ndarray, b_lep: np.ndarray | None,
-                     resamples: int = 200) -> dict[str, Any]:  # fmt: skip
+def _evaluate_method(
+    name: str,
+    outputs: dict[str, Any],
+    truth: np.ndarray,
+    lepton: np.ndarray,
+    b_lep: np.ndarray | None,
+    resamples: int = 200,
+) -> dict[str, Any]:
     """Accuracy of every point estimate, calibration and the plotted arrays of one method (a unit of work on a cluster)."""
     entries: dict[str, Any] = {}
     arrays: dict[str, Any] = {"quantiles": {}, "pulls": {}, "residual_pz": {}, "m_lnu": {}, "m_lnub": {}}
     for point_name, p3 in _point_estimates(name, outputs).items():
         point = _with_eta(p3)
         estimate = next((e for e in ("mode", "window") if point_name.endswith(f"_{e}")), None)
-        entry: dict[str, Any] = {"probabilistic": "samples" in outputs,
-                                 "estimate": estimate or ("median" if "samples" in outputs else "point")}  # fmt: skip
+        entry: dict[str, Any] = {
+            "probabilistic": "samples" in outputs,
+            "estimate": estimate or ("median" if "samples" in outputs else "point"),
+        }
         for j, c in enumerate(COMPONENTS):
             entry[c] = bootstrap_bias_resolution(point[:, j] - truth[:, j], resamples=resamples)
         arrays["residual_pz"][point_name] = point[:, 2] - truth[:, 2]
@@ -142,7 +152,9 @@ def _evaluate_method(name: str, outputs: dict[str, Any], truth: np.ndarray, lept
             q = truth_quantiles(samples[..., j], truth[:, j])
             arrays["quantiles"][c] = q
             arrays["pulls"][c] = pulls(samples[..., j], truth[:, j], quantiles=q)
-            entries[name][c]["calibration"]["deciles"] = (quantile_histogram(q, bins=10).values() / max(len(q), 1)).tolist()
+            entries[name][c]["calibration"]["deciles"] = (
+                quantile_histogram(q, bins=10).values() / max(len(q), 1)
+            ).tolist()
     return {"entries": entries, "arrays": arrays}
 
 
@@ -189,7 +201,9 @@ def _assignment(methods: dict[str, dict[str, Any]], validation_fraction: float =
                 met = outputs["point"][:, :2].astype(np.float64)
                 hypotheses = np.concatenate([np.repeat(met[:, None, :], 2, axis=1), roots[..., None]], axis=-1)
             # the widths of the χ²: those of the correct assignments with the method's point estimate
-            widths = fit_widths(lepton[is_val], massless_p4(point.astype(np.float64))[is_val], jets[is_val], partons[is_val])
+            widths = fit_widths(
+                lepton[is_val], massless_p4(point.astype(np.float64))[is_val], jets[is_val], partons[is_val]
+            )
             chosen, _ = chi2_assignment(lepton, massless_p4(hypotheses), jets, btag, mask, widths=widths)
             result["methods"][key] = {"chi2": accuracy(chosen), "widths": widths.__dict__}
             chosen_by[key] = chosen
@@ -201,14 +215,22 @@ def _assignment(methods: dict[str, dict[str, Any]], validation_fraction: float =
         for key, chosen in chosen_by.items():
             if key != "analytic":
                 kind = "head" if key.endswith(" (head)") else "chi2"
-                result["methods"][key.removesuffix(" (head)")][f"{kind}_minus_analytic"] = paired(chosen, chosen_by["analytic"])
+                result["methods"][key.removesuffix(" (head)")][f"{kind}_minus_analytic"] = paired(
+                    chosen, chosen_by["analytic"]
+                )
     return result
 
 
 def validate_neutrino(
-    files: Sequence[str | os.PathLike], out: str | os.PathLike, *, label_text: str = "Simulation", experiment: str | None = None,
-    scheduler: str | None = None, figures: bool = True, bootstrap: int = 200,
-) -> dict[str, Any]:  # fmt: skip
+    files: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    label_text: str = "Simulation",
+    experiment: str | None = None,
+    scheduler: str | None = None,
+    figures: bool = True,
+    bootstrap: int = 200,
+) -> dict[str, Any]:
     """Compare the methods of ``files``; writes ``metrics.json``, ``summary.md`` and figures to ``out``.
 
     With ``scheduler`` (``local:N`` or a Dask scheduler address) the methods are evaluated in parallel on a
@@ -223,11 +245,23 @@ def validate_neutrino(
     lepton = first["lepton_p4"]
     b_lep = first.get("b_lep_p4")
     metrics: dict[str, Any] = {
-        "events": int(len(truth)), "events_without_truth": int(first.get("events_without_truth", 0)), "methods": {},
-        "bootstrap": bootstrap, "w_mass": W_MASS,
-    }  # fmt: skip
-    units = [{"name": name, "outputs": {k: v for k, v in outputs.items() if k in ("point", "samples", "mode")},
-              "truth": truth, "lepton": lepton, "b_lep": b_lep, "resamples": bootstrap} for name, outputs in methods.items()]  # fmt: skip
+        "events": int(len(truth)),
+        "events_without_truth": int(first.get("events_without_truth", 0)),
+        "methods": {},
+        "bootstrap": bootstrap,
+        "w_mass": W_MASS,
+    }
+    units = [
+        {
+            "name": name,
+            "outputs": {k: v for k, v in outputs.items() if k in ("point", "samples", "mode")},
+            "truth": truth,
+            "lepton": lepton,
+            "b_lep": b_lep,
+            "resamples": bootstrap,
+        }
+        for name, outputs in methods.items()
+    ]
     if scheduler:
         from hepgen.cluster import map_units
 
@@ -254,8 +288,11 @@ def validate_neutrino(
     assignment = _assignment(methods)
     if assignment is not None:
         metrics["assignment"] = assignment
-    sample_masses = {f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(methods[name]["samples"])).ravel()
-                     for name in methods if "samples" in methods[name]}  # fmt: skip
+    sample_masses = {
+        f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(methods[name]["samples"])).ravel()
+        for name in methods
+        if "samples" in methods[name]
+    }
     histograms = neutrino_histograms(residuals, m_lnu, m_lnub, sample_masses, quantiles, pull_values)
     write_histograms(out / HISTOGRAMS_FILE, histograms)
     if figures:
@@ -266,21 +303,35 @@ def validate_neutrino(
 
 #: The histograms of the neutrino validation: key prefix → (bin edges, axis name, axis label, figure x label).
 _HISTOGRAM_AXES = {
-    "residual_pz": (np.linspace(-400, 400, 81), "residual_pz", "pz(ν) predicted − true [GeV]",
-                    r"$p_z^{\nu}$ (predicted $-$ true) [GeV]"),
+    "residual_pz": (
+        np.linspace(-400, 400, 81),
+        "residual_pz",
+        "pz(ν) predicted − true [GeV]",
+        r"$p_z^{\nu}$ (predicted $-$ true) [GeV]",
+    ),
     "m_lnu": (np.linspace(0, 200, 51), "m_lnu", "m(ℓν) [GeV]", r"$m(\ell\nu)$ [GeV]"),
     "m_lnub": (np.linspace(50, 350, 51), "m_lnub", "m(ℓνb) [GeV]", r"$m(\ell\nu b)$ [GeV]"),
     "m_lnu_samples": (np.linspace(0, 200, 81), "m_lnu", "m(ℓν) of the posterior samples [GeV]", r"$m(\ell\nu)$ [GeV]"),
-}  # fmt: skip
+}
 
 
-def neutrino_histograms(residuals: dict[str, np.ndarray], m_lnu: dict[str, np.ndarray], m_lnub: dict[str, np.ndarray],
-                        sample_masses: dict[str, np.ndarray], quantiles: dict[str, dict[str, np.ndarray]],
-                        pull_values: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:  # fmt: skip
+def neutrino_histograms(
+    residuals: dict[str, np.ndarray],
+    m_lnu: dict[str, np.ndarray],
+    m_lnub: dict[str, np.ndarray],
+    sample_masses: dict[str, np.ndarray],
+    quantiles: dict[str, dict[str, np.ndarray]],
+    pull_values: dict[str, dict[str, np.ndarray]],
+) -> dict[str, Any]:
     """Every histogram of the neutrino figures, ``kind/[component/]method`` → ``hist.Hist`` (raw counts)."""
     out: dict[str, Any] = {}
     m_samples = {"truth": m_lnu["truth"], **sample_masses} if sample_masses else {}
-    for kind, values in (("residual_pz", residuals), ("m_lnu", m_lnu), ("m_lnub", m_lnub), ("m_lnu_samples", m_samples)):
+    for kind, values in (
+        ("residual_pz", residuals),
+        ("m_lnu", m_lnu),
+        ("m_lnub", m_lnub),
+        ("m_lnu_samples", m_samples),
+    ):
         edges, axis, axis_label, _ = _HISTOGRAM_AXES[kind]
         for method, v in values.items():
             out[f"{kind}/{method}"] = counts_histogram(v, edges, name=axis, label=axis_label)
@@ -314,7 +365,9 @@ def methods_table(metrics: dict[str, Any]) -> list[str]:
     for name, entry in metrics["methods"].items():
         cells = [f"{_with_error(entry[c], 'bias')} | {_with_error(entry[c], 'resolution')}" for c in COMPONENTS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {metrics['m_lnu_median'][name]:.1f} |")
-    lines.append("| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |")
+    lines.append(
+        "| truth | " + " | ".join("– | –" for _ in COMPONENTS) + f" | {metrics['m_lnu_median']['truth']:.1f} |"
+    )
     return lines
 
 
@@ -324,19 +377,31 @@ def assignment_table(metrics: dict[str, Any]) -> list[str]:
     if not assignment:
         return []
     events = assignment["events"]
-    lines = ["| method | " + " | ".join(f"{m} jets ({events[m]} events)" for m in MULTIPLICITIES) + " |",
-             "|---|" + "---|" * len(MULTIPLICITIES)]  # fmt: skip
+    lines = [
+        "| method | " + " | ".join(f"{m} jets ({events[m]} events)" for m in MULTIPLICITIES) + " |",
+        "|---|" + "---|" * len(MULTIPLICITIES),
+    ]
     for name, by_kind in assignment["methods"].items():
         for kind, label in (("chi2", "χ²"), ("head", "learned head")):
             if kind in by_kind:
-                cells = [f"{by_kind[kind][m]['accuracy']:.3f} ± {by_kind[kind][m]['error']:.3f}" for m in MULTIPLICITIES]
+                cells = [
+                    f"{by_kind[kind][m]['accuracy']:.3f} ± {by_kind[kind][m]['error']:.3f}" for m in MULTIPLICITIES
+                ]
                 lines.append(f"| {name} ({label}) | " + " | ".join(cells) + " |")
-    differences = [(name, kind, by_kind[f"{kind}_minus_analytic"]) for name, by_kind in assignment["methods"].items()
-                   for kind in ("chi2", "head") if f"{kind}_minus_analytic" in by_kind]  # fmt: skip
+    differences = [
+        (name, kind, by_kind[f"{kind}_minus_analytic"])
+        for name, by_kind in assignment["methods"].items()
+        for kind in ("chi2", "head")
+        if f"{kind}_minus_analytic" in by_kind
+    ]
     if differences:
-        lines += ["", "Accuracy minus the analytic χ²'s on the same events (± the paired McNemar error):", "",
-                  "| method | " + " | ".join(f"{m} jets" for m in MULTIPLICITIES) + " |",
-                  "|---|" + "---|" * len(MULTIPLICITIES)]  # fmt: skip
+        lines += [
+            "",
+            "Accuracy minus the analytic χ²'s on the same events (± the paired McNemar error):",
+            "",
+            "| method | " + " | ".join(f"{m} jets" for m in MULTIPLICITIES) + " |",
+            "|---|" + "---|" * len(MULTIPLICITIES),
+        ]
         for name, kind, diff in differences:
             cells = [f"{diff[m]['difference']:+.3f} ± {diff[m]['error']:.3f}" for m in MULTIPLICITIES]
             lines.append(f"| {name} ({'χ²' if kind == 'chi2' else 'learned head'}) | " + " | ".join(cells) + " |")
@@ -357,12 +422,22 @@ def _summary(metrics: dict[str, Any]) -> str:
     ]
     peaks = [(name, e) for name, e in metrics["methods"].items() if "m_lnu_samples_peak" in e]
     if peaks:
-        lines += ["", f"m(ℓν) of every posterior sample (the W mass is {metrics['w_mass']:.1f} GeV): "
-                      + "; ".join(f"{name}: peak {e['m_lnu_samples_peak']:.1f} GeV, median {e['m_lnu_samples_median']:.1f} GeV"
-                                  for name, e in peaks) + "."]  # fmt: skip
-    lines += ["", "## Calibration of the probabilistic methods", "",
-              "| method | component | KS | 68 % coverage | 95 % coverage | max decile deviation | pull σ | verdict |",
-              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"m(ℓν) of every posterior sample (the W mass is {metrics['w_mass']:.1f} GeV): "
+            + "; ".join(
+                f"{name}: peak {e['m_lnu_samples_peak']:.1f} GeV, median {e['m_lnu_samples_median']:.1f} GeV"
+                for name, e in peaks
+            )
+            + ".",
+        ]
+    lines += [
+        "",
+        "## Calibration of the probabilistic methods",
+        "",
+        "| method | component | KS | 68 % coverage | 95 % coverage | max decile deviation | pull σ | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, entry in metrics["methods"].items():
         for c in COMPONENTS:
             cal = entry[c].get("calibration")
@@ -376,14 +451,24 @@ def _summary(metrics: dict[str, Any]) -> str:
             )
     table = assignment_table(metrics)
     if table:
-        lines += ["", "## Which jet is the leptonic b", "",
-                  "χ² of m(ℓνb), m(jjj) and m(jj) over the assignments of the leading six jets (b's among the b-tagged), "
-                  "with each method's neutrino (the analytic one tries both W-mass roots); widths tuned on "
-                  f"{metrics['assignment']['validation_fraction']:.0%} validation events, accuracy on the others "
-                  "(events whose leptonic b is matched to one of the six jets).", "", *table]  # fmt: skip
-    lines += ["", "Figures: `residual_pz`, `m_lnu`, `m_lnu_samples`, `m_lnub`, `truth_quantiles`, `coverage`, `pulls` "
-                  "(PDF and PNG), drawn from the histograms in `histograms.root` (`hist.Hist` with labelled axes; read them "
-                  "with `hepgen.validation.histograms.read_histograms`).", ""]  # fmt: skip
+        lines += [
+            "",
+            "## Which jet is the leptonic b",
+            "",
+            "χ² of m(ℓνb), m(jjj) and m(jj) over the assignments of the leading six jets (b's among the b-tagged), "
+            "with each method's neutrino (the analytic one tries both W-mass roots); widths tuned on "
+            f"{metrics['assignment']['validation_fraction']:.0%} validation events, accuracy on the others "
+            "(events whose leptonic b is matched to one of the six jets).",
+            "",
+            *table,
+        ]
+    lines += [
+        "",
+        "Figures: `residual_pz`, `m_lnu`, `m_lnu_samples`, `m_lnub`, `truth_quantiles`, `coverage`, `pulls` "
+        "(PDF and PNG), drawn from the histograms in `histograms.root` (`hist.Hist` with labelled axes; read them "
+        "with `hepgen.validation.histograms.read_histograms`).",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -60,9 +60,19 @@ from hepgen.validation.metrics import IQR_TO_SIGMA, bias_resolution, bootstrap_b
 from hepgen.validation.report import write_report
 from hepgen.validation.split import validation_split
 
-__all__ = ["BASELINES", "SOFTKILLER_GRID", "CLASSIFIER_THRESHOLDS", "PointPrediction", "load_pileup_predictions",
-           "validation_split", "validate_pileup", "methods_table", "pileup_histograms", "sample_observables",
-           "DIVERGED_PT"]  # fmt: skip
+__all__ = [
+    "BASELINES",
+    "SOFTKILLER_GRID",
+    "CLASSIFIER_THRESHOLDS",
+    "PointPrediction",
+    "load_pileup_predictions",
+    "validation_split",
+    "validate_pileup",
+    "methods_table",
+    "pileup_histograms",
+    "sample_observables",
+    "DIVERGED_PT",
+]
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +140,12 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
     observed = _records(jets, "observed_constituent", path, fields)
     observed = ak.with_field(observed, jets["observed_constituent_is_pileup"], "is_pileup")
     content: dict[str, Any] = {
-        "entry": jet_id["entry"], "truth": _records(jets, "truth_constituent", path), "observed": observed,
-        "n_pileup": jets["n_pileup"], "n_vertices": jets.get("n_vertices", np.full(len(jet_id["entry"]), -1)),
-    }  # fmt: skip
+        "entry": jet_id["entry"],
+        "truth": _records(jets, "truth_constituent", path),
+        "observed": observed,
+        "n_pileup": jets["n_pileup"],
+        "n_vertices": jets.get("n_vertices", np.full(len(jet_id["entry"]), -1)),
+    }
     method = metadata.get("method", "vipr" if kind == "VIPR" else "puppiml")
     if kind == "VIPR":
         samples, sample_id, _ = read_event_outputs(path, tree="VIPR")
@@ -144,7 +157,9 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
                 f"{len(jet_id['entry'])} jets (or other jets); prediction and truth must describe the same jets"
             )
         if len(counts) and counts.min() != counts.max():
-            raise HepgenInputError(f"{path}: jets have between {counts.min()} and {counts.max()} samples; expected the same number")
+            raise HepgenInputError(
+                f"{path}: jets have between {counts.min()} and {counts.max()} samples; expected the same number"
+            )
         content["generated"] = _records(samples, "constituent", path)[order]
         content["n_samples"] = int(counts[0]) if len(counts) else 0
     else:
@@ -169,8 +184,15 @@ def _sorted_by_entry(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _join(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    joined = {k: (ak.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], ak.Array) else
-                  np.concatenate([p[k] for p in parts])) for k in parts[0] if k != "n_samples"}  # fmt: skip
+    joined = {
+        k: (
+            ak.concatenate([p[k] for p in parts])
+            if isinstance(parts[0][k], ak.Array)
+            else np.concatenate([p[k] for p in parts])
+        )
+        for k in parts[0]
+        if k != "n_samples"
+    }
     if "n_samples" in parts[0]:
         counts = {p["n_samples"] for p in parts}
         if len(counts) > 1:
@@ -194,14 +216,23 @@ def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPre
         for method, content in joined.items():
             same = np.array_equal(content["entry"], first["entry"]) and bool(
                 ak.all(ak.num(content["observed"]) == ak.num(first["observed"]))
-                and ak.all(ak.ravel(content["observed"].pt) == ak.ravel(first["observed"].pt)))  # fmt: skip
+                and ak.all(ak.ravel(content["observed"].pt) == ak.ravel(first["observed"].pt))
+            )
             if not same:
                 raise HepgenInputError(
                     f"μ = {mu:g}: the files of {method!r} and {first_method!r} describe different observed jets; predict "
                     "every method with the same --jets, --pileup, --mu, --inefficiency and --seed"
                 )
-        point = PointPrediction(mu, inefficiency, [p for parts in methods.values() for p, _ in parts], first["entry"],
-                                first["truth"], first["observed"], first["n_pileup"], first["n_vertices"])  # fmt: skip
+        point = PointPrediction(
+            mu,
+            inefficiency,
+            [p for parts in methods.values() for p, _ in parts],
+            first["entry"],
+            first["truth"],
+            first["observed"],
+            first["n_pileup"],
+            first["n_vertices"],
+        )
         for method, content in joined.items():
             if "generated" in content:
                 point.generated[method], point.n_samples[method] = content["generated"], content["n_samples"]
@@ -213,8 +244,9 @@ def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPre
 
 def _with_pion_mass(particles: ak.Array) -> ak.Array:
     """(pt, eta, phi, mass) records with the charged-pion mass hypothesis for every particle."""
-    return ak.zip({"pt": particles.pt, "eta": particles.eta, "phi": particles.phi,
-                   "mass": ak.full_like(particles.pt, PION_MASS)})  # fmt: skip
+    return ak.zip(
+        {"pt": particles.pt, "eta": particles.eta, "phi": particles.phi, "mass": ak.full_like(particles.pt, PION_MASS)}
+    )
 
 
 def _relative(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -234,10 +266,15 @@ def _w1(values: np.ndarray, truth: np.ndarray, resamples: int) -> dict[str, floa
     w1 = float(stats.wasserstein_distance(v, t))
     q25, q75 = np.percentile(t, [25, 75])
     spread = (q75 - q25) / IQR_TO_SIGMA
-    boot = [stats.wasserstein_distance(v[i], t[j]) for i, j in zip(bootstrap_indices(len(v), resamples, seed=1),
-                                                                          bootstrap_indices(len(t), resamples, seed=2))]  # fmt: skip
-    return {"w1": w1, "w1_err": float(np.std(boot, ddof=1)) if resamples > 1 else float("nan"),
-            "w1_over_sigma": float(w1 / spread) if spread > 0 else float("nan")}  # fmt: skip
+    boot = [
+        stats.wasserstein_distance(v[i], t[j])
+        for i, j in zip(bootstrap_indices(len(v), resamples, seed=1), bootstrap_indices(len(t), resamples, seed=2))
+    ]
+    return {
+        "w1": w1,
+        "w1_err": float(np.std(boot, ddof=1)) if resamples > 1 else float("nan"),
+        "w1_over_sigma": float(w1 / spread) if spread > 0 else float("nan"),
+    }
 
 
 @dataclass(frozen=True)
@@ -277,18 +314,38 @@ def _softkiller(particles: ak.Array, size: float, *, neutral_only: bool) -> ak.A
 
 
 def _tunables(point: PointPrediction) -> list[_Tunable]:
-    softdrop = lambda value: {"z_cut": value[0], "beta": value[1]}  # noqa: E731
+    def softdrop(value):
+        return {"z_cut": value[0], "beta": value[1]}
+
     tunables = [
-        _Tunable("softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(_with_pion_mass(p.observed[i]), vs), softdrop),
-        _Tunable("chs_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(_with_pion_mass(_chs(p, i)), vs), softdrop),
-        _Tunable("softkiller", SOFTKILLER_GRID, _each(lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False)),
-                 lambda v: {"grid_size": v}),
-        _Tunable("chs_softkiller", SOFTKILLER_GRID, _each(lambda p, i, v: _softkiller(_chs(p, i), v, neutral_only=True)),
-                 lambda v: {"grid_size": v}),
-    ]  # fmt: skip
+        _Tunable(
+            "softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(_with_pion_mass(p.observed[i]), vs), softdrop
+        ),
+        _Tunable(
+            "chs_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(_with_pion_mass(_chs(p, i)), vs), softdrop
+        ),
+        _Tunable(
+            "softkiller",
+            SOFTKILLER_GRID,
+            _each(lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False)),
+            lambda v: {"grid_size": v},
+        ),
+        _Tunable(
+            "chs_softkiller",
+            SOFTKILLER_GRID,
+            _each(lambda p, i, v: _softkiller(_chs(p, i), v, neutral_only=True)),
+            lambda v: {"grid_size": v},
+        ),
+    ]
     for method in point.scores:
-        tunables.append(_Tunable(method, CLASSIFIER_THRESHOLDS,
-                                 _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v]), lambda v: {"threshold": v}))  # fmt: skip
+        tunables.append(
+            _Tunable(
+                method,
+                CLASSIFIER_THRESHOLDS,
+                _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v]),
+                lambda v: {"threshold": v},
+            )
+        )
     return tunables
 
 
@@ -346,8 +403,10 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
             for name in OBSERVABLES:
                 if chosen[name] == g:
                     values[tunable.name][name] = tuned[name]
-        choices[tunable.name] = {name: {**tunable.describe(tunable.grid[g]), "validation_score": float(scores[name][g])}
-                                 for name, g in chosen.items()}  # fmt: skip
+        choices[tunable.name] = {
+            name: {**tunable.describe(tunable.grid[g]), "validation_score": float(scores[name][g])}
+            for name, g in chosen.items()
+        }
         grid_scores[tunable.name] = {name: s.tolist() for name, s in scores.items()}
     samples: dict[str, dict[str, np.ndarray]] = {}
     diverged: dict[str, np.ndarray] = {}
@@ -356,21 +415,44 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
         rows = (test[:, None] * s + np.arange(s)[None, :]).ravel()
         per_sample, diverged[method] = sample_observables(generated[rows])
         if diverged[method].any():
-            log.warning("μ = %s: %d of %s's samples diverged (non-finite or > %.0e GeV constituents): excluded and "
-                        "counted", point.key, int(diverged[method].sum()), method, DIVERGED_PT)  # fmt: skip
+            log.warning(
+                "μ = %s: %d of %s's samples diverged (non-finite or > %.0e GeV constituents): excluded and counted",
+                point.key,
+                int(diverged[method].sum()),
+                method,
+                DIVERGED_PT,
+            )
         samples[method] = {k: v.reshape(len(test), s) for k, v in per_sample.items()}
-        values[method] = {k: np.nanmedian(np.where(np.isfinite(v), v, np.nan), axis=1) for k, v in samples[method].items()}
+        values[method] = {
+            k: np.nanmedian(np.where(np.isfinite(v), v, np.nan), axis=1) for k, v in samples[method].items()
+        }
         values[f"{method}_samples"] = samples[method]
 
     metrics: dict[str, Any] = {
-        "mu": point.mu, "inefficiency": point.inefficiency, "jets": point.n_jets, "empty_jets_skipped": empty,
-        "validation_jets": int(len(val)), "test_jets": int(len(test)), "samples_per_jet": dict(point.n_samples),
-        "mean_pileup_interactions": float(np.mean(point.n_pileup)), "mean_vertices": float(np.mean(point.n_vertices)),
-        "methods": {m: {} for m in values}, "choices": choices, "grid_scores": grid_scores, "calibration": {},
-        "skipped": {}, "diverged_samples": {m: int(d.sum()) for m, d in diverged.items()},
-    }  # fmt: skip
-    arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in values}, "quantiles": {}, "pulls": {},
-                              "grid_scores": grid_scores, "choices": choices}  # fmt: skip
+        "mu": point.mu,
+        "inefficiency": point.inefficiency,
+        "jets": point.n_jets,
+        "empty_jets_skipped": empty,
+        "validation_jets": int(len(val)),
+        "test_jets": int(len(test)),
+        "samples_per_jet": dict(point.n_samples),
+        "mean_pileup_interactions": float(np.mean(point.n_pileup)),
+        "mean_vertices": float(np.mean(point.n_vertices)),
+        "methods": {m: {} for m in values},
+        "choices": choices,
+        "grid_scores": grid_scores,
+        "calibration": {},
+        "skipped": {},
+        "diverged_samples": {m: int(d.sum()) for m, d in diverged.items()},
+    }
+    arrays: dict[str, Any] = {
+        "truth": {},
+        "values": {m: {} for m in values},
+        "quantiles": {},
+        "pulls": {},
+        "grid_scores": grid_scores,
+        "choices": choices,
+    }
     for name in OBSERVABLES:
         t = truth_test[name]
         usable = np.isfinite(t) & (t != 0)
@@ -380,9 +462,10 @@ def _evaluate_point(point: PointPrediction, validation_fraction: float, resample
             v = by_observable[name][usable]
             residual = _relative(v, t[usable, None] if v.ndim == 2 else t[usable])
             metrics["methods"][method][name] = {
-                **bootstrap_bias_resolution(residual, resamples=resamples), **_w1(v.ravel(), t[usable], resamples),
+                **bootstrap_bias_resolution(residual, resamples=resamples),
+                **_w1(v.ravel(), t[usable], resamples),
                 "nonfinite_skipped": int((~np.isfinite(v)).sum()),
-            }  # fmt: skip
+            }
             arrays["values"][method][name] = v.ravel()
         for method, per_sample in samples.items():
             s = per_sample[name]
@@ -438,15 +521,23 @@ def validate_pileup(
     else:
         from tqdm.auto import tqdm
 
-        evaluated = [_evaluate_point(p, validation_fraction, bootstrap)
-                     for p in tqdm(points, desc="validate pileup (per μ)", disable=not progress)]  # fmt: skip
+        evaluated = [
+            _evaluate_point(p, validation_fraction, bootstrap)
+            for p in tqdm(points, desc="validate pileup (per μ)", disable=not progress)
+        ]
     metrics: dict[str, Any] = {
-        "observables": list(OBSERVABLES), "mu": [p.mu for p in points], "points": [p.key for p in points],
-        "validation_fraction": validation_fraction, "bootstrap": bootstrap, "softdrop_grid": [list(g) for g in SOFTDROP_GRID],
-        "softkiller_grid": list(SOFTKILLER_GRID), "classifier_thresholds": list(CLASSIFIER_THRESHOLDS),
-        "mass_hypothesis_gev": PION_MASS, "files": {p.key: p.files for p in points},
+        "observables": list(OBSERVABLES),
+        "mu": [p.mu for p in points],
+        "points": [p.key for p in points],
+        "validation_fraction": validation_fraction,
+        "bootstrap": bootstrap,
+        "softdrop_grid": [list(g) for g in SOFTDROP_GRID],
+        "softkiller_grid": list(SOFTKILLER_GRID),
+        "classifier_thresholds": list(CLASSIFIER_THRESHOLDS),
+        "mass_hypothesis_gev": PION_MASS,
+        "files": {p.key: p.files for p in points},
         "per_mu": {p.key: e["metrics"] for p, e in zip(points, evaluated)},
-    }  # fmt: skip
+    }
     histograms = pileup_histograms(points, evaluated)
     write_histograms(out / HISTOGRAMS_FILE, histograms)
     if figures:
@@ -472,11 +563,14 @@ def pileup_histograms(points: list[PointPrediction], evaluated: list[dict[str, A
             drawn = [values[m] for m in ("truth", *_DRAWN) if m in values]
             edges = _bins(drawn, name)
             for method, v in values.items():
-                out[f"distributions/{folder}/{name}/{method}"] = counts_histogram(v, edges, name=name,
-                                                                                 label=OBSERVABLE_LABELS[name])  # fmt: skip
+                out[f"distributions/{folder}/{name}/{method}"] = counts_histogram(
+                    v, edges, name=name, label=OBSERVABLE_LABELS[name]
+                )
         for method, by_observable in arrays["quantiles"].items():
             for name, q in by_observable.items():
-                out[f"truth_quantiles/{name}/{method}/{folder}"] = quantile_histogram(q, label=f"truth quantile of {name}")
+                out[f"truth_quantiles/{name}/{method}/{folder}"] = quantile_histogram(
+                    q, label=f"truth quantile of {name}"
+                )
                 out[f"coverage/{name}/{method}/{folder}"] = coverage_histogram(q, label=f"nominal coverage ({name})")
         for method, by_observable in arrays["pulls"].items():
             for name, p in by_observable.items():
@@ -487,8 +581,20 @@ def pileup_histograms(points: list[PointPrediction], evaluated: list[dict[str, A
 # -- the report -----------------------------------------------------------------------------------------------------
 
 #: The order of methods in tables and legends (learned methods are added after the baselines they beat or not).
-_ORDER = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppiml", "puppiml_observed",
-          "vipr", "vipr_samples", "vipr_observed", "vipr_observed_samples")  # fmt: skip
+_ORDER = (
+    "observed",
+    "softdrop",
+    "chs",
+    "chs_softdrop",
+    "softkiller",
+    "chs_softkiller",
+    "puppiml",
+    "puppiml_observed",
+    "vipr",
+    "vipr_samples",
+    "vipr_observed",
+    "vipr_observed_samples",
+)
 _TABLE_OBSERVABLES = ("mass", "tau21", "tau32", "d2")
 
 
@@ -517,12 +623,17 @@ def methods_table(entry: dict[str, Any], observables: Sequence[str] = _TABLE_OBS
 
 
 def _calibration_table(entry: dict[str, Any]) -> list[str]:
-    lines = ["| method | observable | 68 % coverage | 95 % coverage | KS | pull σ | verdict |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | observable | 68 % coverage | 95 % coverage | KS | pull σ | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for method, by_observable in entry["calibration"].items():
         for name, c in by_observable.items():
-            lines.append(f"| {method} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
-                         f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['ks']:.3f} | {c['pull_std']:.2f} | "
-                         f"{c['verdict']} |")  # fmt: skip
+            lines.append(
+                f"| {method} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
+                f"{c['coverage_95']:.3f} ± {c['coverage_95_error']:.3f} | {c['ks']:.3f} | {c['pull_std']:.2f} | "
+                f"{c['verdict']} |"
+            )
     return lines
 
 
@@ -537,15 +648,24 @@ def _summary(metrics: dict[str, Any]) -> str:
     ]
     for key, entry in metrics["per_mu"].items():
         samples = ", ".join(f"{m}: {s}" for m, s in entry["samples_per_jet"].items()) or "none"
-        lines += ["", f"## μ = {key} ({entry['test_jets']} test jets; ⟨N_PU⟩ = {entry['mean_pileup_interactions']:.1f}, "
-                      f"⟨N_PV⟩ = {entry['mean_vertices']:.1f}; samples per jet {samples}; "
-                      f"{entry['empty_jets_skipped']} empty jets skipped)", "", *methods_table(entry)]  # fmt: skip
+        lines += [
+            "",
+            f"## μ = {key} ({entry['test_jets']} test jets; ⟨N_PU⟩ = {entry['mean_pileup_interactions']:.1f}, "
+            f"⟨N_PV⟩ = {entry['mean_vertices']:.1f}; samples per jet {samples}; "
+            f"{entry['empty_jets_skipped']} empty jets skipped)",
+            "",
+            *methods_table(entry),
+        ]
         if entry["calibration"]:
             lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "", *_calibration_table(entry)]
-    lines += ["", "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu` (with "
-                  "bootstrap error bars), `truth_quantiles`, `coverage`, `pulls` (VIPR calibration), `softdrop_grid` "
-                  "(validation scores of the jet mass) — each as PDF and PNG; the histograms behind them in `histograms.root` "
-                  "(`hist.Hist`, read with `hepgen.validation.histograms.read_histograms`).", ""]  # fmt: skip
+    lines += [
+        "",
+        "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu` (with "
+        "bootstrap error bars), `truth_quantiles`, `coverage`, `pulls` (VIPR calibration), `softdrop_grid` "
+        "(validation scores of the jet mass) — each as PDF and PNG; the histograms behind them in `histograms.root` "
+        "(`hist.Hist`, read with `hepgen.validation.histograms.read_histograms`).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -560,7 +680,7 @@ def _bins(values: Sequence[np.ndarray], name: str) -> np.ndarray:
     return np.linspace(lo, hi if hi > lo else lo + 1, 41)
 
 
-def _grid_of_axes(n: int, *, ratio: bool):  # noqa: ANN202
+def _grid_of_axes(n: int, *, ratio: bool):
     import matplotlib.pyplot as plt
 
     columns = 4
@@ -569,8 +689,17 @@ def _grid_of_axes(n: int, *, ratio: bool):  # noqa: ANN202
         fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.9 * rows), layout="constrained")
         return fig, list(np.ravel(axes)), None
     fig = plt.figure(figsize=(4.4 * columns, 5.0 * rows))
-    spec = fig.add_gridspec(3 * rows, columns, height_ratios=[3, 1, 1.0] * rows, hspace=0.08, wspace=0.4,
-                            left=0.06, right=0.98, top=0.97, bottom=0.02)  # fmt: skip
+    spec = fig.add_gridspec(
+        3 * rows,
+        columns,
+        height_ratios=[3, 1, 1.0] * rows,
+        hspace=0.08,
+        wspace=0.4,
+        left=0.06,
+        right=0.98,
+        top=0.97,
+        bottom=0.02,
+    )
     main, lower = [], []
     for k in range(n):
         r, c = divmod(k, columns)
@@ -582,14 +711,28 @@ def _grid_of_axes(n: int, *, ratio: bool):  # noqa: ANN202
 
 
 #: Font sizes for multi-panel figures (mplhep's defaults suit one panel per figure); no minor ticks (many panels).
-_PANEL_STYLE = {"font.size": 12, "axes.labelsize": 12, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 8,
-                "xtick.minor.visible": False, "ytick.minor.visible": False, "axes.titlesize": 12}  # fmt: skip
+_PANEL_STYLE = {
+    "font.size": 12,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 8,
+    "xtick.minor.visible": False,
+    "ytick.minor.visible": False,
+    "axes.titlesize": 12,
+}
 #: The methods drawn in the distribution figures (the others are in the tables and the scans).
 _DRAWN = ("observed", "chs", "chs_softkiller", "puppiml", "vipr_samples", "vipr_observed_samples")
 
 
-def _figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], histograms: dict[str, Any],
-             label_text: str, experiment: str | None) -> None:  # fmt: skip
+def _figures(
+    out: Path,
+    points: list[PointPrediction],
+    evaluated: list[dict[str, Any]],
+    histograms: dict[str, Any],
+    label_text: str,
+    experiment: str | None,
+) -> None:
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import use_style
@@ -599,8 +742,14 @@ def _figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str,
         _draw_figures(out, points, evaluated, histograms, label_text, experiment)
 
 
-def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], histograms: dict[str, Any],
-                  label_text: str, experiment: str | None) -> None:  # fmt: skip
+def _draw_figures(
+    out: Path,
+    points: list[PointPrediction],
+    evaluated: list[dict[str, Any]],
+    histograms: dict[str, Any],
+    label_text: str,
+    experiment: str | None,
+) -> None:
     import matplotlib.pyplot as plt
 
     from hepgen.plotting import (
@@ -618,12 +767,17 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
         folder = _point_folder(point)
         fig, main, lower = _grid_of_axes(len(OBSERVABLES), ratio=True)
         for k, (ax, ratio_ax, name) in enumerate(zip(main, lower, OBSERVABLES)):
-            drawn = {m: histograms[f"distributions/{folder}/{name}/{m}"] for m in ("truth", *_DRAWN)
-                     if f"distributions/{folder}/{name}/{m}" in histograms}  # fmt: skip
+            drawn = {
+                m: histograms[f"distributions/{folder}/{name}/{m}"]
+                for m in ("truth", *_DRAWN)
+                if f"distributions/{folder}/{name}/{m}" in histograms
+            }
             plot_distributions(drawn, reference="truth", xlabel=OBSERVABLE_LABELS[name], ax=ax, ratio_ax=ratio_ax)
             if k:
                 ax.get_legend().remove()
-        label_figure(fig, label_text, experiment=experiment, title=f"top jets, μ = {point.key}: observables against the truth")
+        label_figure(
+            fig, label_text, experiment=experiment, title=f"top jets, μ = {point.key}: observables against the truth"
+        )
         save_figure(fig, out / f"distributions_{folder}")
         plt.close(fig)
 
@@ -631,9 +785,11 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
     if scanned:
         mus = [p.mu for p, _ in scanned]
         methods = _ordered({m for _, e in scanned for m in e["metrics"]["methods"]})
-        for key, ylabel, reference in (("bias", "bias (median of x/x_true − 1)", 0.0),
-                                       ("resolution", "resolution (IQR/1.349 of x/x_true − 1)", None),
-                                       ("w1_over_sigma", r"$W_1$(x, truth) / $\sigma_{truth}$", 0.0)):  # fmt: skip
+        for key, ylabel, reference in (
+            ("bias", "bias (median of x/x_true − 1)", 0.0),
+            ("resolution", "resolution (IQR/1.349 of x/x_true − 1)", None),
+            ("w1_over_sigma", r"$W_1$(x, truth) / $\sigma_{truth}$", 0.0),
+        ):
             fig, axes, _ = _grid_of_axes(len(OBSERVABLES), ratio=False)
             error_key = {"bias": "bias_err", "resolution": "resolution_err", "w1_over_sigma": None}[key]
             for k, (ax, name) in enumerate(zip(axes, OBSERVABLES)):
@@ -643,14 +799,25 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
                 if error_key:
                     errors = {m: [x.get(error_key, np.nan) for x in v] for m, v in entries.items()}
                 elif key == "w1_over_sigma":  # W1's error scaled like W1
-                    errors = {m: [x.get("w1_err", np.nan) * x.get("w1_over_sigma", np.nan) / x["w1"] if x.get("w1") else np.nan
-                                  for x in v] for m, v in entries.items()}  # fmt: skip
-                plot_scan(mus, values, errors=errors, xlabel="μ", ylabel=ylabel.split(" (")[0], reference=reference, ax=ax)
+                    errors = {
+                        m: [
+                            x.get("w1_err", np.nan) * x.get("w1_over_sigma", np.nan) / x["w1"]
+                            if x.get("w1")
+                            else np.nan
+                            for x in v
+                        ]
+                        for m, v in entries.items()
+                    }
+                plot_scan(
+                    mus, values, errors=errors, xlabel="μ", ylabel=ylabel.split(" (")[0], reference=reference, ax=ax
+                )
                 ax.set_title(OBSERVABLE_LABELS[name])
                 if k:
                     ax.get_legend().remove()
             label_figure(fig, label_text, experiment=experiment, title=ylabel)
-            save_figure(fig, out / {"bias": "bias_vs_mu", "resolution": "resolution_vs_mu", "w1_over_sigma": "w1_vs_mu"}[key])
+            save_figure(
+                fig, out / {"bias": "bias_vs_mu", "resolution": "resolution_vs_mu", "w1_over_sigma": "w1_vs_mu"}[key]
+            )
             plt.close(fig)
 
     labels = {_point_folder(p): p.key for p in points}
@@ -668,7 +835,9 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
             if data:
                 draw(data, ax=ax)
             ax.set_title(OBSERVABLE_LABELS[name])
-        label_figure(fig, label_text, experiment=experiment, title=f"VIPR posterior calibration: {kind.replace('_', ' ')}")
+        label_figure(
+            fig, label_text, experiment=experiment, title=f"VIPR posterior calibration: {kind.replace('_', ' ')}"
+        )
         save_figure(fig, out / kind)
         plt.close(fig)
 
@@ -680,10 +849,21 @@ def _draw_figures(out: Path, points: list[PointPrediction], evaluated: list[dict
         for g, (z, b) in enumerate(SOFTDROP_GRID):
             scores[z_cuts.index(z), betas.index(b)] = e["arrays"]["grid_scores"]["softdrop"]["mass"][g]
         chosen = e["arrays"]["choices"]["softdrop"]["mass"]
-        plot_grid_scores(scores, z_cuts, betas, row_label=r"$z_{cut}$", column_label=r"$\beta$",
-                         chosen=(z_cuts.index(chosen["z_cut"]), betas.index(chosen["beta"])), title=f"jet mass, μ = {point.key}",
-                         ax=ax)  # fmt: skip
-    label_figure(fig, label_text, experiment=experiment, title="SoftDrop on the validation jets: √(bias² + resolution²) of m/m_true − 1")
+        plot_grid_scores(
+            scores,
+            z_cuts,
+            betas,
+            row_label=r"$z_{cut}$",
+            column_label=r"$\beta$",
+            chosen=(z_cuts.index(chosen["z_cut"]), betas.index(chosen["beta"])),
+            title=f"jet mass, μ = {point.key}",
+            ax=ax,
+        )
+    label_figure(
+        fig,
+        label_text,
+        experiment=experiment,
+        title="SoftDrop on the validation jets: √(bias² + resolution²) of m/m_true − 1",
+    )
     save_figure(fig, out / "softdrop_grid")
     plt.close(fig)
-

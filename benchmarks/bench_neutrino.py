@@ -20,7 +20,8 @@ from dataclasses import fields
 import numpy as np
 import torch
 
-from hepgen.tasks.neutrino import INPUT_SETS, NeutrinoArrays, NeutrinoModel, NeutrinoTraining, batches
+from hepgen.tasks.data_parallel import event_batches
+from hepgen.tasks.neutrino import INPUT_SETS, NEUTRINO, NeutrinoArrays, NeutrinoModel, NeutrinoTraining
 
 REFERENCE_MS_PER_EVENT = 71.4  # ν²-Flows, one CPU core, 256 samples per event
 TARGET_MS_PER_EVENT = 2.0  # issue 16 (issue 14 asked for <= 10)
@@ -40,7 +41,16 @@ def synthetic(n: int, seed: int = 0) -> NeutrinoArrays:
     objects["jets"] *= masks["jets"][..., None]
     target = rng.normal(size=(n, 3)).astype(np.float32)
     zeros = np.zeros((n, 4), np.float32)
-    return NeutrinoArrays(objects, masks, target, zeros, None, zeros[:, 0], np.arange(n), {})
+    return NeutrinoArrays(
+        objects=objects,
+        masks=masks,
+        target=target,
+        event_index=np.arange(n),
+        skipped={},
+        lepton_p4=zeros,
+        b_lep_p4=None,
+        analytic_pz=zeros[:, 0],
+    )
 
 
 def main() -> None:
@@ -66,7 +76,8 @@ def main() -> None:
 
     def train_epoch() -> int:
         seen = 0
-        for objects, masks, target in batches(arrays, args.train_batch, shuffle=True):
+        epoch = event_batches(arrays, args.train_batch, NEUTRINO.training_batch, shuffle=True, seed=0)
+        for objects, masks, target, _ in epoch:
             objects = {k: v.to(device) for k, v in objects.items()}
             masks = {k: v.to(device) for k, v in masks.items()}
             loss = model.loss(objects, masks, target.to(device))
@@ -90,13 +101,13 @@ def main() -> None:
 
     def per_event_ms(draw) -> float:
         with torch.no_grad():
-            for objects, masks, _ in batches(arrays.select(np.arange(min(64, args.events))), args.batch, shuffle=False):
-                draw({k: v.to(device) for k, v in objects.items()}, {k: v.to(device) for k, v in masks.items()})
+            for part in arrays.select(np.arange(min(64, args.events))).batches(args.batch):
+                draw(*part.tensors(device))
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            for objects, masks, _ in batches(arrays, args.batch, shuffle=False):
-                out = draw({k: v.to(device) for k, v in objects.items()}, {k: v.to(device) for k, v in masks.items()})
+            for part in arrays.batches(args.batch):
+                out = draw(*part.tensors(device))
             if device.type == "cuda":
                 torch.cuda.synchronize()
         assert out.shape[-1] == 3

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from hepgen.io import read
-from hepgen.tasks.neutrino import OnnxNeutrinoSampler, batches, neutrino_arrays
+from hepgen.tasks.neutrino import OnnxNeutrinoSampler, neutrino_arrays
 from hepgen.tasks.onnx_export import export_onnx
 from hepgen.tasks.pileup import OnnxVIPR, jet_batch
 from hepgen.tasks.run_folder import load_model
@@ -48,7 +48,7 @@ def neutrino(folder: Path, events: int, samples: int, threads: int) -> None:
         read(str(REPO / "data" / "ttbar_ljets_test.root"), "hepgen-ttbar", entry_stop=events),
         inputs=model.config["inputs"],
     )
-    parts = [(o, m) for o, m, _ in batches(arrays, 256, shuffle=False)]
+    parts = [part.tensors() for part in arrays.batches(256)]
 
     def run(sampler) -> None:
         with torch.no_grad():

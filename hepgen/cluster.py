@@ -14,7 +14,7 @@ from typing import Any
 
 from hepgen.errors import HepgenInputError
 
-__all__ = ["dask_client", "map_units"]
+__all__ = ["dask_client", "map_units", "run_units"]
 
 
 @contextmanager
@@ -82,3 +82,20 @@ def map_units(
             for _ in as_completed(futures):
                 bar.update(1)
         return client.gather(futures)
+
+
+def run_units(
+    fn: Callable[..., Any],
+    units: Sequence[dict[str, Any]],
+    *,
+    scheduler: str | None = None,
+    progress: bool = True,
+    description: str = "units",
+) -> list[Any]:
+    """``[fn(**unit) for unit in units]``: here, one after the other (a progress bar over ``description``), or on the
+    cluster of ``scheduler`` (:func:`map_units`); the results are the same either way, in the order of ``units``."""
+    if scheduler:
+        return map_units(fn, units, scheduler, progress=progress)
+    from tqdm.auto import tqdm
+
+    return [fn(**unit) for unit in tqdm(units, desc=description, disable=not progress)]

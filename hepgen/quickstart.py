@@ -214,7 +214,7 @@ def _neutrino_section(
             budget,
             data=[str(test)],
             out=str(predictions / "analytic.root"),
-            model="analytic",
+            method="analytic",
             progress=False,
         )
     )
@@ -379,7 +379,7 @@ def run_quickstart(
                     "neutrino",
                     budget,
                     data=[str(inputs["ttbar"])],
-                    model=method,
+                    head=method,
                     out=str(runs / f"neutrino_{method}"),
                     **training,
                 )

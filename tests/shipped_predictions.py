@@ -35,7 +35,7 @@ COMMANDS = {
     "analytic.root": [
         "predict",
         "neutrino",
-        "--model",
+        "--method",
         "analytic",
         "--data",
         "data/ttbar_ljets_test.root",

@@ -41,7 +41,7 @@ def ttbar_copy(path: Path, n: int = 60, *, drop: str | None = None, edit=None) -
 
 def predict_analytic(data, out, *extra):
     return main(
-        ["predict", "neutrino", "--model", "analytic", "--data", str(data), "--out", str(out), "--no-progress", *extra]
+        ["predict", "neutrino", "--method", "analytic", "--data", str(data), "--out", str(out), "--no-progress", *extra]
     )
 
 

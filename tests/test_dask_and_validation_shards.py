@@ -181,7 +181,7 @@ def test_neutrino_validation_on_dask_and_in_shards_equals_the_serial_run(tmp_pat
                 [
                     "predict",
                     "neutrino",
-                    "--model",
+                    "--method",
                     method,
                     "--data",
                     str(TEST_EVENTS),
@@ -235,7 +235,7 @@ def test_merging_shard_files_gives_the_unsharded_file(tmp_path):
     common = [
         "predict",
         "neutrino",
-        "--model",
+        "--method",
         "analytic",
         "--data",
         str(TEST_EVENTS),

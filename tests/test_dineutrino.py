@@ -62,7 +62,7 @@ def test_inputs_put_the_positive_lepton_first_and_targets_in_top_order(arrays):
 
 def test_constrained_inputs_hold_the_classical_answers(arrays, constrained):
     """The constrained input set: the basic inputs unchanged, plus the ellipse method's solutions and Neutrino
-    Weighting's best pair for both b pairings — the same numbers `predict --model ellipse` would give."""
+    Weighting's best pair for both b pairings — the same numbers `predict --method ellipse` would give."""
     from hepgen.physics.dilepton_neutrinos import ellipse_method
     from hepgen.tasks.dineutrino import SOLUTION_FEATURES, b_candidates_p4
 
@@ -166,8 +166,8 @@ def test_train_predict_validate_against_the_classical_methods(tmp_path):
     files = []
     for method, extra in (
         ("flow", ["--run", str(run), "--samples", "16"]),
-        ("ellipse", ["--model", "ellipse"]),
-        ("weighting", ["--model", "weighting"]),
+        ("ellipse", ["--method", "ellipse"]),
+        ("weighting", ["--method", "weighting"]),
     ):
         files.append(str(tmp_path / f"{method}.root"))
         assert main(["predict", "dineutrino", *extra, "--data", str(test), "--no-progress", "--out", files[-1]]) == 0
@@ -207,7 +207,7 @@ def test_the_shipped_flow_answers_everything_beats_the_ellipse_and_is_calibrated
     root = Path(__file__).resolve().parents[1]
     for method, extra in (
         ("flow", ["--run", str(root / "analyses/dineutrino/model"), "--samples", "64", "--seed", "1"]),
-        ("ellipse", ["--model", "ellipse"]),
+        ("ellipse", ["--method", "ellipse"]),
     ):
         files.append(str(tmp_path / f"{method}.root"))
         assert (

@@ -104,7 +104,7 @@ def test_validate_neutrino_writes_the_histograms_of_its_figures(tmp_path):
             [
                 "predict",
                 "neutrino",
-                "--model",
+                "--method",
                 "analytic",
                 "--data",
                 data,

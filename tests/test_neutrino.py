@@ -18,7 +18,6 @@ from hepgen.tasks.neutrino import (
     NeutrinoModel,
     NeutrinoPrediction,
     NeutrinoTraining,
-    batches,
     neutrino_arrays,
     targets_to_momentum,
 )
@@ -197,7 +196,7 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     config = NeutrinoTraining(
         data=[str(path)],
         out=str(run),
-        model="flow",
+        head="flow",
         dim=16,
         heads=2,
         layers=1,
@@ -212,7 +211,7 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     assert {p.name for p in run.iterdir()} >= {"model.pt", "config.yaml", "checkpoints", "logs"}
     assert (run / "checkpoints" / "last.ckpt").exists() and (run / "logs" / "version_0" / "metrics.csv").exists()
     saved = json.loads(json.dumps(__import__("yaml").safe_load((run / "config.yaml").read_text())))
-    assert saved["model"] == "flow" and saved["task"] == "neutrino"
+    assert saved["head"] == "flow" and saved["task"] == "neutrino"
     with pytest.raises(HepgenInputError, match="already holds"):
         train(NEUTRINO, config)
     model = load_model(NEUTRINO, run)
@@ -223,7 +222,7 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
         main(["predict", "neutrino", "--run", str(run), "--data", str(path), "--samples", "32", "--out", str(pred)])
         == 0
     )
-    assert main(["predict", "neutrino", "--model", "analytic", "--data", str(path), "--out", str(analytic)]) == 0
+    assert main(["predict", "neutrino", "--method", "analytic", "--data", str(path), "--out", str(analytic)]) == 0
     outputs, event_id, metadata = hio.read_event_outputs(pred, tree="Neutrino")
     assert outputs["samples"].shape == (80, 32, 3) and metadata["method"] == "flow"
     np.testing.assert_array_equal(event_id["entry"], np.arange(80))
@@ -255,7 +254,7 @@ def test_shrunken_config_trains_saves_reloads_predicts_validates(ttbar_file, tmp
     )
     predict(
         NEUTRINO,
-        NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_analytic), model="analytic", schema="nanoaod"),
+        NeutrinoPrediction(data=[str(nanoaod_path)], out=str(nano_analytic), method="analytic", schema="nanoaod"),
     )
     metrics = validate_neutrino([nano_pred, nano_analytic], tmp_path / "nano_val")
     assert metrics["events"] >= 60  # semileptonic events with a lepton above 20 GeV and a truth W neutrino
@@ -272,15 +271,16 @@ def test_wrong_inputs_are_refused(tmp_path, ttbar_file):
     torch.save({"task": "pileup"}, tmp_path / "model.pt")
     with pytest.raises(HepgenInputError, match="not a neutrino model"):
         load_model(NEUTRINO, tmp_path)
-    with pytest.raises(HepgenInputError, match="either a trained --run, an exported --onnx DIR or --model analytic"):
+    with pytest.raises(HepgenInputError, match="either a trained --run, an exported --onnx DIR or --method analytic"):
         predict(NEUTRINO, NeutrinoPrediction(data=[str(path)], out=str(tmp_path / "x.root")))
     assert main(["predict", "neutrino", "--data", str(path), "--out", str(tmp_path / "x.root")]) == 2
 
 
-def test_batches_cover_every_event_once(ttbar_arrays):
+def test_batches_cover_every_event_once_in_order(ttbar_arrays):
     _, arrays = ttbar_arrays
-    seen = [len(t) for _, _, t in batches(arrays, 32, shuffle=True, seed=1)]
-    assert sum(seen) == len(arrays) and max(seen) == 32
+    parts = list(arrays.batches(32))
+    assert [len(p) for p in parts[:-1]] == [32] * (len(parts) - 1) and 0 < len(parts[-1]) <= 32
+    np.testing.assert_array_equal(np.concatenate([p.event_index for p in parts]), arrays.event_index)
 
 
 @pytest.mark.parametrize("head", ["flow", "mdn"])

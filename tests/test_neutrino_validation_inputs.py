@@ -34,5 +34,5 @@ def test_mismatched_event_counts_are_refused(tmp_path):
 
 
 def test_predictions_without_truth_are_refused(tmp_path):
-    with pytest.raises(HepgenInputError, match="no truth neutrino"):
+    with pytest.raises(HepgenInputError, match="no truth in the prediction file"):
         load_predictions([prediction(tmp_path / "a.root", np.arange(5), method="flow", truth=False)])

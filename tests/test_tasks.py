@@ -117,7 +117,7 @@ def test_layers_override_in_order_and_refuse_what_they_do_not_know(tmp_path, cap
         resolve(NeutrinoTraining, ("--set", {"dimm": 3}))
     with pytest.raises(Exception, match="'dim': 'wide' is not a valid int"):
         resolve(NeutrinoTraining, ("--set", {"dim": "wide"}))
-    with pytest.raises(Exception, match="model = 'nf' is not one of"):
+    with pytest.raises(Exception, match="head = 'nf' is not one of"):
         resolve(NeutrinoTraining, ("--set", {"model": "nf", "data": ["a"], "out": "r"}))
     with pytest.raises(Exception, match="needs --data"):
         resolve(NeutrinoTraining, ("--set", {"out": "r"}))
@@ -161,7 +161,7 @@ def analytic(data, out) -> list[str]:
     return [
         "predict",
         "neutrino",
-        "--model",
+        "--method",
         "analytic",
         "--data",
         str(data),

@@ -47,7 +47,7 @@ CASES: dict[str, list[str]] = {
     ],
     "neutrino_analytic": [
         "neutrino",
-        "--model",
+        "--method",
         "analytic",
         "--data",
         "data/ttbar_ljets_test.root",
@@ -69,7 +69,7 @@ CASES: dict[str, list[str]] = {
     ],
     "dineutrino_ellipse": [
         "dineutrino",
-        "--model",
+        "--method",
         "ellipse",
         "--data",
         "data/ttbar_dilepton_test.root",
@@ -78,7 +78,7 @@ CASES: dict[str, list[str]] = {
     ],
     "dineutrino_weighting": [
         "dineutrino",
-        "--model",
+        "--method",
         "weighting",
         "--data",
         "data/ttbar_dilepton_test.root",

@@ -21,7 +21,7 @@ compare() {  # test-file prediction-folder validation-folder label: every flow a
     files+=("$pred/$name.root")
   done
   for method in ellipse weighting; do
-    $hepgen predict dineutrino --model "$method" --data "$test" --no-progress --overwrite --out "$pred/$method.root"
+    $hepgen predict dineutrino --method "$method" --data "$test" --no-progress --overwrite --out "$pred/$method.root"
     files+=("$pred/$method.root")
   done
   $hepgen validate dineutrino --pred "${files[@]}" --out "$validation" --overwrite --no-progress --label "$label"

@@ -18,7 +18,7 @@ for sample in default degraded; do
         --out "$out/$sample/$model.root"
     files+=("$out/$sample/$model.root")
   done
-  $hepgen predict neutrino --model analytic --data "$out/test_$sample.root" --no-progress --overwrite --out "$out/$sample/analytic.root"
+  $hepgen predict neutrino --method analytic --data "$out/test_$sample.root" --no-progress --overwrite --out "$out/$sample/analytic.root"
   $hepgen validate neutrino --pred "${files[@]}" "$out/$sample/analytic.root" --out "analyses/neutrino/validation_$sample" \
       --overwrite --no-progress
 done
@@ -30,7 +30,7 @@ for model in flow flow_mix; do
       --out "$out/cms/$model.root"
   files+=("$out/cms/$model.root")
 done
-$hepgen predict neutrino --model analytic --schema nanoaod --data "$nano" --no-progress --overwrite --out "$out/cms/analytic.root"
+$hepgen predict neutrino --method analytic --schema nanoaod --data "$nano" --no-progress --overwrite --out "$out/cms/analytic.root"
 $hepgen validate neutrino --pred "${files[@]}" "$out/cms/analytic.root" --out analyses/neutrino/validation_cms --overwrite \
     --no-progress
 # the target table of analyses/neutrino/README.md, for the shipped model (flow_mix) and, below, for the other two

@@ -18,7 +18,7 @@ import torch
 
 from hepgen.io import read
 from hepgen.tasks.data_parallel import split_events
-from hepgen.tasks.neutrino import NEUTRINO, batches, neutrino_arrays, targets_to_momentum
+from hepgen.tasks.neutrino import NEUTRINO, neutrino_arrays, targets_to_momentum
 from hepgen.tasks.run_folder import load_model
 from hepgen.validation.point_estimates import window_mode
 
@@ -53,7 +53,7 @@ def main() -> None:
     _, val = split_events(arrays, config["val_fraction"], config["seed"])  # the training's split
     torch.manual_seed(0)
     draws, densities = [], []
-    for o, m, _ in batches(val, 512, shuffle=False):
+    for o, m in (part.tensors() for part in val.batches(512)):
         samples, log_prob = model.sample(o, m, args.samples, with_log_prob=True)
         draws.append(targets_to_momentum(samples).numpy())
         densities.append(log_prob.numpy())

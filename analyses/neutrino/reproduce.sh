@@ -12,7 +12,7 @@ HEPGEN=${HEPGEN:-.venv/bin/hepgen}
 INPUTS=${INPUTS:-basic}   # the input set of the table in README.md (INPUTS=constrained: the current default)
 for model in flow mdn gauss mse; do
   if [ ! -f runs/neutrino_small/$model/model.pt ]; then
-    $HEPGEN train neutrino --data "$DATA" --model $model --inputs "$INPUTS" --out runs/neutrino_small/$model \
+    $HEPGEN train neutrino --data "$DATA" --head $model --inputs "$INPUTS" --out runs/neutrino_small/$model \
       --max-epochs $EPOCHS --patience 6 --accelerator $ACCELERATOR --no-progress
   fi
 done
@@ -22,5 +22,5 @@ for model in flow mdn gauss mse; do
   $HEPGEN predict neutrino --run runs/neutrino_small/$model --data "$EVAL" --samples 256 \
     --out results/neutrino-comparison/predictions/$model.root
 done
-$HEPGEN predict neutrino --model analytic --data "$EVAL" --out results/neutrino-comparison/predictions/analytic.root
+$HEPGEN predict neutrino --method analytic --data "$EVAL" --out results/neutrino-comparison/predictions/analytic.root
 $HEPGEN validate neutrino --pred results/neutrino-comparison/predictions/*.root --out results/neutrino-comparison

@@ -15,7 +15,7 @@ runs=${RUNS:-runs/neutrino}
 # part 6 of 8 was made as two halves (shards 6 and 14 of 16, whose union is shard 6 of 8) in runs/ttbar200k_part6
 default=${DEFAULT:-runs/ttbar200k/part[0-57].root runs/ttbar200k_part6/shard*of16.root}
 degraded=${DEGRADED:-runs/ttbar_degraded/part*.root}
-common=(--model flow --accelerator cpu --no-progress --max-epochs "${EPOCHS:-20}" --patience 4 --batch-size 512
+common=(--head flow --accelerator cpu --no-progress --max-epochs "${EPOCHS:-20}" --patience 4 --batch-size 512
         --learning-rate 1e-3)
 
 train() {  # name data... -- extra...

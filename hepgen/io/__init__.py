@@ -12,7 +12,16 @@ from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.files import expand_files, open_tree
 from hepgen.io.known_schemas import available_schemas, get_schema
 from hepgen.io.pointcloud import PointCloud, concatenate_clouds
-from hepgen.io.reader import count_entries, events_from_arrays, iterate, read
+from hepgen.io.reader import (
+    check_available,
+    count_entries,
+    events_from_arrays,
+    flatten_collections,
+    iterate,
+    needed_branches,
+    read,
+    resolve_schema,
+)
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
 from hepgen.io.summary import describe_events
 from hepgen.io.writer import atomic_path, read_event_outputs, write_event_outputs
@@ -28,6 +37,10 @@ __all__ = [
     "count_entries",
     "iterate",
     "events_from_arrays",
+    "resolve_schema",
+    "needed_branches",
+    "check_available",
+    "flatten_collections",
     "Schema",
     "Collection",
     "Prefix",

@@ -22,7 +22,17 @@ from hepgen.io.files import FileInput, expand_files, open_tree, read_failure
 from hepgen.io.pointcloud import PointCloud, pad_flat
 from hepgen.io.schema import Collection, ScalarObjects, Schema
 
-__all__ = ["read", "iterate", "count_entries", "events_from_arrays", "NonFinitePolicy", "resolve_schema"]
+__all__ = [
+    "read",
+    "iterate",
+    "count_entries",
+    "events_from_arrays",
+    "NonFinitePolicy",
+    "resolve_schema",
+    "needed_branches",
+    "check_available",
+    "flatten_collections",
+]
 
 log = logging.getLogger("hepgen.io")
 
@@ -53,7 +63,8 @@ def _collection_branches(collection: Collection) -> dict[str, list[str]]:
     return out
 
 
-def _needed_branches(schema: Schema) -> list[str]:
+def needed_branches(schema: Schema) -> list[str]:
+    """Every branch ``schema`` reads (event identifiers first), each once."""
     names: list[str] = list(schema.event_id)
     for collection in schema.all_collections().values():
         for branches in _collection_branches(collection).values():
@@ -62,10 +73,12 @@ def _needed_branches(schema: Schema) -> list[str]:
 
 
 def _check_branches(tree: Any, path: str, schema: Schema) -> None:
-    _check_available(set(tree.keys()), f"{path!r}, tree {tree.name!r}", "the tree lacks", schema)
+    check_available(set(tree.keys()), f"{path!r}, tree {tree.name!r}", "the tree lacks", schema)
 
 
-def _check_available(available: set[str], where_text: str, lacks: str, schema: Schema) -> None:
+def check_available(available: set[str], where_text: str, lacks: str, schema: Schema) -> None:
+    """HepgenInputError naming every branch of ``schema`` missing from ``available`` (with the closest names there);
+    ``where_text`` names the source and ``lacks`` starts the message (``"the tree lacks"``)."""
     for where, collection in [("event_id", None), *schema.all_collections().items()]:
         if collection is None:
             wanted = list(schema.event_id)
@@ -293,7 +306,7 @@ def _read_chunk(
     global_offset: int,
     policy: NonFinitePolicy,
 ) -> Events:
-    names = _needed_branches(schema)
+    names = needed_branches(schema)
     wanted = set(names)
     try:
         arrays = tree.arrays(
@@ -391,7 +404,7 @@ def _iter_chunks(
         raise ValueError(f"nonfinite must be 'raise' or 'drop'; got {nonfinite!r}")
     paths = expand_files(files)
     tree_name = tree if tree is not None else schema.tree
-    names = _needed_branches(schema)
+    names = needed_branches(schema)
 
     needs_total = (entry_start is not None and entry_start < 0) or (entry_stop is not None and entry_stop < 0)
     if needs_total:
@@ -521,15 +534,15 @@ def events_from_arrays(
     the closest existing ones; ``entry_offset`` numbers the events (``event_id["entry"]``).
     """
     schema = resolve_schema(schema)
-    branches = _flatten_collections(arrays)
-    _check_available(set(branches), source, "the arrays lack", schema)
+    branches = flatten_collections(arrays)
+    check_available(set(branches), source, "the arrays lack", schema)
     n = len(next(iter(branches.values()))) if branches else 0
     events = _events_from_branches(branches, source, "(in memory)", schema, 0, n, entry_offset, nonfinite)
     _log_losses(events.info)
     return events
 
 
-def _flatten_collections(arrays: Mapping[str, ak.Array] | ak.Array) -> dict[str, ak.Array]:
+def flatten_collections(arrays: Mapping[str, ak.Array] | ak.Array) -> dict[str, ak.Array]:
     """Flat NanoAOD branches from a mapping or record array; nested collections (``Jet.pt``) become ``Jet_pt`` and
     their counters ``nJet``, records (``MET.pt``) ``MET_pt``."""
     if isinstance(arrays, ak.Array):

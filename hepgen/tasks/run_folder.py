@@ -25,7 +25,7 @@ import yaml
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
 from hepgen.io.writer import atomic_path
-from hepgen.tasks.settings import read_mapping, runtime_names, to_mapping
+from hepgen.tasks.settings import current_names, read_mapping, runtime_names, to_mapping
 
 __all__ = [
     "prepare_run_folder",
@@ -79,7 +79,7 @@ def check_resume_compatible(run: Path, task: str, settings: Any) -> None:
     path = run / "config.yaml"
     if not path.exists():
         return
-    saved = read_mapping(path)
+    saved = current_names(type(settings), read_mapping(path))
     if saved.get("task") != task:
         raise HepgenInputError(f"cannot resume {str(run)!r} as a {task} run: it holds a {saved.get('task')!r} run")
     runtime = runtime_names(type(settings))

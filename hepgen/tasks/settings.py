@@ -38,6 +38,7 @@ __all__ = [
     "read_mapping",
     "parse_assignments",
     "runtime_names",
+    "current_names",
     "fields_of",
 ]
 
@@ -55,6 +56,7 @@ def setting(
     choices: Sequence[Any] | None = None,
     aliases: Sequence[str] = (),
     metavar: str | None = None,
+    formerly: Sequence[str] = (),
 ) -> Any:
     """A dataclass field with its help text.
 
@@ -67,6 +69,8 @@ def setting(
         choices: the accepted values.
         aliases: extra flag spellings (e.g. ``--lr``).
         metavar: the placeholder in ``--help``.
+        formerly: earlier names of the setting: still read from configs, ``--set`` and as flags (old run folders
+            and scripts keep working).
     """
     metadata = {
         "help": help,
@@ -75,6 +79,7 @@ def setting(
         "choices": tuple(choices) if choices else None,
         "aliases": tuple(aliases),
         "metavar": metavar,
+        "formerly": tuple(formerly),
     }
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda value=default: type(value)(value), metadata=metadata)
@@ -95,6 +100,12 @@ def fields_of(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     """The fields of a settings dataclass with their resolved types."""
     hints = typing.get_type_hints(cls)
     return [(f, hints[f.name]) for f in dataclasses.fields(cls) if f.init]
+
+
+def current_names(cls: type, mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """``mapping`` with the former names of the settings of ``cls`` (``setting(formerly=...)``) renamed to today's."""
+    renamed = {old: f.name for f, _ in fields_of(cls) for old in f.metadata.get("formerly", ())}
+    return {renamed.get(k, k): v for k, v in mapping.items()}
 
 
 def runtime_names(cls: type) -> frozenset[str]:
@@ -198,7 +209,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, title: str | No
             kwargs["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(inner) in (list, tuple):
             kwargs["nargs"] = "+"
-        group.add_argument(_flag(f.name), *meta.get("aliases", ()), **kwargs)
+        former = (_flag(name) for name in meta.get("formerly", ()))
+        group.add_argument(_flag(f.name), *meta.get("aliases", ()), *former, **kwargs)
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
@@ -239,6 +251,7 @@ def resolve(cls: type[S], *layers: tuple[str, Mapping[str, Any]]) -> S:
     fields = {f.name: (f, tp) for f, tp in fields_of(cls)}
     values: dict[str, Any] = {}
     for origin, mapping in layers:
+        mapping = current_names(cls, mapping)
         unknown = sorted(set(mapping) - set(fields))
         if unknown:
             raise HepgenInputError(

@@ -19,11 +19,13 @@ The same module serves every task.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 __all__ = [
+    "calibration_entry",
     "truth_quantiles",
     "coverage",
     "coverage_error",
@@ -148,3 +150,9 @@ def calibration_summary(samples: np.ndarray, truth: np.ndarray) -> CalibrationSu
         pull_std=float(np.std(p, ddof=1)) if n > 1 else float("nan"),
         events=n,
     )
+
+
+def calibration_entry(samples: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    """:func:`calibration_summary` as plain values with its ``verdict`` (what ``metrics.json`` holds)."""
+    summary = calibration_summary(samples, truth)
+    return {**summary.__dict__, "verdict": summary.verdict()}

@@ -1,0 +1,164 @@
+"""``hepgen train|predict|validate dineutrino``: the settings, the loss and the prediction file of the dilepton task.
+
+The prediction file (tree ``Dineutrino``, one row per usable event): ``point`` (ν, ν̄) (px, py, pz) ``[B, 2, 3]``
+(the flow's posterior median; 0 where a classical method found no solution) and ``answered`` ``[B]``; for the flow
+``samples`` ``[B, S, 2, 3]``; ``b_p4`` ``[B, 2, 4]`` the jets taken as the top's and the antitop's b (the pairing
+each method prefers: the classical methods' own choice, for the flow :func:`~hepgen.tasks.dineutrino.classical.
+flow_pairing`); ``leptons_p4`` (ℓ⁺, ℓ⁻); and when known ``truth`` ``[B, 2, 3]`` and the true tt̄ observables
+``truth_m_ttbar``, ``truth_top_pt``, ``truth_cos_theta_plus``, ``truth_cos_theta_minus``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hepgen.errors import HepgenInputError
+from hepgen.io.events import Events
+from hepgen.physics.dilepton_neutrinos import solve_with_pairings
+from hepgen.tasks.base import Block, BlockOutput, ValidateSettings
+from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4, flow_pairing
+from hepgen.tasks.dineutrino.features import INPUT_SETS, DineutrinoArrays, dineutrino_arrays, targets_to_momenta
+from hepgen.tasks.dineutrino.model import DineutrinoModel
+from hepgen.tasks.events import EventPrediction, EventTask, EventTraining
+from hepgen.tasks.settings import redefault, setting
+
+__all__ = ["DineutrinoTraining", "DineutrinoPrediction", "DineutrinoValidation", "DineutrinoTask", "DINEUTRINO"]
+
+
+@dataclass
+class DineutrinoTraining(EventTraining):
+    """``hepgen train dineutrino``: a flow over both neutrinos on a transformer encoding of the event."""
+
+    schema: str = redefault(EventTraining, "schema", "hepgen-ttbar-dilepton")
+    inputs: str = setting(
+        "basic",
+        "the input set: basic, or constrained (adds the ellipse method's solutions and "
+        "Neutrino Weighting's best pair as tokens)",
+        choices=tuple(INPUT_SETS),
+    )
+
+
+@dataclass
+class DineutrinoPrediction(EventPrediction):
+    """``hepgen predict dineutrino``: both neutrinos for every usable event, by a trained flow or a classical method."""
+
+    schema: str = redefault(EventPrediction, "schema", "hepgen-ttbar-dilepton")
+    method: str | None = setting(
+        None, "a classical method instead of --run", choices=tuple(CLASSICAL_METHODS), formerly=("model",)
+    )
+
+
+@dataclass
+class DineutrinoValidation(ValidateSettings):
+    """``hepgen validate dineutrino``: the methods of the prediction files (one per method) on the same events."""
+
+
+class DineutrinoTask(EventTask):
+    """ν²-Flows against the ellipse method and Neutrino Weighting (see :mod:`hepgen.tasks.dineutrino`)."""
+
+    name = "dineutrino"
+    summary = "both neutrinos of dilepton tt̄: a flow against the ellipse method and Neutrino Weighting"
+    Training = DineutrinoTraining
+    Prediction = DineutrinoPrediction
+    Validation = DineutrinoValidation
+    model_class = DineutrinoModel
+    output_tree = "Dineutrino"
+
+    def build_model(self, settings: DineutrinoTraining) -> DineutrinoModel:
+        return DineutrinoModel(
+            dim=settings.dim,
+            heads=settings.heads,
+            layers=settings.layers,
+            head_hidden=settings.head_hidden,
+            flow_transforms=settings.flow_transforms,
+            inputs=settings.inputs,
+        )
+
+    def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> DineutrinoArrays:
+        return dineutrino_arrays(events, require_truth=require_truth, inputs=inputs)
+
+    def training_batch(self, part: DineutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
+        """(objects, masks, target)."""
+        return (*part.tensors(), torch.as_tensor(part.target))
+
+    def loss(
+        self, model: DineutrinoModel, batch: Any, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        objects, masks, target = batch
+        return {"nll": model.loss(objects, masks, target)}
+
+    def load_predictor(self, settings: DineutrinoPrediction) -> DineutrinoModel | str:
+        """The trained model of ``--run``, or the name of the classical method of ``--method``."""
+        if (settings.run is None) == (settings.method is None) or settings.onnx:
+            raise HepgenInputError("give either a trained --run or --method ellipse|weighting")
+        return settings.method if settings.method is not None else super().load_predictor(settings)
+
+    def prediction_metadata(self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction) -> dict[str, Any]:
+        return {"method": predictor if isinstance(predictor, str) else "flow"}
+
+    def predict_block(
+        self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction, block: Block
+    ) -> BlockOutput:
+        """Both neutrinos of one block's usable events (see the module docstring for the branches)."""
+        events = self.read_block(settings, block)
+        arrays = dineutrino_arrays(events, inputs="basic" if isinstance(predictor, str) else predictor.config["inputs"])
+        b_pair = b_candidates_p4(arrays)
+        leptons = arrays.leptons_p4.astype(np.float64)
+        met = arrays.objects["met"][:, 0].astype(np.float64)
+        outputs: dict[str, np.ndarray] = {}
+        if isinstance(predictor, str):
+            solutions, pairing = solve_with_pairings(
+                CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met
+            )
+            point = np.nan_to_num(np.stack([solutions.chosen_nu, solutions.chosen_nubar], axis=1))  # 0 where failed
+            outputs["answered"] = ~solutions.failed
+            ordered = np.where((pairing == 1)[:, None, None], b_pair[:, ::-1], b_pair)
+        else:
+            samples = self._flow_samples(predictor, arrays, settings, block)
+            point = np.median(samples, axis=1)
+            outputs["samples"] = samples.astype(np.float32)
+            outputs["answered"] = np.ones(len(arrays), bool)  # a sampled posterior for every event, by construction
+            ordered = flow_pairing(b_pair, leptons, samples)
+        outputs["point"] = point.astype(np.float32)
+        outputs["b_p4"] = ordered.astype(np.float32)
+        outputs["leptons_p4"] = arrays.leptons_p4
+        if arrays.target is not None:
+            outputs["truth"] = targets_to_momenta(arrays.target).astype(np.float32)
+        if arrays.truth_observables is not None:
+            outputs |= {f"truth_{k}": v.astype(np.float32) for k, v in arrays.truth_observables.items()}
+        event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
+        return BlockOutput({"Dineutrino": (outputs, event_id)}, counts=dict(arrays.skipped))
+
+    @staticmethod
+    def _flow_samples(
+        model: DineutrinoModel, arrays: DineutrinoArrays, settings: DineutrinoPrediction, block: Block
+    ) -> np.ndarray:
+        """Posterior samples (ν, ν̄) (px, py, pz) ``[B, S, 2, 3]`` of the block's events (the stream seeded by the block)."""
+        torch.manual_seed(block.seed)
+        draws = [
+            targets_to_momenta(model.sample(*part.tensors(settings.device), settings.samples)).cpu().numpy()
+            for part in arrays.batches(settings.batch_size)
+        ]
+        return np.concatenate(draws) if draws else np.zeros((0, settings.samples, 2, 3), np.float32)
+
+    def validate(self, settings: DineutrinoValidation) -> dict[str, Any]:
+        from hepgen.validation.dineutrino import validate_dineutrino
+
+        return validate_dineutrino(
+            settings.pred,
+            settings.out,
+            label_text=settings.label,
+            experiment=settings.experiment,
+            scheduler=settings.scheduler,
+            progress=settings.progress,
+            figures=settings.figures,
+        )
+
+
+#: The dilepton task, as registered in :mod:`hepgen.tasks.registry`.
+DINEUTRINO = DineutrinoTask()

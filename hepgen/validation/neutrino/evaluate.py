@@ -1,0 +1,179 @@
+"""Compare neutrino predictions (flow, mdn, gauss, mse, analytic) on the same events: accuracy and calibration.
+
+For every method and point estimate — the posterior median per component (``flow``), and for probabilistic
+methods the most likely of the posterior samples (``flow_mode``, ν-Flows' estimate) and the window mode of pz
+(``flow_window``: the median's px, py and the pz sample with the most posterior mass within ±
+:data:`PZ_WINDOW_HALF_WIDTH`, :func:`hepgen.validation.point_estimates.window_mode`) — the bias and resolution
+(median and IQR/1.349 of the residual, each ± a bootstrap error) of px, py, pz and η, and m(ℓν), m(ℓνb); for every
+probabilistic method m(ℓν) of all its samples (it must peak at the W mass) and the calibration per component
+(truth quantiles, coverage with binomial errors, pulls; exact at any number of samples); and the **jet
+assignment**: the leptonic-b jet chosen by a χ² of the top and W masses over jet permutations
+(:mod:`hepgen.physics.ttbar_reconstruction`) with each method's neutrino — for the analytic solution with both
+W-mass roots tried — its accuracy per jet multiplicity, the χ² widths tuned on a validation split of the events
+and the accuracy counted on the others; and the accuracy of a learned jet-assignment head where a model has one.
+Writes ``metrics.json``, ``summary.md``, ``histograms.root`` (every histogram of the figures as ``hist.Hist``,
+:mod:`hepgen.validation.histograms`) and the figures (PDF and PNG, drawn from those histograms) to one folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepgen.cluster import run_units
+from hepgen.physics.kinematics import invariant_mass, massless_p4
+from hepgen.physics.neutrino import W_MASS
+from hepgen.validation.calibration import calibration_entry, pulls, truth_quantiles
+from hepgen.validation.histograms import HISTOGRAMS_FILE, counts_histogram, quantile_histogram, write_histograms
+from hepgen.validation.methods import keep_events, load_methods
+from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.neutrino.assignment import assignment_accuracy
+from hepgen.validation.neutrino.estimates import PZ_WINDOW_HALF_WIDTH, point_estimates, with_eta
+from hepgen.validation.neutrino.report import COMPONENTS, draw_figures, neutrino_histograms, summary
+from hepgen.validation.report import write_report
+
+__all__ = [
+    "load_predictions",
+    "evaluate_method",
+    "validate_neutrino",
+]
+
+
+def load_predictions(files: Sequence[str | os.PathLike]) -> dict[str, dict[str, Any]]:
+    """Method name → outputs of each prediction file (tree ``Neutrino``, :func:`~hepgen.validation.methods.
+    load_methods`); the events without a truth neutrino (NanoAOD may lack a few) are left out and counted."""
+    methods = load_methods(files, "Neutrino")
+    has_truth = next(iter(methods.values())).get("has_truth")
+    if has_truth is not None and not has_truth.all():
+        keep = has_truth.astype(bool)
+        keep_events(methods, keep)
+        for outputs in methods.values():
+            outputs["events_without_truth"] = int((~keep).sum())
+    return methods
+
+
+def _samples_mass_peak(lepton: np.ndarray, samples: np.ndarray) -> dict[str, float]:
+    """m(ℓν) of every posterior sample: its most populated 1 GeV bin in 40–120 GeV and its median."""
+    masses = invariant_mass(lepton[:, None, :], massless_p4(samples)).ravel()
+    h = counts_histogram(masses, np.arange(40.0, 120.5, 1.0), name="m_lnu", label="m(ℓν) [GeV]")
+    peak = h.axes[0].centers[np.argmax(h.values())]
+    return {"m_lnu_samples_peak": float(peak), "m_lnu_samples_median": float(np.median(masses))}
+
+
+def evaluate_method(
+    name: str,
+    outputs: dict[str, Any],
+    truth: np.ndarray,
+    lepton: np.ndarray,
+    b_lep: np.ndarray | None,
+    resamples: int = 200,
+) -> dict[str, Any]:
+    """Accuracy of every point estimate, calibration and the plotted arrays of one method (a unit of work on a cluster)."""
+    entries: dict[str, Any] = {}
+    arrays: dict[str, Any] = {"quantiles": {}, "pulls": {}, "residual_pz": {}, "m_lnu": {}, "m_lnub": {}}
+    for point_name, p3 in point_estimates(name, outputs).items():
+        point = with_eta(p3)
+        estimate = next((e for e in ("mode", "window") if point_name.endswith(f"_{e}")), None)
+        entry: dict[str, Any] = {
+            "probabilistic": "samples" in outputs,
+            "estimate": estimate or ("median" if "samples" in outputs else "point"),
+        }
+        for j, c in enumerate(COMPONENTS):
+            entry[c] = bootstrap_bias_resolution(point[:, j] - truth[:, j], resamples=resamples)
+        arrays["residual_pz"][point_name] = point[:, 2] - truth[:, 2]
+        arrays["m_lnu"][point_name] = invariant_mass(lepton, massless_p4(p3))
+        arrays["m_lnub"][point_name] = invariant_mass(lepton, massless_p4(p3), b_lep) if b_lep is not None else None
+        entries[point_name] = entry
+    if "samples" in outputs:
+        samples = with_eta(outputs["samples"])
+        entries[name].update(_samples_mass_peak(lepton, outputs["samples"]))
+        for j, c in enumerate(COMPONENTS):
+            entries[name][c]["calibration"] = calibration_entry(samples[..., j], truth[:, j])
+            q = truth_quantiles(samples[..., j], truth[:, j])
+            arrays["quantiles"][c] = q
+            arrays["pulls"][c] = pulls(samples[..., j], truth[:, j], quantiles=q)
+            entries[name][c]["calibration"]["deciles"] = (
+                quantile_histogram(q, bins=10).values() / max(len(q), 1)
+            ).tolist()
+    return {"entries": entries, "arrays": arrays}
+
+
+def validate_neutrino(
+    files: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    label_text: str = "Simulation",
+    experiment: str | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+    figures: bool = True,
+    bootstrap: int = 200,
+) -> dict[str, Any]:
+    """Compare the methods of ``files``; writes ``metrics.json``, ``summary.md`` and figures to ``out``.
+
+    With ``scheduler`` (``local:N`` or a Dask scheduler address) the methods are evaluated in parallel on a
+    Dask cluster; the outputs are the same as the serial run's. ``progress`` shows a bar over the methods;
+    ``figures=False`` skips the figures; ``bootstrap`` sets the resamples of the statistical errors.
+    """
+    methods = load_predictions(files)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    first = next(iter(methods.values()))
+    truth = with_eta(first["truth"])
+    lepton = first["lepton_p4"]
+    b_lep = first.get("b_lep_p4")
+    metrics: dict[str, Any] = {
+        "events": int(len(truth)),
+        "events_without_truth": int(first.get("events_without_truth", 0)),
+        "methods": {},
+        "bootstrap": bootstrap,
+        "w_mass": W_MASS,
+        "pz_window_half_width": PZ_WINDOW_HALF_WIDTH,
+    }
+    units = [
+        {
+            "name": name,
+            "outputs": {k: v for k, v in outputs.items() if k in ("point", "samples", "mode")},
+            "truth": truth,
+            "lepton": lepton,
+            "b_lep": b_lep,
+            "resamples": bootstrap,
+        }
+        for name, outputs in methods.items()
+    ]
+    evaluated = run_units(evaluate_method, units, scheduler=scheduler, progress=progress, description="methods")
+    quantiles: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
+    pull_values: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
+    m_lnu = {"truth": invariant_mass(lepton, massless_p4(first["truth"]))}
+    m_lnub = {"truth": invariant_mass(lepton, massless_p4(first["truth"]), b_lep)} if b_lep is not None else {}
+    residuals: dict[str, np.ndarray] = {}
+    for name, result in zip(methods, evaluated):
+        arrays = result["arrays"]
+        residuals |= arrays["residual_pz"]
+        m_lnu |= arrays["m_lnu"]
+        if b_lep is not None:
+            m_lnub |= arrays["m_lnub"]
+        for c in arrays["quantiles"]:
+            quantiles[c][name] = arrays["quantiles"][c]
+            pull_values[c][name] = arrays["pulls"][c]
+        metrics["methods"] |= result["entries"]
+    for name, values in m_lnu.items():
+        metrics.setdefault("m_lnu_median", {})[name] = float(np.median(values))
+    assignment = assignment_accuracy(methods)
+    if assignment is not None:
+        metrics["assignment"] = assignment
+    sample_masses = {
+        f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(methods[name]["samples"])).ravel()
+        for name in methods
+        if "samples" in methods[name]
+    }
+    histograms = neutrino_histograms(residuals, m_lnu, m_lnub, sample_masses, quantiles, pull_values)
+    write_histograms(out / HISTOGRAMS_FILE, histograms)
+    if figures:
+        draw_figures(out, histograms, label_text, experiment)
+    write_report(out, metrics, summary(metrics))
+    return metrics

@@ -30,15 +30,9 @@ import numpy as np
 from hepgen.physics.kinematics import pt_eta_phi_mass
 from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import ParticleRecords, make_pythia, next_batch
-from hepgen.sim.ttbar_objects import (
-    cluster_jets,
-    isolated_leptons,
-    jet_response,
-    lepton_scale,
-    match_partons,
-    particle_level,
-)
+from hepgen.sim.pythia import ParticleRecords, make_pythia
+from hepgen.sim.ttbar_events import Candidate, TTbarSample, generate_block, lepton_charge, measured_met, top_decays
+from hepgen.sim.ttbar_objects import jet_response, lepton_scale, match_partons
 
 __all__ = ["TTbarSelection", "TTBAR_SETTINGS", "ttbar_settings", "TTbarBlockResult", "generate_ttbar_block"]
 
@@ -64,21 +58,6 @@ class TTbarSelection:
     def __post_init__(self) -> None:
         if self.min_jets < 0 or self.min_btags < 0 or self.min_btags > max(self.min_jets, self.min_btags):
             raise ValueError(f"invalid selection {self}")
-
-
-@dataclass
-class _Candidate:
-    """An event with exactly one isolated lepton, waiting for jet clustering."""
-
-    number: int
-    visible: np.ndarray  # [n, 4] visible particles for jets (lepton excluded)
-    heavy_p4: np.ndarray
-    heavy_flavour: np.ndarray
-    lepton_p4: np.ndarray  # [4]
-    lepton_id: int
-    met_visible: np.ndarray  # [2] −Σ visible pT (lepton included)
-    sum_et: float
-    truth: dict[str, Any]
 
 
 @dataclass
@@ -123,81 +102,38 @@ def ttbar_columns() -> ColumnBuffer:
 
 def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
     """The tt̄ decay products of one event; None if the record does not hold t → Wq with one leptonic W."""
-    o = records.offsets[event]
-    head = slice(o, min(o + 12, records.offsets[event + 1]))  # the hard process sits at the top of the record
-    tops = [i - o for i in range(head.start, head.stop) if abs(records.id[i]) == 6 and records.status[i] == -22]
-    if len(tops) != 2:
+    decays = top_decays(records, event)
+    if decays is None:
         return None
+    o = records.offsets[event]
 
-    def pid(i):
+    def pid(i: int) -> int:
         return int(records.id[o + i])
 
-    def p4(i):
+    def p4(i: int) -> np.ndarray:
         return records.p4[o + i].copy()
 
     truth: dict[str, Any] = {}
-    for t in tops:
-        daughters = records.daughters(event, records.bottom_copy(event, t))
-        quark = [d for d in daughters if abs(pid(d)) in (1, 3, 5)]
-        boson = [d for d in daughters if abs(pid(d)) == 24]
-        if len(quark) != 1 or len(boson) != 1:
-            return None
-        w_decay = records.daughters(event, records.bottom_copy(event, boson[0]))
-        if len(w_decay) != 2:
-            return None
+    for decay in decays:
+        w_decay = decay.w_daughters
         ids = [abs(pid(d)) for d in w_decay]
         if 11 in ids or 13 in ids:
             lep = w_decay[ids.index(11) if 11 in ids else ids.index(13)]
             nu = w_decay[1 - w_decay.index(lep)]
-            truth["b_lep"] = (p4(quark[0]), pid(quark[0]))
+            truth["b_lep"] = decay.quark
             truth["lepton"] = (p4(lep), pid(lep))
             final_nu = records.bottom_copy(event, nu)
             truth["neutrino"] = (p4(final_nu), pid(final_nu))
         else:
-            truth["b_had"] = (p4(quark[0]), pid(quark[0]))
+            truth["b_had"] = decay.quark
             q1, q2 = sorted(w_decay, key=lambda d: -float(np.hypot(*records.p4[o + d, :2])))
             truth["q1"] = (p4(q1), pid(q1))
             truth["q2"] = (p4(q2), pid(q2))
     return truth if len(truth) == 6 else None
 
 
-def _candidates(
-    records: ParticleRecords, first_number: int, detector: DetectorResponse, cutflow: dict[str, int]
-) -> list[_Candidate]:
-    """Truth + isolated-lepton preselection of every event of a batch."""
-    level = particle_level(records, detector)
-    out: list[_Candidate] = []
-    for event in range(records.n_events):
-        lo, hi = records.offsets[event], records.offsets[event + 1]
-        truth = _truth(records, event)
-        if truth is None:
-            cutflow["truth"] += 1
-            continue
-        isolated = isolated_leptons(level, lo, hi, detector)
-        if len(isolated) != 1:
-            continue
-        lepton = isolated[0]
-        jets_input = level.in_detector[lo:hi].copy()
-        jets_input[lepton - lo] = False
-        h = np.flatnonzero(level.heavy[lo:hi]) + lo
-        out.append(
-            _Candidate(
-                number=first_number + event,
-                visible=records.p4[lo:hi][jets_input],
-                heavy_p4=records.p4[h],
-                heavy_flavour=level.flavour[h],
-                lepton_p4=records.p4[lepton].copy(),
-                lepton_id=int(records.id[lepton]),
-                met_visible=level.met_visible[event],
-                sum_et=float(level.sum_et[event]),
-                truth=truth,
-            )
-        )
-    return out
-
-
 def _reconstruct(
-    candidate: _Candidate,
+    candidate: Candidate,
     jets_p4: np.ndarray,
     detector: DetectorResponse,
     selection: TTbarSelection,
@@ -205,20 +141,11 @@ def _reconstruct(
 ) -> tuple[dict, dict] | None:
     """Detector response and selection of one clustered candidate; None if it fails the selection."""
     jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
-
-    # lepton
-    lep_pt, lep_eta, lep_phi, lep_mass = (float(x[0]) for x in pt_eta_phi_mass(candidate.lepton_p4[None, :]))
-    lep_scale = lepton_scale(candidate.lepton_p4, candidate.lepton_id, detector, rng)
-
-    # missing transverse momentum
-    noise = detector.met_sqrt_sumet * np.sqrt(candidate.sum_et) * rng.standard_normal(2)
-    if detector.met_source == "neutrino":
-        met = candidate.truth["neutrino"][0][:2] + noise
-    else:
-        mismeasured = ((jets.scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0) + (
-            lep_scale - 1.0
-        ) * candidate.lepton_p4[:2]
-        met = candidate.met_visible - mismeasured + noise
+    lepton_p4, lepton_id = candidate.leptons_p4[0], candidate.lepton_ids[0]
+    lep_pt, lep_eta, lep_phi, lep_mass = (float(x[0]) for x in pt_eta_phi_mass(lepton_p4[None, :]))
+    lep_scale = lepton_scale(lepton_p4, lepton_id, detector, rng)
+    neutrino_pt = candidate.truth["neutrino"][0][:2]
+    met = measured_met(candidate, jets_p4, jets.scale, np.array([lep_scale]), neutrino_pt, detector, rng)
 
     lep_pt_smeared = lep_pt * lep_scale
     if (
@@ -248,8 +175,8 @@ def _reconstruct(
             "eta": [lep_eta],
             "phi": [lep_phi],
             "mass": [lep_mass * lep_scale],
-            "charge": [-1 if candidate.lepton_id > 0 else 1],
-            "pdgId": [candidate.lepton_id],
+            "charge": [lepton_charge(lepton_id)],
+            "pdgId": [lepton_id],
         },
         "GenParton": {
             "pt": p_pt,
@@ -293,7 +220,7 @@ def generate_ttbar_block(
 
     Args:
         n_selected: selected events to return.
-        pythia_seeds: seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances.
+        pythia_seeds: seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances (they take turns batch by batch).
         rng: the generator for detector smearing and tagging.
         block_index: stored as ``luminosityBlock`` (1-based) and in the event numbers.
         batch_size: events generated per ``nextBatch`` call (the W charge alternates between batches).
@@ -304,41 +231,25 @@ def generate_ttbar_block(
     selection = selection or TTbarSelection()
     pythias = [make_pythia(ttbar_settings(+1), pythia_seeds[0]), make_pythia(ttbar_settings(-1), pythia_seeds[1])]
     max_generated = max_generated if max_generated is not None else 100 * n_selected + 1000
+    sample = TTbarSample(
+        truth=_truth,
+        accepts=lambda ids: len(ids) == 1,
+        reconstruct=lambda candidate, jets_p4, rng: _reconstruct(candidate, jets_p4, detector, selection, rng),
+        preselected="one_isolated_lepton",
+    )
     buffer = ttbar_columns()
-    cutflow = {"generated": 0, "consumed": 0, "pythia_failed": 0, "truth": 0, "one_isolated_lepton": 0, "selected": 0}
-    pending: list[_Candidate] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jet_radius)):
-            if len(buffer) >= n_selected:
-                break
-            result = _reconstruct(candidate, jets_p4, detector, selection, rng)
-            if result is not None:
-                collections, scalars = result
-                event_number = block_index * 100_000_000 + candidate.number
-                scalars |= {"run": 1, "luminosityBlock": block_index + 1, "event": event_number}
-                buffer.append(collections, scalars)
-                cutflow["consumed"] = candidate.number  # events generated up to the last one kept
-                if progress is not None:
-                    progress.update(1)
-        pending.clear()
-
-    while len(buffer) < n_selected and cutflow["generated"] < max_generated:
-        pythia = pythias[(cutflow["generated"] // batch_size) % 2]  # alternate the two W charges batch by batch
-        n = min(batch_size, max_generated - cutflow["generated"])
-        records = next_batch(pythia, n)
-        cutflow["pythia_failed"] += n - records.n_events
-        candidates = _candidates(records, cutflow["generated"] + 1, detector, cutflow)
-        cutflow["generated"] += n
-        cutflow["one_isolated_lepton"] += len(candidates)
-        pending.extend(candidates)
-        flush()
-    flush()
-    cutflow["selected"] = len(buffer)
-    if len(buffer) < n_selected:  # stopped by max_generated: every generated event counts
-        cutflow["consumed"] = cutflow["generated"]
+    cutflow = generate_block(
+        sample,
+        pythias,
+        buffer,
+        n_selected,
+        rng=rng,
+        block_index=block_index,
+        detector=detector,
+        batch_size=batch_size,
+        max_generated=max_generated,
+        progress=progress,
+    )
     return TTbarBlockResult(
         columns=buffer.columns(),
         generated=cutflow["consumed"],

@@ -25,16 +25,10 @@ import numpy as np
 from hepgen.physics.kinematics import pt_eta_phi_mass
 from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
-from hepgen.sim.pythia import ParticleRecords, make_pythia, next_batch
+from hepgen.sim.pythia import ParticleRecords, make_pythia
 from hepgen.sim.ttbar import TTBAR_SETTINGS, TTbarSelection
-from hepgen.sim.ttbar_objects import (
-    cluster_jets,
-    isolated_leptons,
-    jet_response,
-    lepton_scale,
-    match_partons,
-    particle_level,
-)
+from hepgen.sim.ttbar_events import Candidate, TTbarSample, generate_block, lepton_charge, measured_met, top_decays
+from hepgen.sim.ttbar_objects import jet_response, lepton_scale, match_partons
 
 __all__ = ["DILEPTON_SETTINGS", "DILEPTON_SELECTION", "DileptonBlockResult", "generate_dilepton_block"]
 
@@ -42,21 +36,6 @@ __all__ = ["DILEPTON_SETTINGS", "DILEPTON_SELECTION", "DileptonBlockResult", "ge
 DILEPTON_SETTINGS: tuple[str, ...] = (*TTBAR_SETTINGS, "24:onMode = off", "24:onIfAny = 11 13")
 #: The default selection (besides exactly two isolated opposite-charge leptons): ≥ 2 jets, ≥ 1 b-tag.
 DILEPTON_SELECTION = TTbarSelection(min_jets=2, min_btags=1)
-
-
-@dataclass
-class _Candidate:
-    """An event with two isolated opposite-charge leptons, waiting for jet clustering."""
-
-    number: int
-    visible: np.ndarray  # [n, 4] visible particles for jets (the two leptons excluded)
-    heavy_p4: np.ndarray
-    heavy_flavour: np.ndarray
-    leptons_p4: np.ndarray  # [2, 4]
-    lepton_ids: tuple[int, int]
-    met_visible: np.ndarray  # [2]
-    sum_et: float
-    truth: dict[str, Any]
 
 
 @dataclass
@@ -91,84 +70,36 @@ def dilepton_columns() -> ColumnBuffer:
     )
 
 
-def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
+def _truth(records: ParticleRecords, event: int) -> dict[int, dict[str, Any]] | None:
     """Per top sign (+1 top, −1 antitop) its b, lepton and neutrino (p4, pdgId); None if the record does not hold
     t → Wb, W → ℓν for both tops."""
-    o = records.offsets[event]
-    head = range(o, min(o + 12, records.offsets[event + 1]))  # the hard process sits at the top of the record
-    tops = [i - o for i in head if abs(records.id[i]) == 6 and records.status[i] == -22]
-    if len(tops) != 2:
+    decays = top_decays(records, event)
+    if decays is None:
         return None
-
-    def pid(i):
-        return int(records.id[o + i])
-
-    def p4(i):
-        return records.p4[o + i].copy()
-
-    truth: dict[str, Any] = {}
-    for t in tops:
-        daughters = records.daughters(event, records.bottom_copy(event, t))
-        quark = [d for d in daughters if abs(pid(d)) in (1, 3, 5)]
-        boson = [d for d in daughters if abs(pid(d)) == 24]
-        if len(quark) != 1 or len(boson) != 1:
-            return None
-        w_decay = records.daughters(event, records.bottom_copy(event, boson[0]))
-        ids = [abs(pid(d)) for d in w_decay]
-        if len(w_decay) != 2 or not ({11, 13} & set(ids)) or not ({12, 14} & set(ids)):
+    o = records.offsets[event]
+    truth: dict[int, dict[str, Any]] = {}
+    for decay in decays:
+        w_decay = decay.w_daughters
+        ids = [abs(int(records.id[o + d])) for d in w_decay]
+        if not ({11, 13} & set(ids)) or not ({12, 14} & set(ids)):
             return None
         lep = w_decay[0] if ids[0] in (11, 13) else w_decay[1]
         nu = records.bottom_copy(event, w_decay[1] if lep == w_decay[0] else w_decay[0])
-        truth[1 if pid(t) > 0 else -1] = {
-            "b": (p4(quark[0]), pid(quark[0])),
-            "lepton": (p4(lep), pid(lep)),
-            "neutrino": (p4(nu), pid(nu)),
+        truth[1 if decay.top_id > 0 else -1] = {
+            "b": decay.quark,
+            "lepton": (records.p4[o + lep].copy(), int(records.id[o + lep])),
+            "neutrino": (records.p4[o + nu].copy(), int(records.id[o + nu])),
         }
     return truth if set(truth) == {1, -1} else None
 
 
-def _charge(pdg_id: int) -> int:
-    """The charge of an electron or muon from its PDG id (11: e⁻)."""
-    return -1 if pdg_id > 0 else 1
-
-
-def _candidates(
-    records: ParticleRecords, first_number: int, detector: DetectorResponse, cutflow: dict[str, int]
-) -> list[_Candidate]:
-    """Truth + two-isolated-lepton preselection of every event of a batch."""
-    level = particle_level(records, detector)
-    out: list[_Candidate] = []
-    for event in range(records.n_events):
-        lo, hi = records.offsets[event], records.offsets[event + 1]
-        truth = _truth(records, event)
-        if truth is None:
-            cutflow["truth"] += 1
-            continue
-        isolated = isolated_leptons(level, lo, hi, detector)
-        if len(isolated) != 2 or _charge(int(records.id[isolated[0]])) == _charge(int(records.id[isolated[1]])):
-            continue
-        isolated.sort(key=lambda i: -level.pt[i])
-        jets_input = level.in_detector[lo:hi].copy()
-        jets_input[np.asarray(isolated) - lo] = False
-        h = np.flatnonzero(level.heavy[lo:hi]) + lo
-        out.append(
-            _Candidate(
-                number=first_number + event,
-                visible=records.p4[lo:hi][jets_input],
-                heavy_p4=records.p4[h],
-                heavy_flavour=level.flavour[h],
-                leptons_p4=records.p4[isolated].copy(),
-                lepton_ids=(int(records.id[isolated[0]]), int(records.id[isolated[1]])),
-                met_visible=level.met_visible[event],
-                sum_et=float(level.sum_et[event]),
-                truth=truth,
-            )
-        )
-    return out
+def _opposite_charges(ids: list[int]) -> bool:
+    """Exactly two isolated leptons, of opposite charge."""
+    return len(ids) == 2 and lepton_charge(ids[0]) != lepton_charge(ids[1])
 
 
 def _reconstruct(
-    candidate: _Candidate,
+    candidate: Candidate,
     jets_p4: np.ndarray,
     detector: DetectorResponse,
     selection: TTbarSelection,
@@ -183,13 +114,8 @@ def _reconstruct(
     leptons = candidate.leptons_p4 * lepton_scales[:, None]
     l_pt, l_eta, l_phi, l_mass = pt_eta_phi_mass(leptons)
 
-    noise = detector.met_sqrt_sumet * np.sqrt(candidate.sum_et) * rng.standard_normal(2)
-    if detector.met_source == "neutrino":
-        met = candidate.truth[1]["neutrino"][0][:2] + candidate.truth[-1]["neutrino"][0][:2] + noise
-    else:
-        mismeasured = ((jets.scale - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0)
-        mismeasured += ((lepton_scales - 1.0)[:, None] * candidate.leptons_p4[:, :2]).sum(axis=0)
-        met = candidate.met_visible - mismeasured + noise
+    neutrinos_pt = candidate.truth[1]["neutrino"][0][:2] + candidate.truth[-1]["neutrino"][0][:2]
+    met = measured_met(candidate, jets_p4, jets.scale, lepton_scales, neutrinos_pt, detector, rng)
 
     if (
         len(jets.pt) < selection.min_jets
@@ -219,7 +145,7 @@ def _reconstruct(
             "eta": l_eta[lepton_order],
             "phi": l_phi[lepton_order],
             "mass": l_mass[lepton_order],
-            "charge": [_charge(int(i)) for i in ids],
+            "charge": [lepton_charge(int(i)) for i in ids],
             "pdgId": ids,
         },
         "GenNu": {"pt": nu_pt, "eta": nu_eta, "phi": nu_phi, "pdgId": [t["neutrino"][1] for t in truth]},
@@ -264,43 +190,25 @@ def generate_dilepton_block(
     detector = detector or DetectorResponse()
     pythia = make_pythia(list(DILEPTON_SETTINGS), pythia_seed)
     max_generated = max_generated if max_generated is not None else 100 * n_selected + 1000
+    sample = TTbarSample(
+        truth=_truth,
+        accepts=_opposite_charges,
+        reconstruct=lambda candidate, jets_p4, rng: _reconstruct(candidate, jets_p4, detector, selection, rng),
+        preselected="two_isolated_leptons",
+    )
     buffer = dilepton_columns()
-    cutflow = {"generated": 0, "consumed": 0, "pythia_failed": 0, "truth": 0, "two_isolated_leptons": 0, "selected": 0}
-    pending: list[_Candidate] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jet_radius)):
-            if len(buffer) >= n_selected:
-                break
-            result = _reconstruct(candidate, jets_p4, detector, selection, rng)
-            if result is not None:
-                collections, scalars = result
-                scalars |= {
-                    "run": 1,
-                    "luminosityBlock": block_index + 1,
-                    "event": block_index * 100_000_000 + candidate.number,
-                }
-                buffer.append(collections, scalars)
-                cutflow["consumed"] = candidate.number
-                if progress is not None:
-                    progress.update(1)
-        pending.clear()
-
-    while len(buffer) < n_selected and cutflow["generated"] < max_generated:
-        n = min(batch_size, max_generated - cutflow["generated"])
-        records = next_batch(pythia, n)
-        cutflow["pythia_failed"] += n - records.n_events
-        candidates = _candidates(records, cutflow["generated"] + 1, detector, cutflow)
-        cutflow["generated"] += n
-        cutflow["two_isolated_leptons"] += len(candidates)
-        pending.extend(candidates)
-        flush()
-    flush()
-    cutflow["selected"] = len(buffer)
-    if len(buffer) < n_selected:
-        cutflow["consumed"] = cutflow["generated"]
+    cutflow = generate_block(
+        sample,
+        [pythia],
+        buffer,
+        n_selected,
+        rng=rng,
+        block_index=block_index,
+        detector=detector,
+        batch_size=batch_size,
+        max_generated=max_generated,
+        progress=progress,
+    )
     return DileptonBlockResult(
         buffer.columns(), cutflow["consumed"], cutflow["two_isolated_leptons"], len(buffer), cutflow
     )

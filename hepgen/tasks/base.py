@@ -97,6 +97,7 @@ class ValidateSettings:
     label: str = setting("Simulation", "text beside the experiment label")
     experiment: str | None = setting(None, "e.g. CMS or ATLAS (default: no experiment name)")
     figures: bool = setting(True, "draw the figures (PDF and PNG)")
+    bootstrap: int = setting(200, "bootstrap resamples for the statistical error of every figure of merit")
     progress: bool = setting(True, "progress bar", runtime=True)
     scheduler: str | None = setting(
         None, "evaluate the groups on a Dask cluster: local:N or tcp://host:port", runtime=True
@@ -146,7 +147,8 @@ class Task(ABC):
     Training: ClassVar[type[TrainSettings]]
     Prediction: ClassVar[type[PredictSettings]]
     Validation: ClassVar[type[ValidateSettings]]
-    #: The ``nn.Module`` class; ``model_class(**payload["config"])`` rebuilds a saved model.
+    #: The ``nn.Module`` class; ``model_class(**payload["config"], saved_with=...)`` rebuilds a saved model (every model class takes
+    #: ``saved_with``, the plain values of its model file).
     model_class: ClassVar[type]
     #: The main tree of prediction files.
     output_tree: ClassVar[str]

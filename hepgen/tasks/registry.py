@@ -15,8 +15,8 @@ __all__ = ["task_names", "get_task", "all_tasks"]
 #: name → "module:attribute" of the task instance; the modules are imported when a task is first asked for.
 _TASK_MODULES: dict[str, str] = {
     "neutrino": "hepgen.tasks.neutrino.task:NEUTRINO",
-    "pileup": "hepgen.tasks.pileup:PILEUP",
-    "puppiml": "hepgen.tasks.puppiml:PUPPIML",
+    "pileup": "hepgen.tasks.pileup.task:PILEUP",
+    "puppiml": "hepgen.tasks.pileup.puppiml:PUPPIML",
     "dineutrino": "hepgen.tasks.dineutrino.task:DINEUTRINO",
 }
 

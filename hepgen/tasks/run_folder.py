@@ -152,7 +152,7 @@ def load_model_file(run: str | os.PathLike, task: str, *, device: str | torch.de
 def load_model(task: Any, run: str | os.PathLike, *, device: str | torch.device = "cpu") -> Any:
     """The trained model of a run folder (or a ``model.pt``) of ``task`` (a Task or its name), in eval mode.
 
-    The payload's plain values (e.g. the training μ) are kept as ``model.saved_with``::
+    The payload's plain values (e.g. the training μ) are given to the model as ``saved_with``::
 
         model = load_model("neutrino", "analyses/neutrino/model")
     """
@@ -161,7 +161,7 @@ def load_model(task: Any, run: str | os.PathLike, *, device: str | torch.device 
 
         task = get_task(task)
     payload = load_model_file(run, task.name, device=device)
-    model = task.model_class(**payload["config"])
+    saved_with = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
+    model = task.model_class(**payload["config"], saved_with=saved_with)
     model.load_state_dict(payload["state_dict"])
-    model.saved_with = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
     return model.to(device).eval()

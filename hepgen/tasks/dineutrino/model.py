@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -25,8 +27,11 @@ class DineutrinoModel(nn.Module):
         head_hidden: int = 128,
         flow_transforms: int = 4,
         inputs: str = "basic",
+        saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        #: What the model file holds beside the weights (e.g. the training settings of the data), or empty.
+        self.saved_with = dict(saved_with or {})
         if inputs not in INPUT_SETS:
             raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
         self.config = {

@@ -157,6 +157,7 @@ class DineutrinoTask(EventTask):
             scheduler=settings.scheduler,
             progress=settings.progress,
             figures=settings.figures,
+            bootstrap=settings.bootstrap,
         )
 
 

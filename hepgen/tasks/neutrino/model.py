@@ -57,8 +57,11 @@ class NeutrinoModel(nn.Module):
         dropout: float = 0.0,
         assignment: bool = False,
         inputs: str = "basic",
+        saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        #: What the model file holds beside the weights (e.g. the training settings of the data), or empty.
+        self.saved_with = dict(saved_with or {})
         self.config = {
             "head": head,
             "dim": dim,

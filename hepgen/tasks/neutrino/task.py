@@ -168,6 +168,7 @@ class NeutrinoTask(EventTask):
             scheduler=settings.scheduler,
             progress=settings.progress,
             figures=settings.figures,
+            bootstrap=settings.bootstrap,
         )
 
 

@@ -1,0 +1,200 @@
+"""What a pileup model sees and generates: the observed cloud, the jet context and the hard particles to generate.
+
+The observed particles are (Δη, Δφ, log pT) relative to the observed jet axis, and whether each is a charged
+particle inside the tracker and whether it is passed through; the jet context is the observed log pT, η, mass,
+log(particle count), the *nominal* μ of the bunch crossing, the reconstructed vertices N_PV and the detector's
+particle inefficiency — never the true number of interactions. ``chs`` input: the model sees the cloud after
+charged-hadron subtraction and generates only what the tracker does not measure; ``observed``: every observed
+particle is input and the whole hard jet is generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+
+from hepgen.errors import HepgenInputError
+from hepgen.io.pointcloud import pad_flat
+from hepgen.physics.kinematics import PION_MASS, delta_phi, pt_eta_phi_mass, summed_p4
+from hepgen.physics.pileup_mitigation import chs_keep, tracker_charged
+from hepgen.sim.pileup import OverlaidJets
+
+__all__ = [
+    "CONSTITUENT_FEATURES",
+    "OBSERVED_FEATURES",
+    "CONTEXT_FEATURES",
+    "INPUTS",
+    "PASSTHROUGH_PT",
+    "JetBatch",
+    "input_cloud",
+    "passed_through",
+    "jet_batch",
+]
+
+#: Features of a generated constituent, relative to the observed jet axis.
+CONSTITUENT_FEATURES = ("deta", "dphi", "log_pt")
+#: Features of an observed particle: the same, whether it is a charged particle inside the tracker, and whether it is
+#: passed through to the output (``chs`` input: the tracker's charged particles and the neutral ones above the
+#: pass-through pT).
+OBSERVED_FEATURES = ("deta", "dphi", "log_pt", "tracker_charged", "passed_through")
+#: The jet context: the observed (input-cloud) jet, the nominal μ, the reconstructed vertices and the detector's
+#: particle inefficiency (all known in data).
+CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "inefficiency")
+#: ``chs``: the input is the cloud after charged-hadron subtraction; the tracker's charged particles, and the neutral
+#: ones harder than the pass-through pT (pileup rarely makes one), are passed through, and the rest of the hard jet
+#: is generated. ``observed``: every observed particle is input and the whole hard jet is generated.
+INPUTS = ("chs", "observed")
+
+#: Observed neutral particles above this pT [GeV] are passed through in ``chs`` mode: in the minimum-bias pool a
+#: neutral particle above 5 GeV within ΔR < 1 of a jet comes ~0.2 times per jet at μ = 200 (1.3 GeV of pT), while
+#: the hard neutral particles below it carry ~8 % of a top jet's pT — what is left to generate.
+PASSTHROUGH_PT = 5.0
+
+
+@dataclass
+class JetBatch:
+    """Padded arrays of a batch of jets (numpy or torch) for training, sampling or classifying.
+
+    Attributes:
+        observed, observed_mask: the input cloud ``[B, M, 5]`` (:data:`OBSERVED_FEATURES`), ``[B, M]``.
+        observed_is_pileup: ``[B, M]`` the truth of every input particle (the classifier's target).
+        context: ``[B, 7]`` (:data:`CONTEXT_FEATURES`); axis: the input-cloud jet (η, φ) ``[B, 2]``.
+        hard, hard_mask: the particles to generate ``[B, N, 3]``, ``[B, N]`` (None when unknown).
+        truncated: hard particles dropped by ``max_hard``.
+        passthrough: per jet the particles passed through to the output (in ``chs`` mode the tracker's charged ones
+            and the neutral ones above the pass-through pT; none in ``observed`` mode): jagged (pt, eta, phi) records,
+            not converted by :meth:`to_torch`.
+        noise: for distillation, the standardised noise ``[B, N, 3]`` from which a teacher generated ``hard``
+            (:func:`with_teacher_targets`); None otherwise.
+    """
+
+    observed: Any
+    observed_mask: Any
+    observed_is_pileup: Any
+    context: Any
+    axis: Any
+    hard: Any = None
+    hard_mask: Any = None
+    truncated: int = 0
+    passthrough: Any = None
+    noise: Any = None
+
+    def to_torch(self, device: str | torch.device = "cpu") -> JetBatch:
+        def conv(a):
+            return None if a is None else torch.as_tensor(a, device=device)
+
+        return JetBatch(
+            conv(self.observed),
+            conv(self.observed_mask),
+            conv(self.observed_is_pileup),
+            conv(self.context),
+            conv(self.axis),
+            conv(self.hard),
+            conv(self.hard_mask),
+            self.truncated,
+            self.passthrough,
+            conv(self.noise),
+        )
+
+
+def _relative(
+    pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray
+) -> list[np.ndarray]:
+    return [eta - jet_eta, delta_phi(phi, jet_phi), np.log(pt)]
+
+
+def _flat(particles: ak.Array, fields: tuple[str, ...] = ("pt", "eta", "phi")) -> dict[str, np.ndarray]:
+    return {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in fields}
+
+
+def input_cloud(observed: OverlaidJets, input: str, index: np.ndarray | None = None) -> ak.Array:
+    """The particles a model sees: all observed ones, or those left by charged-hadron subtraction."""
+    if input not in INPUTS:
+        raise HepgenInputError(f"unknown VIPR input {input!r}; choose one of {INPUTS}")
+    cloud = observed.constituents if index is None else observed.constituents[index]
+    return cloud[chs_keep(cloud)] if input == "chs" else cloud
+
+
+def passed_through(particles: ak.Array, input: str, passthrough_pt: float = PASSTHROUGH_PT) -> ak.Array:
+    """Which particles go to the output as they are: in ``chs`` mode the tracker's charged ones and the neutral
+    ones above ``passthrough_pt``; in ``observed`` mode none."""
+    if input == "observed":
+        return ak.zeros_like(particles.pt, dtype=bool)
+    return tracker_charged(particles) | (particles.pt > passthrough_pt)
+
+
+def jet_batch(
+    observed: OverlaidJets,
+    *,
+    input: str = "chs",
+    passthrough_pt: float = PASSTHROUGH_PT,
+    hard: ak.Array | None = None,
+    max_hard: int = 128,
+    index: np.ndarray | None = None,
+) -> JetBatch:
+    """Padded model inputs for jets ``index`` (all by default) of an overlay, and what to generate if ``hard`` is given.
+
+    The context jet is the input cloud's, with the charged-pion mass hypothesis for every particle; the nominal μ
+    and the vertex count come from the overlay. ``hard`` are the hard-jet records the overlay was made from: the
+    particles to generate are the hard ones not passed through (:func:`passed_through`: in ``chs`` mode those the
+    tracker did not measure and the neutral ones below ``passthrough_pt``, and every hard particle the detector
+    lost; in ``observed`` mode all of them). They are sorted by decreasing pT and padded to the longest in the
+    batch but at most ``max_hard`` (softer ones beyond it are dropped and counted).
+    """
+    J = len(observed.jet_pt)
+    index = np.arange(J) if index is None else np.asarray(index)
+    cloud = input_cloud(observed, input, index)
+    counts = ak.to_numpy(ak.num(cloud)).astype(np.int64)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(cloud, mass=PION_MASS))
+    event = np.repeat(np.arange(len(index)), counts)
+    flat = _flat(cloud)
+    charged = ak.to_numpy(ak.flatten(tracker_charged(cloud))).astype(np.float64)
+    passed = passed_through(cloud, input, passthrough_pt)
+    cols = [
+        *_relative(flat["pt"], flat["eta"], flat["phi"], jet_eta[event], jet_phi[event]),
+        charged,
+        ak.to_numpy(ak.flatten(passed)).astype(np.float64),
+        ak.to_numpy(ak.flatten(cloud.is_pileup)).astype(np.float64),
+    ]
+    width = max(int(counts.max()) if len(counts) else 1, 1)
+    values, obs_mask, _, _ = pad_flat(cols, event, counts, width)
+    context = np.stack(
+        [
+            np.log(np.maximum(jet_pt, 1e-3)),
+            jet_eta,
+            jet_mass,
+            np.log(np.maximum(counts, 1)),
+            observed.mu[index],
+            observed.n_vertices[index],
+            observed.inefficiency[index],
+        ],
+        axis=1,
+    ).astype(np.float32)
+    passthrough = cloud[passed][["pt", "eta", "phi"]] if input == "chs" else None
+    batch = JetBatch(
+        values[..., :5],
+        obs_mask,
+        values[..., 5] > 0.5,
+        context,
+        np.stack([jet_eta, jet_phi], axis=1).astype(np.float32),
+        passthrough=passthrough,
+    )
+    if hard is not None:
+        particles = hard.constituents[index]
+        if input == "chs":  # what is passed through is not generated (unless the detector lost it)
+            particles = particles[~(observed.hard_kept[index] & passed_through(particles, input, passthrough_pt))]
+        h_counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
+        h = _flat(particles)
+        h_event = np.repeat(np.arange(len(index)), h_counts)
+        order = np.lexsort((-h["pt"], h_event))  # decreasing pT within each jet
+        h_event = h_event[order]
+        cols = _relative(h["pt"][order], h["eta"][order], h["phi"][order], jet_eta[h_event], jet_phi[h_event])
+        width = max(
+            1, min(max_hard, int(h_counts.max()) if len(h_counts) else 1)
+        )  # pad to the batch, truncate at max_hard
+        batch.hard, batch.hard_mask, _, batch.truncated = pad_flat(cols, h_event, h_counts, width)
+    return batch

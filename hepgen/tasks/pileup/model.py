@@ -1,0 +1,183 @@
+"""The VIPR model: EDM (or flow-matching) preconditioning around the VIPR denoiser — self-attention over the noisy
+cloud, cross-attention to the observed cloud — and a categorical multiplicity model sampled first; the clouds and the
+context are standardised inside the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from hepgen.errors import HepgenInputError
+from hepgen.models.edm import SAMPLERS, EDMLoss, EDMPrecond
+from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
+from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
+from hepgen.nn import MaskedStandardizer
+from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, CONTEXT_FEATURES, OBSERVED_FEATURES, JetBatch
+from hepgen.tasks.pileup.sampling import SCHEDULES, sample_clouds, sampling_defaults
+
+__all__ = ["OBJECTIVES", "VIPRModel"]
+
+#: Training objectives of the denoiser: EDM diffusion, or conditional flow matching on straight paths (the same
+#: network; both sample with EDM's samplers, see :mod:`hepgen.models.flow_matching`).
+OBJECTIVES = ("edm", "flow_matching")
+
+
+class VIPRModel(nn.Module):
+    """EDM denoiser + multiplicity model with in-model standardisation of clouds and context."""
+
+    def __init__(
+        self,
+        *,
+        dim: int = 64,
+        heads: int = 4,
+        blocks: int = 3,
+        encoder_blocks: int = 2,
+        latents: int = 0,
+        max_hard: int = 128,
+        objective: str = "edm",
+        saved_with: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        #: What the model file holds beside the weights (the training settings of the overlay, the teacher...).
+        self.saved_with = dict(saved_with or {})
+        if objective not in OBJECTIVES:
+            raise HepgenInputError(f"unknown VIPR objective {objective!r}; choose one of {OBJECTIVES}")
+        self.objective = objective
+        self.config = {
+            "dim": dim,
+            "heads": heads,
+            "blocks": blocks,
+            "encoder_blocks": encoder_blocks,
+            "latents": latents,
+            "max_hard": max_hard,
+            "objective": objective,
+        }
+        n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(CONTEXT_FEATURES)
+        self.observed_standardizer = MaskedStandardizer(n_o)
+        self.hard_standardizer = MaskedStandardizer(n_f)
+        self.context_standardizer = MaskedStandardizer(n_c)
+        network = VIPRDenoiser(
+            features=n_f,
+            observed_features=n_o,
+            context=n_c,
+            dim=dim,
+            heads=heads,
+            blocks=blocks,
+            encoder_blocks=encoder_blocks,
+            latents=latents,
+        )
+        self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
+        self.multiplicity = MultiplicityModel(
+            observed_features=n_o,
+            context=n_c,
+            dim=dim,
+            heads=heads,
+            blocks=encoder_blocks,
+            latents=latents,
+            max_count=max_hard,
+        )
+        self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss()
+
+    def fit_standardization(self, batch: JetBatch) -> None:
+        t = batch.to_torch()
+        self.observed_standardizer.fit(t.observed, t.observed_mask)
+        self.hard_standardizer.fit(t.hard, t.hard_mask)
+        self.context_standardizer.fit(t.context)
+
+    def conditioning(self, batch: JetBatch) -> tuple[Tensor, Tensor, Tensor]:
+        """The standardised (observed ``[B, M, 5]``, observed mask ``[B, M]``, context ``[B, 7]``) of a batch."""
+        obs = self.observed_standardizer(batch.observed, batch.observed_mask)
+        return obs, batch.observed_mask, self.context_standardizer(batch.context)
+
+    def loss(self, batch: JetBatch, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """(denoising loss — EDM's or flow matching's —, multiplicity negative log-likelihood) of a training batch."""
+        obs, obs_mask, ctx = self.conditioning(batch)
+        hard = self.hard_standardizer(batch.hard, batch.hard_mask)
+        paired = {} if batch.noise is None else {"noise": batch.noise}  # distillation: the teacher's noise
+        diffusion = self.denoiser_loss(
+            self.denoiser,
+            hard,
+            mask=batch.hard_mask,
+            generator=generator,
+            observed=obs,
+            observed_mask=obs_mask,
+            context=ctx,
+            **paired,
+        )
+        counts = batch.hard_mask.sum(dim=1).clamp(0, self.multiplicity.max_count)
+        nll = -self.multiplicity(obs, obs_mask, ctx).log_prob(counts).mean()
+        return diffusion, nll
+
+    # -- the parts :func:`sample_clouds` samples with (also provided by :class:`OnnxVIPR`) --------------------------
+    def count_probabilities(self, conditioning: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        """p(n constituents to generate) ``[B, max_hard + 1]``."""
+        return self.multiplicity(*conditioning).probs
+
+    def encode(self, conditioning: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """The denoiser's encoding of the observed jet ``[B, K, dim]`` and its mask ``[B, K]`` (once per jet)."""
+        return self.denoiser.network.encoder(*conditioning)
+
+    def destandardize(self, x: Tensor) -> Tensor:
+        """Standardised generated constituents → (Δη, Δφ, log pT)."""
+        return self.hard_standardizer.inverse(x)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        batch: JetBatch,
+        samples: int,
+        *,
+        steps: int | None = None,
+        sampler: str | None = None,
+        schedule: str | None = None,
+        churn: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major).
+
+        ``steps`` of ``sampler`` (heun, euler, heun_t; :func:`network_evaluations`) on ``schedule`` (karras,
+        uniform_t); None: the model's (:meth:`sampling_defaults`)."""
+        return sample_clouds(
+            self, batch, samples, steps=steps, sampler=sampler, schedule=schedule, churn=churn, generator=generator
+        )
+
+    def sampling_defaults(self) -> tuple[str, str, int]:
+        """(sampler, schedule, steps) this model samples with unless told otherwise: a distilled student's
+        (:data:`STUDENT_SAMPLING`), else its objective's."""
+        return sampling_defaults(self.objective, self.saved_with)
+
+    @torch.no_grad()
+    def solve(
+        self,
+        conditioning: tuple[Tensor, Tensor, Tensor],
+        noise: Tensor,
+        mask: Tensor,
+        *,
+        steps: int,
+        sampler: str,
+        schedule: str,
+        churn: float = 0.0,
+        generator: torch.Generator | None = None,
+        encoded: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        """The standardised clouds ``[B, N, 3]`` the sampler reaches from unit ``noise`` ``[B, N, 3]`` (scaled by the
+        schedule's first σ) for the standardised conditioning ``(observed, observed_mask, context)`` and ``mask``
+        (``encoded``: the denoiser's encoding of that conditioning, if already computed)."""
+        obs, obs_mask, ctx = conditioning
+        sigmas = SCHEDULES[schedule](steps, device=obs.device).to(obs.dtype)
+        if encoded is None:
+            encoded = self.denoiser.network.encoder(obs, obs_mask, ctx)
+        return SAMPLERS[sampler](
+            self.denoiser,
+            noise * sigmas[0],
+            sigmas,
+            mask=mask,
+            churn=churn,
+            generator=generator,
+            observed=obs,
+            observed_mask=obs_mask,
+            context=ctx,
+            encoded=encoded,
+        )

@@ -1,0 +1,232 @@
+"""Pileup on hard jets, as every pileup task (VIPR, the classifier) trains and predicts: the settings of the overlay,
+the training μ law, fresh pileup every epoch, the observed jets of a prediction block and the table of their truth.
+
+Hard-scatter jets (``hepgen generate jets``) and a minimum-bias pool (``hepgen generate minbias``) are read through
+:mod:`hepgen.sim.pileup`; each training jet's nominal μ is drawn from a law over 0–220 (uniform, mixed with a
+|N(60, 10)| core), its interactions from Poisson(μ), with an optional detector inefficiency.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepgen.errors import HepgenInputError
+from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
+from hepgen.sim.pileup import OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
+from hepgen.tasks.base import Block, PredictSettings, TrainSettings
+from hepgen.tasks.data_parallel import EpochBatches
+from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT
+from hepgen.tasks.settings import redefault, setting
+
+__all__ = [
+    "OverlayTraining",
+    "OverlayPrediction",
+    "draw_training_mu",
+    "overlay_epochs",
+    "training_overlay",
+    "read_training_jets",
+    "observe_block",
+    "jet_table",
+    "check_prediction_input",
+]
+
+log = logging.getLogger("hepgen.pileup")
+
+
+@dataclass
+class OverlayTraining(TrainSettings):
+    """What every pileup task trains on: hard jets, a pool overlaid on the fly, the μ law, the detector, the input."""
+
+    jets: list[str] = setting(
+        [], "hard-scatter jets (hepgen generate jets; globs allowed)", required=True, metavar="FILE"
+    )
+    pileup: list[str] = setting([], "minimum-bias pool (hepgen generate minbias)", required=True, metavar="POOL")
+    input: str = setting(
+        "chs",
+        "the particles the model sees: chs (after charged-hadron subtraction, the tracker's "
+        "charged particles passed through) or observed (all)",
+        choices=INPUTS,
+    )
+    mu_min: float = setting(0.0, "nominal μ of the training jets: uniform in [mu_min, mu_max] ...")
+    mu_max: float = setting(220.0, "... (the range the model is meant for)")
+    mu: float = setting(60.0, "... mixed with a core |N(mu, mu_sigma)|")
+    mu_sigma: float = setting(10.0, "width of the μ core")
+    mu_core_fraction: float = setting(0.3, "share of the training jets whose μ comes from the core")
+    vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
+    passthrough_pt: float = setting(
+        PASSTHROUGH_PT,
+        "chs input: observed neutral particles above this pT [GeV] are passed through (pileup rarely makes one)",
+    )
+    inefficiencies: list[float] = setting(
+        [0.0],
+        "detector inefficiencies (probability to lose an observed particle) "
+        "the training jets are drawn with, one per jet; a context feature",
+    )
+    radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
+    batch_size: int = redefault(TrainSettings, "batch_size", 64)
+    learning_rate: float = redefault(TrainSettings, "learning_rate", 5e-4)
+    weight_decay: float = redefault(TrainSettings, "weight_decay", 0.01)
+    lr_floor: float = redefault(TrainSettings, "lr_floor", 0.05)
+    patience: int = redefault(TrainSettings, "patience", 10)
+
+
+@dataclass
+class OverlayPrediction(PredictSettings):
+    """What every pileup prediction observes: hard jets with pileup overlaid at a nominal μ, through the detector."""
+
+    jets: list[str] = setting([], "hard-scatter jets to contaminate and clean", required=True, metavar="FILE")
+    pileup: list[str] = setting(
+        [], "minimum-bias pool to overlay (use one the model did not train on)", required=True, metavar="POOL"
+    )
+    mu: float = setting(60.0, "nominal μ: each jet's interactions are Poisson(μ)")
+    vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
+    inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
+
+
+def draw_training_mu(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    mu_min: float,
+    mu_max: float,
+    core: float,
+    core_sigma: float,
+    core_fraction: float,
+) -> np.ndarray:
+    """Nominal μ of ``n`` training jets: uniform in [mu_min, mu_max], a share ``core_fraction`` from |N(core, σ)|."""
+    if not 0 <= mu_min <= mu_max:
+        raise HepgenInputError(f"the training μ range must satisfy 0 <= mu_min <= mu_max; got [{mu_min}, {mu_max}]")
+    if not 0 <= core_fraction <= 1:
+        raise HepgenInputError(f"mu_core_fraction must be in [0, 1]; got {core_fraction}")
+    from_core = rng.uniform(size=n) < core_fraction
+    uniform = rng.uniform(mu_min, mu_max, n)
+    gaussian = np.abs(rng.normal(core, core_sigma, n))
+    return np.where(from_core, gaussian, uniform)
+
+
+def overlay_epochs(
+    jets: ak.Array,
+    pool: ak.Array,
+    settings: OverlayTraining,
+    build: Callable[[OverlaidJets, np.ndarray], Any],
+    *,
+    shuffle: bool,
+    seed: int,
+) -> EpochBatches:
+    """Every epoch overlays fresh pileup on all jets (from ``(seed, epoch)`` only); ``build(observed, index)`` makes
+    each batch. The nominal μ of each jet is drawn from the training law, its interactions from Poisson(μ)."""
+    n, size = len(jets), settings.batch_size
+
+    def make(epoch: int) -> list:
+        rng = np.random.default_rng([seed, epoch if shuffle else 0])
+        observed = training_overlay(jets, pool, settings, rng)
+        if not shuffle:
+            return [partial(build, observed, np.arange(s, min(s + size, n))) for s in range(0, n, size)]
+        # buckets: within groups of 16 batches, jets of similar size share a batch (less padding, same epoch)
+        order, sizes = rng.permutation(n), ak.to_numpy(ak.num(observed.constituents))
+        batches = []
+        for start in range(0, n, _BUCKET * size):
+            group = order[start : start + _BUCKET * size]
+            group = group[np.argsort(sizes[group], kind="stable")]
+            batches += [np.sort(group[s : s + size]) for s in range(0, len(group), size)]
+        return [partial(build, observed, batches[b]) for b in rng.permutation(len(batches))]
+
+    return EpochBatches(make, math.ceil(n / size))
+
+
+#: Batches per bucket of :func:`overlay_epochs`.
+_BUCKET = 16
+
+
+def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> tuple[ak.Array, OverlaidJets]:
+    """The hard jets of a prediction block and their overlay (seeded by the block: every pileup task that
+    predicts the same jets with the same seed sees the same observed jets)."""
+    jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
+    observed = overlay_pileup(
+        jets,
+        pool,
+        mu=settings.mu,
+        seed=block.seed,
+        vertex_efficiency=settings.vertex_efficiency,
+        inefficiency=settings.inefficiency,
+    )
+    return jets, observed
+
+
+def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | ak.Array]:
+    """One row per jet: the observed constituents (with charge and ``is_pileup``), the truth (hard) constituents,
+    both jets, and what data knows of the pileup (nominal μ, vertices) beside the truth (interactions)."""
+    truth = ak.zip({k: jets.constituents[k] for k in ("pt", "eta", "phi", "mass")})
+    truth_jet = dict(zip(("pt", "eta", "phi", "mass"), pt_eta_phi_mass(summed_p4(truth))))
+    return {
+        **{
+            f"observed_constituent_{k}": ak.values_astype(observed.constituents[k], np.float32)
+            for k in ("pt", "eta", "phi", "mass", "charge")
+        },
+        "observed_constituent_is_pileup": ak.values_astype(observed.constituents.is_pileup, bool),
+        **{f"truth_constituent_{k}": ak.values_astype(truth[k], np.float32) for k in ("pt", "eta", "phi", "mass")},
+        **{f"observed_jet_{k}": getattr(observed, f"jet_{k}").astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+        **{f"truth_jet_{k}": truth_jet[k].astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+        "n_pileup": observed.n_interactions.astype(np.int32),
+        "n_vertices": observed.n_vertices.astype(np.int32),
+        "mu": observed.mu.astype(np.float32),
+    }
+
+
+def read_training_jets(settings: OverlayTraining) -> tuple[ak.Array, ak.Array, ak.Array, ak.Array]:
+    """(training jets, validation jets, all of them, the pool) of a pileup task's training settings."""
+    jets = read_hard_jets(settings.jets, entry_stop=settings.max_events)
+    pool = read_pileup_pool(settings.pileup)
+    order = np.random.default_rng(settings.seed).permutation(len(jets))
+    n_val = max(1, int(round(settings.val_fraction * len(jets))))
+    return jets[np.sort(order[n_val:])], jets[np.sort(order[:n_val])], jets, pool
+
+
+def training_overlay(
+    jets: ak.Array, pool: ak.Array, settings: OverlayTraining, rng: np.random.Generator
+) -> OverlaidJets:
+    """An overlay of ``jets`` with the training laws: each jet's nominal μ (:func:`draw_training_mu`) and
+    inefficiency (one of ``settings.inefficiencies``), its interactions Poisson(μ)."""
+    n = len(jets)
+    mu = draw_training_mu(
+        n,
+        rng,
+        mu_min=settings.mu_min,
+        mu_max=settings.mu_max,
+        core=settings.mu,
+        core_sigma=settings.mu_sigma,
+        core_fraction=settings.mu_core_fraction,
+    )
+    lost = np.asarray(settings.inefficiencies, dtype=np.float64)[rng.integers(0, len(settings.inefficiencies), n)]
+    return overlay_pileup(
+        jets,
+        pool,
+        mu=mu,
+        seed=rng,
+        radius=settings.radius,
+        vertex_efficiency=settings.vertex_efficiency,
+        inefficiency=lost,
+    )
+
+
+def check_prediction_input(model_settings: dict[str, Any], settings: OverlayPrediction) -> None:
+    """Refuse a prediction outside what the model was trained for (μ beyond its range)."""
+    if settings.mu < 0:
+        raise HepgenInputError(f"--mu must be >= 0; got {settings.mu}")
+    mu_max = model_settings.get("mu_max")
+    if mu_max is not None and settings.mu > 1.2 * float(mu_max):
+        log.warning("μ = %g is beyond the training range (up to %g)", settings.mu, mu_max)
+    trained = model_settings.get("inefficiencies", [0.0])
+    if not min(trained) - 1e-9 <= settings.inefficiency <= max(trained) + 1e-9:
+        raise HepgenInputError(
+            f"--inefficiency {settings.inefficiency} is outside the inefficiencies the model trained "
+            f"with ({trained}): train with --inefficiencies covering it"
+        )

@@ -1,0 +1,344 @@
+"""``hepgen train|predict|validate pileup``: the settings, the loss and the prediction file of VIPR.
+
+The prediction file holds tree ``VIPR`` with one row per (jet, sample) — the generated constituents (and the
+passed-through ones) and the jet they sum to — and tree ``Jets`` with the observed and truth constituents of each
+jet (:func:`~hepgen.tasks.pileup.overlay.jet_table`), which :mod:`hepgen.validation.pileup` compares with the
+classical baselines.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+from torch import Tensor
+
+from hepgen.errors import HepgenInputError
+from hepgen.models.edm import SAMPLERS
+from hepgen.shards import derive_seed
+from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
+from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
+from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
+from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, JetBatch, jet_batch
+from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
+from hepgen.tasks.pileup.overlay import (
+    OverlayPrediction,
+    OverlayTraining,
+    check_prediction_input,
+    jet_table,
+    observe_block,
+    overlay_epochs,
+    read_training_jets,
+    training_overlay,
+)
+from hepgen.tasks.pileup.sampling import SCHEDULES, network_evaluations, to_generated_jets, with_teacher_targets
+from hepgen.tasks.settings import redefault, setting
+
+__all__ = ["PileupTraining", "PileupPrediction", "PileupValidation", "VIPRPredictor", "PileupTask", "PILEUP"]
+
+
+@dataclass
+class PileupTraining(OverlayTraining):
+    """``hepgen train pileup``: VIPR with pileup overlaid on the fly."""
+
+    dim: int = setting(64, "token width of the networks")
+    heads: int = setting(4, "attention heads")
+    blocks: int = setting(3, "denoiser blocks (self-attention + cross-attention to the observed jet)")
+    encoder_blocks: int = setting(2, "observed-jet encoder blocks")
+    latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
+    max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
+    objective: str = setting(
+        "edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)", choices=OBJECTIVES
+    )
+    init: str = setting(
+        "",
+        "start from the weights of this run's model (same network; e.g. a flow-matching run before distillation)",
+        metavar="RUN",
+    )
+    teacher: str = setting(
+        "",
+        "distil this run's model (rectified-flow distillation, --objective flow_matching): "
+        "the targets are the teacher's samples, each paired with its noise",
+        metavar="RUN",
+    )
+    teacher_steps: int = setting(25, "sampler steps of the teacher (its own sampler and schedule)")
+    ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
+
+
+@dataclass
+class PileupPrediction(OverlayPrediction):
+    """``hepgen predict pileup``: overlay pileup on hard jets and sample VIPR's posterior for each."""
+
+    samples: int = redefault(PredictSettings, "samples", 16)
+    steps: int = setting(
+        0,
+        "sampler steps (Heun: 2·steps − 1 network evaluations, Euler: steps); 0: the model's "
+        "default (EDM 50 Heun steps, flow matching 8 heun_t steps, a distilled student 4 Euler steps)",
+    )
+    sampler: str = setting(
+        "",
+        "sampler: heun (EDM's, in σ), euler, heun_t (Heun in the flow's time t); default: the "
+        "model's objective's (EDM heun, flow matching heun_t)",
+        choices=("", *SAMPLERS),
+    )
+    schedule: str = setting(
+        "",
+        "noise schedule: karras or uniform_t (default: the model's objective's: EDM karras, flow matching uniform_t)",
+        choices=("", *SCHEDULES),
+    )
+
+
+@dataclass
+class PileupValidation(ValidateSettings):
+    """``hepgen validate pileup``: VIPR, the learned classifier and the classical baselines against the truth, per μ."""
+
+    validation_fraction: float = setting(0.3, "share of jets used only to tune the baselines' parameters")
+
+
+@dataclass
+class VIPRPredictor:
+    """A trained pileup model and the pool it overlays."""
+
+    model: Any
+    pool: ak.Array
+
+
+class PileupTask(Task):
+    """VIPR (see :mod:`hepgen.tasks.pileup`)."""
+
+    name = "pileup"
+    summary = "VIPR: the pileup-free constituents of a jet, sampled by conditional diffusion"
+    Training = PileupTraining
+    Prediction = PileupPrediction
+    Validation = PileupValidation
+    model_class = VIPRModel
+    output_tree = "VIPR"
+    block_size = 32
+    group_name = "point (μ, inefficiency)"
+    #: The method's name in prediction files and the validation.
+    method_name = "vipr"
+
+    def build_model(self, settings: PileupTraining) -> VIPRModel:
+        model = VIPRModel(
+            dim=settings.dim,
+            heads=settings.heads,
+            blocks=settings.blocks,
+            encoder_blocks=settings.encoder_blocks,
+            latents=settings.latents,
+            max_hard=settings.max_hard,
+            objective=settings.objective,
+        )
+        if settings.init:
+            from hepgen.tasks.run_folder import load_model
+
+            start = load_model(self, settings.init)
+            if {k: v for k, v in start.config.items() if k != "objective"} != {
+                k: v for k, v in model.config.items() if k != "objective"
+            }:
+                raise HepgenInputError(
+                    f"--init {settings.init}: its network {start.config} differs from this one {model.config}"
+                )
+            model.load_state_dict(start.state_dict())
+        return model
+
+    def training_data(self, settings: PileupTraining, model: VIPRModel) -> TrainingData:
+        train, val, _, pool = read_training_jets(settings)
+        if not settings.init:  # a model started from another run keeps that run's standardisation
+            model.fit_standardization(
+                jet_batch(
+                    training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
+                    input=settings.input,
+                    passthrough_pt=settings.passthrough_pt,
+                    hard=train,
+                    max_hard=settings.max_hard,
+                )
+            )
+        teacher = self._teacher(settings, model)
+
+        def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:
+            batch = jet_batch(
+                observed,
+                input=settings.input,
+                passthrough_pt=settings.passthrough_pt,
+                hard=jets,
+                max_hard=settings.max_hard,
+                index=index,
+            ).to_torch()
+            if teacher is None:
+                return batch
+            generator = torch.Generator().manual_seed(
+                derive_seed(settings.seed, int(observed.n_interactions[index].sum()), int(index[0]))
+            )
+            return with_teacher_targets(teacher, batch, steps=settings.teacher_steps, generator=generator)
+
+        return TrainingData(
+            overlay_epochs(train, pool, settings, lambda o, i: build(o, i, train), shuffle=True, seed=settings.seed),
+            overlay_epochs(val, pool, settings, lambda o, i: build(o, i, val), shuffle=False, seed=settings.seed + 1),
+            f"{len(train)} training and {len(val)} validation jets, a pool of {len(pool)} events, input {settings.input}, "
+            f"μ uniform in [{settings.mu_min:g}, {settings.mu_max:g}] with {settings.mu_core_fraction:.0%} from "
+            f"|N({settings.mu:g}, {settings.mu_sigma:g})|",
+        )
+
+    def _teacher(self, settings: PileupTraining, student: VIPRModel) -> VIPRModel | None:
+        """The teacher of a distillation (checked: flow-matching student, the same input and standardisation)."""
+        if not settings.teacher:
+            return None
+        from hepgen.tasks.run_folder import load_model
+
+        if settings.objective != "flow_matching":
+            raise HepgenInputError("--teacher distils into straight paths: use it with --objective flow_matching")
+        teacher = load_model(self, settings.teacher)
+        if teacher.saved_with.get("input") != settings.input:
+            raise HepgenInputError(
+                f"--teacher {settings.teacher} was trained on input {teacher.saved_with.get('input')!r}, "
+                f"this run uses {settings.input!r}"
+            )
+        for name in ("observed_standardizer", "hard_standardizer", "context_standardizer"):
+            mine, theirs = getattr(student, name).state_dict(), getattr(teacher, name).state_dict()
+            if any(not torch.allclose(mine[k], theirs[k], rtol=1e-4, atol=1e-6) for k in mine):
+                raise HepgenInputError(
+                    f"--teacher {settings.teacher}: its {name} differs from this run's; train the "
+                    "student on the teacher's jets and seed (or --init from a run that was)"
+                )
+        return teacher
+
+    def loss(self, model: VIPRModel, batch: JetBatch, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        diffusion, multiplicity = model.loss(batch, generator=generator)
+        return {"diffusion": diffusion, "multiplicity": multiplicity}
+
+    def model_file_extras(self, settings: PileupTraining) -> dict[str, Any]:
+        keys = (
+            "input",
+            "passthrough_pt",
+            "mu_min",
+            "mu_max",
+            "mu",
+            "mu_sigma",
+            "mu_core_fraction",
+            "vertex_efficiency",
+            "inefficiencies",
+            "radius",
+            "init",
+            "teacher",
+            "teacher_steps",
+        )
+        return {k: getattr(settings, k) for k in keys if hasattr(settings, k)}  # the classifier has no teacher
+
+    def load_predictor(self, settings: OverlayPrediction) -> VIPRPredictor:
+        model = super().load_predictor(settings)
+        check_prediction_input(model.saved_with, settings)
+        return VIPRPredictor(model, read_pileup_pool(settings.pileup))
+
+    def load_onnx_predictor(self, settings: OverlayPrediction) -> OnnxVIPR:
+        return OnnxVIPR(settings.onnx)
+
+    def export_graphs(self, model: VIPRModel) -> tuple[list[Any], dict[str, Any]]:
+        return vipr_export_graphs(model)
+
+    def count_entries(self, settings: OverlayPrediction) -> int:
+        return count_jets(settings.jets)
+
+    def input_files(self, settings: OverlayPrediction) -> list[str]:
+        from hepgen.io.files import expand_files
+
+        return expand_files(settings.jets)
+
+    def prediction_metadata(self, predictor: VIPRPredictor, settings: OverlayPrediction) -> dict[str, Any]:
+        """The method's name in the validation (``vipr`` on CHS input, ``vipr_observed`` on all particles; the same
+        for ``puppiml``) and what the model trained on."""
+        model_input = predictor.model.saved_with.get("input", "observed")
+        name = self.method_name if model_input == "chs" else f"{self.method_name}_{model_input}"
+        out = {
+            "method": name,
+            "input": model_input,
+            "trained_with": {k: v for k, v in predictor.model.saved_with.items() if k != "task"},
+        }
+        if hasattr(predictor.model, "sampling_defaults"):  # the sampling actually used (settings or the model's)
+            sampler, schedule, steps = predictor.model.sampling_defaults()
+            sampler, schedule, steps = (
+                settings.sampler or sampler,
+                settings.schedule or schedule,
+                settings.steps or steps,
+            )
+            out["sampling"] = {
+                "sampler": sampler,
+                "schedule": schedule,
+                "steps": steps,
+                "network_evaluations": network_evaluations(steps, sampler),
+            }
+        return out
+
+    def predict_block(self, predictor: VIPRPredictor, settings: PileupPrediction, block: Block) -> BlockOutput:
+        """Overlay Poisson(μ) pileup on the block's hard jets, sample ``samples`` posteriors per jet.
+
+        Tree ``VIPR``: one row per (jet, sample), the generated constituents (and the passed-through ones) and the
+        jet; tree ``Jets``: one row per jet (:func:`jet_table`).
+        """
+        jets, observed = observe_block(settings, predictor.pool, block)
+        model_input = predictor.model.saved_with.get("input", "observed")
+        generator = torch.Generator(device=settings.device).manual_seed(derive_seed(settings.seed, block.index, 1))
+        batch = jet_batch(
+            observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT)
+        )
+        clouds, mask = predictor.model.sample(
+            batch.to_torch(settings.device),
+            settings.samples,
+            steps=settings.steps or None,
+            sampler=settings.sampler or None,
+            schedule=settings.schedule or None,
+            generator=generator,
+        )
+        generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)
+        rows = generated.jet_index
+        samples = {
+            "sample": generated.sample_index.astype(np.int32),
+            "constituent_pt": generated.constituents.pt,
+            "constituent_eta": generated.constituents.eta,
+            "constituent_phi": generated.constituents.phi,
+            **{f"jet_{k}": getattr(generated, k).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+            "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
+            "truth_jet_mass": ak.to_numpy(jets.mass)[rows].astype(np.float32),
+        }
+        return BlockOutput(
+            {
+                "VIPR": (samples, {"entry": (rows + block.start).astype(np.int64)}),
+                "Jets": (jet_table(jets, observed), {"entry": np.arange(block.start, block.stop, dtype=np.int64)}),
+            }
+        )
+
+    def validation_groups(self, files: list[str]) -> dict[Any, list[str]]:
+        """Prediction files grouped by point (μ, inefficiency): the points are independent."""
+        from hepgen.io.writer import read_metadata
+
+        groups: dict[tuple[float, float], list[str]] = {}
+        for path in files:
+            metadata = read_metadata(path)
+            point = (float(metadata.get("mu", float("nan"))), float(metadata.get("inefficiency", 0.0)))
+            groups.setdefault(point, []).append(os.fspath(path))
+        return groups
+
+    def validate(self, settings: PileupValidation) -> dict[str, Any]:
+        from hepgen.validation.pileup import validate_pileup
+
+        return validate_pileup(
+            settings.pred,
+            settings.out,
+            validation_fraction=settings.validation_fraction,
+            bootstrap=settings.bootstrap,
+            label_text=settings.label,
+            experiment=settings.experiment,
+            progress=settings.progress,
+            scheduler=settings.scheduler,
+            figures=settings.figures,
+        )
+
+    def validation_headline(self, metrics: dict[str, Any]) -> str:
+        return f"validated the pileup methods at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}"
+
+
+#: The VIPR task, as registered in :mod:`hepgen.tasks.registry`.
+PILEUP = PileupTask()

@@ -1,0 +1,75 @@
+"""One point (μ, inefficiency) of the pileup validation, step by step: split the jets, tune on the validation jets,
+take the posteriors, score and calibrate on the test jets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepgen.errors import HepgenInputError
+from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictions
+from hepgen.validation.pileup.score import calibrate, posteriors, score
+from hepgen.validation.pileup.tune import observables, tune, untuned
+from hepgen.validation.split import validation_split
+
+__all__ = ["split_jets", "evaluate_point", "evaluate_files"]
+
+log = logging.getLogger("hepgen.validation")
+
+
+def split_jets(point: PointPrediction, validation_fraction: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """(validation jets, test jets, empty jets skipped): the jets with constituents, split by a hash of their index."""
+    nonempty = (ak.to_numpy(ak.num(point.truth)) > 0) & (ak.to_numpy(ak.num(point.observed)) > 0)
+    empty = int((~nonempty).sum())
+    if empty:
+        log.warning("μ = %s: %d jet(s) without constituents skipped", point.key, empty)
+    split = validation_split(point.entry, validation_fraction)
+    val, test = np.flatnonzero(split & nonempty), np.flatnonzero(~split & nonempty)
+    if len(val) == 0 or len(test) == 0:
+        raise HepgenInputError(
+            f"μ = {point.key}: {len(val)} validation and {len(test)} test jets; the baselines are tuned on the "
+            "validation jets and every method scored on the test jets — give more jets"
+        )
+    return val, test, empty
+
+
+def evaluate_point(point: PointPrediction, validation_fraction: float, resamples: int) -> dict[str, Any]:
+    """Every number and array of one point: ``{"metrics": ..., "arrays": ...}`` (test-split figures of merit, the
+    choices made on the validation jets, the calibration of every posterior)."""
+    val, test, empty = split_jets(point, validation_fraction)
+    truth_val, truth_test = observables(point.truth[val]), observables(point.truth[test])
+    tuned, choices, grid_scores = tune(point, val, test, truth_val)
+    samples, medians, diverged = posteriors(point, test)
+    values = untuned(point, test) | tuned
+    for method in samples:
+        values |= {method: medians[method], f"{method}_samples": samples[method]}
+    scores, arrays = score(values, truth_test, resamples)
+    calibration, quantiles, pull_values = calibrate(samples, truth_test)
+    metrics: dict[str, Any] = {
+        "mu": point.mu,
+        "inefficiency": point.inefficiency,
+        "jets": point.n_jets,
+        "empty_jets_skipped": empty,
+        "validation_jets": int(len(val)),
+        "test_jets": int(len(test)),
+        "samples_per_jet": dict(point.n_samples),
+        "mean_pileup_interactions": float(np.mean(point.n_pileup)),
+        "mean_vertices": float(np.mean(point.n_vertices)),
+        "methods": scores["methods"],
+        "choices": choices,
+        "grid_scores": grid_scores,
+        "calibration": calibration,
+        "skipped": scores["skipped"],
+        "diverged_samples": diverged,
+    }
+    arrays |= {"quantiles": quantiles, "pulls": pull_values, "grid_scores": grid_scores, "choices": choices}
+    return {"metrics": metrics, "arrays": arrays}
+
+
+def evaluate_files(files: list[str], validation_fraction: float, resamples: int) -> dict[str, Any]:
+    """:func:`evaluate_point` of the files of one point (a unit of work on a cluster)."""
+    (point,) = load_pileup_predictions(files)
+    return evaluate_point(point, validation_fraction, resamples)

@@ -1,0 +1,130 @@
+"""Scoring pileup removal on the test jets: VIPR's posterior per jet, the relative residual's bias and resolution,
+the Wasserstein-1 distance to the truth distribution, each with a bootstrap error over jets, and the calibration of
+every posterior (exact at any number of samples; coverage with its binomial error)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from scipy import stats
+
+from hepgen.physics.substructure import OBSERVABLES
+from hepgen.validation.calibration import calibration_entry, pulls, truth_quantiles
+from hepgen.validation.metrics import IQR_TO_SIGMA, bootstrap_bias_resolution, bootstrap_indices
+from hepgen.validation.pileup.load import PointPrediction
+from hepgen.validation.pileup.tune import observables, relative
+
+__all__ = ["DIVERGED_PT", "sample_observables", "wasserstein", "posteriors", "score", "calibrate"]
+
+log = logging.getLogger("hepgen.validation")
+
+#: A generated constituent above this pT [GeV] (or not finite) means the sampler diverged for that sample.
+DIVERGED_PT = 1e5
+
+
+def sample_observables(constituents: ak.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The observables of each generated jet, NaN for a sample whose sampler diverged (a non-finite constituent or one
+    above :data:`DIVERGED_PT`: fastjet must not see them), and which samples diverged ``[rows]``."""
+    finite = np.isfinite(constituents.pt) & (constituents.pt < DIVERGED_PT) & np.isfinite(constituents.eta)
+    sane = ak.to_numpy(ak.all(finite & np.isfinite(constituents.phi), axis=1))
+    values = {name: np.full(len(sane), np.nan) for name in OBSERVABLES}
+    if sane.any():
+        good = observables(constituents[sane])
+        for name in OBSERVABLES:
+            values[name][sane] = good[name]
+    return values, ~sane
+
+
+def wasserstein(values: np.ndarray, truth: np.ndarray, resamples: int) -> dict[str, float]:
+    """W1 of the values' distribution to the truth's (finite entries), its bootstrap error, and W1 over the truth's
+    IQR/1.349."""
+    v, t = values[np.isfinite(values)], truth[np.isfinite(truth)]
+    if len(v) == 0 or len(t) == 0:
+        return {"w1": float("nan"), "w1_err": float("nan"), "w1_over_sigma": float("nan")}
+    w1 = float(stats.wasserstein_distance(v, t))
+    q25, q75 = np.percentile(t, [25, 75])
+    spread = (q75 - q25) / IQR_TO_SIGMA
+    rows = zip(bootstrap_indices(len(v), resamples, seed=1), bootstrap_indices(len(t), resamples, seed=2))
+    boot = [stats.wasserstein_distance(v[i], t[j]) for i, j in rows]
+    return {
+        "w1": w1,
+        "w1_err": float(np.std(boot, ddof=1)) if resamples > 1 else float("nan"),
+        "w1_over_sigma": float(w1 / spread) if spread > 0 else float("nan"),
+    }
+
+
+def posteriors(
+    point: PointPrediction, test: np.ndarray
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]], dict[str, int]]:
+    """Each generative method's samples on the test jets: (method → observable → ``[J, S]``, method → observable →
+    the posterior median ``[J]``, method → diverged samples, excluded)."""
+    samples: dict[str, dict[str, np.ndarray]] = {}
+    medians: dict[str, dict[str, np.ndarray]] = {}
+    diverged: dict[str, int] = {}
+    for method, generated in point.generated.items():
+        s = point.n_samples[method]
+        rows = (test[:, None] * s + np.arange(s)[None, :]).ravel()
+        per_sample, lost = sample_observables(generated[rows])
+        diverged[method] = int(lost.sum())
+        if diverged[method]:
+            log.warning(
+                "μ = %s: %d of %s's samples diverged (non-finite or > %.0e GeV constituents): excluded and counted",
+                point.key,
+                diverged[method],
+                method,
+                DIVERGED_PT,
+            )
+        samples[method] = {k: v.reshape(len(test), s) for k, v in per_sample.items()}
+        medians[method] = {
+            k: np.nanmedian(np.where(np.isfinite(v), v, np.nan), axis=1) for k, v in samples[method].items()
+        }
+    return samples, medians, diverged
+
+
+def score(
+    values: dict[str, dict[str, np.ndarray]], truth: dict[str, np.ndarray], resamples: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per method and observable on the test jets: bias and resolution of x/x_truth − 1, W1, each with its bootstrap
+    error, and the non-finite values skipped; and the drawn arrays. ``values``: method → observable → ``[J]`` or
+    ``[J, S]`` (every sample); jets whose truth is 0 or not finite are skipped and counted."""
+    metrics: dict[str, Any] = {"methods": {m: {} for m in values}, "skipped": {}}
+    arrays: dict[str, Any] = {"truth": {}, "values": {m: {} for m in values}}
+    for name in OBSERVABLES:
+        t = truth[name]
+        usable = np.isfinite(t) & (t != 0)
+        metrics["skipped"][name] = int((~usable).sum())
+        arrays["truth"][name] = t[usable]
+        for method, by_observable in values.items():
+            v = by_observable[name][usable]
+            residual = relative(v, t[usable, None] if v.ndim == 2 else t[usable])
+            metrics["methods"][method][name] = {
+                **bootstrap_bias_resolution(residual, resamples=resamples),
+                **wasserstein(v.ravel(), t[usable], resamples),
+                "nonfinite_skipped": int((~np.isfinite(v)).sum()),
+            }
+            arrays["values"][method][name] = v.ravel()
+    return metrics, arrays
+
+
+def calibrate(
+    samples: dict[str, dict[str, np.ndarray]], truth: dict[str, np.ndarray]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The calibration of every posterior (method → observable → ``[J, S]``) on the test jets whose truth and samples
+    are finite: (method → observable → calibration entry, the truth quantiles, the pulls)."""
+    entries: dict[str, Any] = {}
+    quantiles: dict[str, Any] = {}
+    pull_values: dict[str, Any] = {}
+    for method, per_sample in samples.items():
+        for name in OBSERVABLES:
+            s, t = per_sample[name], truth[name]
+            rows = np.isfinite(t) & (t != 0) & np.isfinite(s).all(axis=1)
+            if not rows.sum() or s.shape[1] < 2:
+                continue
+            entries.setdefault(method, {})[name] = calibration_entry(s[rows], t[rows])
+            q = truth_quantiles(s[rows], t[rows])
+            quantiles.setdefault(method, {})[name] = q
+            pull_values.setdefault(method, {})[name] = pulls(s[rows], t[rows], quantiles=q)
+    return entries, quantiles, pull_values

@@ -1,0 +1,171 @@
+"""The classical pileup mitigations and the classifier, each with a parameter chosen on the validation jets.
+
+``observed`` and ``chs`` (charged-hadron subtraction) have no parameter; SoftDrop (z_cut, β) on the observed or the
+CHS jet, SoftKiller (patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on
+p(pileup)) choose theirs per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are
+then applied with that choice to the test jets. Every jet is built with the charged-pion mass for each constituent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
+from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
+from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
+from hepgen.physics.substructure import OBSERVABLES, jet_observables
+from hepgen.validation.metrics import bias_resolution
+from hepgen.validation.pileup.load import PointPrediction
+
+__all__ = [
+    "BASELINES",
+    "SOFTKILLER_GRID",
+    "CLASSIFIER_THRESHOLDS",
+    "Tunable",
+    "tunables",
+    "observables",
+    "relative",
+    "untuned",
+    "tune",
+]
+
+#: The classical methods every point gets, from the observed constituents alone.
+BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller")
+#: SoftKiller patch sizes a (in η and φ) the validation jets choose from.
+SOFTKILLER_GRID: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
+#: Thresholds on the classifier's p(pileup): a particle is kept below it.
+CLASSIFIER_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def with_pion_mass(particles: ak.Array) -> ak.Array:
+    """(pt, eta, phi, mass) records with the charged-pion mass hypothesis for every particle."""
+    return ak.zip(
+        {"pt": particles.pt, "eta": particles.eta, "phi": particles.phi, "mass": ak.full_like(particles.pt, PION_MASS)}
+    )
+
+
+def observables(particles: ak.Array) -> dict[str, np.ndarray]:
+    """The jet observables of each jet's particles (charged-pion masses): name → ``[J]``."""
+    return jet_observables(with_pion_mass(particles))
+
+
+def relative(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """x / x_truth − 1 (inf or NaN where the truth is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return values / truth - 1.0
+
+
+def _score(values: np.ndarray, truth: np.ndarray) -> float:
+    bias, resolution = bias_resolution(relative(values, truth))
+    return float(np.hypot(bias, resolution))
+
+
+@dataclass(frozen=True)
+class Tunable:
+    """A method with a parameter chosen on the validation jets: ``groom(point, index, values)`` → the constituents
+    of the jets ``index`` for each parameter value (SoftDrop does a whole grid from one clustering per jet)."""
+
+    name: str
+    grid: tuple[Any, ...]
+    groom: Callable[[PointPrediction, np.ndarray, list[Any]], list[ak.Array]]
+    describe: Callable[[Any], dict[str, float]]
+
+    def groomed(self, point: PointPrediction, index: np.ndarray, positions: list[int]) -> dict[int, ak.Array]:
+        """Grid position → constituents of the jets ``index``, for the grid ``positions``."""
+        return dict(zip(positions, self.groom(point, index, [self.grid[g] for g in positions]), strict=True))
+
+
+def _each(apply: Callable[[PointPrediction, np.ndarray, Any], ak.Array]) -> Callable[..., list[ak.Array]]:
+    """A groomer for one parameter value at a time."""
+    return lambda point, index, values: [apply(point, index, value) for value in values]
+
+
+def chs(point: PointPrediction, index: np.ndarray) -> ak.Array:
+    """The observed particles of the jets ``index`` after charged-hadron subtraction."""
+    observed = point.observed[index]
+    return observed[chs_keep(observed)]
+
+
+def _softkiller(particles: ak.Array, size: float, *, neutral_only: bool) -> ak.Array:
+    _, eta, phi, _ = pt_eta_phi_mass(summed_p4(particles, mass=PION_MASS))
+    eligible = ~tracker_charged(particles) if neutral_only else None
+    return particles[softkiller_keep(particles, eta, phi, grid_size=size, eligible=eligible)]
+
+
+def _softdrop(value: tuple[float, float]) -> dict[str, float]:
+    return {"z_cut": value[0], "beta": value[1]}
+
+
+def _grid_size(value: float) -> dict[str, float]:
+    return {"grid_size": value}
+
+
+def _threshold(value: float) -> dict[str, float]:
+    return {"threshold": value}
+
+
+def tunables(point: PointPrediction) -> list[Tunable]:
+    """The tunable methods of a point: SoftDrop and SoftKiller on the observed and the CHS jet, and every classifier
+    whose scores the point holds."""
+    out = [
+        Tunable(
+            "softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(with_pion_mass(p.observed[i]), vs), _softdrop
+        ),
+        Tunable(
+            "chs_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(with_pion_mass(chs(p, i)), vs), _softdrop
+        ),
+        Tunable(
+            "softkiller",
+            SOFTKILLER_GRID,
+            _each(lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False)),
+            _grid_size,
+        ),
+        Tunable(
+            "chs_softkiller",
+            SOFTKILLER_GRID,
+            _each(lambda p, i, v: _softkiller(chs(p, i), v, neutral_only=True)),
+            _grid_size,
+        ),
+    ]
+    for method in point.scores:
+        keep = _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v])
+        out.append(Tunable(method, CLASSIFIER_THRESHOLDS, keep, _threshold))
+    return out
+
+
+def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """The observables of the methods without a parameter on the test jets: ``observed`` and ``chs``."""
+    return {"observed": observables(point.observed[test]), "chs": observables(chs(point, test))}
+
+
+def tune(
+    point: PointPrediction, val: np.ndarray, test: np.ndarray, truth_val: dict[str, dict[str, np.ndarray]]
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any], dict[str, Any]]:
+    """Every tunable method's parameter chosen per observable on the validation jets ``val``, applied to the test
+    jets ``test``: (method → observable → values on the test jets, the choices with their validation scores, the
+    validation score of every grid point)."""
+    values: dict[str, dict[str, np.ndarray]] = {}
+    choices: dict[str, dict[str, Any]] = {}
+    grid_scores: dict[str, dict[str, list[float]]] = {}
+    for tunable in tunables(point):
+        scores = {name: np.full(len(tunable.grid), np.nan) for name in OBSERVABLES}
+        for g, groomed in tunable.groomed(point, val, list(range(len(tunable.grid)))).items():
+            tuned = observables(groomed)
+            for name in OBSERVABLES:
+                scores[name][g] = _score(tuned[name], truth_val[name])
+        chosen = {name: int(np.nanargmin(s)) if np.isfinite(s).any() else 0 for name, s in scores.items()}
+        values[tunable.name] = {}
+        for g, groomed in tunable.groomed(point, test, sorted(set(chosen.values()))).items():
+            tuned = observables(groomed)
+            values[tunable.name] |= {name: tuned[name] for name in OBSERVABLES if chosen[name] == g}
+        choices[tunable.name] = {
+            name: {**tunable.describe(tunable.grid[g]), "validation_score": float(scores[name][g])}
+            for name, g in chosen.items()
+        }
+        grid_scores[tunable.name] = {name: s.tolist() for name, s in scores.items()}
+    return values, choices, grid_scores

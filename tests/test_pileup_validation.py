@@ -217,17 +217,17 @@ def test_mismatched_files_are_refused(predictions, tmp_path):
         extra_trees={"Jets": ({k: v for k, v in jets.items() if k != "observed_constituent_charge"}, jet_id)},
     )
     with pytest.raises(HepgenInputError, match="CHS needs each particle's charge"):
-        from hepgen.validation.pileup_comparison import _evaluate_point
+        from hepgen.validation.pileup import evaluate_point
 
-        _evaluate_point(load_pileup_predictions([no_charge])[0], 0.4, 5)
+        evaluate_point(load_pileup_predictions([no_charge])[0], 0.4, 5)
 
 
 def test_empty_jets_are_counted_and_skipped(predictions):
-    from hepgen.validation.pileup_comparison import _evaluate_point
+    from hepgen.validation.pileup import evaluate_point
 
     point = load_pileup_predictions([predictions[2], predictions[3]])[0]
     point.truth = ak.concatenate([point.truth[:1][:, :0], point.truth[1:]])  # jet 0 lost its truth constituents
-    result = _evaluate_point(point, 0.4, 5)["metrics"]
+    result = evaluate_point(point, 0.4, 5)["metrics"]
     assert result["empty_jets_skipped"] == 1
     assert result["validation_jets"] + result["test_jets"] == 15
 

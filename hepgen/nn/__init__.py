@@ -1,25 +1,9 @@
 """Neural-network building blocks: masked attention over padded sets, pooling, in-model standardisation."""
 
-from hepgen.nn.attention import (
-    ClassAttentionPooling,
-    CrossAttentionBlock,
-    FeedForward,
-    LatentSetEncoder,
-    MultiheadAttention,
-    TransformerBlock,
-)
-from hepgen.nn.embedding import FourierEmbedding
-from hepgen.nn.object_set import ObjectSetEncoder
-from hepgen.nn.standardize import MaskedStandardizer
+from hepgen.nn import attention, embedding, object_set, standardize
+from hepgen.nn.attention import *
+from hepgen.nn.embedding import *
+from hepgen.nn.object_set import *
+from hepgen.nn.standardize import *
 
-__all__ = [
-    "MultiheadAttention",
-    "TransformerBlock",
-    "CrossAttentionBlock",
-    "ClassAttentionPooling",
-    "FeedForward",
-    "LatentSetEncoder",
-    "FourierEmbedding",
-    "MaskedStandardizer",
-    "ObjectSetEncoder",
-]
+__all__ = [*attention.__all__, *embedding.__all__, *object_set.__all__, *standardize.__all__]

@@ -21,6 +21,8 @@ empty outputs, Dask, the command line and the run folder — lives once in :mod:
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -31,7 +33,16 @@ import numpy as np
 
 from hepgen.tasks.settings import setting
 
-__all__ = ["Task", "TrainSettings", "PredictSettings", "ValidateSettings", "TrainingData", "Block", "BlockOutput"]
+__all__ = [
+    "Task",
+    "TrainSettings",
+    "PredictSettings",
+    "ValidateSettings",
+    "TrainingData",
+    "Block",
+    "BlockOutput",
+    "constructor_arguments",
+]
 
 
 @dataclass
@@ -106,6 +117,12 @@ class ValidateSettings:
     overwrite: bool = setting(False, "validate again even if --out holds a validation", runtime=True)
 
 
+def constructor_arguments(cls: type, settings: Any) -> dict[str, Any]:
+    """The keyword arguments of ``cls(...)`` that ``settings`` has a field of the same name for."""
+    names = inspect.signature(cls).parameters
+    return {name: getattr(settings, name) for name in names if name != "saved_with" and hasattr(settings, name)}
+
+
 @dataclass
 class TrainingData:
     """What a task hands the training driver: this rank's batches of every epoch, and a line for the log."""
@@ -147,8 +164,8 @@ class Task(ABC):
     Training: ClassVar[type[TrainSettings]]
     Prediction: ClassVar[type[PredictSettings]]
     Validation: ClassVar[type[ValidateSettings]]
-    #: The ``nn.Module`` class; ``model_class(**payload["config"], saved_with=...)`` rebuilds a saved model (every model class takes
-    #: ``saved_with``, the plain values of its model file).
+    #: The ``nn.Module`` class; ``model_class(**payload["config"], saved_with=...)`` rebuilds a saved model (every
+    #: model class takes ``saved_with``, the plain values of its model file).
     model_class: ClassVar[type]
     #: The main tree of prediction files.
     output_tree: ClassVar[str]
@@ -156,11 +173,14 @@ class Task(ABC):
     block_size: ClassVar[int]
     #: How ``validate --shard`` and ``--scheduler`` group prediction files (e.g. "μ point").
     group_name: ClassVar[str] = "prediction file"
+    #: ``"module:function"`` of the validation, called as ``function(pred_files, out, **validation_options(...))``.
+    validator: ClassVar[str]
 
     # -- training ------------------------------------------------------------------------------------
-    @abstractmethod
     def build_model(self, settings: Any) -> Any:
-        """A fresh model for ``settings`` (its standardisation is fitted by :meth:`training_data`)."""
+        """A fresh model for ``settings`` (its standardisation is fitted by :meth:`training_data`): by default
+        :attr:`model_class` with every constructor argument that the settings name (``dim``, ``heads``, ...)."""
+        return self.model_class(**constructor_arguments(self.model_class, settings))
 
     @abstractmethod
     def training_data(self, settings: Any, model: Any) -> TrainingData:
@@ -225,9 +245,18 @@ class Task(ABC):
         """Prediction files grouped into independent units (``validate --shard`` takes whole groups)."""
         return {os.fspath(f): [os.fspath(f)] for f in files}
 
-    @abstractmethod
+    def validation_options(self, settings: Any) -> dict[str, Any]:
+        """The keyword options of :attr:`validator` from the validation settings (every task's generic flags)."""
+        keys = {"label": "label_text", "experiment": "experiment", "figures": "figures", "bootstrap": "bootstrap"}
+        keys |= {"scheduler": "scheduler", "progress": "progress"}
+        return {option: getattr(settings, field) for field, option in keys.items()}
+
     def validate(self, settings: Any) -> dict[str, Any]:
-        """Compare the predictions of ``settings.pred``; writes metrics.json, summary.md, figures to ``settings.out``."""
+        """Compare the predictions of ``settings.pred``; writes metrics.json, summary.md, figures to ``settings.out``
+        (:attr:`validator` with :meth:`validation_options`)."""
+        module, _, function = self.validator.partition(":")
+        validator = getattr(importlib.import_module(module), function)
+        return validator(settings.pred, settings.out, **self.validation_options(settings))
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:
         """One line printed after a validation."""

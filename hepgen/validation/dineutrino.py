@@ -32,7 +32,7 @@ from hepgen.validation.histograms import (
 )
 from hepgen.validation.methods import load_methods
 from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resolution_difference
-from hepgen.validation.report import write_report
+from hepgen.validation.report import ValidationOptions, write_report
 from hepgen.validation.tables import calibration_table, cell, value_with_error
 
 __all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino", "sample_ttbar_masses", "evaluate_method"]
@@ -76,21 +76,12 @@ def _residual(kind: str, values: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return values / truth - 1.0 if kind == "relative" else values - truth
 
 
-def validate_dineutrino(
-    files: Sequence[str | os.PathLike],
-    out: str | os.PathLike,
-    *,
-    label_text: str = "Simulation",
-    experiment: str | None = None,
-    scheduler: str | None = None,
-    progress: bool = False,
-    figures: bool = True,
-    bootstrap: int = 200,
-) -> dict[str, Any]:
+def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike, **options: Any) -> dict[str, Any]:
     """Compare the methods of ``files``; writes metrics.json, summary.md, histograms.root and figures to ``out``.
-
-    Each method's observables and calibration are a unit of work (on the Dask cluster of ``scheduler``, or here
-    with a progress bar); the comparisons on shared events follow, with ``bootstrap`` resamples."""
+    ``options``: those of :class:`~hepgen.validation.report.ValidationOptions`. Each method's observables and
+    calibration are a unit of work (here or on the Dask cluster of ``scheduler``); the comparisons on shared events
+    follow, with ``bootstrap`` resamples."""
+    opts = ValidationOptions(**options)
     methods = load_methods(files, "Dineutrino", truth=("truth", "truth_m_ttbar"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,24 +98,27 @@ def validate_dineutrino(
         for name, o in methods.items()
     ]
     evaluated = dict(
-        zip(methods, run_units(evaluate_method, units, scheduler=scheduler, progress=progress, description="methods"))
+        zip(
+            methods,
+            run_units(evaluate_method, units, scheduler=opts.scheduler, progress=opts.progress, description="methods"),
+        )
     )
     answered = {name: o["answered"].astype(bool) for name, o in methods.items()}
     everyone = np.logical_and.reduce(list(answered.values()))
     metrics: dict[str, Any] = {
         "events": len(truth),
         "events_all_answer": int(everyone.sum()),
-        "bootstrap": bootstrap,
+        "bootstrap": opts.bootstrap,
         "methods": {},
     }
     residuals = {name: e["residuals"] for name, e in evaluated.items()}
     histograms = {f"{k}/truth": counts_histogram(truth_obs[k], _EDGES[k], name=k, label=k) for k in OBSERVABLES}
     for name, e in evaluated.items():
-        metrics["methods"][name] = _compare(name, residuals, answered, everyone, bootstrap) | e["entry"]
+        metrics["methods"][name] = _compare(name, residuals, answered, everyone, opts.bootstrap) | e["entry"]
         histograms |= e["histograms"]
     write_histograms(out / HISTOGRAMS_FILE, histograms)
-    if figures:
-        draw_figures(out, histograms, label_text, experiment)
+    if opts.figures:
+        draw_figures(out, histograms, opts.label_text, opts.experiment)
     write_report(out, metrics, summary(metrics))
     return metrics
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,29 @@ import numpy as np
 
 from hepgen.io.writer import atomic_path
 
-__all__ = ["write_report", "read_metrics"]
+__all__ = ["ValidationOptions", "write_report", "read_metrics"]
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    """How every validation runs and what it writes (the keyword options of ``validate_neutrino``,
+    ``validate_dineutrino`` and ``validate_pileup``).
+
+    Attributes:
+        label_text: the text beside the experiment label of the figures; experiment: e.g. ``"CMS"`` (None: none).
+        figures: draw the figures (PDF and PNG; off for quick checks and validation shards).
+        bootstrap: resamples of every statistical error.
+        scheduler: evaluate the independent units on a Dask cluster (``local:N`` or a scheduler address); the
+            outputs are those of the serial run.
+        progress: a progress bar over the units.
+    """
+
+    label_text: str = "Simulation"
+    experiment: str | None = None
+    figures: bool = True
+    bootstrap: int = 200
+    scheduler: str | None = None
+    progress: bool = False
 
 
 def _plain(value: Any) -> Any:

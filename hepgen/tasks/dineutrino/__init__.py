@@ -16,48 +16,10 @@ or ``--method weighting`` runs the analytic ellipse method or Neutrino Weighting
 * :mod:`~hepgen.tasks.dineutrino.task` — :data:`DINEUTRINO` and the prediction file.
 """
 
-from hepgen.tasks.dineutrino.classical import (
-    CLASSICAL_METHODS,
-    SOLUTION_FEATURES,
-    b_candidates_of,
-    b_candidates_p4,
-    classical_tokens,
-    flow_pairing,
-)
-from hepgen.tasks.dineutrino.features import (
-    DILEPTON_FEATURES,
-    INPUT_SETS,
-    TARGETS,
-    DineutrinoArrays,
-    dineutrino_arrays,
-    targets_to_momenta,
-)
-from hepgen.tasks.dineutrino.model import DineutrinoModel
-from hepgen.tasks.dineutrino.task import (
-    DINEUTRINO,
-    DineutrinoPrediction,
-    DineutrinoTask,
-    DineutrinoTraining,
-    DineutrinoValidation,
-)
+from hepgen.tasks.dineutrino import classical, features, model, task
+from hepgen.tasks.dineutrino.classical import *
+from hepgen.tasks.dineutrino.features import *
+from hepgen.tasks.dineutrino.model import *
+from hepgen.tasks.dineutrino.task import *
 
-__all__ = [
-    "DILEPTON_FEATURES",
-    "SOLUTION_FEATURES",
-    "INPUT_SETS",
-    "TARGETS",
-    "CLASSICAL_METHODS",
-    "DineutrinoArrays",
-    "dineutrino_arrays",
-    "targets_to_momenta",
-    "b_candidates_p4",
-    "b_candidates_of",
-    "classical_tokens",
-    "flow_pairing",
-    "DineutrinoModel",
-    "DineutrinoTraining",
-    "DineutrinoPrediction",
-    "DineutrinoValidation",
-    "DineutrinoTask",
-    "DINEUTRINO",
-]
+__all__ = [*classical.__all__, *features.__all__, *model.__all__, *task.__all__]

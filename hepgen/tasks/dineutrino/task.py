@@ -63,21 +63,9 @@ class DineutrinoTask(EventTask):
 
     name = "dineutrino"
     summary = "both neutrinos of dilepton tt̄: a flow against the ellipse method and Neutrino Weighting"
-    Training = DineutrinoTraining
-    Prediction = DineutrinoPrediction
-    Validation = DineutrinoValidation
-    model_class = DineutrinoModel
-    output_tree = "Dineutrino"
-
-    def build_model(self, settings: DineutrinoTraining) -> DineutrinoModel:
-        return DineutrinoModel(
-            dim=settings.dim,
-            heads=settings.heads,
-            layers=settings.layers,
-            head_hidden=settings.head_hidden,
-            flow_transforms=settings.flow_transforms,
-            inputs=settings.inputs,
-        )
+    Training, Prediction, Validation = DineutrinoTraining, DineutrinoPrediction, DineutrinoValidation
+    model_class, output_tree = DineutrinoModel, "Dineutrino"
+    validator = "hepgen.validation.dineutrino:validate_dineutrino"
 
     def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> DineutrinoArrays:
         return dineutrino_arrays(events, require_truth=require_truth, inputs=inputs)
@@ -145,20 +133,6 @@ class DineutrinoTask(EventTask):
             for part in arrays.batches(settings.batch_size)
         ]
         return np.concatenate(draws) if draws else np.zeros((0, settings.samples, 2, 3), np.float32)
-
-    def validate(self, settings: DineutrinoValidation) -> dict[str, Any]:
-        from hepgen.validation.dineutrino import validate_dineutrino
-
-        return validate_dineutrino(
-            settings.pred,
-            settings.out,
-            label_text=settings.label,
-            experiment=settings.experiment,
-            scheduler=settings.scheduler,
-            progress=settings.progress,
-            figures=settings.figures,
-            bootstrap=settings.bootstrap,
-        )
 
 
 #: The dilepton task, as registered in :mod:`hepgen.tasks.registry`.

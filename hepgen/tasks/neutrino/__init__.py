@@ -13,46 +13,22 @@
 """
 
 from hepgen.tasks.events import BTAG_THRESHOLD, btag_flags, targets_to_momentum
-from hepgen.tasks.neutrino.export import NeutrinoSamplingGraph, OnnxNeutrinoSampler, neutrino_export_graphs
-from hepgen.tasks.neutrino.features import (
-    FEATURE_DOCS,
-    INPUT_SETS,
-    OBJECT_FEATURES,
-    TARGETS,
-    NeutrinoArrays,
-    neutrino_arrays,
-)
-from hepgen.tasks.neutrino.lazy import posterior_samples_dask
-from hepgen.tasks.neutrino.model import NeutrinoModel
-from hepgen.tasks.neutrino.sampling import NeutrinoSampler, posterior_outputs
-from hepgen.tasks.neutrino.task import (
-    NEUTRINO,
-    NeutrinoPrediction,
-    NeutrinoTask,
-    NeutrinoTraining,
-    NeutrinoValidation,
-)
+from hepgen.tasks.neutrino import export, features, lazy, model, sampling, task
+from hepgen.tasks.neutrino.export import *
+from hepgen.tasks.neutrino.features import *
+from hepgen.tasks.neutrino.lazy import *
+from hepgen.tasks.neutrino.model import *
+from hepgen.tasks.neutrino.sampling import *
+from hepgen.tasks.neutrino.task import *
 
 __all__ = [
-    "TARGETS",
-    "OBJECT_FEATURES",
-    "INPUT_SETS",
-    "FEATURE_DOCS",
     "BTAG_THRESHOLD",
     "btag_flags",
-    "NeutrinoArrays",
-    "neutrino_arrays",
-    "NeutrinoModel",
     "targets_to_momentum",
-    "NeutrinoSampler",
-    "posterior_outputs",
-    "NeutrinoSamplingGraph",
-    "OnnxNeutrinoSampler",
-    "neutrino_export_graphs",
-    "posterior_samples_dask",
-    "NeutrinoTraining",
-    "NeutrinoPrediction",
-    "NeutrinoValidation",
-    "NeutrinoTask",
-    "NEUTRINO",
+    *features.__all__,
+    *model.__all__,
+    *sampling.__all__,
+    *export.__all__,
+    *lazy.__all__,
+    *task.__all__,
 ]

@@ -66,24 +66,9 @@ class NeutrinoTask(EventTask):
 
     name = "neutrino"
     summary = "the neutrino of tt̄ → ℓ+jets: flow, mixture, Gaussian and MSE heads against the W-mass solution"
-    Training = NeutrinoTraining
-    Prediction = NeutrinoPrediction
-    Validation = NeutrinoValidation
-    model_class = NeutrinoModel
-    output_tree = "Neutrino"
-
-    def build_model(self, settings: NeutrinoTraining) -> NeutrinoModel:
-        return NeutrinoModel(
-            head=settings.head,
-            dim=settings.dim,
-            heads=settings.heads,
-            layers=settings.layers,
-            head_hidden=settings.head_hidden,
-            flow_transforms=settings.flow_transforms,
-            mdn_components=settings.mdn_components,
-            assignment=settings.assignment,
-            inputs=settings.inputs,
-        )
+    Training, Prediction, Validation = NeutrinoTraining, NeutrinoPrediction, NeutrinoValidation
+    model_class, output_tree = NeutrinoModel, "Neutrino"
+    validator = "hepgen.validation.neutrino:validate_neutrino"
 
     def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> NeutrinoArrays:
         return neutrino_arrays(events, require_truth=require_truth, inputs=inputs)
@@ -156,20 +141,6 @@ class NeutrinoTask(EventTask):
             outputs["parton_jets"] = arrays.parton_jets.astype(np.int32)
         event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
         return BlockOutput({"Neutrino": (outputs, event_id)}, counts=dict(arrays.skipped))
-
-    def validate(self, settings: NeutrinoValidation) -> dict[str, Any]:
-        from hepgen.validation.neutrino import validate_neutrino
-
-        return validate_neutrino(
-            settings.pred,
-            settings.out,
-            label_text=settings.label,
-            experiment=settings.experiment,
-            scheduler=settings.scheduler,
-            progress=settings.progress,
-            figures=settings.figures,
-            bootstrap=settings.bootstrap,
-        )
 
 
 #: The neutrino task, as registered in :mod:`hepgen.tasks.registry`.

@@ -14,94 +14,12 @@ per-particle classifier it is compared with.
 * :mod:`~hepgen.tasks.pileup.puppiml` — :data:`PUPPIML`, the learned per-particle classifier.
 """
 
-from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
-from hepgen.tasks.pileup.inputs import (
-    CONSTITUENT_FEATURES,
-    CONTEXT_FEATURES,
-    INPUTS,
-    OBSERVED_FEATURES,
-    PASSTHROUGH_PT,
-    JetBatch,
-    input_cloud,
-    jet_batch,
-    passed_through,
-)
-from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
-from hepgen.tasks.pileup.overlay import (
-    OverlayPrediction,
-    OverlayTraining,
-    check_prediction_input,
-    draw_training_mu,
-    jet_table,
-    observe_block,
-    overlay_epochs,
-    read_training_jets,
-    training_overlay,
-)
-from hepgen.tasks.pileup.sampling import (
-    DEFAULT_SAMPLER,
-    DEFAULT_SCHEDULE,
-    DEFAULT_STEPS,
-    SCHEDULES,
-    STUDENT_SAMPLING,
-    GeneratedJets,
-    VIPRNetworks,
-    network_evaluations,
-    sample_clouds,
-    sampling_defaults,
-    steps_for,
-    to_generated_jets,
-    with_teacher_targets,
-)
-from hepgen.tasks.pileup.task import (
-    PILEUP,
-    PileupPrediction,
-    PileupTask,
-    PileupTraining,
-    PileupValidation,
-    VIPRPredictor,
-)
+from hepgen.tasks.pileup import export, inputs, model, overlay, sampling, task
+from hepgen.tasks.pileup.export import *
+from hepgen.tasks.pileup.inputs import *
+from hepgen.tasks.pileup.model import *
+from hepgen.tasks.pileup.overlay import *
+from hepgen.tasks.pileup.sampling import *
+from hepgen.tasks.pileup.task import *
 
-__all__ = [
-    "CONSTITUENT_FEATURES",
-    "OBSERVED_FEATURES",
-    "CONTEXT_FEATURES",
-    "INPUTS",
-    "PASSTHROUGH_PT",
-    "OBJECTIVES",
-    "SCHEDULES",
-    "DEFAULT_SCHEDULE",
-    "DEFAULT_SAMPLER",
-    "DEFAULT_STEPS",
-    "STUDENT_SAMPLING",
-    "network_evaluations",
-    "steps_for",
-    "sampling_defaults",
-    "VIPRNetworks",
-    "sample_clouds",
-    "OnnxVIPR",
-    "vipr_export_graphs",
-    "with_teacher_targets",
-    "JetBatch",
-    "input_cloud",
-    "passed_through",
-    "jet_batch",
-    "draw_training_mu",
-    "overlay_epochs",
-    "training_overlay",
-    "read_training_jets",
-    "observe_block",
-    "jet_table",
-    "check_prediction_input",
-    "VIPRModel",
-    "GeneratedJets",
-    "to_generated_jets",
-    "OverlayTraining",
-    "OverlayPrediction",
-    "PileupTraining",
-    "PileupPrediction",
-    "PileupValidation",
-    "VIPRPredictor",
-    "PileupTask",
-    "PILEUP",
-]
+__all__ = [*inputs.__all__, *overlay.__all__, *model.__all__, *sampling.__all__, *export.__all__, *task.__all__]

@@ -10,12 +10,12 @@ import torch
 from torch import Tensor, nn
 
 from hepgen.errors import HepgenInputError
-from hepgen.models.edm import SAMPLERS, EDMLoss, EDMPrecond
+from hepgen.models.edm import EDMLoss, EDMPrecond
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
 from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, CONTEXT_FEATURES, OBSERVED_FEATURES, JetBatch
-from hepgen.tasks.pileup.sampling import SCHEDULES, sample_clouds, sampling_defaults
+from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
 
 __all__ = ["OBJECTIVES", "VIPRModel"]
 
@@ -124,24 +124,11 @@ class VIPRModel(nn.Module):
         return self.hard_standardizer.inverse(x)
 
     @torch.no_grad()
-    def sample(
-        self,
-        batch: JetBatch,
-        samples: int,
-        *,
-        steps: int | None = None,
-        sampler: str | None = None,
-        schedule: str | None = None,
-        churn: float = 0.0,
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
-        """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major).
-
-        ``steps`` of ``sampler`` (heun, euler, heun_t; :func:`network_evaluations`) on ``schedule`` (karras,
-        uniform_t); None: the model's (:meth:`sampling_defaults`)."""
-        return sample_clouds(
-            self, batch, samples, steps=steps, sampler=sampler, schedule=schedule, churn=churn, generator=generator
-        )
+    def sample(self, batch: JetBatch, samples: int, **options: Any) -> tuple[Tensor, Tensor]:
+        """``samples`` generated clouds per jet: (Δη, Δφ, log pT) ``[B·K, N, 3]`` and masks ``[B·K, N]`` (jet-major);
+        ``options`` (steps, sampler, schedule, churn, generator) as :func:`~hepgen.tasks.pileup.sampling.
+        sample_clouds`, the model's defaults (:meth:`sampling_defaults`) where not given."""
+        return sample_clouds(self, batch, samples, **options)
 
     def sampling_defaults(self) -> tuple[str, str, int]:
         """(sampler, schedule, steps) this model samples with unless told otherwise: a distilled student's
@@ -155,29 +142,11 @@ class VIPRModel(nn.Module):
         noise: Tensor,
         mask: Tensor,
         *,
-        steps: int,
-        sampler: str,
-        schedule: str,
-        churn: float = 0.0,
-        generator: torch.Generator | None = None,
         encoded: tuple[Tensor, Tensor] | None = None,
+        **sampling: Any,
     ) -> Tensor:
-        """The standardised clouds ``[B, N, 3]`` the sampler reaches from unit ``noise`` ``[B, N, 3]`` (scaled by the
-        schedule's first σ) for the standardised conditioning ``(observed, observed_mask, context)`` and ``mask``
-        (``encoded``: the denoiser's encoding of that conditioning, if already computed)."""
-        obs, obs_mask, ctx = conditioning
-        sigmas = SCHEDULES[schedule](steps, device=obs.device).to(obs.dtype)
-        if encoded is None:
-            encoded = self.denoiser.network.encoder(obs, obs_mask, ctx)
-        return SAMPLERS[sampler](
-            self.denoiser,
-            noise * sigmas[0],
-            sigmas,
-            mask=mask,
-            churn=churn,
-            generator=generator,
-            observed=obs,
-            observed_mask=obs_mask,
-            context=ctx,
-            encoded=encoded,
-        )
+        """The standardised clouds ``[B, N, 3]`` the sampler reaches from unit ``noise`` ``[B, N, 3]`` for the
+        standardised ``conditioning`` and ``mask`` (``encoded``: its encoding, if already computed); ``sampling``:
+        steps, sampler, schedule (and churn, generator) as :func:`~hepgen.tasks.pileup.sampling.integrate`."""
+        encoded = self.encode(conditioning) if encoded is None else encoded
+        return integrate(self.denoiser, noise, mask, conditioning, encoded, **sampling)

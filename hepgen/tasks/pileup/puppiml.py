@@ -119,19 +119,13 @@ class PuppiMLTask(PileupTask):
 
     name = "puppiml"
     summary = "a learned per-particle pileup classifier (PuppiML-like), VIPR's strongest baseline"
-    Training = ClassifierTraining
-    Prediction = ClassifierPrediction
-    Validation = PileupValidation
-    model_class = PileupClassifierModel
-    output_tree = "PuppiML"
+    Training, Prediction, Validation = ClassifierTraining, ClassifierPrediction, PileupValidation
+    model_class, output_tree = PileupClassifierModel, "PuppiML"
     method_name = "puppiml"
 
     # VIPR's ONNX export and runner do not apply to the classifier (not exported yet: the base Task's clear errors)
     export_graphs = Task.export_graphs
     load_onnx_predictor = Task.load_onnx_predictor
-
-    def build_model(self, settings: ClassifierTraining) -> PileupClassifierModel:
-        return PileupClassifierModel(dim=settings.dim, heads=settings.heads, blocks=settings.blocks)
 
     def training_data(self, settings: ClassifierTraining, model: PileupClassifierModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)

@@ -32,6 +32,7 @@ __all__ = [
     "sampling_defaults",
     "VIPRNetworks",
     "sample_clouds",
+    "integrate",
     "with_teacher_targets",
     "GeneratedJets",
     "to_generated_jets",
@@ -139,20 +140,40 @@ def sample_clouds(
     mask = torch.arange(N, device=counts.device)[None, :] < counts[:, None]
     noise = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=obs.device)
     memory, memory_mask = networks.encode(conditioning)
-    sigmas = SCHEDULES[schedule](steps, device=obs.device).to(obs.dtype)
-    x = SAMPLERS[sampler](
-        networks.denoiser,
-        noise * sigmas[0],
-        sigmas,
-        mask=mask,
-        churn=churn,
-        generator=generator,
-        observed=rep(obs),
-        observed_mask=rep(obs_mask),
-        context=rep(ctx),
-        encoded=(rep(memory), rep(memory_mask)),
-    )
+    repeated, encoded = (rep(obs), rep(obs_mask), rep(ctx)), (rep(memory), rep(memory_mask))
+    options = {"steps": steps, "sampler": sampler, "schedule": schedule, "churn": churn, "generator": generator}
+    x = integrate(networks.denoiser, noise, mask, repeated, encoded, **options)
     return networks.destandardize(x) * mask[..., None], mask
+
+
+def integrate(
+    denoiser: Any,
+    noise: Tensor,
+    mask: Tensor,
+    conditioning: tuple[Tensor, Tensor, Tensor],
+    encoded: tuple[Tensor, Tensor],
+    *,
+    steps: int,
+    sampler: str,
+    schedule: str,
+    churn: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The standardised clouds ``[B, N, 3]`` that ``steps`` of ``sampler`` on ``schedule`` reach from unit ``noise``
+    ``[B, N, 3]`` (scaled by the schedule's first σ), calling ``denoiser`` with the standardised ``conditioning``
+    (observed, its mask, context), its ``encoded`` form and the constituents' ``mask``."""
+    obs, obs_mask, ctx = conditioning
+    sigmas = SCHEDULES[schedule](steps, device=obs.device).to(obs.dtype)
+    sample = SAMPLERS[sampler]
+    x = noise * sigmas[0]
+    return sample(
+        denoiser, x, sigmas, mask=mask, churn=churn, generator=generator, **_conditioning(*conditioning, encoded)
+    )
+
+
+def _conditioning(observed: Tensor, observed_mask: Tensor, context: Tensor, encoded: Any) -> dict[str, Any]:
+    """The keyword conditioning of a sampler's denoiser calls."""
+    return {"observed": observed, "observed_mask": observed_mask, "context": context, "encoded": encoded}
 
 
 @torch.no_grad()
@@ -168,14 +189,8 @@ def with_teacher_targets(
         * mask[..., None]
     )
     objective = teacher.objective
-    x = teacher.solve(
-        teacher.conditioning(batch),
-        noise,
-        mask,
-        steps=steps,
-        sampler=DEFAULT_SAMPLER[objective],
-        schedule=DEFAULT_SCHEDULE[objective],
-    )
+    sampling = {"steps": steps, "sampler": DEFAULT_SAMPLER[objective], "schedule": DEFAULT_SCHEDULE[objective]}
+    x = teacher.solve(teacher.conditioning(batch), noise, mask, **sampling)
     batch.hard = teacher.hard_standardizer.inverse(x) * mask[..., None]
     batch.noise = noise
     return batch

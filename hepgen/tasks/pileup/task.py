@@ -112,26 +112,15 @@ class PileupTask(Task):
 
     name = "pileup"
     summary = "VIPR: the pileup-free constituents of a jet, sampled by conditional diffusion"
-    Training = PileupTraining
-    Prediction = PileupPrediction
-    Validation = PileupValidation
-    model_class = VIPRModel
-    output_tree = "VIPR"
-    block_size = 32
+    Training, Prediction, Validation = PileupTraining, PileupPrediction, PileupValidation
+    model_class, output_tree, block_size = VIPRModel, "VIPR", 32
     group_name = "point (μ, inefficiency)"
+    validator = "hepgen.validation.pileup:validate_pileup"
     #: The method's name in prediction files and the validation.
     method_name = "vipr"
 
     def build_model(self, settings: PileupTraining) -> VIPRModel:
-        model = VIPRModel(
-            dim=settings.dim,
-            heads=settings.heads,
-            blocks=settings.blocks,
-            encoder_blocks=settings.encoder_blocks,
-            latents=settings.latents,
-            max_hard=settings.max_hard,
-            objective=settings.objective,
-        )
+        model = super().build_model(settings)
         if settings.init:
             from hepgen.tasks.run_folder import load_model
 
@@ -321,20 +310,8 @@ class PileupTask(Task):
             groups.setdefault(point, []).append(os.fspath(path))
         return groups
 
-    def validate(self, settings: PileupValidation) -> dict[str, Any]:
-        from hepgen.validation.pileup import validate_pileup
-
-        return validate_pileup(
-            settings.pred,
-            settings.out,
-            validation_fraction=settings.validation_fraction,
-            bootstrap=settings.bootstrap,
-            label_text=settings.label,
-            experiment=settings.experiment,
-            progress=settings.progress,
-            scheduler=settings.scheduler,
-            figures=settings.figures,
-        )
+    def validation_options(self, settings: PileupValidation) -> dict[str, Any]:
+        return super().validation_options(settings) | {"validation_fraction": settings.validation_fraction}
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:
         return f"validated the pileup methods at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}"

@@ -7,22 +7,10 @@
 * :mod:`~hepgen.validation.neutrino.report` — histograms, tables, summary and figures.
 """
 
-from hepgen.validation.neutrino.assignment import MULTIPLICITIES, assignment_accuracy
-from hepgen.validation.neutrino.estimates import PZ_WINDOW_HALF_WIDTH, point_estimates, with_eta
-from hepgen.validation.neutrino.evaluate import evaluate_method, load_predictions, validate_neutrino
-from hepgen.validation.neutrino.report import COMPONENTS, assignment_table, methods_table, neutrino_histograms
+from hepgen.validation.neutrino import assignment, estimates, evaluate, report
+from hepgen.validation.neutrino.assignment import *
+from hepgen.validation.neutrino.estimates import *
+from hepgen.validation.neutrino.evaluate import *
+from hepgen.validation.neutrino.report import *
 
-__all__ = [
-    "COMPONENTS",
-    "PZ_WINDOW_HALF_WIDTH",
-    "MULTIPLICITIES",
-    "with_eta",
-    "point_estimates",
-    "load_predictions",
-    "evaluate_method",
-    "assignment_accuracy",
-    "validate_neutrino",
-    "neutrino_histograms",
-    "methods_table",
-    "assignment_table",
-]
+__all__ = [*estimates.__all__, *evaluate.__all__, *assignment.__all__, *report.__all__]

@@ -34,7 +34,7 @@ from hepgen.validation.metrics import bootstrap_bias_resolution
 from hepgen.validation.neutrino.assignment import assignment_accuracy
 from hepgen.validation.neutrino.estimates import PZ_WINDOW_HALF_WIDTH, point_estimates, with_eta
 from hepgen.validation.neutrino.report import COMPONENTS, draw_figures, neutrino_histograms, summary
-from hepgen.validation.report import write_report
+from hepgen.validation.report import ValidationOptions, write_report
 
 __all__ = [
     "load_predictions",
@@ -102,56 +102,53 @@ def evaluate_method(
     return {"entries": entries, "arrays": arrays}
 
 
-def validate_neutrino(
-    files: Sequence[str | os.PathLike],
-    out: str | os.PathLike,
-    *,
-    label_text: str = "Simulation",
-    experiment: str | None = None,
-    scheduler: str | None = None,
-    progress: bool = False,
-    figures: bool = True,
-    bootstrap: int = 200,
-) -> dict[str, Any]:
-    """Compare the methods of ``files``; writes ``metrics.json``, ``summary.md`` and figures to ``out``.
-
-    With ``scheduler`` (``local:N`` or a Dask scheduler address) the methods are evaluated in parallel on a
-    Dask cluster; the outputs are the same as the serial run's. ``progress`` shows a bar over the methods;
-    ``figures=False`` skips the figures; ``bootstrap`` sets the resamples of the statistical errors.
-    """
+def validate_neutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike, **options: Any) -> dict[str, Any]:
+    """Compare the methods of ``files``; writes ``metrics.json``, ``summary.md``, ``histograms.root`` and the figures
+    to ``out``. ``options``: those of :class:`~hepgen.validation.report.ValidationOptions` (each method is a unit of
+    work, here or on the Dask cluster of ``scheduler``; the outputs are the same)."""
+    opts = ValidationOptions(**options)
     methods = load_predictions(files)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     first = next(iter(methods.values()))
-    truth = with_eta(first["truth"])
-    lepton = first["lepton_p4"]
-    b_lep = first.get("b_lep_p4")
+    truth, lepton, b_lep = with_eta(first["truth"]), first["lepton_p4"], first.get("b_lep_p4")
+    units = [
+        {"name": name, "outputs": {k: v for k, v in outputs.items() if k in ("point", "samples", "mode")}}
+        | {"truth": truth, "lepton": lepton, "b_lep": b_lep, "resamples": opts.bootstrap}
+        for name, outputs in methods.items()
+    ]
+    evaluated = dict(zip(methods, run_units(evaluate_method, units, scheduler=opts.scheduler, progress=opts.progress)))
     metrics: dict[str, Any] = {
         "events": int(len(truth)),
         "events_without_truth": int(first.get("events_without_truth", 0)),
-        "methods": {},
-        "bootstrap": bootstrap,
+        "methods": {k: v for result in evaluated.values() for k, v in result["entries"].items()},
+        "bootstrap": opts.bootstrap,
         "w_mass": W_MASS,
         "pz_window_half_width": PZ_WINDOW_HALF_WIDTH,
     }
-    units = [
-        {
-            "name": name,
-            "outputs": {k: v for k, v in outputs.items() if k in ("point", "samples", "mode")},
-            "truth": truth,
-            "lepton": lepton,
-            "b_lep": b_lep,
-            "resamples": bootstrap,
-        }
-        for name, outputs in methods.items()
-    ]
-    evaluated = run_units(evaluate_method, units, scheduler=scheduler, progress=progress, description="methods")
+    m_lnu, histograms = _histograms(methods, evaluated, first)
+    metrics["m_lnu_median"] = {name: float(np.median(values)) for name, values in m_lnu.items()}
+    assignment = assignment_accuracy(methods)
+    if assignment is not None:
+        metrics["assignment"] = assignment
+    write_histograms(out / HISTOGRAMS_FILE, histograms)
+    if opts.figures:
+        draw_figures(out, histograms, opts.label_text, opts.experiment)
+    write_report(out, metrics, summary(metrics))
+    return metrics
+
+
+def _histograms(
+    methods: dict[str, dict[str, Any]], evaluated: dict[str, dict[str, Any]], first: dict[str, Any]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(m(ℓν) of every point estimate and the truth, every histogram of the figures) from the evaluated methods."""
+    lepton, b_lep = first["lepton_p4"], first.get("b_lep_p4")
     quantiles: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
     pull_values: dict[str, dict[str, np.ndarray]] = {c: {} for c in COMPONENTS}
     m_lnu = {"truth": invariant_mass(lepton, massless_p4(first["truth"]))}
     m_lnub = {"truth": invariant_mass(lepton, massless_p4(first["truth"]), b_lep)} if b_lep is not None else {}
     residuals: dict[str, np.ndarray] = {}
-    for name, result in zip(methods, evaluated):
+    for name, result in evaluated.items():
         arrays = result["arrays"]
         residuals |= arrays["residual_pz"]
         m_lnu |= arrays["m_lnu"]
@@ -160,20 +157,9 @@ def validate_neutrino(
         for c in arrays["quantiles"]:
             quantiles[c][name] = arrays["quantiles"][c]
             pull_values[c][name] = arrays["pulls"][c]
-        metrics["methods"] |= result["entries"]
-    for name, values in m_lnu.items():
-        metrics.setdefault("m_lnu_median", {})[name] = float(np.median(values))
-    assignment = assignment_accuracy(methods)
-    if assignment is not None:
-        metrics["assignment"] = assignment
     sample_masses = {
         f"{name} samples": invariant_mass(lepton[:, None, :], massless_p4(methods[name]["samples"])).ravel()
         for name in methods
         if "samples" in methods[name]
     }
-    histograms = neutrino_histograms(residuals, m_lnu, m_lnub, sample_masses, quantiles, pull_values)
-    write_histograms(out / HISTOGRAMS_FILE, histograms)
-    if figures:
-        draw_figures(out, histograms, label_text, experiment)
-    write_report(out, metrics, summary(metrics))
-    return metrics
+    return m_lnu, neutrino_histograms(residuals, m_lnu, m_lnub, sample_masses, quantiles, pull_values)

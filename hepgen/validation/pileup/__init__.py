@@ -51,7 +51,7 @@ from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictio
 from hepgen.validation.pileup.report import methods_table, pileup_histograms, summary
 from hepgen.validation.pileup.score import DIVERGED_PT, sample_observables
 from hepgen.validation.pileup.tune import BASELINES, CLASSIFIER_THRESHOLDS, SOFTKILLER_GRID
-from hepgen.validation.report import write_report
+from hepgen.validation.report import ValidationOptions, write_report
 from hepgen.validation.split import validation_split
 
 __all__ = [
@@ -71,45 +71,35 @@ __all__ = [
 
 
 def validate_pileup(
-    files: Sequence[str | os.PathLike],
-    out: str | os.PathLike,
-    *,
-    validation_fraction: float = 0.3,
-    bootstrap: int = 200,
-    label_text: str = "Simulation",
-    experiment: str | None = None,
-    progress: bool = True,
-    scheduler: str | None = None,
-    figures: bool = True,
+    files: Sequence[str | os.PathLike], out: str | os.PathLike, *, validation_fraction: float = 0.3, **options: Any
 ) -> dict[str, Any]:
-    """Compare every method with the truth at every point; writes metrics.json, summary.md and figures to ``out``.
+    """Compare every method with the truth at every point; writes metrics.json, summary.md, histograms.root and the
+    figures to ``out``.
 
     Args:
         files: ``hepgen predict pileup`` and ``hepgen predict puppiml`` outputs (one or more per point and method).
-        out: folder for ``metrics.json``, ``summary.md`` and the figures (PDF and PNG).
+        out: the folder of the report.
         validation_fraction: share of jets (by a hash of their index) used only to tune the baselines.
-        bootstrap: resamples for the statistical errors (over jets).
-        label_text, experiment: the figure label (neutral "Simulation" unless an experiment is named).
-        progress: show a progress bar over the points.
-        scheduler: evaluate the points on a Dask cluster (``local:N`` or a scheduler address); the metrics and
-            figures are the same as the serial run's.
-        figures: draw the figures (off for quick checks and for validation shards).
+        options: those of :class:`~hepgen.validation.report.ValidationOptions`; each point is a unit of work, here or
+            on the Dask cluster of ``scheduler`` (the same numbers and figures).
     """
+    opts = ValidationOptions(**options)
     points = load_pileup_predictions(files)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    units = [{"files": p.files, "validation_fraction": validation_fraction, "resamples": bootstrap} for p in points]
-    if scheduler:
-        evaluated = run_units(evaluate_files, units, scheduler=scheduler, progress=progress)
+    split = {"validation_fraction": validation_fraction, "resamples": opts.bootstrap}
+    if opts.scheduler:  # the workers read their points' files
+        units = [{"files": p.files, **split} for p in points]
+        evaluated = run_units(evaluate_files, units, scheduler=opts.scheduler, progress=opts.progress)
     else:  # the points are loaded already
-        units = [{"point": p, "validation_fraction": validation_fraction, "resamples": bootstrap} for p in points]
-        evaluated = run_units(evaluate_point, units, progress=progress, description="validate pileup (per μ)")
+        units = [{"point": p, **split} for p in points]
+        evaluated = run_units(evaluate_point, units, progress=opts.progress, description="validate pileup (per μ)")
     metrics: dict[str, Any] = {
         "observables": list(OBSERVABLES),
         "mu": [p.mu for p in points],
         "points": [p.key for p in points],
         "validation_fraction": validation_fraction,
-        "bootstrap": bootstrap,
+        "bootstrap": opts.bootstrap,
         "softdrop_grid": [list(g) for g in SOFTDROP_GRID],
         "softkiller_grid": list(SOFTKILLER_GRID),
         "classifier_thresholds": list(CLASSIFIER_THRESHOLDS),
@@ -119,9 +109,9 @@ def validate_pileup(
     }
     histograms = pileup_histograms(points, evaluated)
     write_histograms(out / HISTOGRAMS_FILE, histograms)
-    if figures:
+    if opts.figures:
         from hepgen.validation.pileup.figures import draw_figures
 
-        draw_figures(out, points, evaluated, histograms, label_text, experiment)
+        draw_figures(out, points, evaluated, histograms, opts.label_text, opts.experiment)
     write_report(out, metrics, summary(metrics))
     return metrics

@@ -15,7 +15,7 @@ import uproot
 import hepgen.io as hio
 from hepgen.cli import main
 from hepgen.errors import HepgenInputError
-from hepgen.tasks.neutrino import lazy
+from hepgen.tasks.neutrino import lazy as lazy_inference
 from hepgen.tasks.neutrino import posterior_samples_dask
 
 RUN = Path(__file__).resolve().parents[1] / "analyses" / "neutrino" / "model"
@@ -86,10 +86,10 @@ def test_nested_collections_and_partitions(nanoaod_path):
     b = posterior_samples_dask(plain, str(RUN), samples=8, seed=2).compute()
     assert ak.to_list(ak.is_none(a)) == ak.to_list(ak.is_none(b))
     np.testing.assert_array_equal(ak.to_numpy(a.samples[~ak.is_none(a)]), ak.to_numpy(b.samples[~ak.is_none(b)]))
-    lazy._cached_model.cache_clear()
+    lazy_inference._cached_model.cache_clear()
     split = posterior_samples_dask(dak.from_awkward(flat, npartitions=3), str(RUN), samples=8, seed=2)
     first, second = split.compute(scheduler="sync"), split.compute(scheduler="threads")
-    assert len(first) == len(flat) and lazy._cached_model.cache_info().misses == 1  # loaded once per process
+    assert len(first) == len(flat) and lazy_inference._cached_model.cache_info().misses == 1  # loaded once per process
     np.testing.assert_array_equal(
         ak.to_numpy(ak.fill_none(first.point[:, 2], np.nan)), ak.to_numpy(ak.fill_none(second.point[:, 2], np.nan))
     )

@@ -33,6 +33,7 @@ from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
 
 __all__ = [
+    "VERTEX_EFFICIENCY",
     "PARTICLE_FIELDS",
     "read_hard_jets",
     "count_jets",
@@ -42,6 +43,9 @@ __all__ = [
     "overlay_pileup",
     "draw_pileup_counts",
 ]
+
+#: The probability that a pileup interaction of the overlay gives a reconstructed vertex: N_PV = 1 + Binomial(N_PU, ε).
+VERTEX_EFFICIENCY = 0.7
 
 #: The fields of a constituent or pool particle record.
 PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
@@ -191,7 +195,7 @@ def overlay_pileup(
     sigma: float | None = None,
     radius: float = 1.0,
     n_interactions: np.ndarray | None = None,
-    vertex_efficiency: float = 0.7,
+    vertex_efficiency: float = VERTEX_EFFICIENCY,
     inefficiency: float | np.ndarray = 0.0,
     chunk_size: int = 1000,
 ) -> OverlaidJets:

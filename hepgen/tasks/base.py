@@ -159,8 +159,6 @@ class Task(ABC):
 
     #: The name used by the CLI (``hepgen train NAME``) and saved in run folders and model files.
     name: ClassVar[str]
-    #: One line for ``--help``.
-    summary: ClassVar[str]
     Training: ClassVar[type[TrainSettings]]
     Prediction: ClassVar[type[PredictSettings]]
     Validation: ClassVar[type[ValidateSettings]]
@@ -175,6 +173,11 @@ class Task(ABC):
     group_name: ClassVar[str] = "prediction file"
     #: ``"module:function"`` of the validation, called as ``function(pred_files, out, **validation_options(...))``.
     validator: ClassVar[str]
+
+    @property
+    def summary(self) -> str:
+        """One line for ``--help``: the first line of the task class's docstring."""
+        return (inspect.getdoc(type(self)) or self.name).splitlines()[0]
 
     # -- training ------------------------------------------------------------------------------------
     def build_model(self, settings: Any) -> Any:

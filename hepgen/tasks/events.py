@@ -25,7 +25,7 @@ from torch import Tensor
 
 from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
-from hepgen.tasks.base import Block, PredictSettings, Task, TrainingData, TrainSettings
+from hepgen.tasks.base import Block, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
 from hepgen.tasks.data_parallel import event_batches, split_events
 from hepgen.tasks.settings import redefault, setting
 
@@ -39,6 +39,8 @@ __all__ = [
     "EventArrays",
     "EventTraining",
     "EventPrediction",
+    "EventValidation",
+    "classical_method",
     "EventTask",
 ]
 
@@ -153,8 +155,8 @@ class EventArrays:
 class EventTraining(TrainSettings):
     """What training on events has: the files, their schema, and the encoder and flow sizes."""
 
-    data: list[str] = setting([], "training ROOT files (globs allowed)", required=True, metavar="FILE")
     schema: str = setting("hepgen-ttbar", "the reading schema (see `hepgen schemas`)")
+    data: list[str] = setting([], "training ROOT files (globs allowed)", required=True, metavar="FILE")
     dim: int = setting(64, "token width of the encoder")
     heads: int = setting(4, "attention heads")
     layers: int = setting(3, "self-attention blocks")
@@ -170,6 +172,16 @@ class EventPrediction(PredictSettings):
     schema: str = setting("hepgen-ttbar", "the reading schema (see `hepgen schemas`)")
     samples: int = redefault(PredictSettings, "samples", 256)
     batch_size: int = setting(512, "events per network call")
+
+
+def classical_method(choices: tuple[str, ...]) -> Any:
+    """The prediction setting ``method``: a method that needs no training (one of ``choices``), instead of ``--run``."""
+    return setting(None, "a method that needs no training instead of --run", choices=choices, formerly=("model",))
+
+
+@dataclass
+class EventValidation(ValidateSettings):
+    """``hepgen validate``: the methods of the prediction files (one per method) compared on the same events."""
 
 
 class EventTask(Task):

@@ -39,6 +39,7 @@ __all__ = [
     "parse_assignments",
     "runtime_names",
     "current_names",
+    "values_of",
     "fields_of",
 ]
 
@@ -100,6 +101,11 @@ def fields_of(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     """The fields of a settings dataclass with their resolved types."""
     hints = typing.get_type_hints(cls)
     return [(f, hints[f.name]) for f in dataclasses.fields(cls) if f.init]
+
+
+def values_of(settings: Any, *names: str) -> dict[str, Any]:
+    """The fields ``names`` of ``settings`` as keyword arguments: ``f(x, **values_of(settings, "mu", "seed"))``."""
+    return {name: getattr(settings, name) for name in names}
 
 
 def current_names(cls: type, mapping: Mapping[str, Any]) -> dict[str, Any]:

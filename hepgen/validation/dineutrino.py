@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,13 @@ from hepgen.cluster import run_units
 from hepgen.physics.dilepton_neutrinos import ttbar_observables
 from hepgen.validation.calibration import calibration_entry, coverage_error, truth_quantiles
 from hepgen.validation.histograms import (
-    HISTOGRAMS_FILE,
     counts_histogram,
     coverage_histogram,
     quantile_histogram,
-    write_histograms,
 )
 from hepgen.validation.methods import load_methods
 from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resolution_difference
-from hepgen.validation.report import ValidationOptions, write_report
+from hepgen.validation.report import ValidationOptions, publish
 from hepgen.validation.tables import calibration_table, cell, value_with_error
 
 __all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino", "sample_ttbar_masses", "evaluate_method"]
@@ -116,11 +115,8 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
     for name, e in evaluated.items():
         metrics["methods"][name] = _compare(name, residuals, answered, everyone, opts.bootstrap) | e["entry"]
         histograms |= e["histograms"]
-    write_histograms(out / HISTOGRAMS_FILE, histograms)
-    if opts.figures:
-        draw_figures(out, histograms, opts.label_text, opts.experiment)
-    write_report(out, metrics, summary(metrics))
-    return metrics
+    figures = partial(draw_figures, out, histograms, opts.label_text, opts.experiment) if opts.figures else None
+    return publish(out, metrics, summary(metrics), histograms, figures)
 
 
 def evaluate_method(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from hepgen.io.writer import atomic_path
 
-__all__ = ["ValidationOptions", "write_report", "read_metrics"]
+__all__ = ["ValidationOptions", "write_report", "publish", "read_metrics"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,20 @@ def write_report(out: str | os.PathLike, metrics: dict[str, Any], summary: str) 
     with atomic_path(paths[1]) as tmp:
         tmp.write_text(summary if summary.endswith("\n") else summary + "\n", encoding="utf-8")
     return paths
+
+
+def publish(
+    out: Path, metrics: dict[str, Any], summary: str, histograms: dict[str, Any], figures: Callable[[], None] | None
+) -> dict[str, Any]:
+    """What every validation writes, in order: ``histograms.root``, the figures (``figures()``, None: none), then
+    ``metrics.json`` and ``summary.md`` (last: a report on disk means a finished validation). Returns ``metrics``."""
+    from hepgen.validation.histograms import HISTOGRAMS_FILE, write_histograms
+
+    write_histograms(out / HISTOGRAMS_FILE, histograms)
+    if figures is not None:
+        figures()
+    write_report(out, metrics, summary)
+    return metrics
 
 
 def read_metrics(out: str | os.PathLike) -> dict[str, Any]:

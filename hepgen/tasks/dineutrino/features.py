@@ -131,11 +131,11 @@ def dineutrino_arrays(
         for name, (values, mask) in classical_tokens(b_pair, l_p4.astype(np.float64), objects["met"][:, 0]).items():
             objects[name], masks[name] = values, mask
     arrays = DineutrinoArrays(
-        objects=objects,
-        masks=masks,
-        target=target,
-        event_index=idx,
-        skipped=skipped,
+        objects,
+        masks,
+        target,
+        idx,
+        skipped,
         leptons_p4=l_p4.astype(np.float32),
         jets_p4=j_p4.astype(np.float32),
         truth_observables=truth_observables,

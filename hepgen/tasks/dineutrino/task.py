@@ -20,14 +20,14 @@ from torch import Tensor
 from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
 from hepgen.physics.dilepton_neutrinos import solve_with_pairings
-from hepgen.tasks.base import Block, BlockOutput, ValidateSettings
+from hepgen.tasks.base import Block, BlockOutput
 from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4, flow_pairing
 from hepgen.tasks.dineutrino.features import INPUT_SETS, DineutrinoArrays, dineutrino_arrays, targets_to_momenta
 from hepgen.tasks.dineutrino.model import DineutrinoModel
-from hepgen.tasks.events import EventPrediction, EventTask, EventTraining
+from hepgen.tasks.events import EventPrediction, EventTask, EventTraining, EventValidation, classical_method
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["DineutrinoTraining", "DineutrinoPrediction", "DineutrinoValidation", "DineutrinoTask", "DINEUTRINO"]
+__all__ = ["DineutrinoTraining", "DineutrinoPrediction", "DineutrinoTask", "DINEUTRINO"]
 
 
 @dataclass
@@ -47,25 +47,16 @@ class DineutrinoTraining(EventTraining):
 class DineutrinoPrediction(EventPrediction):
     """``hepgen predict dineutrino``: both neutrinos for every usable event, by a trained flow or a classical method."""
 
+    method: str | None = classical_method(tuple(CLASSICAL_METHODS))
     schema: str = redefault(EventPrediction, "schema", "hepgen-ttbar-dilepton")
-    method: str | None = setting(
-        None, "a classical method instead of --run", choices=tuple(CLASSICAL_METHODS), formerly=("model",)
-    )
-
-
-@dataclass
-class DineutrinoValidation(ValidateSettings):
-    """``hepgen validate dineutrino``: the methods of the prediction files (one per method) on the same events."""
 
 
 class DineutrinoTask(EventTask):
-    """ν²-Flows against the ellipse method and Neutrino Weighting (see :mod:`hepgen.tasks.dineutrino`)."""
+    """Both neutrinos of dilepton tt̄: a flow against the ellipse method and Neutrino Weighting."""
 
-    name = "dineutrino"
-    summary = "both neutrinos of dilepton tt̄: a flow against the ellipse method and Neutrino Weighting"
-    Training, Prediction, Validation = DineutrinoTraining, DineutrinoPrediction, DineutrinoValidation
-    model_class, output_tree = DineutrinoModel, "Dineutrino"
-    validator = "hepgen.validation.dineutrino:validate_dineutrino"
+    name, output_tree = "dineutrino", "Dineutrino"
+    Training, Prediction, Validation = DineutrinoTraining, DineutrinoPrediction, EventValidation
+    model_class, validator = DineutrinoModel, "hepgen.validation.dineutrino:validate_dineutrino"
 
     def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> DineutrinoArrays:
         return dineutrino_arrays(events, require_truth=require_truth, inputs=inputs)

@@ -202,11 +202,11 @@ def neutrino_arrays(
             matched = np.where(p.mask, p["jetIdx"], -1).astype(np.int64)[idx]
             parton_jets = np.where(matched < jets.max_length, matched, -1)  # a jet beyond those read is no match
     arrays = NeutrinoArrays(
-        objects=objects,
-        masks=masks,
-        target=target,
-        event_index=idx,
-        skipped=skipped,
+        objects,
+        masks,
+        target,
+        idx,
+        skipped,
         lepton_p4=lepton_p4[idx],
         b_lep_p4=b_lep,
         analytic_pz=solution.pz,

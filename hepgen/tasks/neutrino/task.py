@@ -17,15 +17,22 @@ from torch import Tensor
 from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
 from hepgen.models.regressors import HEADS
-from hepgen.tasks.base import Block, BlockOutput, ValidateSettings
-from hepgen.tasks.events import EventPrediction, EventTask, EventTraining, targets_to_momentum
+from hepgen.tasks.base import Block, BlockOutput
+from hepgen.tasks.events import (
+    EventPrediction,
+    EventTask,
+    EventTraining,
+    EventValidation,
+    classical_method,
+    targets_to_momentum,
+)
 from hepgen.tasks.neutrino.export import OnnxNeutrinoSampler, neutrino_export_graphs
 from hepgen.tasks.neutrino.features import INPUT_SETS, NeutrinoArrays, neutrino_arrays
 from hepgen.tasks.neutrino.model import NeutrinoModel
 from hepgen.tasks.neutrino.sampling import posterior_outputs
-from hepgen.tasks.settings import setting
+from hepgen.tasks.settings import setting, values_of
 
-__all__ = ["NeutrinoTraining", "NeutrinoPrediction", "NeutrinoValidation", "NeutrinoTask", "NEUTRINO"]
+__all__ = ["NeutrinoTraining", "NeutrinoPrediction", "NeutrinoTask", "NEUTRINO"]
 
 #: The methods ``predict --method`` runs without training.
 CLASSICAL_METHODS = ("analytic",)
@@ -51,32 +58,23 @@ class NeutrinoTraining(EventTraining):
 class NeutrinoPrediction(EventPrediction):
     """``hepgen predict neutrino``: posterior samples of the neutrino for every usable input event."""
 
-    method: str | None = setting(
-        None, "a method that needs no training instead of --run", choices=CLASSICAL_METHODS, formerly=("model",)
-    )
-
-
-@dataclass
-class NeutrinoValidation(ValidateSettings):
-    """``hepgen validate neutrino``: the methods of the prediction files (one per method) on the same events."""
+    method: str | None = classical_method(CLASSICAL_METHODS)
 
 
 class NeutrinoTask(EventTask):
-    """ν-Flows (see :mod:`hepgen.tasks.neutrino`)."""
+    """The neutrino of tt̄ → ℓ+jets: flow, mixture, Gaussian and MSE heads against the W-mass solution."""
 
-    name = "neutrino"
-    summary = "the neutrino of tt̄ → ℓ+jets: flow, mixture, Gaussian and MSE heads against the W-mass solution"
-    Training, Prediction, Validation = NeutrinoTraining, NeutrinoPrediction, NeutrinoValidation
-    model_class, output_tree = NeutrinoModel, "Neutrino"
-    validator = "hepgen.validation.neutrino:validate_neutrino"
-
-    def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> NeutrinoArrays:
-        return neutrino_arrays(events, require_truth=require_truth, inputs=inputs)
+    name, output_tree = "neutrino", "Neutrino"
+    Training, Prediction, Validation = NeutrinoTraining, NeutrinoPrediction, EventValidation
+    model_class, validator = NeutrinoModel, "hepgen.validation.neutrino:validate_neutrino"
 
     def training_batch(self, part: NeutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor, Tensor]:
         """(objects, masks, target, the leptonic-b jet)."""
         objects, masks = part.tensors()
         return objects, masks, torch.as_tensor(part.target), torch.as_tensor(part.b_lep_jet)
+
+    def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> NeutrinoArrays:
+        return neutrino_arrays(events, require_truth=require_truth, inputs=inputs)
 
     def loss(self, model: NeutrinoModel, batch: Any, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         objects, masks, target, b_jet = batch
@@ -116,14 +114,8 @@ class NeutrinoTask(EventTask):
             met = arrays.objects["met"][:, 0]
             outputs["point"] = np.stack([met[:, 0], met[:, 1], arrays.analytic_pz], axis=-1).astype(np.float32)
         else:
-            outputs |= posterior_outputs(
-                predictor,
-                arrays,
-                samples=settings.samples,
-                seed=block.seed,
-                batch_size=settings.batch_size,
-                device=settings.device,
-            )
+            options = values_of(settings, "samples", "batch_size", "device")
+            outputs |= posterior_outputs(predictor, arrays, seed=block.seed, **options)
         if arrays.target is not None:
             has_truth = np.isfinite(arrays.target).all(axis=1)
             truth = targets_to_momentum(np.where(has_truth[:, None], arrays.target, 0.0))

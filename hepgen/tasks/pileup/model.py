@@ -58,26 +58,10 @@ class VIPRModel(nn.Module):
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
-        network = VIPRDenoiser(
-            features=n_f,
-            observed_features=n_o,
-            context=n_c,
-            dim=dim,
-            heads=heads,
-            blocks=blocks,
-            encoder_blocks=encoder_blocks,
-            latents=latents,
-        )
+        inputs = {"observed_features": n_o, "context": n_c, "dim": dim, "heads": heads, "latents": latents}
+        network = VIPRDenoiser(features=n_f, blocks=blocks, encoder_blocks=encoder_blocks, **inputs)
         self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
-        self.multiplicity = MultiplicityModel(
-            observed_features=n_o,
-            context=n_c,
-            dim=dim,
-            heads=heads,
-            blocks=encoder_blocks,
-            latents=latents,
-            max_count=max_hard,
-        )
+        self.multiplicity = MultiplicityModel(blocks=encoder_blocks, max_count=max_hard, **inputs)
         self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss()
 
     def fit_standardization(self, batch: JetBatch) -> None:

@@ -20,11 +20,11 @@ import numpy as np
 
 from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
-from hepgen.sim.pileup import OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
+from hepgen.sim.pileup import VERTEX_EFFICIENCY, OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.base import Block, PredictSettings, TrainSettings
 from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT
-from hepgen.tasks.settings import redefault, setting
+from hepgen.tasks.settings import redefault, setting, values_of
 
 __all__ = [
     "OverlayTraining",
@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("hepgen.pileup")
+
+_VERTEX_EFFICIENCY_HELP = "probability that a pileup interaction gives a reconstructed vertex (N_PV)"
 
 
 @dataclass
@@ -60,16 +62,16 @@ class OverlayTraining(TrainSettings):
     mu: float = setting(60.0, "... mixed with a core |N(mu, mu_sigma)|")
     mu_sigma: float = setting(10.0, "width of the μ core")
     mu_core_fraction: float = setting(0.3, "share of the training jets whose μ comes from the core")
-    vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
-    passthrough_pt: float = setting(
-        PASSTHROUGH_PT,
-        "chs input: observed neutral particles above this pT [GeV] are passed through (pileup rarely makes one)",
-    )
     inefficiencies: list[float] = setting(
         [0.0],
         "detector inefficiencies (probability to lose an observed particle) "
         "the training jets are drawn with, one per jet; a context feature",
     )
+    passthrough_pt: float = setting(
+        PASSTHROUGH_PT,
+        "chs input: observed neutral particles above this pT [GeV] are passed through (pileup rarely makes one)",
+    )
+    vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
     batch_size: int = redefault(TrainSettings, "batch_size", 64)
     learning_rate: float = redefault(TrainSettings, "learning_rate", 5e-4)
@@ -87,7 +89,7 @@ class OverlayPrediction(PredictSettings):
         [], "minimum-bias pool to overlay (use one the model did not train on)", required=True, metavar="POOL"
     )
     mu: float = setting(60.0, "nominal μ: each jet's interactions are Poisson(μ)")
-    vertex_efficiency: float = setting(0.7, "probability that a pileup interaction gives a reconstructed vertex (N_PV)")
+    vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
 
 
@@ -150,14 +152,8 @@ def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> 
     """The hard jets of a prediction block and their overlay (seeded by the block: every pileup task that
     predicts the same jets with the same seed sees the same observed jets)."""
     jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
-    observed = overlay_pileup(
-        jets,
-        pool,
-        mu=settings.mu,
-        seed=block.seed,
-        vertex_efficiency=settings.vertex_efficiency,
-        inefficiency=settings.inefficiency,
-    )
+    detector = values_of(settings, "mu", "vertex_efficiency", "inefficiency")
+    observed = overlay_pileup(jets, pool, seed=block.seed, **detector)
     return jets, observed
 
 

@@ -115,13 +115,11 @@ def _full_cloud_scores(observed: OverlaidJets, probability: np.ndarray, mask: np
 
 
 class PuppiMLTask(PileupTask):
-    """The per-particle classifier baseline (see the module docstring); its data and outputs are VIPR's."""
+    """A learned per-particle pileup classifier (PuppiML-like), VIPR's strongest baseline; VIPR's data and outputs."""
 
-    name = "puppiml"
-    summary = "a learned per-particle pileup classifier (PuppiML-like), VIPR's strongest baseline"
+    name, output_tree, method_name = "puppiml", "PuppiML", "puppiml"
     Training, Prediction, Validation = ClassifierTraining, ClassifierPrediction, PileupValidation
-    model_class, output_tree = PileupClassifierModel, "PuppiML"
-    method_name = "puppiml"
+    model_class = PileupClassifierModel
 
     # VIPR's ONNX export and runner do not apply to the classifier (not exported yet: the base Task's clear errors)
     export_graphs = Task.export_graphs

@@ -50,10 +50,10 @@ class PileupTraining(OverlayTraining):
     blocks: int = setting(3, "denoiser blocks (self-attention + cross-attention to the observed jet)")
     encoder_blocks: int = setting(2, "observed-jet encoder blocks")
     latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
-    max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
     objective: str = setting(
         "edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)", choices=OBJECTIVES
     )
+    max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
     init: str = setting(
         "",
         "start from the weights of this run's model (same network; e.g. a flow-matching run before distillation)",
@@ -108,10 +108,9 @@ class VIPRPredictor:
 
 
 class PileupTask(Task):
-    """VIPR (see :mod:`hepgen.tasks.pileup`)."""
+    """VIPR: the pileup-free constituents of a jet, sampled by conditional diffusion."""
 
     name = "pileup"
-    summary = "VIPR: the pileup-free constituents of a jet, sampled by conditional diffusion"
     Training, Prediction, Validation = PileupTraining, PileupPrediction, PileupValidation
     model_class, output_tree, block_size = VIPRModel, "VIPR", 32
     group_name = "point (μ, inefficiency)"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,13 @@ from hepgen.cluster import run_units
 from hepgen.physics.kinematics import invariant_mass, massless_p4
 from hepgen.physics.neutrino import W_MASS
 from hepgen.validation.calibration import calibration_entry, pulls, truth_quantiles
-from hepgen.validation.histograms import HISTOGRAMS_FILE, counts_histogram, quantile_histogram, write_histograms
+from hepgen.validation.histograms import counts_histogram, quantile_histogram
 from hepgen.validation.methods import keep_events, load_methods
 from hepgen.validation.metrics import bootstrap_bias_resolution
 from hepgen.validation.neutrino.assignment import assignment_accuracy
 from hepgen.validation.neutrino.estimates import PZ_WINDOW_HALF_WIDTH, point_estimates, with_eta
 from hepgen.validation.neutrino.report import COMPONENTS, draw_figures, neutrino_histograms, summary
-from hepgen.validation.report import ValidationOptions, write_report
+from hepgen.validation.report import ValidationOptions, publish
 
 __all__ = [
     "load_predictions",
@@ -131,11 +132,8 @@ def validate_neutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike
     assignment = assignment_accuracy(methods)
     if assignment is not None:
         metrics["assignment"] = assignment
-    write_histograms(out / HISTOGRAMS_FILE, histograms)
-    if opts.figures:
-        draw_figures(out, histograms, opts.label_text, opts.experiment)
-    write_report(out, metrics, summary(metrics))
-    return metrics
+    figures = partial(draw_figures, out, histograms, opts.label_text, opts.experiment) if opts.figures else None
+    return publish(out, metrics, summary(metrics), histograms, figures)
 
 
 def _histograms(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,12 @@ from hepgen.cluster import run_units
 from hepgen.physics.kinematics import PION_MASS
 from hepgen.physics.softdrop import SOFTDROP_GRID
 from hepgen.physics.substructure import OBSERVABLES
-from hepgen.validation.histograms import HISTOGRAMS_FILE, write_histograms
 from hepgen.validation.pileup.evaluate import evaluate_files, evaluate_point
 from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictions
 from hepgen.validation.pileup.report import methods_table, pileup_histograms, summary
 from hepgen.validation.pileup.score import DIVERGED_PT, sample_observables
 from hepgen.validation.pileup.tune import BASELINES, CLASSIFIER_THRESHOLDS, SOFTKILLER_GRID
-from hepgen.validation.report import ValidationOptions, write_report
+from hepgen.validation.report import ValidationOptions, publish
 from hepgen.validation.split import validation_split
 
 __all__ = [
@@ -108,10 +108,9 @@ def validate_pileup(
         "per_mu": {p.key: e["metrics"] for p, e in zip(points, evaluated)},
     }
     histograms = pileup_histograms(points, evaluated)
-    write_histograms(out / HISTOGRAMS_FILE, histograms)
+    figures = None
     if opts.figures:
         from hepgen.validation.pileup.figures import draw_figures
 
-        draw_figures(out, points, evaluated, histograms, opts.label_text, opts.experiment)
-    write_report(out, metrics, summary(metrics))
-    return metrics
+        figures = partial(draw_figures, out, points, evaluated, histograms, opts.label_text, opts.experiment)
+    return publish(out, metrics, summary(metrics), histograms, figures)

@@ -26,6 +26,11 @@ __all__ = [
 _FOUR_MOMENTUM = ("pt", "eta", "phi", "mass")
 _W_NEUTRINO_CUT = "isin(abs(pdgId), (12, 14, 16)) and abs(mother_pdgId) == 24"
 
+#: MET as NanoAOD stores it: one object (pt, phi), with px, py derived.
+_NANOAOD_MET = Collection(
+    Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
+)
+
 NANOAOD = Schema(
     name="nanoaod",
     description="CMS NanoAOD: jets, electrons, muons, MET; truth neutrinos from W decays (GenPart)",
@@ -35,9 +40,7 @@ NANOAOD = Schema(
         "jets": Collection(Prefix("Jet", fields={"btag": "btagDeepFlavB"}), (*_FOUR_MOMENTUM, "btag"), max_length=10),
         "electrons": Collection(Prefix("Electron"), (*_FOUR_MOMENTUM, "charge"), max_length=4),
         "muons": Collection(Prefix("Muon"), (*_FOUR_MOMENTUM, "charge"), max_length=4),
-        "met": Collection(
-            Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
-        ),
+        "met": _NANOAOD_MET,
     },
     truth={
         # The neutrinos whose mother is a W (NanoAOD keeps the W as the direct mother of its decay products).
@@ -50,6 +53,14 @@ NANOAOD = Schema(
     },
 )
 
+
+def _tutorial_lepton(prefix: str) -> Collection:
+    """A lepton collection of the HEP tutorial ntuple: ``{prefix}_Px, _Py, _Pz, _E, _Charge, _Iso``."""
+    names = {"px": "Px", "py": "Py", "pz": "Pz", "energy": "E", "charge": "Charge", "iso": "Iso"}
+    branches = Branches({field: f"{prefix}_{name}" for field, name in names.items()})
+    return Collection(branches, (*_FOUR_MOMENTUM, "charge", "iso"), max_length=4, kinematics="px_py_pz_energy")
+
+
 HEP_TUTORIAL = Schema(
     name="hep-tutorial",
     description="CMS HEP-tutorial flat ntuple (uproot-HZZ.root): Jet_Px/Py/Pz/E, muons, electrons, photons, MET_px/py",
@@ -61,36 +72,8 @@ HEP_TUTORIAL = Schema(
             max_length=10,
             kinematics="px_py_pz_energy",
         ),
-        "muons": Collection(
-            Branches(
-                {
-                    "px": "Muon_Px",
-                    "py": "Muon_Py",
-                    "pz": "Muon_Pz",
-                    "energy": "Muon_E",
-                    "charge": "Muon_Charge",
-                    "iso": "Muon_Iso",
-                }
-            ),
-            (*_FOUR_MOMENTUM, "charge", "iso"),
-            max_length=4,
-            kinematics="px_py_pz_energy",
-        ),
-        "electrons": Collection(
-            Branches(
-                {
-                    "px": "Electron_Px",
-                    "py": "Electron_Py",
-                    "pz": "Electron_Pz",
-                    "energy": "Electron_E",
-                    "charge": "Electron_Charge",
-                    "iso": "Electron_Iso",
-                }
-            ),
-            (*_FOUR_MOMENTUM, "charge", "iso"),
-            max_length=4,
-            kinematics="px_py_pz_energy",
-        ),
+        "muons": _tutorial_lepton("Muon"),
+        "electrons": _tutorial_lepton("Electron"),
         "photons": Collection(
             Branches(
                 {"px": "Photon_Px", "py": "Photon_Py", "pz": "Photon_Pz", "energy": "Photon_E", "iso": "Photon_Iso"}
@@ -148,27 +131,31 @@ ZMUMU = Schema(
     },
 )
 
+
 # hepgen's own generated files use NanoAOD-style names so the readers treat them like NanoAOD.
+def _hepgen_ttbar_objects(leptons: int) -> dict[str, Collection]:
+    """The reconstructed objects of hepgen's tt̄ samples: up to ten jets, ``leptons`` leptons, MET."""
+    return {
+        "jets": Collection(Prefix("Jet"), (*_FOUR_MOMENTUM, "btag"), max_length=10),
+        "leptons": Collection(Prefix("Lepton"), (*_FOUR_MOMENTUM, "charge", "pdgId"), max_length=leptons),
+        "met": _NANOAOD_MET,
+    }
+
+
+def _truth_neutrinos(prefix: Prefix, *fields: str, max_length: int) -> Collection:
+    """hepgen's truth neutrinos (``GenNu_*``): stored as (pt, η, φ) and ``fields``; px, py, pz derived."""
+    features = ("pt", "eta", "phi", "px", "py", "pz", *fields)
+    return Collection(prefix, features, max_length=max_length, kinematics="pt_eta_phi", sort_by=None)
+
+
 HEPGEN_TTBAR = Schema(
     name="hepgen-ttbar",
     description="hepgen tt̄ → ℓ+jets: Jet_*, Lepton_*, MET_*; truth GenNu_*, GenLepton_*, GenParton_* (b_lep, b_had, q, q')",
     tree="Events",
     event_id=("run", "luminosityBlock", "event"),
-    collections={
-        "jets": Collection(Prefix("Jet"), (*_FOUR_MOMENTUM, "btag"), max_length=10),
-        "leptons": Collection(Prefix("Lepton"), (*_FOUR_MOMENTUM, "charge", "pdgId"), max_length=1),
-        "met": Collection(
-            Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
-        ),
-    },
+    collections=_hepgen_ttbar_objects(leptons=1),
     truth={
-        "neutrino": Collection(
-            Prefix("GenNu", counter=None),
-            ("pt", "eta", "phi", "px", "py", "pz"),
-            max_length=1,
-            kinematics="pt_eta_phi",
-            sort_by=None,
-        ),
+        "neutrino": _truth_neutrinos(Prefix("GenNu", counter=None), max_length=1),
         "lepton": Collection(Prefix("GenLepton", counter=None), (*_FOUR_MOMENTUM, "pdgId"), max_length=1, sort_by=None),
         "partons": Collection(Prefix("GenParton"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=4, sort_by=None),
     },
@@ -180,21 +167,9 @@ HEPGEN_TTBAR_DILEPTON = Schema(
     "GenNu_* (ν, ν̄), GenLepton_* (ℓ⁺, ℓ⁻), GenB_* (b, b̄, with jetIdx)",
     tree="Events",
     event_id=("run", "luminosityBlock", "event"),
-    collections={
-        "jets": Collection(Prefix("Jet"), (*_FOUR_MOMENTUM, "btag"), max_length=10),
-        "leptons": Collection(Prefix("Lepton"), (*_FOUR_MOMENTUM, "charge", "pdgId"), max_length=2),
-        "met": Collection(
-            Prefix("MET", counter=None), ("pt", "phi", "px", "py"), max_length=1, kinematics="pt_phi", sort_by=None
-        ),
-    },
+    collections=_hepgen_ttbar_objects(leptons=2),
     truth={
-        "neutrinos": Collection(
-            Prefix("GenNu"),
-            ("pt", "eta", "phi", "px", "py", "pz", "pdgId"),
-            max_length=2,
-            kinematics="pt_eta_phi",
-            sort_by=None,
-        ),
+        "neutrinos": _truth_neutrinos(Prefix("GenNu"), "pdgId", max_length=2),
         "gen_leptons": Collection(Prefix("GenLepton"), (*_FOUR_MOMENTUM, "pdgId"), max_length=2, sort_by=None),
         "b_quarks": Collection(Prefix("GenB"), (*_FOUR_MOMENTUM, "pdgId", "jetIdx"), max_length=2, sort_by=None),
     },

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import awkward as ak
@@ -296,37 +297,33 @@ def _check_derived_finite(path: str, name: str, cloud: PointCloud, bad_events: n
         )
 
 
-def _read_chunk(
-    tree: Any,
-    path: str,
-    file_index: int,
-    schema: Schema,
-    start: int,
-    stop: int,
-    global_offset: int,
-    policy: NonFinitePolicy,
-) -> Events:
-    names = needed_branches(schema)
-    wanted = set(names)
+@dataclass(frozen=True)
+class _Chunk:
+    """Where a chunk of events comes from: entries ``[start, stop)`` of ``tree`` in ``path``, the chain's entries
+    before that file (``offset``)."""
+
+    path: str
+    tree: str
+    start: int
+    stop: int
+    offset: int
+
+
+def _read_chunk(tree: Any, chunk: _Chunk, schema: Schema, policy: NonFinitePolicy) -> Events:
+    wanted = set(needed_branches(schema))
     try:
         arrays = tree.arrays(
-            filter_name=lambda n: n in wanted, entry_start=start, entry_stop=stop, library="ak", how=dict
+            filter_name=lambda n: n in wanted, entry_start=chunk.start, entry_stop=chunk.stop, library="ak", how=dict
         )
     except Exception as err:
-        raise read_failure(path, err, f"entries {start}-{stop}") from err
-    return _events_from_branches(arrays, path, tree.name, schema, start, stop, global_offset, policy)
+        raise read_failure(chunk.path, err, f"entries {chunk.start}-{chunk.stop}") from err
+    return _events_from_branches(arrays, chunk, schema, policy)
 
 
 def _events_from_branches(
-    arrays: Mapping[str, ak.Array],
-    path: str,
-    tree_name: str,
-    schema: Schema,
-    start: int,
-    stop: int,
-    global_offset: int,
-    policy: NonFinitePolicy,
+    arrays: Mapping[str, ak.Array], chunk: _Chunk, schema: Schema, policy: NonFinitePolicy
 ) -> Events:
+    path, tree_name, start, stop, global_offset = chunk.path, chunk.tree, chunk.start, chunk.stop, chunk.offset
     n = stop - start
     ctx = _ChunkContext(path, arrays, n, policy)
     clouds: dict[str, PointCloud] = {}
@@ -388,7 +385,7 @@ def _num_entries(path: str, tree: str | None) -> int:
         t.file.close()
 
 
-def _iter_chunks(
+def iterate(
     files: FileInput,
     schema: Schema | str,
     *,
@@ -397,8 +394,23 @@ def _iter_chunks(
     entry_stop: int | None = None,
     step_size: int | str = "100 MB",
     nonfinite: NonFinitePolicy = "raise",
+    log_losses: bool = True,
 ) -> Iterator[Events]:
-    """Chunks of events, without logging (see :func:`iterate`)."""
+    """Yield :class:`Events` chunk by chunk over one or many ROOT files.
+
+    Args:
+        files: a path, a glob pattern, a remote URL, or a list of them (chained in order).
+        schema: a :class:`Schema` or a built-in name (``"nanoaod"``, ``"hep-tutorial"``, ...).
+        tree: the tree to read (default: the schema's, else the file's only tree).
+        entry_start, entry_stop: a global entry range over the chained files
+            (Python slice semantics; negative values count from the end).
+        step_size: entries per chunk, or a memory size such as ``"100 MB"``.
+        nonfinite: ``"raise"`` (default) on NaN/inf in a read branch, or
+            ``"drop"`` to drop those events and count them in ``info``.
+
+    Chunks never straddle files. Each chunk's ``info`` reports its entry
+    range, truncations and drops; truncations are also logged once per chunk (unless ``log_losses`` is false).
+    """
     schema = resolve_schema(schema)
     if nonfinite not in ("raise", "drop"):
         raise ValueError(f"nonfinite must be 'raise' or 'drop'; got {nonfinite!r}")
@@ -414,7 +426,7 @@ def _iter_chunks(
     stop = entry_stop
 
     offset = 0
-    for file_index, path in enumerate(paths):
+    for path in paths:
         if stop is not None and offset >= stop:
             break
         t = open_tree(path, tree_name)
@@ -425,48 +437,14 @@ def _iter_chunks(
                 _check_branches(t, path, schema)
                 step = _entries_per_step(t, step_size, names)
                 for a in range(lo, hi, step):
-                    yield _read_chunk(t, path, file_index, schema, a, min(a + step, hi), offset, nonfinite)
+                    chunk = _Chunk(path, t.name, a, min(a + step, hi), offset)
+                    events = _read_chunk(t, chunk, schema, nonfinite)
+                    if log_losses:
+                        _log_losses(events.info)
+                    yield events
         finally:
             t.file.close()  # a grid job may stream thousands of files: never keep them open
         offset += n
-
-
-def iterate(
-    files: FileInput,
-    schema: Schema | str,
-    *,
-    tree: str | None = None,
-    entry_start: int | None = None,
-    entry_stop: int | None = None,
-    step_size: int | str = "100 MB",
-    nonfinite: NonFinitePolicy = "raise",
-) -> Iterator[Events]:
-    """Yield :class:`Events` chunk by chunk over one or many ROOT files.
-
-    Args:
-        files: a path, a glob pattern, a remote URL, or a list of them (chained in order).
-        schema: a :class:`Schema` or a built-in name (``"nanoaod"``, ``"hep-tutorial"``, ...).
-        tree: the tree to read (default: the schema's, else the file's only tree).
-        entry_start, entry_stop: a global entry range over the chained files
-            (Python slice semantics; negative values count from the end).
-        step_size: entries per chunk, or a memory size such as ``"100 MB"``.
-        nonfinite: ``"raise"`` (default) on NaN/inf in a read branch, or
-            ``"drop"`` to drop those events and count them in ``info``.
-
-    Chunks never straddle files. Each chunk's ``info`` reports its entry
-    range, truncations and drops; truncations are also logged once per chunk.
-    """
-    for events in _iter_chunks(
-        files,
-        schema,
-        tree=tree,
-        entry_start=entry_start,
-        entry_stop=entry_stop,
-        step_size=step_size,
-        nonfinite=nonfinite,
-    ):
-        _log_losses(events.info)
-        yield events
 
 
 def _log_losses(info: ReadInfo) -> None:
@@ -475,19 +453,11 @@ def _log_losses(info: ReadInfo) -> None:
         log.warning("%s", info.summary())
 
 
-def read(
-    files: FileInput,
-    schema: Schema | str,
-    *,
-    tree: str | None = None,
-    entry_start: int | None = None,
-    entry_stop: int | None = None,
-    step_size: int | str = "100 MB",
-    nonfinite: NonFinitePolicy = "raise",
-) -> Events:
+def read(files: FileInput, schema: Schema | str, **options: Any) -> Events:
     """Read events from ROOT files into padded point clouds (all chunks concatenated).
 
-    Same arguments as :func:`iterate`. Returns :class:`Events` whose ``info``
+    ``options``: those of :func:`iterate` (``tree``, ``entry_start``, ``entry_stop``, ``step_size``,
+    ``nonfinite``). Returns :class:`Events` whose ``info``
     covers every chunk: source files, entry ranges, truncation counts and
     dropped events. An empty selection returns zero events with the schema's
     shapes.
@@ -499,19 +469,9 @@ def read(
         pt = jets["pt"][jets.mask]        # real jets only
     """
     schema = resolve_schema(schema)
-    chunks = list(
-        _iter_chunks(
-            files,
-            schema,
-            tree=tree,
-            entry_start=entry_start,
-            entry_stop=entry_stop,
-            step_size=step_size,
-            nonfinite=nonfinite,
-        )
-    )
+    chunks = list(iterate(files, schema, log_losses=False, **options))
     if not chunks:
-        return _empty_events(schema, files, tree)
+        return _empty_events(schema, files, options.get("tree"))
     events = concatenate_events(chunks)
     _log_losses(events.info)
     return events
@@ -537,7 +497,7 @@ def events_from_arrays(
     branches = flatten_collections(arrays)
     check_available(set(branches), source, "the arrays lack", schema)
     n = len(next(iter(branches.values()))) if branches else 0
-    events = _events_from_branches(branches, source, "(in memory)", schema, 0, n, entry_offset, nonfinite)
+    events = _events_from_branches(branches, _Chunk(source, "(in memory)", 0, n, entry_offset), schema, nonfinite)
     _log_losses(events.info)
     return events
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "edm_sampler",
     "edm_coefficients",
     "EDMPrecond",
     "EDMLoss",
@@ -138,21 +140,32 @@ def karras_sigmas(
     return torch.cat([sigmas, torch.zeros(1, dtype=torch.float64, device=device)]).to(torch.get_default_dtype())
 
 
-def _sample(
+@torch.no_grad()
+def edm_sampler(
     denoiser: Denoiser,
     x: Tensor,
     sigmas: Tensor,
     *,
-    second_order: bool,
-    churn: float,
-    s_tmin: float,
-    s_tmax: float,
-    s_noise: float,
-    mask: Tensor | None,
-    generator: torch.Generator | None,
-    conditioning: dict[str, Any],
+    order: int = 2,
     coordinates: str = "sigma",
+    churn: float = 0.0,
+    s_tmin: float = 0.0,
+    s_tmax: float = float("inf"),
+    s_noise: float = 1.0,
+    mask: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    **conditioning: Any,
 ) -> Tensor:
+    """EDM's samplers (Karras et al. 2022): ``order`` 2 is Heun (Algorithm 1; with ``churn > 0``, Algorithm 2;
+    2N − 1 denoiser evaluations for N steps, none for the correction at σ = 0), ``order`` 1 Euler (N evaluations);
+    ``coordinates="t"`` takes the same steps in the straight-path time t of flow matching (deterministic).
+
+    ``x`` is the initial noise already scaled by ``sigmas[0]``; returns the sample at σ = 0. ``conditioning`` goes to
+    every denoiser call, with ``mask`` (padding stays zero).
+    """
+    if coordinates == "t" and churn:
+        raise ValueError("heun_t is deterministic: churn is not supported")
+    second_order = order == 2
     kwargs = dict(conditioning)
     if mask is not None:
         kwargs["mask"] = mask
@@ -199,100 +212,12 @@ def _sample_in_t(
     return x_t * (1 + float(sigmas[-1]))
 
 
-@torch.no_grad()
-def heun_t_sampler(
-    denoiser: Denoiser,
-    x: Tensor,
-    sigmas: Tensor,
-    *,
-    mask: Tensor | None = None,
-    generator: torch.Generator | None = None,
-    churn: float = 0.0,
-    **conditioning: Any,
-) -> Tensor:
-    """Heun's method in the straight-path time t (``x_t = x_σ / (1 + σ)``) with the signature of
-    :func:`heun_sampler`: the 2nd-order sampler of flow matching (2N − 1 evaluations; no churn)."""
-    if churn:
-        raise ValueError("heun_t is deterministic: churn is not supported")
-    return _sample(
-        denoiser,
-        x,
-        sigmas,
-        second_order=True,
-        churn=0.0,
-        s_tmin=0.0,
-        s_tmax=0.0,
-        s_noise=1.0,
-        mask=mask,
-        generator=generator,
-        conditioning=conditioning,
-        coordinates="t",
-    )
-
-
-@torch.no_grad()
-def heun_sampler(
-    denoiser: Denoiser,
-    x: Tensor,
-    sigmas: Tensor,
-    *,
-    churn: float = 0.0,
-    s_tmin: float = 0.0,
-    s_tmax: float = float("inf"),
-    s_noise: float = 1.0,
-    mask: Tensor | None = None,
-    generator: torch.Generator | None = None,
-    **conditioning: Any,
-) -> Tensor:
-    """EDM's 2nd-order Heun sampler (Algorithm 1; with ``churn > 0``, Algorithm 2).
-
-    ``x`` is the initial noise already scaled by ``sigmas[0]``; returns the sample at σ = 0.
-    Uses 2N − 1 denoiser evaluations for N steps.
-    """
-    return _sample(
-        denoiser,
-        x,
-        sigmas,
-        second_order=True,
-        churn=churn,
-        s_tmin=s_tmin,
-        s_tmax=s_tmax,
-        s_noise=s_noise,
-        mask=mask,
-        generator=generator,
-        conditioning=conditioning,
-    )
-
-
-@torch.no_grad()
-def euler_sampler(
-    denoiser: Denoiser,
-    x: Tensor,
-    sigmas: Tensor,
-    *,
-    churn: float = 0.0,
-    s_tmin: float = 0.0,
-    s_tmax: float = float("inf"),
-    s_noise: float = 1.0,
-    mask: Tensor | None = None,
-    generator: torch.Generator | None = None,
-    **conditioning: Any,
-) -> Tensor:
-    """First-order Euler sampler with the same signature as :func:`heun_sampler` (N denoiser evaluations)."""
-    return _sample(
-        denoiser,
-        x,
-        sigmas,
-        second_order=False,
-        churn=churn,
-        s_tmin=s_tmin,
-        s_tmax=s_tmax,
-        s_noise=s_noise,
-        mask=mask,
-        generator=generator,
-        conditioning=conditioning,
-    )
-
+#: EDM's Heun sampler (Algorithm 1; Algorithm 2 with ``churn``): 2N − 1 evaluations.
+heun_sampler = partial(edm_sampler, order=2)
+#: The first-order Euler sampler with the same signature: N evaluations.
+euler_sampler = partial(edm_sampler, order=1)
+#: Heun's method in the straight-path time t (``x_t = x_σ / (1 + σ)``): the 2nd-order sampler of flow matching.
+heun_t_sampler = partial(edm_sampler, order=2, coordinates="t")
 
 SAMPLERS: dict[str, Callable[..., Tensor]] = {"heun": heun_sampler, "euler": euler_sampler, "heun_t": heun_t_sampler}
 

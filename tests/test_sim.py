@@ -74,7 +74,11 @@ def test_ttbar_selection_met_and_matching(ttbar_file):
     matched = ak.flatten(idx[idx >= 0])
     assert ak.all(matched < ak.flatten(ak.broadcast_arrays(raw.nJet, idx)[0][idx >= 0]))
     meta = json.loads(str(uproot.open(path)["metadata"]))
-    assert meta["sample"] == "ttbar-ljets" and meta["seed"] == 7 and meta["detector"]["jet_stochastic"] == 0.8
+    assert (
+        meta["sample"] == "ttbar-ljets"
+        and meta["seed"] == 7
+        and meta["detector"]["jets"]["energy"]["stochastic"] == 0.8
+    )
 
 
 def test_ideal_detector_met_is_the_neutrino(tmp_path):

@@ -133,13 +133,15 @@ ZMUMU = Schema(
 
 
 # hepgen's own generated files use NanoAOD-style names so the readers treat them like NanoAOD.
-def _hepgen_ttbar_objects(leptons: int) -> dict[str, Collection]:
-    """The reconstructed objects of hepgen's tt̄ samples: up to ten jets, ``leptons`` leptons, MET."""
-    return {
+def _hepgen_ttbar_schema(name: str, description: str, *, leptons: int, truth: dict[str, Collection]) -> Schema:
+    """A schema of hepgen's tt̄ samples: up to ten jets, ``leptons`` leptons and MET, and the sample's ``truth``."""
+    collections = {
         "jets": Collection(Prefix("Jet"), (*_FOUR_MOMENTUM, "btag"), max_length=10),
         "leptons": Collection(Prefix("Lepton"), (*_FOUR_MOMENTUM, "charge", "pdgId"), max_length=leptons),
         "met": _NANOAOD_MET,
     }
+    event_id = ("run", "luminosityBlock", "event")
+    return Schema(name, collections, truth, tree="Events", event_id=event_id, description=description)
 
 
 def _truth_neutrinos(prefix: Prefix, *fields: str, max_length: int) -> Collection:
@@ -148,12 +150,10 @@ def _truth_neutrinos(prefix: Prefix, *fields: str, max_length: int) -> Collectio
     return Collection(prefix, features, max_length=max_length, kinematics="pt_eta_phi", sort_by=None)
 
 
-HEPGEN_TTBAR = Schema(
-    name="hepgen-ttbar",
-    description="hepgen tt̄ → ℓ+jets: Jet_*, Lepton_*, MET_*; truth GenNu_*, GenLepton_*, GenParton_* (b_lep, b_had, q, q')",
-    tree="Events",
-    event_id=("run", "luminosityBlock", "event"),
-    collections=_hepgen_ttbar_objects(leptons=1),
+HEPGEN_TTBAR = _hepgen_ttbar_schema(
+    "hepgen-ttbar",
+    "hepgen tt̄ → ℓ+jets: Jet_*, Lepton_*, MET_*; truth GenNu_*, GenLepton_*, GenParton_* (b_lep, b_had, q, q')",
+    leptons=1,
     truth={
         "neutrino": _truth_neutrinos(Prefix("GenNu", counter=None), max_length=1),
         "lepton": Collection(Prefix("GenLepton", counter=None), (*_FOUR_MOMENTUM, "pdgId"), max_length=1, sort_by=None),
@@ -161,13 +161,11 @@ HEPGEN_TTBAR = Schema(
     },
 )
 
-HEPGEN_TTBAR_DILEPTON = Schema(
-    name="hepgen-ttbar-dilepton",
-    description="hepgen tt̄ → bℓ⁺ν b̄ℓ⁻ν̄: Jet_*, Lepton_* (two), MET_*; truth in top order (the top's, then the antitop's): "
+HEPGEN_TTBAR_DILEPTON = _hepgen_ttbar_schema(
+    "hepgen-ttbar-dilepton",
+    "hepgen tt̄ → bℓ⁺ν b̄ℓ⁻ν̄: Jet_*, Lepton_* (two), MET_*; truth in top order (the top's, then the antitop's): "
     "GenNu_* (ν, ν̄), GenLepton_* (ℓ⁺, ℓ⁻), GenB_* (b, b̄, with jetIdx)",
-    tree="Events",
-    event_id=("run", "luminosityBlock", "event"),
-    collections=_hepgen_ttbar_objects(leptons=2),
+    leptons=2,
     truth={
         "neutrinos": _truth_neutrinos(Prefix("GenNu"), "pdgId", max_length=2),
         "gen_leptons": Collection(Prefix("GenLepton"), (*_FOUR_MOMENTUM, "pdgId"), max_length=2, sort_by=None),

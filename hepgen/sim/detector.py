@@ -38,60 +38,101 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["DetectorResponse", "DETECTORS", "relative_energy_resolution", "smear_scale", "tag_probability"]
+__all__ = [
+    "Resolution",
+    "JetResponse",
+    "BTagging",
+    "LeptonResponse",
+    "MissingEnergy",
+    "DetectorResponse",
+    "DETECTORS",
+    "relative_energy_resolution",
+    "smear_scale",
+    "tag_probability",
+]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """σ(E)/E = stochastic/√E ⊕ constant (E in GeV; for muons σ(pT)/pT = constant ⊕ stochastic·pT/GeV)."""
+
+    stochastic: float
+    constant: float
+
+
+@dataclass(frozen=True)
+class JetResponse:
+    """Anti-kt jets of the visible particles in the calorimeter: energy resolution, selection, radius."""
+
+    energy: Resolution = Resolution(0.80, 0.05)
+    pt_min: float = 25.0
+    eta_max: float = 2.5
+    radius: float = 0.4
+
+
+@dataclass(frozen=True)
+class BTagging:
+    """Hadron-flavour labels (a b or c hadron within ``match_radius``) and the tagging probability per label."""
+
+    match_radius: float = 0.3
+    efficiency_b: float = 0.70
+    efficiency_c: float = 0.10
+    efficiency_light: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name in ("efficiency_b", "efficiency_c", "efficiency_light"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"btag {name} must be a probability; got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class LeptonResponse:
+    """Electron and muon resolutions, the isolation and the selection of leptons."""
+
+    electron: Resolution = Resolution(0.10, 0.007)
+    muon: Resolution = Resolution(1e-4, 0.01)  # σ(pT)/pT = 0.01 ⊕ 1e-4 pT/GeV
+    pt_min: float = 25.0
+    eta_max: float = 2.5
+    isolation_radius: float = 0.3
+    isolation_max: float = 0.15
+
+
+@dataclass(frozen=True)
+class MissingEnergy:
+    """MET: the visible particles' (``source="visible"``) or the truth neutrinos' (``"neutrino"``), with Gaussian
+    noise of ``sqrt_sumet`` √GeV × √ΣET per component."""
+
+    sqrt_sumet: float = 0.5
+    source: str = "visible"
+
+    def __post_init__(self) -> None:
+        if self.source not in ("visible", "neutrino"):
+            raise ValueError(f"the MET source must be 'visible' or 'neutrino'; got {self.source!r}")
 
 
 @dataclass(frozen=True)
 class DetectorResponse:
-    """All detector parameters (GeV, radians); see the module docstring for their origin."""
+    """All detector parameters (GeV, radians), by part; see the module docstring for their origin."""
 
     calorimeter_eta_max: float = 4.9
-    jet_stochastic: float = 0.80
-    jet_constant: float = 0.05
-    jet_pt_min: float = 25.0
-    jet_eta_max: float = 2.5
-    jet_radius: float = 0.4
-    btag_match_radius: float = 0.3
-    btag_efficiency_b: float = 0.70
-    btag_efficiency_c: float = 0.10
-    btag_efficiency_light: float = 0.01
-    electron_stochastic: float = 0.10
-    electron_constant: float = 0.007
-    muon_constant: float = 0.01
-    muon_pt_slope: float = 1e-4
-    lepton_pt_min: float = 25.0
-    lepton_eta_max: float = 2.5
-    isolation_radius: float = 0.3
-    isolation_max: float = 0.15
-    met_sqrt_sumet: float = 0.5
-    met_source: str = "visible"
-
-    def __post_init__(self) -> None:
-        if self.met_source not in ("visible", "neutrino"):
-            raise ValueError(f"met_source must be 'visible' or 'neutrino'; got {self.met_source!r}")
-        for name in ("btag_efficiency_b", "btag_efficiency_c", "btag_efficiency_light"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be a probability; got {getattr(self, name)}")
+    jets: JetResponse = JetResponse()
+    btag: BTagging = BTagging()
+    leptons: LeptonResponse = LeptonResponse()
+    met: MissingEnergy = MissingEnergy()
 
     @classmethod
     def ideal(cls) -> DetectorResponse:
         """No smearing, perfect b-tagging, and MET equal to the W-decay neutrino's pT."""
+        exact = Resolution(0.0, 0.0)
         return cls(
-            jet_stochastic=0.0,
-            jet_constant=0.0,
-            electron_stochastic=0.0,
-            electron_constant=0.0,
-            muon_constant=0.0,
-            muon_pt_slope=0.0,
-            met_sqrt_sumet=0.0,
-            btag_efficiency_b=1.0,
-            btag_efficiency_c=0.0,
-            btag_efficiency_light=0.0,
-            met_source="neutrino",
+            jets=JetResponse(energy=exact),
+            btag=BTagging(efficiency_b=1.0, efficiency_c=0.0, efficiency_light=0.0),
+            leptons=LeptonResponse(electron=exact, muon=exact),
+            met=MissingEnergy(sqrt_sumet=0.0, source="neutrino"),
         )
 
     def with_options(self, **changes: object) -> DetectorResponse:
-        """A copy with some parameters changed."""
+        """A copy with some parts (or ``calorimeter_eta_max``) changed."""
         return replace(self, **changes)
 
 
@@ -110,8 +151,8 @@ def tag_probability(flavour: np.ndarray, detector: DetectorResponse) -> np.ndarr
     """Per-jet b-tag probability from the hadron flavour label (5, 4 or 0)."""
     return np.select(
         [flavour == 5, flavour == 4],
-        [detector.btag_efficiency_b, detector.btag_efficiency_c],
-        default=detector.btag_efficiency_light,
+        [detector.btag.efficiency_b, detector.btag.efficiency_c],
+        default=detector.btag.efficiency_light,
     )
 
 
@@ -119,16 +160,10 @@ def tag_probability(flavour: np.ndarray, detector: DetectorResponse) -> np.ndarr
 DETECTORS: dict[str, DetectorResponse] = {
     "default": DetectorResponse(),
     "degraded": DetectorResponse(
-        jet_stochastic=0.96,
-        jet_constant=0.06,
-        met_sqrt_sumet=0.6,
-        electron_stochastic=0.12,
-        electron_constant=0.0084,
-        muon_constant=0.012,
-        muon_pt_slope=1.2e-4,
-        btag_efficiency_b=0.77,
-        btag_efficiency_c=0.17,
-        btag_efficiency_light=0.03,
+        jets=JetResponse(energy=Resolution(0.96, 0.06)),
+        btag=BTagging(efficiency_b=0.77, efficiency_c=0.17, efficiency_light=0.03),
+        leptons=LeptonResponse(electron=Resolution(0.12, 0.0084), muon=Resolution(1.2e-4, 0.012)),
+        met=MissingEnergy(sqrt_sumet=0.6),
     ),
     "ideal": DetectorResponse.ideal(),
 }

@@ -151,7 +151,7 @@ def _reconstruct(
     if (
         len(jets.pt) < selection.min_jets
         or jets.btag.sum() < selection.min_btags
-        or lep_pt_smeared <= detector.lepton_pt_min
+        or lep_pt_smeared <= detector.leptons.pt_min
     ):
         return None
 

@@ -120,7 +120,7 @@ def _reconstruct(
     if (
         len(jets.pt) < selection.min_jets
         or jets.btag.sum() < selection.min_btags
-        or (l_pt <= detector.lepton_pt_min).any()
+        or (l_pt <= detector.leptons.pt_min).any()
     ):
         return None
     lepton_order = np.argsort(-l_pt, kind="stable")

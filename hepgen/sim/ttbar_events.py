@@ -137,8 +137,8 @@ def measured_met(
 ) -> np.ndarray:
     """The measured MET (px, py) [GeV]: the visible MET corrected for the jets' and leptons' mismeasurement
     (``met_source="visible"``) or the truth neutrinos' ``neutrinos_pt`` (px, py), plus the ΣET noise."""
-    noise = detector.met_sqrt_sumet * np.sqrt(candidate.sum_et) * rng.standard_normal(2)
-    if detector.met_source == "neutrino":
+    noise = detector.met.sqrt_sumet * np.sqrt(candidate.sum_et) * rng.standard_normal(2)
+    if detector.met.source == "neutrino":
         return neutrinos_pt + noise
     mismeasured = ((jet_scales - 1.0)[:, None] * jets_p4[:, :2]).sum(axis=0)
     mismeasured += ((lepton_scales - 1.0)[:, None] * candidate.leptons_p4[:, :2]).sum(axis=0)
@@ -165,7 +165,7 @@ def generate_block(
     pending: list[Candidate] = []
 
     def flush() -> None:
-        for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jet_radius)):
+        for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jets.radius)):
             if len(buffer) >= n_selected:
                 break
             result = sample.reconstruct(candidate, jets_p4, rng)

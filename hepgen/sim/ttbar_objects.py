@@ -14,7 +14,7 @@ Every parameter is in :class:`~hepgen.sim.detector.DetectorResponse`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import awkward as ak
 import numpy as np
@@ -70,8 +70,8 @@ def particle_level(records: ParticleRecords, detector: DetectorResponse) -> Part
     lepton_candidate = (
         records.final
         & np.isin(abs_id, (11, 13))
-        & (pt > detector.lepton_pt_min)
-        & (np.abs(eta) < detector.lepton_eta_max)
+        & (pt > detector.leptons.pt_min)
+        & (np.abs(eta) < detector.leptons.eta_max)
     )
     flavour = hadron_flavour(records.id)
     heavy = (flavour > 0) & (pt > HEAVY_HADRON_MIN_PT)
@@ -89,8 +89,10 @@ def isolated_leptons(level: ParticleLevel, lo: int, hi: int, detector: DetectorR
     isolated = []
     vis = np.flatnonzero(level.visible[lo:hi]) + lo
     for i in np.flatnonzero(level.lepton_candidate[lo:hi]) + lo:
-        near = vis[delta_r(level.eta[vis], level.phi[vis], level.eta[i], level.phi[i]) < detector.isolation_radius]
-        if level.pt[near[near != i]].sum() < detector.isolation_max * level.pt[i]:
+        near = vis[
+            delta_r(level.eta[vis], level.phi[vis], level.eta[i], level.phi[i]) < detector.leptons.isolation_radius
+        ]
+        if level.pt[near[near != i]].sum() < detector.leptons.isolation_max * level.pt[i]:
             isolated.append(i)
     return isolated
 
@@ -138,17 +140,17 @@ def jet_response(
     """Smear the clustered jets ``[m, 4]`` (the whole four-vector scales), label their flavour from the heavy
     hadrons ``[h, 4]`` within the b-tag matching radius, tag them (two draws from ``rng``, in that order), and keep
     those above the jet pT threshold within the tracker, by decreasing pT."""
-    scale = smear_scale(relative_energy_resolution(jets_p4[:, 3], detector.jet_stochastic, detector.jet_constant), rng)
+    scale = smear_scale(relative_energy_resolution(jets_p4[:, 3], *astuple(detector.jets.energy)), rng)
     pt, eta, phi, mass = pt_eta_phi_mass(jets_p4 * scale[:, None])
     flavour = np.zeros(len(jets_p4), dtype=np.int32)
     if len(heavy_p4) and len(jets_p4):
         _, h_eta, h_phi, _ = pt_eta_phi_mass(heavy_p4)
-        near = delta_r(eta[:, None], phi[:, None], h_eta[None, :], h_phi[None, :]) < detector.btag_match_radius
+        near = delta_r(eta[:, None], phi[:, None], h_eta[None, :], h_phi[None, :]) < detector.btag.match_radius
         has_b = (near & (heavy_flavour[None, :] == 5)).any(axis=1)
         has_c = (near & (heavy_flavour[None, :] == 4)).any(axis=1)
         flavour = np.where(has_b, 5, np.where(has_c, 4, 0)).astype(np.int32)
     btag = (rng.uniform(size=len(jets_p4)) < tag_probability(flavour, detector)).astype(np.int32)
-    good = (pt > detector.jet_pt_min) & (np.abs(eta) < detector.jet_eta_max)
+    good = (pt > detector.jets.pt_min) & (np.abs(eta) < detector.jets.eta_max)
     order = np.argsort(-pt[good], kind="stable")
     return Jets(
         pt[good][order],
@@ -164,9 +166,11 @@ def jet_response(
 def lepton_scale(p4: np.ndarray, pdg_id: int, detector: DetectorResponse, rng: np.random.Generator) -> float:
     """The smearing factor of one lepton's four-momentum ``[4]`` (muons by pT, electrons by energy; one draw)."""
     if abs(pdg_id) == 13:
-        resolution = np.hypot(detector.muon_constant, detector.muon_pt_slope * float(np.hypot(*p4[:2])))
+        resolution = np.hypot(
+            detector.leptons.muon.constant, detector.leptons.muon.stochastic * float(np.hypot(*p4[:2]))
+        )
     else:
-        resolution = float(relative_energy_resolution(p4[3], detector.electron_stochastic, detector.electron_constant))
+        resolution = float(relative_energy_resolution(p4[3], *astuple(detector.leptons.electron)))
     return float(smear_scale(np.array([resolution]), rng)[0])
 
 

@@ -122,6 +122,7 @@ class PuppiMLTask(PileupTask):
     model_class = PileupClassifierModel
 
     # VIPR's ONNX export and runner do not apply to the classifier (not exported yet: the base Task's clear errors)
+    build_model = Task.build_model  # no --init: the generic model of the settings
     export_graphs = Task.export_graphs
     load_onnx_predictor = Task.load_onnx_predictor
 

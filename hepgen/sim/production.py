@@ -132,27 +132,16 @@ def block_plan(n_events: int, block_size: int, shard: Shard) -> list[tuple[int, 
 def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = None) -> tuple[dict, int]:
     """Generate one block (in a worker process or in-process); returns (columns, generated events)."""
     seed = request.seed
-    if request.sample == "ttbar-ljets":
-        result = generate_ttbar_block(
-            n,
-            pythia_seeds=(derive_seed(seed, block, 0), derive_seed(seed, block, 1)),
-            rng=np.random.default_rng(derive_seed(seed, block, 2)),
-            block_index=block,
-            detector=request.detector,
-            selection=request.selection,
-            progress=progress,
-        )
-        return result.columns, result.generated
-    if request.sample == "ttbar-dilepton":
-        result = generate_dilepton_block(
-            n,
-            pythia_seed=derive_seed(seed, block, 0),
-            rng=np.random.default_rng(derive_seed(seed, block, 2)),
-            block_index=block,
-            detector=request.detector,
-            selection=request.selection,
-            progress=progress,
-        )
+    if request.sample in TTBAR_SAMPLES:
+        rng = np.random.default_rng(derive_seed(seed, block, 2))
+        options = {"rng": rng, "block_index": block, "detector": request.detector, "progress": progress}
+        if request.sample == "ttbar-ljets":
+            seeds = (derive_seed(seed, block, 0), derive_seed(seed, block, 1))
+            result = generate_ttbar_block(n, pythia_seeds=seeds, selection=request.selection, **options)
+        else:
+            result = generate_dilepton_block(
+                n, pythia_seed=derive_seed(seed, block, 0), selection=request.selection, **options
+            )
         return result.columns, result.generated
     if request.sample == "jets":
         result = generate_jets_block(

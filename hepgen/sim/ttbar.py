@@ -23,16 +23,27 @@ Output names follow NanoAOD (``Jet_*``, ``Lepton_*``, ``MET_*``, ``GenNu_*``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass
-from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import ParticleRecords, make_pythia
-from hepgen.sim.ttbar_events import Candidate, TTbarSample, generate_block, lepton_charge, measured_met, top_decays
-from hepgen.sim.ttbar_objects import jet_response, lepton_scale, match_partons
+from hepgen.sim.ttbar_events import (
+    EVENT_COLUMNS,
+    JET_COLUMNS,
+    LEPTON_COLUMNS,
+    Candidate,
+    Measured,
+    TTbarSample,
+    generate_block,
+    lepton_columns,
+    met_columns,
+    top_decays,
+)
+from hepgen.sim.ttbar_objects import match_partons
 
 __all__ = ["TTbarSelection", "TTBAR_SETTINGS", "ttbar_settings", "TTbarBlockResult", "generate_ttbar_block"]
 
@@ -76,17 +87,12 @@ def ttbar_columns() -> ColumnBuffer:
     f4, i4 = np.float32, np.int32
     return ColumnBuffer(
         {
-            "Jet": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "btag": i4, "hadronFlavour": i4},
-            "Lepton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": i4, "pdgId": i4},
+            "Jet": JET_COLUMNS,
+            "Lepton": LEPTON_COLUMNS,
             "GenParton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4, "jetIdx": i4},
         },
-        {
-            "run": np.uint32,
-            "luminosityBlock": np.uint32,
-            "event": np.uint64,
-            "MET_pt": f4,
-            "MET_phi": f4,
-            "MET_sumEt": f4,
+        EVENT_COLUMNS
+        | {
             "GenNu_pt": f4,
             "GenNu_eta": f4,
             "GenNu_phi": f4,
@@ -132,27 +138,23 @@ def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
     return truth if len(truth) == 6 else None
 
 
-def _reconstruct(
-    candidate: Candidate,
-    jets_p4: np.ndarray,
-    detector: DetectorResponse,
-    selection: TTbarSelection,
-    rng: np.random.Generator,
-) -> tuple[dict, dict] | None:
-    """Detector response and selection of one clustered candidate; None if it fails the selection."""
-    jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
+def _one_lepton(ids: list[int]) -> bool:
+    """Exactly one isolated lepton."""
+    return len(ids) == 1
+
+
+def _neutrino_pt(truth: dict[str, Any]) -> np.ndarray:
+    """The W-decay neutrino's (px, py) [GeV]."""
+    return truth["neutrino"][0][:2]
+
+
+def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSelection) -> tuple[dict, dict] | None:
+    """The NanoAOD columns of one measured candidate; None if it fails the selection."""
+    jets, met, lep_scale = measured.jets, measured.met, measured.lepton_scales[0]
     lepton_p4, lepton_id = candidate.leptons_p4[0], candidate.lepton_ids[0]
     lep_pt, lep_eta, lep_phi, lep_mass = (float(x[0]) for x in pt_eta_phi_mass(lepton_p4[None, :]))
-    lep_scale = lepton_scale(lepton_p4, lepton_id, detector, rng)
-    neutrino_pt = candidate.truth["neutrino"][0][:2]
-    met = measured_met(candidate, jets_p4, jets.scale, np.array([lep_scale]), neutrino_pt, detector, rng)
-
     lep_pt_smeared = lep_pt * lep_scale
-    if (
-        len(jets.pt) < selection.min_jets
-        or jets.btag.sum() < selection.min_btags
-        or lep_pt_smeared <= detector.leptons.pt_min
-    ):
+    if not measured.selected(selection, lep_pt_smeared):
         return None
 
     t = candidate.truth
@@ -162,22 +164,8 @@ def _reconstruct(
     nu_pt, nu_eta, nu_phi, _ = pt_eta_phi_mass(t["neutrino"][0][None, :])
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(t["lepton"][0][None, :])
     collections = {
-        "Jet": {
-            "pt": jets.pt,
-            "eta": jets.eta,
-            "phi": jets.phi,
-            "mass": jets.mass,
-            "btag": jets.btag,
-            "hadronFlavour": jets.flavour,
-        },
-        "Lepton": {
-            "pt": [lep_pt_smeared],
-            "eta": [lep_eta],
-            "phi": [lep_phi],
-            "mass": [lep_mass * lep_scale],
-            "charge": [lepton_charge(lepton_id)],
-            "pdgId": [lepton_id],
-        },
+        "Jet": jets.columns(),
+        "Lepton": lepton_columns([lep_pt_smeared], [lep_eta], [lep_phi], [lep_mass * lep_scale], [lepton_id]),
         "GenParton": {
             "pt": p_pt,
             "eta": p_eta,
@@ -187,10 +175,7 @@ def _reconstruct(
             "jetIdx": jet_index,
         },
     }
-    scalars = {
-        "MET_pt": float(np.hypot(*met)),
-        "MET_phi": float(np.arctan2(met[1], met[0])),
-        "MET_sumEt": candidate.sum_et,
+    scalars = met_columns(met, candidate.sum_et) | {
         "GenNu_pt": float(nu_pt[0]),
         "GenNu_eta": float(nu_eta[0]),
         "GenNu_phi": float(nu_phi[0]),
@@ -205,51 +190,19 @@ def _reconstruct(
 
 
 def generate_ttbar_block(
-    n_selected: int,
-    *,
-    pythia_seeds: tuple[int, int],
-    rng: np.random.Generator,
-    block_index: int = 0,
-    detector: DetectorResponse | None = None,
-    selection: TTbarSelection | None = None,
-    batch_size: int = 50,
-    max_generated: int | None = None,
-    progress: Any = None,
+    n_selected: int, *, pythia_seeds: tuple[int, int], selection: TTbarSelection | None = None, **options: Any
 ) -> TTbarBlockResult:
-    """Generate events until ``n_selected`` pass the selection (or ``max_generated`` are generated).
+    """Generate events until ``n_selected`` pass the selection (or ``options["max_generated"]`` are generated).
 
-    Args:
-        n_selected: selected events to return.
-        pythia_seeds: seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances (they take turns batch by batch).
-        rng: the generator for detector smearing and tagging.
-        block_index: stored as ``luminosityBlock`` (1-based) and in the event numbers.
-        batch_size: events generated per ``nextBatch`` call (the W charge alternates between batches).
-        max_generated: a safety stop (default: 100 × ``n_selected`` + 1000).
-        progress: an object with ``update(n)`` called with newly selected events (a tqdm bar).
+    ``pythia_seeds``: the seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances (they take turns batch by batch);
+    ``options``: ``rng`` (required), ``block_index``, ``detector``, ``batch_size``, ``max_generated``, ``progress``, as
+    :func:`~hepgen.sim.ttbar_events.generate_block`.
     """
-    detector = detector or DetectorResponse()
-    selection = selection or TTbarSelection()
+    reconstruct = partial(_reconstruct, selection=selection or TTbarSelection())
+    sample = TTbarSample(_truth, _one_lepton, _neutrino_pt, reconstruct, preselected="one_isolated_lepton")
     pythias = [make_pythia(ttbar_settings(+1), pythia_seeds[0]), make_pythia(ttbar_settings(-1), pythia_seeds[1])]
-    max_generated = max_generated if max_generated is not None else 100 * n_selected + 1000
-    sample = TTbarSample(
-        truth=_truth,
-        accepts=lambda ids: len(ids) == 1,
-        reconstruct=lambda candidate, jets_p4, rng: _reconstruct(candidate, jets_p4, detector, selection, rng),
-        preselected="one_isolated_lepton",
-    )
     buffer = ttbar_columns()
-    cutflow = generate_block(
-        sample,
-        pythias,
-        buffer,
-        n_selected,
-        rng=rng,
-        block_index=block_index,
-        detector=detector,
-        batch_size=batch_size,
-        max_generated=max_generated,
-        progress=progress,
-    )
+    cutflow = generate_block(sample, pythias, buffer, n_selected, **options)
     return TTbarBlockResult(
         columns=buffer.columns(),
         generated=cutflow["consumed"],

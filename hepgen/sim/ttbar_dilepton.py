@@ -18,17 +18,29 @@ b̄, with ``jetIdx``). Read by the ``hepgen-ttbar-dilepton`` schema.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass
-from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import ParticleRecords, make_pythia
 from hepgen.sim.ttbar import TTBAR_SETTINGS, TTbarSelection
-from hepgen.sim.ttbar_events import Candidate, TTbarSample, generate_block, lepton_charge, measured_met, top_decays
-from hepgen.sim.ttbar_objects import jet_response, lepton_scale, match_partons
+from hepgen.sim.ttbar_events import (
+    EVENT_COLUMNS,
+    JET_COLUMNS,
+    LEPTON_COLUMNS,
+    Candidate,
+    Measured,
+    TTbarSample,
+    generate_block,
+    lepton_charge,
+    lepton_columns,
+    met_columns,
+    top_decays,
+)
+from hepgen.sim.ttbar_objects import match_partons
 
 __all__ = ["DILEPTON_SETTINGS", "DILEPTON_SELECTION", "DileptonBlockResult", "generate_dilepton_block"]
 
@@ -53,20 +65,13 @@ def dilepton_columns() -> ColumnBuffer:
     f4, i4 = np.float32, np.int32
     return ColumnBuffer(
         {
-            "Jet": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "btag": i4, "hadronFlavour": i4},
-            "Lepton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": i4, "pdgId": i4},
+            "Jet": JET_COLUMNS,
+            "Lepton": LEPTON_COLUMNS,
             "GenNu": {"pt": f4, "eta": f4, "phi": f4, "pdgId": i4},
             "GenLepton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4},
             "GenB": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4, "jetIdx": i4},
         },
-        {
-            "run": np.uint32,
-            "luminosityBlock": np.uint32,
-            "event": np.uint64,
-            "MET_pt": f4,
-            "MET_phi": f4,
-            "MET_sumEt": f4,
-        },
+        EVENT_COLUMNS,
     )
 
 
@@ -98,30 +103,17 @@ def _opposite_charges(ids: list[int]) -> bool:
     return len(ids) == 2 and lepton_charge(ids[0]) != lepton_charge(ids[1])
 
 
-def _reconstruct(
-    candidate: Candidate,
-    jets_p4: np.ndarray,
-    detector: DetectorResponse,
-    selection: TTbarSelection,
-    rng: np.random.Generator,
-) -> tuple[dict, dict] | None:
-    """Detector response and selection of one clustered candidate; None if it fails the selection."""
-    jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
+def _neutrinos_pt(truth: dict[int, dict[str, Any]]) -> np.ndarray:
+    """Both neutrinos' summed (px, py) [GeV]."""
+    return truth[1]["neutrino"][0][:2] + truth[-1]["neutrino"][0][:2]
 
-    lepton_scales = np.array(
-        [lepton_scale(p, i, detector, rng) for p, i in zip(candidate.leptons_p4, candidate.lepton_ids)]
-    )
-    leptons = candidate.leptons_p4 * lepton_scales[:, None]
+
+def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSelection) -> tuple[dict, dict] | None:
+    """The NanoAOD columns of one measured candidate; None if it fails the selection."""
+    jets, met = measured.jets, measured.met
+    leptons = candidate.leptons_p4 * measured.lepton_scales[:, None]
     l_pt, l_eta, l_phi, l_mass = pt_eta_phi_mass(leptons)
-
-    neutrinos_pt = candidate.truth[1]["neutrino"][0][:2] + candidate.truth[-1]["neutrino"][0][:2]
-    met = measured_met(candidate, jets_p4, jets.scale, lepton_scales, neutrinos_pt, detector, rng)
-
-    if (
-        len(jets.pt) < selection.min_jets
-        or jets.btag.sum() < selection.min_btags
-        or (l_pt <= detector.leptons.pt_min).any()
-    ):
+    if not measured.selected(selection, l_pt):
         return None
     lepton_order = np.argsort(-l_pt, kind="stable")
 
@@ -132,22 +124,8 @@ def _reconstruct(
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(np.stack([t["lepton"][0] for t in truth]))
     ids = np.asarray(candidate.lepton_ids)[lepton_order]
     collections = {
-        "Jet": {
-            "pt": jets.pt,
-            "eta": jets.eta,
-            "phi": jets.phi,
-            "mass": jets.mass,
-            "btag": jets.btag,
-            "hadronFlavour": jets.flavour,
-        },
-        "Lepton": {
-            "pt": l_pt[lepton_order],
-            "eta": l_eta[lepton_order],
-            "phi": l_phi[lepton_order],
-            "mass": l_mass[lepton_order],
-            "charge": [lepton_charge(int(i)) for i in ids],
-            "pdgId": ids,
-        },
+        "Jet": jets.columns(),
+        "Lepton": lepton_columns(*(x[lepton_order] for x in (l_pt, l_eta, l_phi, l_mass)), ids),
         "GenNu": {"pt": nu_pt, "eta": nu_eta, "phi": nu_phi, "pdgId": [t["neutrino"][1] for t in truth]},
         "GenLepton": {
             "pt": gl_pt,
@@ -165,50 +143,18 @@ def _reconstruct(
             "jetIdx": match_partons(b_eta, b_phi, jets.eta, jets.phi),
         },
     }
-    scalars = {
-        "MET_pt": float(np.hypot(*met)),
-        "MET_phi": float(np.arctan2(met[1], met[0])),
-        "MET_sumEt": candidate.sum_et,
-    }
-    return collections, scalars
+    return collections, met_columns(met, candidate.sum_et)
 
 
 def generate_dilepton_block(
-    n_selected: int,
-    *,
-    pythia_seed: int,
-    rng: np.random.Generator,
-    block_index: int = 0,
-    detector: DetectorResponse | None = None,
-    selection: TTbarSelection = DILEPTON_SELECTION,
-    batch_size: int = 50,
-    max_generated: int | None = None,
-    progress: Any = None,
+    n_selected: int, *, pythia_seed: int, selection: TTbarSelection = DILEPTON_SELECTION, **options: Any
 ) -> DileptonBlockResult:
-    """Generate events until ``n_selected`` pass the selection (or ``max_generated`` are generated); as
-    :func:`hepgen.sim.ttbar.generate_ttbar_block` with one Pythia instance (both W decay leptonically)."""
-    detector = detector or DetectorResponse()
-    pythia = make_pythia(list(DILEPTON_SETTINGS), pythia_seed)
-    max_generated = max_generated if max_generated is not None else 100 * n_selected + 1000
-    sample = TTbarSample(
-        truth=_truth,
-        accepts=_opposite_charges,
-        reconstruct=lambda candidate, jets_p4, rng: _reconstruct(candidate, jets_p4, detector, selection, rng),
-        preselected="two_isolated_leptons",
-    )
+    """Generate events until ``n_selected`` pass the selection; as :func:`hepgen.sim.ttbar.generate_ttbar_block` with
+    one Pythia instance (both W decay leptonically)."""
+    reconstruct = partial(_reconstruct, selection=selection)
+    sample = TTbarSample(_truth, _opposite_charges, _neutrinos_pt, reconstruct, preselected="two_isolated_leptons")
     buffer = dilepton_columns()
-    cutflow = generate_block(
-        sample,
-        [pythia],
-        buffer,
-        n_selected,
-        rng=rng,
-        block_index=block_index,
-        detector=detector,
-        batch_size=batch_size,
-        max_generated=max_generated,
-        progress=progress,
-    )
+    cutflow = generate_block(sample, [make_pythia(list(DILEPTON_SETTINGS), pythia_seed)], buffer, n_selected, **options)
     return DileptonBlockResult(
         buffer.columns(), cutflow["consumed"], cutflow["two_isolated_leptons"], len(buffer), cutflow
     )

@@ -17,9 +17,52 @@ import numpy as np
 from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import ParticleRecords, next_batch
-from hepgen.sim.ttbar_objects import cluster_jets, isolated_leptons, particle_level
+from hepgen.sim.ttbar_objects import Jets, cluster_jets, isolated_leptons, jet_response, lepton_scale, particle_level
 
-__all__ = ["TopDecay", "top_decays", "Candidate", "TTbarSample", "measured_met", "generate_block", "lepton_charge"]
+__all__ = [
+    "TopDecay",
+    "top_decays",
+    "Candidate",
+    "TTbarSample",
+    "Measured",
+    "measure",
+    "measured_met",
+    "generate_block",
+    "lepton_charge",
+    "JET_COLUMNS",
+    "LEPTON_COLUMNS",
+    "EVENT_COLUMNS",
+    "lepton_columns",
+    "met_columns",
+]
+
+_F4, _I4 = np.float32, np.int32
+#: The NanoAOD jet and lepton columns both samples write, with their types.
+JET_COLUMNS = {"pt": _F4, "eta": _F4, "phi": _F4, "mass": _F4, "btag": _I4, "hadronFlavour": _I4}
+LEPTON_COLUMNS = {"pt": _F4, "eta": _F4, "phi": _F4, "mass": _F4, "charge": _I4, "pdgId": _I4}
+#: The per-event columns both samples write: the event's identifiers and its MET.
+EVENT_COLUMNS = {"run": np.uint32, "luminosityBlock": np.uint32, "event": np.uint64} | {
+    "MET_pt": _F4,
+    "MET_phi": _F4,
+    "MET_sumEt": _F4,
+}
+
+
+def lepton_columns(pt: Any, eta: Any, phi: Any, mass: Any, ids: Sequence[int]) -> dict[str, Any]:
+    """The measured leptons as NanoAOD ``Lepton_*`` columns (:data:`LEPTON_COLUMNS`), the charge from the PDG id."""
+    return {
+        "pt": pt,
+        "eta": eta,
+        "phi": phi,
+        "mass": mass,
+        "charge": [lepton_charge(int(i)) for i in ids],
+        "pdgId": ids,
+    }
+
+
+def met_columns(met: np.ndarray, sum_et: float) -> dict[str, float]:
+    """MET (px, py) [GeV] and ΣET as NanoAOD's ``MET_pt``, ``MET_phi``, ``MET_sumEt``."""
+    return {"MET_pt": float(np.hypot(*met)), "MET_phi": float(np.arctan2(met[1], met[0])), "MET_sumEt": sum_et}
 
 
 @dataclass
@@ -74,6 +117,40 @@ class Candidate:
     truth: Any
 
 
+@dataclass
+class Measured:
+    """A clustered candidate behind the detector: its jets, each lepton's energy scale ``[k]``, the MET (px, py)."""
+
+    jets: Jets
+    lepton_scales: np.ndarray
+    met: np.ndarray
+    detector: DetectorResponse
+
+    def selected(self, selection: Any, lepton_pt: Any) -> bool:
+        """≥ ``selection.min_jets`` jets, ≥ ``min_btags`` b-tags, and every lepton (measured ``lepton_pt``) above the
+        lepton threshold."""
+        return (
+            len(self.jets.pt) >= selection.min_jets
+            and self.jets.btag.sum() >= selection.min_btags
+            and bool(np.all(np.asarray(lepton_pt) > self.detector.leptons.pt_min))
+        )
+
+
+def measure(
+    candidate: Candidate,
+    jets_p4: np.ndarray,
+    neutrinos_pt: np.ndarray,
+    detector: DetectorResponse,
+    rng: np.random.Generator,
+) -> Measured:
+    """The detector's response to a clustered candidate, in a fixed order of random draws: the jets, each lepton's
+    energy scale, the MET's noise."""
+    jets = jet_response(jets_p4, candidate.heavy_p4, candidate.heavy_flavour, detector, rng)
+    scales = np.array([lepton_scale(p, i, detector, rng) for p, i in zip(candidate.leptons_p4, candidate.lepton_ids)])
+    met = measured_met(candidate, jets_p4, jets.scale, scales, neutrinos_pt, detector, rng)
+    return Measured(jets, scales, met, detector)
+
+
 @dataclass(frozen=True)
 class TTbarSample:
     """What a tt̄ sample says about itself.
@@ -81,13 +158,15 @@ class TTbarSample:
     Attributes:
         truth: (records, event) → the sample's truth, or None to reject the event (counted as ``truth``).
         accepts: the PDG ids of an event's isolated leptons → whether it passes the preselection.
-        reconstruct: (candidate, jets p4 [n, 4], rng) → (collections, scalars) of a selected event, or None.
+        neutrinos_pt: the truth → the neutrinos' summed (px, py) [GeV] (MET of the ``neutrino`` source).
+        reconstruct: (candidate, its :class:`Measured` objects) → (collections, scalars) of a selected event, or None.
         preselected: the cutflow's name of the preselection.
     """
 
     truth: Callable[[ParticleRecords, int], Any]
     accepts: Callable[[Sequence[int]], bool]
-    reconstruct: Callable[[Candidate, np.ndarray, np.random.Generator], tuple[dict, dict] | None]
+    neutrinos_pt: Callable[[Any], np.ndarray]
+    reconstruct: Callable[[Candidate, Measured], tuple[dict, dict] | None]
     preselected: str
 
 
@@ -152,15 +231,26 @@ def generate_block(
     n_selected: int,
     *,
     rng: np.random.Generator,
-    block_index: int,
-    detector: DetectorResponse,
-    batch_size: int,
-    max_generated: int,
+    block_index: int = 0,
+    detector: DetectorResponse | None = None,
+    batch_size: int = 50,
+    max_generated: int | None = None,
     progress: Any = None,
 ) -> dict[str, int]:
-    """Generate until ``n_selected`` events are in ``buffer`` (or ``max_generated`` are generated), the Pythia
-    instances taking turns batch by batch; returns the cutflow (``consumed``: the events generated up to the last one
-    kept, or all of them when ``max_generated`` stopped the loop)."""
+    """Generate until ``n_selected`` events are in ``buffer`` (or ``max_generated`` are generated); returns the cutflow
+    (``consumed``: the events generated up to the last one kept, or all of them when ``max_generated`` stopped).
+
+    Args:
+        sample: what the sample says of itself; pythias: its Pythia instances, taking turns batch by batch.
+        rng: the generator of the detector's smearing and tagging.
+        block_index: stored as ``luminosityBlock`` (1-based) and in the event numbers.
+        detector: the detector (default: :class:`~hepgen.sim.detector.DetectorResponse`).
+        batch_size: events generated per ``nextBatch`` call.
+        max_generated: a safety stop (default: 100 × ``n_selected`` + 1000).
+        progress: an object with ``update(n)`` called with newly selected events (a tqdm bar).
+    """
+    detector = detector or DetectorResponse()
+    max_generated = max_generated if max_generated is not None else 100 * n_selected + 1000
     cutflow = {"generated": 0, "consumed": 0, "pythia_failed": 0, "truth": 0, sample.preselected: 0, "selected": 0}
     pending: list[Candidate] = []
 
@@ -168,7 +258,8 @@ def generate_block(
         for candidate, jets_p4 in zip(pending, cluster_jets([c.visible for c in pending], detector.jets.radius)):
             if len(buffer) >= n_selected:
                 break
-            result = sample.reconstruct(candidate, jets_p4, rng)
+            measured = measure(candidate, jets_p4, sample.neutrinos_pt(candidate.truth), detector, rng)
+            result = sample.reconstruct(candidate, measured)
             if result is not None:
                 collections, scalars = result
                 event_number = block_index * 100_000_000 + candidate.number

@@ -129,6 +129,12 @@ class Jets:
     flavour: np.ndarray
     scale: np.ndarray
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The jets as NanoAOD ``Jet_*`` columns (:data:`JET_COLUMNS`)."""
+        return {"pt": self.pt, "eta": self.eta, "phi": self.phi, "mass": self.mass, "btag": self.btag} | {
+            "hadronFlavour": self.flavour
+        }
+
 
 def jet_response(
     jets_p4: np.ndarray,

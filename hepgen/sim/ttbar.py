@@ -22,30 +22,19 @@ Output names follow NanoAOD (``Jet_*``, ``Lepton_*``, ``MET_*``, ``GenNu_*``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass
+from hepgen.sim import ttbar_events as events
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import ParticleRecords, make_pythia
-from hepgen.sim.ttbar_events import (
-    EVENT_COLUMNS,
-    JET_COLUMNS,
-    LEPTON_COLUMNS,
-    Candidate,
-    Measured,
-    TTbarSample,
-    generate_block,
-    lepton_columns,
-    met_columns,
-    top_decays,
-)
 from hepgen.sim.ttbar_objects import match_partons
 
-__all__ = ["TTbarSelection", "TTBAR_SETTINGS", "ttbar_settings", "TTbarBlockResult", "generate_ttbar_block"]
+__all__ = ["TTbarSelection", "TTBAR_SETTINGS", "ttbar_settings", "generate_ttbar_block"]
 
 #: Pythia settings of the tt̄ process (the W decays are added per instance).
 TTBAR_SETTINGS: tuple[str, ...] = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "6:m0 = 172.5")
@@ -71,27 +60,15 @@ class TTbarSelection:
             raise ValueError(f"invalid selection {self}")
 
 
-@dataclass
-class TTbarBlockResult:
-    """The selected events of one block and its bookkeeping."""
-
-    columns: dict[str, Any]
-    generated: int
-    with_one_lepton: int
-    selected: int
-    failed_truth: int = 0
-    cutflow: dict[str, int] = field(default_factory=dict)
-
-
 def ttbar_columns() -> ColumnBuffer:
     f4, i4 = np.float32, np.int32
     return ColumnBuffer(
         {
-            "Jet": JET_COLUMNS,
-            "Lepton": LEPTON_COLUMNS,
+            "Jet": events.JET_COLUMNS,
+            "Lepton": events.LEPTON_COLUMNS,
             "GenParton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4, "jetIdx": i4},
         },
-        EVENT_COLUMNS
+        events.EVENT_COLUMNS
         | {
             "GenNu_pt": f4,
             "GenNu_eta": f4,
@@ -108,7 +85,7 @@ def ttbar_columns() -> ColumnBuffer:
 
 def _truth(records: ParticleRecords, event: int) -> dict[str, Any] | None:
     """The tt̄ decay products of one event; None if the record does not hold t → Wq with one leptonic W."""
-    decays = top_decays(records, event)
+    decays = events.top_decays(records, event)
     if decays is None:
         return None
     o = records.offsets[event]
@@ -148,7 +125,9 @@ def _neutrino_pt(truth: dict[str, Any]) -> np.ndarray:
     return truth["neutrino"][0][:2]
 
 
-def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSelection) -> tuple[dict, dict] | None:
+def _reconstruct(
+    candidate: events.Candidate, measured: events.Measured, *, selection: TTbarSelection
+) -> tuple[dict, dict] | None:
     """The NanoAOD columns of one measured candidate; None if it fails the selection."""
     jets, met, lep_scale = measured.jets, measured.met, measured.lepton_scales[0]
     lepton_p4, lepton_id = candidate.leptons_p4[0], candidate.lepton_ids[0]
@@ -165,7 +144,7 @@ def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSe
     gl_pt, gl_eta, gl_phi, gl_mass = pt_eta_phi_mass(t["lepton"][0][None, :])
     collections = {
         "Jet": jets.columns(),
-        "Lepton": lepton_columns([lep_pt_smeared], [lep_eta], [lep_phi], [lep_mass * lep_scale], [lepton_id]),
+        "Lepton": events.lepton_columns([lep_pt_smeared], [lep_eta], [lep_phi], [lep_mass * lep_scale], [lepton_id]),
         "GenParton": {
             "pt": p_pt,
             "eta": p_eta,
@@ -175,7 +154,7 @@ def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSe
             "jetIdx": jet_index,
         },
     }
-    scalars = met_columns(met, candidate.sum_et) | {
+    scalars = events.met_columns(met, candidate.sum_et) | {
         "GenNu_pt": float(nu_pt[0]),
         "GenNu_eta": float(nu_eta[0]),
         "GenNu_phi": float(nu_phi[0]),
@@ -191,7 +170,7 @@ def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSe
 
 def generate_ttbar_block(
     n_selected: int, *, pythia_seeds: tuple[int, int], selection: TTbarSelection | None = None, **options: Any
-) -> TTbarBlockResult:
+) -> events.BlockResult:
     """Generate events until ``n_selected`` pass the selection (or ``options["max_generated"]`` are generated).
 
     ``pythia_seeds``: the seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances (they take turns batch by batch);
@@ -199,15 +178,7 @@ def generate_ttbar_block(
     :func:`~hepgen.sim.ttbar_events.generate_block`.
     """
     reconstruct = partial(_reconstruct, selection=selection or TTbarSelection())
-    sample = TTbarSample(_truth, _one_lepton, _neutrino_pt, reconstruct, preselected="one_isolated_lepton")
+    sample = events.TTbarSample(_truth, _one_lepton, _neutrino_pt, reconstruct, preselected="one_isolated_lepton")
     pythias = [make_pythia(ttbar_settings(+1), pythia_seeds[0]), make_pythia(ttbar_settings(-1), pythia_seeds[1])]
     buffer = ttbar_columns()
-    cutflow = generate_block(sample, pythias, buffer, n_selected, **options)
-    return TTbarBlockResult(
-        columns=buffer.columns(),
-        generated=cutflow["consumed"],
-        with_one_lepton=cutflow["one_isolated_lepton"],
-        selected=len(buffer),
-        failed_truth=cutflow["truth"],
-        cutflow=cutflow,
-    )
+    return events.generate_block(sample, pythias, buffer, n_selected, **options)

@@ -17,32 +17,19 @@ b̄, with ``jetIdx``). Read by the ``hepgen-ttbar-dilepton`` schema.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass
+from hepgen.sim import ttbar_events as events
 from hepgen.sim.output import ColumnBuffer
 from hepgen.sim.pythia import ParticleRecords, make_pythia
 from hepgen.sim.ttbar import TTBAR_SETTINGS, TTbarSelection
-from hepgen.sim.ttbar_events import (
-    EVENT_COLUMNS,
-    JET_COLUMNS,
-    LEPTON_COLUMNS,
-    Candidate,
-    Measured,
-    TTbarSample,
-    generate_block,
-    lepton_charge,
-    lepton_columns,
-    met_columns,
-    top_decays,
-)
 from hepgen.sim.ttbar_objects import match_partons
 
-__all__ = ["DILEPTON_SETTINGS", "DILEPTON_SELECTION", "DileptonBlockResult", "generate_dilepton_block"]
+__all__ = ["DILEPTON_SETTINGS", "DILEPTON_SELECTION", "generate_dilepton_block"]
 
 #: Pythia settings: the tt̄ process with both W forced to eν or μν.
 DILEPTON_SETTINGS: tuple[str, ...] = (*TTBAR_SETTINGS, "24:onMode = off", "24:onIfAny = 11 13")
@@ -50,35 +37,24 @@ DILEPTON_SETTINGS: tuple[str, ...] = (*TTBAR_SETTINGS, "24:onMode = off", "24:on
 DILEPTON_SELECTION = TTbarSelection(min_jets=2, min_btags=1)
 
 
-@dataclass
-class DileptonBlockResult:
-    """The selected events of one block and its bookkeeping."""
-
-    columns: dict[str, Any]
-    generated: int
-    with_two_leptons: int
-    selected: int
-    cutflow: dict[str, int] = field(default_factory=dict)
-
-
 def dilepton_columns() -> ColumnBuffer:
     f4, i4 = np.float32, np.int32
     return ColumnBuffer(
         {
-            "Jet": JET_COLUMNS,
-            "Lepton": LEPTON_COLUMNS,
+            "Jet": events.JET_COLUMNS,
+            "Lepton": events.LEPTON_COLUMNS,
             "GenNu": {"pt": f4, "eta": f4, "phi": f4, "pdgId": i4},
             "GenLepton": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4},
             "GenB": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "pdgId": i4, "jetIdx": i4},
         },
-        EVENT_COLUMNS,
+        events.EVENT_COLUMNS,
     )
 
 
 def _truth(records: ParticleRecords, event: int) -> dict[int, dict[str, Any]] | None:
     """Per top sign (+1 top, −1 antitop) its b, lepton and neutrino (p4, pdgId); None if the record does not hold
     t → Wb, W → ℓν for both tops."""
-    decays = top_decays(records, event)
+    decays = events.top_decays(records, event)
     if decays is None:
         return None
     o = records.offsets[event]
@@ -100,7 +76,7 @@ def _truth(records: ParticleRecords, event: int) -> dict[int, dict[str, Any]] | 
 
 def _opposite_charges(ids: list[int]) -> bool:
     """Exactly two isolated leptons, of opposite charge."""
-    return len(ids) == 2 and lepton_charge(ids[0]) != lepton_charge(ids[1])
+    return len(ids) == 2 and events.lepton_charge(ids[0]) != events.lepton_charge(ids[1])
 
 
 def _neutrinos_pt(truth: dict[int, dict[str, Any]]) -> np.ndarray:
@@ -108,7 +84,9 @@ def _neutrinos_pt(truth: dict[int, dict[str, Any]]) -> np.ndarray:
     return truth[1]["neutrino"][0][:2] + truth[-1]["neutrino"][0][:2]
 
 
-def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSelection) -> tuple[dict, dict] | None:
+def _reconstruct(
+    candidate: events.Candidate, measured: events.Measured, *, selection: TTbarSelection
+) -> tuple[dict, dict] | None:
     """The NanoAOD columns of one measured candidate; None if it fails the selection."""
     jets, met = measured.jets, measured.met
     leptons = candidate.leptons_p4 * measured.lepton_scales[:, None]
@@ -125,7 +103,7 @@ def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSe
     ids = np.asarray(candidate.lepton_ids)[lepton_order]
     collections = {
         "Jet": jets.columns(),
-        "Lepton": lepton_columns(*(x[lepton_order] for x in (l_pt, l_eta, l_phi, l_mass)), ids),
+        "Lepton": events.lepton_columns(*(x[lepton_order] for x in (l_pt, l_eta, l_phi, l_mass)), ids),
         "GenNu": {"pt": nu_pt, "eta": nu_eta, "phi": nu_phi, "pdgId": [t["neutrino"][1] for t in truth]},
         "GenLepton": {
             "pt": gl_pt,
@@ -143,18 +121,19 @@ def _reconstruct(candidate: Candidate, measured: Measured, *, selection: TTbarSe
             "jetIdx": match_partons(b_eta, b_phi, jets.eta, jets.phi),
         },
     }
-    return collections, met_columns(met, candidate.sum_et)
+    return collections, events.met_columns(met, candidate.sum_et)
 
 
 def generate_dilepton_block(
     n_selected: int, *, pythia_seed: int, selection: TTbarSelection = DILEPTON_SELECTION, **options: Any
-) -> DileptonBlockResult:
+) -> events.BlockResult:
     """Generate events until ``n_selected`` pass the selection; as :func:`hepgen.sim.ttbar.generate_ttbar_block` with
     one Pythia instance (both W decay leptonically)."""
     reconstruct = partial(_reconstruct, selection=selection)
-    sample = TTbarSample(_truth, _opposite_charges, _neutrinos_pt, reconstruct, preselected="two_isolated_leptons")
+    sample = events.TTbarSample(
+        _truth, _opposite_charges, _neutrinos_pt, reconstruct, preselected="two_isolated_leptons"
+    )
     buffer = dilepton_columns()
-    cutflow = generate_block(sample, [make_pythia(list(DILEPTON_SETTINGS), pythia_seed)], buffer, n_selected, **options)
-    return DileptonBlockResult(
-        buffer.columns(), cutflow["consumed"], cutflow["two_isolated_leptons"], len(buffer), cutflow
+    return events.generate_block(
+        sample, [make_pythia(list(DILEPTON_SETTINGS), pythia_seed)], buffer, n_selected, **options
     )

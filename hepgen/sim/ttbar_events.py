@@ -24,6 +24,7 @@ __all__ = [
     "top_decays",
     "Candidate",
     "TTbarSample",
+    "BlockResult",
     "Measured",
     "measure",
     "measured_met",
@@ -115,6 +116,17 @@ class Candidate:
     met_visible: np.ndarray  # [2] −Σ visible pT (leptons included)
     sum_et: float
     truth: Any
+
+
+@dataclass
+class BlockResult:
+    """The selected events of one block (NanoAOD columns) and its bookkeeping: the events ``generated`` (up to the
+    last one kept), those ``selected``, and the cutflow of every step."""
+
+    columns: dict[str, Any]
+    generated: int
+    selected: int
+    cutflow: dict[str, int]
 
 
 @dataclass
@@ -236,9 +248,9 @@ def generate_block(
     batch_size: int = 50,
     max_generated: int | None = None,
     progress: Any = None,
-) -> dict[str, int]:
-    """Generate until ``n_selected`` events are in ``buffer`` (or ``max_generated`` are generated); returns the cutflow
-    (``consumed``: the events generated up to the last one kept, or all of them when ``max_generated`` stopped).
+) -> BlockResult:
+    """Generate until ``n_selected`` events are in ``buffer`` (or ``max_generated`` are generated); the cutflow's
+    ``consumed`` are the events generated up to the last one kept, or all of them when ``max_generated`` stopped.
 
     Args:
         sample: what the sample says of itself; pythias: its Pythia instances, taking turns batch by batch.
@@ -287,4 +299,4 @@ def generate_block(
     cutflow["selected"] = len(buffer)
     if len(buffer) < n_selected:
         cutflow["consumed"] = cutflow["generated"]
-    return cutflow
+    return BlockResult(buffer.columns(), cutflow["consumed"], len(buffer), cutflow)

@@ -24,6 +24,7 @@ from typing import Any
 
 from hepgen import __version__
 from hepgen.errors import EXIT_TEMPFAIL, HepgenError, HepgenInputError
+from hepgen.tasks.settings import values_of
 
 __all__ = ["main", "build_parser"]
 
@@ -31,14 +32,7 @@ __all__ = ["main", "build_parser"]
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from hepgen.io import describe_events, read
 
-    events = read(
-        args.files,
-        args.schema,
-        tree=args.tree,
-        entry_start=args.entry_start,
-        entry_stop=args.entry_stop,
-        nonfinite=args.nonfinite,
-    )
+    events = read(args.files, args.schema, **values_of(args, "tree", "entry_start", "entry_stop", "nonfinite"))
     print(describe_events(events))
     return 0
 
@@ -201,15 +195,9 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
+    options = values_of(args, "budget", "use_shipped_models", "accelerator", "max_events")
     result = run_quickstart(
-        args.data,
-        args.out,
-        budget=args.budget,
-        use_shipped_models=args.use_shipped_models,
-        accelerator=args.accelerator,
-        progress=not args.no_progress,
-        max_events=args.max_events,
-        draw_figures=not args.no_figures,
+        args.data, args.out, progress=not args.no_progress, draw_figures=not args.no_figures, **options
     )
     print(result.summary_path.read_text(encoding="utf-8"))
     print(

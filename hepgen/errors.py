@@ -11,7 +11,8 @@ The command line prints either as one line (never a traceback) and exits with it
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "EXIT_OK",
@@ -27,6 +28,7 @@ __all__ = [
     "CorruptFileError",
     "SchemaError",
     "closest_names",
+    "one_of",
 ]
 
 #: Exit codes of the command line (see the README's table).
@@ -90,3 +92,11 @@ def closest_names(name: str, candidates: Iterable[str], n: int = 5) -> list[str]
         extra = [c for c in candidates if lowered in c.lower() and c not in close]
         close += extra[: n - len(close)]
     return close
+
+
+def one_of(choices: Iterable[Any] | Mapping[str, Any], value: Any, what: str) -> Any:
+    """``choices[value]`` of a mapping (``value`` itself of other choices) if ``value`` is one of ``choices``; else
+    HepgenInputError ``"unknown {what} {value!r}; choose one of [...]"``."""
+    if value not in choices:
+        raise HepgenInputError(f"unknown {what} {value!r}; choose one of {list(choices)}")
+    return choices[value] if isinstance(choices, Mapping) else value

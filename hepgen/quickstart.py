@@ -193,7 +193,7 @@ def _predict(task_name: str, budget: dict[str, Any], **fields: Any) -> Path:
 def _neutrino_section(
     test: Path, models: dict[str, Path], out: Path, budget: dict[str, Any], device: str, progress: bool, draw: bool
 ) -> tuple[str, dict[str, Any]]:
-    from hepgen.validation.neutrino_comparison import methods_table, validate_neutrino
+    from hepgen.validation.neutrino import methods_table, validate_neutrino
 
     predictions = out / "predictions"
     files = [
@@ -252,7 +252,7 @@ def _pileup_section(
     progress: bool,
     draw: bool,
 ) -> tuple[str, dict[str, Any]]:
-    from hepgen.validation.pileup_comparison import methods_table, validate_pileup
+    from hepgen.validation.pileup import methods_table, validate_pileup
 
     files = []
     for mu in budget["mu_values"]:
@@ -264,24 +264,9 @@ def _pileup_section(
             "device": device,
             "progress": progress,
         }
-        files.append(
-            _predict(
-                "pileup",
-                budget,
-                run=str(models["pileup"]),
-                out=str(out / "predictions" / f"vipr_mu{mu:g}.root"),
-                **common,
-            )
-        )
-        files.append(
-            _predict(
-                "puppiml",
-                budget,
-                run=str(models["puppiml"]),
-                out=str(out / "predictions" / f"puppiml_mu{mu:g}.root"),
-                **common,
-            )
-        )
+        for task, method in (("pileup", "vipr"), ("puppiml", "puppiml")):
+            prediction = str(out / "predictions" / f"{method}_mu{mu:g}.root")
+            files.append(_predict(task, budget, run=str(models[task]), out=prediction, **common))
     metrics = validate_pileup(files, out, progress=progress, figures=draw)
     first = next(iter(metrics["per_mu"].values()))
     lines = [

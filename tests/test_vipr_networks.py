@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hepgen.models.edm import EDMPrecond
-from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
+from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 
 
 def batch(B=3, N=7, M=11, seed=0):
@@ -26,7 +26,8 @@ def pad(t, extra, value=0.0):
 @pytest.mark.parametrize("latents", [0, 8])
 def test_padded_constituents_change_nothing(latents):
     torch.manual_seed(0)
-    denoiser = EDMPrecond(VIPRDenoiser(dim=32, heads=4, blocks=2, encoder_blocks=1, latents=latents)).eval()
+    encoder = ObservedJetEncoder(3, 5, dim=32, heads=4, blocks=1, latents=latents)
+    denoiser = EDMPrecond(VIPRDenoiser(encoder, blocks=2)).eval()
     x, mask, obs, obs_mask, ctx = batch()
     sigma = torch.tensor([0.1, 1.0, 10.0])
     with torch.no_grad():
@@ -42,7 +43,8 @@ def test_padded_constituents_change_nothing(latents):
         )
     torch.testing.assert_close(wide[:, :7], ref, rtol=1e-5, atol=1e-5)
     assert not wide[:, 7:].any() and not ref[~mask].any()
-    multiplicity = MultiplicityModel(dim=32, heads=4, blocks=1, latents=latents, max_count=20).eval()
+    encoder = ObservedJetEncoder(3, 5, dim=32, heads=4, blocks=1, latents=latents)
+    multiplicity = MultiplicityModel(encoder, max_count=20).eval()
     with torch.no_grad():
         a = multiplicity(obs, obs_mask, ctx).logits
         b = multiplicity(pad(obs, 9, 5.0), pad(obs_mask, 9, False), ctx).logits
@@ -51,7 +53,7 @@ def test_padded_constituents_change_nothing(latents):
 
 def test_multiplicity_is_always_within_range():
     torch.manual_seed(1)
-    model = MultiplicityModel(dim=16, heads=2, blocks=1, max_count=12)
+    model = MultiplicityModel(ObservedJetEncoder(3, 5, dim=16, heads=2, blocks=1), max_count=12)
     _, _, obs, obs_mask, ctx = batch()
     with torch.no_grad():
         counts = model(obs, obs_mask, ctx).sample((2000,))
@@ -66,7 +68,7 @@ def test_particle_classifier_scores_every_particle_and_ignores_padding():
     from hepgen.models.vipr import ParticleClassifier
 
     torch.manual_seed(2)
-    model = ParticleClassifier(observed_features=3, context=5, dim=16, heads=2, blocks=1).eval()
+    model = ParticleClassifier(ObservedJetEncoder(3, 5, dim=16, heads=2, blocks=1)).eval()
     _, _, obs, obs_mask, ctx = batch()
     with torch.no_grad():
         logits = model(obs, obs_mask, ctx)

@@ -33,6 +33,7 @@ class ObservedJetEncoder(nn.Module):
 
     def __init__(self, features: int, context: int, *, dim: int, heads: int, blocks: int, latents: int = 0) -> None:
         super().__init__()
+        self.dim, self.heads = dim, heads
         self.embed = nn.Linear(features, dim)
         self.context = nn.Sequential(nn.Linear(context, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.latent = LatentSetEncoder(dim, heads, latents=latents, self_blocks=blocks) if latents else None
@@ -53,24 +54,13 @@ class ObservedJetEncoder(nn.Module):
 
 
 class VIPRDenoiser(nn.Module):
-    """Raw denoiser network ``F(x_in [B, N, D_x], c_noise [B]; mask, observed, observed_mask, context)``."""
+    """Raw denoiser network ``F(x_in [B, N, D_x], c_noise [B]; mask, observed, observed_mask, context)`` on the
+    observed jet's ``encoder``, with ``blocks`` self- and cross-attention blocks of the encoder's width."""
 
-    def __init__(
-        self,
-        *,
-        features: int = 3,
-        observed_features: int = 3,
-        context: int = 5,
-        dim: int = 64,
-        heads: int = 4,
-        blocks: int = 3,
-        encoder_blocks: int = 2,
-        latents: int = 0,
-    ) -> None:
+    def __init__(self, encoder: ObservedJetEncoder, *, features: int = 3, blocks: int = 3) -> None:
         super().__init__()
-        self.encoder = ObservedJetEncoder(
-            observed_features, context, dim=dim, heads=heads, blocks=encoder_blocks, latents=latents
-        )
+        self.encoder = encoder
+        dim, heads = encoder.dim, encoder.heads
         self.embed = nn.Linear(features, dim)
         self.sigma = FourierEmbedding(dim)
         self.self_blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(blocks))
@@ -110,22 +100,11 @@ class CountDistribution(Categorical):
 class MultiplicityModel(nn.Module):
     """p(n | observed jet): a categorical over the counts 0 … ``max_count`` from the pooled observed encoding."""
 
-    def __init__(
-        self,
-        *,
-        observed_features: int = 3,
-        context: int = 5,
-        dim: int = 64,
-        heads: int = 4,
-        blocks: int = 2,
-        latents: int = 0,
-        max_count: int = 128,
-    ) -> None:
+    def __init__(self, encoder: ObservedJetEncoder, *, max_count: int = 128) -> None:
         super().__init__()
         self.max_count = max_count
-        self.encoder = ObservedJetEncoder(
-            observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=latents
-        )
+        self.encoder = encoder
+        dim, heads = encoder.dim, encoder.heads
         self.pool = ClassAttentionPooling(dim, heads)
         self.head = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, max_count + 1))
 
@@ -141,11 +120,10 @@ class ParticleClassifier(nn.Module):
     per-particle head (the learned per-particle classifier of the VIPR paper's strongest baseline, PuppiML-like).
     """
 
-    def __init__(
-        self, *, observed_features: int = 3, context: int = 5, dim: int = 64, heads: int = 4, blocks: int = 3
-    ) -> None:
+    def __init__(self, encoder: ObservedJetEncoder) -> None:
         super().__init__()
-        self.encoder = ObservedJetEncoder(observed_features, context, dim=dim, heads=heads, blocks=blocks, latents=0)
+        self.encoder = encoder
+        dim = encoder.dim
         self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))
 
     def forward(self, observed: Tensor, observed_mask: Tensor, context: Tensor) -> Tensor:

@@ -92,16 +92,11 @@ def softkiller_cut(
 
 
 def softkiller_keep(
-    particles: ak.Array,
-    axis_eta: np.ndarray,
-    axis_phi: np.ndarray,
-    *,
-    grid_size: float,
-    radius: float = 1.0,
-    eligible: ak.Array | None = None,
+    particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, eligible: ak.Array | None = None, **grid: float
 ) -> ak.Array:
-    """The particles SoftKiller keeps: every non-``eligible`` particle, and the eligible ones at or above the cut."""
-    cut = softkiller_cut(particles, axis_eta, axis_phi, grid_size=grid_size, radius=radius, eligible=eligible)
+    """The particles SoftKiller keeps: every non-``eligible`` particle, and the eligible ones at or above the cut
+    (:func:`softkiller_cut`; ``grid``: its ``grid_size`` and ``radius``)."""
+    cut = softkiller_cut(particles, axis_eta, axis_phi, eligible=eligible, **grid)
     counts = ak.num(particles)
     threshold = ak.unflatten(np.repeat(cut, ak.to_numpy(counts)), counts)
     keep = particles.pt >= threshold

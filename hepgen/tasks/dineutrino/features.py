@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor
 
-from hepgen.errors import HepgenInputError
+from hepgen.errors import HepgenInputError, one_of
 from hepgen.io.events import Events
 from hepgen.physics.dilepton_neutrinos import ttbar_observables
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
@@ -66,8 +66,7 @@ def dineutrino_arrays(
 ) -> DineutrinoArrays:
     """The model inputs (the input set ``inputs`` of :data:`INPUT_SETS`) from events read with the
     ``hepgen-ttbar-dilepton`` schema (ℓ⁺ first, then ℓ⁻)."""
-    if inputs not in INPUT_SETS:
-        raise HepgenInputError(f"unknown dilepton input set {inputs!r}; known: {list(INPUT_SETS)}")
+    one_of(INPUT_SETS, inputs, "dilepton input set")
     if "leptons" not in list(events):
         raise HepgenInputError(f"the dilepton inputs need a 'leptons' collection; the events have {sorted(events)}")
     leptons, jets, met = events["leptons"], events["jets"], events["met"]

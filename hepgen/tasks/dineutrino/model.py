@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from hepgen.errors import HepgenInputError
+from hepgen.errors import HepgenInputError, one_of
+from hepgen.models.configured import ConfiguredModel
 from hepgen.models.regressors import FlowHead
 from hepgen.nn import MaskedStandardizer, ObjectSetEncoder
 from hepgen.tasks.dineutrino.features import INPUT_SETS, TARGETS, DineutrinoArrays
@@ -15,7 +16,7 @@ from hepgen.tasks.dineutrino.features import INPUT_SETS, TARGETS, DineutrinoArra
 __all__ = ["DineutrinoModel"]
 
 
-class DineutrinoModel(nn.Module):
+class DineutrinoModel(ConfiguredModel):
     """The object-set encoder and a conditional flow over the six targets (:data:`TARGETS`)."""
 
     def __init__(
@@ -24,26 +25,15 @@ class DineutrinoModel(nn.Module):
         dim: int = 64,
         heads: int = 4,
         layers: int = 3,
+        inputs: str = "basic",
         head_hidden: int = 128,
         flow_transforms: int = 4,
-        inputs: str = "basic",
         saved_with: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        #: What the model file holds beside the weights (e.g. the training settings of the data), or empty.
-        self.saved_with = dict(saved_with or {})
-        if inputs not in INPUT_SETS:
-            raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
-        self.config = {
-            "dim": dim,
-            "heads": heads,
-            "layers": layers,
-            "head_hidden": head_hidden,
-            "flow_transforms": flow_transforms,
-            "inputs": inputs,
-        }
-        self.encoder = ObjectSetEncoder(INPUT_SETS[inputs], dim=dim, heads=heads, layers=layers)
+        super().__init__(locals())
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
+        features = one_of(INPUT_SETS, inputs, "dilepton input set")
+        self.encoder = ObjectSetEncoder(features, dim=dim, heads=heads, layers=layers)
         self.head = FlowHead(dim, len(TARGETS), hidden=head_hidden, transforms=flow_transforms)
 
     def fit_standardization(self, arrays: DineutrinoArrays) -> None:

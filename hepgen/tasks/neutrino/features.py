@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hepgen.errors import HepgenInputError
+from hepgen.errors import HepgenInputError, one_of
 from hepgen.io.events import Events
 from hepgen.io.pointcloud import PointCloud
 from hepgen.physics.kinematics import p4_from_pt_eta_phi_mass
@@ -137,8 +137,7 @@ def neutrino_arrays(
     Events without a lepton, without jets, or (with ``require_truth``) without a
     truth neutrino are left out and counted in ``skipped``.
     """
-    if inputs not in INPUT_SETS:
-        raise HepgenInputError(f"unknown neutrino input set {inputs!r}; known: {list(INPUT_SETS)}")
+    one_of(INPUT_SETS, inputs, "neutrino input set")
     lepton_p4, charge, is_muon, has_lepton = _leading_lepton(events)
     jets: PointCloud = events["jets"]
     if jets.max_length > max_jets:

@@ -8,7 +8,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import AffineTransform, Distribution, TransformedDistribution
 
-from hepgen.errors import HepgenInputError
+from hepgen.errors import HepgenInputError, one_of
+from hepgen.models.configured import ConfiguredModel
 from hepgen.models.regressors import FlowHead, make_head
 from hepgen.nn import MaskedStandardizer, ObjectSetEncoder
 from hepgen.tasks.neutrino.features import INPUT_SETS, TARGETS, NeutrinoArrays
@@ -25,7 +26,7 @@ def _encoder_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *a
         state_dict[f"{prefix}encoder.{key[len(prefix) :]}"] = state_dict.pop(key)
 
 
-class NeutrinoModel(nn.Module):
+class NeutrinoModel(ConfiguredModel):
     """Transformer encoder over the event's objects + a density head over (px, py, η) (+ a jet-assignment head).
 
     Args:
@@ -46,39 +47,22 @@ class NeutrinoModel(nn.Module):
     def __init__(
         self,
         *,
-        head: str = "flow",
+        max_jets: int = 10,
+        inputs: str = "basic",
         dim: int = 64,
         heads: int = 4,
         layers: int = 3,
+        dropout: float = 0.0,
+        head: str = "flow",
         head_hidden: int = 128,
+        assignment: bool = False,
         flow_transforms: int = 4,
         mdn_components: int = 5,
-        max_jets: int = 10,
-        dropout: float = 0.0,
-        assignment: bool = False,
-        inputs: str = "basic",
         saved_with: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        #: What the model file holds beside the weights (e.g. the training settings of the data), or empty.
-        self.saved_with = dict(saved_with or {})
-        self.config = {
-            "head": head,
-            "dim": dim,
-            "heads": heads,
-            "layers": layers,
-            "head_hidden": head_hidden,
-            "flow_transforms": flow_transforms,
-            "mdn_components": mdn_components,
-            "max_jets": max_jets,
-            "dropout": dropout,
-            "assignment": assignment,
-            "inputs": inputs,
-        }
-        if inputs not in INPUT_SETS:
-            raise ValueError(f"unknown input set {inputs!r}; known: {list(INPUT_SETS)}")
-        features = INPUT_SETS[inputs]
+        super().__init__(locals())
         self.head_kind = head
+        features = one_of(INPUT_SETS, inputs, "neutrino input set")
         self.encoder = ObjectSetEncoder(features, dim=dim, heads=heads, layers=layers, dropout=dropout)
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         self.register_load_state_dict_pre_hook(_encoder_keys)

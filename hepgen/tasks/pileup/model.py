@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from hepgen.errors import HepgenInputError
+from hepgen.errors import one_of
+from hepgen.models.configured import ConfiguredModel
 from hepgen.models.edm import EDMLoss, EDMPrecond
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
-from hepgen.models.vipr import MultiplicityModel, VIPRDenoiser
+from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, CONTEXT_FEATURES, OBSERVED_FEATURES, JetBatch
 from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
@@ -24,44 +25,31 @@ __all__ = ["OBJECTIVES", "VIPRModel"]
 OBJECTIVES = ("edm", "flow_matching")
 
 
-class VIPRModel(nn.Module):
+class VIPRModel(ConfiguredModel):
     """EDM denoiser + multiplicity model with in-model standardisation of clouds and context."""
 
     def __init__(
         self,
         *,
+        objective: str = "edm",
         dim: int = 64,
         heads: int = 4,
         blocks: int = 3,
         encoder_blocks: int = 2,
         latents: int = 0,
         max_hard: int = 128,
-        objective: str = "edm",
         saved_with: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        #: What the model file holds beside the weights (the training settings of the overlay, the teacher...).
-        self.saved_with = dict(saved_with or {})
-        if objective not in OBJECTIVES:
-            raise HepgenInputError(f"unknown VIPR objective {objective!r}; choose one of {OBJECTIVES}")
-        self.objective = objective
-        self.config = {
-            "dim": dim,
-            "heads": heads,
-            "blocks": blocks,
-            "encoder_blocks": encoder_blocks,
-            "latents": latents,
-            "max_hard": max_hard,
-            "objective": objective,
-        }
+        super().__init__(locals())
+        self.objective = one_of(OBJECTIVES, objective, "VIPR objective")
         n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(CONTEXT_FEATURES)
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
-        inputs = {"observed_features": n_o, "context": n_c, "dim": dim, "heads": heads, "latents": latents}
-        network = VIPRDenoiser(features=n_f, blocks=blocks, encoder_blocks=encoder_blocks, **inputs)
+        encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents}
+        network = VIPRDenoiser(ObservedJetEncoder(n_o, n_c, **encoder), features=n_f, blocks=blocks)
         self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
-        self.multiplicity = MultiplicityModel(blocks=encoder_blocks, max_count=max_hard, **inputs)
+        self.multiplicity = MultiplicityModel(ObservedJetEncoder(n_o, n_c, **encoder), max_count=max_hard)
         self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss()
 
     def fit_standardization(self, batch: JetBatch) -> None:

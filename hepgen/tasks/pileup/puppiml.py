@@ -28,7 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hepgen.models.vipr import ParticleClassifier
+from hepgen.models.configured import ConfiguredModel
+from hepgen.models.vipr import ObservedJetEncoder, ParticleClassifier
 from hepgen.nn import MaskedStandardizer
 from hepgen.physics.pileup_mitigation import chs_keep
 from hepgen.sim.pileup import OverlaidJets
@@ -49,21 +50,17 @@ from hepgen.tasks.settings import setting
 __all__ = ["PileupClassifierModel", "ClassifierTraining", "ClassifierPrediction", "PuppiMLTask", "PUPPIML"]
 
 
-class PileupClassifierModel(nn.Module):
+class PileupClassifierModel(ConfiguredModel):
     """The per-particle classifier with its in-model standardisation of the cloud and the context."""
 
     def __init__(
         self, *, dim: int = 64, heads: int = 4, blocks: int = 3, saved_with: dict[str, Any] | None = None
     ) -> None:
-        super().__init__()
-        #: What the model file holds beside the weights (e.g. the training settings of the data), or empty.
-        self.saved_with = dict(saved_with or {})
-        self.config = {"dim": dim, "heads": heads, "blocks": blocks}
+        super().__init__(locals())
         self.observed_standardizer = MaskedStandardizer(len(OBSERVED_FEATURES))
         self.context_standardizer = MaskedStandardizer(len(CONTEXT_FEATURES))
-        self.classifier = ParticleClassifier(
-            observed_features=len(OBSERVED_FEATURES), context=len(CONTEXT_FEATURES), dim=dim, heads=heads, blocks=blocks
-        )
+        encoder = ObservedJetEncoder(len(OBSERVED_FEATURES), len(CONTEXT_FEATURES), dim=dim, heads=heads, blocks=blocks)
+        self.classifier = ParticleClassifier(encoder)
 
     def fit_standardization(self, batch: JetBatch) -> None:
         t = batch.to_torch()

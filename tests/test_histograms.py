@@ -10,11 +10,11 @@ import pytest
 
 import hepgen.io as hio
 from hepgen.cli import main
+from hepgen.plotting.distributions import density
 from hepgen.validation.calibration import DEFAULT_LEVELS, coverage, truth_quantiles
 from hepgen.validation.histograms import (
     counts_histogram,
     coverage_histogram,
-    density,
     pull_histogram,
     quantile_histogram,
     read_histograms,

@@ -35,7 +35,7 @@ def test_more_padding_changes_nothing(nanoaod_path):
 
 
 def test_fast_segmented_sort_equals_lexsort():
-    from hepgen.io.reader import _descending_within_events
+    from hepgen.io.chunk import _descending_within_events
 
     rng = np.random.default_rng(5)
     event = np.sort(rng.integers(0, 50, 400))

@@ -24,6 +24,7 @@ from hepgen.plotting import (
     save_figure,
 )
 from hepgen.validation import DEFAULT_LEVELS
+from hepgen.validation.histograms import pull_histogram, quantile_histogram
 
 
 def steps_of(ax, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +42,7 @@ def line_of(ax, name: str):
 def test_truth_quantiles_are_histogrammed_relative_to_uniform():
     q = np.random.default_rng(0).uniform(size=500) ** 1.5  # not uniform: piles up at small quantiles
     fig, ax = plt.subplots()
-    assert plot_truth_quantiles({"flow": q}, bins=10, ax=ax) is ax
+    assert plot_truth_quantiles({"flow": quantile_histogram(q, bins=10)}, ax=ax) is ax
     heights, edges = steps_of(ax, "flow")
     np.testing.assert_allclose(edges, np.linspace(0, 1, 11))
     np.testing.assert_allclose(heights, np.histogram(q, edges)[0] / 50.0)  # 500 quantiles / 10 bins expected per bin
@@ -52,7 +53,7 @@ def test_truth_quantiles_are_histogrammed_relative_to_uniform():
 def test_coverage_and_scan_lines_hold_the_values():
     fig, (a, b) = plt.subplots(1, 2)
     empirical = DEFAULT_LEVELS * 0.9
-    assert plot_coverage({"flow": empirical}, ax=a) is a
+    assert plot_coverage({"flow": empirical}, levels=DEFAULT_LEVELS, ax=a) is a
     x, y = line_of(a, "flow")
     np.testing.assert_allclose(x, DEFAULT_LEVELS)
     np.testing.assert_allclose(y, empirical)
@@ -70,10 +71,14 @@ def test_coverage_and_scan_lines_hold_the_values():
 def test_pulls_are_a_normalised_histogram_with_the_unit_gaussian():
     p = np.random.default_rng(1).normal(0.5, 2.0, 4000)
     fig, ax = plt.subplots()
-    assert plot_pulls({"flow": p}, ax=ax) is ax
+    assert plot_pulls({"flow": pull_histogram(p)}, ax=ax) is ax
     heights, edges = steps_of(ax, "flow")
     np.testing.assert_allclose(heights, np.histogram(np.clip(p, -5, 5), edges, density=True)[0])
-    assert [p.get_label() for p in ax.patches if isinstance(p, StepPatch)] == [f"flow (σ={np.std(p):.2f})"]
+    counts = np.histogram(np.clip(p, -5, 5 - 1e-9), edges)[0]
+    centres = (edges[1:] + edges[:-1]) / 2
+    width = np.sqrt(np.average((centres - np.average(centres, weights=counts)) ** 2, weights=counts))
+    assert abs(width - 2.0) < 0.1  # the binned width of N(0.5, 2²) pulls
+    assert [p.get_label() for p in ax.patches if isinstance(p, StepPatch)] == [f"flow (σ={width:.2f})"]
     x, y = line_of(ax, "N(0, 1)")
     np.testing.assert_allclose(y, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi))
     plt.close(fig)

@@ -7,21 +7,13 @@
 ((200, 10, 5), (200, 10), ('pt', 'eta', 'phi', 'mass', 'btag'))
 """
 
+from hepgen.io.branches import check_available, flatten_collections, needed_branches, resolve_schema
 from hepgen.io.cut import Cut
 from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.files import expand_files, open_tree
 from hepgen.io.known_schemas import available_schemas, get_schema
 from hepgen.io.pointcloud import PointCloud, concatenate_clouds
-from hepgen.io.reader import (
-    check_available,
-    count_entries,
-    events_from_arrays,
-    flatten_collections,
-    iterate,
-    needed_branches,
-    read,
-    resolve_schema,
-)
+from hepgen.io.reader import count_entries, events_from_arrays, iterate, read
 from hepgen.io.schema import Branches, Collection, Prefix, ScalarObjects, Schema
 from hepgen.io.summary import describe_events
 from hepgen.io.writer import atomic_path, read_event_outputs, write_event_outputs

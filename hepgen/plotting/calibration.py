@@ -1,5 +1,5 @@
-"""Calibration figures, drawn from ``hist.Hist`` objects (:mod:`hepgen.validation.histograms`; raw arrays are
-histogrammed the same way first): truth-quantile histograms with the uniform band, coverage curves with binomial
+"""Calibration figures, drawn from the ``hist.Hist`` objects they are given (a validation's, e.g. those of
+:mod:`hepgen.validation.histograms`): truth-quantile histograms with the uniform band, coverage curves with binomial
 errors, pulls against N(0, 1)."""
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import mplhep
 import numpy as np
 from scipy import stats
 
+from hepgen.plotting.distributions import density
 from hepgen.plotting.style import color_of
-from hepgen.validation.calibration import DEFAULT_LEVELS
-from hepgen.validation.histograms import QUANTILE_BINS, density, pull_histogram, quantile_histogram
 
 __all__ = ["plot_truth_quantiles", "plot_coverage", "plot_pulls"]
 
@@ -26,14 +25,11 @@ def _axes(ax):
     return ax
 
 
-def plot_truth_quantiles(
-    quantiles: Mapping[str, hist.Hist | np.ndarray], *, bins: int = QUANTILE_BINS, ax=None, xlabel: str | None = None
-):
-    """Truth-quantile histograms (:func:`~hepgen.validation.histograms.quantile_histogram`, or quantile arrays
-    histogrammed in ``bins`` bins) per method, as density over uniform, with the ±1σ/±2σ band expected for a uniform
-    distribution of the largest sample."""
+def plot_truth_quantiles(quantiles: Mapping[str, hist.Hist], *, ax=None, xlabel: str | None = None):
+    """Truth-quantile histograms over [0, 1] (counts, e.g. :func:`~hepgen.validation.histograms.quantile_histogram`)
+    per method, as density over uniform, with the ±1σ/±2σ band expected for a uniform distribution of the largest
+    sample."""
     ax = _axes(ax)
-    quantiles = {k: v if isinstance(v, hist.Hist) else quantile_histogram(v, bins=bins) for k, v in quantiles.items()}
     first = next(iter(quantiles.values()))
     bins = first.axes[0].size
     n = max(h.values().sum() for h in quantiles.values())
@@ -65,26 +61,29 @@ def plot_truth_quantiles(
 def plot_coverage(
     coverage: Mapping[str, hist.Hist | np.ndarray],
     *,
-    levels: np.ndarray = DEFAULT_LEVELS,
+    levels: np.ndarray | None = None,
     ax=None,
     colors: Mapping[str, str] | None = None,
     xlabel: str | None = None,
 ):
-    """Empirical against nominal coverage per method: profiles (:func:`~hepgen.validation.histograms.coverage_histogram`)
-    with binomial errors, or arrays of the empirical coverage at ``levels``; the diagonal is perfect calibration.
-    ``colors`` overrides the methods' colours (e.g. for the components of one method)."""
+    """Empirical against nominal coverage per method: profiles (mean storage, one bin centred on each nominal level,
+    e.g. :func:`~hepgen.validation.histograms.coverage_histogram`) with binomial errors, or arrays of the empirical
+    coverage at the nominal ``levels`` (required for arrays); the diagonal is perfect calibration. ``colors``
+    overrides the methods' colours (e.g. for the components of one method)."""
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--", label="calibrated")
     for name, h in coverage.items():
         color = (colors or {}).get(name) or color_of(name, ax)
         if not isinstance(h, hist.Hist):
+            if levels is None:
+                raise ValueError(f"coverage of {name!r} is an array: give its nominal levels")
             ax.plot(levels, h, marker="o", ms=3, label=name, color=color)
             continue
         view = h.view()
         filled = view.count > 0
-        levels = np.asarray(h.axes[0].centers)[filled]  # each bin is centred on its nominal level
+        nominal = np.asarray(h.axes[0].centers)[filled]  # each bin is centred on its nominal level
         value, error = view.value[filled], np.sqrt(view.variance[filled] / np.maximum(view.count[filled], 1))
-        ax.errorbar(levels, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color)
+        ax.errorbar(nominal, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     first = next(iter(coverage.values()))
@@ -94,19 +93,17 @@ def plot_coverage(
     return ax
 
 
-def plot_pulls(pulls: Mapping[str, hist.Hist | np.ndarray], *, ax=None, xlabel: str | None = None):
-    """Pull histograms (:func:`~hepgen.validation.histograms.pull_histogram`, or pull arrays histogrammed so) per
-    method as densities, with their width (the pulls' standard deviation; of the histogram when given one) and the
-    unit Gaussian."""
+def plot_pulls(pulls: Mapping[str, hist.Hist], *, ax=None, xlabel: str | None = None):
+    """Pull histograms (counts, e.g. :func:`~hepgen.validation.histograms.pull_histogram`) per method as densities,
+    with their width (the standard deviation of the histogram's bin centres, weighted by the counts) and the unit
+    Gaussian."""
     ax = _axes(ax)
-    widths = {k: float(np.std(v[np.isfinite(v)])) for k, v in pulls.items() if not isinstance(v, hist.Hist)}
-    pulls = {k: v if isinstance(v, hist.Hist) else pull_histogram(v) for k, v in pulls.items()}
     first = next(iter(pulls.values()))
     for name, h in pulls.items():
         values, _ = density(h)
         centers, counts = h.axes[0].centers, h.values()
         mean = np.average(centers, weights=counts) if counts.sum() else 0.0
-        width = widths.get(name, np.sqrt(np.average((centers - mean) ** 2, weights=counts)) if counts.sum() else np.nan)
+        width = np.sqrt(np.average((centers - mean) ** 2, weights=counts)) if counts.sum() else np.nan
         mplhep.histplot(
             values, h.axes[0].edges, ax=ax, lw=1.8, label=f"{name} (σ={width:.2f})", color=color_of(name, ax)
         )

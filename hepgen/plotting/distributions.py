@@ -9,9 +9,25 @@ import mplhep
 import numpy as np
 
 from hepgen.plotting.style import color_of
-from hepgen.validation.histograms import counts_histogram, density
 
-__all__ = ["plot_distributions"]
+__all__ = ["plot_distributions", "density"]
+
+
+def density(h: hist.Hist) -> tuple[np.ndarray, np.ndarray]:
+    """(density per unit of the axis, its standard error) of a counts histogram: counts / (in-range total × width)."""
+    counts, variances = h.values(), h.variances()
+    total = counts.sum()
+    widths = h.axes[0].widths
+    if total <= 0:
+        return np.zeros_like(counts), np.zeros_like(counts)
+    return counts / (total * widths), np.sqrt(variances) / (total * widths)
+
+
+def _counts(values: np.ndarray, edges: np.ndarray, label: str) -> hist.Hist:
+    """The finite ``values`` counted in ``edges``."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    axis = hist.axis.Variable(np.asarray(edges, dtype=np.float64), name="x", label=label)
+    return hist.Hist(axis, storage=hist.storage.Weight()).fill(values[np.isfinite(values)])
 
 
 def plot_distributions(
@@ -30,8 +46,7 @@ def plot_distributions(
         if bins is None:
             raise ValueError("give bins to histogram arrays")
         histograms = {
-            k: h if isinstance(h, hist.Hist) else counts_histogram(h, bins, name="x", label=xlabel or "")
-            for k, h in histograms.items()
+            k: h if isinstance(h, hist.Hist) else _counts(h, bins, xlabel or "") for k, h in histograms.items()
         }
     if ax is None:
         import matplotlib.pyplot as plt

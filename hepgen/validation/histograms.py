@@ -30,7 +30,6 @@ __all__ = [
     "quantile_histogram",
     "pull_histogram",
     "coverage_histogram",
-    "density",
     "write_histograms",
     "read_histograms",
 ]
@@ -90,16 +89,6 @@ def coverage_histogram(
     covered = (np.abs(q[None, :] - 0.5) <= levels[:, None] / 2).astype(np.float64)
     h = hist.Hist(hist.axis.Variable(edges, name="nominal", label=label), storage=hist.storage.Mean(), label="coverage")
     return h.fill(np.repeat(levels, len(q)), sample=covered.ravel())
-
-
-def density(h: hist.Hist) -> tuple[np.ndarray, np.ndarray]:
-    """(density per unit of the axis, its standard error) of a counts histogram: counts / (in-range total × width)."""
-    counts, variances = h.values(), h.variances()
-    total = counts.sum()
-    widths = h.axes[0].widths
-    if total <= 0:
-        return np.zeros_like(counts), np.zeros_like(counts)
-    return counts / (total * widths), np.sqrt(variances) / (total * widths)
 
 
 def write_histograms(path: str | os.PathLike, histograms: Mapping[str, hist.Hist]) -> Path:

@@ -1,6 +1,6 @@
 """Kinematics on numpy arrays (GeV, radians): the one place hepgen turns momenta into each other.
 
-The formulas are those of `vector` (checked against it in ``tests/test_kinematics.py``):
+The formulas are those of `vector` (checked against it in ``tests/physics/test_kinematics.py``):
 pT = hypot(px, py), η = asinh(pz / pT), φ = atan2(py, px), m = sign(m²)√|m²|. They are written on plain
 arrays because they sit on hot paths (the generators' per-event loop, the pileup overlay of every training
 epoch, the feature building of every prediction block), where `vector`'s per-call overhead (≈0.1–0.5 ms)

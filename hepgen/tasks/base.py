@@ -155,7 +155,42 @@ class BlockOutput:
 
 
 class Task(ABC):
-    """A task: its settings, its model, its data, its loss, its prediction and its validation (see the module)."""
+    """A task: its settings, its model, its data, its loss, its prediction and its validation (see the module).
+
+    A minimal task — it learns one number, the mean of its targets — with the shared settings, a model that records
+    its arguments, and the two methods a prediction needs (registered in :mod:`hepgen.tasks.registry`, it would get
+    ``hepgen train|predict|validate mean``)::
+
+        >>> import numpy as np, torch
+        >>> from hepgen.models.configured import ConfiguredModel
+        >>> class Mean(ConfiguredModel):
+        ...     def __init__(self, *, start: float = 0.0, saved_with: dict | None = None) -> None:
+        ...         super().__init__(locals())
+        ...         self.value = torch.nn.Parameter(torch.tensor(start))
+        >>> class MeanTask(Task):
+        ...     '''The mean of a set of numbers, as an example.'''
+        ...     name, output_tree, block_size = "mean", "Mean", 4
+        ...     Training, Prediction, Validation = TrainSettings, PredictSettings, ValidateSettings
+        ...     model_class, validator = Mean, "hepgen.validation.report:read_metrics"
+        ...     def training_data(self, settings, model):
+        ...         return TrainingData(train=[torch.tensor([1.0, 3.0])], validation=[torch.tensor([2.0])])
+        ...     def loss(self, model, batch, *, generator=None):
+        ...         return {"mse": ((model.value - batch) ** 2).mean()}
+        ...     def count_entries(self, settings):
+        ...         return 10
+        ...     def predict_block(self, model, settings, block):
+        ...         value = np.full(block.size, model.value.item(), np.float32)
+        ...         return BlockOutput({"Mean": ({"value": value}, {"entry": np.arange(block.start, block.stop)})})
+        >>> task = MeanTask()
+        >>> model = task.build_model(TrainSettings(out="run"))
+        >>> model.config, task.summary
+        ({'start': 0.0}, 'The mean of a set of numbers, as an example.')
+        >>> batch = next(iter(task.training_data(None, model).train))
+        >>> task.loss(model, batch)["mse"].item()  # ((0 − 1)² + (0 − 3)²) / 2
+        5.0
+        >>> task.predict_block(model, None, Block(index=0, start=4, stop=6, seed=1)).trees["Mean"]
+        ({'value': array([0., 0.], dtype=float32)}, {'entry': array([4, 5])})
+    """
 
     #: The name used by the CLI (``hepgen train NAME``) and saved in run folders and model files.
     name: ClassVar[str]

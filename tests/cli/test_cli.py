@@ -1,0 +1,112 @@
+"""The `hepgen` command line: quickstart at this stage, inspect, schemas, and bad input → exit 2."""
+
+import shutil
+
+import pytest
+
+from hepgen.cli import main
+from hepgen.quickstart import DEFAULT_NANOAOD, run_quickstart
+from hepgen.tasks import load_model
+from tests.figures import assert_figure
+
+
+@pytest.mark.slow
+def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
+    """The main job at the `test` budget: every stage runs and writes its outputs (physics checked on the inputs)."""
+    import json
+
+    from tests.conftest import REPO
+
+    out = tmp_path / "results"
+    result = run_quickstart(REPO / "data", out, budget="test", progress=False, max_events=400)
+    assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
+    assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
+    f = result.figures
+    assert abs(f["ttbar_median_m_lnu"] - 80.4) < 1.5 and abs(f["ttbar_median_m_lnub"] - 172.5) < 6
+    assert 150 < f["top_jet_median_mass"] < 195 and f["top_jet_median_mass_mu60"] > f["top_jet_median_mass"] + 30
+    for run, head in (("neutrino_flow", "flow"), ("neutrino_mdn", "mdn"), ("neutrino_gauss", "gauss")):
+        assert load_model("neutrino", out / "runs" / run).head_kind == head  # the run folders hold their models
+    assert load_model("pileup", out / "runs" / "pileup").saved_with["mu_max"] > 60
+    assert load_model("puppiml", out / "runs" / "puppiml").config["dim"] > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["neutrino"]["methods"]) == {
+        f"{head}{estimate}" for head in ("flow", "mdn", "gauss") for estimate in ("", "_mode", "_window")
+    } | {"mse", "analytic"}
+    # the probabilistic heads also give their mode and their pz window mode
+    assert metrics["pileup"]["mu"] == [60.0]
+    for figure in (
+        "neutrino/truth_quantiles.png",
+        "neutrino/m_lnu.pdf",
+        "pileup/distributions_mu60.png",
+        "pileup/bias_vs_mu.pdf",
+        "pileup/softdrop_grid.png",
+    ):
+        assert_figure((out / figure).with_suffix(".png"))
+    text = result.summary_path.read_text()
+    assert "| flow |" in text and "| analytic |" in text and "### μ = 60" in text and "| mass bias |" in text
+    assert all(
+        f"| {method} |" in text for method in ("vipr", "puppiml", "chs", "chs_softkiller", "softdrop", "observed")
+    )
+
+
+@pytest.mark.slow
+def test_quickstart_with_the_shipped_models_from_the_command_line(tmp_path, capsys):
+    from tests.conftest import REPO
+
+    assert (
+        main(
+            [
+                "quickstart",
+                "--data",
+                str(REPO / "data"),
+                "--out",
+                str(tmp_path / "r"),
+                "--budget",
+                "test",
+                "--use-shipped-models",
+                "--no-progress",
+                "--max-events",
+                "200",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "Results written to" in printed and "the shipped models" in printed
+    import json
+
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    flow, analytic = metrics["neutrino"]["methods"]["flow"], metrics["neutrino"]["methods"]["analytic"]
+    assert not list((tmp_path / "r").rglob("*.png"))  # --no-figures: tables and metrics only
+    assert flow["px"]["resolution"] < analytic["px"]["resolution"]  # the shipped flow beats MET in px
+
+
+def test_quickstart_names_a_missing_sample(tmp_path, nanoaod_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(nanoaod_path, data / DEFAULT_NANOAOD)
+    assert main(["quickstart", "--data", str(data), "--out", str(tmp_path / "r")]) == 2
+    assert "ttbar_ljets.root" in capsys.readouterr().err
+
+
+def test_shipped_data_is_the_cms_file(nanoaod_path):
+    from tests.conftest import REPO
+
+    assert (REPO / "data" / DEFAULT_NANOAOD).read_bytes() == nanoaod_path.read_bytes()
+
+
+def test_inspect_and_schemas(nanoaod_path, capsys):
+    assert main(["inspect", str(nanoaod_path), "--schema", "nanoaod", "--entry-stop", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "read 20 events" in out and "neutrinos" in out
+    assert main(["schemas"]) == 0
+    assert "hep-tutorial" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, hzz_path, capsys):
+    assert main(["inspect", str(tmp_path / "missing.root")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.root" in err and "Traceback" not in err
+    assert main(["inspect", str(hzz_path), "--schema", "nanoaod"]) == 2
+    assert "trees present" in capsys.readouterr().err

@@ -1,0 +1,26 @@
+"""Notebooks run top to bottom without error (executed with nbclient on CPU)."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+
+def test_every_notebook_is_named_in_the_readme():
+    readme = (NOTEBOOKS[0].parents[1] / "README.md").read_text()
+    missing = [p.name for p in NOTEBOOKS if p.name not in readme]
+    assert len(NOTEBOOKS) >= 4 and not missing, missing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("HEPGEN_SMALL", "1")  # notebooks shrink their budgets in tests
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors

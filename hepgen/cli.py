@@ -249,7 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hepgen {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_reading_commands(sub)
+    _add_generate_command(sub)
+    _add_task_commands(sub)
+    _add_export_and_merge_commands(sub)
+    _add_quickstart_command(sub)
+    return parser
 
+
+def _add_reading_commands(sub: Any) -> None:
+    """``hepgen inspect`` and ``hepgen schemas``."""
     p = sub.add_parser("inspect", help="read ROOT files with a schema and summarise the point clouds")
     p.add_argument("files", nargs="+", help="ROOT files or glob patterns (chained in order)")
     p.add_argument("--schema", default="nanoaod", help="built-in schema name (see `hepgen schemas`)")
@@ -262,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="list the built-in schemas")
     p.set_defaults(func=_cmd_schemas)
 
+
+def _add_generate_command(sub: Any) -> None:
+    """``hepgen generate SAMPLE``."""
     p = sub.add_parser(
         "generate", help="generate Pythia 8 samples (tt̄ → ℓ+jets or dilepton, boosted jets, minimum bias)"
     )
@@ -300,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mu-sigma", type=float, default=None, help="use |N(mu, sigma)| instead of Poisson(mu)")
     p.set_defaults(func=_cmd_generate)
 
-    _add_task_commands(sub)
 
+def _add_export_and_merge_commands(sub: Any) -> None:
+    """``hepgen export TASK`` and ``hepgen merge``."""
     from hepgen.tasks.onnx_export import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
     from hepgen.tasks.registry import all_tasks
 
@@ -326,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_merge)
 
+
+def _add_quickstart_command(sub: Any) -> None:
+    """``hepgen quickstart``."""
     p = sub.add_parser("quickstart", help="the main job: train, predict and validate both tasks on the shipped data")
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")
     p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
@@ -344,7 +360,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no stage lines or progress bars")
     p.add_argument("--no-figures", action="store_true", help="tables and metrics only (no PDF/PNG figures)")
     p.set_defaults(func=_cmd_quickstart)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ It stays a plain function so tests (and notebooks) can call it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import time
@@ -35,7 +36,7 @@ import numpy as np
 import vector
 import yaml
 
-from hepgen.errors import HepgenInputError, MissingFileError
+from hepgen.errors import MissingFileError, one_of
 from hepgen.io import read
 from hepgen.validation.report import write_report
 
@@ -308,128 +309,113 @@ def run_quickstart(
         max_events: events read by the input checks of stage 1.
         draw_figures: write the validations' figures (PDF and PNG); off, only the tables and metrics.
     """
-    if isinstance(budget, str):
-        if budget not in budgets():
-            raise HepgenInputError(f"unknown budget {budget!r}; choose one of {sorted(budgets())}")
-        budget_name, budget = budget, budgets()[budget]
-    else:
-        budget_name = "custom"
+    budget_name, budget = _budget(budget)
     device = "cuda" if accelerator in ("gpu", "cuda") else "cpu"
     data, out = Path(data_dir), Path(out_dir)
     inputs = {key: _require(data / name, key) for key, name in SHIPPED_SAMPLES.items()}
     nano = _require(data / DEFAULT_NANOAOD, "CMS Open Data NanoAOD")
+    shipped = {"neutrino": Path(neutrino_model), "pileup": Path(pileup_model), "puppiml": Path(classifier_model)}
     if use_shipped_models:
-        for model in (Path(neutrino_model), Path(pileup_model), Path(classifier_model)):
+        for model in shipped.values():
             if not (model / "model.pt").exists():
                 raise MissingFileError(
                     f"the shipped model {str(model / 'model.pt')!r} is missing; run from the hepgen checkout"
                 )
     stages = _Stages(4 if use_shipped_models else 6, progress)
-    figures: dict[str, float] = {}
-
     with stages("reading the shipped samples and checking their physics"):
-        events = read(nano, "nanoaod")
-        neutrinos = events.truth["neutrinos"]
-        has_nu = neutrinos.counts >= 1
-        met_pt = events["met"]["pt"][:, 0]
-        corr = (
-            float(np.corrcoef(met_pt[has_nu], neutrinos["pt"][:, 0][has_nu])[0, 1])
-            if has_nu.sum() > 2
-            else float("nan")
-        )
-        inputs_report = (
-            f"## CMS Open Data NanoAOD (`{nano}`, schema `nanoaod`)\n\n"
-            f"- events read: {events.n_events}; with a truth W → ℓν neutrino (GenPart, mother |pdgId| = 24): "
-            f"{int(has_nu.sum())}; corr(MET, ν pT) = {corr:.3f}\n\n"
-        )
-        figures["nanoaod_met_nu_corr"] = corr
-        text, more = _ttbar_section(inputs["ttbar"], max_events)
-        inputs_report += text
-        figures |= more
-        text, more = _jets_section(inputs["jets"], inputs["minbias"], min(max_events, 2000), mu=60.0)
-        inputs_report += text
-        figures |= more
-
-    runs = out / "runs"
+        inputs_report, figures, nanoaod = _inputs_section(nano, inputs, max_events)
     training = {"accelerator": accelerator, "devices": 1, "progress": progress}
-    if use_shipped_models:
-        neutrino_models = {"flow": Path(neutrino_model)}
-    else:
-        steps = budget["train"]["neutrino"].get("max_steps")
-        with stages(
-            f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; {steps} steps each)"
-        ):
-            neutrino_models = {
-                method: _train(
-                    "neutrino",
-                    budget,
-                    data=[str(inputs["ttbar"])],
-                    head=method,
-                    out=str(runs / f"neutrino_{method}"),
-                    **training,
-                )
-                for method in NEUTRINO_METHODS
-            }
+    runs = None if use_shipped_models else out / "runs"
+    neutrino_models = (
+        _neutrino_models(inputs, budget, runs, training, stages) if runs else {"flow": shipped["neutrino"]}
+    )
     with stages("neutrino posteriors on the test events, validation against the analytic solution"):
         neutrino_report, neutrino_metrics = _neutrino_section(
             inputs["ttbar_test"], neutrino_models, out / "neutrino", budget, device, progress, draw_figures
         )
-    if use_shipped_models:
-        pileup_models = {"pileup": Path(pileup_model), "puppiml": Path(classifier_model)}
-    else:
-        steps = budget["train"]["pileup"].get("max_steps")
-        with stages(f"training VIPR and the per-particle classifier ({steps} steps, pileup overlaid on the fly)"):
-            pileup_models = {
-                task: _train(
-                    task,
-                    budget,
-                    jets=[str(inputs["jets"])],
-                    pileup=[str(inputs["minbias"])],
-                    out=str(runs / task),
-                    **training,
-                )
-                for task in ("pileup", "puppiml")
-            }
-    with stages(
-        f"VIPR and the baselines on the test jets and the held-out pool at μ = "
-        f"{', '.join(f'{m:g}' for m in budget['mu_values'])}"
-    ):
+    pileup_models = _pileup_models(inputs, budget, runs, training, stages) if runs else shipped
+    mu_values = ", ".join(f"{m:g}" for m in budget["mu_values"])
+    with stages(f"VIPR and the baselines on the test jets and the held-out pool at μ = {mu_values}"):
+        test_data = (inputs["jets_test"], inputs["minbias_test"])
         pileup_report, pileup_metrics = _pileup_section(
-            inputs["jets_test"],
-            inputs["minbias_test"],
-            pileup_models,
-            out / "pileup",
-            budget,
-            device,
-            progress,
-            draw_figures,
+            *test_data, pileup_models, out / "pileup", budget, device, progress, draw_figures
         )
-
     models_text = (
         f"the shipped models (`{neutrino_model}`, `{pileup_model}`, `{classifier_model}`)"
         if use_shipped_models
         else f"models trained just now (`{runs}/`)"
     )
-    report = (
-        "# hepgen quickstart\n\n"
-        f"Budget `{budget_name}`, {models_text}, accelerator `{accelerator}`. Stage timings: "
-        + ", ".join(f"{name.split(' (')[0]} {seconds:.0f} s" for name, seconds in stages.timings.items())
-        + ".\n\n"
-        "A small budget gives models that learn the physics but are far from converged: the figures show the "
-        "method, not its best result (see `analyses/*/README.md` for longer trainings; `--budget medium|large` and "
-        "`--accelerator gpu` train longer here).\n\n" + neutrino_report + "\n" + pileup_report + "\n" + inputs_report
-    )
-    metrics = {
-        "budget": budget_name,
-        "budget_settings": budget,
-        "use_shipped_models": use_shipped_models,
-        "timings_s": stages.timings,
-        "inputs": figures,
-        "neutrino": neutrino_metrics,
-        "pileup": pileup_metrics,
-    }
-    summary = write_report(out, metrics, report)[1]
+    sections = (neutrino_report, pileup_report, inputs_report)
+    header = f"Budget `{budget_name}`, {models_text}, accelerator `{accelerator}`"
+    metrics = {"budget": budget_name, "budget_settings": budget, "use_shipped_models": use_shipped_models}
+    metrics |= {"timings_s": stages.timings, "inputs": figures, "neutrino": neutrino_metrics, "pileup": pileup_metrics}
+    summary = write_report(out, metrics, _report(header, stages.timings, sections))[1]
     flow = neutrino_metrics["methods"].get("flow", {})
     figures["nu_flow_pz_resolution"] = flow.get("pz", {}).get("resolution", float("nan"))
     figures["nu_analytic_pz_resolution"] = neutrino_metrics["methods"]["analytic"]["pz"]["resolution"]
-    return QuickstartResult(events.n_events, int(has_nu.sum()), corr, summary, figures)
+    return QuickstartResult(*nanoaod, summary, figures)
+
+
+def _budget(budget: str | dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(name, settings) of a preset's name or of a mapping of the same form (``custom``)."""
+    if not isinstance(budget, str):
+        return "custom", budget
+    return budget, one_of(budgets(), budget, "budget")
+
+
+def _inputs_section(
+    nano: Path, inputs: dict[str, Path], max_events: int
+) -> tuple[str, dict[str, float], tuple[int, int, float]]:
+    """Stage 1: the samples' physics. (report, figures, (NanoAOD events, with a W neutrino, corr(MET, ν pT)))."""
+    events = read(nano, "nanoaod")
+    neutrinos = events.truth["neutrinos"]
+    has_nu = neutrinos.counts >= 1
+    met_pt = events["met"]["pt"][:, 0]
+    corr = float(np.corrcoef(met_pt[has_nu], neutrinos["pt"][:, 0][has_nu])[0, 1]) if has_nu.sum() > 2 else math.nan
+    report = (
+        f"## CMS Open Data NanoAOD (`{nano}`, schema `nanoaod`)\n\n"
+        f"- events read: {events.n_events}; with a truth W → ℓν neutrino (GenPart, mother |pdgId| = 24): "
+        f"{int(has_nu.sum())}; corr(MET, ν pT) = {corr:.3f}\n\n"
+    )
+    figures = {"nanoaod_met_nu_corr": corr}
+    for text, more in (
+        _ttbar_section(inputs["ttbar"], max_events),
+        _jets_section(inputs["jets"], inputs["minbias"], min(max_events, 2000), mu=60.0),
+    ):
+        report += text
+        figures |= more
+    return report, figures, (events.n_events, int(has_nu.sum()), corr)
+
+
+def _neutrino_models(
+    inputs: dict[str, Path], budget: dict[str, Any], runs: Path, training: dict[str, Any], stages: _Stages
+) -> dict[str, Path]:
+    """Stage 2: the neutrino flow and its baselines, trained; head → run folder."""
+    steps = budget["train"]["neutrino"].get("max_steps")
+    with stages(f"training the neutrino flow and its baselines ({', '.join(NEUTRINO_METHODS)}; {steps} steps each)"):
+        data = [str(inputs["ttbar"])]
+        return {
+            head: _train("neutrino", budget, data=data, head=head, out=str(runs / f"neutrino_{head}"), **training)
+            for head in NEUTRINO_METHODS
+        }
+
+
+def _pileup_models(
+    inputs: dict[str, Path], budget: dict[str, Any], runs: Path, training: dict[str, Any], stages: _Stages
+) -> dict[str, Path]:
+    """Stage 4: VIPR and the per-particle classifier, trained with pileup overlaid on the fly; task → run folder."""
+    steps = budget["train"]["pileup"].get("max_steps")
+    with stages(f"training VIPR and the per-particle classifier ({steps} steps, pileup overlaid on the fly)"):
+        data = {"jets": [str(inputs["jets"])], "pileup": [str(inputs["minbias"])]}
+        return {task: _train(task, budget, out=str(runs / task), **data, **training) for task in ("pileup", "puppiml")}
+
+
+def _report(header: str, timings: dict[str, float], sections: tuple[str, ...]) -> str:
+    """The quickstart's summary.md: what ran, then each section."""
+    stage_times = ", ".join(f"{name.split(' (')[0]} {seconds:.0f} s" for name, seconds in timings.items())
+    return (
+        f"# hepgen quickstart\n\n{header}. Stage timings: {stage_times}.\n\n"
+        "A small budget gives models that learn the physics but are far from converged: the figures show the "
+        "method, not its best result (see `analyses/*/README.md` for longer trainings; `--budget medium|large` and "
+        "`--accelerator gpu` train longer here).\n\n" + "\n".join(sections)
+    )

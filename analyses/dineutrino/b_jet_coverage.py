@@ -22,7 +22,7 @@ from hepgen.io.writer import read_event_outputs
 from hepgen.physics.dilepton_neutrinos import b_jet_candidates
 from hepgen.tasks.dineutrino import dineutrino_arrays
 from hepgen.validation.calibration import calibration_summary
-from hepgen.validation.dineutrino_comparison import COMPONENTS, sample_ttbar_masses
+from hepgen.validation.dineutrino import COMPONENTS, sample_ttbar_masses
 
 
 def main() -> None:

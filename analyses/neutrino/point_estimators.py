@@ -6,7 +6,7 @@ Prints the pz resolution (IQR/1.349 of estimate − truth, ± a bootstrap error)
 |pz|), the posterior median, the mode (the most likely sample) and the window mode for several half-widths h, and how often the flow's heavier
 W-mass root (the root nearer to most samples) is the right one. The validation events are those the training held
 out for early stopping (same seed and fraction as `hepgen train neutrino`): the half-width of
-hepgen.validation.neutrino_comparison.PZ_WINDOW_HALF_WIDTH was chosen here, never on a test sample.
+hepgen.validation.neutrino.PZ_WINDOW_HALF_WIDTH was chosen here, never on a test sample.
 """
 
 from __future__ import annotations

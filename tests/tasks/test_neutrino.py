@@ -25,7 +25,7 @@ from hepgen.tasks.prediction import predict
 from hepgen.tasks.run_folder import load_model
 from hepgen.tasks.training import train
 from hepgen.validation.calibration import calibration_summary
-from hepgen.validation.neutrino_comparison import validate_neutrino
+from hepgen.validation.neutrino import validate_neutrino
 
 
 def fit(head, x, y, steps=400, lr=5e-3, seed=0):

@@ -241,3 +241,19 @@ def test_the_task_docstring_is_a_runnable_task():
 
     result = doctest.testmod(hepgen.tasks.base, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_former_setting_names_still_read(tmp_path):
+    """``model`` became ``head`` (training) and ``method`` (prediction): old run configs and old flags still read."""
+    from hepgen.cli import build_parser
+    from hepgen.tasks.neutrino import NeutrinoTraining
+    from hepgen.tasks.run_folder import read_run_config
+
+    shipped = read_run_config(REPO / "analyses" / "neutrino" / "model" / "config.yaml", "neutrino")
+    assert "model" in shipped and "head" not in shipped  # written before the rename
+    settings = resolve(NeutrinoTraining, ("config", shipped), ("flags", {"out": str(tmp_path / "replay")}))
+    assert settings.head == shipped["model"] == "flow"
+    old = ["predict", "dineutrino", "--model", "ellipse", "--data", "a.root", "--out", "b.root"]
+    assert build_parser().parse_args(old).method == "ellipse"
+    old = ["train", "neutrino", "--model", "mdn", "--data", "a.root", "--out", "r"]
+    assert build_parser().parse_args(old).head == "mdn"

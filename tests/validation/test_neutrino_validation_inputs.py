@@ -5,7 +5,7 @@ import pytest
 
 from hepgen.errors import HepgenInputError
 from hepgen.io import write_event_outputs
-from hepgen.validation.neutrino_comparison import load_predictions
+from hepgen.validation.neutrino import load_predictions
 
 
 def prediction(path, entries, *, method, truth=True):

@@ -241,7 +241,7 @@ def test_empty_jets_are_counted_and_skipped(predictions):
 
 
 def test_diverged_samples_are_excluded_and_counted_not_given_to_fastjet():
-    from hepgen.validation.pileup_comparison import sample_observables
+    from hepgen.validation.pileup import sample_observables
 
     rng = np.random.default_rng(0)
     good = [

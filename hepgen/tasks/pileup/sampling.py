@@ -101,7 +101,7 @@ class VIPRNetworks(Protocol):
 
 @torch.no_grad()
 def sample_clouds(
-    networks: Any,
+    networks: VIPRNetworks,
     batch: JetBatch,
     samples: int,
     *,

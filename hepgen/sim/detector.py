@@ -38,6 +38,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from hepgen.errors import HepgenInputError
+
 __all__ = [
     "Resolution",
     "JetResponse",
@@ -46,8 +48,15 @@ __all__ = [
     "MissingEnergy",
     "DetectorResponse",
     "DETECTORS",
+    "Tracking",
+    "Vertexing",
+    "CalorimeterRegion",
+    "Calorimeter",
+    "ConstituentDetector",
+    "CONSTITUENT_DETECTORS",
     "relative_energy_resolution",
     "smear_scale",
+    "smear_lognormal",
     "tag_probability",
 ]
 
@@ -147,6 +156,14 @@ def smear_scale(resolution: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.maximum(1.0 + resolution * rng.standard_normal(np.shape(resolution)), 0.01)
 
 
+def smear_lognormal(value: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Log-normal smearing of positive values [any unit] with mean ``value`` and standard deviation ``sigma`` (as
+    Delphes' calorimeter and momentum smearing do; no sign flips, no floor). ``sigma`` = 0 returns ``value``."""
+    value = np.asarray(value, dtype=np.float64)
+    variance = np.log1p((np.asarray(sigma, dtype=np.float64) / np.maximum(value, 1e-300)) ** 2)
+    return value * np.exp(np.sqrt(variance) * rng.standard_normal(value.shape) - variance / 2)
+
+
 def tag_probability(flavour: np.ndarray, detector: DetectorResponse) -> np.ndarray:
     """Per-jet b-tag probability from the hadron flavour label (5, 4 or 0)."""
     return np.select(
@@ -167,3 +184,140 @@ DETECTORS: dict[str, DetectorResponse] = {
     ),
     "ideal": DetectorResponse.ideal(),
 }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The detector seen by jet constituents (pileup studies): tracker, vertexing, calorimeter towers. Sources:
+#   D1  Delphes CMS card, delphes/delphes cards/delphes_card_CMS.tcl (tracking efficiency, momentum smearing,
+#       calorimeter resolutions, tower sizes and thresholds);
+#   D3  Delphes CMS Phase-II card (CMS_PhaseII_200PU_v04.tcl, TrackPileUpSubtractor): a pileup track is
+#       removed when |z_track - z_PV| exceeds the dz resolution;
+#   D4  Delphes modules/RunPUPPI.cc: N_PV = 0.7 x N_vertices ("70 % vertex efficiency");
+#   D5  Delphes cards/trackResolutionCMS.tcl (from arXiv:1405.6569 Fig. 15): the dz resolution;
+#   C5  CMSSW IOMC/EventVertexGenerators/python/VtxSmearedParameters_cfi.py (Realistic 2017/2018: SigmaZ 3.5 cm).
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 < value <= 1.0:
+        raise HepgenInputError(f"the detector setting {name} is an efficiency and must lie in (0, 1]; got {value}")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0.0:
+        raise HepgenInputError(f"the detector setting {name} must be > 0; got {value}")
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Charged-particle tracks (D1): acceptance, efficiency by (pT, |η|), and the pT resolution.
+
+    Efficiency: 0 for pT <= ``pt_min`` or |η| > ``eta_max``; for |η| <= ``barrel_eta_max`` ``barrel``, beyond it
+    ``endcap``, each a pair (pT_min < pT <= ``low_pt_edge``, pT > ``low_pt_edge``) [GeV].
+    Resolution: σ(pT)/pT = √(a² + (b·pT)²) with a = ``resolution_constant`` and b = ``resolution_slope`` [1/GeV]
+    in the |η| bins ending at ``resolution_eta_edges`` (D1 ChargedHadronMomentumSmearing; the revision 0593ac3 of
+    the card had smaller, muon-like values — we follow the current card).
+    """
+
+    eta_max: float = 2.5
+    pt_min: float = 0.1
+    low_pt_edge: float = 1.0
+    barrel_eta_max: float = 1.5
+    barrel: tuple[float, float] = (0.70, 0.95)
+    endcap: tuple[float, float] = (0.60, 0.85)
+    resolution_eta_edges: tuple[float, ...] = (0.5, 1.5, 2.5)
+    resolution_constant: tuple[float, ...] = (0.06, 0.10, 0.25)
+    resolution_slope: tuple[float, ...] = (1.3e-3, 1.7e-3, 3.1e-3)
+
+    def __post_init__(self) -> None:
+        _check_positive("tracking.eta_max", self.eta_max)
+        for name in ("barrel", "endcap"):
+            for value in getattr(self, name):
+                _check_probability(f"tracking.{name}", value)
+
+
+@dataclass(frozen=True)
+class Vertexing:
+    """Vertices and the association of tracks to them.
+
+    Every interaction's vertex has z ~ N(0, ``luminous_sigma_z``) [cm] (C5, 2017/18). A pileup vertex is
+    reconstructed with probability ``efficiency`` (D4; the same draw gives N_PV). A track's dz resolution is D5's
+    (``dz_resolution_um`` [µm] at the pT bin centres ``dz_pt_centres`` [GeV], rows for the
+    |η| bins ending at ``dz_eta_edges``; interpolated in log pT, constant beyond the table). A pileup track is
+    associated with its (reconstructed) vertex only when that vertex lies more than ``association_sigmas`` × σ_dz
+    from the hard vertex (D3); otherwise, or when its vertex was not reconstructed, it goes with the hard vertex.
+    """
+
+    luminous_sigma_z: float = 3.5
+    efficiency: float = 0.7
+    association_sigmas: float = 1.0
+    dz_pt_centres: tuple[float, ...] = (0.2, 0.55, 1.0, 2.2, 5.0, 11.0, 55.0, 135.0)
+    dz_eta_edges: tuple[float, ...] = (0.9, 1.4, 2.5)
+    dz_resolution_um: tuple[tuple[float, ...], ...] = (
+        (369, 194, 111, 68, 48, 38, 32, 32),
+        (706, 320, 198, 103, 71, 51, 34, 31),
+        (2172, 1200, 670, 332, 182, 112, 82, 85),
+    )
+
+    def __post_init__(self) -> None:
+        _check_positive("vertexing.luminous_sigma_z", self.luminous_sigma_z)
+        _check_probability("vertexing.efficiency", self.efficiency)
+        _check_positive("vertexing.association_sigmas", self.association_sigmas)
+
+
+@dataclass(frozen=True)
+class CalorimeterRegion:
+    """σ(E) = (scale + curvature·(|η| − centre)²) · √((constant·E)² + stochastic²·E + noise²) [GeV] for |η| <= eta_max."""
+
+    eta_max: float
+    constant: float
+    stochastic: float
+    noise: float = 0.0
+    scale: float = 1.0
+    curvature: float = 0.0
+    centre: float = 0.0
+
+
+@dataclass(frozen=True)
+class Calorimeter:
+    """Deposits of neutral particles (and of charged ones without a track) in square towers of side ``tower_size``.
+
+    Photons and electrons (mass < ``em_mass_max`` GeV) deposit in the ECAL, every other particle in the HCAL (D1:
+    e, γ, π⁰ → ECAL, hadrons → HCAL; K⁰S/Λ's 30/70 split and muons' small deposits are not modelled). Each
+    deposit is smeared with the resolution of its part (D1, log-normal as Delphes does). A tower's ECAL (HCAL)
+    energy is kept when it is >= ``ecal_energy_min`` (``hcal_energy_min``) and >= the significance times its σ
+    (D1; the HCAL significance is 1.0 in the current D1 and 2.0 in D2 and in D1's revision 0593ac3).
+    ``tower_size`` = 0.087 is the HCAL granularity of D1 (0.087 × 5°) up to |η| ≈ 1.65; beyond it D1's towers
+    grow, here the grid stays uniform to ``eta_max``.
+    """
+
+    tower_size: float = 0.087
+    eta_max: float = 5.0
+    em_mass_max: float = 0.01
+    ecal: tuple[CalorimeterRegion, ...] = (
+        CalorimeterRegion(1.5, 0.008, 0.11, 0.40, scale=1.0, curvature=0.64, centre=0.0),
+        CalorimeterRegion(2.5, 0.008, 0.11, 0.40, scale=2.16, curvature=5.6, centre=2.0),
+        CalorimeterRegion(5.0, 0.107, 2.08),
+    )
+    hcal: tuple[CalorimeterRegion, ...] = (CalorimeterRegion(3.0, 0.05, 1.5), CalorimeterRegion(5.0, 0.13, 2.7))
+    ecal_energy_min: float = 0.5
+    ecal_significance_min: float = 2.0
+    hcal_energy_min: float = 1.0
+    hcal_significance_min: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_positive("calorimeter.tower_size", self.tower_size)
+        _check_positive("calorimeter.eta_max", self.eta_max)
+
+
+@dataclass(frozen=True)
+class ConstituentDetector:
+    """The detector applied to the particles of a pileup event (tracker, vertexing, calorimeter); see above."""
+
+    tracking: Tracking = Tracking()
+    vertexing: Vertexing = Vertexing()
+    calorimeter: Calorimeter = Calorimeter()
+
+
+#: The constituent detectors of ``--detector`` for jets with pileup; ``none`` keeps the particle-level world.
+CONSTITUENT_DETECTORS: dict[str, ConstituentDetector | None] = {"cms": ConstituentDetector(), "none": None}

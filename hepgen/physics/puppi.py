@@ -1,0 +1,151 @@
+"""PUPPI, pileup per particle identification (Bertolini, Harris, Low, Tran, arXiv:1407.6013), as CMS runs it.
+
+For each particle i, α_i = ln Σ_j pT_j² / ΔR_ij² over the neighbours j within ΔR < R0 (ΔR² < 10⁻⁴ skipped; α = 0
+without neighbours). Neighbours are the charged particles associated with the hard vertex in the central region
+(where tracks exist) and all particles beyond it. The event's pileup reference is the median and the RMS of α over
+the charged particles associated with a pileup vertex (|η| < ``eta_extrapolation``, pT > ``rms_pt_min``, α ≠ 0;
+the RMS from the values at or below the median), scaled per region. A neutral particle's weight is the χ²
+(1 dof) probability of χ² = (α − median)·|α − median| / RMS² (0 for α below the median), zeroed below 0.01 or
+when w·pT < ``min_neutral_pt`` + ``slope`` × N_PV, and raised for high-pT neutrals to
+clamp((pT − 20)/(200 − 20), w, 1). Charged particles (those with a track) get 1 from the hard vertex, 0 from a
+pileup vertex.
+
+The default is CMS's Run-2 tune "v15" (CMSSW CommonTools/PileupAlgos/python/Puppi_cff.py at f58146d, the fact
+sheet's C1; the definitions in PuppiContainer.cc / PuppiAlgo.cc, C2). No Python package implements PUPPI, so it
+is written here: per event, vectorised over its particles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import erf
+
+from hepgen.physics.kinematics import delta_phi
+
+__all__ = ["PuppiRegion", "PuppiTune", "PUPPI_RUN2", "puppi_alpha", "puppi_weights"]
+
+
+@dataclass(frozen=True)
+class PuppiRegion:
+    """The PUPPI parameters of one |η| region (|η| < ``eta_max``); pT in GeV."""
+
+    eta_max: float
+    cone: float = 0.4  # R0
+    rms_pt_min: float = 0.1
+    min_neutral_pt: float = 0.2
+    slope: float = 0.015  # per reconstructed vertex
+    median_scale: float = 1.0
+    rms_scale: float = 1.0
+    charged_neighbours: bool = True
+
+
+@dataclass(frozen=True)
+class PuppiTune:
+    """A PUPPI tune: its |η| regions and the settings common to them."""
+
+    regions: tuple[PuppiRegion, ...]
+    eta_extrapolation: float = 2.0
+    weight_min: float = 0.01
+    protect_pt_start: float = 20.0
+    protect_pt_full: float = 200.0
+
+    def __post_init__(self) -> None:
+        from hepgen.errors import HepgenInputError
+
+        for region in self.regions:
+            if not region.cone > 0 or not region.rms_scale > 0:
+                raise HepgenInputError(f"a PUPPI cone and RMS scale must be > 0; got {region}")
+
+
+#: CMS Run-2 "v15" (C1): |η| < 2.5 charged neighbours; 2.5–3 and 3–10 all neighbours, with their scale factors.
+PUPPI_RUN2 = PuppiTune(
+    regions=(
+        PuppiRegion(2.5),
+        PuppiRegion(
+            3.0,
+            rms_pt_min=0.5,
+            min_neutral_pt=1.7,
+            slope=0.08,
+            median_scale=0.90,
+            rms_scale=1.20,
+            charged_neighbours=False,
+        ),
+        PuppiRegion(
+            10.0,
+            rms_pt_min=0.5,
+            min_neutral_pt=2.0,
+            slope=0.08,
+            median_scale=0.75,
+            rms_scale=0.95,
+            charged_neighbours=False,
+        ),
+    )
+)
+
+
+def puppi_alpha(
+    pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, neighbour: np.ndarray, cone: float, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """α of the particles ``rows`` (default: all) of one event, from the ``neighbour`` particles within ΔR < ``cone``."""
+    pt, eta, phi = (np.asarray(x, np.float64) for x in (pt, eta, phi))
+    i = np.arange(len(pt)) if rows is None else np.asarray(rows)
+    j = np.flatnonzero(neighbour)
+    dr2 = (eta[i][:, None] - eta[j][None, :]) ** 2 + delta_phi(phi[i][:, None], phi[j][None, :]) ** 2
+    use = (dr2 < cone**2) & (dr2 >= 1e-4)
+    total = np.where(use, pt[j][None, :] ** 2 / np.where(use, dr2, 1.0), 0.0).sum(axis=1)
+    return np.log(np.where(total > 0, total, 1.0))
+
+
+def _reference(alpha: np.ndarray) -> tuple[float, float]:
+    """Median and RMS (of the values at or below it) of the pileup α; (0, 0) when there is none."""
+    alpha = alpha[alpha != 0]
+    if not len(alpha):
+        return 0.0, 0.0
+    median = float(np.sort(alpha)[len(alpha) // 2])
+    below = alpha[alpha <= median]
+    return median, float(np.sqrt(np.mean((below - median) ** 2)))
+
+
+def puppi_weights(
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    has_track: np.ndarray,
+    from_hard_vertex: np.ndarray,
+    n_pv: int,
+    tune: PuppiTune = PUPPI_RUN2,
+) -> np.ndarray:
+    """PUPPI weights ``[P]`` in [0, 1] of the particles (tracks and towers) of one event.
+
+    Args:
+        pt, eta, phi: the particles' measured kinematics [GeV, -, rad].
+        has_track: True for charged particles with a track (they are weighted by their vertex).
+        from_hard_vertex: for tracks, whether they are associated with the hard vertex (ignored for the others).
+        n_pv: the event's number of reconstructed vertices.
+    """
+    pt, eta = np.asarray(pt, np.float64), np.asarray(eta, np.float64)
+    has_track = np.asarray(has_track, bool)
+    hard_track = has_track & np.asarray(from_hard_vertex, bool)
+    pileup_track = has_track & ~hard_track
+    weights = hard_track.astype(np.float64)
+    region_of = np.searchsorted(np.array([r.eta_max for r in tune.regions]), np.abs(eta), side="right")
+    for index, region in enumerate(tune.regions):
+        neutral = (region_of == index) & ~has_track
+        if not neutral.any():
+            continue
+        alpha = puppi_alpha(
+            pt, eta, phi, hard_track if region.charged_neighbours else np.ones_like(has_track), region.cone
+        )
+        reference = pileup_track & (np.abs(eta) < tune.eta_extrapolation) & (pt > region.rms_pt_min)
+        median, rms = _reference(alpha[reference])
+        median, rms = median * region.median_scale, rms * region.rms_scale
+        deviation = alpha[neutral] - median
+        chi2 = deviation * np.abs(deviation) / max(rms, 1e-12) ** 2
+        w = np.where(chi2 > 0, erf(np.sqrt(np.maximum(chi2, 0.0) / 2)), 0.0)  # χ² CDF, 1 dof
+        w = np.where(w < tune.weight_min, 0.0, w)
+        w = np.where(w * pt[neutral] < region.min_neutral_pt + region.slope * n_pv, 0.0, w)
+        ramp = (pt[neutral] - tune.protect_pt_start) / (tune.protect_pt_full - tune.protect_pt_start)
+        weights[neutral] = np.where(pt[neutral] > tune.protect_pt_start, np.clip(ramp, w, 1.0), w)
+    return weights

@@ -31,6 +31,7 @@ import numpy as np
 
 from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
+from hepgen.sim.detector import ConstituentDetector
 
 __all__ = [
     "VERTEX_EFFICIENCY",
@@ -130,6 +131,8 @@ class OverlaidJets:
         inefficiency: the detector's particle inefficiency for each jet ``[J]`` (known from calibration).
         hard_kept: jagged bool per hard constituent (in the hard jet's order): False if the detector lost it.
         jet_pt, jet_eta, jet_phi, jet_mass: the observed jet four-momentum ``[J]`` (constituents' own masses).
+        detector_truth: with a detector, the hard scatter through the same detector (tracks and towers, same
+            smearing, no pileup; :mod:`hepgen.sim.detected_jets`); None in the particle-level world.
     """
 
     constituents: ak.Array
@@ -142,6 +145,7 @@ class OverlaidJets:
     jet_eta: np.ndarray
     jet_phi: np.ndarray
     jet_mass: np.ndarray
+    detector_truth: ak.Array | None = None
 
 
 def draw_pileup_counts(
@@ -198,6 +202,7 @@ def overlay_pileup(
     vertex_efficiency: float = VERTEX_EFFICIENCY,
     inefficiency: float | np.ndarray = 0.0,
     chunk_size: int = 1000,
+    detector: ConstituentDetector | None = None,
 ) -> OverlaidJets:
     """Overlay pileup on every jet (vectorised over all jets and interactions), then the detector's losses.
 
@@ -214,6 +219,9 @@ def overlay_pileup(
         inefficiency: the probability that the detector loses an observed particle (hard or pileup),
             independently per particle, one for all jets or one per jet ``[J]``; the truth keeps it.
         chunk_size: jets overlaid at once (bounds the memory; part of what the seed reproduces).
+        detector: the tracker, vertexing and calorimeter applied to the overlaid particles
+            (:mod:`hepgen.sim.detected_jets`): the constituents become tracks and towers, ``n_vertices`` comes from
+            the vertexing, ``detector_truth`` holds the hard scatter through the same detector. None: particles.
     """
     if len(pool) == 0:
         raise HepgenInputError("the pileup pool holds no events")
@@ -239,6 +247,13 @@ def overlay_pileup(
     if not parts:
         parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, radius)]
     constituents = ak.concatenate(parts) if len(parts) > 1 else parts[0]
+    if detector is not None:
+        if np.any(lost > 0):
+            raise HepgenInputError(
+                "a particle inefficiency and a detector exclude each other: the detector has its own"
+            )
+        return _through_detector(jets, constituents, counts, nominal, detector, rng)
+    constituents = constituents[[*PARTICLE_FIELDS, "is_pileup"]]
     n_vertices = 1 + rng.binomial(counts, vertex_efficiency)
     hard_counts = ak.num(jets.constituents)
     if np.any(lost > 0):
@@ -300,6 +315,51 @@ def _overlay_chunk(
     order = np.argsort(np.concatenate([hard_jet * 2, pu_jet * 2 + 1]), kind="stable")
     merged = {k: np.concatenate([jet_columns[k], pu[k]])[order] for k in PARTICLE_FIELDS}
     merged["is_pileup"] = np.concatenate([np.zeros(len(jet_columns["pt"]), bool), np.ones(len(pu_jet), bool)])[order]
+    within_jet = interaction_of_particle[inside] - _offsets(counts)[:-1][pu_jet] + 1
+    merged["interaction"] = np.concatenate([np.zeros(len(jet_columns["pt"]), np.int32), within_jet])[order]
     return ak.unflatten(
-        ak.zip({k: v.astype(np.float32) if v.dtype != bool else v for k, v in merged.items()}), hard_counts + pu_counts
+        ak.zip({k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in merged.items()}),
+        hard_counts + pu_counts,
     )
+
+
+def _through_detector(
+    jets: ak.Array,
+    particles: ak.Array,
+    counts: np.ndarray,
+    nominal: np.ndarray,
+    detector: ConstituentDetector,
+    rng: np.random.Generator,
+) -> OverlaidJets:
+    """The overlaid particles ``[J, var]`` through the detector: tracks and towers, vertices, detector-level truth."""
+    from hepgen.sim.detected_jets import detect
+    from hepgen.sim.tracking import draw_vertices
+
+    n_jets = len(counts)
+    jet = np.repeat(np.arange(n_jets), ak.to_numpy(ak.num(particles)))
+    flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}
+    interaction = ak.to_numpy(ak.flatten(particles.interaction)).astype(np.int64)
+    vertices = draw_vertices(counts, detector.vertexing, rng)
+    observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng)
+    constituents, detector_truth = _jagged(observed), _jagged(truth)
+    hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
+    return OverlaidJets(
+        constituents=constituents,
+        n_interactions=counts,
+        n_vertices=vertices.n_pv,
+        mu=nominal,
+        inefficiency=np.zeros(n_jets),
+        hard_kept=hard_kept,
+        jet_pt=jet_pt,
+        jet_eta=jet_eta,
+        jet_phi=jet_phi,
+        jet_mass=jet_mass,
+        detector_truth=detector_truth,
+    )
+
+
+def _jagged(detected) -> ak.Array:
+    """Jagged records ``[J, var]`` (float32 kinematics, as the particle-level overlay) of detected constituents."""
+    columns = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in detected.columns.items()}
+    return ak.unflatten(ak.zip(columns), detected.counts)

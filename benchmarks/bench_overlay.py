@@ -1,0 +1,75 @@
+"""Pileup overlay cost with and without the constituent detector, in one run: ms per jet at μ = 60 and 200 for the
+particle-level overlay (the reference) and for the overlay + tracker + vertexing + calorimeter towers
+(``overlay_pileup(detector=CONSTITUENT_DETECTORS["cms"])``), with their ratio against the aim (≤ 2×), and what the
+detector does to the jets (constituents per jet, the towers' hard-energy share, the observed jet mass against the
+detector-level truth's).
+
+Inputs: the first ``--jets`` training jets (``data/top_jets.root``) and the training pool; no model is scored, so no
+test jet is touched. Reclustering in the event (issue 26, item 3) is not part of this overlay yet.
+
+    python benchmarks/bench_overlay.py [--jets 500] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
+from hepgen.sim.detector import CONSTITUENT_DETECTORS
+from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
+
+ROOT = Path(__file__).resolve().parents[1]
+AIM = 2.0
+
+
+def best_time(fn, repeat: int) -> float:
+    """The fastest of ``repeat`` runs [s] (after one warm-up)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jets", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    jets = read_hard_jets([str(ROOT / "data/top_jets.root")], entry_stop=args.jets)
+    pool = read_pileup_pool([str(ROOT / "data/minbias_pool.root")])
+    detector = CONSTITUENT_DETECTORS["cms"]
+    print(f"{len(jets)} training top jets, {len(pool)} pool events; best of {args.repeat}")
+    print(f"{'mu':>4} {'particles ms/jet':>17} {'detector ms/jet':>16} {'ratio':>6}  aim <= {AIM:.0f}x")
+    for mu in (60, 200):
+        plain = best_time(lambda: overlay_pileup(jets, pool, mu=mu, seed=1), args.repeat) / len(jets) * 1e3
+        detected = best_time(lambda: overlay_pileup(jets, pool, mu=mu, seed=1, detector=detector), args.repeat)
+        detected *= 1e3 / len(jets)
+        verdict = "met" if detected / plain <= AIM else "missed"
+        print(f"{mu:>4} {plain:>17.3f} {detected:>16.3f} {detected / plain:>5.2f}x  {verdict}")
+    print("\nwhat the detector does (mean over jets; mass relative to the particle-level hard jet's)")
+    print(f"{'mu':>4} {'particles':>9} {'tracks':>7} {'towers':>7} {'mixed towers':>13} {'m_obs/m':>8} {'m_det/m':>8}")
+    hard_mass = ak.to_numpy(jets.mass)
+    for mu in (0, 60, 200):
+        plain = overlay_pileup(jets, pool, mu=mu, seed=2)
+        observed = overlay_pileup(jets, pool, mu=mu, seed=2, detector=detector)
+        parts = observed.constituents
+        towers = parts[~parts.is_track]
+        share = ak.flatten(towers.hard_fraction).to_numpy()
+        truth_mass = pt_eta_phi_mass(summed_p4(observed.detector_truth))[3]
+        print(
+            f"{mu:>4} {np.mean(ak.num(plain.constituents)):>9.1f} {np.mean(ak.sum(parts.is_track, axis=1)):>7.1f} "
+            f"{np.mean(ak.num(towers)):>7.1f} {np.mean((share > 0.05) & (share < 0.95)):>13.3f} "
+            f"{np.median(observed.jet_mass / hard_mass):>8.3f} {np.median(truth_mass / hard_mass):>8.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,10 @@
 """Classical pileup mitigation on the constituents of a jet: charged-hadron subtraction and SoftKiller.
 
-* **CHS** (charged-hadron subtraction): charged particles within the tracker acceptance (|η| < 2.5) are
-  associated to their vertex, so the charged pileup particles there are removed; neutral particles (and
-  charged ones outside the tracker) are kept. The association is taken as perfect here (``is_pileup`` of a
-  charged particle in the tracker), as in the usual idealised CHS.
+* **CHS** (charged-hadron subtraction): the tracks associated with a pileup vertex are removed; towers (and
+  particles without a track) are kept. Behind a detector (constituents with ``is_track`` and
+  ``from_hard_vertex``, :mod:`hepgen.sim.detected_jets`) the association is the detector's, by dz, with no
+  truth. In the particle-level world (no detector) it is an oracle: every charged particle within the tracker
+  acceptance (|η| < 2.5) is taken as tracked and its ``is_pileup`` truth as its vertex.
 * **SoftKiller** (Cacciari, Salam, Soyez, arXiv:1407.0408): the (η, φ) plane is cut into square patches of
   size ``a``; the pT cut is the median over the patches of the highest particle pT in each (0 for an empty
   patch), and particles softer than the cut are removed. fastjet's Python package does not ship the fjcontrib
@@ -30,12 +31,17 @@ TRACKER_ETA_MAX = 2.5
 
 
 def tracker_charged(particles: ak.Array) -> ak.Array:
-    """True for charged particles inside the tracker (|η| < 2.5): those a vertex can be assigned to."""
+    """True for the tracks: ``is_track`` behind a detector, else the charged particles inside the tracker (|η| < 2.5)."""
+    if "is_track" in particles.fields:
+        return particles.is_track
     return (particles.charge != 0) & (abs(particles.eta) < TRACKER_ETA_MAX)
 
 
 def chs_keep(particles: ak.Array) -> ak.Array:
-    """Charged-hadron subtraction: False for the charged pileup particles inside the tracker, True otherwise."""
+    """Charged-hadron subtraction: False for the tracks associated with a pileup vertex, True otherwise (see the
+    module docstring for the association behind a detector and in the particle-level world)."""
+    if "from_hard_vertex" in particles.fields:
+        return ~(particles.is_track & ~particles.from_hard_vertex)
     if "charge" not in particles.fields or "is_pileup" not in particles.fields:
         from hepgen.errors import HepgenInputError
 

@@ -34,6 +34,19 @@ def test_chs_removes_exactly_the_charged_pileup_inside_the_tracker():
         chs_keep(ak.zip({"pt": jets.pt, "eta": jets.eta, "phi": jets.phi}))
 
 
+def test_chs_behind_a_detector_uses_the_dz_association_not_the_truth():
+    # (pt, is_track, from_hard_vertex, is_pileup)
+    rows = [
+        (50.0, True, True, False),  # hard track: kept
+        (2.0, True, False, True),  # pileup track associated with its pileup vertex: removed
+        (2.5, True, True, True),  # pileup track of an unreconstructed (or merged) vertex: kept, as CHS would
+        (4.0, False, False, True),  # a tower, mostly pileup: kept (CHS cannot tell)
+    ]
+    jets = ak.Array([[dict(zip(("pt", "is_track", "from_hard_vertex", "is_pileup"), r)) for r in rows]])
+    assert ak.to_list(chs_keep(jets)) == [[True, False, True, True]]
+    assert ak.to_list(tracker_charged(jets)) == [[True, True, True, False]]
+
+
 def test_softkiller_cut_is_the_median_of_the_patches_leading_pt():
     # a = 1.0, R = 1.0: a 2 × 2 grid of patches whose centres (±0.5, ±0.5) all lie inside the cone
     rows = [

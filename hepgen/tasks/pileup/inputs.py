@@ -121,9 +121,12 @@ def input_cloud(observed: OverlaidJets, input: str, index: np.ndarray | None = N
 
 def passed_through(particles: ak.Array, input: str, passthrough_pt: float = PASSTHROUGH_PT) -> ak.Array:
     """Which particles go to the output as they are: in ``chs`` mode the tracker's charged ones and the neutral
-    ones above ``passthrough_pt``; in ``observed`` mode none."""
+    ones above ``passthrough_pt`` — behind a detector the tracks only (every tower is regenerated, since any may
+    hold pileup energy); in ``observed`` mode none."""
     if input == "observed":
         return ak.zeros_like(particles.pt, dtype=bool)
+    if "is_track" in particles.fields:
+        return particles.is_track
     return tracker_charged(particles) | (particles.pt > passthrough_pt)
 
 
@@ -184,8 +187,12 @@ def jet_batch(
         passthrough=passthrough,
     )
     if hard is not None:
-        particles = hard.constituents[index]
-        if input == "chs":  # what is passed through is not generated (unless the detector lost it)
+        if observed.detector_truth is not None:  # behind a detector: the hard scatter through the same detector
+            particles = observed.detector_truth[index]
+            particles = particles[~passed_through(particles, input, passthrough_pt)]
+        else:
+            particles = hard.constituents[index]
+        if input == "chs" and observed.detector_truth is None:  # passed through, not generated (unless lost)
             particles = particles[~(observed.hard_kept[index] & passed_through(particles, input, passthrough_pt))]
         h_counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
         h = _flat(particles)

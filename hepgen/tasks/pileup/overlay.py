@@ -20,6 +20,7 @@ import numpy as np
 
 from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
+from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import VERTEX_EFFICIENCY, OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.base import Block, PredictSettings, TrainSettings
 from hepgen.tasks.data_parallel import EpochBatches
@@ -41,6 +42,11 @@ __all__ = [
 log = logging.getLogger("hepgen.pileup")
 
 _VERTEX_EFFICIENCY_HELP = "probability that a pileup interaction gives a reconstructed vertex (N_PV)"
+_DETECTOR_HELP = (
+    "the detector on the constituents: none (particles, every hard particle untouched) or cms (tracks with "
+    "efficiency, resolution and dz association, vertices, calorimeter towers; hepgen/sim/detector.py); with cms "
+    "the target is the hard scatter through the same detector"
+)
 
 
 @dataclass
@@ -72,6 +78,7 @@ class OverlayTraining(TrainSettings):
         "chs input: observed neutral particles above this pT [GeV] are passed through (pileup rarely makes one)",
     )
     vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
+    detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
     radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
     batch_size: int = redefault(TrainSettings, "batch_size", 64)
     learning_rate: float = redefault(TrainSettings, "learning_rate", 5e-4)
@@ -91,6 +98,7 @@ class OverlayPrediction(PredictSettings):
     mu: float = setting(60.0, "nominal μ: each jet's interactions are Poisson(μ)")
     vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
+    detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
 
 
 def draw_training_mu(
@@ -152,17 +160,31 @@ def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> 
     """The hard jets of a prediction block and their overlay (seeded by the block: every pileup task that
     predicts the same jets with the same seed sees the same observed jets)."""
     jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
-    detector = values_of(settings, "mu", "vertex_efficiency", "inefficiency")
-    observed = overlay_pileup(jets, pool, seed=block.seed, **detector)
+    options = values_of(settings, "mu", "vertex_efficiency", "inefficiency")
+    observed = overlay_pileup(jets, pool, seed=block.seed, detector=CONSTITUENT_DETECTORS[settings.detector], **options)
     return jets, observed
 
 
 def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | ak.Array]:
-    """One row per jet: the observed constituents (with charge and ``is_pileup``), the truth (hard) constituents,
-    both jets, and what data knows of the pileup (nominal μ, vertices) beside the truth (interactions)."""
-    truth = ak.zip({k: jets.constituents[k] for k in ("pt", "eta", "phi", "mass")})
+    """One row per jet: the observed constituents (with charge and ``is_pileup``), the truth constituents, both
+    jets, and what data knows of the pileup (nominal μ, vertices) beside the truth (interactions).
+
+    The truth is what the models generate: the hard particles without a detector; behind one, the hard scatter
+    through the same detector (target a), with the particle-level jet (target b) beside it as ``particle_jet_*``
+    and the observed constituents' detector fields (``is_track``, ``from_hard_vertex``, ``hard_fraction``)."""
+    hard = jets.constituents if observed.detector_truth is None else observed.detector_truth
+    truth = ak.zip({k: hard[k] for k in ("pt", "eta", "phi", "mass")})
     truth_jet = dict(zip(("pt", "eta", "phi", "mass"), pt_eta_phi_mass(summed_p4(truth))))
+    behind_detector = {}
+    if observed.detector_truth is not None:
+        particle_jet = pt_eta_phi_mass(summed_p4(jets.constituents))
+        behind_detector = {
+            **{f"particle_jet_{k}": v.astype(np.float32) for k, v in zip(("pt", "eta", "phi", "mass"), particle_jet)},
+            **{f"observed_constituent_{k}": observed.constituents[k] for k in ("is_track", "from_hard_vertex")},
+            "observed_constituent_hard_fraction": ak.values_astype(observed.constituents.hard_fraction, np.float32),
+        }
     return {
+        **behind_detector,
         **{
             f"observed_constituent_{k}": ak.values_astype(observed.constituents[k], np.float32)
             for k in ("pt", "eta", "phi", "mass", "charge")
@@ -210,6 +232,7 @@ def training_overlay(
         radius=settings.radius,
         vertex_efficiency=settings.vertex_efficiency,
         inefficiency=lost,
+        detector=CONSTITUENT_DETECTORS[settings.detector],
     )
 
 
@@ -220,6 +243,11 @@ def check_prediction_input(model_settings: dict[str, Any], settings: OverlayPred
     mu_max = model_settings.get("mu_max")
     if mu_max is not None and settings.mu > 1.2 * float(mu_max):
         log.warning("μ = %g is beyond the training range (up to %g)", settings.mu, mu_max)
+    trained_detector = model_settings.get("detector", "none")
+    if settings.detector != trained_detector:
+        raise HepgenInputError(
+            f"--detector {settings.detector}: the model was trained with --detector {trained_detector}; predict with it"
+        )
     trained = model_settings.get("inefficiencies", [0.0])
     if not min(trained) - 1e-9 <= settings.inefficiency <= max(trained) + 1e-9:
         raise HepgenInputError(

@@ -209,6 +209,7 @@ class PileupTask(Task):
             "mu_core_fraction",
             "vertex_efficiency",
             "inefficiencies",
+            "detector",
             "radius",
             "init",
             "teacher",

@@ -1,0 +1,57 @@
+"""Every pileup task behind the constituent detector (--detector cms): it trains and predicts on tracks and towers,
+generates (or labels) the hard scatter through the same detector, writes both truths, and refuses to predict
+behind another detector than the one it trained behind."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from hepgen.cli import main
+from hepgen.sim.detector import CONSTITUENT_DETECTORS
+from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
+from hepgen.tasks.pileup import jet_batch
+from hepgen.tasks.pileup.overlay import OverlayTraining
+from hepgen.tasks.registry import all_tasks, get_task
+from tests.tasks.inputs import PREDICTION_FILES, TRAINING_FILES, as_flags, small_network
+
+PILEUP_TASKS = [task.name for task in all_tasks() if issubclass(task.Training, OverlayTraining)]
+
+
+def test_the_target_behind_a_detector_is_its_towers_of_the_hard_scatter():
+    jets = read_hard_jets([str(TRAINING_FILES["jets"])], entry_stop=6)
+    pool = read_pileup_pool([str(TRAINING_FILES["pileup"])])
+    observed = overlay_pileup(jets, pool, mu=60, seed=1, detector=CONSTITUENT_DETECTORS["cms"])
+    batch = jet_batch(observed, input="chs", hard=jets, max_hard=500)
+    truth = observed.detector_truth
+    np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.sum(~truth.is_track, axis=1)))
+    # the input holds no track associated with a pileup vertex, and passes every track through
+    cloud = observed.constituents[~(observed.constituents.is_track & ~observed.constituents.from_hard_vertex)]
+    np.testing.assert_array_equal(batch.observed_mask.sum(1), ak.to_numpy(ak.num(cloud)))
+    assert ak.all(ak.num(batch.passthrough) == ak.sum(cloud.is_track, axis=1))
+
+
+@pytest.mark.parametrize("name", PILEUP_TASKS)
+def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, tmp_path):
+    task = get_task(name)
+    run, out = tmp_path / "run", tmp_path / "pred.root"
+    inputs = {k: [str(TRAINING_FILES[k])] for k in ("jets", "pileup")}
+    flags = as_flags({**inputs, **small_network(task.Training), "max_events": 32, "batch_size": 16})
+    argv = ["train", name, "--out", str(run), *flags, "--detector", "cms", "--max-steps", "2", "--max-epochs", "1"]
+    assert main([*argv, "--no-progress", "--accelerator", "cpu"]) == 0
+    predict = ["predict", name, "--run", str(run), "--jets", str(PREDICTION_FILES["jets"]), "--pileup"]
+    predict += [str(PREDICTION_FILES["pileup"]), "--max-events", "4", "--no-progress"]
+    if "steps" in task.Prediction.__dataclass_fields__:
+        predict += ["--steps", "8", "--samples", "2"]  # fewer steps of an untrained model can overflow pT
+    assert main([*predict, "--out", str(out), "--detector", "cms"]) == 0
+    jets = uproot.open(out)["Jets"].arrays()
+    assert {"particle_jet_mass", "observed_constituent_is_track", "observed_constituent_hard_fraction"} <= set(
+        jets.fields
+    )
+    # the detector-level truth jet is not the particle-level one (towers, thresholds), but near it
+    ratio = ak.to_numpy(jets.truth_jet_mass / jets.particle_jet_mass)
+    assert not np.allclose(ratio, 1.0) and np.all(np.abs(ratio - 1) < 0.5)
+    assert main([*predict, "--out", str(tmp_path / "other.root"), "--detector", "none"]) == 2
+    assert not (tmp_path / "other.root").exists()

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import awkward as ak
 import numpy as np
 from scipy.special import erf
 
 from hepgen.physics.kinematics import delta_phi
+from hepgen.physics.pileup_mitigation import chs_keep, tracker_charged
 
-__all__ = ["PuppiRegion", "PuppiTune", "PUPPI_RUN2", "puppi_alpha", "puppi_weights"]
+__all__ = ["PuppiRegion", "PuppiTune", "PUPPI_RUN2", "puppi_alpha", "puppi_weights", "puppi_jet_weights"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,21 @@ def puppi_weights(
         ramp = (pt[neutral] - tune.protect_pt_start) / (tune.protect_pt_full - tune.protect_pt_start)
         weights[neutral] = np.where(pt[neutral] > tune.protect_pt_start, np.clip(ramp, w, 1.0), w)
     return weights
+
+
+def puppi_jet_weights(particles: ak.Array, n_pv: np.ndarray, tune: PuppiTune = PUPPI_RUN2) -> ak.Array:
+    """PUPPI weights ``[J, var]`` of jagged particle records (``pt, eta, phi`` and what CHS needs: ``is_track`` and
+    ``from_hard_vertex`` behind a detector, else ``charge`` and ``is_pileup``), each jet taken as its event with
+    ``n_pv[j]`` reconstructed vertices. The event is only the jet's surroundings (the particles stored with it), so
+    α near its edge misses neighbours beyond it."""
+    has_track, from_hard = tracker_charged(particles), chs_keep(particles)
+    counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
+    flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in ("pt", "eta", "phi")}
+    track, hard = ak.to_numpy(ak.flatten(has_track)).astype(bool), ak.to_numpy(ak.flatten(from_hard)).astype(bool)
+    weights = np.empty(len(track))
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    for j, (a, b) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
+        weights[a:b] = puppi_weights(
+            flat["pt"][a:b], flat["eta"][a:b], flat["phi"][a:b], track[a:b], hard[a:b], int(n_pv[j]), tune
+        )
+    return ak.unflatten(weights, counts)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import awkward as ak
 import numpy as np
 import pytest
 
 from hepgen.errors import HepgenInputError
-from hepgen.physics.puppi import PUPPI_RUN2, PuppiRegion, PuppiTune, puppi_alpha, puppi_weights
+from hepgen.physics.puppi import PUPPI_RUN2, PuppiRegion, PuppiTune, puppi_alpha, puppi_jet_weights, puppi_weights
 
 #               A     D     P1    P2    P3     N1    N2   N3    N4    N5
 PT = np.array([10.0, 5.0, 1.0, 1.0, 1.0, 5.0, 5.0, 1.0, 0.25, 110.0])
@@ -56,3 +57,11 @@ def test_forward_neutrals_use_all_neighbours_and_the_scaled_reference():
 def test_bad_tune_is_named():
     with pytest.raises(HepgenInputError, match="cone"):
         PuppiTune(regions=(PuppiRegion(2.5, cone=0.0),))
+
+
+def test_jet_weights_treat_each_jet_as_its_event_and_read_the_association_fields():
+    one = {"pt": PT, "eta": ETA, "phi": PHI, "is_track": TRACK, "from_hard_vertex": HARD | ~TRACK}
+    jets = ak.zip({k: ak.Array([v.tolist(), v[:7].tolist()]) for k, v in one.items()})
+    weights = puppi_jet_weights(jets, np.array([N_PV, 10]))
+    np.testing.assert_array_equal(weights[0], puppi_weights(PT, ETA, PHI, TRACK, HARD, N_PV))
+    np.testing.assert_array_equal(weights[1], puppi_weights(PT[:7], ETA[:7], PHI[:7], TRACK[:7], HARD[:7], 10))

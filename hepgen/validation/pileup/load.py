@@ -77,6 +77,9 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
     fields = [*_FIELDS, "charge"] if "observed_constituent_charge" in jets else list(_FIELDS)
     observed = _records(jets, "observed_constituent", path, fields)
     observed = ak.with_field(observed, jets["observed_constituent_is_pileup"], "is_pileup")
+    for name in ("is_track", "from_hard_vertex"):  # behind a detector: what it reconstructed (CHS and PUPPI use it)
+        if f"observed_constituent_{name}" in jets:
+            observed = ak.with_field(observed, jets[f"observed_constituent_{name}"], name)
     content: dict[str, Any] = {
         "entry": jet_id["entry"],
         "truth": _records(jets, "truth_constituent", path),

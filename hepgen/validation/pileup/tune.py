@@ -1,6 +1,7 @@
 """The classical pileup mitigations and the classifier, each with a parameter chosen on the validation jets.
 
-``observed`` and ``chs`` (charged-hadron subtraction) have no parameter; SoftDrop (z_cut, β) on the observed or the
+``observed``, ``chs`` (charged-hadron subtraction) and ``puppi`` (CMS's Run-2 tune, each particle's four-momentum
+scaled by its weight) have no parameter; SoftDrop (z_cut, β) on the observed or the
 CHS jet, SoftKiller (patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on
 p(pileup)) choose theirs per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are
 then applied with that choice to the test jets. Every jet is built with the charged-pion mass for each constituent.
@@ -17,6 +18,7 @@ import numpy as np
 
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
+from hepgen.physics.puppi import puppi_jet_weights
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
 from hepgen.physics.substructure import OBSERVABLES, jet_observables
 from hepgen.validation.metrics import bias_resolution
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 #: The classical methods every point gets, from the observed constituents alone.
-BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller")
+BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppi")
 #: SoftKiller patch sizes a (in η and φ) the validation jets choose from.
 SOFTKILLER_GRID: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 #: Thresholds on the classifier's p(pileup): a particle is kept below it.
@@ -138,9 +140,21 @@ def tunables(point: PointPrediction) -> list[Tunable]:
     return out
 
 
+def puppi(point: PointPrediction, index: np.ndarray) -> ak.Array:
+    """The observed particles of the jets ``index`` weighted by PUPPI (pT × w; those with w = 0 dropped)."""
+    observed = point.observed[index]
+    weights = puppi_jet_weights(observed, point.n_vertices[index])
+    weighted = ak.with_field(observed, observed.pt * weights, "pt")
+    return weighted[weights > 0]
+
+
 def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """The observables of the methods without a parameter on the test jets: ``observed`` and ``chs``."""
-    return {"observed": observables(point.observed[test]), "chs": observables(chs(point, test))}
+    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``."""
+    return {
+        "observed": observables(point.observed[test]),
+        "chs": observables(chs(point, test)),
+        "puppi": observables(puppi(point, test)),
+    }
 
 
 def tune(

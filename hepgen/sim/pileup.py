@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import awkward as ak
@@ -35,6 +35,7 @@ from hepgen.sim.detector import ConstituentDetector
 
 __all__ = [
     "VERTEX_EFFICIENCY",
+    "RECLUSTER_MARGIN",
     "PARTICLE_FIELDS",
     "read_hard_jets",
     "count_jets",
@@ -47,6 +48,9 @@ __all__ = [
 
 #: The probability that a pileup interaction of the overlay gives a reconstructed vertex: N_PV = 1 + Binomial(N_PU, ε).
 VERTEX_EFFICIENCY = 0.7
+
+#: How far beyond the jet radius pileup is overlaid when jets are reclustered (particles can migrate into the jet).
+RECLUSTER_MARGIN = 0.5
 
 #: The fields of a constituent or pool particle record.
 PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
@@ -203,6 +207,7 @@ def overlay_pileup(
     inefficiency: float | np.ndarray = 0.0,
     chunk_size: int = 1000,
     detector: ConstituentDetector | None = None,
+    recluster: bool = False,
 ) -> OverlaidJets:
     """Overlay pileup on every jet (vectorised over all jets and interactions), then the detector's losses.
 
@@ -222,12 +227,21 @@ def overlay_pileup(
         detector: the tracker, vertexing and calorimeter applied to the overlaid particles
             (:mod:`hepgen.sim.detected_jets`): the constituents become tracks and towers, ``n_vertices`` comes from
             the vertexing, ``detector_truth`` holds the hard scatter through the same detector. None: particles.
+        recluster: (with a detector) overlay pileup within ``radius`` + :data:`RECLUSTER_MARGIN` of the hard axis,
+            recluster everything with anti-kT R = ``radius`` and keep the jet matched to the hard jet's axis
+            (:mod:`hepgen.sim.reclustering`), for the observed jet and the detector-level truth alike. The hard
+            event is the hard jet's constituents only (the jet files do not hold the rest of the event yet).
     """
     if len(pool) == 0:
         raise HepgenInputError("the pileup pool holds no events")
     if not 0 < vertex_efficiency <= 1:
         raise HepgenInputError(f"the vertex efficiency must be in (0, 1]; got {vertex_efficiency}")
+    if recluster and detector is None:
+        raise HepgenInputError(
+            "reclustering the jets needs a detector (--detector cms); the particle world keeps the cone"
+        )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    cone = radius + RECLUSTER_MARGIN if recluster else radius
     J = len(jets)
     nominal = np.broadcast_to(np.asarray(mu, dtype=np.float64), (J,)).copy()
     lost = np.broadcast_to(np.asarray(inefficiency, dtype=np.float64), (J,)).copy()
@@ -241,18 +255,19 @@ def overlay_pileup(
     axis = (np.asarray(ak.to_numpy(jets.eta), np.float64), np.asarray(ak.to_numpy(jets.phi), np.float64))
     hard, particles = _Flat.of(jets.constituents), _Flat.of(pool)
     parts = [
-        _overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, radius)
+        _overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, cone)
         for a in range(0, J, chunk_size)
     ]
     if not parts:
-        parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, radius)]
+        parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, cone)]
     constituents = ak.concatenate(parts) if len(parts) > 1 else parts[0]
     if detector is not None:
         if np.any(lost > 0):
             raise HepgenInputError(
                 "a particle inefficiency and a detector exclude each other: the detector has its own"
             )
-        return _through_detector(jets, constituents, counts, nominal, detector, rng)
+        observed = _through_detector(jets, constituents, counts, nominal, detector, rng)
+        return _reclustered(observed, axis, radius) if recluster else observed
     constituents = constituents[[*PARTICLE_FIELDS, "is_pileup"]]
     n_vertices = 1 + rng.binomial(counts, vertex_efficiency)
     hard_counts = ak.num(jets.constituents)
@@ -356,6 +371,24 @@ def _through_detector(
         jet_phi=jet_phi,
         jet_mass=jet_mass,
         detector_truth=detector_truth,
+    )
+
+
+def _reclustered(observed: OverlaidJets, axis: tuple[np.ndarray, np.ndarray], radius: float) -> OverlaidJets:
+    """The observed jets and the detector-level truth reclustered (anti-kT ``radius``), matched to the hard axes."""
+    from hepgen.sim.reclustering import matched_jet_constituents
+
+    constituents, _ = matched_jet_constituents(observed.constituents, *axis, radius=radius)
+    truth, _ = matched_jet_constituents(observed.detector_truth, *axis, radius=radius)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
+    return replace(
+        observed,
+        constituents=constituents,
+        detector_truth=truth,
+        jet_pt=jet_pt,
+        jet_eta=jet_eta,
+        jet_phi=jet_phi,
+        jet_mass=jet_mass,
     )
 
 

@@ -56,3 +56,53 @@ def test_the_detector_overlay_is_reproducible_and_its_settings_are_checked(jets_
     np.testing.assert_array_equal(first.jet_mass, again.jet_mass)
     with pytest.raises(HepgenInputError, match="inefficiency"):
         overlay_pileup(jets, pool, mu=60, seed=3, detector=CMS, inefficiency=0.1)
+
+
+def test_the_reclustered_jet_is_fastjets_jet_nearest_to_the_hard_axis():
+    import fastjet
+
+    from hepgen.physics.substructure import to_fastjet_input
+    from hepgen.sim.reclustering import matched_jet_constituents
+
+    rng = np.random.default_rng(8)
+    counts = rng.integers(20, 60, 5)
+    n = int(counts.sum())
+    particles = ak.unflatten(
+        ak.zip({"pt": rng.exponential(5.0, n), "eta": rng.uniform(-1.5, 1.5, n), "phi": rng.uniform(-1.5, 1.5, n),
+                "mass": np.zeros(n), "tag": np.arange(n)}),
+        counts,
+    )  # fmt: skip
+    axis_eta, axis_phi = np.zeros(5), np.zeros(5)
+    jets, matched = matched_jet_constituents(particles, axis_eta, axis_phi, radius=1.0, match_radius=10.0)
+    assert matched.all()
+    sequence = fastjet.ClusterSequence(
+        to_fastjet_input(particles), fastjet.JetDefinition(fastjet.antikt_algorithm, 1.0)
+    )
+    for j, event in enumerate(sequence.inclusive_jets().to_list()):
+        p = np.array([[e["px"], e["py"], e["pz"]] for e in event])
+        pt = np.hypot(p[:, 0], p[:, 1])
+        distance = np.hypot(np.arcsinh(p[:, 2] / pt), np.arctan2(p[:, 1], p[:, 0]))
+        nearest = p[np.argmin(distance)]
+        mine = jets[j]
+        summed = [
+            np.sum(mine.pt * np.cos(mine.phi)),
+            np.sum(mine.pt * np.sin(mine.phi)),
+            np.sum(mine.pt * np.sinh(mine.eta)),
+        ]
+        np.testing.assert_allclose(summed, nearest, rtol=1e-9, atol=1e-9)
+        assert ak.all(mine.tag[1:] > mine.tag[:-1])  # input order kept
+
+
+def test_reclustered_jets_behind_the_detector(jets_and_pool):
+    jets, pool = jets_and_pool
+    unpiled = overlay_pileup(
+        jets, pool, mu=0, n_interactions=np.zeros(len(jets), int), seed=1, detector=CMS, recluster=True
+    )
+    for field in DETECTED_FIELDS:
+        assert ak.all(unpiled.constituents[field] == unpiled.detector_truth[field]), field
+    piled = overlay_pileup(jets, pool, mu=200, seed=1, detector=CMS, recluster=True)
+    cone = overlay_pileup(jets, pool, mu=200, seed=1, detector=CMS)
+    assert ak.all(ak.num(piled.constituents) > 0)
+    assert not ak.all(ak.num(piled.constituents) == ak.num(cone.constituents))  # migration in and out
+    with pytest.raises(HepgenInputError, match="detector"):
+        overlay_pileup(jets, pool, mu=60, seed=1, recluster=True)

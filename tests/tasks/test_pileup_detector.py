@@ -33,19 +33,20 @@ def test_the_target_behind_a_detector_is_its_towers_of_the_hard_scatter():
     assert ak.all(ak.num(batch.passthrough) == ak.sum(cloud.is_track, axis=1))
 
 
+@pytest.mark.parametrize("recluster", [[], ["--recluster"]], ids=["cone", "reclustered"])
 @pytest.mark.parametrize("name", PILEUP_TASKS)
-def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, tmp_path):
+def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, recluster, tmp_path):
     task = get_task(name)
     run, out = tmp_path / "run", tmp_path / "pred.root"
     inputs = {k: [str(TRAINING_FILES[k])] for k in ("jets", "pileup")}
     flags = as_flags({**inputs, **small_network(task.Training), "max_events": 32, "batch_size": 16})
-    argv = ["train", name, "--out", str(run), *flags, "--detector", "cms", "--max-steps", "2", "--max-epochs", "1"]
-    assert main([*argv, "--no-progress", "--accelerator", "cpu"]) == 0
+    argv = ["train", name, "--out", str(run), *flags, "--detector", "cms", *recluster, "--max-steps", "2"]
+    assert main([*argv, "--max-epochs", "1", "--no-progress", "--accelerator", "cpu"]) == 0
     predict = ["predict", name, "--run", str(run), "--jets", str(PREDICTION_FILES["jets"]), "--pileup"]
     predict += [str(PREDICTION_FILES["pileup"]), "--max-events", "4", "--no-progress"]
     if "steps" in task.Prediction.__dataclass_fields__:
         predict += ["--steps", "8", "--samples", "2"]  # fewer steps of an untrained model can overflow pT
-    assert main([*predict, "--out", str(out), "--detector", "cms"]) == 0
+    assert main([*predict, "--out", str(out), "--detector", "cms", *recluster]) == 0
     jets = uproot.open(out)["Jets"].arrays()
     assert {"particle_jet_mass", "observed_constituent_is_track", "observed_constituent_hard_fraction"} <= set(
         jets.fields
@@ -54,4 +55,6 @@ def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, tmp_path):
     ratio = ak.to_numpy(jets.truth_jet_mass / jets.particle_jet_mass)
     assert not np.allclose(ratio, 1.0) and np.all(np.abs(ratio - 1) < 0.5)
     assert main([*predict, "--out", str(tmp_path / "other.root"), "--detector", "none"]) == 2
+    other = ["--detector", "cms"] + ([] if recluster else ["--recluster"])
+    assert main([*predict, "--out", str(tmp_path / "other.root"), *other]) == 2
     assert not (tmp_path / "other.root").exists()

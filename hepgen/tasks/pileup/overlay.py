@@ -42,6 +42,9 @@ __all__ = [
 log = logging.getLogger("hepgen.pileup")
 
 _VERTEX_EFFICIENCY_HELP = "probability that a pileup interaction gives a reconstructed vertex (N_PV)"
+_RECLUSTER_HELP = (
+    "with a detector: overlay pileup beyond the jet, recluster with anti-kT and keep the jet matched to the hard one"
+)
 _DETECTOR_HELP = (
     "the detector on the constituents: none (particles, every hard particle untouched) or cms (tracks with "
     "efficiency, resolution and dz association, vertices, calorimeter towers; hepgen/sim/detector.py); with cms "
@@ -79,6 +82,7 @@ class OverlayTraining(TrainSettings):
     )
     vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
+    recluster: bool = setting(False, _RECLUSTER_HELP)
     radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
     batch_size: int = redefault(TrainSettings, "batch_size", 64)
     learning_rate: float = redefault(TrainSettings, "learning_rate", 5e-4)
@@ -99,6 +103,7 @@ class OverlayPrediction(PredictSettings):
     vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
     detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
+    recluster: bool = setting(False, _RECLUSTER_HELP)
 
 
 def draw_training_mu(
@@ -160,7 +165,7 @@ def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> 
     """The hard jets of a prediction block and their overlay (seeded by the block: every pileup task that
     predicts the same jets with the same seed sees the same observed jets)."""
     jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
-    options = values_of(settings, "mu", "vertex_efficiency", "inefficiency")
+    options = values_of(settings, "mu", "vertex_efficiency", "inefficiency", "recluster")
     observed = overlay_pileup(jets, pool, seed=block.seed, detector=CONSTITUENT_DETECTORS[settings.detector], **options)
     return jets, observed
 
@@ -233,6 +238,7 @@ def training_overlay(
         vertex_efficiency=settings.vertex_efficiency,
         inefficiency=lost,
         detector=CONSTITUENT_DETECTORS[settings.detector],
+        recluster=settings.recluster,
     )
 
 
@@ -243,11 +249,12 @@ def check_prediction_input(model_settings: dict[str, Any], settings: OverlayPred
     mu_max = model_settings.get("mu_max")
     if mu_max is not None and settings.mu > 1.2 * float(mu_max):
         log.warning("μ = %g is beyond the training range (up to %g)", settings.mu, mu_max)
-    trained_detector = model_settings.get("detector", "none")
-    if settings.detector != trained_detector:
-        raise HepgenInputError(
-            f"--detector {settings.detector}: the model was trained with --detector {trained_detector}; predict with it"
-        )
+    for name, old in (("detector", "none"), ("recluster", False)):
+        trained_with, flag = model_settings.get(name, old), name.replace("_", "-")
+        if getattr(settings, name) != trained_with:
+            raise HepgenInputError(
+                f"--{flag} {getattr(settings, name)}: the model was trained with --{flag} {trained_with}; predict with it"
+            )
     trained = model_settings.get("inefficiencies", [0.0])
     if not min(trained) - 1e-9 <= settings.inefficiency <= max(trained) + 1e-9:
         raise HepgenInputError(

@@ -210,6 +210,7 @@ class PileupTask(Task):
             "vertex_efficiency",
             "inefficiencies",
             "detector",
+            "recluster",
             "radius",
             "init",
             "teacher",

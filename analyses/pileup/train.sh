@@ -6,6 +6,7 @@
 #   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles,
 #                                       # VIPR with flow matching (model_fm), the few-step student (model_student)
 #   ONLY=vipr_chs analyses/pileup/train.sh
+#   ONLY=vipr_chs_cms analyses/pileup/train.sh   # the detector-level models (puppiml_chs_cms, vipr_chs_cms)
 #
 # The epochs are those of the shipped models (README: CPU budget): VIPR 16 (≈ 2.5 min each on 2 cores), the
 # classifier 3, VIPR on observed input 2 (EPOCHS_VIPR, EPOCHS_CLASSIFIER, EPOCHS_OBSERVED). Export a run into
@@ -37,3 +38,8 @@ train vipr_chs_fm pileup "${EPOCHS_VIPR:-16}" --input chs --objective flow_match
 # TEACHER_STEPS steps) into straight paths, started from the flow-matching model (analyses/pileup/model_fm)
 train vipr_chs_student pileup "${EPOCHS_STUDENT:-2}" --input chs --objective flow_matching \
     --teacher analyses/pileup/model --init analyses/pileup/model_fm --teacher-steps "${TEACHER_STEPS:-16}"
+# behind the CMS-like constituent detector with the jets reclustered in the event (hepgen/sim/detector.py; the
+# detector has its own losses, so no --inefficiencies 0.1), with the budgets of the particle-level models
+detector=(--detector cms --recluster --inefficiencies 0)
+train puppiml_chs_cms puppiml "${EPOCHS_CLASSIFIER:-3}" --input chs --ema-decay 0.999 "${detector[@]}"
+train vipr_chs_cms pileup "${EPOCHS_VIPR:-16}" --input chs "${detector[@]}"

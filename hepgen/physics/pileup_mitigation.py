@@ -24,10 +24,20 @@ import numpy as np
 
 from hepgen.physics.kinematics import delta_phi
 
-__all__ = ["TRACKER_ETA_MAX", "tracker_charged", "chs_keep", "softkiller_cut", "softkiller_keep"]
+__all__ = [
+    "TRACKER_ETA_MAX",
+    "SOFTKILLER_GRID",
+    "tracker_charged",
+    "chs_keep",
+    "softkiller_cut",
+    "softkiller_keep",
+    "event_softkiller_cuts",
+]
 
 #: The tracker acceptance: charged particles with |η| below it have a track and a vertex.
 TRACKER_ETA_MAX = 2.5
+#: SoftKiller patch sizes a (in η and φ) the validation jets choose from.
+SOFTKILLER_GRID: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 
 
 def tracker_charged(particles: ak.Array) -> ak.Array:
@@ -107,3 +117,20 @@ def softkiller_keep(
     threshold = ak.unflatten(np.repeat(cut, ak.to_numpy(counts)), counts)
     keep = particles.pt >= threshold
     return keep if eligible is None else (~eligible) | keep
+
+
+def event_softkiller_cuts(
+    particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, radius: float
+) -> dict[str, np.ndarray]:
+    """SoftKiller's pT cuts [GeV] on each event (the particles within ``radius`` of the hard axis, before a jet is
+    clustered), for every patch size of :data:`SOFTKILLER_GRID`: ``softkiller`` on all particles ``[J, G]`` and
+    ``chs_softkiller`` on the neutral ones left by CHS ``[J, G]``."""
+    chs = particles[chs_keep(particles)]
+    neutral = ~tracker_charged(chs)
+    cuts = {"softkiller": [], "chs_softkiller": []}
+    for size in SOFTKILLER_GRID:
+        cuts["softkiller"].append(softkiller_cut(particles, axis_eta, axis_phi, grid_size=size, radius=radius))
+        cuts["chs_softkiller"].append(
+            softkiller_cut(chs, axis_eta, axis_phi, grid_size=size, radius=radius, eligible=neutral)
+        )
+    return {name: np.stack(values, axis=1) for name, values in cuts.items()}

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import awkward as ak
@@ -137,6 +137,8 @@ class OverlaidJets:
         jet_pt, jet_eta, jet_phi, jet_mass: the observed jet four-momentum ``[J]`` (constituents' own masses).
         detector_truth: with a detector, the hard scatter through the same detector (tracks and towers, same
             smearing, no pileup; :mod:`hepgen.sim.detected_jets`); None in the particle-level world.
+        softkiller_cuts: with ``event_baselines``, SoftKiller's pT cut on each event for every patch size of
+            :data:`~hepgen.physics.pileup_mitigation.SOFTKILLER_GRID`: ``softkiller`` and ``chs_softkiller`` ``[J, G]``.
     """
 
     constituents: ak.Array
@@ -150,6 +152,7 @@ class OverlaidJets:
     jet_phi: np.ndarray
     jet_mass: np.ndarray
     detector_truth: ak.Array | None = None
+    softkiller_cuts: dict[str, np.ndarray] | None = None
 
 
 def draw_pileup_counts(
@@ -208,6 +211,7 @@ def overlay_pileup(
     chunk_size: int = 1000,
     detector: ConstituentDetector | None = None,
     recluster: bool = False,
+    event_baselines: bool = False,
 ) -> OverlaidJets:
     """Overlay pileup on every jet (vectorised over all jets and interactions), then the detector's losses.
 
@@ -231,6 +235,8 @@ def overlay_pileup(
             recluster everything with anti-kT R = ``radius`` and keep the jet matched to the hard jet's axis
             (:mod:`hepgen.sim.reclustering`), for the observed jet and the detector-level truth alike. The hard
             event is the hard jet's constituents only (the jet files do not hold the rest of the event yet).
+        event_baselines: (with a detector) PUPPI weights (``puppi_weight`` of each constituent) and SoftKiller's
+            cuts (``softkiller_cuts``) computed on the whole overlaid region before the jet is clustered.
     """
     if len(pool) == 0:
         raise HepgenInputError("the pileup pool holds no events")
@@ -266,8 +272,21 @@ def overlay_pileup(
             raise HepgenInputError(
                 "a particle inefficiency and a detector exclude each other: the detector has its own"
             )
-        observed = _through_detector(jets, constituents, counts, nominal, detector, rng)
-        return _reclustered(observed, axis, radius) if recluster else observed
+        from hepgen.sim.detector_overlay import through_detector
+
+        return through_detector(
+            jets,
+            constituents,
+            counts,
+            nominal,
+            detector,
+            rng,
+            axis=axis,
+            cone=cone,
+            radius=radius,
+            recluster=recluster,
+            event_baselines=event_baselines,
+        )
     constituents = constituents[[*PARTICLE_FIELDS, "is_pileup"]]
     n_vertices = 1 + rng.binomial(counts, vertex_efficiency)
     hard_counts = ak.num(jets.constituents)
@@ -336,63 +355,3 @@ def _overlay_chunk(
         ak.zip({k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in merged.items()}),
         hard_counts + pu_counts,
     )
-
-
-def _through_detector(
-    jets: ak.Array,
-    particles: ak.Array,
-    counts: np.ndarray,
-    nominal: np.ndarray,
-    detector: ConstituentDetector,
-    rng: np.random.Generator,
-) -> OverlaidJets:
-    """The overlaid particles ``[J, var]`` through the detector: tracks and towers, vertices, detector-level truth."""
-    from hepgen.sim.detected_jets import detect
-    from hepgen.sim.tracking import draw_vertices
-
-    n_jets = len(counts)
-    jet = np.repeat(np.arange(n_jets), ak.to_numpy(ak.num(particles)))
-    flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}
-    interaction = ak.to_numpy(ak.flatten(particles.interaction)).astype(np.int64)
-    vertices = draw_vertices(counts, detector.vertexing, rng)
-    observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng)
-    constituents, detector_truth = _jagged(observed), _jagged(truth)
-    hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
-    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
-    return OverlaidJets(
-        constituents=constituents,
-        n_interactions=counts,
-        n_vertices=vertices.n_pv,
-        mu=nominal,
-        inefficiency=np.zeros(n_jets),
-        hard_kept=hard_kept,
-        jet_pt=jet_pt,
-        jet_eta=jet_eta,
-        jet_phi=jet_phi,
-        jet_mass=jet_mass,
-        detector_truth=detector_truth,
-    )
-
-
-def _reclustered(observed: OverlaidJets, axis: tuple[np.ndarray, np.ndarray], radius: float) -> OverlaidJets:
-    """The observed jets and the detector-level truth reclustered (anti-kT ``radius``), matched to the hard axes."""
-    from hepgen.sim.reclustering import matched_jet_constituents
-
-    constituents, _ = matched_jet_constituents(observed.constituents, *axis, radius=radius)
-    truth, _ = matched_jet_constituents(observed.detector_truth, *axis, radius=radius)
-    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
-    return replace(
-        observed,
-        constituents=constituents,
-        detector_truth=truth,
-        jet_pt=jet_pt,
-        jet_eta=jet_eta,
-        jet_phi=jet_phi,
-        jet_mass=jet_mass,
-    )
-
-
-def _jagged(detected) -> ak.Array:
-    """Jagged records ``[J, var]`` (float32 kinematics, as the particle-level overlay) of detected constituents."""
-    columns = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in detected.columns.items()}
-    return ak.unflatten(ak.zip(columns), detected.counts)

@@ -166,7 +166,10 @@ def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> 
     predicts the same jets with the same seed sees the same observed jets)."""
     jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
     options = values_of(settings, "mu", "vertex_efficiency", "inefficiency", "recluster")
-    observed = overlay_pileup(jets, pool, seed=block.seed, detector=CONSTITUENT_DETECTORS[settings.detector], **options)
+    detector = CONSTITUENT_DETECTORS[settings.detector]
+    observed = overlay_pileup(
+        jets, pool, seed=block.seed, detector=detector, event_baselines=detector is not None, **options
+    )
     return jets, observed
 
 
@@ -176,7 +179,9 @@ def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | 
 
     The truth is what the models generate: the hard particles without a detector; behind one, the hard scatter
     through the same detector (target a), with the particle-level jet (target b) beside it as ``particle_jet_*``
-    and the observed constituents' detector fields (``is_track``, ``from_hard_vertex``, ``hard_fraction``)."""
+    and the observed constituents' detector fields (``is_track``, ``from_hard_vertex``, ``hard_fraction``,
+    ``puppi_weight``) and SoftKiller's event cuts (``softkiller_cut_g``, ``chs_softkiller_cut_g`` for the patch size
+    ``SOFTKILLER_GRID[g]``)."""
     hard = jets.constituents if observed.detector_truth is None else observed.detector_truth
     truth = ak.zip({k: hard[k] for k in ("pt", "eta", "phi", "mass")})
     truth_jet = dict(zip(("pt", "eta", "phi", "mass"), pt_eta_phi_mass(summed_p4(truth))))
@@ -188,6 +193,10 @@ def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | 
             **{f"observed_constituent_{k}": observed.constituents[k] for k in ("is_track", "from_hard_vertex")},
             "observed_constituent_hard_fraction": ak.values_astype(observed.constituents.hard_fraction, np.float32),
         }
+    if observed.softkiller_cuts is not None:  # the event baselines: PUPPI weights, SoftKiller cuts per patch size
+        behind_detector["observed_constituent_puppi_weight"] = observed.constituents.puppi_weight
+        for name, cuts in observed.softkiller_cuts.items():
+            behind_detector |= {f"{name}_cut_{g}": cuts[:, g].astype(np.float32) for g in range(cuts.shape[1])}
     return {
         **behind_detector,
         **{

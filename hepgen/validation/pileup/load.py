@@ -25,6 +25,8 @@ class PointPrediction:
 
     ``generated`` maps a VIPR method to its samples (``n_samples[method]`` consecutive rows per jet, jet-major);
     ``scores`` maps a classifier method to p(pileup) per observed particle. ``entry`` is the jet index ``[J]``.
+    ``event_cuts`` (behind a detector) maps ``softkiller`` and ``chs_softkiller`` to SoftKiller's cut on each jet's
+    whole event for every patch size ``[J, G]``; the observed constituents then carry their ``puppi_weight``.
     """
 
     mu: float
@@ -38,6 +40,7 @@ class PointPrediction:
     generated: dict[str, ak.Array] = field(default_factory=dict)
     n_samples: dict[str, int] = field(default_factory=dict)
     scores: dict[str, ak.Array] = field(default_factory=dict)
+    event_cuts: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_jets(self) -> int:
@@ -77,7 +80,7 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
     fields = [*_FIELDS, "charge"] if "observed_constituent_charge" in jets else list(_FIELDS)
     observed = _records(jets, "observed_constituent", path, fields)
     observed = ak.with_field(observed, jets["observed_constituent_is_pileup"], "is_pileup")
-    for name in ("is_track", "from_hard_vertex"):  # behind a detector: what it reconstructed (CHS and PUPPI use it)
+    for name in ("is_track", "from_hard_vertex", "puppi_weight"):  # behind a detector: what it reconstructed
         if f"observed_constituent_{name}" in jets:
             observed = ak.with_field(observed, jets[f"observed_constituent_{name}"], name)
     content: dict[str, Any] = {
@@ -87,6 +90,10 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
         "n_pileup": jets["n_pileup"],
         "n_vertices": jets.get("n_vertices", np.full(len(jet_id["entry"]), -1)),
     }
+    for name in ("softkiller", "chs_softkiller"):  # SoftKiller on the whole event (behind a detector)
+        columns = sorted((k for k in jets if k.startswith(f"{name}_cut_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+        if columns:
+            content[f"event_cuts_{name}"] = np.stack([jets[k] for k in columns], axis=1)
     method = metadata.get("method", "vipr" if kind == "VIPR" else "puppiml")
     if kind == "VIPR":
         samples, sample_id, _ = read_event_outputs(path, tree="VIPR")
@@ -114,7 +121,8 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
 
 def _sorted_by_entry(content: dict[str, Any]) -> dict[str, Any]:
     order = np.argsort(content["entry"], kind="stable")
-    out = {k: content[k][order] for k in ("entry", "truth", "observed", "n_pileup", "n_vertices")}
+    keys = ("entry", "truth", "observed", "n_pileup", "n_vertices")
+    out = {k: content[k][order] for k in (*keys, *(k for k in content if k.startswith("event_cuts_")))}
     if "scores" in content:
         out["scores"] = content["scores"][order]
     if "generated" in content:  # samples are jet-major: reorder whole blocks of n_samples rows
@@ -173,6 +181,7 @@ def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPre
             first["observed"],
             first["n_pileup"],
             first["n_vertices"],
+            event_cuts={k.removeprefix("event_cuts_"): v for k, v in first.items() if k.startswith("event_cuts_")},
         )
         for method, content in joined.items():
             if "generated" in content:

@@ -17,7 +17,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
-from hepgen.physics.pileup_mitigation import chs_keep, softkiller_keep, tracker_charged
+from hepgen.physics.pileup_mitigation import SOFTKILLER_GRID, chs_keep, softkiller_keep, tracker_charged
 from hepgen.physics.puppi import puppi_jet_weights
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
 from hepgen.physics.substructure import OBSERVABLES, jet_observables
@@ -38,8 +38,6 @@ __all__ = [
 
 #: The classical methods every point gets, from the observed constituents alone.
 BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppi")
-#: SoftKiller patch sizes a (in η and φ) the validation jets choose from.
-SOFTKILLER_GRID: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 #: Thresholds on the classifier's p(pileup): a particle is kept below it.
 CLASSIFIER_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -99,6 +97,32 @@ def _softkiller(particles: ak.Array, size: float, *, neutral_only: bool) -> ak.A
     return particles[softkiller_keep(particles, eta, phi, grid_size=size, eligible=eligible)]
 
 
+def _event_softkiller(particles: ak.Array, cut: np.ndarray, *, neutral_only: bool) -> ak.Array:
+    """The particles above SoftKiller's cut on their whole event ``[J]`` (only the neutral ones are cut after CHS)."""
+    keep = particles.pt >= cut
+    return particles[(tracker_charged(particles) | keep) if neutral_only else keep]
+
+
+def _softkillers(point: PointPrediction) -> list[Tunable]:
+    """SoftKiller on all particles and on the CHS jet's neutral ones: on the whole event where the prediction holds
+    its cuts (behind a detector), else on patches inside the jet."""
+    out = []
+    for name, neutral_only in (("softkiller", False), ("chs_softkiller", True)):
+        source = (lambda p, i: chs(p, i)) if neutral_only else (lambda p, i: p.observed[i])
+        if name in point.event_cuts:
+
+            def apply(p, i, v, source=source, name=name, neutral_only=neutral_only):
+                cut = p.event_cuts[name][i, SOFTKILLER_GRID.index(v)]
+                return _event_softkiller(source(p, i), cut, neutral_only=neutral_only)
+        else:
+
+            def apply(p, i, v, source=source, neutral_only=neutral_only):
+                return _softkiller(source(p, i), v, neutral_only=neutral_only)
+
+        out.append(Tunable(name, SOFTKILLER_GRID, _each(apply), _grid_size))
+    return out
+
+
 def _softdrop(value: tuple[float, float]) -> dict[str, float]:
     return {"z_cut": value[0], "beta": value[1]}
 
@@ -121,18 +145,7 @@ def tunables(point: PointPrediction) -> list[Tunable]:
         Tunable(
             "chs_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(with_pion_mass(chs(p, i)), vs), _softdrop
         ),
-        Tunable(
-            "softkiller",
-            SOFTKILLER_GRID,
-            _each(lambda p, i, v: _softkiller(p.observed[i], v, neutral_only=False)),
-            _grid_size,
-        ),
-        Tunable(
-            "chs_softkiller",
-            SOFTKILLER_GRID,
-            _each(lambda p, i, v: _softkiller(chs(p, i), v, neutral_only=True)),
-            _grid_size,
-        ),
+        *_softkillers(point),
     ]
     for method in point.scores:
         keep = _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v])
@@ -141,9 +154,13 @@ def tunables(point: PointPrediction) -> list[Tunable]:
 
 
 def puppi(point: PointPrediction, index: np.ndarray) -> ak.Array:
-    """The observed particles of the jets ``index`` weighted by PUPPI (pT × w; those with w = 0 dropped)."""
+    """The observed particles of the jets ``index`` weighted by PUPPI (pT × w; those with w = 0 dropped): the
+    weights computed on the whole event where the prediction holds them, else on each jet's constituents."""
     observed = point.observed[index]
-    weights = puppi_jet_weights(observed, point.n_vertices[index])
+    if "puppi_weight" in observed.fields:
+        weights = observed.puppi_weight
+    else:
+        weights = puppi_jet_weights(observed, point.n_vertices[index])
     weighted = ak.with_field(observed, observed.pt * weights, "pt")
     return weighted[weights > 0]
 

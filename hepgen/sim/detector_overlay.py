@@ -1,0 +1,97 @@
+"""The overlay's detector stage: the overlaid particles of each jet through the constituent detector (tracks,
+vertices, towers and the detector-level truth; :mod:`hepgen.sim.detected_jets`), the baselines that work on the
+whole event (PUPPI weights, SoftKiller cuts), and the jets reclustered in the event
+(:mod:`hepgen.sim.reclustering`). Called by :func:`hepgen.sim.pileup.overlay_pileup` with a detector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import awkward as ak
+import numpy as np
+
+from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
+from hepgen.physics.pileup_mitigation import event_softkiller_cuts
+from hepgen.physics.puppi import puppi_jet_weights
+from hepgen.sim.detected_jets import detect
+from hepgen.sim.detector import ConstituentDetector
+from hepgen.sim.pileup import PARTICLE_FIELDS, OverlaidJets
+from hepgen.sim.reclustering import matched_jet_constituents
+from hepgen.sim.tracking import draw_vertices
+
+__all__ = ["through_detector"]
+
+
+def through_detector(
+    jets: ak.Array,
+    particles: ak.Array,
+    counts: np.ndarray,
+    nominal: np.ndarray,
+    detector: ConstituentDetector,
+    rng: np.random.Generator,
+    *,
+    axis: tuple[np.ndarray, np.ndarray],
+    cone: float,
+    radius: float,
+    recluster: bool,
+    event_baselines: bool,
+) -> OverlaidJets:
+    """The overlaid particles ``[J, var]`` (with their ``interaction``) through the detector: tracks and towers,
+    vertices, the detector-level truth; then the event baselines on the region of radius ``cone`` and the
+    reclustering at ``radius`` if asked (see :func:`hepgen.sim.pileup.overlay_pileup`)."""
+    n_jets = len(counts)
+    jet = np.repeat(np.arange(n_jets), ak.to_numpy(ak.num(particles)))
+    flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}
+    interaction = ak.to_numpy(ak.flatten(particles.interaction)).astype(np.int64)
+    vertices = draw_vertices(counts, detector.vertexing, rng)
+    observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng)
+    constituents, detector_truth = _jagged(observed), _jagged(truth)
+    hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
+    observed = OverlaidJets(
+        constituents=constituents,
+        n_interactions=counts,
+        n_vertices=vertices.n_pv,
+        mu=nominal,
+        inefficiency=np.zeros(n_jets),
+        hard_kept=hard_kept,
+        jet_pt=jet_pt,
+        jet_eta=jet_eta,
+        jet_phi=jet_phi,
+        jet_mass=jet_mass,
+        detector_truth=detector_truth,
+    )
+    if event_baselines:
+        observed = _with_event_baselines(observed, axis, cone)
+    return _reclustered(observed, axis, radius) if recluster else observed
+
+
+def _with_event_baselines(observed: OverlaidJets, axis: tuple[np.ndarray, np.ndarray], cone: float) -> OverlaidJets:
+    """PUPPI weights and SoftKiller cuts computed on each event's whole region (before any jet is clustered)."""
+    weights = puppi_jet_weights(observed.constituents, observed.n_vertices)
+    constituents = ak.with_field(observed.constituents, ak.values_astype(weights, np.float32), "puppi_weight")
+    cuts = event_softkiller_cuts(observed.constituents, *axis, radius=cone)
+    return replace(observed, constituents=constituents, softkiller_cuts=cuts)
+
+
+def _reclustered(observed: OverlaidJets, axis: tuple[np.ndarray, np.ndarray], radius: float) -> OverlaidJets:
+    """The observed jets and the detector-level truth reclustered (anti-kT ``radius``), matched to the hard axes."""
+    constituents, _ = matched_jet_constituents(observed.constituents, *axis, radius=radius)
+    truth, _ = matched_jet_constituents(observed.detector_truth, *axis, radius=radius)
+    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
+    return replace(
+        observed,
+        constituents=constituents,
+        detector_truth=truth,
+        jet_pt=jet_pt,
+        jet_eta=jet_eta,
+        jet_phi=jet_phi,
+        jet_mass=jet_mass,
+    )
+
+
+def _jagged(detected) -> ak.Array:
+    """Jagged records ``[J, var]`` (float32 kinematics, as the particle-level overlay) of detected constituents."""
+    columns = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in detected.columns.items()}
+    return ak.unflatten(ak.zip(columns), detected.counts)

@@ -12,6 +12,7 @@ import pytest
 import uproot
 
 from hepgen.cli import main
+from hepgen.io.writer import read_event_outputs
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.pileup import jet_batch
@@ -50,6 +51,8 @@ def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, recluster, 
         predict += ["--steps", "8", "--samples", "2"]  # fewer steps of an untrained model can overflow pT
     assert main([*predict, "--out", str(out), "--detector", "cms", *recluster]) == 0
     jets = uproot.open(out)["Jets"].arrays()
+    metadata = read_event_outputs(out, tree="Jets")[2]
+    assert metadata["detector"] == "cms" and metadata["truth"].startswith("detector level")
     assert {"particle_jet_mass", "observed_constituent_is_track", "observed_constituent_hard_fraction"} <= set(
         jets.fields
     )

@@ -246,6 +246,9 @@ class PileupTask(Task):
             "method": name,
             "input": model_input,
             "trained_with": {k: v for k, v in predictor.model.saved_with.items() if k != "task"},
+            "truth": "particle level"
+            if settings.detector == "none"
+            else "detector level: the hard scatter through the same detector (truth_*); particle level: particle_jet_*",
         }
         if hasattr(predictor.model, "sampling_defaults"):  # the sampling actually used (settings or the model's)
             sampler, schedule, steps = predictor.model.sampling_defaults()

@@ -64,6 +64,22 @@ def main() -> None:
             f"{mu:>4} {plain:>10.3f} {detected:>9.3f} {detected / plain:>5.2f}x {reclustered:>11.3f} "
             f"{reclustered / plain:>5.2f}x  {verdicts[0]} / {verdicts[1]}"
         )
+    print("\ntraining inputs (overlay with the training μ law + padded batch), jets/s; aim: the detector <= 2x slower")
+    from hepgen.tasks.pileup import jet_batch
+    from hepgen.tasks.pileup.overlay import OverlayTraining, training_overlay
+
+    rates = {}
+    for name, options in (("particles", {}), ("detector + recluster", {"detector": "cms", "recluster": True})):
+        settings = OverlayTraining(jets=["-"], pileup=["-"], **options)
+
+        def inputs(settings=settings):
+            observed = training_overlay(jets, pool, settings, np.random.default_rng(3))
+            jet_batch(observed, input="chs", hard=jets)
+
+        rates[name] = len(jets) / best_time(inputs, args.repeat)
+        print(f"  {name:<22} {rates[name]:>8.0f} jets/s")
+    slower = rates["particles"] / rates["detector + recluster"]
+    print(f"  ratio {slower:.2f}x ({'met' if slower <= AIM else 'missed'}); the model step: bench_pileup.py (training jets/s)")
     print("\nwhat the detector does, jets reclustered (mean over jets; mass relative to the particle-level hard jet's)")
     print(f"{'mu':>4} {'particles':>9} {'tracks':>7} {'towers':>7} {'mixed towers':>13} {'m_obs/m':>8} {'m_det/m':>8}")
     hard_mass = ak.to_numpy(jets.mass)

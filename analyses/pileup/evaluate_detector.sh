@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The first numbers behind the CMS-like constituent detector (tracks with efficiency, resolution and dz association,
+# vertices, calorimeter towers; jets reclustered in the event): VIPR (model_cms/) and the classifier
+# (classifier_cms/), trained by analyses/pileup/train.sh (vipr_chs_cms, puppiml_chs_cms), and every baseline on
+# the 200 independent test jets with the held-out pool at μ = 60 and 200; then `hepgen validate pileup` into
+# analyses/pileup/validation_cms/. The truth is the hard scatter through the same detector (target a).
+#
+#   analyses/pileup/evaluate_detector.sh    # ≈ 20 min on a 2-core CPU (VIPR sampling most of it); resumes
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hepgen=${HEPGEN:-.venv/bin/hepgen}
+out=${OUT:-runs/pileup_eval_cms}
+samples=${SAMPLES:-8}
+steps=${STEPS:-50}
+mkdir -p "$out"
+once() {  # output, command...: a finished prediction is kept (re-running the script resumes where it stopped)
+  local target=$1
+  shift
+  [[ -f "$target" ]] && { echo "$target: done"; return 0; }
+  "$@" --out "$target"
+}
+for mu in 60 200; do
+  common=(--jets data/top_jets_test.root --pileup data/minbias_pool_test.root --mu "$mu" --seed "$mu"
+          --detector cms --recluster --no-progress)
+  once "$out/puppiml_mu$mu.root" $hepgen predict puppiml --run analyses/pileup/classifier_cms "${common[@]}"
+  once "$out/vipr_mu$mu.root" \
+      $hepgen predict pileup --run analyses/pileup/model_cms "${common[@]}" --samples "$samples" --steps "$steps"
+done
+$hepgen validate pileup --pred "$out"/*.root --out analyses/pileup/validation_cms --no-progress --overwrite

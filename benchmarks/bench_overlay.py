@@ -79,7 +79,9 @@ def main() -> None:
         rates[name] = len(jets) / best_time(inputs, args.repeat)
         print(f"  {name:<22} {rates[name]:>8.0f} jets/s")
     slower = rates["particles"] / rates["detector + recluster"]
-    print(f"  ratio {slower:.2f}x ({'met' if slower <= AIM else 'missed'}); the model step: bench_pileup.py (training jets/s)")
+    print(
+        f"  ratio {slower:.2f}x ({'met' if slower <= AIM else 'missed'}); the model step: bench_pileup.py (training jets/s)"
+    )
     print("\nwhat the detector does, jets reclustered (mean over jets; mass relative to the particle-level hard jet's)")
     print(f"{'mu':>4} {'particles':>9} {'tracks':>7} {'towers':>7} {'mixed towers':>13} {'m_obs/m':>8} {'m_det/m':>8}")
     hard_mass = ak.to_numpy(jets.mass)

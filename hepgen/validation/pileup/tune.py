@@ -1,9 +1,8 @@
 """The classical pileup mitigations and the classifier, each with a parameter chosen on the validation jets.
 
 ``observed``, ``chs`` (charged-hadron subtraction) and ``puppi`` (CMS's Run-2 tune, each particle's four-momentum
-scaled by its weight) have no parameter; SoftDrop (z_cut, β) on the observed or the
-CHS jet, SoftKiller (patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on
-p(pileup)) choose theirs per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are
+scaled by its weight) have no parameter; SoftDrop (z_cut, β) on the observed, the CHS or the PUPPI jet, SoftKiller
+(patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on p(pileup)) choose theirs per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are
 then applied with that choice to the test jets. Every jet is built with the charged-pion mass for each constituent.
 """
 
@@ -37,7 +36,7 @@ __all__ = [
 ]
 
 #: The classical methods every point gets, from the observed constituents alone.
-BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppi")
+BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppi", "puppi_softdrop")
 #: Thresholds on the classifier's p(pileup): a particle is kept below it.
 CLASSIFIER_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -136,14 +135,17 @@ def _threshold(value: float) -> dict[str, float]:
 
 
 def tunables(point: PointPrediction) -> list[Tunable]:
-    """The tunable methods of a point: SoftDrop and SoftKiller on the observed and the CHS jet, and every classifier
-    whose scores the point holds."""
+    """The tunable methods of a point: SoftDrop on the observed, the CHS and the PUPPI jet, SoftKiller on the observed
+    and the CHS jet, and every classifier whose scores the point holds."""
     out = [
         Tunable(
             "softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(with_pion_mass(p.observed[i]), vs), _softdrop
         ),
         Tunable(
             "chs_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(with_pion_mass(chs(p, i)), vs), _softdrop
+        ),
+        Tunable(
+            "puppi_softdrop", SOFTDROP_GRID, lambda p, i, vs: softdrop_grid(with_pion_mass(puppi(p, i)), vs), _softdrop
         ),
         *_softkillers(point),
     ]

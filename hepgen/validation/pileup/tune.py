@@ -2,8 +2,9 @@
 
 ``observed``, ``chs`` (charged-hadron subtraction) and ``puppi`` (CMS's Run-2 tune, each particle's four-momentum
 scaled by its weight) have no parameter; SoftDrop (z_cut, β) on the observed, the CHS or the PUPPI jet, SoftKiller
-(patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on p(pileup)) choose theirs per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are
-then applied with that choice to the test jets. Every jet is built with the charged-pion mass for each constituent.
+(patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on p(pileup)) choose theirs
+per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are then applied with that
+choice to the test jets. Every jet is built with the charged-pion mass for each constituent.
 """
 
 from __future__ import annotations

@@ -64,25 +64,10 @@ class PuppiTune:
 #: CMS Run-2 "v15" (C1): |η| < 2.5 charged neighbours; 2.5–3 and 3–10 all neighbours, with their scale factors.
 PUPPI_RUN2 = PuppiTune(
     regions=(
-        PuppiRegion(2.5),
-        PuppiRegion(
-            3.0,
-            rms_pt_min=0.5,
-            min_neutral_pt=1.7,
-            slope=0.08,
-            median_scale=0.90,
-            rms_scale=1.20,
-            charged_neighbours=False,
-        ),
-        PuppiRegion(
-            10.0,
-            rms_pt_min=0.5,
-            min_neutral_pt=2.0,
-            slope=0.08,
-            median_scale=0.75,
-            rms_scale=0.95,
-            charged_neighbours=False,
-        ),
+        #            |η| <  R0   rms_pt_min  min_neutral_pt  slope  median_scale  rms_scale  charged_neighbours
+        PuppiRegion(2.5, 0.4, 0.1, 0.2, 0.015, 1.00, 1.00, True),
+        PuppiRegion(3.0, 0.4, 0.5, 1.7, 0.080, 0.90, 1.20, False),
+        PuppiRegion(10.0, 0.4, 0.5, 2.0, 0.080, 0.75, 0.95, False),
     )
 )
 

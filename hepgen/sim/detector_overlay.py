@@ -48,7 +48,6 @@ def through_detector(
     observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng)
     constituents, detector_truth = _jagged(observed), _jagged(truth)
     hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
-    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
     observed = OverlaidJets(
         constituents=constituents,
         n_interactions=counts,
@@ -56,11 +55,8 @@ def through_detector(
         mu=nominal,
         inefficiency=np.zeros(n_jets),
         hard_kept=hard_kept,
-        jet_pt=jet_pt,
-        jet_eta=jet_eta,
-        jet_phi=jet_phi,
-        jet_mass=jet_mass,
         detector_truth=detector_truth,
+        **_jet_fields(constituents),
     )
     if event_baselines:
         observed = _with_event_baselines(observed, axis, cone)
@@ -79,16 +75,12 @@ def _reclustered(observed: OverlaidJets, axis: tuple[np.ndarray, np.ndarray], ra
     """The observed jets and the detector-level truth reclustered (anti-kT ``radius``), matched to the hard axes."""
     constituents, _ = matched_jet_constituents(observed.constituents, *axis, radius=radius)
     truth, _ = matched_jet_constituents(observed.detector_truth, *axis, radius=radius)
-    jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
-    return replace(
-        observed,
-        constituents=constituents,
-        detector_truth=truth,
-        jet_pt=jet_pt,
-        jet_eta=jet_eta,
-        jet_phi=jet_phi,
-        jet_mass=jet_mass,
-    )
+    return replace(observed, constituents=constituents, detector_truth=truth, **_jet_fields(constituents))
+
+
+def _jet_fields(constituents: ak.Array) -> dict[str, np.ndarray]:
+    """The observed jet four-momentum ``[J]`` of :class:`OverlaidJets` from its constituents."""
+    return dict(zip(("jet_pt", "jet_eta", "jet_phi", "jet_mass"), pt_eta_phi_mass(summed_p4(constituents))))
 
 
 def _jagged(detected) -> ak.Array:

@@ -3,7 +3,7 @@
 For each particle i, α_i = ln Σ_j pT_j² / ΔR_ij² over the neighbours j within ΔR < R0 (ΔR² < 10⁻⁴ skipped; α = 0
 without neighbours). Neighbours are the charged particles associated with the hard vertex in the central region
 (where tracks exist) and all particles beyond it. The event's pileup reference is the median and the RMS of α over
-the charged particles associated with a pileup vertex (|η| < ``eta_extrapolation``, pT > ``rms_pt_min``, α ≠ 0;
+the charged particles associated with a pileup vertex (|η| < ``eta_extrapolation``, pT >= ``rms_pt_min``, α ≠ 0;
 the RMS from the values at or below the median), scaled per region. A neutral particle's weight is the χ²
 (1 dof) probability of χ² = (α − median)·|α − median| / RMS² (0 for α below the median), zeroed below 0.01 or
 when w·pT < ``min_neutral_pt`` + ``slope`` × N_PV, and raised for high-pT neutrals to
@@ -125,7 +125,7 @@ def puppi_weights(
         alpha = puppi_alpha(
             pt, eta, phi, hard_track if region.charged_neighbours else np.ones_like(has_track), region.cone
         )
-        reference = pileup_track & (np.abs(eta) < tune.eta_extrapolation) & (pt > region.rms_pt_min)
+        reference = pileup_track & (np.abs(eta) < tune.eta_extrapolation) & (pt >= region.rms_pt_min)
         median, rms = _reference(alpha[reference])
         median, rms = median * region.median_scale, rms * region.rms_scale
         deviation = alpha[neutral] - median

@@ -140,10 +140,14 @@ def puppi_weights(
 
 def puppi_jet_weights(particles: ak.Array, n_pv: np.ndarray, tune: PuppiTune = PUPPI_RUN2) -> ak.Array:
     """PUPPI weights ``[J, var]`` of jagged particle records (``pt, eta, phi`` and what CHS needs: ``is_track`` and
-    ``from_hard_vertex`` behind a detector, else ``charge`` and ``is_pileup``), each jet taken as its event with
+    ``from_hard_vertex`` behind a detector, else ``charge`` and ``is_pileup``; with ``dz_compatible``, the tracks
+    associated with no vertex and far in dz from the hard one are weighted like neutrals, as in CMS's v15), each
+    jet taken as its event with
     ``n_pv[j]`` reconstructed vertices. The event is only the jet's surroundings (the particles stored with it), so
     α near its edge misses neighbours beyond it."""
     has_track, from_hard = tracker_charged(particles), chs_keep(particles)
+    if "dz_compatible" in particles.fields:  # unassociated tracks (far from the hard vertex, no pileup vertex): neutral
+        has_track = has_track & ~(from_hard & ~particles.dz_compatible)
     counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
     flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in ("pt", "eta", "phi")}
     track, hard = ak.to_numpy(ak.flatten(has_track)).astype(bool), ak.to_numpy(ak.flatten(from_hard)).astype(bool)

@@ -13,8 +13,9 @@ from: 0 the hard scatter, k the k-th pileup interaction) and returns per jet
   response. For a jet without pileup it equals the observed jet (tested).
 
 Every constituent record has ``pt, eta, phi, mass, charge`` (towers: massless, neutral, at the tower centre),
-``is_track`` and ``from_hard_vertex`` (what the detector reconstructs: True for tracks associated with the hard
-vertex, False for towers), and the truth for evaluation only: ``hard_fraction`` (1 or 0 for a track, the share
+``is_track``, ``from_hard_vertex`` and ``dz_compatible`` (what the detector reconstructs: True for tracks "from
+PV" — not associated with a reconstructed pileup vertex — and for tracks within the dz resolution of the hard
+vertex; False for towers), and the truth for evaluation only: ``hard_fraction`` (1 or 0 for a track, the share
 of a tower's measured energy from the hard scatter) and ``is_pileup`` (``hard_fraction`` < ½).
 """
 
@@ -26,12 +27,28 @@ import numpy as np
 
 from hepgen.sim.calorimeter import Towers, fill_towers, is_electromagnetic, smear_deposits
 from hepgen.sim.detector import ConstituentDetector
-from hepgen.sim.tracking import Vertices, associate_with_hard_vertex, reconstruct_tracks
+from hepgen.sim.tracking import (
+    Vertices,
+    associate_with_hard_vertex,
+    compatible_with_hard_vertex,
+    reconstruct_tracks,
+)
 
 __all__ = ["DETECTED_FIELDS", "DetectedParticles", "detect"]
 
 #: The fields of a detected constituent (see the module docstring).
-DETECTED_FIELDS = ("pt", "eta", "phi", "mass", "charge", "is_track", "from_hard_vertex", "hard_fraction", "is_pileup")
+DETECTED_FIELDS = (
+    "pt",
+    "eta",
+    "phi",
+    "mass",
+    "charge",
+    "is_track",
+    "from_hard_vertex",
+    "dz_compatible",
+    "hard_fraction",
+    "is_pileup",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,7 @@ def _assemble(n_jets: int, track_jet: np.ndarray, tracks: dict[str, np.ndarray],
         "charge": np.zeros(len(towers)),
         "is_track": np.zeros(len(towers), bool),
         "from_hard_vertex": np.zeros(len(towers), bool),
+        "dz_compatible": np.zeros(len(towers), bool),
         "hard_fraction": share,
         "is_pileup": share < 0.5,
     }
@@ -99,6 +117,7 @@ def detect(
         "charge": charge,
         "is_track": np.ones(len(pt), bool),
         "from_hard_vertex": from_hard,
+        "dz_compatible": compatible_with_hard_vertex(jet, interaction, pt, eta, vertices, detector.vertexing),
         "hard_fraction": hard.astype(np.float64),
         "is_pileup": ~hard,
     }

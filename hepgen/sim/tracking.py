@@ -23,6 +23,7 @@ __all__ = [
     "Vertices",
     "draw_vertices",
     "associate_with_hard_vertex",
+    "compatible_with_hard_vertex",
 ]
 
 
@@ -120,3 +121,14 @@ def associate_with_hard_vertex(
     distance = np.abs(vertices.z[own] - vertices.z[vertices.offsets[event]])
     far = distance > vertexing.association_sigmas * dz_resolution(pt, eta, vertexing)
     return ~((vertex > 0) & vertices.reconstructed[own] & far)
+
+
+def compatible_with_hard_vertex(
+    event: np.ndarray, vertex: np.ndarray, pt: np.ndarray, eta: np.ndarray, vertices: Vertices, vertexing: Vertexing
+) -> np.ndarray:
+    """True for the tracks ``[P]`` whose z lies within ``association_sigmas`` × σ_dz of the hard vertex — what data
+    measures of every track, reconstructed vertex or not (a pileup track of an unreconstructed vertex far in z is
+    "from PV" for CHS but not compatible with it)."""
+    event, vertex = np.asarray(event, np.int64), np.asarray(vertex, np.int64)
+    distance = np.abs(vertices.z[vertices.index(event, vertex)] - vertices.z[vertices.offsets[event]])
+    return distance <= vertexing.association_sigmas * dz_resolution(pt, eta, vertexing)

@@ -13,6 +13,7 @@ from hepgen.sim.detector import Calorimeter, ConstituentDetector, Tracking, Vert
 from hepgen.sim.tracking import (
     Vertices,
     associate_with_hard_vertex,
+    compatible_with_hard_vertex,
     draw_vertices,
     dz_resolution,
     reconstruct_tracks,
@@ -83,6 +84,9 @@ def test_association_by_dz_on_a_hand_made_event():
     # σ_dz(10 GeV, central) ≈ 39 µm: 5 cm and 1 mm are far (pileup), 10 µm is merged (hard); at 0.2 GeV and η = 2
     # σ_dz = 2172 µm, so the vertex 1 mm away cannot be told from the hard one (hard)
     assert from_hard.tolist() == [True, False, True, True, False, True, True]
+    # what data measures of every track: is it within its dz resolution of the hard vertex (found vertex or not)
+    compatible = compatible_with_hard_vertex(np.zeros(7, int), vertex, pt, eta, vertices, VERTEXING)
+    assert compatible.tolist() == [True, False, False, True, False, True, True]
 
 
 def test_deposits_sum_to_the_tower_energies():

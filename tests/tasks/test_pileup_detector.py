@@ -30,10 +30,12 @@ def test_the_target_behind_a_detector_is_its_towers_of_the_hard_scatter():
     batch = jet_batch(observed, input="chs", hard=jets, max_hard=500)
     truth = observed.detector_truth
     np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.sum(~truth.is_track, axis=1)))
-    # the input holds no track associated with a pileup vertex, and passes every track through
+    # the input holds no track associated with a pileup vertex, and passes through those compatible in dz with the
+    # hard vertex
     cloud = observed.constituents[~(observed.constituents.is_track & ~observed.constituents.from_hard_vertex)]
     np.testing.assert_array_equal(batch.observed_mask.sum(1), ak.to_numpy(ak.num(cloud)))
-    assert ak.all(ak.num(batch.passthrough) == ak.sum(cloud.is_track, axis=1))
+    assert ak.all(ak.num(batch.passthrough) == ak.sum(cloud.is_track & cloud.dz_compatible, axis=1))
+    assert ak.any(cloud.is_track & ~cloud.dz_compatible)  # pileup tracks of unreconstructed vertices stay in the input
 
 
 @pytest.mark.parametrize("recluster", [[], ["--recluster"]], ids=["cone", "reclustered"])

@@ -121,12 +121,13 @@ def input_cloud(observed: OverlaidJets, input: str, index: np.ndarray | None = N
 
 def passed_through(particles: ak.Array, input: str, passthrough_pt: float = PASSTHROUGH_PT) -> ak.Array:
     """Which particles go to the output as they are: in ``chs`` mode the tracker's charged ones and the neutral
-    ones above ``passthrough_pt`` — behind a detector the tracks only (every tower is regenerated, since any may
+    ones above ``passthrough_pt`` — behind a detector the tracks compatible in dz with the hard vertex only (a
+    pileup track of an unreconstructed vertex survives CHS but not this; every tower is regenerated, since any may
     hold pileup energy); in ``observed`` mode none."""
     if input == "observed":
         return ak.zeros_like(particles.pt, dtype=bool)
     if "is_track" in particles.fields:
-        return particles.is_track
+        return particles.is_track & particles.from_hard_vertex & particles.dz_compatible
     return tracker_charged(particles) | (particles.pt > passthrough_pt)
 
 

@@ -190,7 +190,10 @@ def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | 
         particle_jet = pt_eta_phi_mass(summed_p4(jets.constituents))
         behind_detector = {
             **{f"particle_jet_{k}": v.astype(np.float32) for k, v in zip(("pt", "eta", "phi", "mass"), particle_jet)},
-            **{f"observed_constituent_{k}": observed.constituents[k] for k in ("is_track", "from_hard_vertex")},
+            **{
+                f"observed_constituent_{k}": observed.constituents[k]
+                for k in ("is_track", "from_hard_vertex", "dz_compatible")
+            },
             "observed_constituent_hard_fraction": ak.values_astype(observed.constituents.hard_fraction, np.float32),
         }
     if observed.softkiller_cuts is not None:  # the event baselines: PUPPI weights, SoftKiller cuts per patch size

@@ -80,7 +80,12 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
     fields = [*_FIELDS, "charge"] if "observed_constituent_charge" in jets else list(_FIELDS)
     observed = _records(jets, "observed_constituent", path, fields)
     observed = ak.with_field(observed, jets["observed_constituent_is_pileup"], "is_pileup")
-    for name in ("is_track", "from_hard_vertex", "puppi_weight"):  # behind a detector: what it reconstructed
+    for name in (
+        "is_track",
+        "from_hard_vertex",
+        "dz_compatible",
+        "puppi_weight",
+    ):  # behind a detector: what it reconstructed
         if f"observed_constituent_{name}" in jets:
             observed = ak.with_field(observed, jets[f"observed_constituent_{name}"], name)
     content: dict[str, Any] = {

@@ -14,11 +14,11 @@ test jet is touched.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
+from timing import best_of
 
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
@@ -26,17 +26,6 @@ from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 AIM = 2.0
-
-
-def best_time(fn, repeat: int) -> float:
-    """The fastest of ``repeat`` runs [s] (after one warm-up)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -53,10 +42,14 @@ def main() -> None:
     )
     for mu in (60, 200):
         per_jet = 1e3 / len(jets)
-        plain = best_time(lambda: overlay_pileup(jets, pool, mu=mu, seed=1), args.repeat) * per_jet
-        detected = best_time(lambda: overlay_pileup(jets, pool, mu=mu, seed=1, detector=detector), args.repeat)
-        reclustered = best_time(
-            lambda: overlay_pileup(jets, pool, mu=mu, seed=1, detector=detector, recluster=True), args.repeat
+        plain = best_of(lambda: overlay_pileup(jets, pool, mu=mu, seed=1), args.repeat, warm_up=True) * per_jet
+        detected = best_of(
+            lambda: overlay_pileup(jets, pool, mu=mu, seed=1, detector=detector), args.repeat, warm_up=True
+        )
+        reclustered = best_of(
+            lambda: overlay_pileup(jets, pool, mu=mu, seed=1, detector=detector, recluster=True),
+            args.repeat,
+            warm_up=True,
         )
         detected, reclustered = detected * per_jet, reclustered * per_jet
         verdicts = ["met" if t / plain <= AIM else "missed" for t in (detected, reclustered)]
@@ -76,7 +69,7 @@ def main() -> None:
             observed = training_overlay(jets, pool, settings, np.random.default_rng(3))
             jet_batch(observed, input="chs", hard=jets)
 
-        rates[name] = len(jets) / best_time(inputs, args.repeat)
+        rates[name] = len(jets) / best_of(inputs, args.repeat, warm_up=True)
         print(f"  {name:<22} {rates[name]:>8.0f} jets/s")
     slower = rates["particles"] / rates["detector + recluster"]
     print(

@@ -11,25 +11,16 @@ clustering per jet (``softdrop_grid``) against 16 ``softdrop_groom`` calls: the 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import awkward as ak
+from timing import best_of
 
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid, softdrop_groom
 from hepgen.physics.substructure import jet_observables, to_fastjet_input
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -190,13 +191,13 @@ class EventTask(Task):
     block_size = 1024
     group_name = "method (prediction file)"
 
+    @abstractmethod
     def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> EventArrays:
         """The model inputs of ``events`` (the task's input set ``inputs``)."""
-        raise NotImplementedError(f"task {self.name} builds no event arrays")
 
+    @abstractmethod
     def training_batch(self, part: EventArrays) -> tuple[Any, ...]:
         """One training batch of ``part``: what :meth:`loss` takes."""
-        raise NotImplementedError(f"task {self.name} builds no training batch")
 
     def training_data(self, settings: EventTraining, model: Any) -> TrainingData:
         """Read the events, split off the early-stopping events, fit the model's standardisation, batch both."""

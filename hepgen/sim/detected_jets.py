@@ -108,7 +108,8 @@ def detect(
     pt, eta, phi, mass, charge = (np.asarray(particles[k], np.float64) for k in ("pt", "eta", "phi", "mass", "charge"))
     hard = interaction == 0
     has_track, measured_pt = reconstruct_tracks(pt, eta, charge, detector.tracking, rng)
-    from_hard = associate_with_hard_vertex(jet, interaction, pt, eta, vertices, detector.vertexing)
+    compatible = compatible_with_hard_vertex(jet, interaction, pt, eta, vertices, detector.vertexing)
+    from_hard = associate_with_hard_vertex(jet, interaction, vertices, compatible)
     tracks = {
         "pt": measured_pt,
         "eta": eta,
@@ -117,7 +118,7 @@ def detect(
         "charge": charge,
         "is_track": np.ones(len(pt), bool),
         "from_hard_vertex": from_hard,
-        "dz_compatible": compatible_with_hard_vertex(jet, interaction, pt, eta, vertices, detector.vertexing),
+        "dz_compatible": compatible,
         "hard_fraction": hard.astype(np.float64),
         "is_pileup": ~hard,
     }

@@ -106,29 +106,28 @@ def draw_vertices(n_pileup: np.ndarray, vertexing: Vertexing, rng: np.random.Gen
     return Vertices(z=z, reconstructed=reconstructed, offsets=offsets)
 
 
-def associate_with_hard_vertex(
-    event: np.ndarray, vertex: np.ndarray, pt: np.ndarray, eta: np.ndarray, vertices: Vertices, vertexing: Vertexing
-) -> np.ndarray:
-    """True for the tracks ``[P]`` a detector assigns to the hard vertex ("from PV").
-
-    As Delphes' TrackPileUpSubtractor (D3): a pileup track is assigned to its pileup vertex only when that vertex
-    was reconstructed and lies more than ``association_sigmas`` × σ_dz(pT, η) (:func:`dz_resolution`) from the
-    hard vertex; otherwise (an unreconstructed vertex, or one merged with the hard vertex within the track's
-    resolution) it goes with the hard vertex. Hard-scatter tracks always do.
-    """
-    event, vertex = np.asarray(event, np.int64), np.asarray(vertex, np.int64)
-    own = vertices.index(event, vertex)
-    distance = np.abs(vertices.z[own] - vertices.z[vertices.offsets[event]])
-    far = distance > vertexing.association_sigmas * dz_resolution(pt, eta, vertexing)
-    return ~((vertex > 0) & vertices.reconstructed[own] & far)
-
-
 def compatible_with_hard_vertex(
     event: np.ndarray, vertex: np.ndarray, pt: np.ndarray, eta: np.ndarray, vertices: Vertices, vertexing: Vertexing
 ) -> np.ndarray:
-    """True for the tracks ``[P]`` whose z lies within ``association_sigmas`` × σ_dz of the hard vertex — what data
-    measures of every track, reconstructed vertex or not (a pileup track of an unreconstructed vertex far in z is
-    "from PV" for CHS but not compatible with it)."""
+    """True for the tracks ``[P]`` whose vertex lies within ``association_sigmas`` × σ_dz(pT, η)
+    (:func:`dz_resolution`) of the hard vertex — what data measures of every track, reconstructed vertex or not."""
     event, vertex = np.asarray(event, np.int64), np.asarray(vertex, np.int64)
     distance = np.abs(vertices.z[vertices.index(event, vertex)] - vertices.z[vertices.offsets[event]])
     return distance <= vertexing.association_sigmas * dz_resolution(pt, eta, vertexing)
+
+
+def associate_with_hard_vertex(
+    event: np.ndarray, vertex: np.ndarray, vertices: Vertices, compatible: np.ndarray
+) -> np.ndarray:
+    """True for the tracks ``[P]`` a detector assigns to the hard vertex ("from PV"), given their dz
+    ``compatible``-ity (:func:`compatible_with_hard_vertex`).
+
+    As Delphes' TrackPileUpSubtractor (D3): a pileup track is assigned to its pileup vertex only when that vertex
+    was reconstructed and the track is not compatible with the hard vertex; otherwise (an unreconstructed vertex, or
+    one merged with the hard vertex within the track's resolution) it goes with the hard vertex, so a pileup track
+    of an unreconstructed vertex far in z is "from PV" for CHS though not compatible with it. Hard-scatter tracks
+    always go with the hard vertex.
+    """
+    vertex = np.asarray(vertex, np.int64)
+    own_found = vertices.reconstructed[vertices.index(np.asarray(event, np.int64), vertex)]
+    return ~((vertex > 0) & own_found & ~np.asarray(compatible, bool))

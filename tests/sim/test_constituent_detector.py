@@ -80,12 +80,12 @@ def test_association_by_dz_on_a_hand_made_event():
     vertex = np.array([0, 1, 2, 3, 4, 4, 0])
     pt = np.array([10.0, 10.0, 10.0, 10.0, 10.0, 0.2, 0.2])
     eta = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0])
-    from_hard = associate_with_hard_vertex(np.zeros(7, int), vertex, pt, eta, vertices, VERTEXING)
+    compatible = compatible_with_hard_vertex(np.zeros(7, int), vertex, pt, eta, vertices, VERTEXING)
+    from_hard = associate_with_hard_vertex(np.zeros(7, int), vertex, vertices, compatible)
     # σ_dz(10 GeV, central) ≈ 39 µm: 5 cm and 1 mm are far (pileup), 10 µm is merged (hard); at 0.2 GeV and η = 2
     # σ_dz = 2172 µm, so the vertex 1 mm away cannot be told from the hard one (hard)
     assert from_hard.tolist() == [True, False, True, True, False, True, True]
     # what data measures of every track: is it within its dz resolution of the hard vertex (found vertex or not)
-    compatible = compatible_with_hard_vertex(np.zeros(7, int), vertex, pt, eta, vertices, VERTEXING)
     assert compatible.tolist() == [True, False, False, True, False, True, True]
 
 

@@ -178,7 +178,8 @@ HEPGEN_TTBAR_DILEPTON = _hepgen_ttbar_schema(
 HEPGEN_JETS = Schema(
     name="hepgen-jets",
     description="hepgen large-R jets, one per entry: observed Jet_* and Constituent_* (pileup included if overlaid); "
-    "truth HardJet_* and the hard-scatter constituents (isPileup == 0)",
+    "truth HardJet_*, the hard-scatter constituents (isPileup == 0) and the rest of the event around the jet "
+    "(Surrounding_*)",
     tree="Jets",
     event_id=("event",),
     collections={
@@ -190,6 +191,9 @@ HEPGEN_JETS = Schema(
         "hard_constituents": Collection(
             Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256, cut="isPileup == 0", sort_by=None
         ),
+        # the rest of the hard event within R + 0.5 of the jet (files made before it existed lack it: the pileup
+        # overlay reads it only where every file has it)
+        "surroundings": Collection(Prefix("Surrounding"), (*_FOUR_MOMENTUM, "charge"), max_length=512, sort_by=None),
     },
 )
 

@@ -27,6 +27,7 @@ from hepgen.physics.kinematics import delta_phi
 __all__ = [
     "TRACKER_ETA_MAX",
     "SOFTKILLER_GRID",
+    "pileup_density",
     "tracker_charged",
     "chs_keep",
     "softkiller_cut",
@@ -87,24 +88,49 @@ def softkiller_cut(
         radius: the cone radius R; particles outside it are ignored.
         eligible: jagged bool ``[J, var]``: only these particles fill the patches (default: all).
     """
+    cells, pt, n_cells, inside = _patches(particles, axis_eta, axis_phi, grid_size=grid_size, radius=radius)
+    use = cells >= 0
+    if eligible is not None:
+        use &= ak.to_numpy(ak.flatten(eligible)).astype(bool)
+    leading = np.zeros(len(axis_eta) * n_cells)
+    np.maximum.at(leading, cells[use], pt[use])
+    return np.median(leading.reshape(-1, n_cells)[:, inside], axis=1) if len(inside) else np.zeros(len(axis_eta))
+
+
+def pileup_density(
+    particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, radius: float, grid_size: float = 0.4
+) -> np.ndarray:
+    """The event's pileup density ρ [GeV per unit of η × φ] ``[J]``: the median over the square patches (side
+    ``grid_size``, centres within ``radius`` of the axis) of their summed pT over their area — the grid median of
+    Cacciari and Salam (arXiv:0707.1378), on the simulated region around the jet instead of the whole event (the
+    jet fills some patches; the median is robust to them while they are fewer than half)."""
+    cells, pt, n_cells, inside = _patches(particles, axis_eta, axis_phi, grid_size=grid_size, radius=radius)
+    summed = np.zeros(len(axis_eta) * n_cells)
+    np.add.at(summed, cells[cells >= 0], pt[cells >= 0])
+    per_area = summed.reshape(-1, n_cells)[:, inside] / grid_size**2
+    return np.median(per_area, axis=1) if len(inside) else np.zeros(len(axis_eta))
+
+
+def _patches(
+    particles: ak.Array, axis_eta: np.ndarray, axis_phi: np.ndarray, *, grid_size: float, radius: float
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """Each particle's patch on a square grid aligned on its event's axis: (flat patch index over events ``[P]``,
+    -1 outside the grid; pT ``[P]``; patches per event; the flat indices of the patches whose centre lies within
+    ``radius``)."""
     if not grid_size > 0:
         from hepgen.errors import HepgenInputError
 
-        raise HepgenInputError(f"the SoftKiller grid size must be > 0; got {grid_size}")
+        raise HepgenInputError(f"the patch (grid size) must be > 0; got {grid_size}")
     counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
-    J = len(counts)
-    jet = np.repeat(np.arange(J), counts)
+    jet = np.repeat(np.arange(len(counts)), counts)
     pt = ak.to_numpy(ak.flatten(particles.pt)).astype(np.float64)
     deta = ak.to_numpy(ak.flatten(particles.eta)).astype(np.float64) - np.asarray(axis_eta, np.float64)[jet]
     dphi = delta_phi(ak.to_numpy(ak.flatten(particles.phi)).astype(np.float64), np.asarray(axis_phi, np.float64)[jet])
-    use = np.ones(len(pt), bool) if eligible is None else ak.to_numpy(ak.flatten(eligible)).astype(bool)
     n, inside = _cell_centres(radius, grid_size)
     ix = np.floor((deta + radius) / grid_size).astype(np.int64)
     iy = np.floor((dphi + radius) / grid_size).astype(np.int64)
-    use &= (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
-    leading = np.zeros(J * n * n)
-    np.maximum.at(leading, (jet * n * n + ix * n + iy)[use], pt[use])
-    return np.median(leading.reshape(J, n * n)[:, inside], axis=1) if len(inside) else np.zeros(J)
+    on_grid = (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
+    return np.where(on_grid, jet * n * n + ix * n + iy, -1), pt, n * n, inside
 
 
 def softkiller_keep(

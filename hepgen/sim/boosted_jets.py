@@ -13,7 +13,9 @@ are clustered with anti-kt R = 1.0 (fastjet). Jets with pT > ``pt_min`` and
 
 The hard-process pT threshold is ``pt_min − 50`` GeV so events are not wasted
 below the jet threshold. Each entry of the output is one jet (``Jet_*``) with
-its constituents (``Constituent_*``, jagged), read by the ``hepgen-jets`` schema.
+its constituents (``Constituent_*``, jagged) and the rest of its event around it
+(``Surrounding_*``: the other accepted particles within ΔR < R + :data:`SURROUNDING_MARGIN`
+of the jet axis, so jets can be reclustered after pileup), read by the ``hepgen-jets`` schema.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "generate_jets_block",
     "CONSTITUENT_PT_MIN",
     "PARTICLE_ETA_MAX",
+    "SURROUNDING_MARGIN",
 ]
 
 #: Particle acceptance shared with the minimum-bias pool (GeV, |η|).
@@ -43,6 +46,9 @@ CONSTITUENT_PT_MIN = 0.5
 PARTICLE_ETA_MAX = 4.5
 _JET_ETA_MAX = 2.0
 _CONTAINMENT_RADIUS = 0.8
+#: How far beyond the jet radius the jet files keep the rest of the hard event (``Surrounding_*``), and pileup is
+#: overlaid when jets are reclustered: particles from there can migrate into the reclustered jet.
+SURROUNDING_MARGIN = 0.5
 
 #: Pythia settings per process; the hard-process pT threshold is added from the jet pT threshold.
 JET_PROCESSES: dict[str, tuple[str, ...]] = {
@@ -79,8 +85,9 @@ class JetSampleConfig:
 
 def jets_columns() -> ColumnBuffer:
     f4, i4 = np.float32, np.int32
+    particle = {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": f4, "pdgId": i4}
     return ColumnBuffer(
-        {"Constituent": {"pt": f4, "eta": f4, "phi": f4, "mass": f4, "charge": f4, "pdgId": i4, "isPileup": np.bool_}},
+        {"Constituent": {**particle, "isPileup": np.bool_}, "Surrounding": particle},
         {
             "event": np.int64,
             "Jet_pt": f4,
@@ -117,6 +124,15 @@ def _decays(records: ParticleRecords, event: int, resonance: int) -> list[tuple[
         if len(quarks) == (3 if resonance == 6 else 2):
             out.append((records.p4[o + last], quarks))
     return out
+
+
+def _surrounding(p4: np.ndarray, members: np.ndarray, eta: float, phi: float, radius: float) -> np.ndarray:
+    """Indices of the event's particles ``p4 [N, 4]`` within ΔR < ``radius`` of (``eta``, ``phi``) that are not
+    among the jet's ``members``."""
+    _, p_eta, p_phi, _ = pt_eta_phi_mass(p4)
+    near = delta_r(p_eta, p_phi, eta, phi) < radius
+    near[members] = False
+    return np.flatnonzero(near)
 
 
 @dataclass
@@ -197,6 +213,8 @@ def generate_jets_block(
                 j = first + k
                 idx = member_index[member_start[j] : member_start[j + 1]]
                 cpt, ceta, cphi, cmass = pt_eta_phi_mass(p4[idx])
+                around = _surrounding(p4, idx, jeta[k], jphi[k], config.radius + SURROUNDING_MARGIN)
+                spt, seta, sphi, smass = pt_eta_phi_mass(p4[around])
                 jet = {"pt": jpt[k], "eta": jeta[k], "phi": jphi[k], "mass": jmass[k]}
                 buffer.append(
                     {
@@ -208,7 +226,15 @@ def generate_jets_block(
                             "charge": info[idx, 0],
                             "pdgId": info[idx, 1],
                             "isPileup": np.zeros(len(idx), bool),
-                        }
+                        },
+                        "Surrounding": {
+                            "pt": spt,
+                            "eta": seta,
+                            "phi": sphi,
+                            "mass": smass,
+                            "charge": info[around, 0],
+                            "pdgId": info[around, 1],
+                        },
                     },
                     {
                         "event": block_index * 100_000_000 + number,

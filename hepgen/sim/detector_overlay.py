@@ -1,5 +1,6 @@
 """The overlay's detector stage: the overlaid particles of each jet through the constituent detector (tracks,
-vertices, towers and the detector-level truth; :mod:`hepgen.sim.detected_jets`), the baselines that work on the
+vertices, towers and the detector-level truth; :mod:`hepgen.sim.detected_jets`), the event's pileup density ρ
+(from the tracks and towers of the whole region, before any jet is clustered), the baselines that work on the
 whole event (PUPPI weights, SoftKiller cuts), and the jets reclustered in the event
 (:mod:`hepgen.sim.reclustering`). Called by :func:`hepgen.sim.pileup.overlay_pileup` with a detector.
 """
@@ -12,7 +13,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
-from hepgen.physics.pileup_mitigation import event_softkiller_cuts
+from hepgen.physics.pileup_mitigation import event_softkiller_cuts, pileup_density
 from hepgen.physics.puppi import puppi_jet_weights
 from hepgen.sim.detected_jets import detect
 from hepgen.sim.detector import ConstituentDetector
@@ -56,6 +57,7 @@ def through_detector(
         inefficiency=np.zeros(n_jets),
         hard_kept=hard_kept,
         detector_truth=detector_truth,
+        rho=pileup_density(constituents, *axis, radius=cone),
         **_jet_fields(constituents),
     )
     if event_baselines:

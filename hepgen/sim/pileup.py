@@ -4,8 +4,9 @@ Jets and the pool are awkward record arrays, read through :mod:`hepgen.io` with 
 ``hepgen-minbias`` schemas (:func:`read_hard_jets`, :func:`read_pileup_pool`), so they get the readers'
 checks (missing files, trees and branches named, NaN/inf refused, truncation counted):
 
-* hard jets: one record per jet, ``eta``, ``phi`` (the hard jet's axis), ``mass`` (its true mass) and
-  ``constituents`` — jagged records (pt, eta, phi, mass, charge);
+* hard jets: one record per jet, ``eta``, ``phi`` (the hard jet's axis), ``mass`` (its true mass),
+  ``constituents`` — jagged records (pt, eta, phi, mass, charge) — and, where the files hold them,
+  ``surroundings``: the rest of the hard event within R + :data:`SURROUNDING_MARGIN` (used when jets are reclustered);
 * the pool: one list of particle records (pt, eta, phi, mass, charge) per minimum-bias event.
 
 For each jet, the number of pileup interactions is drawn from Poisson(μ) or |N(μ, σ)| (rounded), that many
@@ -21,6 +22,7 @@ Used on the fly by training (fresh pileup every epoch), prediction, and ``hepgen
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +33,11 @@ import numpy as np
 
 from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
+from hepgen.sim.boosted_jets import SURROUNDING_MARGIN
 from hepgen.sim.detector import ConstituentDetector
 
 __all__ = [
     "VERTEX_EFFICIENCY",
-    "RECLUSTER_MARGIN",
     "PARTICLE_FIELDS",
     "read_hard_jets",
     "count_jets",
@@ -49,31 +51,52 @@ __all__ = [
 #: The probability that a pileup interaction of the overlay gives a reconstructed vertex: N_PV = 1 + Binomial(N_PU, ε).
 VERTEX_EFFICIENCY = 0.7
 
-#: How far beyond the jet radius pileup is overlaid when jets are reclustered (particles can migrate into the jet).
-RECLUSTER_MARGIN = 0.5
-
 #: The fields of a constituent or pool particle record.
 PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
 
 Files = str | os.PathLike | Sequence[str | os.PathLike]
 
+log = logging.getLogger("hepgen.pileup")
 
-def _hard_jet_schema():
+
+def _hard_jet_schema(surroundings: bool = False):
     from hepgen.io.known_schemas import get_schema
 
-    return get_schema("hepgen-jets").without("jet", "constituents")  # only the truth: the hard jet and its particles
+    schema = get_schema("hepgen-jets").without("jet", "constituents")  # only the truth: the hard jet and its event
+    return schema if surroundings else schema.without("surroundings")
+
+
+def _hold_surroundings(files: Files) -> bool:
+    """Whether the jet files hold the hard event around each jet (``Surrounding_*``): all of them, or none."""
+    from hepgen.io.files import expand_files, open_tree
+
+    paths = expand_files(files)
+    held = {path: "nSurrounding" in open_tree(path, "Jets").keys() for path in paths}
+    if len(set(held.values())) > 1:
+        raise HepgenInputError(
+            "some jet files hold the hard event around the jets (Surrounding_*) and some do not: "
+            f"without {sorted(p for p, h in held.items() if not h)}; regenerate them with `hepgen generate jets`"
+        )
+    return bool(paths) and all(held.values())
 
 
 def hard_jets_from_columns(
-    eta: np.ndarray, phi: np.ndarray, constituents: ak.Array, mass: np.ndarray | None = None
+    eta: np.ndarray,
+    phi: np.ndarray,
+    constituents: ak.Array,
+    mass: np.ndarray | None = None,
+    surroundings: ak.Array | None = None,
 ) -> ak.Array:
-    """Hard-jet records from jet axes ``[J]`` and jagged constituent records (fields :data:`PARTICLE_FIELDS`)."""
+    """Hard-jet records from jet axes ``[J]`` and jagged constituent records (fields :data:`PARTICLE_FIELDS`),
+    with the rest of the event around each jet if given (jagged records, the same fields)."""
     fields = {
         "eta": np.asarray(eta),
         "phi": np.asarray(phi),
         "mass": np.full(len(eta), np.nan) if mass is None else np.asarray(mass),
         "constituents": ak.zip({k: constituents[k] for k in PARTICLE_FIELDS}),
     }
+    if surroundings is not None:
+        fields["surroundings"] = ak.zip({k: surroundings[k] for k in PARTICLE_FIELDS})
     return ak.zip(fields, depth_limit=1)
 
 
@@ -81,14 +104,20 @@ def read_hard_jets(files: Files, *, entry_start: int | None = None, entry_stop: 
     """The hard-scatter jets of ``hepgen generate jets`` files (their hard constituents only, stored order).
 
     ``entry_start``/``entry_stop`` select jets by their global index over the chained files (as a TChain).
-    Returns hard-jet records (see the module docstring); the jet ``mass`` is the true (no-pileup) jet mass.
+    Returns hard-jet records (see the module docstring); the jet ``mass`` is the true (no-pileup) jet mass;
+    ``surroundings`` where every file holds them.
     """
     from hepgen.io import read
 
-    events = read(files, _hard_jet_schema(), entry_start=entry_start, entry_stop=entry_stop)
+    surroundings = _hold_surroundings(files)
+    events = read(files, _hard_jet_schema(surroundings), entry_start=entry_start, entry_stop=entry_stop)
     jet = events.truth["hard_jet"]
     return hard_jets_from_columns(
-        jet["eta"][:, 0], jet["phi"][:, 0], events.truth["hard_constituents"].to_awkward(), jet["mass"][:, 0]
+        jet["eta"][:, 0],
+        jet["phi"][:, 0],
+        events.truth["hard_constituents"].to_awkward(),
+        jet["mass"][:, 0],
+        events.truth["surroundings"].to_awkward() if surroundings else None,
     )
 
 
@@ -139,6 +168,8 @@ class OverlaidJets:
             smearing, no pileup; :mod:`hepgen.sim.detected_jets`); None in the particle-level world.
         softkiller_cuts: with ``event_baselines``, SoftKiller's pT cut on each event for every patch size of
             :data:`~hepgen.physics.pileup_mitigation.SOFTKILLER_GRID`: ``softkiller`` and ``chs_softkiller`` ``[J, G]``.
+        rho: with a detector, the event's pileup density ρ [GeV per unit area] ``[J]`` from the tracks and towers
+            of the overlaid region (:func:`~hepgen.physics.pileup_mitigation.pileup_density`); None without one.
     """
 
     constituents: ak.Array
@@ -153,6 +184,7 @@ class OverlaidJets:
     jet_mass: np.ndarray
     detector_truth: ak.Array | None = None
     softkiller_cuts: dict[str, np.ndarray] | None = None
+    rho: np.ndarray | None = None
 
 
 def draw_pileup_counts(
@@ -231,10 +263,11 @@ def overlay_pileup(
         detector: the tracker, vertexing and calorimeter applied to the overlaid particles
             (:mod:`hepgen.sim.detected_jets`): the constituents become tracks and towers, ``n_vertices`` comes from
             the vertexing, ``detector_truth`` holds the hard scatter through the same detector. None: particles.
-        recluster: (with a detector) overlay pileup within ``radius`` + :data:`RECLUSTER_MARGIN` of the hard axis,
-            recluster everything with anti-kT R = ``radius`` and keep the jet matched to the hard jet's axis
+        recluster: (with a detector) overlay pileup within ``radius`` + :data:`SURROUNDING_MARGIN` of the hard
+            axis, recluster everything with anti-kT R = ``radius`` and keep the jet matched to the hard jet's axis
             (:mod:`hepgen.sim.reclustering`), for the observed jet and the detector-level truth alike. The hard
-            event is the hard jet's constituents only (the jet files do not hold the rest of the event yet).
+            event is the jet's constituents and its ``surroundings`` (where the jet files hold them; else the
+            constituents only, and a warning).
         event_baselines: (with a detector) PUPPI weights (``puppi_weight`` of each constituent) and SoftKiller's
             cuts (``softkiller_cuts``) computed on the whole overlaid region before the jet is clustered.
     """
@@ -247,7 +280,7 @@ def overlay_pileup(
             "reclustering the jets needs a detector (--detector cms); the particle world keeps the cone"
         )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    cone = radius + RECLUSTER_MARGIN if recluster else radius
+    cone = radius + SURROUNDING_MARGIN if recluster else radius
     J = len(jets)
     nominal = np.broadcast_to(np.asarray(mu, dtype=np.float64), (J,)).copy()
     lost = np.broadcast_to(np.asarray(inefficiency, dtype=np.float64), (J,)).copy()
@@ -259,7 +292,7 @@ def overlay_pileup(
         else (np.asarray(n_interactions, dtype=np.int64))
     )
     axis = (np.asarray(ak.to_numpy(jets.eta), np.float64), np.asarray(ak.to_numpy(jets.phi), np.float64))
-    hard, particles = _Flat.of(jets.constituents), _Flat.of(pool)
+    hard, particles = _Flat.of(_hard_event(jets, recluster)), _Flat.of(pool)
     parts = [
         _overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, cone)
         for a in range(0, J, chunk_size)
@@ -299,6 +332,20 @@ def overlay_pileup(
         hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
     jet_pt, jet_eta, jet_phi, jet_mass = pt_eta_phi_mass(summed_p4(constituents))
     return OverlaidJets(constituents, counts, n_vertices, nominal, lost, hard_kept, jet_pt, jet_eta, jet_phi, jet_mass)
+
+
+def _hard_event(jets: ak.Array, recluster: bool) -> ak.Array:
+    """The hard particles the overlay starts from ``[J, var]``: the jet's constituents, followed (when jets are
+    reclustered) by the rest of the hard event around it."""
+    if not recluster:
+        return jets.constituents
+    if "surroundings" not in jets.fields:
+        log.warning(
+            "the jet files do not hold the hard event around the jets (Surrounding_*): the jets are reclustered "
+            "from their own constituents and pileup only; regenerate them with `hepgen generate jets`"
+        )
+        return jets.constituents
+    return ak.concatenate([jets.constituents[list(PARTICLE_FIELDS)], jets.surroundings[list(PARTICLE_FIELDS)]], axis=1)
 
 
 def _overlay_chunk(

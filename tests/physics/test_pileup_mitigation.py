@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from hepgen.errors import HepgenInputError
-from hepgen.physics.pileup_mitigation import chs_keep, softkiller_cut, softkiller_keep, tracker_charged
+from hepgen.physics.pileup_mitigation import (
+    chs_keep,
+    pileup_density,
+    softkiller_cut,
+    softkiller_keep,
+    tracker_charged,
+)
 
 
 def particles(rows):
@@ -136,3 +142,29 @@ def test_a_pool_without_charges_is_refused_with_the_branches_it_has(tmp_path, mi
     with pytest.raises(HepgenInputError, match="Particle_charge") as error:
         read_pileup_pool(path)
     assert "'Particle_pt'" not in str(error.value).split("which the tree lacks")[0], error.value  # only charge missing
+
+
+def test_pileup_density_is_the_median_patch_pt_per_area():
+    """Hand computation on a 2 × 2 grid of unit patches (centres at ±0.5, all within R = 1): event 0 has patch sums
+    4, 6, 3 and one empty patch, so ρ = median(0, 3, 4, 6) / 1² = 3.5; event 1 has one filled patch, so ρ = 0; with
+    half-size patches (area 0.25) 4 of the 12 patches within R are filled, so the median is 0."""
+    events = ak.Array(
+        [
+            [
+                {"pt": 4.0, "eta": -0.5, "phi": -0.5},
+                {"pt": 2.0, "eta": 0.5, "phi": 0.5},
+                {"pt": 1.0, "eta": 0.6, "phi": 0.4},
+                {"pt": 6.0, "eta": -0.5, "phi": 0.5},
+                {"pt": 9.0, "eta": 1.5, "phi": 0.0},  # off the grid: ignored
+            ],
+            [{"pt": 8.0, "eta": 0.2, "phi": 0.2}],
+        ]
+    )
+    rho = pileup_density(events, np.zeros(2), np.zeros(2), radius=1.0, grid_size=1.0)
+    np.testing.assert_allclose(rho, [3.5, 0.0])
+    # the grid follows the axis: the same event shifted in η and φ (across φ = π) gives the same ρ
+    shifted = ak.zip({"pt": events.pt[:1], "eta": events.eta[:1] + 2.0, "phi": (events.phi[:1] + np.pi) % (2 * np.pi)})
+    np.testing.assert_allclose(pileup_density(shifted, [2.0], [np.pi], radius=1.0, grid_size=1.0), [3.5], atol=1e-12)
+    np.testing.assert_allclose(pileup_density(events[:1], [0.0], [0.0], radius=1.0, grid_size=0.5), [0.0])
+    with pytest.raises(HepgenInputError, match="grid size"):
+        pileup_density(events, np.zeros(2), np.zeros(2), radius=1.0, grid_size=0.0)

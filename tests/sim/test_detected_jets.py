@@ -106,3 +106,23 @@ def test_reclustered_jets_behind_the_detector(jets_and_pool):
     assert not ak.all(ak.num(piled.constituents) == ak.num(cone.constituents))  # migration in and out
     with pytest.raises(HepgenInputError, match="detector"):
         overlay_pileup(jets, pool, mu=60, seed=1, recluster=True)
+
+
+def test_the_pileup_density_grows_with_pileup_and_enters_the_context(jets_and_pool):
+    from hepgen.tasks.pileup.inputs import context_features, jet_batch
+
+    jets, pool = jets_and_pool
+    cms = CONSTITUENT_DETECTORS["cms"]
+    counts = {
+        n: overlay_pileup(jets, pool, mu=0, n_interactions=np.full(len(jets), n), seed=5, detector=cms, recluster=True)
+        for n in (0, 50, 150)
+    }
+    rho = {n: np.median(o.rho) for n, o in counts.items()}
+    # ρ is a pileup measure: near zero for the hard event alone (the jet fills fewer than half of the patches),
+    # then roughly proportional to the interactions (≈ 0.6 GeV per unit area each on 200 training jets)
+    assert rho[0] < 0.2 * rho[50] and 0.3 * 50 < rho[50] < 1.0 * 50
+    assert 2.0 < rho[150] / rho[50] < 4.0
+    batch = jet_batch(counts[50], input="chs", hard=jets)
+    assert batch.context.shape[1] == len(context_features("cms")) == 8
+    np.testing.assert_allclose(batch.context[:, -1], counts[50].rho.astype(np.float32))
+    assert counts[0].rho is not None and overlay_pileup(jets, pool, mu=10, seed=5).rho is None

@@ -11,7 +11,6 @@ from torch import Tensor, nn
 
 from hepgen.tasks.pileup.inputs import (
     CONSTITUENT_FEATURES,
-    CONTEXT_FEATURES,
     OBSERVED_FEATURES,
     PASSTHROUGH_PT,
     JetBatch,
@@ -94,7 +93,8 @@ def vipr_export_graphs(model: VIPRModel, *, jets: int = 5, particles: int = 12) 
     observed = (
         obs_std.mean + obs_std.std * torch.randn(jets, particles, len(OBSERVED_FEATURES), generator=g)
     ) * observed_mask[..., None]
-    context = ctx_std.mean + ctx_std.std * torch.randn(jets, len(CONTEXT_FEATURES), generator=g)
+    names = model.context_features
+    context = ctx_std.mean + ctx_std.std * torch.randn(jets, len(names), generator=g)
     conditioning_inputs = {"observed": observed.float(), "observed_mask": observed_mask, "context": context.float()}
     conditioning_docs = {
         "observed": TensorDoc(
@@ -106,11 +106,11 @@ def vipr_export_graphs(model: VIPRModel, *, jets: int = 5, particles: int = 12) 
         ),
         "observed_mask": TensorDoc(("jets", "particles"), "bool", "true for real particles"),
         "context": TensorDoc(
-            ("jets", len(CONTEXT_FEATURES)),
+            ("jets", len(names)),
             "float32",
-            f"the jet context ({', '.join(CONTEXT_FEATURES)}): ln(pT / GeV), η, mass [GeV] of the "
+            f"the jet context ({', '.join(names)}): ln(pT / GeV), η, mass [GeV] of the "
             "input-cloud jet, ln(particles), the nominal μ, reconstructed vertices, particle "
-            "inefficiency",
+            "inefficiency" + (", the event's pileup density ρ [GeV per unit area]" if "rho" in names else ""),
         ),
     }
     with torch.no_grad():

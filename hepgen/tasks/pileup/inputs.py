@@ -3,7 +3,8 @@
 The observed particles are (Δη, Δφ, log pT) relative to the observed jet axis, and whether each is a charged
 particle inside the tracker and whether it is passed through; the jet context is the observed log pT, η, mass,
 log(particle count), the *nominal* μ of the bunch crossing, the reconstructed vertices N_PV and the detector's
-particle inefficiency — never the true number of interactions. ``chs`` input: the model sees the cloud after
+particle inefficiency — never the true number of interactions — and, behind a detector, the event's pileup density
+ρ (:data:`EVENT_FEATURES`). ``chs`` input: the model sees the cloud after
 charged-hadron subtraction and generates only what the tracker does not measure; ``observed``: every observed
 particle is input and the whole hard jet is generated.
 """
@@ -27,6 +28,8 @@ __all__ = [
     "CONSTITUENT_FEATURES",
     "OBSERVED_FEATURES",
     "CONTEXT_FEATURES",
+    "EVENT_FEATURES",
+    "context_features",
     "INPUTS",
     "PASSTHROUGH_PT",
     "JetBatch",
@@ -44,6 +47,9 @@ OBSERVED_FEATURES = ("deta", "dphi", "log_pt", "tracker_charged", "passed_throug
 #: The jet context: the observed (input-cloud) jet, the nominal μ, the reconstructed vertices and the detector's
 #: particle inefficiency (all known in data).
 CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "inefficiency")
+#: Behind a detector the context also holds the event's pileup density ρ [GeV per unit area] (measured in data as
+#: the median pT density of the event's patches; :func:`~hepgen.physics.pileup_mitigation.pileup_density`).
+EVENT_FEATURES = ("rho",)
 #: ``chs``: the input is the cloud after charged-hadron subtraction; the tracker's charged particles, and the neutral
 #: ones harder than the pass-through pT (pileup rarely makes one), are passed through, and the rest of the hard jet
 #: is generated. ``observed``: every observed particle is input and the whole hard jet is generated.
@@ -62,7 +68,7 @@ class JetBatch:
     Attributes:
         observed, observed_mask: the input cloud ``[B, M, 5]`` (:data:`OBSERVED_FEATURES`), ``[B, M]``.
         observed_is_pileup: ``[B, M]`` the truth of every input particle (the classifier's target).
-        context: ``[B, 7]`` (:data:`CONTEXT_FEATURES`); axis: the input-cloud jet (η, φ) ``[B, 2]``.
+        context: ``[B, C]`` (:data:`CONTEXT_FEATURES`, then :data:`EVENT_FEATURES` behind a detector); axis: the input-cloud jet (η, φ) ``[B, 2]``.
         hard, hard_mask: the particles to generate ``[B, N, 3]``, ``[B, N]`` (None when unknown).
         truncated: hard particles dropped by ``max_hard``.
         passthrough: per jet the particles passed through to the output (in ``chs`` mode the tracker's charged ones
@@ -99,6 +105,12 @@ class JetBatch:
             self.passthrough,
             conv(self.noise),
         )
+
+
+def context_features(detector: str) -> tuple[str, ...]:
+    """The context features of a model for ``detector`` (a name of ``CONSTITUENT_DETECTORS``):
+    :data:`CONTEXT_FEATURES`, followed by :data:`EVENT_FEATURES` behind a detector."""
+    return CONTEXT_FEATURES if detector == "none" else CONTEXT_FEATURES + EVENT_FEATURES
 
 
 def _relative(
@@ -166,6 +178,7 @@ def jet_batch(
     ]
     width = max(int(counts.max()) if len(counts) else 1, 1)
     values, obs_mask, _, _ = pad_flat(cols, event, counts, width)
+    event_quantities = [] if observed.rho is None else [observed.rho[index]]
     context = np.stack(
         [
             np.log(np.maximum(jet_pt, 1e-3)),
@@ -175,6 +188,7 @@ def jet_batch(
             observed.mu[index],
             observed.n_vertices[index],
             observed.inefficiency[index],
+            *event_quantities,
         ],
         axis=1,
     ).astype(np.float32)

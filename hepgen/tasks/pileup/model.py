@@ -15,7 +15,7 @@ from hepgen.models.edm import EDMLoss, EDMPrecond
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
 from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
-from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, CONTEXT_FEATURES, OBSERVED_FEATURES, JetBatch
+from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, OBSERVED_FEATURES, JetBatch, context_features
 from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
 
 __all__ = ["OBJECTIVES", "VIPRModel"]
@@ -38,11 +38,13 @@ class VIPRModel(ConfiguredModel):
         encoder_blocks: int = 2,
         latents: int = 0,
         max_hard: int = 128,
+        detector: str = "none",
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
         self.objective = one_of(OBJECTIVES, objective, "VIPR objective")
-        n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(CONTEXT_FEATURES)
+        self.context_features = context_features(detector)
+        n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(self.context_features)
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
@@ -59,7 +61,7 @@ class VIPRModel(ConfiguredModel):
         self.context_standardizer.fit(t.context)
 
     def conditioning(self, batch: JetBatch) -> tuple[Tensor, Tensor, Tensor]:
-        """The standardised (observed ``[B, M, 5]``, observed mask ``[B, M]``, context ``[B, 7]``) of a batch."""
+        """The standardised (observed ``[B, M, 5]``, observed mask ``[B, M]``, context ``[B, C]``) of a batch."""
         obs = self.observed_standardizer(batch.observed, batch.observed_mask)
         return obs, batch.observed_mask, self.context_standardizer(batch.context)
 

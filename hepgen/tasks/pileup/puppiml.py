@@ -34,7 +34,7 @@ from hepgen.nn import MaskedStandardizer
 from hepgen.physics.pileup_mitigation import chs_keep
 from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.base import Block, BlockOutput, Task, TrainingData
-from hepgen.tasks.pileup.inputs import CONTEXT_FEATURES, OBSERVED_FEATURES, PASSTHROUGH_PT, JetBatch, jet_batch
+from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, PASSTHROUGH_PT, JetBatch, context_features, jet_batch
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
     OverlayTraining,
@@ -54,12 +54,20 @@ class PileupClassifierModel(ConfiguredModel):
     """The per-particle classifier with its in-model standardisation of the cloud and the context."""
 
     def __init__(
-        self, *, dim: int = 64, heads: int = 4, blocks: int = 3, saved_with: dict[str, Any] | None = None
+        self,
+        *,
+        dim: int = 64,
+        heads: int = 4,
+        blocks: int = 3,
+        detector: str = "none",
+        saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
-        self.observed_standardizer = MaskedStandardizer(len(OBSERVED_FEATURES))
-        self.context_standardizer = MaskedStandardizer(len(CONTEXT_FEATURES))
-        encoder = ObservedJetEncoder(len(OBSERVED_FEATURES), len(CONTEXT_FEATURES), dim=dim, heads=heads, blocks=blocks)
+        self.context_features = context_features(detector)
+        n_o, n_c = len(OBSERVED_FEATURES), len(self.context_features)
+        self.observed_standardizer = MaskedStandardizer(n_o)
+        self.context_standardizer = MaskedStandardizer(n_c)
+        encoder = ObservedJetEncoder(n_o, n_c, dim=dim, heads=heads, blocks=blocks)
         self.classifier = ParticleClassifier(encoder)
 
     def fit_standardization(self, batch: JetBatch) -> None:

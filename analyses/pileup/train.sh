@@ -6,7 +6,8 @@
 #   analyses/pileup/train.sh            # VIPR on CHS input, the classifier, VIPR on all observed particles,
 #                                       # VIPR with flow matching (model_fm), the few-step student (model_student)
 #   ONLY=vipr_chs analyses/pileup/train.sh
-#   ONLY=vipr_chs_cms analyses/pileup/train.sh   # the detector-level models (puppiml_chs_cms, vipr_chs_cms)
+#   ONLY=vipr_chs_cms analyses/pileup/train.sh   # the detector-world models (puppiml_chs_cms, vipr_chs_cms,
+#                                                # vipr_chs_cms_particle)
 #
 # The epochs are those of the shipped models (README: CPU budget): VIPR 16 (≈ 2.5 min each on 2 cores), the
 # classifier 3, VIPR on observed input 2 (EPOCHS_VIPR, EPOCHS_CLASSIFIER, EPOCHS_OBSERVED). Export a run into
@@ -43,3 +44,5 @@ train vipr_chs_student pileup "${EPOCHS_STUDENT:-2}" --input chs --objective flo
 detector=(--detector cms --recluster --inefficiencies 0)
 train puppiml_chs_cms puppiml "${EPOCHS_CLASSIFIER:-3}" --input chs --ema-decay 0.999 "${detector[@]}"
 train vipr_chs_cms pileup "${EPOCHS_VIPR:-16}" --input chs "${detector[@]}"
+# the same VIPR generating the particle-level jet behind the detector (target b: pileup removal and unfolding)
+train vipr_chs_cms_particle pileup "${EPOCHS_VIPR:-16}" --input chs "${detector[@]}" --target particle

@@ -16,7 +16,9 @@ Every constituent record has ``pt, eta, phi, mass, charge`` (towers: massless, n
 ``is_track``, ``from_hard_vertex`` and ``dz_compatible`` (what the detector reconstructs: True for tracks "from
 PV" — not associated with a reconstructed pileup vertex — and for tracks within the dz resolution of the hard
 vertex; False for towers), and the truth for evaluation only: ``hard_fraction`` (1 or 0 for a track, the share
-of a tower's measured energy from the hard scatter) and ``is_pileup`` (``hard_fraction`` < ½).
+of a tower's measured energy from the hard scatter), ``is_pileup`` (``hard_fraction`` < ½) and ``hard_index``
+(for a hard track, the index of its particle among the jet's hard particles, in their input order; -1 for pileup
+tracks and towers), which links a track to the particle-level truth.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ DETECTED_FIELDS = (
     "dz_compatible",
     "hard_fraction",
     "is_pileup",
+    "hard_index",
 )
 
 
@@ -78,11 +81,22 @@ def _assemble(n_jets: int, track_jet: np.ndarray, tracks: dict[str, np.ndarray],
         "dz_compatible": np.zeros(len(towers), bool),
         "hard_fraction": share,
         "is_pileup": share < 0.5,
+        "hard_index": np.full(len(towers), -1, np.int64),
     }
     jet = np.concatenate([track_jet, towers.event])
     order = np.argsort(np.concatenate([track_jet * 2, towers.event * 2 + 1]), kind="stable")
     columns = {k: np.concatenate([tracks[k], tower_columns[k]])[order] for k in DETECTED_FIELDS}
     return DetectedParticles(columns, np.bincount(jet, minlength=n_jets))
+
+
+def _index_among_hard(jet: np.ndarray, hard: np.ndarray, n_jets: int) -> np.ndarray:
+    """Each hard particle's index among its jet's hard particles (in input order), -1 for the others ``[P]``."""
+    index = np.full(len(jet), -1, np.int64)
+    which = np.flatnonzero(hard)
+    per_jet = np.bincount(jet[which], minlength=n_jets)
+    first = np.cumsum(per_jet) - per_jet
+    index[which] = np.arange(len(which)) - first[jet[which]]
+    return index
 
 
 def detect(
@@ -121,6 +135,7 @@ def detect(
         "dz_compatible": compatible,
         "hard_fraction": hard.astype(np.float64),
         "is_pileup": ~hard,
+        "hard_index": _index_among_hard(jet, hard, n_jets),
     }
     tracks = {k: v[has_track] for k, v in tracks.items()}
     calorimeter = detector.calorimeter

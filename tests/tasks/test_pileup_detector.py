@@ -38,6 +38,29 @@ def test_the_target_behind_a_detector_is_its_towers_of_the_hard_scatter():
     assert ak.any(cloud.is_track & ~cloud.dz_compatible)  # pileup tracks of unreconstructed vertices stay in the input
 
 
+def test_the_particle_level_target_is_the_hard_jet_less_the_particles_of_passed_through_tracks():
+    jets = read_hard_jets([str(TRAINING_FILES["jets"])], entry_stop=6)
+    pool = read_pileup_pool([str(TRAINING_FILES["pileup"])])
+    observed = overlay_pileup(jets, pool, mu=60, seed=1, detector=CONSTITUENT_DETECTORS["cms"], recluster=True)
+    batch = jet_batch(observed, input="chs", hard=jets, max_hard=500, target="particle")
+    passed = batch.passthrough
+    # every passed-through track that comes from a constituent of the hard jet stands for exactly that particle
+    tracks = observed.constituents[
+        observed.constituents.is_track & observed.constituents.from_hard_vertex & observed.constituents.dz_compatible
+    ]
+    from_jet = (tracks.hard_index >= 0) & (tracks.hard_index < ak.num(jets.constituents))
+    generated = batch.hard_mask.sum(1)
+    np.testing.assert_array_equal(generated, ak.to_numpy(ak.num(jets.constituents) - ak.sum(from_jet, axis=1)))
+    assert ak.all(ak.num(passed) == ak.num(tracks)) and np.all(generated > 0)
+    # a track keeps its particle's direction: linked by hard_index, (η, φ) agree exactly
+    linked = tracks[from_jet]
+    source = jets.constituents[linked.hard_index]
+    assert ak.all(source.eta == linked.eta) and ak.all(source.phi == linked.phi)
+    # the detector-level target differs (towers, not particles)
+    towers = jet_batch(observed, input="chs", hard=jets, max_hard=500).hard_mask.sum(1)
+    assert not np.array_equal(towers, generated)
+
+
 @pytest.mark.parametrize("recluster", [[], ["--recluster"]], ids=["cone", "reclustered"])
 @pytest.mark.parametrize("name", PILEUP_TASKS)
 def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, recluster, tmp_path):
@@ -69,6 +92,33 @@ def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, recluster, 
     bias = {m: abs(methods[m]["mass"]["bias"]) for m in ("observed", "puppi", "softkiller", "chs_softkiller")}
     assert bias["puppi"] < 0.5 * bias["observed"] and bias["chs_softkiller"] < 0.5 * bias["observed"], bias
     assert main([*predict, "--out", str(tmp_path / "other.root"), "--detector", "none"]) == 2
+    at_particle_level = main(
+        [*predict, "--out", str(tmp_path / "b.root"), "--detector", "cms", *recluster, "--target", "particle"]
+    )
+    if name == "pileup":  # VIPR generates the level it trained for; the classifier's truth can be either
+        assert at_particle_level == 2 and not (tmp_path / "b.root").exists()
+    else:
+        assert at_particle_level == 0
+        b = uproot.open(tmp_path / "b.root")["Jets"].arrays()
+        np.testing.assert_allclose(b.truth_jet_mass, b.particle_jet_mass, rtol=1e-5)
+        assert read_event_outputs(tmp_path / "b.root", tree="Jets")[2]["truth"].startswith("particle level")
     other = ["--detector", "cms"] + ([] if recluster else ["--recluster"])
     assert main([*predict, "--out", str(tmp_path / "other.root"), *other]) == 2
     assert not (tmp_path / "other.root").exists()
+
+
+def test_vipr_trained_for_the_particle_level_predicts_it(tmp_path):
+    task = get_task("pileup")
+    run, out = tmp_path / "run", tmp_path / "pred.root"
+    inputs = {k: [str(TRAINING_FILES[k])] for k in ("jets", "pileup")}
+    flags = as_flags({**inputs, **small_network(task.Training), "max_events": 32, "batch_size": 16})
+    detector = ["--detector", "cms", "--recluster", "--target", "particle"]
+    argv = ["train", "pileup", "--out", str(run), *flags, *detector, "--max-steps", "2", "--max-epochs", "1"]
+    assert main([*argv, "--no-progress", "--accelerator", "cpu"]) == 0
+    predict = ["predict", "pileup", "--run", str(run), "--jets", str(PREDICTION_FILES["jets"]), "--pileup"]
+    predict += [str(PREDICTION_FILES["pileup"]), "--max-events", "8", "--steps", "8", "--samples", "2"]
+    assert main([*predict, "--no-progress", "--out", str(out), *detector]) == 0
+    jets = uproot.open(out)["Jets"].arrays()
+    np.testing.assert_allclose(jets.truth_jet_mass, jets.particle_jet_mass, rtol=1e-5)
+    assert read_event_outputs(out, tree="Jets")[2]["trained_with"]["target"] == "particle"
+    assert main([*predict, "--no-progress", "--out", str(tmp_path / "a.root"), *detector[:3]]) == 2

@@ -31,6 +31,7 @@ __all__ = [
     "EVENT_FEATURES",
     "context_features",
     "INPUTS",
+    "TARGETS",
     "PASSTHROUGH_PT",
     "JetBatch",
     "input_cloud",
@@ -54,6 +55,11 @@ EVENT_FEATURES = ("rho",)
 #: ones harder than the pass-through pT (pileup rarely makes one), are passed through, and the rest of the hard jet
 #: is generated. ``observed``: every observed particle is input and the whole hard jet is generated.
 INPUTS = ("chs", "observed")
+
+#: What is generated behind a detector: ``detector``, the hard scatter through the same detector (pileup removal
+#: isolated from the detector response), or ``particle``, the particle-level hard jet (pileup removal and unfolding
+#: together; the passed-through tracks stand for their particles). Without a detector both are the hard particles.
+TARGETS = ("detector", "particle")
 
 #: Observed neutral particles above this pT [GeV] are passed through in ``chs`` mode: in the minimum-bias pool a
 #: neutral particle above 5 GeV within ΔR < 1 of a jet comes ~0.2 times per jet at μ = 200 (1.3 GeV of pT), while
@@ -143,6 +149,18 @@ def passed_through(particles: ak.Array, input: str, passthrough_pt: float = PASS
     return tracker_charged(particles) | (particles.pt > passthrough_pt)
 
 
+def _particles_of(tracks: ak.Array, particles: ak.Array) -> ak.Array:
+    """Jagged bool over the hard jets' ``particles`` ``[J, var]``: True for those that made one of ``tracks``
+    ``[J, var]`` (linked by the tracks' ``hard_index``; tracks of pileup or of the event around the jet match none)."""
+    counts = ak.to_numpy(ak.num(particles)).astype(np.int64)
+    link = ak.to_numpy(ak.flatten(tracks.hard_index)).astype(np.int64)
+    jet = np.repeat(np.arange(len(counts)), ak.to_numpy(ak.num(tracks)))
+    use = (link >= 0) & (link < counts[jet])
+    made = np.zeros(int(counts.sum()), bool)
+    made[(np.cumsum(counts) - counts)[jet[use]] + link[use]] = True
+    return ak.unflatten(made, counts)
+
+
 def jet_batch(
     observed: OverlaidJets,
     *,
@@ -151,6 +169,7 @@ def jet_batch(
     hard: ak.Array | None = None,
     max_hard: int = 128,
     index: np.ndarray | None = None,
+    target: str = "detector",
 ) -> JetBatch:
     """Padded model inputs for jets ``index`` (all by default) of an overlay, and what to generate if ``hard`` is given.
 
@@ -158,7 +177,8 @@ def jet_batch(
     and the vertex count come from the overlay. ``hard`` are the hard-jet records the overlay was made from: the
     particles to generate are the hard ones not passed through (:func:`passed_through`: in ``chs`` mode those the
     tracker did not measure and the neutral ones below ``passthrough_pt``, and every hard particle the detector
-    lost; in ``observed`` mode all of them). They are sorted by decreasing pT and padded to the longest in the
+    lost; in ``observed`` mode all of them); behind a detector, those of ``target`` (:data:`TARGETS`). They are sorted
+    by decreasing pT and padded to the longest in the
     batch but at most ``max_hard`` (softer ones beyond it are dropped and counted).
     """
     J = len(observed.jet_pt)
@@ -202,9 +222,12 @@ def jet_batch(
         passthrough=passthrough,
     )
     if hard is not None:
-        if observed.detector_truth is not None:  # behind a detector: the hard scatter through the same detector
+        if observed.detector_truth is not None and target == "detector":  # the hard scatter through the detector
             particles = observed.detector_truth[index]
             particles = particles[~passed_through(particles, input, passthrough_pt)]
+        elif observed.detector_truth is not None:  # the particle-level jet, but the particles of passed-through tracks
+            particles = hard.constituents[index]
+            particles = particles[~_particles_of(cloud[passed], particles)]
         else:
             particles = hard.constituents[index]
         if input == "chs" and observed.detector_truth is None:  # passed through, not generated (unless lost)

@@ -24,7 +24,7 @@ from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import VERTEX_EFFICIENCY, OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.base import Block, PredictSettings, TrainSettings
 from hepgen.tasks.data_parallel import EpochBatches
-from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT
+from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT, TARGETS
 from hepgen.tasks.settings import redefault, setting, values_of
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "read_training_jets",
     "observe_block",
     "jet_table",
+    "truth_description",
     "check_prediction_input",
 ]
 
@@ -104,6 +105,21 @@ class OverlayPrediction(PredictSettings):
     inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
     detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
     recluster: bool = setting(False, _RECLUSTER_HELP)
+    target: str = setting(
+        "detector",
+        "behind a detector, the truth of the Jets table (truth_*): detector (the hard scatter through the same "
+        "detector) or particle (the particle-level jet); VIPR predicts with the target it trained on",
+        choices=TARGETS,
+    )
+
+
+def truth_description(settings: OverlayPrediction) -> str:
+    """What the ``truth_*`` columns of a prediction's Jets table are (stored in its metadata)."""
+    if settings.detector == "none":
+        return "particle level"
+    if settings.target == "particle":
+        return "particle level (truth_*): the hard jet's particles behind the detector"
+    return "detector level: the hard scatter through the same detector (truth_*); particle level: particle_jet_*"
 
 
 def draw_training_mu(
@@ -173,7 +189,7 @@ def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> 
     return jets, observed
 
 
-def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | ak.Array]:
+def jet_table(jets: ak.Array, observed: OverlaidJets, *, target: str = "detector") -> dict[str, np.ndarray | ak.Array]:
     """One row per jet: the observed constituents (with charge and ``is_pileup``), the truth constituents, both
     jets, and what data knows of the pileup (nominal μ, vertices) beside the truth (interactions).
 
@@ -181,8 +197,9 @@ def jet_table(jets: ak.Array, observed: OverlaidJets) -> dict[str, np.ndarray | 
     through the same detector (target a), with the particle-level jet (target b) beside it as ``particle_jet_*``
     and the observed constituents' detector fields (``is_track``, ``from_hard_vertex``, ``hard_fraction``,
     ``puppi_weight``) and SoftKiller's event cuts (``softkiller_cut_g``, ``chs_softkiller_cut_g`` for the patch size
-    ``SOFTKILLER_GRID[g]``)."""
-    hard = jets.constituents if observed.detector_truth is None else observed.detector_truth
+    ``SOFTKILLER_GRID[g]``); with ``target`` ``particle`` the truth is the particle-level jet there too."""
+    at_particle_level = observed.detector_truth is None or target == "particle"
+    hard = jets.constituents if at_particle_level else observed.detector_truth
     truth = ak.zip({k: hard[k] for k in ("pt", "eta", "phi", "mass")})
     truth_jet = dict(zip(("pt", "eta", "phi", "mass"), pt_eta_phi_mass(summed_p4(truth))))
     behind_detector = {}

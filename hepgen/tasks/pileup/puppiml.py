@@ -171,7 +171,7 @@ class PuppiMLTask(PileupTask):
         return BlockOutput(
             {
                 "PuppiML": ({"pileup_probability": scores}, {"entry": entry}),
-                "Jets": (jet_table(jets, observed), {"entry": entry}),
+                "Jets": (jet_table(jets, observed, target=settings.target), {"entry": entry}),
             }
         )
 

@@ -23,7 +23,7 @@ from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
-from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, JetBatch, jet_batch
+from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, TARGETS, JetBatch, jet_batch
 from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
@@ -34,6 +34,7 @@ from hepgen.tasks.pileup.overlay import (
     overlay_epochs,
     read_training_jets,
     training_overlay,
+    truth_description,
 )
 from hepgen.tasks.pileup.sampling import SCHEDULES, network_evaluations, to_generated_jets, with_teacher_targets
 from hepgen.tasks.settings import redefault, setting
@@ -54,6 +55,12 @@ class PileupTraining(OverlayTraining):
         "edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)", choices=OBJECTIVES
     )
     max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
+    target: str = setting(
+        "detector",
+        "behind a detector, what is generated: detector (the hard scatter through the same detector) or particle "
+        "(the particle-level jet: pileup removal and unfolding together)",
+        choices=TARGETS,
+    )
     init: str = setting(
         "",
         "start from the weights of this run's model (same network; e.g. a flow-matching run before distillation)",
@@ -143,6 +150,7 @@ class PileupTask(Task):
                     passthrough_pt=settings.passthrough_pt,
                     hard=train,
                     max_hard=settings.max_hard,
+                    target=settings.target,
                 )
             )
         teacher = self._teacher(settings, model)
@@ -155,6 +163,7 @@ class PileupTask(Task):
                 hard=jets,
                 max_hard=settings.max_hard,
                 index=index,
+                target=settings.target,
             ).to_torch()
             if teacher is None:
                 return batch
@@ -212,15 +221,22 @@ class PileupTask(Task):
             "detector",
             "recluster",
             "radius",
+            "target",
             "init",
             "teacher",
             "teacher_steps",
         )
-        return {k: getattr(settings, k) for k in keys if hasattr(settings, k)}  # the classifier has no teacher
+        return {k: getattr(settings, k) for k in keys if hasattr(settings, k)}  # the classifier: no teacher, target
 
     def load_predictor(self, settings: OverlayPrediction) -> VIPRPredictor:
         model = super().load_predictor(settings)
         check_prediction_input(model.saved_with, settings)
+        generates = model.saved_with.get("target", settings.target)  # the classifier generates nothing
+        if settings.target != generates:
+            raise HepgenInputError(
+                f"--target {settings.target}: the model generates the {generates} level (trained with --target "
+                f"{generates}); predict with it"
+            )
         return VIPRPredictor(model, read_pileup_pool(settings.pileup))
 
     def load_onnx_predictor(self, settings: OverlayPrediction) -> OnnxVIPR:
@@ -246,9 +262,7 @@ class PileupTask(Task):
             "method": name,
             "input": model_input,
             "trained_with": {k: v for k, v in predictor.model.saved_with.items() if k != "task"},
-            "truth": "particle level"
-            if settings.detector == "none"
-            else "detector level: the hard scatter through the same detector (truth_*); particle level: particle_jet_*",
+            "truth": truth_description(settings),
         }
         if hasattr(predictor.model, "sampling_defaults"):  # the sampling actually used (settings or the model's)
             sampler, schedule, steps = predictor.model.sampling_defaults()
@@ -299,7 +313,10 @@ class PileupTask(Task):
         return BlockOutput(
             {
                 "VIPR": (samples, {"entry": (rows + block.start).astype(np.int64)}),
-                "Jets": (jet_table(jets, observed), {"entry": np.arange(block.start, block.stop, dtype=np.int64)}),
+                "Jets": (
+                    jet_table(jets, observed, target=settings.target),
+                    {"entry": np.arange(block.start, block.stop, dtype=np.int64)},
+                ),
             }
         )
 

@@ -52,8 +52,17 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from hepgen.shards import parse_shard
     from hepgen.sim import JetSampleConfig, PileupOptions, ProductionRequest, TTbarSelection, produce
-    from hepgen.sim.detector import DETECTORS
+    from hepgen.sim.detector import CONSTITUENT_DETECTORS, DETECTORS
 
+    jets_sample = args.sample == "jets"
+    detectors = CONSTITUENT_DETECTORS if jets_sample else DETECTORS
+    detector = args.detector or ("none" if jets_sample else "default")
+    if args.ideal_detector and not jets_sample:
+        detector = "ideal"
+    if detector not in detectors:
+        raise HepgenInputError(
+            f"--detector {detector}: the {args.sample} sample's detectors are {', '.join(sorted(detectors))}"
+        )
     pileup = None
     if args.pileup:
         pileup = PileupOptions(
@@ -62,10 +71,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             distribution="gaussian" if args.mu_sigma is not None else "poisson",
             sigma=args.mu_sigma,
             radius=args.radius,
+            detector=detector,
+            recluster=args.recluster,
         )
-    elif args.mu is not None or args.mu_sigma is not None:
+    elif args.mu is not None or args.mu_sigma is not None or args.recluster or (jets_sample and detector != "none"):
         raise HepgenInputError(
-            "--mu/--mu-sigma need --pileup POOL (a minimum-bias file from `hepgen generate minbias`)"
+            "--mu, --mu-sigma, --recluster and a jets --detector need --pileup POOL (a minimum-bias file from "
+            "`hepgen generate minbias`); the hard jets are stored as particles"
         )
     try:
         jets = JetSampleConfig(process=args.process, pt_min=args.pt_min, radius=args.radius)
@@ -88,7 +100,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         shard=parse_shard(args.shard),
         block_size=args.block_size,
-        detector=DETECTORS["ideal" if args.ideal_detector else args.detector],
+        detector=DETECTORS[detector if not jets_sample else "default"],
         selection=selection,
         jets=jets,
         pileup=pileup,
@@ -295,12 +307,13 @@ def _add_generate_command(sub: Any) -> None:
     g.add_argument(
         "--min-btags", type=int, default=None, help="selection: at least this many b-tags (default 2; dilepton 1)"
     )
-    g.add_argument(
+    p.add_argument(
         "--detector",
-        choices=["default", "degraded", "ideal"],
-        default="default",
-        help="the detector (hepgen/sim/detector.py): default; degraded (20 %% worse jet, MET and lepton "
-        "resolution, a looser b-tag); ideal (no smearing)",
+        choices=["default", "degraded", "ideal", "none", "cms"],
+        default=None,
+        help="the detector (hepgen/sim/detector.py). tt̄: default; degraded (20 %% worse jet, MET and lepton "
+        "resolution, a looser b-tag); ideal (no smearing). jets with --pileup: none (particles, the default) or cms "
+        "(tracks, vertices and calorimeter towers; schema hepgen-detected-jets)",
     )
     g.add_argument("--ideal-detector", action="store_true", help="the same as --detector ideal (closure tests)")
     g = p.add_argument_group("jets")
@@ -310,6 +323,11 @@ def _add_generate_command(sub: Any) -> None:
     g.add_argument("--pileup", nargs="+", default=None, metavar="POOL", help="minimum-bias file(s) to overlay")
     g.add_argument("--mu", type=float, default=None, help="mean pileup interactions (Poisson; default 60)")
     g.add_argument("--mu-sigma", type=float, default=None, help="use |N(mu, sigma)| instead of Poisson(mu)")
+    g.add_argument(
+        "--recluster",
+        action="store_true",
+        help="with --detector cms: overlay pileup beyond the jet and find the jet again with anti-kT in the event",
+    )
     p.set_defaults(func=_cmd_generate)
 
 

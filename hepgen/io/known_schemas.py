@@ -197,6 +197,35 @@ HEPGEN_JETS = Schema(
     },
 )
 
+HEPGEN_DETECTED_JETS = Schema(
+    name="hepgen-detected-jets",
+    description="hepgen large-R jets with pileup behind the constituent detector (hepgen generate jets --pileup POOL "
+    "--detector cms): observed Jet_* and its tracks and towers Constituent_* (isTrack, fromHardVertex, dzCompatible, "
+    "puppiWeight); truth: the hard scatter through the detector (DetectorJet_*, DetectorTruth_*) and at particle "
+    "level (HardJet_*, HardConstituent_*)",
+    tree="Jets",
+    event_id=("event",),
+    collections={
+        "jet": Collection(Prefix("Jet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
+        "constituents": Collection(
+            Prefix("Constituent"),
+            (*_FOUR_MOMENTUM, "charge", "isTrack", "fromHardVertex", "dzCompatible", "puppiWeight"),
+            max_length=1024,
+            sort_by=None,
+        ),
+    },
+    truth={
+        "hard_jet": Collection(Prefix("HardJet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
+        "hard_constituents": Collection(
+            Prefix("HardConstituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256, sort_by=None
+        ),
+        "detector_jet": Collection(Prefix("DetectorJet", counter=None), _FOUR_MOMENTUM, max_length=1, sort_by=None),
+        "detector_constituents": Collection(
+            Prefix("DetectorTruth"), (*_FOUR_MOMENTUM, "charge", "isTrack"), max_length=512, sort_by=None
+        ),
+    },
+)
+
 HEPGEN_MINBIAS = Schema(
     name="hepgen-minbias",
     description="hepgen minimum-bias pool: final-state particles Particle_* per event",
@@ -208,7 +237,17 @@ HEPGEN_MINBIAS = Schema(
 )
 
 _SCHEMAS = {
-    s.name: s for s in (NANOAOD, HEP_TUTORIAL, ZMUMU, HEPGEN_TTBAR, HEPGEN_TTBAR_DILEPTON, HEPGEN_JETS, HEPGEN_MINBIAS)
+    s.name: s
+    for s in (
+        NANOAOD,
+        HEP_TUTORIAL,
+        ZMUMU,
+        HEPGEN_TTBAR,
+        HEPGEN_TTBAR_DILEPTON,
+        HEPGEN_JETS,
+        HEPGEN_DETECTED_JETS,
+        HEPGEN_MINBIAS,
+    )
 }
 
 

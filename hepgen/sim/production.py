@@ -28,10 +28,19 @@ from hepgen.sim.boosted_jets import JetSampleConfig, generate_jets_block
 from hepgen.sim.detector import DetectorResponse
 from hepgen.sim.minbias import MINBIAS_SETTINGS, generate_minbias_block
 from hepgen.sim.output import concatenate_columns, write_nanoaod_tree
+from hepgen.sim.pileup_files import PileupOptions, with_pileup
 from hepgen.sim.ttbar import TTbarSelection, generate_ttbar_block, ttbar_settings
 from hepgen.sim.ttbar_dilepton import DILEPTON_SELECTION, DILEPTON_SETTINGS, generate_dilepton_block
 
-__all__ = ["SAMPLES", "TTBAR_SAMPLES", "ProductionRequest", "ProductionSummary", "produce", "block_plan"]
+__all__ = [
+    "SAMPLES",
+    "TTBAR_SAMPLES",
+    "PileupOptions",
+    "ProductionRequest",
+    "ProductionSummary",
+    "produce",
+    "block_plan",
+]
 
 log = logging.getLogger("hepgen.sim")
 
@@ -44,17 +53,6 @@ SAMPLES: dict[str, tuple[str, int]] = {
 }
 #: The tt̄ samples (detector and selection apply) and their default selections.
 TTBAR_SAMPLES: dict[str, TTbarSelection] = {"ttbar-ljets": TTbarSelection(), "ttbar-dilepton": DILEPTON_SELECTION}
-
-
-@dataclass(frozen=True)
-class PileupOptions:
-    """Pileup overlaid on generated jets: pool file(s), μ, its law and the cone radius."""
-
-    pool: tuple[str, ...]
-    mu: float = 60.0
-    distribution: str = "poisson"
-    sigma: float | None = None
-    radius: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -149,50 +147,10 @@ def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = N
         )
         columns = result.columns
         if request.pileup is not None:
-            columns = _with_pileup(columns, request.pileup, derive_seed(seed, block, 3))
+            columns = with_pileup(columns, request.pileup, derive_seed(seed, block, 3))
         return columns, result.generated
     result = generate_minbias_block(n, pythia_seed=derive_seed(seed, block, 0), block_index=block, progress=progress)
     return result.columns, result.generated
-
-
-def _with_pileup(columns: dict, options: PileupOptions, seed: int) -> dict:
-    import awkward as ak
-
-    from hepgen.sim.pileup import hard_jets_from_columns, overlay_pileup, read_pileup_pool
-
-    pool = read_pileup_pool(list(options.pool))
-    hard = hard_jets_from_columns(columns["Jet_eta"], columns["Jet_phi"], columns["Constituent"])
-    observed = overlay_pileup(
-        hard,
-        pool,
-        mu=options.mu,
-        seed=seed,
-        distribution=options.distribution,
-        sigma=options.sigma,  # type: ignore[arg-type]
-        radius=options.radius,
-    )
-    c = observed.constituents
-    # pdgId is not kept for pileup particles: 0 marks them; hard constituents keep theirs
-    hard_pdg = ak.to_numpy(ak.flatten(columns["Constituent"].pdgId))
-    pdg = np.zeros(len(ak.flatten(c.pt)), np.int32)
-    pdg[~ak.to_numpy(ak.flatten(c.is_pileup))] = hard_pdg
-    constituents = ak.zip(
-        {
-            "pt": c.pt,
-            "eta": c.eta,
-            "phi": c.phi,
-            "mass": c.mass,
-            "charge": c.charge,
-            "pdgId": ak.unflatten(pdg, ak.num(c)),
-            "isPileup": c.is_pileup,
-        }
-    )
-    out = dict(columns)
-    out["Constituent"] = constituents
-    for name in ("pt", "eta", "phi", "mass"):
-        out[f"Jet_{name}"] = getattr(observed, f"jet_{name}").astype(np.float32)
-    out["nPileupInteractions"] = observed.n_interactions.astype(np.int32)
-    return out
 
 
 def _settings(request: ProductionRequest) -> list[str]:

@@ -13,6 +13,7 @@ import vector
 import hepgen.io as hio
 from hepgen.cli import main
 from hepgen.errors import HepgenInputError
+from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.shards import Shard, parse_shard
 from hepgen.sim import (
     DetectorResponse,
@@ -138,6 +139,35 @@ def test_generate_jets_with_pileup_reads_back(tmp_path, minbias_file):
     assert np.all(ak.to_numpy(raw.nPileupInteractions) > 20)
 
 
+@pytest.mark.parametrize("mu", [0.0, 60.0])
+def test_generate_jets_with_pileup_behind_the_detector(tmp_path, minbias_file, mu):
+    path = tmp_path / "detected.root"
+    options = PileupOptions((str(minbias_file),), mu=mu, detector="cms", recluster=True)
+    produce(ProductionRequest("jets", 10, seed=4, out=str(path), pileup=options, progress=False))
+    events = hio.read(path, "hepgen-detected-jets")
+    observed, detector_truth = events["constituents"], events.truth["detector_constituents"]
+    raw = arrays(path, "Jets")
+    if mu == 0:  # without pileup the observed jet is the hard scatter through the detector (target a)
+        np.testing.assert_array_equal(observed.counts, detector_truth.counts)
+        np.testing.assert_allclose(ak.to_numpy(raw.Jet_mass), ak.to_numpy(raw.DetectorJet_mass), rtol=1e-6)
+        assert np.all(ak.to_numpy(raw.nVertices) == 1) and np.all(ak.to_numpy(raw.nPileupInteractions) == 0)
+        return
+    assert np.all(observed.counts > detector_truth.counts) and np.all(ak.to_numpy(raw.nVertices) > 20)
+    assert np.all(ak.to_numpy(raw.Jet_mass) > ak.to_numpy(raw.DetectorJet_mass)) and np.all(ak.to_numpy(raw.rho) > 5)
+    # tracks and towers: towers are neutral and massless, and only tracks can come from the hard vertex
+    is_track = ak.to_numpy(ak.flatten(raw.Constituent_isTrack))
+    assert 0 < is_track.mean() < 1 and not np.any(ak.to_numpy(ak.flatten(raw.Constituent_fromHardVertex))[~is_track])
+    assert np.all(ak.to_numpy(ak.flatten(raw.Constituent_charge))[~is_track] == 0)
+    weights = ak.to_numpy(ak.flatten(raw.Constituent_puppiWeight))
+    assert np.all((weights >= 0) & (weights <= 1)) and 0 < weights.mean() < 1
+    # the particle-level truth is the generated jet, unchanged: its constituents sum to it
+    hard = events.truth["hard_constituents"].to_awkward()
+    _, _, _, particle_mass = pt_eta_phi_mass(summed_p4(hard))
+    np.testing.assert_allclose(particle_mass, ak.to_numpy(raw.HardJet_mass), rtol=1e-3)
+    metadata = json.loads(str(uproot.open(path)["metadata"]))
+    assert metadata["pileup"]["detector"] == "cms" and metadata["pileup"]["recluster"] is True
+
+
 def test_same_seed_same_events_and_shards_partition_the_run(tmp_path):
     def run(name, **kw):
         path = tmp_path / name
@@ -182,6 +212,10 @@ def test_rerun_is_a_noop_unless_overwrite(tmp_path):
         (["generate", "jets", "--events", "5", "--out", "x.root", "--shard", "3/2"], "invalid shard 3/2"),
         (["generate", "jets", "--events", "5", "--out", "/proc/forbidden/x.root"], "output folder"),
         (["generate", "minbias", "--events", "5", "--out", "x.root", "--mu", "60"], "need --pileup"),
+        (["generate", "jets", "--events", "5", "--out", "x.root", "--detector", "cms"], "need --pileup"),
+        (["generate", "jets", "--events", "5", "--out", "x.root", "--recluster"], "need --pileup"),
+        (["generate", "jets", "--events", "5", "--out", "x.root", "--detector", "degraded"], "detectors are cms, none"),
+        (["generate", "ttbar-ljets", "--events", "5", "--out", "x.root", "--detector", "cms"], "detectors are default"),
         (
             ["generate", "jets", "--events", "5", "--out", "x.root", "--shard", "3/4", "--block-size", "5"],
             "has no blocks",

@@ -14,7 +14,7 @@ import numpy as np
 
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import event_softkiller_cuts, pileup_density
-from hepgen.physics.puppi import puppi_jet_weights
+from hepgen.physics.puppi import PUPPI_RUN2, PUPPI_VARIANTS, puppi_jet_weights_of_tunes
 from hepgen.sim.detected_jets import detect
 from hepgen.sim.detector import ConstituentDetector
 from hepgen.sim.pileup import PARTICLE_FIELDS, OverlaidJets
@@ -66,9 +66,14 @@ def through_detector(
 
 
 def _with_event_baselines(observed: OverlaidJets, axis: tuple[np.ndarray, np.ndarray], cone: float) -> OverlaidJets:
-    """PUPPI weights and SoftKiller cuts computed on each event's whole region (before any jet is clustered)."""
-    weights = puppi_jet_weights(observed.constituents, observed.n_vertices)
-    constituents = ak.with_field(observed.constituents, ak.values_astype(weights, np.float32), "puppi_weight")
+    """PUPPI weights (CMS's Run-2 tune: ``puppi_weight``; each of :data:`~hepgen.physics.puppi.PUPPI_VARIANTS`:
+    ``puppi_weight_t``) and SoftKiller cuts computed on each event's whole region (before any jet is clustered)."""
+    variants = puppi_jet_weights_of_tunes(observed.constituents, observed.n_vertices, PUPPI_VARIANTS)
+    constituents = ak.with_field(
+        observed.constituents, ak.values_astype(variants[PUPPI_VARIANTS.index(PUPPI_RUN2)], np.float32), "puppi_weight"
+    )
+    for t, weights in enumerate(variants):
+        constituents = ak.with_field(constituents, ak.values_astype(weights, np.float32), f"puppi_weight_{t}")
     cuts = event_softkiller_cuts(observed.constituents, *axis, radius=cone)
     return replace(observed, constituents=constituents, softkiller_cuts=cuts)
 

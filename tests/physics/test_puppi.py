@@ -65,3 +65,25 @@ def test_jet_weights_treat_each_jet_as_its_event_and_read_the_association_fields
     weights = puppi_jet_weights(jets, np.array([N_PV, 10]))
     np.testing.assert_array_equal(weights[0], puppi_weights(PT, ETA, PHI, TRACK, HARD, N_PV))
     np.testing.assert_array_equal(weights[1], puppi_weights(PT[:7], ETA[:7], PHI[:7], TRACK[:7], HARD[:7], 10))
+
+
+def test_the_variants_by_hand_and_all_at_once():
+    # N3 of the hand example (χ² = 2.66535 with the RMS 0.188842): with the RMS scaled by 0.5, χ² = 10.6614 →
+    # w = erf(√(χ²/2)) = 0.998906; with 2, χ² = 0.666338 → w = 0.585668, and w·pT = 0.586 >= 0.245 still kept;
+    # a neutral pT cut of 1 GeV + 0.045 drops N3 (w·pT 0.897 < 1.045); a median scaled by 0.8 makes N2's α = 0 still
+    # fall below it (weight 0) and N3's χ² = ((7.01312 − 5.36385)/0.188842)² = 76.3 → w = 1
+    from dataclasses import replace
+
+    from hepgen.physics.puppi import PUPPI_VARIANTS, puppi_weights_of_tunes
+
+    def central(**changes):
+        return replace(PUPPI_RUN2, regions=(replace(PUPPI_RUN2.regions[0], **changes), *PUPPI_RUN2.regions[1:]))
+
+    tunes = (central(rms_scale=0.5), central(rms_scale=2.0), central(min_neutral_pt=1.0), central(median_scale=0.8))
+    weights = puppi_weights_of_tunes(PT, ETA, PHI, TRACK, HARD, N_PV, tunes)
+    assert weights[:, 7] == pytest.approx([0.998906, 0.585668, 0.0, 1.0], abs=1e-6)
+    assert np.all(weights[:, 6] == 0) and np.all(weights[:, :2] == 1) and np.all(weights[:, 2:5] == 0)
+    # computing every variant at once equals computing each alone; the Run-2 tune is one of the variants
+    for tune, row in zip(tunes, weights, strict=True):
+        np.testing.assert_array_equal(row, puppi_weights(PT, ETA, PHI, TRACK, HARD, N_PV, tune))
+    assert PUPPI_RUN2 in PUPPI_VARIANTS and len(set(PUPPI_VARIANTS)) == len(PUPPI_VARIANTS)

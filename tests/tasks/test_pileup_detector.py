@@ -90,6 +90,7 @@ def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, recluster, 
     assert main([*argv, "--bootstrap", "2"]) == 0
     methods = json.loads((tmp_path / "val" / "metrics.json").read_text())["per_mu"]["60"]["methods"]
     bias = {m: abs(methods[m]["mass"]["bias"]) for m in ("observed", "puppi", "softkiller", "chs_softkiller")}
+    assert "puppi_tuned" in methods  # PUPPI's variant chosen on the validation jets
     assert bias["puppi"] < 0.5 * bias["observed"] and bias["chs_softkiller"] < 0.5 * bias["observed"], bias
     assert main([*predict, "--out", str(tmp_path / "other.root"), "--detector", "none"]) == 2
     at_particle_level = main(

@@ -196,7 +196,7 @@ def jet_table(jets: ak.Array, observed: OverlaidJets, *, target: str = "detector
     The truth is what the models generate: the hard particles without a detector; behind one, the hard scatter
     through the same detector (target a), with the particle-level jet (target b) beside it as ``particle_jet_*``
     and the observed constituents' detector fields (``is_track``, ``from_hard_vertex``, ``hard_fraction``,
-    ``puppi_weight``) and SoftKiller's event cuts (``softkiller_cut_g``, ``chs_softkiller_cut_g`` for the patch size
+    ``puppi_weight``, and ``puppi_weight_t`` of each PUPPI variant) and SoftKiller's event cuts (``softkiller_cut_g``, ``chs_softkiller_cut_g`` for the patch size
     ``SOFTKILLER_GRID[g]``); with ``target`` ``particle`` the truth is the particle-level jet there too."""
     at_particle_level = observed.detector_truth is None or target == "particle"
     hard = jets.constituents if at_particle_level else observed.detector_truth
@@ -214,7 +214,8 @@ def jet_table(jets: ak.Array, observed: OverlaidJets, *, target: str = "detector
             "observed_constituent_hard_fraction": ak.values_astype(observed.constituents.hard_fraction, np.float32),
         }
     if observed.softkiller_cuts is not None:  # the event baselines: PUPPI weights, SoftKiller cuts per patch size
-        behind_detector["observed_constituent_puppi_weight"] = observed.constituents.puppi_weight
+        for name in (f for f in observed.constituents.fields if f.startswith("puppi_weight")):
+            behind_detector[f"observed_constituent_{name}"] = observed.constituents[name]
         for name, cuts in observed.softkiller_cuts.items():
             behind_detector |= {f"{name}_cut_{g}": cuts[:, g].astype(np.float32) for g in range(cuts.shape[1])}
     return {

@@ -13,6 +13,8 @@ The methods, each with a stable key in ``metrics.json``:
 * ``chs`` — charged-hadron subtraction (charged pileup inside the tracker removed);
 * ``softdrop``, ``chs_softdrop`` — SoftDrop grooming (z_cut, β) of the observed or the CHS jet;
 * ``softkiller``, ``chs_softkiller`` — SoftKiller with a patch size a (after CHS it acts on the neutral particles);
+* ``puppi``, ``puppi_softdrop`` — PUPPI with CMS's Run-2 tune (and groomed), and behind a detector ``puppi_tuned``,
+  the variant of :data:`~hepgen.physics.puppi.PUPPI_VARIANTS` chosen on the validation jets;
 * ``puppiml`` (``puppiml_observed``) — the learned classifier: particles kept below a p(pileup) threshold;
 * ``vipr`` (``vipr_observed``) — VIPR's posterior median per jet, and ``vipr_samples`` — every posterior sample.
 

@@ -26,7 +26,8 @@ class PointPrediction:
     ``generated`` maps a VIPR method to its samples (``n_samples[method]`` consecutive rows per jet, jet-major);
     ``scores`` maps a classifier method to p(pileup) per observed particle. ``entry`` is the jet index ``[J]``.
     ``event_cuts`` (behind a detector) maps ``softkiller`` and ``chs_softkiller`` to SoftKiller's cut on each jet's
-    whole event for every patch size ``[J, G]``; the observed constituents then carry their ``puppi_weight``.
+    whole event for every patch size ``[J, G]``; the observed constituents then carry their ``puppi_weight`` (and
+    ``puppi_weight_t`` for each of :data:`~hepgen.physics.puppi.PUPPI_VARIANTS`).
     """
 
     mu: float
@@ -80,12 +81,10 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
     fields = [*_FIELDS, "charge"] if "observed_constituent_charge" in jets else list(_FIELDS)
     observed = _records(jets, "observed_constituent", path, fields)
     observed = ak.with_field(observed, jets["observed_constituent_is_pileup"], "is_pileup")
-    for name in (
-        "is_track",
-        "from_hard_vertex",
-        "dz_compatible",
-        "puppi_weight",
-    ):  # behind a detector: what it reconstructed
+    variants = sorted(
+        k.removeprefix("observed_constituent_") for k in jets if k.startswith("observed_constituent_puppi_weight_")
+    )
+    for name in ("is_track", "from_hard_vertex", "dz_compatible", "puppi_weight", *variants):  # behind a detector
         if f"observed_constituent_{name}" in jets:
             observed = ak.with_field(observed, jets[f"observed_constituent_{name}"], name)
     content: dict[str, Any] = {

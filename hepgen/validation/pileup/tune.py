@@ -2,7 +2,8 @@
 
 ``observed``, ``chs`` (charged-hadron subtraction) and ``puppi`` (CMS's Run-2 tune, each particle's four-momentum
 scaled by its weight) have no parameter; SoftDrop (z_cut, β) on the observed, the CHS or the PUPPI jet, SoftKiller
-(patch size a; after CHS it acts on the neutral particles) and the classifier (a threshold on p(pileup)) choose theirs
+(patch size a; after CHS it acts on the neutral particles), ``puppi_tuned`` (behind a detector: one of
+:data:`~hepgen.physics.puppi.PUPPI_VARIANTS`) and the classifier (a threshold on p(pileup)) choose theirs
 per observable by √(bias² + resolution²) of x / x_truth − 1 on the validation jets, and are then applied with that
 choice to the test jets. Every jet is built with the charged-pion mass for each constituent.
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 from hepgen.physics.pileup_mitigation import SOFTKILLER_GRID, chs_keep, softkiller_keep, tracker_charged
-from hepgen.physics.puppi import puppi_jet_weights
+from hepgen.physics.puppi import PUPPI_VARIANTS, puppi_jet_weights
 from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
 from hepgen.physics.substructure import OBSERVABLES, jet_observables
 from hepgen.validation.metrics import bias_resolution
@@ -150,10 +151,32 @@ def tunables(point: PointPrediction) -> list[Tunable]:
         ),
         *_softkillers(point),
     ]
+    if "puppi_weight_0" in point.observed.fields:  # PUPPI's variants, computed on the whole event
+        out.append(Tunable("puppi_tuned", tuple(range(len(PUPPI_VARIANTS))), _each(_puppi_variant), _puppi_tune))
     for method in point.scores:
         keep = _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v])
         out.append(Tunable(method, CLASSIFIER_THRESHOLDS, keep, _threshold))
     return out
+
+
+def _puppi_variant(point: PointPrediction, index: np.ndarray, variant: int) -> ak.Array:
+    observed = point.observed[index]
+    return _weighted(observed, observed[f"puppi_weight_{variant}"])
+
+
+def _puppi_tune(variant: int) -> dict[str, float]:
+    central = PUPPI_VARIANTS[variant].regions[0]
+    return {
+        "rms_scale": central.rms_scale,
+        "median_scale": central.median_scale,
+        "min_neutral_pt": central.min_neutral_pt,
+    }
+
+
+def _weighted(particles: ak.Array, weights: ak.Array) -> ak.Array:
+    """The particles with pT × w, those with w = 0 dropped."""
+    weighted = ak.with_field(particles, particles.pt * weights, "pt")
+    return weighted[weights > 0]
 
 
 def puppi(point: PointPrediction, index: np.ndarray) -> ak.Array:
@@ -164,8 +187,7 @@ def puppi(point: PointPrediction, index: np.ndarray) -> ak.Array:
         weights = observed.puppi_weight
     else:
         weights = puppi_jet_weights(observed, point.n_vertices[index])
-    weighted = ak.with_field(observed, observed.pt * weights, "pt")
-    return weighted[weights > 0]
+    return _weighted(observed, weights)
 
 
 def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.ndarray]]:

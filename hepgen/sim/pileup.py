@@ -378,17 +378,19 @@ def _overlay_chunk(
     starts = np.repeat(pool.offsets[pool_event] - _offsets(sizes)[:-1], sizes)
     source = starts + np.arange(int(sizes.sum()))
     eta = pool.columns["eta"][source] * flip[interaction_of_particle]
-    phi = pool.columns["phi"][source] + rotation[interaction_of_particle]
     jet = jet_of_interaction[interaction_of_particle]
-    d_phi = delta_phi(phi, jet_phi[jet])
-    inside = (eta - jet_eta[jet]) ** 2 + d_phi**2 < radius**2
+    near = np.flatnonzero(np.abs(eta - jet_eta[jet]) < radius)  # |Δη| >= R is never within ΔR < R: φ only for these
+    phi = pool.columns["phi"][source[near]] + rotation[interaction_of_particle[near]]
+    d_phi = delta_phi(phi, jet_phi[jet[near]])
+    within = (eta[near] - jet_eta[jet[near]]) ** 2 + d_phi**2 < radius**2
+    inside = near[within]
     pu_jet = jet[inside]
     pu = {
-        "pt": pool.columns["pt"][source][inside],
+        "pt": pool.columns["pt"][source[inside]],
         "eta": eta[inside],
-        "phi": delta_phi(phi[inside], 0.0),  # wrapped into (-pi, pi]
-        "mass": pool.columns["mass"][source][inside],
-        "charge": pool.columns["charge"][source][inside],
+        "phi": delta_phi(phi[within], 0.0),  # wrapped into (-pi, pi]
+        "mass": pool.columns["mass"][source[inside]],
+        "charge": pool.columns["charge"][source[inside]],
     }
     # merge: per jet, hard constituents first, then pileup (stable order)
     pu_counts = np.bincount(pu_jet, minlength=J)

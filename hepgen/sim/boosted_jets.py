@@ -126,6 +126,12 @@ def _decays(records: ParticleRecords, event: int, resonance: int) -> list[tuple[
     return out
 
 
+def _particles(p4: np.ndarray, info: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The output fields of the event's particles ``rows`` (``p4 [N, 4]``, ``info [N, 2]``: charge, pdgId)."""
+    pt, eta, phi, mass = pt_eta_phi_mass(p4[rows])
+    return {"pt": pt, "eta": eta, "phi": phi, "mass": mass, "charge": info[rows, 0], "pdgId": info[rows, 1]}
+
+
 def _surrounding(p4: np.ndarray, members: np.ndarray, eta: float, phi: float, radius: float) -> np.ndarray:
     """Indices of the event's particles ``p4 [N, 4]`` within ΔR < ``radius`` of (``eta``, ``phi``) that are not
     among the jet's ``members``."""
@@ -212,29 +218,12 @@ def generate_jets_block(
                     label, parton_pt = resonance, contained
                 j = first + k
                 idx = member_index[member_start[j] : member_start[j + 1]]
-                cpt, ceta, cphi, cmass = pt_eta_phi_mass(p4[idx])
                 around = _surrounding(p4, idx, jeta[k], jphi[k], config.radius + SURROUNDING_MARGIN)
-                spt, seta, sphi, smass = pt_eta_phi_mass(p4[around])
                 jet = {"pt": jpt[k], "eta": jeta[k], "phi": jphi[k], "mass": jmass[k]}
                 buffer.append(
                     {
-                        "Constituent": {
-                            "pt": cpt,
-                            "eta": ceta,
-                            "phi": cphi,
-                            "mass": cmass,
-                            "charge": info[idx, 0],
-                            "pdgId": info[idx, 1],
-                            "isPileup": np.zeros(len(idx), bool),
-                        },
-                        "Surrounding": {
-                            "pt": spt,
-                            "eta": seta,
-                            "phi": sphi,
-                            "mass": smass,
-                            "charge": info[around, 0],
-                            "pdgId": info[around, 1],
-                        },
+                        "Constituent": {**_particles(p4, info, idx), "isPileup": np.zeros(len(idx), bool)},
+                        "Surrounding": _particles(p4, info, around),
                     },
                     {
                         "event": block_index * 100_000_000 + number,

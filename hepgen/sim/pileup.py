@@ -294,11 +294,11 @@ def overlay_pileup(
     axis = (np.asarray(ak.to_numpy(jets.eta), np.float64), np.asarray(ak.to_numpy(jets.phi), np.float64))
     hard, particles = _Flat.of(_hard_event(jets, recluster)), _Flat.of(pool)
     parts = [
-        _overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, cone)
+        _overlay_chunk(axis, hard, particles, counts, a, min(a + chunk_size, J), rng, cone, detector is not None)
         for a in range(0, J, chunk_size)
     ]
     if not parts:
-        parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, cone)]
+        parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, cone, detector is not None)]
     constituents = ak.concatenate(parts) if len(parts) > 1 else parts[0]
     if detector is not None:
         if np.any(lost > 0):
@@ -320,7 +320,6 @@ def overlay_pileup(
             recluster=recluster,
             event_baselines=event_baselines,
         )
-    constituents = constituents[[*PARTICLE_FIELDS, "is_pileup"]]
     n_vertices = 1 + rng.binomial(counts, vertex_efficiency)
     hard_counts = ak.num(jets.constituents)
     if np.any(lost > 0):
@@ -357,8 +356,10 @@ def _overlay_chunk(
     hi: int,
     rng: np.random.Generator,
     radius: float,
+    with_interaction: bool,
 ) -> ak.Array:
-    """Overlay on jets ``lo:hi``: their jagged observed constituents (hard first, then pileup)."""
+    """Overlay on jets ``lo:hi``: their jagged observed constituents (hard first, then pileup), with the interaction
+    each particle comes from (0: the hard scatter) if ``with_interaction``."""
     c_lo, c_hi = hard.offsets[lo], hard.offsets[hi]
     jet_eta, jet_phi = axis[0][lo:hi], axis[1][lo:hi]
     jet_columns = {k: v[c_lo:c_hi] for k, v in hard.columns.items()}
@@ -398,8 +399,9 @@ def _overlay_chunk(
     order = np.argsort(np.concatenate([hard_jet * 2, pu_jet * 2 + 1]), kind="stable")
     merged = {k: np.concatenate([jet_columns[k], pu[k]])[order] for k in PARTICLE_FIELDS}
     merged["is_pileup"] = np.concatenate([np.zeros(len(jet_columns["pt"]), bool), np.ones(len(pu_jet), bool)])[order]
-    within_jet = interaction_of_particle[inside] - _offsets(counts)[:-1][pu_jet] + 1
-    merged["interaction"] = np.concatenate([np.zeros(len(jet_columns["pt"]), np.int32), within_jet])[order]
+    if with_interaction:  # the detector needs each particle's vertex
+        within_jet = interaction_of_particle[inside] - _offsets(counts)[:-1][pu_jet] + 1
+        merged["interaction"] = np.concatenate([np.zeros(len(jet_columns["pt"]), np.int32), within_jet])[order]
     return ak.unflatten(
         ak.zip({k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in merged.items()}),
         hard_counts + pu_counts,

@@ -20,6 +20,8 @@ __all__ = [
     "HEPGEN_TTBAR",
     "HEPGEN_TTBAR_DILEPTON",
     "HEPGEN_JETS",
+    "HEPGEN_DETECTED_JETS",
+    "JET_SURROUNDINGS",
     "HEPGEN_MINBIAS",
 ]
 
@@ -178,8 +180,8 @@ HEPGEN_TTBAR_DILEPTON = _hepgen_ttbar_schema(
 HEPGEN_JETS = Schema(
     name="hepgen-jets",
     description="hepgen large-R jets, one per entry: observed Jet_* and Constituent_* (pileup included if overlaid); "
-    "truth HardJet_*, the hard-scatter constituents (isPileup == 0) and the rest of the event around the jet "
-    "(Surrounding_*)",
+    "truth HardJet_* and the hard-scatter constituents (isPileup == 0); files since the detector world also hold the "
+    "rest of the hard event around the jet (Surrounding_*: JET_SURROUNDINGS)",
     tree="Jets",
     event_id=("event",),
     collections={
@@ -191,11 +193,12 @@ HEPGEN_JETS = Schema(
         "hard_constituents": Collection(
             Prefix("Constituent"), (*_FOUR_MOMENTUM, "charge"), max_length=256, cut="isPileup == 0", sort_by=None
         ),
-        # the rest of the hard event within R + 0.5 of the jet (files made before it existed lack it: the pileup
-        # overlay reads it only where every file has it)
-        "surroundings": Collection(Prefix("Surrounding"), (*_FOUR_MOMENTUM, "charge"), max_length=512, sort_by=None),
     },
 )
+
+#: The rest of the hard event within R + 0.5 of the jet (``Surrounding_*``), a truth collection of newer
+#: ``hepgen-jets`` files (older ones lack it; the pileup overlay adds it where every file has it).
+JET_SURROUNDINGS = Collection(Prefix("Surrounding"), (*_FOUR_MOMENTUM, "charge"), max_length=512, sort_by=None)
 
 HEPGEN_DETECTED_JETS = Schema(
     name="hepgen-detected-jets",

@@ -60,10 +60,12 @@ log = logging.getLogger("hepgen.pileup")
 
 
 def _hard_jet_schema(surroundings: bool = False):
-    from hepgen.io.known_schemas import get_schema
+    from dataclasses import replace
+
+    from hepgen.io.known_schemas import JET_SURROUNDINGS, get_schema
 
     schema = get_schema("hepgen-jets").without("jet", "constituents")  # only the truth: the hard jet and its event
-    return schema if surroundings else schema.without("surroundings")
+    return replace(schema, truth={**schema.truth, "surroundings": JET_SURROUNDINGS}) if surroundings else schema
 
 
 def _hold_surroundings(files: Files) -> bool:

@@ -1,10 +1,11 @@
 """The headline numbers of analyses/pileup/README.md from `hepgen validate pileup`'s metrics.json, and the verdict on
 each physics target of the study, with the statistical errors that decide it.
 
-    .venv/bin/python analyses/pileup/headline.py [analyses/pileup/validation/metrics.json]
+    .venv/bin/python analyses/pileup/headline.py [analyses/pileup/validation/metrics.json] [heading, e.g. '####']
 
-A method "wins" an observable when its resolution is below the other's by more than the two bootstrap errors added
-in quadrature would allow at about 2σ; closer than that is "within noise". VIPR's point estimate is the posterior
+A method "wins" an observable when its resolution is below the other's by more than twice the error of the difference
+(a paired bootstrap over the same test jets; metrics without it: the two bootstrap errors in quadrature); closer than
+that is "within noise". VIPR's point estimate is the posterior
 median of its samples (method ``vipr``); ``*_samples`` rows are the samples themselves and are not point estimates.
 """
 
@@ -34,9 +35,14 @@ def _fmt(e: dict, key: str, signed: bool = False) -> str:
     return (f"{value:+.3f}" if signed else f"{value:.3f}") + (f" ± {error:.3f}" if math.isfinite(error) else "")
 
 
-def _compare(a: dict, b: dict) -> tuple[float, float]:
-    """Difference of resolutions a − b and its error (bootstrap errors in quadrature)."""
-    return a["resolution"] - b["resolution"], math.hypot(a.get("resolution_err", 0.0), b.get("resolution_err", 0.0))
+def _compare(entry: dict, observable: str, a: str, b: str) -> tuple[float, float]:
+    """Resolution of method ``a`` minus ``b``'s and its error: the paired bootstrap over the same jets where the
+    validation computed it (``paired_differences``), else the two bootstrap errors in quadrature (older metrics)."""
+    paired = entry.get("paired_differences", {}).get(observable, {}).get(a, {}).get(b)
+    if paired is not None:
+        return paired["difference"], paired["error"]
+    x, y = entry["methods"][a][observable], entry["methods"][b][observable]
+    return x["resolution"] - y["resolution"], math.hypot(x.get("resolution_err", 0.0), y.get("resolution_err", 0.0))
 
 
 def _verdict(diff: float, error: float) -> str:
@@ -104,7 +110,7 @@ def targets(per_mu: dict) -> list[str]:
             continue
         vipr = entry["methods"][VIPR]["mass"]
         best = min(_baselines(entry), key=lambda m: entry["methods"][m]["mass"]["resolution"])
-        diff, error = _compare(vipr, entry["methods"][best]["mass"])
+        diff, error = _compare(entry, "mass", VIPR, best)
         ok_bias = abs(vipr["bias"]) <= BIAS_LIMIT
         lines.append(
             f"- μ = {key}, mass: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
@@ -123,7 +129,7 @@ def targets(per_mu: dict) -> list[str]:
         for name in SUBSTRUCTURE:
             vipr = entry["methods"][VIPR][name]
             best = min(_baselines(entry), key=lambda m: entry["methods"][m][name]["resolution"])
-            diff, error = _compare(vipr, entry["methods"][best][name])
+            diff, error = _compare(entry, name, VIPR, best)
             lines.append(
                 f"- μ = 60, {name}: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
                 f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error)})"
@@ -131,7 +137,7 @@ def targets(per_mu: dict) -> list[str]:
     lost = next((k for k in per_mu if "lost" in k), None)
     if lost is not None and "puppiml" in per_mu[lost]["methods"] and VIPR in per_mu[lost]["methods"]:
         vipr, classifier = per_mu[lost]["methods"][VIPR]["mass"], per_mu[lost]["methods"]["puppiml"]["mass"]
-        diff, error = _compare(vipr, classifier)
+        diff, error = _compare(per_mu[lost], "mass", VIPR, "puppiml")
         lines.append(
             f"- μ = {lost}, mass: VIPR {_fmt(vipr, 'bias', True)} / {_fmt(vipr, 'resolution')} vs puppiml "
             f"{_fmt(classifier, 'bias', True)} / {_fmt(classifier, 'resolution')} ({_verdict(diff, error)})"
@@ -139,23 +145,28 @@ def targets(per_mu: dict) -> list[str]:
     return lines
 
 
-def main(path: str = "analyses/pileup/validation/metrics.json") -> None:
+def report(path: str | Path, heading: str = "###") -> str:
+    """The tables and target verdicts of one ``metrics.json`` as markdown, with sections at ``heading`` level (the
+    README embeds them at ``####``; ``tests/integration/test_readme_numbers.py`` checks that it does, verbatim)."""
     metrics = json.loads(Path(path).read_text())
     per_mu = _ordered_points(metrics["per_mu"])
     first = next(iter(per_mu.values()))
-    print(
+    parts = [
         f"{first['test_jets']} test jets per point ({first['validation_jets']} validation jets tune the baselines); "
-        f"VIPR samples per jet: {first['samples_per_jet']}\n"
-    )
-    print("### Jet mass: bias / resolution of m/m_true − 1\n")
-    print("\n".join(mass_table(per_mu)) + "\n")
+        f"VIPR samples per jet: {first['samples_per_jet']}",
+        f"{heading} Jet mass: bias / resolution of m/m_true − 1",
+        "\n".join(mass_table(per_mu)),
+    ]
     if "60" in per_mu:
-        print("### Substructure at μ = 60: bias / resolution of x/x_true − 1\n")
-        print("\n".join(substructure_table(per_mu["60"])) + "\n")
-    print("### Calibration of VIPR (exact estimator)\n")
-    print("\n".join(calibration_lines(per_mu)) + "\n")
-    print("### Targets\n")
-    print("\n".join(targets(per_mu)))
+        parts += [f"{heading} Substructure at μ = 60: bias / resolution of x/x_true − 1"]
+        parts += ["\n".join(substructure_table(per_mu["60"]))]
+    parts += [f"{heading} Calibration of VIPR (exact estimator)", "\n".join(calibration_lines(per_mu))]
+    parts += [f"{heading} Targets", "\n".join(targets(per_mu))]
+    return "\n\n".join(parts)
+
+
+def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "###") -> None:
+    print(report(path, heading))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import numpy as np
 
 from hepgen.errors import HepgenInputError
 from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictions
-from hepgen.validation.pileup.score import calibrate, posteriors, score
+from hepgen.validation.pileup.score import calibrate, paired_differences, posteriors, score
 from hepgen.validation.pileup.tune import observables, tune, untuned
 from hepgen.validation.split import validation_split
 
@@ -59,6 +59,7 @@ def evaluate_point(point: PointPrediction, validation_fraction: float, resamples
         "mean_pileup_interactions": float(np.mean(point.n_pileup)),
         "mean_vertices": float(np.mean(point.n_vertices)),
         "methods": scores["methods"],
+        "paired_differences": paired_differences(values, truth_test, resamples),
         "choices": choices,
         "grid_scores": grid_scores,
         "calibration": calibration,

@@ -13,11 +13,28 @@ from scipy import stats
 
 from hepgen.physics.substructure import OBSERVABLES
 from hepgen.validation.calibration import calibration_entry, pulls, truth_quantiles
-from hepgen.validation.metrics import IQR_TO_SIGMA, bootstrap_bias_resolution, bootstrap_indices
+from hepgen.validation.metrics import (
+    IQR_TO_SIGMA,
+    bootstrap_bias_resolution,
+    bootstrap_indices,
+    paired_resolution_difference,
+)
 from hepgen.validation.pileup.load import PointPrediction
 from hepgen.validation.pileup.tune import observables, relative
 
-__all__ = ["DIVERGED_PT", "sample_observables", "wasserstein", "posteriors", "score", "calibrate"]
+__all__ = [
+    "DIVERGED_PT",
+    "LEARNED",
+    "sample_observables",
+    "wasserstein",
+    "posteriors",
+    "score",
+    "paired_differences",
+    "calibrate",
+]
+
+#: The learned methods (by name prefix): each is compared with every other point estimate on the same jets.
+LEARNED = ("vipr", "puppiml")
 
 log = logging.getLogger("hepgen.validation")
 
@@ -107,6 +124,28 @@ def score(
             }
             arrays["values"][method][name] = v.ravel()
     return metrics, arrays
+
+
+def paired_differences(
+    values: dict[str, dict[str, np.ndarray]], truth: dict[str, np.ndarray], resamples: int
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Each learned method's resolution minus every other point estimate's, on the same test jets, with the error of
+    a paired bootstrap (the jets resampled together, so what the methods share cancels) and its significance:
+    observable → learned method → other method → ``{difference, error, significance, events}``. ``values``: method
+    → observable → ``[J]`` (rows with ``[J, S]`` samples are not point estimates and are skipped)."""
+    point = {m: v for m, v in values.items() if next(iter(v.values())).ndim == 1}
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for name in OBSERVABLES:
+        t = truth[name]
+        usable = np.isfinite(t) & (t != 0)
+        residual = {m: relative(v[name][usable], t[usable]) for m, v in point.items()}
+        for learned in (m for m in point if m.startswith(LEARNED)):
+            for other in (m for m in point if m != learned):
+                d = paired_resolution_difference(residual[learned], residual[other], resamples=resamples)
+                error = d["error"]
+                d["significance"] = float(d["difference"] / error) if error > 0 else float("nan")
+                out.setdefault(name, {}).setdefault(learned, {})[other] = d
+    return out
 
 
 def calibrate(

@@ -1,0 +1,28 @@
+"""The pileup README's generated tables are what ``analyses/pileup/headline.py`` prints from the committed
+``metrics.json`` (so no number there is typed by hand)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PILEUP = ROOT / "analyses" / "pileup"
+
+
+def _headline():
+    spec = importlib.util.spec_from_file_location("headline", PILEUP / "headline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("validation", ["validation_cms", "validation_cms_particle"])
+def test_the_detector_tables_of_the_readme_are_generated(validation):
+    report = _headline().report(PILEUP / validation / "metrics.json", heading="####")
+    readme = (PILEUP / "README.md").read_text()
+    assert report in readme, (
+        f"regenerate with: .venv/bin/python analyses/pileup/headline.py {validation}/metrics.json '####'"
+    )

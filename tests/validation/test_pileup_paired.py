@@ -1,0 +1,39 @@
+"""Paired differences of the pileup validation: every learned method against every other point estimate, on the
+same jets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hepgen.physics.substructure import OBSERVABLES
+from hepgen.validation.metrics import bias_resolution, bootstrap_bias_resolution
+from hepgen.validation.pileup.score import paired_differences
+
+
+def test_paired_differences_cancel_what_the_methods_share():
+    rng = np.random.default_rng(4)
+    n = 2000
+    truth = {name: rng.uniform(50, 250, n) for name in OBSERVABLES}
+    shared = rng.normal(0, 0.10, n)  # jet-by-jet effects both methods see (the hard and the easy jets)
+
+    def method(extra: float) -> dict[str, np.ndarray]:
+        return {name: truth[name] * (1 + shared + rng.normal(0, extra, n)) for name in OBSERVABLES}
+
+    values = {
+        "vipr": method(0.02),
+        "softkiller": method(0.08),
+        "vipr_samples": {name: np.ones((n, 4)) for name in OBSERVABLES},  # samples, not a point estimate: skipped
+    }
+    out = paired_differences(values, truth, resamples=200)
+    assert set(out) == set(OBSERVABLES) and set(out["mass"]) == {"vipr"} and set(out["mass"]["vipr"]) == {"softkiller"}
+    d = out["mass"]["vipr"]["softkiller"]
+    residual = {m: values[m]["mass"] / truth["mass"] - 1 for m in ("vipr", "softkiller")}
+    expected = bias_resolution(residual["vipr"])[1] - bias_resolution(residual["softkiller"])[1]
+    assert d["difference"] == expected and d["events"] == n and d["difference"] < 0
+    # the paired error is below the two separate bootstrap errors in quadrature (part of the shared 0.10 cancels):
+    # over 30 seeds of this construction the ratio was 0.75–0.92 and the significance −5.7 to −9.3
+    separate = np.hypot(
+        *(bootstrap_bias_resolution(residual[m], resamples=200)["resolution_err"] for m in ("vipr", "softkiller"))
+    )
+    assert d["error"] < separate
+    assert d["significance"] == d["difference"] / d["error"] and d["significance"] < -4

@@ -76,6 +76,12 @@ class TrainSettings:
     precision: str = setting("32-true", "32-true, bf16-mixed, 16-mixed", runtime=True)
     val_check_interval: float = setting(1.0, "validate every this fraction of an epoch", runtime=True)
     resume: bool = setting(False, "continue from RUN/checkpoints/last.ckpt", runtime=True)
+    data_workers: int = setting(
+        0,
+        "worker processes that make the training batches while the model trains (0: in the training process); the "
+        "same batches either way",
+        runtime=True,
+    )
     progress: bool = setting(True, "progress bars", runtime=True)
 
 

@@ -56,7 +56,9 @@ class EpochBatches(torch.utils.data.IterableDataset):
             yield batches[rank % len(batches)]()
             return
         usable = len(batches) // world * world
-        for build in batches[rank:usable:world]:
+        mine = batches[rank:usable:world]
+        worker = torch.utils.data.get_worker_info()  # data workers share this rank's batches, in turn (the same order)
+        for build in mine if worker is None else mine[worker.id :: worker.num_workers]:
             yield build()
 
     def __len__(self) -> int:

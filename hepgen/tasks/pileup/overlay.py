@@ -9,10 +9,7 @@ Hard-scatter jets (``hepgen generate jets``) and a minimum-bias pool (``hepgen g
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import awkward as ak
@@ -23,7 +20,6 @@ from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import VERTEX_EFFICIENCY, OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.base import Block, PredictSettings, TrainSettings
-from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT, TARGETS
 from hepgen.tasks.settings import redefault, setting, values_of
 
@@ -31,7 +27,6 @@ __all__ = [
     "OverlayTraining",
     "OverlayPrediction",
     "draw_training_mu",
-    "overlay_epochs",
     "training_overlay",
     "read_training_jets",
     "observe_block",
@@ -85,6 +80,12 @@ class OverlayTraining(TrainSettings):
     detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
     recluster: bool = setting(False, _RECLUSTER_HELP)
     radius: float = setting(1.0, "pileup particles within ΔR < radius of the jet axis join the jet")
+    overlay_group: int = setting(
+        0,
+        "jets overlaid at a time: 0 overlays each epoch's pileup on every jet at its start (as the shipped models "
+        "trained); N overlays N jets when their batches are due (bounded memory; with --data-workers, beside the "
+        "model)",
+    )
     batch_size: int = redefault(TrainSettings, "batch_size", 64)
     learning_rate: float = redefault(TrainSettings, "learning_rate", 5e-4)
     weight_decay: float = redefault(TrainSettings, "weight_decay", 0.01)
@@ -141,40 +142,6 @@ def draw_training_mu(
     uniform = rng.uniform(mu_min, mu_max, n)
     gaussian = np.abs(rng.normal(core, core_sigma, n))
     return np.where(from_core, gaussian, uniform)
-
-
-def overlay_epochs(
-    jets: ak.Array,
-    pool: ak.Array,
-    settings: OverlayTraining,
-    build: Callable[[OverlaidJets, np.ndarray], Any],
-    *,
-    shuffle: bool,
-    seed: int,
-) -> EpochBatches:
-    """Every epoch overlays fresh pileup on all jets (from ``(seed, epoch)`` only); ``build(observed, index)`` makes
-    each batch. The nominal μ of each jet is drawn from the training law, its interactions from Poisson(μ)."""
-    n, size = len(jets), settings.batch_size
-
-    def make(epoch: int) -> list:
-        rng = np.random.default_rng([seed, epoch if shuffle else 0])
-        observed = training_overlay(jets, pool, settings, rng)
-        if not shuffle:
-            return [partial(build, observed, np.arange(s, min(s + size, n))) for s in range(0, n, size)]
-        # buckets: within groups of 16 batches, jets of similar size share a batch (less padding, same epoch)
-        order, sizes = rng.permutation(n), ak.to_numpy(ak.num(observed.constituents))
-        batches = []
-        for start in range(0, n, _BUCKET * size):
-            group = order[start : start + _BUCKET * size]
-            group = group[np.argsort(sizes[group], kind="stable")]
-            batches += [np.sort(group[s : s + size]) for s in range(0, len(group), size)]
-        return [partial(build, observed, batches[b]) for b in rng.permutation(len(batches))]
-
-    return EpochBatches(make, math.ceil(n / size))
-
-
-#: Batches per bucket of :func:`overlay_epochs`.
-_BUCKET = 16
 
 
 def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> tuple[ak.Array, OverlaidJets]:

@@ -34,13 +34,13 @@ from hepgen.nn import MaskedStandardizer
 from hepgen.physics.pileup_mitigation import chs_keep
 from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.base import Block, BlockOutput, Task, TrainingData
+from hepgen.tasks.pileup.epochs import overlay_epochs
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, PASSTHROUGH_PT, JetBatch, context_features, jet_batch
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
     OverlayTraining,
     jet_table,
     observe_block,
-    overlay_epochs,
     read_training_jets,
     training_overlay,
 )
@@ -141,7 +141,7 @@ class PuppiMLTask(PileupTask):
             )
         )
 
-        def build(observed: OverlaidJets, index: np.ndarray) -> JetBatch:
+        def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:  # the labels are in observed
             batch = jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, index=index)
             batch.passthrough = None  # not a tensor: the classifier does not need it
             return batch.to_torch()

@@ -22,6 +22,7 @@ from hepgen.models.edm import SAMPLERS
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
+from hepgen.tasks.pileup.epochs import overlay_epochs
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
 from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, TARGETS, JetBatch, jet_batch
 from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
@@ -31,7 +32,6 @@ from hepgen.tasks.pileup.overlay import (
     check_prediction_input,
     jet_table,
     observe_block,
-    overlay_epochs,
     read_training_jets,
     training_overlay,
     truth_description,
@@ -173,8 +173,8 @@ class PileupTask(Task):
             return with_teacher_targets(teacher, batch, steps=settings.teacher_steps, generator=generator)
 
         return TrainingData(
-            overlay_epochs(train, pool, settings, lambda o, i: build(o, i, train), shuffle=True, seed=settings.seed),
-            overlay_epochs(val, pool, settings, lambda o, i: build(o, i, val), shuffle=False, seed=settings.seed + 1),
+            overlay_epochs(train, pool, settings, build, shuffle=True, seed=settings.seed),
+            overlay_epochs(val, pool, settings, build, shuffle=False, seed=settings.seed + 1),
             f"{len(train)} training and {len(val)} validation jets, a pool of {len(pool)} events, input {settings.input}, "
             f"μ uniform in [{settings.mu_min:g}, {settings.mu_max:g}] with {settings.mu_core_fraction:.0%} from "
             f"|N({settings.mu:g}, {settings.mu_sigma:g})|",

@@ -21,10 +21,15 @@ from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.data_parallel import EpochBatches
 from hepgen.tasks.pileup.overlay import OverlayTraining, training_overlay
 
-__all__ = ["BUCKET", "overlay_epochs"]
+__all__ = ["BUCKET", "STANDARDIZATION_JETS", "overlay_epochs", "standardization_jets"]
 
 #: Batches per bucket: within a bucket, jets of similar size share a batch (less padding).
 BUCKET = 16
+
+#: With ``overlay_group`` > 0, the in-model standardisation is fitted on the overlay of the first this many training
+#: jets (their statistics are those of the whole set to a fraction of a percent; the whole set would not fit the memory
+#: the groups are there to bound).
+STANDARDIZATION_JETS = 4096
 
 #: ``build(observed, index, jets)``: a batch of the jets ``index`` of an overlay of the hard ``jets``.
 Build = Callable[[OverlaidJets, np.ndarray, ak.Array], Any]
@@ -38,6 +43,12 @@ def _bucketed(order: np.ndarray, sizes: np.ndarray, size: int) -> list[np.ndarra
         group = group[np.argsort(sizes[group], kind="stable")]
         batches += [np.sort(group[s : s + size]) for s in range(0, len(group), size)]
     return batches
+
+
+def standardization_jets(train: ak.Array, settings: OverlayTraining) -> ak.Array:
+    """The training jets whose overlay fits a model's standardisation: all of them with ``overlay_group`` 0 (as the
+    shipped models trained), else the first :data:`STANDARDIZATION_JETS`."""
+    return train if settings.overlay_group == 0 else train[:STANDARDIZATION_JETS]
 
 
 def overlay_epochs(

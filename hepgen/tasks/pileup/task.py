@@ -22,7 +22,7 @@ from hepgen.models.edm import SAMPLERS
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
-from hepgen.tasks.pileup.epochs import overlay_epochs
+from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_jets
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
 from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, TARGETS, JetBatch, jet_batch
 from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
@@ -143,12 +143,13 @@ class PileupTask(Task):
     def training_data(self, settings: PileupTraining, model: VIPRModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
         if not settings.init:  # a model started from another run keeps that run's standardisation
+            fitted = standardization_jets(train, settings)
             model.fit_standardization(
                 jet_batch(
-                    training_overlay(train, pool, settings, np.random.default_rng(settings.seed)),
+                    training_overlay(fitted, pool, settings, np.random.default_rng(settings.seed)),
                     input=settings.input,
                     passthrough_pt=settings.passthrough_pt,
-                    hard=train,
+                    hard=fitted,
                     max_hard=settings.max_hard,
                     target=settings.target,
                 )

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The models of the pileup study at scale (issue 27), behind the CMS-like detector with the jets reclustered in the
+# event: trained on the 45 000 training jets of analyses/pileup/make_samples.sh (5 000 more of the same files are the
+# early-stopping validation, --val-fraction 0.1), with the training pool, early-stopped on the validation loss
+# (--patience 5, at most MAX_EPOCHS). Each run resumes where it stopped (checkpoints every epoch), so the study
+# trains across sessions: re-run the script.
+#
+#   analyses/pileup/train_at_scale.sh                 # every model in turn
+#   ONLY=vipr_edm_s1 analyses/pileup/train_at_scale.sh
+#
+# CPU (2 cores, OMP_NUM_THREADS=2): an epoch of VIPR ≈ 4.5 min (45 000 jets × (3.2 ms model step + 2.2 ms overlay,
+# detector and reclustering), benchmarks/bench_pileup_training.py), so ≤ 3 h per VIPR run; the classifier ≈ 3 min per
+# epoch. The order: seed 1 of each method at the full budget first, then the seeds 2 and 3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hepgen=${HEPGEN:-.venv/bin/hepgen}
+runs=${RUNS:-runs/pileup_study}
+samples=${SAMPLES:-runs/pileup_samples}
+common=(--jets "$samples/train_top_part*.root" --pileup data/minbias_pool.root --detector cms --recluster
+        --inefficiencies 0 --input chs --overlay-group 1024 --patience 5 --accelerator cpu --no-progress)
+
+train() {  # name task seed extra-args...
+  local name=$1 task=$2 seed=$3
+  shift 3
+  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
+  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
+  local resume=()
+  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
+  echo "$name: training ($(date -u +%FT%TZ))"
+  $hepgen train "$task" "${common[@]}" --seed "$seed" --max-epochs "${MAX_EPOCHS:-40}" --out "$runs/$name" \
+      "${resume[@]}" "$@"
+}
+
+train vipr_edm_s1 pileup 1
+train puppiml_s1 puppiml 1 --ema-decay 0.999
+train vipr_fm_s1 pileup 1 --objective flow_matching
+for seed in 2 3; do
+  train "vipr_edm_s$seed" pileup "$seed"
+  train "puppiml_s$seed" puppiml "$seed" --ema-decay 0.999
+done

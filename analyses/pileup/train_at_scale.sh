@@ -17,7 +17,7 @@ hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}
 common=(--jets "$samples/train_top_part*.root" --pileup data/minbias_pool.root --detector cms --recluster
-        --inefficiencies 0 --input chs --overlay-group 1024 --patience 5 --accelerator cpu --no-progress)
+        --input chs --overlay-group 1024 --patience 5 --accelerator cpu --no-progress)
 
 train() {  # name task seed extra-args...
   local name=$1 task=$2 seed=$3
@@ -27,13 +27,19 @@ train() {  # name task seed extra-args...
   local resume=()
   [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
   echo "$name: training ($(date -u +%FT%TZ))"
-  $hepgen train "$task" "${common[@]}" --seed "$seed" --max-epochs "${MAX_EPOCHS:-40}" --out "$runs/$name" \
-      "${resume[@]}" "$@"
+  local losses=(--inefficiencies 0)
+  [[ " $* " == *" --inefficiencies "* ]] && losses=()
+  $hepgen train "$task" "${common[@]}" "${losses[@]}" --seed "$seed" --max-epochs "${MAX_EPOCHS:-40}" \
+      --out "$runs/$name" "${resume[@]}" "$@"
 }
 
 train vipr_edm_s1 pileup 1
 train puppiml_s1 puppiml 1 --ema-decay 0.999
 train vipr_fm_s1 pileup 1 --objective flow_matching
+# imperfect detection (item 6): each observed track and tower lost with a probability drawn per jet from 0–15 %
+lossy=(--inefficiencies 0 0.05 0.1 0.15)
+train vipr_edm_lossy_s1 pileup 1 "${lossy[@]}"
+train puppiml_lossy_s1 puppiml 1 --ema-decay 0.999 "${lossy[@]}"
 for seed in 2 3; do
   train "vipr_edm_s$seed" pileup "$seed"
   train "puppiml_s$seed" puppiml "$seed" --ema-decay 0.999

@@ -32,6 +32,7 @@ def through_detector(
     detector: ConstituentDetector,
     rng: np.random.Generator,
     *,
+    lost: np.ndarray,
     axis: tuple[np.ndarray, np.ndarray],
     cone: float,
     radius: float,
@@ -39,8 +40,9 @@ def through_detector(
     event_baselines: bool,
 ) -> OverlaidJets:
     """The overlaid particles ``[J, var]`` (with their ``interaction``) through the detector: tracks and towers,
-    vertices, the detector-level truth; then the event baselines on the region of radius ``cone`` and the
-    reclustering at ``radius`` if asked (see :func:`hepgen.sim.pileup.overlay_pileup`)."""
+    vertices, the detector-level truth, each observed track and tower lost with the jet's probability ``lost``
+    ``[J]``; then the event baselines on the region of radius ``cone`` and the reclustering at ``radius`` if asked
+    (see :func:`hepgen.sim.pileup.overlay_pileup`)."""
     n_jets = len(counts)
     jet = np.repeat(np.arange(n_jets), ak.to_numpy(ak.num(particles)))
     flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}
@@ -48,13 +50,19 @@ def through_detector(
     vertices = draw_vertices(counts, detector.vertexing, rng)
     observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng)
     constituents, detector_truth = _jagged(observed), _jagged(truth)
+    if np.any(lost > 0):  # tracks and towers lost to a degraded detector; the truth keeps them
+        counts_observed = ak.num(constituents)
+        draws = rng.uniform(size=int(ak.sum(counts_observed)))
+        constituents = constituents[
+            ak.unflatten(draws >= np.repeat(lost, ak.to_numpy(counts_observed)), counts_observed)
+        ]
     hard_kept = ak.values_astype(ak.ones_like(jets.constituents.pt), bool)
     observed = OverlaidJets(
         constituents=constituents,
         n_interactions=counts,
         n_vertices=vertices.n_pv,
         mu=nominal,
-        inefficiency=np.zeros(n_jets),
+        inefficiency=lost,
         hard_kept=hard_kept,
         detector_truth=detector_truth,
         rho=pileup_density(constituents, *axis, radius=cone),

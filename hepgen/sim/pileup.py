@@ -260,7 +260,9 @@ def overlay_pileup(
         vertex_efficiency: the probability that a pileup interaction gives a reconstructed vertex:
             ``n_vertices`` = 1 (the hard scatter) + Binomial(n_interactions, vertex_efficiency).
         inefficiency: the probability that the detector loses an observed particle (hard or pileup),
-            independently per particle, one for all jets or one per jet ``[J]``; the truth keeps it.
+            independently per particle, one for all jets or one per jet ``[J]``; the truth keeps it. Behind a
+            detector, each observed track and tower is lost with it (before any event baseline or clustering sees
+            them), on top of the tracker's own efficiency.
         chunk_size: jets overlaid at once (bounds the memory; part of what the seed reproduces).
         detector: the tracker, vertexing and calorimeter applied to the overlaid particles
             (:mod:`hepgen.sim.detected_jets`): the constituents become tracks and towers, ``n_vertices`` comes from
@@ -303,10 +305,6 @@ def overlay_pileup(
         parts = [_overlay_chunk(axis, hard, particles, counts, 0, 0, rng, cone, detector is not None)]
     constituents = ak.concatenate(parts) if len(parts) > 1 else parts[0]
     if detector is not None:
-        if np.any(lost > 0):
-            raise HepgenInputError(
-                "a particle inefficiency and a detector exclude each other: the detector has its own"
-            )
         from hepgen.sim.detector_overlay import through_detector
 
         return through_detector(
@@ -316,6 +314,7 @@ def overlay_pileup(
             nominal,
             detector,
             rng,
+            lost=lost,
             axis=axis,
             cone=cone,
             radius=radius,

@@ -123,3 +123,24 @@ def test_vipr_trained_for_the_particle_level_predicts_it(tmp_path):
     np.testing.assert_allclose(jets.truth_jet_mass, jets.particle_jet_mass, rtol=1e-5)
     assert read_event_outputs(out, tree="Jets")[2]["trained_with"]["target"] == "particle"
     assert main([*predict, "--no-progress", "--out", str(tmp_path / "a.root"), *detector[:3]]) == 2
+
+
+def test_a_lossy_detector_loses_tracks_and_towers_and_the_target_regenerates_them():
+    jets = read_hard_jets([str(TRAINING_FILES["jets"])], entry_stop=40)
+    pool = read_pileup_pool([str(TRAINING_FILES["pileup"])])
+    cms = CONSTITUENT_DETECTORS["cms"]
+    lossless = overlay_pileup(jets, pool, mu=0, seed=2, detector=cms)
+    lossy = overlay_pileup(jets, pool, mu=0, seed=2, detector=cms, inefficiency=0.3)
+    # the truth keeps everything; about 30 % of the observed tracks and towers are gone (binomial: ±2 % on ~2000)
+    assert ak.all(lossy.detector_truth.pt == lossless.detector_truth.pt)
+    kept = ak.sum(ak.num(lossy.constituents)) / ak.sum(ak.num(lossless.constituents))
+    assert 0.64 < kept < 0.76 and np.all(lossy.inefficiency == 0.3)
+    # target (a): everything of the truth but the observed tracks passed through — a lost track is generated
+    batch = jet_batch(lossy, input="chs", hard=jets, max_hard=500)
+    truth = lossy.detector_truth
+    passed = ak.num(batch.passthrough)
+    np.testing.assert_array_equal(batch.hard_mask.sum(1), ak.to_numpy(ak.num(truth) - passed))
+    without_losses = jet_batch(lossless, input="chs", hard=jets, max_hard=500)
+    assert np.all(batch.hard_mask.sum(1) >= without_losses.hard_mask.sum(1))
+    assert batch.hard_mask.sum() > without_losses.hard_mask.sum()
+    assert np.all(batch.context[:, 6] == np.float32(0.3))  # the inefficiency, a context feature

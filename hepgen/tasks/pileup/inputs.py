@@ -149,6 +149,20 @@ def passed_through(particles: ak.Array, input: str, passthrough_pt: float = PASS
     return tracker_charged(particles) | (particles.pt > passthrough_pt)
 
 
+def _among(truth: ak.Array, tracks: ak.Array) -> ak.Array:
+    """Jagged bool over the detector-level ``truth`` ``[J, var]``: True for its tracks that are among the observed
+    ``tracks`` ``[J, var]`` of the same jet (the same ``hard_index``)."""
+    span = int(max(ak.max(truth.hard_index, initial=0), ak.max(tracks.hard_index, initial=0))) + 2
+
+    def keys(records: ak.Array) -> np.ndarray:
+        jet = np.repeat(np.arange(len(records)), ak.to_numpy(ak.num(records)))
+        return jet * span + ak.to_numpy(ak.flatten(records.hard_index)).astype(np.int64)
+
+    truth_keys = keys(truth)
+    found = np.isin(truth_keys, keys(tracks)) & (ak.to_numpy(ak.flatten(truth.hard_index)) >= 0)
+    return ak.unflatten(found, ak.num(truth))
+
+
 def _particles_of(tracks: ak.Array, particles: ak.Array) -> ak.Array:
     """Jagged bool over the hard jets' ``particles`` ``[J, var]``: True for those that made one of ``tracks``
     ``[J, var]`` (linked by the tracks' ``hard_index``; tracks of pileup or of the event around the jet match none)."""
@@ -224,7 +238,11 @@ def jet_batch(
     if hard is not None:
         if observed.detector_truth is not None and target == "detector":  # the hard scatter through the detector
             particles = observed.detector_truth[index]
-            particles = particles[~passed_through(particles, input, passthrough_pt)]
+            flagged = passed_through(particles, input, passthrough_pt)
+            if np.any(observed.inefficiency[index] > 0):  # a lost track is generated: only observed ones pass through
+                lossy = ak.unflatten(np.repeat(observed.inefficiency[index] > 0, ak.num(particles)), ak.num(particles))
+                flagged = ak.where(lossy, flagged & _among(particles, cloud[passed]), flagged)
+            particles = particles[~flagged]
         elif observed.detector_truth is not None:  # the particle-level jet, but the particles of passed-through tracks
             particles = hard.constituents[index]
             particles = particles[~_particles_of(cloud[passed], particles)]

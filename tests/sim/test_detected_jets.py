@@ -55,7 +55,7 @@ def test_the_detector_overlay_is_reproducible_and_its_settings_are_checked(jets_
     assert ak.all(first.constituents.pt == again.constituents.pt)
     np.testing.assert_array_equal(first.jet_mass, again.jet_mass)
     with pytest.raises(HepgenInputError, match="inefficiency"):
-        overlay_pileup(jets, pool, mu=60, seed=3, detector=CMS, inefficiency=0.1)
+        overlay_pileup(jets, pool, mu=60, seed=3, detector=CMS, inefficiency=1.0)
 
 
 def test_the_reclustered_jet_is_fastjets_jet_nearest_to_the_hard_axis():

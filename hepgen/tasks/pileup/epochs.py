@@ -19,9 +19,10 @@ import numpy as np
 
 from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.data_parallel import EpochBatches
+from hepgen.tasks.pileup.inputs import JetBatch, jet_batch
 from hepgen.tasks.pileup.overlay import OverlayTraining, training_overlay
 
-__all__ = ["BUCKET", "STANDARDIZATION_JETS", "overlay_epochs", "standardization_jets"]
+__all__ = ["BUCKET", "STANDARDIZATION_JETS", "overlay_epochs", "standardization_jets", "standardization_batch"]
 
 #: Batches per bucket: within a bucket, jets of similar size share a batch (less padding).
 BUCKET = 16
@@ -49,6 +50,18 @@ def standardization_jets(train: ak.Array, settings: OverlayTraining) -> ak.Array
     """The training jets whose overlay fits a model's standardisation: all of them with ``overlay_group`` 0 (as the
     shipped models trained), else the first :data:`STANDARDIZATION_JETS`."""
     return train if settings.overlay_group == 0 else train[:STANDARDIZATION_JETS]
+
+
+def standardization_batch(
+    train: ak.Array, pool: ak.Array, settings: OverlayTraining, *, generated: dict[str, Any] | None = None
+) -> JetBatch:
+    """The batch a model's standardisation is fitted on: the overlay (seeded by ``settings.seed``) of
+    :func:`standardization_jets`, with what is generated when ``generated`` holds :func:`jet_batch`'s target options
+    (``max_hard``, ``target``)."""
+    fitted = standardization_jets(train, settings)
+    observed = training_overlay(fitted, pool, settings, np.random.default_rng(settings.seed))
+    targets = {} if generated is None else {"hard": fitted, **generated}
+    return jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, **targets)
 
 
 def overlay_epochs(

@@ -34,7 +34,7 @@ from hepgen.nn import MaskedStandardizer
 from hepgen.physics.pileup_mitigation import chs_keep
 from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.base import Block, BlockOutput, Task, TrainingData
-from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_jets
+from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_batch
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, PASSTHROUGH_PT, JetBatch, context_features, jet_batch
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
@@ -42,7 +42,6 @@ from hepgen.tasks.pileup.overlay import (
     jet_table,
     observe_block,
     read_training_jets,
-    training_overlay,
 )
 from hepgen.tasks.pileup.task import PileupTask, PileupValidation, VIPRPredictor
 from hepgen.tasks.settings import setting
@@ -133,14 +132,7 @@ class PuppiMLTask(PileupTask):
 
     def training_data(self, settings: ClassifierTraining, model: PileupClassifierModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
-        fitted = standardization_jets(train, settings)
-        model.fit_standardization(
-            jet_batch(
-                training_overlay(fitted, pool, settings, np.random.default_rng(settings.seed)),
-                input=settings.input,
-                passthrough_pt=settings.passthrough_pt,
-            )
-        )
+        model.fit_standardization(standardization_batch(train, pool, settings))
 
         def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:  # the labels are in observed
             batch = jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, index=index)

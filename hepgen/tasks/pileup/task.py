@@ -22,7 +22,7 @@ from hepgen.models.edm import SAMPLERS
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
-from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_jets
+from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_batch
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
 from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, TARGETS, JetBatch, jet_batch
 from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
@@ -33,7 +33,6 @@ from hepgen.tasks.pileup.overlay import (
     jet_table,
     observe_block,
     read_training_jets,
-    training_overlay,
     truth_description,
 )
 from hepgen.tasks.pileup.sampling import SCHEDULES, network_evaluations, to_generated_jets, with_teacher_targets
@@ -143,17 +142,8 @@ class PileupTask(Task):
     def training_data(self, settings: PileupTraining, model: VIPRModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
         if not settings.init:  # a model started from another run keeps that run's standardisation
-            fitted = standardization_jets(train, settings)
-            model.fit_standardization(
-                jet_batch(
-                    training_overlay(fitted, pool, settings, np.random.default_rng(settings.seed)),
-                    input=settings.input,
-                    passthrough_pt=settings.passthrough_pt,
-                    hard=fitted,
-                    max_hard=settings.max_hard,
-                    target=settings.target,
-                )
-            )
+            generated = {"max_hard": settings.max_hard, "target": settings.target}
+            model.fit_standardization(standardization_batch(train, pool, settings, generated=generated))
         teacher = self._teacher(settings, model)
 
         def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:

@@ -289,3 +289,37 @@ def test_the_shipped_vipr_and_chs_softkiller_beat_the_observed_jet(tmp_path):
     0.029–0.067 against the observed 0.574–0.626 (the bound, 0.3 × observed, is ≥ 2.5× the worst)."""
     score = shipped_vipr_scores(tmp_path, seed=11)
     assert score["vipr"] < 0.3 * score["observed"] and score["chs_softkiller"] < 0.3 * score["observed"], score
+
+
+def test_baselines_tuned_on_other_validation_jets(predictions, tmp_path):
+    """--tune-pred: the choices come from predictions on other jets (here the same jets with other pileup, seed 99);
+    every jet of --pred is a test jet; a point without tuning predictions is refused."""
+    folder = predictions[0].parent
+    tuning = []
+    for mu, lost in ((20, 0.0), (60, 0.0), (60, 0.1)):
+        for task, run in (("pileup", "vipr"), ("puppiml", "puppiml")):
+            out = tmp_path / f"tune_{task}_mu{mu}_{lost}.root"
+            argv = ["predict", task, "--run", str(folder / run), "--jets", *_fixture_inputs(predictions[0])]
+            argv += ["--mu", str(mu), "--inefficiency", str(lost), "--max-events", "16", "--seed", "99"]
+            argv += ["--samples", "3", "--steps", "4"] if task == "pileup" else []
+            assert main([*argv, "--no-progress", "--out", str(out)]) == 0
+            tuning.append(str(out))
+    out = tmp_path / "val"
+    argv = ["validate", "pileup", "--pred", *map(str, predictions), "--tune-pred", *tuning, "--out", str(out)]
+    assert main([*argv, "--bootstrap", "10", "--no-progress", "--no-figures"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tuning_files"] == tuning and metrics["validation_fraction"] is None
+    for key in metrics["points"]:
+        entry = metrics["per_mu"][key]
+        assert entry["test_jets"] == 16 and entry["validation_jets"] == 16 and len(entry["tuned_on"]) == 2
+    assert "validation jets of the tuning predictions" in (out / "summary.md").read_text()
+    argv = ["validate", "pileup", "--pred", *map(str, predictions), "--tune-pred", *tuning[:2]]
+    assert main([*argv, "--out", str(tmp_path / "refused"), "--no-progress", "--no-figures"]) == 2
+
+
+def _fixture_inputs(prediction: Path) -> list[str]:
+    """The jets and pool a fixture prediction was made from (from its metadata): ``JETS --pileup POOL``."""
+    from hepgen.io.writer import read_metadata
+
+    metadata = read_metadata(prediction)
+    return [*metadata["jets"], "--pileup", *metadata["pileup"]]

@@ -103,6 +103,12 @@ class PileupValidation(ValidateSettings):
     """``hepgen validate pileup``: VIPR, the learned classifier and the classical baselines against the truth, per μ."""
 
     validation_fraction: float = setting(0.3, "share of jets used only to tune the baselines' parameters")
+    tune_pred: list[str] = setting(
+        [],
+        "predictions of the same methods and points on other, validation jets: every choice is made on them and "
+        "every jet of --pred is a test jet",
+        metavar="FILE",
+    )
 
 
 @dataclass
@@ -323,7 +329,10 @@ class PileupTask(Task):
         return groups
 
     def validation_options(self, settings: PileupValidation) -> dict[str, Any]:
-        return super().validation_options(settings) | {"validation_fraction": settings.validation_fraction}
+        return super().validation_options(settings) | {
+            "validation_fraction": settings.validation_fraction,
+            "tuning_files": settings.tune_pred,
+        }
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:
         return f"validated the pileup methods at μ = {', '.join(f'{m:g}' for m in metrics['mu'])}"

@@ -73,7 +73,12 @@ __all__ = [
 
 
 def validate_pileup(
-    files: Sequence[str | os.PathLike], out: str | os.PathLike, *, validation_fraction: float = 0.3, **options: Any
+    files: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    validation_fraction: float = 0.3,
+    tuning_files: Sequence[str | os.PathLike] = (),
+    **options: Any,
 ) -> dict[str, Any]:
     """Compare every method with the truth at every point; writes metrics.json, summary.md, histograms.root and the
     figures to ``out``.
@@ -82,6 +87,8 @@ def validate_pileup(
         files: ``hepgen predict pileup`` and ``hepgen predict puppiml`` outputs (one or more per point and method).
         out: the folder of the report.
         validation_fraction: share of jets (by a hash of their index) used only to tune the baselines.
+        tuning_files: predictions of the same methods at the same points on other, validation jets: every choice
+            is made on them and every jet of ``files`` is a test jet (``validation_fraction`` is then unused).
         options: those of :class:`~hepgen.validation.report.ValidationOptions`; each point is a unit of work, here or
             on the Dask cluster of ``scheduler`` (the same numbers and figures).
     """
@@ -90,17 +97,19 @@ def validate_pileup(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     split = {"validation_fraction": validation_fraction, "resamples": opts.bootstrap}
+    tuning = _tuning_points(points, tuning_files)
     if opts.scheduler:  # the workers read their points' files
-        units = [{"files": p.files, **split} for p in points]
+        units = [{"files": p.files, "tuning_files": t.files if t else None, **split} for p, t in zip(points, tuning)]
         evaluated = run_units(evaluate_files, units, scheduler=opts.scheduler, progress=opts.progress)
     else:  # the points are loaded already
-        units = [{"point": p, **split} for p in points]
+        units = [{"point": p, "tuning": t, **split} for p, t in zip(points, tuning)]
         evaluated = run_units(evaluate_point, units, progress=opts.progress, description="validate pileup (per μ)")
     metrics: dict[str, Any] = {
         "observables": list(OBSERVABLES),
         "mu": [p.mu for p in points],
         "points": [p.key for p in points],
-        "validation_fraction": validation_fraction,
+        "validation_fraction": None if tuning_files else validation_fraction,
+        "tuning_files": [str(f) for f in tuning_files],
         "bootstrap": opts.bootstrap,
         "softdrop_grid": [list(g) for g in SOFTDROP_GRID],
         "softkiller_grid": list(SOFTKILLER_GRID),
@@ -116,3 +125,21 @@ def validate_pileup(
 
         figures = partial(draw_figures, out, points, evaluated, histograms, opts.label_text, opts.experiment)
     return publish(out, metrics, summary(metrics), histograms, figures)
+
+
+def _tuning_points(
+    points: list[PointPrediction], tuning_files: Sequence[str | os.PathLike]
+) -> list[PointPrediction | None]:
+    """The tuning prediction of each point (the same μ and inefficiency), or None for all without tuning files."""
+    if not tuning_files:
+        return [None] * len(points)
+    from hepgen.errors import HepgenInputError
+
+    by_key = {p.key: p for p in load_pileup_predictions(tuning_files)}
+    missing = [p.key for p in points if p.key not in by_key]
+    if missing:
+        raise HepgenInputError(
+            f"no tuning predictions at μ = {', '.join(missing)}: the tuning files hold {sorted(by_key)}; predict the "
+            "validation jets at every point of the test predictions"
+        )
+    return [by_key[p.key] for p in points]

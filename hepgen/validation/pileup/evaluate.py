@@ -22,8 +22,9 @@ log = logging.getLogger("hepgen.validation")
 
 def split_jets(point: PointPrediction, validation_fraction: float) -> tuple[np.ndarray, np.ndarray, int]:
     """(validation jets, test jets, empty jets skipped): the jets with constituents, split by a hash of their index."""
-    nonempty = (ak.to_numpy(ak.num(point.truth)) > 0) & (ak.to_numpy(ak.num(point.observed)) > 0)
-    empty = int((~nonempty).sum())
+    usable, empty = _usable(point)
+    nonempty = np.zeros(point.n_jets, bool)
+    nonempty[usable] = True
     if empty:
         log.warning("μ = %s: %d jet(s) without constituents skipped", point.key, empty)
     split = validation_split(point.entry, validation_fraction)
@@ -36,12 +37,36 @@ def split_jets(point: PointPrediction, validation_fraction: float) -> tuple[np.n
     return val, test, empty
 
 
-def evaluate_point(point: PointPrediction, validation_fraction: float, resamples: int) -> dict[str, Any]:
+def _usable(point: PointPrediction) -> tuple[np.ndarray, int]:
+    """The jets with constituents, and how many without were skipped."""
+    nonempty = (ak.to_numpy(ak.num(point.truth)) > 0) & (ak.to_numpy(ak.num(point.observed)) > 0)
+    return np.flatnonzero(nonempty), int((~nonempty).sum())
+
+
+def _check_tuning(point: PointPrediction, tuning: PointPrediction) -> None:
+    if set(tuning.scores) != set(point.scores) or set(tuning.event_cuts) != set(point.event_cuts):
+        raise HepgenInputError(
+            f"μ = {point.key}: the tuning predictions hold the classifiers {sorted(tuning.scores)} and the test "
+            f"predictions {sorted(point.scores)}; predict the same methods on both"
+        )
+
+
+def evaluate_point(
+    point: PointPrediction, validation_fraction: float, resamples: int, tuning: PointPrediction | None = None
+) -> dict[str, Any]:
     """Every number and array of one point: ``{"metrics": ..., "arrays": ...}`` (test-split figures of merit, the
-    choices made on the validation jets, the calibration of every posterior)."""
-    val, test, empty = split_jets(point, validation_fraction)
-    truth_val, truth_test = observables(point.truth[val]), observables(point.truth[test])
-    tuned, choices, grid_scores = tune(point, val, test, truth_val)
+    choices made on the validation jets, the calibration of every posterior). With ``tuning`` (predictions on
+    other, validation jets at the same point) every jet of ``point`` is a test jet and the choices are made on all
+    of ``tuning``'s; else ``point``'s jets are split by ``validation_fraction``."""
+    if tuning is None:
+        val, test, empty = split_jets(point, validation_fraction)
+        val_point = point
+    else:
+        _check_tuning(point, tuning)
+        (test, empty), (val, _) = _usable(point), _usable(tuning)
+        val_point = tuning
+    truth_val, truth_test = observables(val_point.truth[val]), observables(point.truth[test])
+    tuned, choices, grid_scores = tune(point, val, test, truth_val, tuning=tuning)
     samples, medians, diverged = posteriors(point, test)
     values = untuned(point, test) | tuned
     for method in samples:
@@ -54,6 +79,7 @@ def evaluate_point(point: PointPrediction, validation_fraction: float, resamples
         "jets": point.n_jets,
         "empty_jets_skipped": empty,
         "validation_jets": int(len(val)),
+        "tuned_on": "the validation split of these jets" if tuning is None else tuning.files,
         "test_jets": int(len(test)),
         "samples_per_jet": dict(point.n_samples),
         "mean_pileup_interactions": float(np.mean(point.n_pileup)),
@@ -70,7 +96,10 @@ def evaluate_point(point: PointPrediction, validation_fraction: float, resamples
     return {"metrics": metrics, "arrays": arrays}
 
 
-def evaluate_files(files: list[str], validation_fraction: float, resamples: int) -> dict[str, Any]:
+def evaluate_files(
+    files: list[str], validation_fraction: float, resamples: int, tuning_files: list[str] | None = None
+) -> dict[str, Any]:
     """:func:`evaluate_point` of the files of one point (a unit of work on a cluster)."""
     (point,) = load_pileup_predictions(files)
-    return evaluate_point(point, validation_fraction, resamples)
+    tuning = load_pileup_predictions(tuning_files)[0] if tuning_files else None
+    return evaluate_point(point, validation_fraction, resamples, tuning)

@@ -94,14 +94,25 @@ def methods_table(entry: dict[str, Any], observables: Sequence[str] = _TABLE_OBS
     return lines
 
 
+def _where_tuned(metrics: dict[str, Any]) -> str:
+    if metrics.get("tuning_files"):
+        return (
+            "Parameters are chosen per observable on the validation jets of the tuning predictions "
+            f"({', '.join(metrics['tuning_files'])}); every jet below is a test jet."
+        )
+    return (
+        f"Parameters are chosen per observable on {metrics['validation_fraction']:.0%} validation jets; every number "
+        "below is on the other (test) jets."
+    )
+
+
 def summary(metrics: dict[str, Any]) -> str:
     lines = [
         "# Pileup removal against the truth (the jet without pileup)",
         "",
         "Relative residual x/x_truth − 1 per jet: bias = median, resolution = IQR/1.349, each ± its bootstrap error "
         f"({metrics['bootstrap']} resamples over jets). Every jet is built with the charged-pion mass for each "
-        f"constituent. Parameters are chosen per observable on {metrics['validation_fraction']:.0%} validation jets; "
-        "every number below is on the other (test) jets. `vipr` is the posterior median, `vipr_samples` every sample.",
+        f"constituent. {_where_tuned(metrics)} `vipr` is the posterior median, `vipr_samples` every sample.",
     ]
     for key, entry in metrics["per_mu"].items():
         samples = ", ".join(f"{m}: {s}" for m, s in entry["samples_per_jet"].items()) or "none"

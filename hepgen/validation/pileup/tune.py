@@ -200,17 +200,23 @@ def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.
 
 
 def tune(
-    point: PointPrediction, val: np.ndarray, test: np.ndarray, truth_val: dict[str, dict[str, np.ndarray]]
+    point: PointPrediction,
+    val: np.ndarray,
+    test: np.ndarray,
+    truth_val: dict[str, dict[str, np.ndarray]],
+    tuning: PointPrediction | None = None,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any], dict[str, Any]]:
-    """Every tunable method's parameter chosen per observable on the validation jets ``val``, applied to the test
-    jets ``test``: (method → observable → values on the test jets, the choices with their validation scores, the
+    """Every tunable method's parameter chosen per observable on the validation jets ``val`` (of ``tuning``, a
+    prediction on other jets with the same methods, or else of ``point``), applied to the test jets ``test`` of
+    ``point``: (method → observable → values on the test jets, the choices with their validation scores, the
     validation score of every grid point)."""
+    source = point if tuning is None else tuning
     values: dict[str, dict[str, np.ndarray]] = {}
     choices: dict[str, dict[str, Any]] = {}
     grid_scores: dict[str, dict[str, list[float]]] = {}
     for tunable in tunables(point):
         scores = {name: np.full(len(tunable.grid), np.nan) for name in OBSERVABLES}
-        for g, groomed in tunable.groomed(point, val, list(range(len(tunable.grid)))).items():
+        for g, groomed in tunable.groomed(source, val, list(range(len(tunable.grid)))).items():
             tuned = observables(groomed)
             for name in OBSERVABLES:
                 scores[name][g] = _score(tuned[name], truth_val[name])

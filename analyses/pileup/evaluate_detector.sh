@@ -36,3 +36,8 @@ done
 $hepgen validate pileup --pred "$out"/*.root --out analyses/pileup/validation_cms --no-progress --overwrite
 $hepgen validate pileup --pred "$out"/particle/*.root --out analyses/pileup/validation_cms_particle --no-progress \
     --overwrite
+# the figure beside the README's tables: bias and resolution of the jet mass against μ in each world
+.venv/bin/python analyses/pileup/study_figure.py --out analyses/pileup/mass_vs_mu_worlds \
+    "detector level (a)=analyses/pileup/validation_cms/metrics.json" \
+    "particle level (b)=analyses/pileup/validation_cms_particle/metrics.json" \
+    "particle world=analyses/pileup/validation/metrics.json"

@@ -1,0 +1,86 @@
+"""The study's figure: bias and resolution of an observable against μ for every method, with the bootstrap error as
+a band, one column per validation (jet type, or world).
+
+    .venv/bin/python analyses/pileup/study_figure.py --out analyses/pileup/validation_study/mass_vs_mu \\
+        top=analyses/pileup/validation_study/top/metrics.json w=.../w/metrics.json qcd=.../qcd/metrics.json
+    .venv/bin/python analyses/pileup/study_figure.py --observable tau32 --out /tmp/tau32 \\
+        "detector level=analyses/pileup/validation_cms/metrics.json"
+
+Points with an inefficiency ("60, 10% lost") are left out (they are not a μ scan); methods are the point estimates
+(``*_samples`` rows are not), the learned ones drawn solid, the classical ones dashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from hepgen.physics.substructure import OBSERVABLE_LABELS
+from hepgen.plotting.style import label_figure, save_figure, use_style
+
+LEARNED = ("vipr", "puppiml")
+
+
+def curves(metrics: dict, observable: str) -> dict[str, dict[str, np.ndarray]]:
+    """method → {mu, bias, bias_err, resolution, resolution_err} over the μ scan of one metrics.json."""
+    points = {float(k): e for k, e in metrics["per_mu"].items() if "lost" not in k}
+    mus = sorted(points)
+    methods = sorted({m for e in points.values() for m in e["methods"] if not m.endswith("_samples")})
+    out = {}
+    for method in methods:
+        rows = [points[mu]["methods"].get(method, {}).get(observable) for mu in mus]
+        keep = [i for i, r in enumerate(rows) if r]
+        out[method] = {"mu": np.array([mus[i] for i in keep])}
+        for key in ("bias", "bias_err", "resolution", "resolution_err"):
+            out[method][key] = np.array([rows[i].get(key, np.nan) for i in keep], dtype=float)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("columns", nargs="+", metavar="NAME=METRICS", help="a column per validation")
+    parser.add_argument("--observable", default="mass")
+    parser.add_argument("--out", required=True, help="figure path without suffix (PDF and PNG are written)")
+    parser.add_argument("--skip", nargs="*", default=["observed", "softdrop", "chs_softdrop"], help="methods left out")
+    args = parser.parse_args()
+    use_style()
+    columns = [c.partition("=") for c in args.columns]
+    fig, axes = plt.subplots(
+        2, len(columns), figsize=(6 * len(columns), 10), sharex=True, squeeze=False, layout="constrained"
+    )
+    palette = plt.get_cmap("tab20").colors
+    colours: dict[str, tuple] = {}
+    drawn: dict[str, object] = {}
+    for col, (name, _, path) in enumerate(columns):
+        data = curves(json.loads(Path(path).read_text()), args.observable)
+        for method, c in data.items():
+            if method in args.skip or not len(c["mu"]):
+                continue
+            colour = colours.setdefault(method, palette[(2 * len(colours)) % 20 + (len(colours) >= 10)])
+            style = {"color": colour, "ls": "-" if method.startswith(LEARNED) else "--", "marker": "o", "ms": 4}
+            for row, key in enumerate(("bias", "resolution")):
+                ax = axes[row, col]
+                (line,) = ax.plot(c["mu"], c[key], **style)
+                drawn.setdefault(method, line)
+                ax.fill_between(c["mu"], c[key] - c[f"{key}_err"], c[key] + c[f"{key}_err"], color=colour, alpha=0.2)
+        axes[0, col].set_title(name)
+        axes[0, col].axhline(0, color="grey", lw=1)
+        axes[1, col].set_xlabel("μ")
+    quantity = OBSERVABLE_LABELS.get(args.observable, args.observable).split(" [")[0]
+    axes[0, 0].set_ylabel(f"{quantity}: bias")
+    axes[1, 0].set_ylabel(f"{quantity}: resolution")
+    fig.legend(
+        list(drawn.values()), list(drawn), loc="outside lower center", ncols=min(len(drawn), 5), fontsize="small"
+    )
+    label_figure(fig)
+    for path in save_figure(fig, args.out):
+        print(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,18 +12,13 @@
 # the same jets, pool, μ and seed, so every method sees the same observed jets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 out=${OUT:-runs/pileup_eval}
 samples=${SAMPLES:-8}
 observed_model=${OBSERVED_MODEL:-analyses/pileup/model_observed}
 steps=${STEPS:-50}
 mkdir -p "$out"
-once() {  # output, command...: a finished prediction is kept (re-running the script resumes where it stopped)
-  local target=$1
-  shift
-  [[ -f "$target" ]] && { echo "$target: done"; return 0; }
-  "$@" --out "$target"
-}
 points=("20 0" "60 0" "100 0" "140 0" "200 0" "60 0.1")
 for point in "${points[@]}"; do
   read -r mu lost <<<"$point"

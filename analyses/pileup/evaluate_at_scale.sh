@@ -20,6 +20,7 @@
 # jets and point; the classifier ≈ 1 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 samples_dir=${SAMPLES_DIR:-runs/pileup_samples}
 vipr=${VIPR:-runs/pileup_study/vipr_edm_s1}
@@ -29,12 +30,6 @@ report=${REPORT:-analyses/pileup/validation_study}
 limit=()
 [[ -n "${MAX_EVENTS:-}" ]] && limit=(--max-events "$MAX_EVENTS")
 mkdir -p "$out"
-once() {  # output, command...: a finished prediction is kept (re-running the script resumes where it stopped)
-  local target=$1
-  shift
-  [[ -f "$target" ]] && { echo "$target: done"; return 0; }
-  "$@" --out "$target"
-}
 predict() {  # name jets pool mu
   local name=$1 jets=$2 pool=$3 mu=$4
   local common=(--jets "$jets" --pileup "$pool" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress

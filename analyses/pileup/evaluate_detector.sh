@@ -11,17 +11,12 @@
 #   analyses/pileup/evaluate_detector.sh    # ≈ 6 min on a 2-core CPU (VIPR sampling most of it); resumes
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 out=${OUT:-runs/pileup_eval_cms}
 samples=${SAMPLES:-8}
 steps=${STEPS:-50}
 mkdir -p "$out/particle"
-once() {  # output, command...: a finished prediction is kept (re-running the script resumes where it stopped)
-  local target=$1
-  shift
-  [[ -f "$target" ]] && { echo "$target: done"; return 0; }
-  "$@" --out "$target"
-}
 for mu in 60 200; do
   common=(--jets data/top_jets_test.root --pileup data/minbias_pool_test.root --mu "$mu" --seed "$mu"
           --detector cms --recluster --no-progress)

@@ -18,26 +18,21 @@
 #   TRAIN_JETS=4000 SHARDS=2 OUT=/tmp/quick analyses/pileup/make_samples.sh   # a quick check
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 out=${OUT:-runs/pileup_samples}
 shards=${SHARDS:-8}
 jobs=(--jobs "${JOBS:-2}" --no-progress)
 mkdir -p "$out"
 start=$(date +%s)
-once() {  # output, generate arguments...: a finished file is kept (re-running resumes where it stopped)
-  local target=$1
-  shift
-  [[ -f "$target" ]] && { echo "$target: done"; return 0; }
-  $hepgen generate "$@" "${jobs[@]}" --out "$target"
-}
-once "$out/val_top.root" jets --process top --events "${VAL_JETS:-5000}" --seed 302
+once "$out/val_top.root" $hepgen generate "${jobs[@]}" jets --process top --events "${VAL_JETS:-5000}" --seed 302
 for process in top w qcd; do
   case $process in top) seed=303 ;; w) seed=304 ;; qcd) seed=305 ;; esac
-  once "$out/test_$process.root" jets --process "$process" --events "${TEST_JETS:-3000}" --seed "$seed"
+  once "$out/test_$process.root" $hepgen generate "${jobs[@]}" jets --process "$process" --events "${TEST_JETS:-3000}" --seed "$seed"
 done
-once "$out/pool_val.root" minbias --events "${VAL_POOL:-5000}" --seed 306 --block-size 2500
-once "$out/pool_test.root" minbias --events "${TEST_POOL:-10000}" --seed 307 --block-size 2500
+once "$out/pool_val.root" $hepgen generate "${jobs[@]}" minbias --events "${VAL_POOL:-5000}" --seed 306 --block-size 2500
+once "$out/pool_test.root" $hepgen generate "${jobs[@]}" minbias --events "${TEST_POOL:-10000}" --seed 307 --block-size 2500
 for ((i = 0; i < shards; i++)); do
-  once "$out/train_top_part$i.root" jets --process top --events "${TRAIN_JETS:-50000}" --seed 301 --shard "$i/$shards"
+  once "$out/train_top_part$i.root" $hepgen generate "${jobs[@]}" jets --process top --events "${TRAIN_JETS:-50000}" --seed 301 --shard "$i/$shards"
 done
 echo "pileup study samples in $out/ after $(( $(date +%s) - start )) s"

@@ -15,6 +15,7 @@
 # puppiml_chs → analyses/pileup/classifier/, vipr_chs_fm → model_fm/, vipr_chs_student → model_student/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup}
 common=(--jets data/top_jets.root --pileup data/minbias_pool.root --inefficiencies 0 0.1 --accelerator cpu --no-progress)
@@ -22,12 +23,7 @@ common=(--jets data/top_jets.root --pileup data/minbias_pool.root --inefficienci
 train() {  # name task epochs extra-args...
   local name=$1 task=$2 epochs=$3
   shift 3
-  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
-  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
-  local resume=()
-  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
-  echo "$name: training ($(date -u +%FT%TZ))"
-  $hepgen train "$task" "${common[@]}" --max-epochs "$epochs" --out "$runs/$name" "${resume[@]}" "$@"
+  train_once "$name" "$runs/$name" $hepgen train "$task" "${common[@]}" --max-epochs "$epochs" "$@"
 }
 
 train vipr_chs pileup "${EPOCHS_VIPR:-16}" --input chs

@@ -13,6 +13,7 @@
 # epoch. The order: seed 1 of each method at the full budget first, then the seeds 2 and 3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}
@@ -22,15 +23,10 @@ common=(--jets "$samples/train_top_part*.root" --pileup data/minbias_pool.root -
 train() {  # name task seed extra-args...
   local name=$1 task=$2 seed=$3
   shift 3
-  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
-  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
-  local resume=()
-  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
-  echo "$name: training ($(date -u +%FT%TZ))"
   local losses=(--inefficiencies 0)
   [[ " $* " == *" --inefficiencies "* ]] && losses=()
-  $hepgen train "$task" "${common[@]}" "${losses[@]}" --seed "$seed" --max-epochs "${MAX_EPOCHS:-40}" \
-      --out "$runs/$name" "${resume[@]}" "$@"
+  train_once "$name" "$runs/$name" $hepgen train "$task" "${common[@]}" "${losses[@]}" --seed "$seed" \
+      --max-epochs "${MAX_EPOCHS:-40}" "$@"
 }
 
 train vipr_edm_s1 pileup 1

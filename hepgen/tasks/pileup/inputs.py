@@ -238,11 +238,11 @@ def jet_batch(
     if hard is not None:
         if observed.detector_truth is not None and target == "detector":  # the hard scatter through the detector
             particles = observed.detector_truth[index]
-            flagged = passed_through(particles, input, passthrough_pt)
-            if np.any(observed.inefficiency[index] > 0):  # a lost track is generated: only observed ones pass through
-                lossy = ak.unflatten(np.repeat(observed.inefficiency[index] > 0, ak.num(particles)), ak.num(particles))
-                flagged = ak.where(lossy, flagged & _among(particles, cloud[passed]), flagged)
-            particles = particles[~flagged]
+            # passed through: the truth's tracks among the observed jet's passed-through tracks; a hard track the
+            # detector lost, or that the observed jet's clustering left out, is generated
+            particles = particles[
+                ~(passed_through(particles, input, passthrough_pt) & _among(particles, cloud[passed]))
+            ]
         elif observed.detector_truth is not None:  # the particle-level jet, but the particles of passed-through tracks
             particles = hard.constituents[index]
             particles = particles[~_particles_of(cloud[passed], particles)]

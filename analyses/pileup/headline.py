@@ -134,8 +134,9 @@ def targets(per_mu: dict) -> list[str]:
                 f"- μ = 60, {name}: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
                 f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error)})"
             )
-    lost = next((k for k in per_mu if "lost" in k), None)
-    if lost is not None and "puppiml" in per_mu[lost]["methods"] and VIPR in per_mu[lost]["methods"]:
+    for lost in (k for k in per_mu if "lost" in k):  # imperfect detection: lost constituents, a degraded tracker
+        if "puppiml" not in per_mu[lost]["methods"] or VIPR not in per_mu[lost]["methods"]:
+            continue
         vipr, classifier = per_mu[lost]["methods"][VIPR]["mass"], per_mu[lost]["methods"]["puppiml"]["mass"]
         diff, error = _compare(per_mu[lost], "mass", VIPR, "puppiml")
         lines.append(

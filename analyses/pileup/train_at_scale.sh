@@ -32,8 +32,9 @@ train() {  # name task seed extra-args...
 train vipr_edm_s1 pileup 1
 train puppiml_s1 puppiml 1 --ema-decay 0.999
 train vipr_fm_s1 pileup 1 --objective flow_matching
-# imperfect detection (item 6): each observed track and tower lost with a probability drawn per jet from 0–15 %
-lossy=(--inefficiencies 0 0.05 0.1 0.15)
+# imperfect detection (item 6): each observed track and tower lost with a probability drawn per jet from 0–15 %,
+# and a tracker that finds 0–30 % fewer tracks (drawn per jet; the particles without a track reach the calorimeter)
+lossy=(--inefficiencies 0 0.05 0.1 0.15 --track-losses 0 0.1 0.2 0.3)
 train vipr_edm_lossy_s1 pileup 1 "${lossy[@]}"
 train puppiml_lossy_s1 puppiml 1 --ema-decay 0.999 "${lossy[@]}"
 for seed in 2 3; do

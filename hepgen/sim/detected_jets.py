@@ -107,6 +107,7 @@ def detect(
     vertices: Vertices,
     detector: ConstituentDetector,
     rng: np.random.Generator,
+    track_loss: np.ndarray | None = None,
 ) -> tuple[DetectedParticles, DetectedParticles]:
     """The observed constituents and the detector-level truth of ``n_jets`` jets.
 
@@ -117,11 +118,14 @@ def detect(
         vertices: the jets' vertices (one event per jet; :func:`hepgen.sim.tracking.draw_vertices`).
         detector: the tracker, vertexing and calorimeter.
         rng: the random numbers of the tracking and the deposits' smearing.
+        track_loss: per jet ``[J]``, a degraded tracker: the tracking efficiency times (1 − track_loss), for the
+            observed jet and the truth alike (a particle without a track deposits in the calorimeter); None: 0.
     """
     jet, interaction = np.asarray(jet, np.int64), np.asarray(interaction, np.int64)
     pt, eta, phi, mass, charge = (np.asarray(particles[k], np.float64) for k in ("pt", "eta", "phi", "mass", "charge"))
     hard = interaction == 0
-    has_track, measured_pt = reconstruct_tracks(pt, eta, charge, detector.tracking, rng)
+    scale = 1.0 if track_loss is None else 1.0 - np.asarray(track_loss, np.float64)[jet]
+    has_track, measured_pt = reconstruct_tracks(pt, eta, charge, detector.tracking, rng, scale)
     compatible = compatible_with_hard_vertex(jet, interaction, pt, eta, vertices, detector.vertexing)
     from_hard = associate_with_hard_vertex(jet, interaction, vertices, compatible)
     tracks = {

@@ -33,6 +33,7 @@ def through_detector(
     rng: np.random.Generator,
     *,
     lost: np.ndarray,
+    track_loss: np.ndarray,
     axis: tuple[np.ndarray, np.ndarray],
     cone: float,
     radius: float,
@@ -40,15 +41,16 @@ def through_detector(
     event_baselines: bool,
 ) -> OverlaidJets:
     """The overlaid particles ``[J, var]`` (with their ``interaction``) through the detector: tracks and towers,
-    vertices, the detector-level truth, each observed track and tower lost with the jet's probability ``lost``
-    ``[J]``; then the event baselines on the region of radius ``cone`` and the reclustering at ``radius`` if asked
+    vertices, the detector-level truth (the tracker degraded by the jet's ``track_loss`` ``[J]``), each observed track
+    and tower lost with the jet's probability ``lost`` ``[J]``; then the event baselines on the region of radius ``cone`` and the reclustering at ``radius`` if asked
     (see :func:`hepgen.sim.pileup.overlay_pileup`)."""
     n_jets = len(counts)
     jet = np.repeat(np.arange(n_jets), ak.to_numpy(ak.num(particles)))
     flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(np.float64) for k in PARTICLE_FIELDS}
     interaction = ak.to_numpy(ak.flatten(particles.interaction)).astype(np.int64)
     vertices = draw_vertices(counts, detector.vertexing, rng)
-    observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng)
+    degraded = track_loss if np.any(track_loss > 0) else None
+    observed, truth = detect(jet, interaction, flat, n_jets, vertices, detector, rng, degraded)
     constituents, detector_truth = _jagged(observed), _jagged(truth)
     if np.any(lost > 0):  # tracks and towers lost to a degraded detector; the truth keeps them
         counts_observed = ak.num(constituents)
@@ -66,6 +68,7 @@ def through_detector(
         hard_kept=hard_kept,
         detector_truth=detector_truth,
         rho=pileup_density(constituents, *axis, radius=cone),
+        track_loss=track_loss,
         **_jet_fields(constituents),
     )
     if event_baselines:

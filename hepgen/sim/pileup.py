@@ -23,8 +23,6 @@ Used on the fly by training (fresh pileup every epoch), prediction, and ``hepgen
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +33,13 @@ from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import delta_phi, pt_eta_phi_mass, summed_p4
 from hepgen.sim.boosted_jets import SURROUNDING_MARGIN
 from hepgen.sim.detector import ConstituentDetector
+from hepgen.sim.overlay_inputs import (
+    PARTICLE_FIELDS,
+    count_jets,
+    hard_jets_from_columns,
+    read_hard_jets,
+    read_pileup_pool,
+)
 
 __all__ = [
     "VERTEX_EFFICIENCY",
@@ -51,105 +56,7 @@ __all__ = [
 #: The probability that a pileup interaction of the overlay gives a reconstructed vertex: N_PV = 1 + Binomial(N_PU, ε).
 VERTEX_EFFICIENCY = 0.7
 
-#: The fields of a constituent or pool particle record.
-PARTICLE_FIELDS = ("pt", "eta", "phi", "mass", "charge")
-
-Files = str | os.PathLike | Sequence[str | os.PathLike]
-
 log = logging.getLogger("hepgen.pileup")
-
-
-def _hard_jet_schema(surroundings: bool = False):
-    from dataclasses import replace
-
-    from hepgen.io.known_schemas import JET_SURROUNDINGS, get_schema
-
-    schema = get_schema("hepgen-jets").without("jet", "constituents")  # only the truth: the hard jet and its event
-    return replace(schema, truth={**schema.truth, "surroundings": JET_SURROUNDINGS}) if surroundings else schema
-
-
-def _hold_surroundings(files: Files) -> bool:
-    """Whether the jet files hold the hard event around each jet (``Surrounding_*``): all of them, or none."""
-    from hepgen.io.files import expand_files, open_tree
-
-    paths = expand_files(files)
-    held = {path: "nSurrounding" in open_tree(path, "Jets").keys() for path in paths}
-    if len(set(held.values())) > 1:
-        raise HepgenInputError(
-            "some jet files hold the hard event around the jets (Surrounding_*) and some do not: "
-            f"without {sorted(p for p, h in held.items() if not h)}; regenerate them with `hepgen generate jets`"
-        )
-    return bool(paths) and all(held.values())
-
-
-def hard_jets_from_columns(
-    eta: np.ndarray,
-    phi: np.ndarray,
-    constituents: ak.Array,
-    mass: np.ndarray | None = None,
-    surroundings: ak.Array | None = None,
-) -> ak.Array:
-    """Hard-jet records from jet axes ``[J]`` and jagged constituent records (fields :data:`PARTICLE_FIELDS`),
-    with the rest of the event around each jet if given (jagged records, the same fields)."""
-    fields = {
-        "eta": np.asarray(eta),
-        "phi": np.asarray(phi),
-        "mass": np.full(len(eta), np.nan) if mass is None else np.asarray(mass),
-        "constituents": ak.zip({k: constituents[k] for k in PARTICLE_FIELDS}),
-    }
-    if surroundings is not None:
-        fields["surroundings"] = ak.zip({k: surroundings[k] for k in PARTICLE_FIELDS})
-    return ak.zip(fields, depth_limit=1)
-
-
-def read_hard_jets(files: Files, *, entry_start: int | None = None, entry_stop: int | None = None) -> ak.Array:
-    """The hard-scatter jets of ``hepgen generate jets`` files (their hard constituents only, stored order).
-
-    ``entry_start``/``entry_stop`` select jets by their global index over the chained files (as a TChain).
-    Returns hard-jet records (see the module docstring); the jet ``mass`` is the true (no-pileup) jet mass;
-    ``surroundings`` where every file holds them.
-    """
-    from hepgen.io import read
-
-    surroundings = _hold_surroundings(files)
-    events = read(files, _hard_jet_schema(surroundings), entry_start=entry_start, entry_stop=entry_stop)
-    jet = events.truth["hard_jet"]
-    return hard_jets_from_columns(
-        jet["eta"][:, 0],
-        jet["phi"][:, 0],
-        events.truth["hard_constituents"].to_awkward(),
-        jet["mass"][:, 0],
-        events.truth["surroundings"].to_awkward() if surroundings else None,
-    )
-
-
-def count_jets(files: Files) -> int:
-    """Number of jets over all ``files`` (tree ``Jets``); reads no data."""
-    from hepgen.io import count_entries
-
-    return count_entries(files, _hard_jet_schema())
-
-
-def read_pileup_pool(files: Files, *, step_size: int = 5000) -> ak.Array:
-    """The minimum-bias pool of ``hepgen generate minbias`` files: one list of particle records per event.
-
-    Read ``step_size`` events at a time; a pool event with more particles than the schema's maximum is refused
-    (its particles would be lost from every overlay).
-    """
-    from hepgen.io import iterate
-
-    parts = []
-    for events in iterate(files, "hepgen-minbias", step_size=step_size):
-        if events.info.truncated_objects:
-            raise HepgenInputError(
-                f"the pileup pool {files} has events beyond the schema's maximum of particles "
-                f"({events.info.summary()}); raise max_length of 'hepgen-minbias'"
-            )
-        parts.append(events["particles"].to_awkward())
-    pool = ak.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else ak.Array([]))
-    if len(pool) == 0:
-        raise HepgenInputError(f"the pileup pool {files} holds no events; make one with `hepgen generate minbias`")
-    return pool
 
 
 @dataclass(frozen=True)
@@ -172,6 +79,8 @@ class OverlaidJets:
             :data:`~hepgen.physics.pileup_mitigation.SOFTKILLER_GRID`: ``softkiller`` and ``chs_softkiller`` ``[J, G]``.
         rho: with a detector, the event's pileup density ρ [GeV per unit area] ``[J]`` from the tracks and towers
             of the overlaid region (:func:`~hepgen.physics.pileup_mitigation.pileup_density`); None without one.
+        track_loss: with a detector, the tracker's degradation for each jet ``[J]`` (its tracking efficiency
+            times 1 − track_loss; known from calibration); None without one.
     """
 
     constituents: ak.Array
@@ -187,6 +96,7 @@ class OverlaidJets:
     detector_truth: ak.Array | None = None
     softkiller_cuts: dict[str, np.ndarray] | None = None
     rho: np.ndarray | None = None
+    track_loss: np.ndarray | None = None
 
 
 def draw_pileup_counts(
@@ -242,6 +152,7 @@ def overlay_pileup(
     n_interactions: np.ndarray | None = None,
     vertex_efficiency: float = VERTEX_EFFICIENCY,
     inefficiency: float | np.ndarray = 0.0,
+    track_loss: float | np.ndarray = 0.0,
     chunk_size: int = 1000,
     detector: ConstituentDetector | None = None,
     recluster: bool = False,
@@ -263,6 +174,9 @@ def overlay_pileup(
             independently per particle, one for all jets or one per jet ``[J]``; the truth keeps it. Behind a
             detector, each observed track and tower is lost with it (before any event baseline or clustering sees
             them), on top of the tracker's own efficiency.
+        track_loss: (with a detector) a degraded tracker, one for all jets or one per jet ``[J]``: every particle's
+            tracking efficiency times 1 − track_loss, in the observed jet and the truth alike (a charged particle
+            without a track deposits its energy in the calorimeter).
         chunk_size: jets overlaid at once (bounds the memory; part of what the seed reproduces).
         detector: the tracker, vertexing and calorimeter applied to the overlaid particles
             (:mod:`hepgen.sim.detected_jets`): the constituents become tracks and towers, ``n_vertices`` comes from
@@ -290,6 +204,11 @@ def overlay_pileup(
     lost = np.broadcast_to(np.asarray(inefficiency, dtype=np.float64), (J,)).copy()
     if not np.all((lost >= 0) & (lost < 1)):
         raise HepgenInputError(f"the particle inefficiency must be in [0, 1); got {np.unique(lost)}")
+    tracks_lost = np.broadcast_to(np.asarray(track_loss, dtype=np.float64), (J,)).copy()
+    if not np.all((tracks_lost >= 0) & (tracks_lost < 1)):
+        raise HepgenInputError(f"the track loss must be in [0, 1); got {np.unique(tracks_lost)}")
+    if detector is None and np.any(tracks_lost > 0):
+        raise HepgenInputError("a track loss needs a detector (--detector cms): particles have no tracks")
     counts = (
         draw_pileup_counts(J, nominal, rng, distribution=distribution, sigma=sigma)
         if n_interactions is None
@@ -315,6 +234,7 @@ def overlay_pileup(
             detector,
             rng,
             lost=lost,
+            track_loss=tracks_lost,
             axis=axis,
             cone=cone,
             radius=radius,

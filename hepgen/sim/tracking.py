@@ -45,13 +45,20 @@ def track_pt_resolution(pt: np.ndarray, eta: np.ndarray, tracking: Tracking) -> 
 
 
 def reconstruct_tracks(
-    pt: np.ndarray, eta: np.ndarray, charge: np.ndarray, tracking: Tracking, rng: np.random.Generator
+    pt: np.ndarray,
+    eta: np.ndarray,
+    charge: np.ndarray,
+    tracking: Tracking,
+    rng: np.random.Generator,
+    efficiency_scale: np.ndarray | float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Which particles ``[P]`` have a track (charged, in acceptance, found with :func:`track_efficiency`), and every
-    particle's measured pT [GeV] (log-normal smeared for tracks, unchanged otherwise)."""
+    """Which particles ``[P]`` have a track (charged, in acceptance, found with :func:`track_efficiency` times
+    ``efficiency_scale``, one or ``[P]``: a degraded tracker), and every particle's measured pT [GeV] (log-normal
+    smeared for tracks, unchanged otherwise)."""
     pt = np.asarray(pt, np.float64)
     charged = np.asarray(charge) != 0
-    has_track = charged & (rng.random(pt.shape) < track_efficiency(pt, eta, tracking))
+    efficiency = track_efficiency(pt, eta, tracking) * np.asarray(efficiency_scale, np.float64)
+    has_track = charged & (rng.random(pt.shape) < efficiency)
     sigma = np.where(has_track, track_pt_resolution(pt, eta, tracking) * pt, 0.0)
     return has_track, np.where(has_track, smear_lognormal(pt, sigma, rng), pt)
 

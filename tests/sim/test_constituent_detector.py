@@ -42,6 +42,17 @@ def test_measured_tracking_efficiency_and_threshold():
     assert not below.any() and not neutral.any() and (pt == 5.0).all()
 
 
+def test_a_degraded_tracker_scales_the_efficiency_per_particle():
+    rng = np.random.default_rng(4)
+    n = 100_000
+    scale = np.where(np.arange(n) < n // 2, 1.0, 0.6)  # half the particles through a tracker that finds 60 % as many
+    has_track, _ = reconstruct_tracks(np.full(n, 5.0), np.full(n, 0.3), np.ones(n), TRACKING, rng, scale)
+    nominal, degraded = has_track[: n // 2].mean(), has_track[n // 2 :].mean()
+    # hand computation: 0.95 and 0.95 × 0.6 = 0.57; binomial standard errors on n/2 = 50 000 particles
+    assert abs(nominal - 0.95) < 5 * np.sqrt(0.95 * 0.05 / (n // 2))
+    assert abs(degraded - 0.57) < 5 * np.sqrt(0.57 * 0.43 / (n // 2))
+
+
 def test_measured_track_resolution_equals_the_parameter():
     # |η| 0.2: σ/pT = √(0.06² + (1.3e-3 · 10)²) = 0.061392
     assert track_pt_resolution(np.array([10.0]), np.array([0.2]), TRACKING)[0] == pytest.approx(0.061392, abs=1e-6)

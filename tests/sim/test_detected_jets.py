@@ -126,3 +126,29 @@ def test_the_pileup_density_grows_with_pileup_and_enters_the_context(jets_and_po
     assert batch.context.shape[1] == len(context_features("cms")) == 8
     np.testing.assert_allclose(batch.context[:, -1], counts[50].rho.astype(np.float32))
     assert counts[0].rho is not None and overlay_pileup(jets, pool, mu=10, seed=5).rho is None
+
+
+def test_a_degraded_tracker_turns_tracks_into_towers_for_the_observed_jet_and_the_truth_alike(jets_and_pool):
+    jets, pool = jets_and_pool
+    nominal = overlay_pileup(jets, pool, mu=60, seed=5, detector=CMS)
+    zero = overlay_pileup(jets, pool, mu=60, seed=5, detector=CMS, track_loss=np.zeros(len(jets)))
+    for field in DETECTED_FIELDS:  # no loss: the same random numbers, the same detector output
+        assert ak.all(ak.ravel(zero.constituents[field]) == ak.ravel(nominal.constituents[field])), field
+    loss = np.where(np.arange(len(jets)) % 2 == 0, 0.0, 0.5)
+    unpiled = dict(mu=0, n_interactions=np.zeros(len(jets), int), seed=5, detector=CMS)
+    degraded = overlay_pileup(jets, pool, **unpiled, track_loss=loss)
+    np.testing.assert_array_equal(degraded.track_loss, loss)
+    # without pileup the observed jet is still its own truth: the degraded tracker is the truth's tracker too
+    for field in DETECTED_FIELDS:
+        assert ak.all(ak.ravel(degraded.constituents[field]) == ak.ravel(degraded.detector_truth[field])), field
+    unpiled = overlay_pileup(jets, pool, **unpiled)
+    tracks = ak.to_numpy(ak.sum(degraded.constituents.is_track, axis=1))
+    tracks_nominal = ak.to_numpy(ak.sum(unpiled.constituents.is_track, axis=1))
+    # half the tracks of the jets with loss 0.5 (binomial on ~100 tracks per jet pair: ±0.05), energy kept in towers
+    assert 0.35 < tracks[1::2].sum() / tracks_nominal[1::2].sum() < 0.65
+    assert 0.9 < tracks[0::2].sum() / tracks_nominal[0::2].sum() < 1.1
+    np.testing.assert_allclose(degraded.jet_pt, unpiled.jet_pt, rtol=0.15)
+    with pytest.raises(HepgenInputError, match="track loss"):
+        overlay_pileup(jets, pool, mu=60, seed=3, detector=CMS, track_loss=1.0)
+    with pytest.raises(HepgenInputError, match="needs a detector"):
+        overlay_pileup(jets, pool, mu=60, seed=3, track_loss=0.1)

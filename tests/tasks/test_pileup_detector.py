@@ -12,12 +12,15 @@ import pytest
 import uproot
 
 from hepgen.cli import main
+from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.pileup import jet_batch
 from hepgen.tasks.pileup.overlay import OverlayTraining
 from hepgen.tasks.registry import all_tasks, get_task
+from hepgen.tasks.run_folder import load_model
+from hepgen.validation.pileup.load import PointPrediction, point_folder
 from tests.tasks.inputs import PREDICTION_FILES, TRAINING_FILES, as_flags, small_network
 
 PILEUP_TASKS = [task.name for task in all_tasks() if issubclass(task.Training, OverlayTraining)]
@@ -144,3 +147,38 @@ def test_a_lossy_detector_loses_tracks_and_towers_and_the_target_regenerates_the
     assert np.all(batch.hard_mask.sum(1) >= without_losses.hard_mask.sum(1))
     assert batch.hard_mask.sum() > without_losses.hard_mask.sum()
     assert np.all(batch.context[:, 6] == np.float32(0.3))  # the inefficiency, a context feature
+
+
+@pytest.mark.parametrize("name", PILEUP_TASKS)
+def test_a_model_trained_on_degraded_trackers_knows_the_track_loss_and_refuses_beyond_it(name, tmp_path):
+    task = get_task(name)
+    run = tmp_path / "run"
+    inputs = {k: [str(TRAINING_FILES[k])] for k in ("jets", "pileup")}
+    flags = as_flags({**inputs, **small_network(task.Training), "max_events": 32, "batch_size": 16})
+    argv = ["train", name, "--out", str(run), *flags, "--detector", "cms", "--track-losses", "0", "0.2"]
+    assert main([*argv, "--max-steps", "2", "--max-epochs", "1", "--no-progress", "--accelerator", "cpu"]) == 0
+    loaded = load_model(task, run)
+    assert isinstance(loaded, task.model_class) and loaded.context_features[-1] == "track_loss"
+    predict = ["predict", name, "--run", str(run), "--jets", str(PREDICTION_FILES["jets"]), "--pileup"]
+    predict += [str(PREDICTION_FILES["pileup"]), "--max-events", "8", "--no-progress", "--detector", "cms"]
+    if "steps" in task.Prediction.__dataclass_fields__:
+        predict += ["--steps", "8", "--samples", "2"]
+    assert main([*predict, "--out", str(tmp_path / "p.root"), "--track-loss", "0.1"]) == 0
+    assert read_event_outputs(tmp_path / "p.root", tree="Jets")[2]["track_loss"] == 0.1
+    assert main([*predict, "--out", str(tmp_path / "beyond.root"), "--track-loss", "0.3"]) == 2
+    assert not (tmp_path / "beyond.root").exists()
+    # the observed jets' context: the track loss last, as the prediction drew it
+    jets = read_hard_jets([str(PREDICTION_FILES["jets"])], entry_stop=4)
+    pool = read_pileup_pool([str(PREDICTION_FILES["pileup"])])
+    observed = overlay_pileup(jets, pool, mu=60, seed=1, detector=CONSTITUENT_DETECTORS["cms"], track_loss=0.1)
+    batch = jet_batch(observed, input="chs", context=loaded.context_features)
+    np.testing.assert_array_equal(batch.context[:, -1], np.float32(0.1))
+    nominal = overlay_pileup(jets, pool, mu=60, seed=1)  # the particle world has no tracker to degrade
+    with pytest.raises(HepgenInputError, match="track_loss"):
+        jet_batch(nominal, input="chs", context=loaded.context_features)
+
+
+def test_the_validation_keeps_points_of_degraded_trackers_apart(tmp_path):
+    point = PointPrediction(60.0, 0.1, 0.2, [], np.arange(0), ak.Array([]), ak.Array([]), np.arange(0), np.arange(0))
+    assert point.key == "60, 10% lost, 20% tracks lost" and not point.nominal_detector
+    assert point_folder(point) == "mu60_10pct_lost_20pct_tracks_lost"

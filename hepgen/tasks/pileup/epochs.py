@@ -10,7 +10,7 @@ two ways (each group has its own stream), so a model trained one way is reproduc
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -53,15 +53,20 @@ def standardization_jets(train: ak.Array, settings: OverlayTraining) -> ak.Array
 
 
 def standardization_batch(
-    train: ak.Array, pool: ak.Array, settings: OverlayTraining, *, generated: dict[str, Any] | None = None
+    train: ak.Array,
+    pool: ak.Array,
+    settings: OverlayTraining,
+    context: Sequence[str],
+    *,
+    generated: dict[str, Any] | None = None,
 ) -> JetBatch:
     """The batch a model's standardisation is fitted on: the overlay (seeded by ``settings.seed``) of
-    :func:`standardization_jets`, with what is generated when ``generated`` holds :func:`jet_batch`'s target options
-    (``max_hard``, ``target``)."""
+    :func:`standardization_jets` with the model's ``context`` features, with what is generated when ``generated``
+    holds :func:`jet_batch`'s target options (``max_hard``, ``target``)."""
     fitted = standardization_jets(train, settings)
     observed = training_overlay(fitted, pool, settings, np.random.default_rng(settings.seed))
     targets = {} if generated is None else {"hard": fitted, **generated}
-    return jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, **targets)
+    return jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, context=context, **targets)
 
 
 def overlay_epochs(

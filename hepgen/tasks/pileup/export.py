@@ -14,6 +14,7 @@ from hepgen.tasks.pileup.inputs import (
     OBSERVED_FEATURES,
     PASSTHROUGH_PT,
     JetBatch,
+    context_features,
 )
 from hepgen.tasks.pileup.model import VIPRModel
 from hepgen.tasks.pileup.sampling import SCHEDULES, network_evaluations, sample_clouds, sampling_defaults
@@ -110,7 +111,9 @@ def vipr_export_graphs(model: VIPRModel, *, jets: int = 5, particles: int = 12) 
             "float32",
             f"the jet context ({', '.join(names)}): ln(pT / GeV), η, mass [GeV] of the "
             "input-cloud jet, ln(particles), the nominal μ, reconstructed vertices, particle "
-            "inefficiency" + (", the event's pileup density ρ [GeV per unit area]" if "rho" in names else ""),
+            "inefficiency"
+            + (", the event's pileup density ρ [GeV per unit area]" if "rho" in names else "")
+            + (", the tracker's track loss" if "track_loss" in names else ""),
         ),
     }
     with torch.no_grad():
@@ -201,6 +204,7 @@ class OnnxVIPR:
         meta = self.graphs.metadata
         self.config, self.saved_with = meta["model_config"], meta["saved_with"]
         self.objective = self.config.get("objective", "edm")
+        self.context_features = context_features(self.config.get("detector", "none"), self.config.get("track_losses"))
         self._mean = torch.tensor(meta["hard_standardization"]["mean"])
         self._std = torch.tensor(meta["hard_standardization"]["std"])
 

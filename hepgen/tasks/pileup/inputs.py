@@ -11,6 +11,7 @@ particle is input and the whole hard jet is generated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "OBSERVED_FEATURES",
     "CONTEXT_FEATURES",
     "EVENT_FEATURES",
+    "TRACKING_FEATURES",
     "context_features",
     "INPUTS",
     "TARGETS",
@@ -51,6 +53,9 @@ CONTEXT_FEATURES = ("log_pt", "eta", "mass", "log_count", "mu", "n_vertices", "i
 #: Behind a detector the context also holds the event's pileup density ρ [GeV per unit area] (measured in data as
 #: the median pT density of the event's patches; :func:`~hepgen.physics.pileup_mitigation.pileup_density`).
 EVENT_FEATURES = ("rho",)
+#: A model trained on a range of degraded trackers also knows the jet's track loss (its tracking efficiency times
+#: 1 − track_loss; measured in data by the tracking calibration).
+TRACKING_FEATURES = ("track_loss",)
 #: ``chs``: the input is the cloud after charged-hadron subtraction; the tracker's charged particles, and the neutral
 #: ones harder than the pass-through pT (pileup rarely makes one), are passed through, and the rest of the hard jet
 #: is generated. ``observed``: every observed particle is input and the whole hard jet is generated.
@@ -74,7 +79,7 @@ class JetBatch:
     Attributes:
         observed, observed_mask: the input cloud ``[B, M, 5]`` (:data:`OBSERVED_FEATURES`), ``[B, M]``.
         observed_is_pileup: ``[B, M]`` the truth of every input particle (the classifier's target).
-        context: ``[B, C]`` (:data:`CONTEXT_FEATURES`, then :data:`EVENT_FEATURES` behind a detector); axis: the input-cloud jet (η, φ) ``[B, 2]``.
+        context: ``[B, C]`` (the model's :func:`context_features`); axis: the input-cloud jet (η, φ) ``[B, 2]``.
         hard, hard_mask: the particles to generate ``[B, N, 3]``, ``[B, N]`` (None when unknown).
         truncated: hard particles dropped by ``max_hard``.
         passthrough: per jet the particles passed through to the output (in ``chs`` mode the tracker's charged ones
@@ -113,10 +118,13 @@ class JetBatch:
         )
 
 
-def context_features(detector: str) -> tuple[str, ...]:
+def context_features(detector: str, track_losses: Sequence[float] | None = None) -> tuple[str, ...]:
     """The context features of a model for ``detector`` (a name of ``CONSTITUENT_DETECTORS``):
-    :data:`CONTEXT_FEATURES`, followed by :data:`EVENT_FEATURES` behind a detector."""
-    return CONTEXT_FEATURES if detector == "none" else CONTEXT_FEATURES + EVENT_FEATURES
+    :data:`CONTEXT_FEATURES`, followed by :data:`EVENT_FEATURES` behind a detector, and by
+    :data:`TRACKING_FEATURES` if the model trains on degraded trackers (a ``track_losses`` above 0)."""
+    if detector == "none":
+        return CONTEXT_FEATURES
+    return CONTEXT_FEATURES + EVENT_FEATURES + (TRACKING_FEATURES if any(t > 0 for t in track_losses or ()) else ())
 
 
 def _relative(
@@ -184,6 +192,7 @@ def jet_batch(
     max_hard: int = 128,
     index: np.ndarray | None = None,
     target: str = "detector",
+    context: Sequence[str] | None = None,
 ) -> JetBatch:
     """Padded model inputs for jets ``index`` (all by default) of an overlay, and what to generate if ``hard`` is given.
 
@@ -193,7 +202,8 @@ def jet_batch(
     tracker did not measure and the neutral ones below ``passthrough_pt``, and every hard particle the detector
     lost; in ``observed`` mode all of them); behind a detector, those of ``target`` (:data:`TARGETS`). They are sorted
     by decreasing pT and padded to the longest in the
-    batch but at most ``max_hard`` (softer ones beyond it are dropped and counted).
+    batch but at most ``max_hard`` (softer ones beyond it are dropped and counted). ``context``: the model's context
+    features (:func:`context_features`; default: those of a model without degraded trackers).
     """
     J = len(observed.jet_pt)
     index = np.arange(J) if index is None else np.asarray(index)
@@ -212,26 +222,28 @@ def jet_batch(
     ]
     width = max(int(counts.max()) if len(counts) else 1, 1)
     values, obs_mask, _, _ = pad_flat(cols, event, counts, width)
-    event_quantities = [] if observed.rho is None else [observed.rho[index]]
-    context = np.stack(
-        [
-            np.log(np.maximum(jet_pt, 1e-3)),
-            jet_eta,
-            jet_mass,
-            np.log(np.maximum(counts, 1)),
-            observed.mu[index],
-            observed.n_vertices[index],
-            observed.inefficiency[index],
-            *event_quantities,
-        ],
-        axis=1,
-    ).astype(np.float32)
+    known = {
+        "log_pt": np.log(np.maximum(jet_pt, 1e-3)),
+        "eta": jet_eta,
+        "mass": jet_mass,
+        "log_count": np.log(np.maximum(counts, 1)),
+        "mu": observed.mu[index],
+        "n_vertices": observed.n_vertices[index],
+        "inefficiency": observed.inefficiency[index],
+    }
+    for name in ("rho", "track_loss"):  # behind a detector only
+        if getattr(observed, name) is not None:
+            known[name] = getattr(observed, name)[index]
+    names = context_features("none" if observed.rho is None else "detector") if context is None else context
+    if missing := [n for n in names if n not in known]:
+        raise HepgenInputError(f"the model's context needs {missing}, which this overlay does not have (a detector?)")
+    context_values = np.stack([known[n] for n in names], axis=1).astype(np.float32)
     passthrough = cloud[passed][["pt", "eta", "phi"]] if input == "chs" else None
     batch = JetBatch(
         values[..., :5],
         obs_mask,
         values[..., 5] > 0.5,
-        context,
+        context_values,
         np.stack([jet_eta, jet_phi], axis=1).astype(np.float32),
         passthrough=passthrough,
     )

@@ -39,11 +39,12 @@ class VIPRModel(ConfiguredModel):
         latents: int = 0,
         max_hard: int = 128,
         detector: str = "none",
+        track_losses: list[float] | None = None,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
         self.objective = one_of(OBJECTIVES, objective, "VIPR objective")
-        self.context_features = context_features(detector)
+        self.context_features = context_features(detector, track_losses)
         n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(self.context_features)
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)

@@ -72,6 +72,11 @@ class OverlayTraining(TrainSettings):
         "detector inefficiencies (probability to lose an observed particle) "
         "the training jets are drawn with, one per jet; a context feature",
     )
+    track_losses: list[float] = setting(
+        [0.0],
+        "behind a detector, degraded trackers the training jets are drawn with, one per jet: the tracking "
+        "efficiency times 1 − track_loss; a context feature if any is above 0",
+    )
     passthrough_pt: float = setting(
         PASSTHROUGH_PT,
         "chs input: observed neutral particles above this pT [GeV] are passed through (pileup rarely makes one)",
@@ -104,6 +109,9 @@ class OverlayPrediction(PredictSettings):
     mu: float = setting(60.0, "nominal μ: each jet's interactions are Poisson(μ)")
     vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     inefficiency: float = setting(0.0, "probability that the detector loses an observed particle (the truth keeps it)")
+    track_loss: float = setting(
+        0.0, "behind a detector, a degraded tracker: the tracking efficiency times 1 − track_loss (truth alike)"
+    )
     detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))
     recluster: bool = setting(False, _RECLUSTER_HELP)
     target: str = setting(
@@ -148,7 +156,7 @@ def observe_block(settings: OverlayPrediction, pool: ak.Array, block: Block) -> 
     """The hard jets of a prediction block and their overlay (seeded by the block: every pileup task that
     predicts the same jets with the same seed sees the same observed jets)."""
     jets = read_hard_jets(settings.jets, entry_start=block.start, entry_stop=block.stop)
-    options = values_of(settings, "mu", "vertex_efficiency", "inefficiency", "recluster")
+    options = values_of(settings, "mu", "vertex_efficiency", "inefficiency", "track_loss", "recluster")
     detector = CONSTITUENT_DETECTORS[settings.detector]
     observed = overlay_pileup(
         jets, pool, seed=block.seed, detector=detector, event_baselines=detector is not None, **options
@@ -214,7 +222,8 @@ def training_overlay(
     jets: ak.Array, pool: ak.Array, settings: OverlayTraining, rng: np.random.Generator
 ) -> OverlaidJets:
     """An overlay of ``jets`` with the training laws: each jet's nominal μ (:func:`draw_training_mu`) and
-    inefficiency (one of ``settings.inefficiencies``), its interactions Poisson(μ)."""
+    inefficiency (one of ``settings.inefficiencies``) and, behind a detector, track loss (one of
+    ``settings.track_losses``), its interactions Poisson(μ)."""
     n = len(jets)
     mu = draw_training_mu(
         n,
@@ -226,6 +235,10 @@ def training_overlay(
         core_fraction=settings.mu_core_fraction,
     )
     lost = np.asarray(settings.inefficiencies, dtype=np.float64)[rng.integers(0, len(settings.inefficiencies), n)]
+    degraded = {}
+    if any(t > 0 for t in settings.track_losses):  # drawn only then: the overlays of other models stay as they were
+        losses = np.asarray(settings.track_losses, dtype=np.float64)
+        degraded["track_loss"] = losses[rng.integers(0, len(losses), n)]
     return overlay_pileup(
         jets,
         pool,
@@ -234,6 +247,7 @@ def training_overlay(
         radius=settings.radius,
         vertex_efficiency=settings.vertex_efficiency,
         inefficiency=lost,
+        **degraded,
         detector=CONSTITUENT_DETECTORS[settings.detector],
         recluster=settings.recluster,
     )
@@ -252,9 +266,11 @@ def check_prediction_input(model_settings: dict[str, Any], settings: OverlayPred
             raise HepgenInputError(
                 f"--{flag} {getattr(settings, name)}: the model was trained with --{flag} {trained_with}; predict with it"
             )
-    trained = model_settings.get("inefficiencies", [0.0])
-    if not min(trained) - 1e-9 <= settings.inefficiency <= max(trained) + 1e-9:
-        raise HepgenInputError(
-            f"--inefficiency {settings.inefficiency} is outside the inefficiencies the model trained "
-            f"with ({trained}): train with --inefficiencies covering it"
-        )
+    for name, trained_name in (("inefficiency", "inefficiencies"), ("track_loss", "track_losses")):
+        trained, value = model_settings.get(trained_name, [0.0]), getattr(settings, name)
+        if not min(trained) - 1e-9 <= value <= max(trained) + 1e-9:
+            flag, trained_flag = name.replace("_", "-"), trained_name.replace("_", "-")
+            raise HepgenInputError(
+                f"--{flag} {value} is outside the {trained_name.replace('_', ' ')} the model trained with "
+                f"({trained}): train with --{trained_flag} covering it"
+            )

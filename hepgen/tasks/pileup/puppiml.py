@@ -59,10 +59,11 @@ class PileupClassifierModel(ConfiguredModel):
         heads: int = 4,
         blocks: int = 3,
         detector: str = "none",
+        track_losses: list[float] | None = None,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
-        self.context_features = context_features(detector)
+        self.context_features = context_features(detector, track_losses)
         n_o, n_c = len(OBSERVED_FEATURES), len(self.context_features)
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.context_standardizer = MaskedStandardizer(n_c)
@@ -132,10 +133,16 @@ class PuppiMLTask(PileupTask):
 
     def training_data(self, settings: ClassifierTraining, model: PileupClassifierModel) -> TrainingData:
         train, val, _, pool = read_training_jets(settings)
-        model.fit_standardization(standardization_batch(train, pool, settings))
+        model.fit_standardization(standardization_batch(train, pool, settings, model.context_features))
 
         def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:  # the labels are in observed
-            batch = jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, index=index)
+            batch = jet_batch(
+                observed,
+                input=settings.input,
+                passthrough_pt=settings.passthrough_pt,
+                index=index,
+                context=model.context_features,
+            )
             batch.passthrough = None  # not a tensor: the classifier does not need it
             return batch.to_torch()
 
@@ -155,7 +162,10 @@ class PuppiMLTask(PileupTask):
         jets, observed = observe_block(settings, predictor.pool, block)
         model_input = predictor.model.saved_with.get("input", "observed")
         batch = jet_batch(
-            observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT)
+            observed,
+            input=model_input,
+            passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT),
+            context=predictor.model.context_features,
         )
         batch.passthrough = None
         probability = predictor.model.pileup_probability(batch.to_torch(settings.device)).cpu().numpy()

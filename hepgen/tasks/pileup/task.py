@@ -125,7 +125,7 @@ class PileupTask(Task):
     name = "pileup"
     Training, Prediction, Validation = PileupTraining, PileupPrediction, PileupValidation
     model_class, output_tree, block_size = VIPRModel, "VIPR", 32
-    group_name = "point (μ, inefficiency)"
+    group_name = "point (μ, inefficiency, track loss)"
     validator = "hepgen.validation.pileup:validate_pileup"
     #: The method's name in prediction files and the validation.
     method_name = "vipr"
@@ -149,7 +149,9 @@ class PileupTask(Task):
         train, val, _, pool = read_training_jets(settings)
         if not settings.init:  # a model started from another run keeps that run's standardisation
             generated = {"max_hard": settings.max_hard, "target": settings.target}
-            model.fit_standardization(standardization_batch(train, pool, settings, generated=generated))
+            model.fit_standardization(
+                standardization_batch(train, pool, settings, model.context_features, generated=generated)
+            )
         teacher = self._teacher(settings, model)
 
         def build(observed: OverlaidJets, index: np.ndarray, jets: ak.Array) -> JetBatch:
@@ -161,6 +163,7 @@ class PileupTask(Task):
                 max_hard=settings.max_hard,
                 index=index,
                 target=settings.target,
+                context=model.context_features,
             ).to_torch()
             if teacher is None:
                 return batch
@@ -215,6 +218,7 @@ class PileupTask(Task):
             "mu_core_fraction",
             "vertex_efficiency",
             "inefficiencies",
+            "track_losses",
             "detector",
             "recluster",
             "radius",
@@ -286,7 +290,10 @@ class PileupTask(Task):
         model_input = predictor.model.saved_with.get("input", "observed")
         generator = torch.Generator(device=settings.device).manual_seed(derive_seed(settings.seed, block.index, 1))
         batch = jet_batch(
-            observed, input=model_input, passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT)
+            observed,
+            input=model_input,
+            passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT),
+            context=predictor.model.context_features,
         )
         clouds, mask = predictor.model.sample(
             batch.to_torch(settings.device),
@@ -318,14 +325,13 @@ class PileupTask(Task):
         )
 
     def validation_groups(self, files: list[str]) -> dict[Any, list[str]]:
-        """Prediction files grouped by point (μ, inefficiency): the points are independent."""
+        """Prediction files grouped by point (μ, inefficiency, track loss): the points are independent."""
         from hepgen.io.writer import read_metadata
+        from hepgen.validation.pileup.load import point_of
 
-        groups: dict[tuple[float, float], list[str]] = {}
+        groups: dict[tuple[float, float, float], list[str]] = {}
         for path in files:
-            metadata = read_metadata(path)
-            point = (float(metadata.get("mu", float("nan"))), float(metadata.get("inefficiency", 0.0)))
-            groups.setdefault(point, []).append(os.fspath(path))
+            groups.setdefault(point_of(read_metadata(path)), []).append(os.fspath(path))
         return groups
 
     def validation_options(self, settings: PileupValidation) -> dict[str, Any]:

@@ -3,7 +3,7 @@ validation jets → score → calibrate → report → figures (:func:`validate_
 
 Input: the prediction files of ``hepgen predict pileup`` (VIPR: tree ``VIPR``, one row per (jet, posterior
 sample)) and of ``hepgen predict puppiml`` (the per-particle classifier: tree ``PuppiML``), each with the tree
-``Jets`` (the observed and truth constituents of each jet). Files are pooled by (μ, inefficiency) and method
+``Jets`` (the observed and truth constituents of each jet). Files are pooled by (μ, inefficiency, track loss) and method
 (the shards of one job); all methods of a point must describe the same observed jets (predict them with the
 same ``--jets``, ``--pileup``, ``--mu`` and ``--seed``).
 
@@ -130,7 +130,7 @@ def validate_pileup(
 def _tuning_points(
     points: list[PointPrediction], tuning_files: Sequence[str | os.PathLike]
 ) -> list[PointPrediction | None]:
-    """The tuning prediction of each point (the same μ and inefficiency), or None for all without tuning files."""
+    """The tuning prediction of each point (the same μ, inefficiency and track loss), or None for all without tuning files."""
     if not tuning_files:
         return [None] * len(points)
     from hepgen.errors import HepgenInputError

@@ -1,4 +1,4 @@
-"""One point (μ, inefficiency) of the pileup validation, step by step: split the jets, tune on the validation jets,
+"""One point (μ, inefficiency, track loss) of the pileup validation, step by step: split the jets, tune on the validation jets,
 take the posteriors, score and calibrate on the test jets."""
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def evaluate_point(
     metrics: dict[str, Any] = {
         "mu": point.mu,
         "inefficiency": point.inefficiency,
+        "track_loss": point.track_loss,
         "jets": point.n_jets,
         "empty_jets_skipped": empty,
         "validation_jets": int(len(val)),

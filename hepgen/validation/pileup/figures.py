@@ -113,8 +113,8 @@ def _distributions(
 def _scans(
     out: Path, points: list[PointPrediction], evaluated: list[dict[str, Any]], label_text: str, experiment: str | None
 ) -> None:
-    """Bias, resolution and W1/σ of every method against μ (the points without inefficiency), with errors."""
-    scanned = [(p, e) for p, e in zip(points, evaluated) if p.inefficiency == 0]
+    """Bias, resolution and W1/σ of every method against μ (the points of the nominal detector), with errors."""
+    scanned = [(p, e) for p, e in zip(points, evaluated) if p.nominal_detector]
     if scanned:
         mus = [p.mu for p, _ in scanned]
         methods = ordered({m for _, e in scanned for m in e["metrics"]["methods"]})

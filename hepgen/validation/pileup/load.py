@@ -1,4 +1,4 @@
-"""Pileup prediction files as points (μ, inefficiency): the truth and observed constituents of each jet, and every
+"""Pileup prediction files as points (μ, inefficiency, track loss): the truth and observed constituents of each jet, and every
 learned method's outputs, pooled over the shards of one job and checked to describe the same observed jets."""
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import numpy as np
 from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
 
-__all__ = ["PointPrediction", "load_pileup_predictions", "point_folder"]
+__all__ = ["PointPrediction", "load_pileup_predictions", "point_folder", "point_of"]
 
 _FIELDS = ("pt", "eta", "phi")
 
 
 @dataclass
 class PointPrediction:
-    """The jets of one point (μ, inefficiency): truth and observed constituents, and every learned method's outputs.
+    """The jets of one point (μ, inefficiency, track loss): truth and observed constituents, and every learned method's outputs.
 
     ``generated`` maps a VIPR method to its samples (``n_samples[method]`` consecutive rows per jet, jet-major);
     ``scores`` maps a classifier method to p(pileup) per observed particle. ``entry`` is the jet index ``[J]``.
@@ -32,6 +32,7 @@ class PointPrediction:
 
     mu: float
     inefficiency: float
+    track_loss: float
     files: list[str]
     entry: np.ndarray
     truth: ak.Array
@@ -49,13 +50,30 @@ class PointPrediction:
 
     @property
     def key(self) -> str:
-        """The point's name in metrics.json and figures: ``"60"``, or ``"60, 10% lost"`` with an inefficiency."""
-        return f"{self.mu:g}" if self.inefficiency == 0 else f"{self.mu:g}, {100 * self.inefficiency:g}% lost"
+        """The point's name in metrics.json and figures: ``"60"``, ``"60, 10% lost"`` with an inefficiency,
+        ``"60, 10% tracks lost"`` with a degraded tracker."""
+        lost = f", {100 * self.inefficiency:g}% lost" if self.inefficiency else ""
+        tracks = f", {100 * self.track_loss:g}% tracks lost" if self.track_loss else ""
+        return f"{self.mu:g}{lost}{tracks}"
+
+    @property
+    def nominal_detector(self) -> bool:
+        """Whether the point is a μ point of the nominal detector (no inefficiency, no track loss)."""
+        return self.inefficiency == 0 and self.track_loss == 0
 
 
 def point_folder(point: PointPrediction) -> str:
-    """A point's name in file and folder names: ``mu60``, ``mu60_10pct_lost``."""
-    return f"mu{point.key.replace(', ', '_').replace('% lost', 'pct_lost')}"
+    """A point's name in file and folder names: ``mu60``, ``mu60_10pct_lost``, ``mu60_10pct_tracks_lost``."""
+    return "mu" + point.key.replace(", ", "_").replace("% tracks lost", "pct_tracks_lost").replace("% lost", "pct_lost")
+
+
+def point_of(metadata: dict[str, Any]) -> tuple[float, float, float]:
+    """The point (μ, inefficiency, track loss) of a prediction file's metadata."""
+    return (
+        float(metadata.get("mu", np.nan)),
+        float(metadata.get("inefficiency", 0.0)),
+        float(metadata.get("track_loss", 0.0)),
+    )
 
 
 def _records(table: dict[str, Any], prefix: str, path: str, fields: Sequence[str] = _FIELDS) -> ak.Array:
@@ -119,8 +137,7 @@ def _read_one(path: str) -> tuple[tuple[float, float], str, dict[str, Any]]:
         if not np.array_equal(score_id["entry"], jet_id["entry"]):
             raise HepgenInputError(f"{path}: the 'PuppiML' and 'Jets' trees describe different jets")
         content["scores"] = scores["pileup_probability"]
-    point = (float(metadata.get("mu", np.nan)), float(metadata.get("inefficiency", 0.0)))
-    return point, method, content
+    return point_of(metadata), method, content
 
 
 def _sorted_by_entry(content: dict[str, Any]) -> dict[str, Any]:
@@ -155,15 +172,15 @@ def _join(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPrediction]:
-    """Read prediction files, pool them by point (μ, inefficiency) and method; sorted by point."""
+    """Read prediction files, pool them by point (μ, inefficiency, track loss) and method; sorted by point."""
     if not files:
         raise HepgenInputError("no prediction files given")
-    grouped: dict[tuple[float, float], dict[str, list[tuple[str, dict[str, Any]]]]] = {}
+    grouped: dict[tuple[float, float, float], dict[str, list[tuple[str, dict[str, Any]]]]] = {}
     for path in files:
         point, method, content = _read_one(os.fspath(path))
         grouped.setdefault(point, {}).setdefault(method, []).append((os.fspath(path), content))
     points = []
-    for (mu, inefficiency), methods in sorted(grouped.items()):
+    for (mu, inefficiency, track_loss), methods in sorted(grouped.items()):
         joined = {method: _join([c for _, c in parts]) for method, parts in methods.items()}
         first_method, first = next(iter(joined.items()))
         for method, content in joined.items():
@@ -174,11 +191,12 @@ def load_pileup_predictions(files: Sequence[str | os.PathLike]) -> list[PointPre
             if not same:
                 raise HepgenInputError(
                     f"μ = {mu:g}: the files of {method!r} and {first_method!r} describe different observed jets; predict "
-                    "every method with the same --jets, --pileup, --mu, --inefficiency and --seed"
+                    "every method with the same --jets, --pileup, --mu, --inefficiency, --track-loss and --seed"
                 )
         point = PointPrediction(
             mu,
             inefficiency,
+            track_loss,
             [p for parts in methods.values() for p, _ in parts],
             first["entry"],
             first["truth"],

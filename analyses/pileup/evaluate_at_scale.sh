@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The final numbers of the pileup study at scale (issue 27): every method on the test jets of each type (top, W, QCD;
-# 3 000 each, runs/pileup_samples/test_*.root) with the held-out test pool, at μ = 60 and 200 (POINTS), every
-# choice (SoftKiller, SoftDrop and PUPPI parameters, the classifier's threshold) made on the validation top jets
-# with the validation pool (--tune-pred); then `hepgen validate pileup` per jet type into
-# analyses/pileup/validation_study/<type>/. The sampler settings come from the validation jets too
-# (nfe_curve.py --split all --choose on val_top.root; STEPS and SAMPLER here).
+# The final numbers of the pileup study at scale (issue 27), every choice (SoftKiller, SoftDrop and PUPPI parameters,
+# the classifier's threshold) made on the validation top jets with the validation pool (--tune-pred); the sampler
+# settings come from the validation jets too (nfe_curve.py --split validation --choose on val_top.root; STEPS and
+# SAMPLER here). VIPR's point estimate is the median of its samples, fixed before any jet was looked at.
+#
+# 1. The study: every method on the test jets of each type (top, W, QCD; 3 000 each, runs/pileup_samples/test_*.root)
+#    with the held-out test pool at μ = 60 and 200 (POINTS) → analyses/pileup/validation_study/<type>/.
+# 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
+#    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/.
+# 3. Imperfect detection (LOSSY=0 skips it): the models trained on it (*_lossy_s1) at μ = 60 with 10 % of the observed
+#    tracks and towers lost, and with a tracker that finds 20 % fewer tracks, on the test top jets
+#    → analyses/pileup/validation_study/lossy/.
 #
 #   analyses/pileup/evaluate_at_scale.sh
 #
@@ -14,37 +20,71 @@
 #   ln -sf $PWD/runs/pileup_samples/{val_top,pool_val}.root /tmp/q/ && ln -sf $PWD/runs/pileup_samples/pool_val.root \
 #       /tmp/q/pool_test.root
 #   SAMPLES_DIR=/tmp/q VIPR=analyses/pileup/model_cms CLASSIFIER=analyses/pileup/classifier_cms MAX_EVENTS=40 \
-#       POINTS=60 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
+#       POINTS=60 SPREAD=0 LOSSY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
 #
-# CPU: VIPR ≈ 1.5 min per 200 jets × 8 samples × 50 Heun steps at μ = 60 on 2 cores, so ≈ 25 min per 3 000 test
-# jets and point; the classifier ≈ 1 min.
+# CPU (2 cores): VIPR ≈ 1.5 min per 200 jets × 8 samples × 50 Heun steps at μ = 60, so ≈ 25 min per 3 000 jets and
+# point (fewer with the sampler chosen on the validation jets); the classifier ≈ 1 min. All of it: ≈ 4 h at 50 steps.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 samples_dir=${SAMPLES_DIR:-runs/pileup_samples}
-vipr=${VIPR:-runs/pileup_study/vipr_edm_s1}
-classifier=${CLASSIFIER:-runs/pileup_study/puppiml_s1}
+runs=${RUNS:-runs/pileup_study}
 out=${OUT:-runs/pileup_eval_study}
 report=${REPORT:-analyses/pileup/validation_study}
 limit=()
 [[ -n "${MAX_EVENTS:-}" ]] && limit=(--max-events "$MAX_EVENTS")
-mkdir -p "$out"
-predict() {  # name jets pool mu
-  local name=$1 jets=$2 pool=$3 mu=$4
+val=("$samples_dir/val_top.root" "$samples_dir/pool_val.root")
+
+predict() {  # folder name jets pool mu classifier vipr(or -) extra-args...: the classifier's and VIPR's predictions
+  local folder=$1 name=$2 jets=$3 pool=$4 mu=$5 classifier=$6 vipr=$7
+  shift 7
+  mkdir -p "$folder"
   local common=(--jets "$jets" --pileup "$pool" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress
-                "${limit[@]}")
-  once "$out/${name}_puppiml_mu$mu.root" $hepgen predict puppiml --run "$classifier" "${common[@]}"
-  once "$out/${name}_vipr_mu$mu.root" $hepgen predict pileup --run "$vipr" "${common[@]}" \
+                "${limit[@]}" "$@")
+  once "$folder/${name}_puppiml_mu$mu.root" $hepgen predict puppiml --run "$classifier" "${common[@]}"
+  [[ "$vipr" == - ]] && return 0
+  once "$folder/${name}_vipr_mu$mu.root" $hepgen predict pileup --run "$vipr" "${common[@]}" \
       --samples "${SAMPLES:-8}" --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
 }
+validate() {  # folder report-folder test-prefix
+  $hepgen validate pileup --pred "$1/$3"_*.root --tune-pred "$1"/val_top_*.root --out "$2" --no-progress --overwrite
+}
+
+# 1. the study
+vipr=${VIPR:-$runs/vipr_edm_s1} classifier=${CLASSIFIER:-$runs/puppiml_s1}
 for mu in ${POINTS:-60 200}; do
-  predict val_top "$samples_dir/val_top.root" "$samples_dir/pool_val.root" "$mu"
+  predict "$out" val_top "${val[@]}" "$mu" "$classifier" -  # the tuning needs the classifier and the event's cuts
   for type in top w qcd; do
-    predict "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu"
+    predict "$out" "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu" "$classifier" "$vipr"
   done
 done
 for type in top w qcd; do
-  $hepgen validate pileup --pred "$out"/test_"$type"_*.root --tune-pred "$out"/val_top_*.root \
-      --out "$report/$type" --no-progress --overwrite
+  validate "$out" "$report/$type" "test_$type"
 done
+
+# 2. the seed spread at the smaller budget
+if [[ "${SPREAD:-1}" != 0 ]]; then
+  for seed in 1 2 3; do
+    folder="$out/spread_s$seed"
+    for mu in ${POINTS:-60 200}; do
+      predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s$seed" - --max-events "${SPREAD_JETS:-1000}"
+      predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
+          "$runs/spread_puppiml_s$seed" "$runs/spread_vipr_edm_s$seed" --max-events "${SPREAD_JETS:-1000}"
+    done
+    validate "$folder" "$report/spread_s$seed" test_top
+  done
+fi
+
+# 3. imperfect detection
+if [[ "${LOSSY:-1}" != 0 ]]; then
+  folder="$out/lossy"
+  for loss in "--inefficiency 0.1" "--track-loss 0.2"; do
+    read -r -a flags <<< "$loss"
+    tag="${flags[0]#--}${flags[1]}"
+    predict "$folder" "val_top_$tag" "${val[@]}" 60 "$runs/puppiml_lossy_s1" - "${flags[@]}"
+    predict "$folder" "test_top_$tag" "$samples_dir/test_top.root" "$samples_dir/pool_test.root" 60 \
+        "$runs/puppiml_lossy_s1" "$runs/vipr_edm_lossy_s1" "${flags[@]}"
+  done
+  validate "$folder" "$report/lossy" test_top
+fi

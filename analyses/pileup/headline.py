@@ -166,7 +166,39 @@ def report(path: str | Path, heading: str = "###") -> str:
     return "\n\n".join(parts)
 
 
-def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "###") -> None:
+def spread_table(paths: list[str | Path], methods: tuple[str, ...] = (VIPR, "puppiml")) -> str:
+    """The seed spread of the learned methods: per point and observable (mass at every μ, the substructure at μ = 60)
+    the resolution of each seed's model on the same jets, their mean and standard deviation (n − 1) over seeds."""
+    runs = [_ordered_points(json.loads(Path(p).read_text())["per_mu"]) for p in paths]
+    columns = [(mu, "mass") for mu in runs[0]] + [("60", name) for name in SUBSTRUCTURE if "60" in runs[0]]
+    lines = [
+        "| method | " + " | ".join(f"{name} at μ = {mu}" for mu, name in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for method in methods:
+        cells = []
+        for mu, name in columns:
+            values = [run[mu]["methods"][method][name]["resolution"] for run in runs if method in run[mu]["methods"]]
+            if len(values) < 2:
+                cells.append("–")
+                continue
+            mean = sum(values) / len(values)
+            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            cells.append(f"{mean:.3f} ± {std:.3f} ({' / '.join(f'{v:.3f}' for v in values)})")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    jets = next(iter(runs[0].values()))["test_jets"]
+    return (
+        f"Resolution over {len(runs)} training seeds, each on the same {jets} test jets: mean ± standard deviation "
+        "over seeds (each seed's value)\n\n" + "\n".join(lines)
+    )
+
+
+def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "###", *more: str) -> None:
+    """``headline.py METRICS [HEADING]``: the report of one validation; ``headline.py spread M1 M2 M3 ...``: the seed
+    spread of several (one per seed)."""
+    if path == "spread":
+        print(spread_table([heading, *more]))
+        return
     print(report(path, heading))
 
 

@@ -1,0 +1,66 @@
+"""The pileup study's analysis scripts (analyses/pileup/): the samples-per-jet study against a hand computation on a
+posterior whose answer is known, and the seed-spread table against a hand-computed mean and spread."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+
+PILEUP = Path(__file__).resolve().parents[2] / "analyses" / "pileup"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, PILEUP / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_median_of_more_samples_is_sharper_and_a_calibrated_posterior_stays_calibrated():
+    spj = _script("samples_per_jet")
+    assert spj.sample_counts(64) == [1, 2, 4, 8, 16, 32, 64] and spj.sample_counts(12) == [1, 2, 4, 8, 12]
+    rng = np.random.default_rng(7)
+    jets, samples_per_jet, sigma = 4000, 64, 0.05
+    centre = rng.uniform(50, 200, jets)  # each jet's posterior is N(centre, (σ·centre)²); the truth is drawn from it
+    truth = centre * (1 + sigma * rng.normal(size=jets))
+    samples = centre[:, None] * (1 + sigma * rng.normal(size=(jets, samples_per_jet)))
+    rows = spj.per_sample_count(samples, truth, resamples=50)
+    by_k = {r["samples"]: r for r in rows}
+    # hand computation: median of k samples minus an independent draw, relative to the truth (≈ centre): the spread
+    # is σ·√(1 + v_k) with v_1 = 1 and v_k ≈ π/(2k) for the median of k normal samples (v_64 = 0.0245)
+    expected = {1: sigma * np.sqrt(2.0), 64: sigma * np.sqrt(1 + np.pi / (2 * 64))}
+    for k, value in expected.items():
+        assert abs(by_k[k]["resolution"] - value) < 5 * by_k[k]["resolution_err"] + 0.01 * value, (k, by_k[k])
+    assert by_k[1]["paired_to_all"]["difference"] > 5 * by_k[1]["paired_to_all"]["error"]
+    for k in (2, 8, 64):  # calibrated at every k, coverage within 5 binomial errors of 0.683
+        calibration = by_k[k]["calibration"]
+        assert abs(calibration["coverage_68"] - 0.683) < 5 * calibration["coverage_68_error"], (k, calibration)
+    assert "calibration" not in by_k[1]
+    # a posterior twice too narrow: the miss shows at 64 samples, and few samples blur it toward nominal
+    narrow = centre[:, None] * (1 + 0.5 * sigma * rng.normal(size=(jets, samples_per_jet)))
+    by_k = {r["samples"]: r for r in spj.per_sample_count(narrow, truth, resamples=10)}
+    # hand computation: the 68.3 % central interval of N(0, σ/2) is ±0.5006σ; it holds a truth drawn from N(0, σ)
+    # with probability P(|z| < 0.5006) = 0.383 (binomial error on 4 000 jets 0.008; 64 samples blur it a little)
+    assert abs(by_k[64]["calibration"]["coverage_68"] - 0.383) < 0.04
+    assert by_k[64]["calibration"]["verdict"] == "over-confident"
+    assert by_k[2]["calibration"]["coverage_68"] > by_k[64]["calibration"]["coverage_68"] + 0.1
+
+
+def test_the_seed_spread_table_is_the_mean_and_standard_deviation_over_seeds(tmp_path):
+    headline = _script("headline")
+    paths = []
+    for seed, (vipr, classifier) in enumerate([(0.10, 0.03), (0.12, 0.03), (0.11, 0.05)]):
+        entry = {"test_jets": 1000, "methods": {}}
+        for method, value in (("vipr", vipr), ("puppiml", classifier)):
+            entry["methods"][method] = {n: {"resolution": value} for n in ("mass", "tau21", "tau32", "d2")}
+        path = tmp_path / f"s{seed}.json"
+        path.write_text(json.dumps({"per_mu": {"60": entry}}))
+        paths.append(path)
+    table = headline.spread_table(paths)
+    # hand computation: mean 0.11, sample standard deviation 0.01 (VIPR); 0.0367 and 0.0115 (the classifier)
+    assert "| vipr | 0.110 ± 0.010 (0.100 / 0.120 / 0.110) |" in table
+    assert "| puppiml | 0.037 ± 0.012 (0.030 / 0.030 / 0.050) |" in table
+    assert "1000 test jets" in table

@@ -58,7 +58,11 @@ def _rotation(axis: int, angle: np.ndarray) -> np.ndarray:
 
 
 def neutrino_ellipse(
-    b: np.ndarray, lepton: np.ndarray, *, top_mass: float | np.ndarray = TOP_MASS, w_mass: float = W_MASS
+    b: np.ndarray,
+    lepton: np.ndarray,
+    *,
+    top_mass: float | np.ndarray = TOP_MASS,
+    w_mass: float | np.ndarray = W_MASS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ellipse of neutrino momenta of t → bℓν: ``H`` ``[B, 3, 3]`` with ν(t) = H (cos t, sin t, 1) for every t,
     and whether the ellipse exists ``[B]`` (m_t and m_W reachable with this b and lepton; H is zero-sized otherwise).
@@ -172,17 +176,20 @@ def ellipse_method(
     met: np.ndarray,
     *,
     top_mass: float = TOP_MASS,
-    w_mass: float = W_MASS,
+    w_mass: float | np.ndarray = W_MASS,
+    w_mass_bar: float | np.ndarray | None = None,
     tolerance: float = 1e-6,
 ) -> DileptonSolutions:
     """The analytic neutrino pairs of dilepton tt̄ (``b`` with ``lepton`` from the top, ``bbar`` with ``lepton_bar``
     from the antitop; four-momenta ``[B, 4]``; ``met`` (px, py) ``[B, 2]``): every (ν, ν̄) on both mass ellipses
-    with ν⊥ + ν̄⊥ = MET, up to four per event, the smallest-m(tt̄) pair chosen. An event fails when an ellipse does not
-    exist or the two do not meet (``tolerance``: the largest relative imaginary part of a root taken as real)."""
+    with ν⊥ + ν̄⊥ = MET, up to four per event, the smallest-m(tt̄) pair chosen. ``w_mass`` (and ``w_mass_bar`` for the
+    antitop's W, default the same) may be one per event ``[B]``. An event fails when an ellipse does not exist or the
+    two do not meet (``tolerance``: the largest relative imaginary part of a root taken as real)."""
     b, lepton, bbar, lepton_bar = (np.asarray(x, dtype=np.float64) for x in (b, lepton, bbar, lepton_bar))
     met = np.asarray(met, dtype=np.float64)
     h1, ok1 = neutrino_ellipse(b, lepton, top_mass=top_mass, w_mass=w_mass)
-    h2, ok2 = neutrino_ellipse(bbar, lepton_bar, top_mass=top_mass, w_mass=w_mass)
+    w_bar = w_mass if w_mass_bar is None else w_mass_bar
+    h2, ok2 = neutrino_ellipse(bbar, lepton_bar, top_mass=top_mass, w_mass=w_bar)
     exists = ok1 & ok2
     n = len(b)
     h1p, h2p = _transverse(h1), _transverse(h2)

@@ -11,7 +11,8 @@ For every ordered pair of jets taken as (b, b̄) — ℓ⁺ with b, ℓ⁻ with 
 * the analytic solution (:func:`~hepgen.physics.dilepton_neutrinos.ellipse_method`, the smallest-m(tt̄) pair) is
   weighted by w = p(m(ℓ⁺b)) · p(m(ℓ⁻b̄)), the true m(ℓb) density at the smeared objects.
 
-The pair's answer is the w-weighted mean of ν and ν̄, its weight Σw. Among the pairs with an answer, those with more
+The pair's answer is the w-weighted mean of ν and ν̄ (and of the smeared b and b̄: the jets corrected to the b
+quarks, which the tt̄ observables are built from, as CMS builds the tops from the weighted mean), its weight Σw. Among the pairs with an answer, those with more
 b-tagged jets win (2, then 1, then 0), then the larger Σw. The templates come from training events
 (:meth:`SmearingTemplates.from_events`: jets matched to the generator's b quarks, the generator's leptons and W
 masses). Everything is vectorised over events, pairs and trials; the random numbers come from one seed.
@@ -106,11 +107,15 @@ class SmearingTemplates:
 
 @dataclass
 class KinRecoResult:
-    """Per event: ``nu``, ``nubar`` (px, py, pz) ``[B, 3]`` (NaN where not answered), the jets taken as b and b̄
-    ``b_index`` ``[B, 2]`` (−1: none), their b-tags ``n_btags`` ``[B]`` and the summed weight ``weight`` ``[B]``."""
+    """Per event: ``nu``, ``nubar`` (px, py, pz) ``[B, 3]`` and the b and b̄ they go with, ``b``, ``bbar`` ``[B, 4]``
+    (the weighted means of the smeared jets: the jets' energies corrected to the b quarks'; NaN where not answered),
+    the jets taken as b and b̄ ``b_index`` ``[B, 2]`` (−1: none), their b-tags ``n_btags`` ``[B]`` and the summed
+    weight ``weight`` ``[B]``."""
 
     nu: np.ndarray
     nubar: np.ndarray
+    b: np.ndarray
+    bbar: np.ndarray
     b_index: np.ndarray
     n_btags: np.ndarray
     weight: np.ndarray
@@ -168,7 +173,7 @@ def kinematic_reconstruction(
     leptons, jets, met = (np.asarray(a, np.float64) for a in (leptons, jets, met))
     n = len(leptons)
     result = KinRecoResult(
-        np.full((n, 3), np.nan), np.full((n, 3), np.nan), np.full((n, 2), -1), np.zeros(n, np.int64), np.zeros(n)
+        *(np.full((n, k), np.nan) for k in (3, 3, 4, 4)), np.full((n, 2), -1), np.zeros(n, np.int64), np.zeros(n)
     )
     candidates = _candidates(np.asarray(btag), jets, np.asarray(mask, bool), max_jets)
     j = candidates.shape[1]
@@ -232,10 +237,11 @@ def _reconstruct_chunk(
     weight = np.where(solutions.failed, 0.0, weight)
     nu, nubar = np.nan_to_num(solutions.chosen_nu), np.nan_to_num(solutions.chosen_nubar)
     total = np.bincount(combo, weights=weight, minlength=len(pair_event))
-    mean_nu = np.stack([np.bincount(combo, weights=weight * nu[:, k], minlength=len(pair_event)) for k in range(3)], 1)
-    mean_nubar = np.stack(
-        [np.bincount(combo, weights=weight * nubar[:, k], minlength=len(pair_event)) for k in range(3)], 1
-    )
+
+    def weighted_sum(values: np.ndarray) -> np.ndarray:  # per usable pair, Σ w · values ``[pairs, k]``
+        return np.stack([np.bincount(combo, weights=weight * v, minlength=len(pair_event)) for v in values.T], 1)
+
+    sums = {"nu": weighted_sum(nu), "nubar": weighted_sum(nubar), "b": weighted_sum(b_s), "bbar": weighted_sum(bbar_s)}
     # per event: the most b-tags among the pairs with an answer, then the largest summed weight
     global_event = rows[pair_event]
     tags = btag[global_event, i_b[pair_event, pair_index]] + btag[global_event, i_bbar[pair_event, pair_index]]
@@ -247,7 +253,7 @@ def _reconstruct_chunk(
     c = c[total[c] > 0]
     target = rows[pair_event[c]]
     result.weight[target] = total[c]
-    result.nu[target] = mean_nu[c] / total[c, None]
-    result.nubar[target] = mean_nubar[c] / total[c, None]
+    for name, summed in sums.items():
+        getattr(result, name)[target] = summed[c] / total[c, None]
     result.n_btags[target] = tags[c]
     result.b_index[target] = np.stack([i_b[pair_event[c], pair_index[c]], i_bbar[pair_event[c], pair_index[c]]], 1)

@@ -49,9 +49,7 @@ def templates_from_events(events: Events) -> SmearingTemplates:
     )
 
 
-def kinreco_of_arrays(
-    arrays: DineutrinoArrays, templates: SmearingTemplates, *, seed: int, **options
-) -> KinRecoResult:
+def kinreco_of_arrays(arrays: DineutrinoArrays, templates: SmearingTemplates, *, seed: int, **options) -> KinRecoResult:
     """The smeared kinematic reconstruction of a block's events (``options``: ``trials``, ``max_jets``,
     ``mlb_max``)."""
     return kinematic_reconstruction(

@@ -1,7 +1,8 @@
 """``hepgen train|predict|validate dineutrino``: the settings, the loss and the prediction file of the dilepton task.
 
 The prediction file (tree ``Dineutrino``, one row per usable event): ``point`` (ν, ν̄) (px, py, pz) ``[B, 2, 3]``
-(the flow's posterior median; 0 where a classical method found no solution) and ``answered`` ``[B]``; for the flow
+(the flow's posterior median; 0 where a classical method found no solution: the ellipse method, Neutrino
+Weighting, the smeared kinematic reconstruction ``kinreco``) and ``answered`` ``[B]``; for the flow
 ``samples`` ``[B, S, 2, 3]``; ``b_p4`` ``[B, 2, 4]`` the jets taken as the top's and the antitop's b (the pairing
 each method prefers: the classical methods' own choice, for the flow :func:`~hepgen.tasks.dineutrino.classical.
 flow_pairing`); ``leptons_p4`` (ℓ⁺, ℓ⁻); and when known ``truth`` ``[B, 2, 3]`` and the true tt̄ observables
@@ -18,11 +19,14 @@ import torch
 from torch import Tensor
 
 from hepgen.errors import HepgenInputError
+from hepgen.io import read
 from hepgen.io.events import Events
+from hepgen.physics.dilepton_kinreco import KINRECO_MAX_JETS, KINRECO_TRIALS, SmearingTemplates
 from hepgen.physics.dilepton_neutrinos import solve_with_pairings
 from hepgen.tasks.base import Block, BlockOutput
 from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4, flow_pairing
 from hepgen.tasks.dineutrino.features import INPUT_SETS, DineutrinoArrays, dineutrino_arrays, targets_to_momenta
+from hepgen.tasks.dineutrino.kinreco import kinreco_of_arrays, templates_from_events
 from hepgen.tasks.dineutrino.model import DineutrinoModel
 from hepgen.tasks.events import EventPrediction, EventTask, EventTraining, EventValidation, classical_method
 from hepgen.tasks.settings import redefault, setting
@@ -47,12 +51,21 @@ class DineutrinoTraining(EventTraining):
 class DineutrinoPrediction(EventPrediction):
     """``hepgen predict dineutrino``: both neutrinos for every usable event, by a trained flow or a classical method."""
 
-    method: str | None = classical_method(tuple(CLASSICAL_METHODS))
+    method: str | None = classical_method((*CLASSICAL_METHODS, "kinreco"))
     schema: str = redefault(EventPrediction, "schema", "hepgen-ttbar-dilepton")
+    templates: list[str] = setting(
+        [],
+        "kinreco: training events (hepgen generate ttbar-dilepton, with the truth) its resolution, W-mass and m(ℓb) "
+        "templates come from",
+        metavar="FILE",
+    )
+    smearings: int = setting(KINRECO_TRIALS, "kinreco: smearings per (b, b̄) pair")
+    kinreco_jets: int = setting(KINRECO_MAX_JETS, "kinreco: the leading jets (b-tagged first) tried as b and b̄")
 
 
 class DineutrinoTask(EventTask):
-    """Both neutrinos of dilepton tt̄: a flow against the ellipse method and Neutrino Weighting."""
+    """Both neutrinos of dilepton tt̄: a flow against the ellipse method, the smeared kinematic reconstruction and
+    Neutrino Weighting."""
 
     name, output_tree = "dineutrino", "Dineutrino"
     Training, Prediction, Validation = DineutrinoTraining, DineutrinoPrediction, EventValidation
@@ -71,13 +84,20 @@ class DineutrinoTask(EventTask):
         objects, masks, target = batch
         return {"nll": model.loss(objects, masks, target)}
 
-    def load_predictor(self, settings: DineutrinoPrediction) -> DineutrinoModel | str:
-        """The trained model of ``--run``, or the name of the classical method of ``--method``."""
+    def load_predictor(self, settings: DineutrinoPrediction) -> DineutrinoModel | SmearingTemplates | str:
+        """The trained model of ``--run``, the templates of ``--method kinreco`` (from ``--templates``), or the name
+        of another classical method."""
         if (settings.run is None) == (settings.method is None) or settings.onnx:
-            raise HepgenInputError("give either a trained --run or --method ellipse|weighting")
+            raise HepgenInputError("give either a trained --run or --method ellipse|weighting|kinreco")
+        if settings.method == "kinreco":
+            if not settings.templates:
+                raise HepgenInputError("--method kinreco needs --templates: training events with the truth")
+            return templates_from_events(read(settings.templates, settings.schema))
         return settings.method if settings.method is not None else super().load_predictor(settings)
 
-    def prediction_metadata(self, predictor: DineutrinoModel | str, settings: DineutrinoPrediction) -> dict[str, Any]:
+    def prediction_metadata(self, predictor: Any, settings: DineutrinoPrediction) -> dict[str, Any]:
+        if isinstance(predictor, SmearingTemplates):
+            return {"method": "kinreco", "smearings": settings.smearings, "kinreco_jets": settings.kinreco_jets}
         return {"method": predictor if isinstance(predictor, str) else "flow"}
 
     def predict_block(
@@ -85,12 +105,20 @@ class DineutrinoTask(EventTask):
     ) -> BlockOutput:
         """Both neutrinos of one block's usable events (see the module docstring for the branches)."""
         events = self.read_block(settings, block)
-        arrays = dineutrino_arrays(events, inputs="basic" if isinstance(predictor, str) else predictor.config["inputs"])
+        inputs = predictor.config["inputs"] if isinstance(predictor, DineutrinoModel) else "basic"
+        arrays = dineutrino_arrays(events, inputs=inputs)
         b_pair = b_candidates_p4(arrays)
         leptons = arrays.leptons_p4.astype(np.float64)
         met = arrays.objects["met"][:, 0].astype(np.float64)
         outputs: dict[str, np.ndarray] = {}
-        if isinstance(predictor, str):
+        if isinstance(predictor, SmearingTemplates):
+            options = {"trials": settings.smearings, "max_jets": settings.kinreco_jets}
+            result = kinreco_of_arrays(arrays, predictor, seed=block.seed, **options)
+            point = np.nan_to_num(np.stack([result.nu, result.nubar], axis=1))  # 0 where not answered
+            outputs["answered"] = result.answered
+            corrected = np.stack([result.b, result.bbar], axis=1)  # the jets' weighted smearings: b-quark energies
+            ordered = np.where(result.answered[:, None, None], corrected, b_pair)
+        elif isinstance(predictor, str):
             solutions, pairing = solve_with_pairings(
                 CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met
             )

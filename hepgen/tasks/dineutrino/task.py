@@ -21,8 +21,8 @@ from torch import Tensor
 from hepgen.errors import HepgenInputError
 from hepgen.io import read
 from hepgen.io.events import Events
-from hepgen.physics.dilepton_kinreco import KINRECO_MAX_JETS, KINRECO_TRIALS, SmearingTemplates
-from hepgen.physics.dilepton_neutrinos import solve_with_pairings
+from hepgen.physics.dilepton_kinreco import KINRECO_MAX_JETS, KINRECO_TRIALS, MLB_MAX, SmearingTemplates
+from hepgen.physics.dilepton_neutrinos import NW_ETA_GRID, NW_MET_RESOLUTION, NW_TOP_MASSES, solve_with_pairings
 from hepgen.tasks.base import Block, BlockOutput
 from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4, flow_pairing
 from hepgen.tasks.dineutrino.features import INPUT_SETS, DineutrinoArrays, dineutrino_arrays, targets_to_momenta
@@ -60,7 +60,27 @@ class DineutrinoPrediction(EventPrediction):
         metavar="FILE",
     )
     smearings: int = setting(KINRECO_TRIALS, "kinreco: smearings per (b, b̄) pair")
+    weighting_met_resolution: float = setting(NW_MET_RESOLUTION, "weighting: the MET resolution σ of the weight [GeV]")
+    weighting_eta_max: float = setting(2.5, "weighting: the neutrino η grid spans ±eta_max ...")
+    weighting_eta_points: int = setting(len(NW_ETA_GRID), "... in this many points")
+    weighting_top_masses: list[float] = setting(
+        [float(m) for m in NW_TOP_MASSES], "weighting: the top masses scanned [GeV]", metavar="GEV"
+    )
     kinreco_jets: int = setting(KINRECO_MAX_JETS, "kinreco: the leading jets (b-tagged first) tried as b and b̄")
+    kinreco_mlb_max: float = setting(MLB_MAX, "kinreco: pairs with m(ℓb) above this [GeV] are not tried")
+
+
+def weighting_options(settings: DineutrinoPrediction) -> dict[str, Any]:
+    """Neutrino Weighting's keyword arguments (:func:`~hepgen.physics.dilepton_neutrinos.neutrino_weighting`) from
+    the prediction settings."""
+    if settings.weighting_eta_points < 2 or not settings.weighting_top_masses or settings.weighting_met_resolution <= 0:
+        raise HepgenInputError("weighting needs ≥ 2 η points, ≥ 1 top mass and a positive MET resolution")
+    eta = settings.weighting_eta_max
+    return {
+        "etas": np.linspace(-eta, eta, settings.weighting_eta_points),
+        "top_masses": np.asarray(settings.weighting_top_masses, dtype=np.float64),
+        "met_resolution": settings.weighting_met_resolution,
+    }
 
 
 class DineutrinoTask(EventTask):
@@ -97,7 +117,7 @@ class DineutrinoTask(EventTask):
 
     def prediction_metadata(self, predictor: Any, settings: DineutrinoPrediction) -> dict[str, Any]:
         if isinstance(predictor, SmearingTemplates):
-            return {"method": "kinreco", "smearings": settings.smearings, "kinreco_jets": settings.kinreco_jets}
+            return {"method": "kinreco"}
         return {"method": predictor if isinstance(predictor, str) else "flow"}
 
     def predict_block(
@@ -112,15 +132,20 @@ class DineutrinoTask(EventTask):
         met = arrays.objects["met"][:, 0].astype(np.float64)
         outputs: dict[str, np.ndarray] = {}
         if isinstance(predictor, SmearingTemplates):
-            options = {"trials": settings.smearings, "max_jets": settings.kinreco_jets}
+            options = {
+                "trials": settings.smearings,
+                "max_jets": settings.kinreco_jets,
+                "mlb_max": settings.kinreco_mlb_max,
+            }
             result = kinreco_of_arrays(arrays, predictor, seed=block.seed, **options)
             point = np.nan_to_num(np.stack([result.nu, result.nubar], axis=1))  # 0 where not answered
             outputs["answered"] = result.answered
             corrected = np.stack([result.b, result.bbar], axis=1)  # the jets' weighted smearings: b-quark energies
             ordered = np.where(result.answered[:, None, None], corrected, b_pair)
         elif isinstance(predictor, str):
+            options = weighting_options(settings) if predictor == "weighting" else {}
             solutions, pairing = solve_with_pairings(
-                CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met
+                CLASSICAL_METHODS[predictor], b_pair, leptons[:, 0], leptons[:, 1], met, **options
             )
             point = np.nan_to_num(np.stack([solutions.chosen_nu, solutions.chosen_nubar], axis=1))  # 0 where failed
             outputs["answered"] = ~solutions.failed

@@ -1,5 +1,5 @@
-"""The pileup README's tables are what ``analyses/pileup/headline.py`` prints from the committed ``metrics.json`` (so
-no number there is typed by hand)."""
+"""The READMEs' tables are what the analyses' scripts print from the committed metrics (``headline.py`` for the pileup
+study, ``targets.py`` for the dilepton targets), so no number there is typed by hand."""
 
 from __future__ import annotations
 
@@ -27,4 +27,17 @@ def test_the_tables_of_the_readme_are_generated(validation, heading):
     readme = (PILEUP / "README.md").read_text()
     assert report in readme, (
         f"regenerate with: .venv/bin/python analyses/pileup/headline.py {validation}/metrics.json '####'"
+    )
+
+
+def test_the_dilepton_target_table_of_the_readme_is_generated(capsys, monkeypatch):
+    dineutrino = ROOT / "analyses" / "dineutrino"
+    spec = importlib.util.spec_from_file_location("targets", dineutrino / "targets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr("sys.argv", ["targets.py", "--method", "flow (flow_constrained)"])
+    module.main()
+    table = capsys.readouterr().out.strip()
+    assert table in (dineutrino / "README.md").read_text(), (
+        'regenerate with: .venv/bin/python analyses/dineutrino/targets.py --method "flow (flow_constrained)"'
     )

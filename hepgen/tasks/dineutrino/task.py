@@ -154,7 +154,7 @@ class DineutrinoTask(EventTask):
             samples = self._flow_samples(predictor, arrays, settings, block)
             point = np.median(samples, axis=1)
             outputs["samples"] = samples.astype(np.float32)
-            outputs["answered"] = np.ones(len(arrays), bool)  # a sampled posterior for every event, by construction
+            outputs["answered"] = np.isfinite(samples).all(axis=(1, 2, 3))  # a posterior whose samples are all finite
             ordered = flow_pairing(b_pair, leptons, samples)
         outputs["point"] = point.astype(np.float32)
         outputs["b_p4"] = ordered.astype(np.float32)

@@ -34,7 +34,14 @@ from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resoluti
 from hepgen.validation.report import ValidationOptions, publish
 from hepgen.validation.tables import calibration_table, cell, value_with_error
 
-__all__ = ["OBSERVABLES", "COMPONENTS", "validate_dineutrino", "sample_ttbar_masses", "evaluate_method"]
+__all__ = [
+    "OBSERVABLES",
+    "COMPONENTS",
+    "validate_dineutrino",
+    "sample_ttbar_masses",
+    "evaluate_method",
+    "method_observables",
+]
 
 #: The tt̄ observables and whether their residual is relative (x/x_true − 1) or absolute.
 OBSERVABLES = {"m_ttbar": "relative", "top_pt": "relative", "cos_theta_plus": "absolute", "cos_theta_minus": "absolute"}
@@ -51,10 +58,12 @@ _EDGES = {
 }
 
 
-def _observables(outputs: dict[str, Any], point: np.ndarray) -> dict[str, np.ndarray]:
-    """The tt̄ observables of a method's answer: of its neutrinos ``point`` ``[B, 2, 3]``, or for a posterior the
-    median over its samples of each sample's observable (the observables of the median neutrinos are biased: the
-    component-wise median shortens the neutrinos)."""
+def method_observables(outputs: dict[str, Any], point: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The tt̄ observables ``{name: [B]}`` of a method's answer (a prediction file's outputs): of its neutrinos
+    ``point`` ``[B, 2, 3]`` (default: the file's, 0 where not answered), or for a posterior the median over its samples
+    of each sample's observable (the observables of the median neutrinos are biased: the component-wise median
+    shortens the neutrinos)."""
+    point = np.nan_to_num(outputs["point"].astype(np.float64)) if point is None else point
     b, leptons = outputs["b_p4"].astype(np.float64), outputs["leptons_p4"].astype(np.float64)
     if "samples" not in outputs:
         return ttbar_observables(b[:, 0], leptons[:, 0], point[:, 0], b[:, 1], leptons[:, 1], point[:, 1])
@@ -125,7 +134,7 @@ def evaluate_method(
     """One method's residuals (every neutrino component and observable), its histograms and, for a posterior, its
     calibration: ``{"residuals", "entry", "histograms"}`` (a unit of work on a cluster)."""
     point = outputs["point"].astype(np.float64)
-    observables = _observables(outputs, np.nan_to_num(point))  # 0 where a method failed: those events are not scored
+    observables = method_observables(outputs, np.nan_to_num(point))  # 0 where a method failed: not scored
     residuals = {
         **{c: point[:, i, j] - truth[:, i, j] for c, i, j in COMPONENTS},
         **{k: _residual(kind, observables[k], truth_obs[k]) for k, kind in OBSERVABLES.items()},

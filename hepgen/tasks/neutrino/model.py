@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch.distributions import AffineTransform, Distribution, TransformedDistribution
 
 from hepgen.errors import HepgenInputError, one_of
+from hepgen.models.assignment import assignment_mlp, known_cross_entropy, masked_jet_logits, uncertainty_weighted
 from hepgen.models.configured import ConfiguredModel
 from hepgen.models.regressors import FlowHead, make_head
 from hepgen.nn import MaskedStandardizer, ObjectSetEncoder
@@ -73,7 +74,7 @@ class NeutrinoModel(ConfiguredModel):
             options["components"] = mdn_components
         self.head = make_head(head, dim, len(TARGETS), **options)
         if assignment:
-            self.assignment_head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))
+            self.assignment_head = assignment_mlp(dim)
             # log σ² of the assignment's loss (Kendall et al. 2018)
             self.log_variance = nn.Parameter(torch.zeros(()))
 
@@ -105,9 +106,8 @@ class NeutrinoModel(ConfiguredModel):
         return self.head(self.encode(objects, masks))
 
     def _assignment_logits(self, tokens: Tensor, masks: dict[str, Tensor]) -> Tensor:
-        n_jets = masks["jets"].shape[1]
-        logits = self.assignment_head(tokens[:, 1 : 1 + n_jets]).squeeze(-1)  # the jet tokens follow the lepton's
-        return logits.masked_fill(~masks["jets"], float("-inf"))
+        n_jets = masks["jets"].shape[1]  # the jet tokens follow the lepton's
+        return masked_jet_logits(self.assignment_head, tokens[:, 1 : 1 + n_jets], masks["jets"]).squeeze(-1)
 
     def losses(
         self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor, b_jet: Tensor | None = None
@@ -118,15 +118,9 @@ class NeutrinoModel(ConfiguredModel):
         nll = -self.head(self.encoder.pool(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
         if not self.has_assignment:
             return {"nll": nll}
-        logits = self._assignment_logits(tokens, masks)
-        known = b_jet >= 0
-        ce = (
-            nn.functional.cross_entropy(logits[known], b_jet[known], reduction="sum") / known.sum().clamp_min(1)
-            if known.any()
-            else logits.sum() * 0.0
-        )
+        ce = known_cross_entropy(self._assignment_logits(tokens, masks), b_jet)
         s = self.log_variance
-        weighted = nll + torch.exp(-s) * ce + 0.5 * s  # a classification's uncertainty weight: e^{−s} CE + ½ s
+        weighted = uncertainty_weighted(nll, ce, s)
         return {"nll": nll, "assignment": ce, "assignment_log_variance": s.detach(), "weighted": weighted}
 
     def loss(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor) -> Tensor:

@@ -41,6 +41,7 @@ __all__ = [
     "sample_ttbar_masses",
     "evaluate_method",
     "method_observables",
+    "sample_b_jets",
 ]
 
 #: The tt̄ observables and whether their residual is relative (x/x_true − 1) or absolute.
@@ -69,15 +70,28 @@ def method_observables(outputs: dict[str, Any], point: np.ndarray | None = None)
         return ttbar_observables(b[:, 0], leptons[:, 0], point[:, 0], b[:, 1], leptons[:, 1], point[:, 1])
     samples = outputs["samples"].astype(np.float64)  # [B, S, 2, 3]
     n, s = samples.shape[:2]
+    b_samples = sample_b_jets(outputs).reshape(n * s, 2, 4)
 
     def rep(x):
         return np.repeat(x, s, axis=0)
 
     flat = samples.reshape(n * s, 2, 3)
     per_sample = ttbar_observables(
-        rep(b[:, 0]), rep(leptons[:, 0]), flat[:, 0], rep(b[:, 1]), rep(leptons[:, 1]), flat[:, 1]
+        b_samples[:, 0], rep(leptons[:, 0]), flat[:, 0], b_samples[:, 1], rep(leptons[:, 1]), flat[:, 1]
     )
     return {k: np.median(v.reshape(n, s), axis=1) for k, v in per_sample.items()}
+
+
+def sample_b_jets(outputs: dict[str, Any]) -> np.ndarray:
+    """The b and b̄ jets of every posterior sample ``[B, S, 2, 4]``: the sample's own (``sample_b_index`` into
+    ``jets_p4``, a flow with a jet-assignment head), else the file's ``b_p4`` for every sample."""
+    b = outputs["b_p4"].astype(np.float64)
+    s = outputs["samples"].shape[1]
+    if "sample_b_index" not in outputs:
+        return np.broadcast_to(b[:, None], (len(b), s, 2, 4))
+    jets, index = outputs["jets_p4"].astype(np.float64), outputs["sample_b_index"].astype(np.int64)
+    chosen = np.take_along_axis(jets[:, None], np.clip(index, 0, jets.shape[1] - 1)[..., None], axis=2)
+    return np.where((index >= 0)[..., None], chosen, b[:, None])
 
 
 def _residual(kind: str, values: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -191,14 +205,15 @@ def _compare(
 
 
 def sample_ttbar_masses(outputs: dict[str, Any], samples: np.ndarray) -> np.ndarray:
-    """m(tt̄) of every posterior sample ``[B, S]`` with the flow's b pairing."""
-    b, leptons = outputs["b_p4"].astype(np.float64), outputs["leptons_p4"].astype(np.float64)
+    """m(tt̄) of every posterior sample ``[B, S]`` with the flow's b jets (each sample's own, :func:`sample_b_jets`)."""
+    leptons = outputs["leptons_p4"].astype(np.float64)
+    b = sample_b_jets(outputs | {"samples": samples})
     nu, nubar = samples[:, :, 0], samples[:, :, 1]
 
     def e(p):
         return np.linalg.norm(p, axis=-1, keepdims=True)
 
-    visible = (b[:, 0] + b[:, 1] + leptons[:, 0] + leptons[:, 1])[:, None, :]
+    visible = b[:, :, 0] + b[:, :, 1] + (leptons[:, 0] + leptons[:, 1])[:, None, :]
     total = visible + np.concatenate([nu, e(nu)], -1) + np.concatenate([nubar, e(nubar)], -1)
     return np.sqrt(np.maximum(total[..., 3] ** 2 - (total[..., :3] ** 2).sum(-1), 0.0))
 

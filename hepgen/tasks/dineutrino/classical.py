@@ -18,6 +18,7 @@ __all__ = [
     "b_candidates_of",
     "classical_tokens",
     "flow_pairing",
+    "sampled_b_jets",
 ]
 
 #: A classical (ν, ν̄) answer as a token: both momenta [GeV], the pair's m(tt̄) [GeV] and whether the b candidates
@@ -98,3 +99,27 @@ def flow_pairing(b_pair: np.ndarray, leptons: np.ndarray, samples: np.ndarray) -
     ]
     swap = cost[1] < cost[0]
     return np.where(swap[:, None, None], b_pair[:, ::-1], b_pair)
+
+
+def sampled_b_jets(model: Any, arrays: Any, settings: Any, block: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The flow's b jets with its jet-assignment head: per posterior sample a (b, b̄) pair of distinct jets drawn from
+    the head's probabilities ``[B, S, 2]`` (int8; −1 where an event has no jet left), and the most probable distinct
+    pair's four-momenta ``[B, 2, 4]`` (the point estimate's b jets). The draws' stream is seeded by the block."""
+    import torch
+
+    from hepgen.models.assignment import sample_distinct_jets
+
+    generator = torch.Generator().manual_seed(int(block.seed) + 1)
+    draws, best = [], []
+    for part in arrays.batches(settings.batch_size):
+        p = model.assignment_probability(*part.tensors())  # [B, N, 2]
+        draws.append(sample_distinct_jets(p, settings.samples, generator).numpy())
+        joint = p[..., 0, None] * p[:, None, :, 1]  # p(b = i) p(b̄ = j), i ≠ j
+        joint = joint * (1 - torch.eye(joint.shape[1]))[None]
+        flat = joint.flatten(1).argmax(1)
+        best.append(torch.stack([flat // joint.shape[1], flat % joint.shape[1]], 1).numpy())
+    n = arrays.jets_p4.shape[1]
+    b_index = np.concatenate(draws) if draws else np.zeros((0, settings.samples, 2), np.int64)
+    pair = np.concatenate(best) if best else np.zeros((0, 2), np.int64)
+    p4 = np.take_along_axis(arrays.jets_p4.astype(np.float64), np.clip(pair, 0, n - 1)[..., None], axis=1)
+    return b_index.astype(np.int8), p4

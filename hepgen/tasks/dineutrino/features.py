@@ -49,11 +49,14 @@ class DineutrinoArrays(EventArrays):
         leptons_p4: ℓ⁺ and ℓ⁻ (px, py, pz, E) ``[B, 2, 4]``; jets_p4: ``[B, N, 4]`` (zero padding).
         truth_observables: the true tt̄ observables (:func:`~hepgen.physics.dilepton_neutrinos.ttbar_observables`
             of the generator's b quarks, leptons and neutrinos) ``{name: [B]}``, or None.
+        b_jets: the jets (indices among the model's jets) matched to the b and the b̄ quark ``[B, 2]`` (−1: matched
+            to none of them), or None without the truth: the labels of the jet-assignment head.
     """
 
     leptons_p4: np.ndarray
     jets_p4: np.ndarray
     truth_observables: dict[str, np.ndarray] | None = None
+    b_jets: np.ndarray | None = None
 
 
 def targets_to_momenta(values: Tensor | np.ndarray) -> Tensor | np.ndarray:
@@ -112,7 +115,11 @@ def dineutrino_arrays(
         target = np.concatenate(
             [nu_p3[:, 0, :2], eta_of(nu_p3[:, 0])[:, None], nu_p3[:, 1, :2], eta_of(nu_p3[:, 1])[:, None]], axis=1
         ).astype(np.float32)
-    truth_observables = None
+    truth_observables, b_jets = None, None
+    if "b_quarks" in events.truth and "jetIdx" in events.truth["b_quarks"].features:
+        quarks = events.truth["b_quarks"]
+        index = np.where(quarks.mask[idx][:, :2], quarks["jetIdx"][idx][:, :2], -1).astype(np.int64)
+        b_jets = np.where((index >= 0) & (index < n_jets), index, -1)
     if target is not None and {"b_quarks", "gen_leptons"} <= set(events.truth):
         quarks, gen = events.truth["b_quarks"], events.truth["gen_leptons"]
         b4 = p4_from_pt_eta_phi_mass(quarks["pt"], quarks["eta"], quarks["phi"], quarks["mass"])[idx]
@@ -138,6 +145,7 @@ def dineutrino_arrays(
         leptons_p4=l_p4.astype(np.float32),
         jets_p4=j_p4.astype(np.float32),
         truth_observables=truth_observables,
+        b_jets=b_jets,
     )
     arrays.check_finite("dilepton")
     return arrays

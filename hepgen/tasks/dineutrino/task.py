@@ -24,7 +24,7 @@ from hepgen.io.events import Events
 from hepgen.physics.dilepton_kinreco import KINRECO_MAX_JETS, KINRECO_TRIALS, MLB_MAX, SmearingTemplates
 from hepgen.physics.dilepton_neutrinos import NW_ETA_GRID, NW_MET_RESOLUTION, NW_TOP_MASSES, solve_with_pairings
 from hepgen.tasks.base import Block, BlockOutput
-from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4, flow_pairing
+from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4, flow_pairing, sampled_b_jets
 from hepgen.tasks.dineutrino.features import INPUT_SETS, DineutrinoArrays, dineutrino_arrays, targets_to_momenta
 from hepgen.tasks.dineutrino.kinreco import kinreco_of_arrays, templates_from_events
 from hepgen.tasks.dineutrino.model import DineutrinoModel
@@ -44,6 +44,11 @@ class DineutrinoTraining(EventTraining):
         "the input set: basic, or constrained (adds the ellipse method's solutions and "
         "Neutrino Weighting's best pair as tokens)",
         choices=tuple(INPUT_SETS),
+    )
+    assignment: bool = setting(
+        False,
+        "also learn which jets are the b and the b̄ (a per-jet softmax each, with a learned uncertainty weight): "
+        "the posterior's tt̄ observables then marginalise over the b-jet choice",
     )
 
 
@@ -94,15 +99,16 @@ class DineutrinoTask(EventTask):
     def arrays(self, events: Events, *, require_truth: bool, inputs: str) -> DineutrinoArrays:
         return dineutrino_arrays(events, require_truth=require_truth, inputs=inputs)
 
-    def training_batch(self, part: DineutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor]:
-        """(objects, masks, target)."""
-        return (*part.tensors(), torch.as_tensor(part.target))
+    def training_batch(self, part: DineutrinoArrays) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor, Tensor]:
+        """(objects, masks, target, the b and b̄ jets — −1 where unknown)."""
+        b_jets = part.b_jets if part.b_jets is not None else np.full((len(part), 2), -1)
+        return (*part.tensors(), torch.as_tensor(part.target), torch.as_tensor(b_jets))
 
     def loss(
         self, model: DineutrinoModel, batch: Any, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        objects, masks, target = batch
-        return {"nll": model.loss(objects, masks, target)}
+        objects, masks, target, b_jets = batch
+        return model.losses(objects, masks, target, b_jets)  # with the assignment head, ``total`` is minimised
 
     def load_predictor(self, settings: DineutrinoPrediction) -> DineutrinoModel | SmearingTemplates | str:
         """The trained model of ``--run``, the templates of ``--method kinreco`` (from ``--templates``), or the name
@@ -155,7 +161,11 @@ class DineutrinoTask(EventTask):
             point = np.median(samples, axis=1)
             outputs["samples"] = samples.astype(np.float32)
             outputs["answered"] = np.isfinite(samples).all(axis=(1, 2, 3))  # a posterior whose samples are all finite
-            ordered = flow_pairing(b_pair, leptons, samples)
+            if predictor.has_assignment:  # each sample with its own b and b̄ jets, drawn from the assignment head
+                b_index, ordered = sampled_b_jets(predictor, arrays, settings, block)
+                outputs["sample_b_index"], outputs["jets_p4"] = b_index, arrays.jets_p4
+            else:
+                ordered = flow_pairing(b_pair, leptons, samples)
         outputs["point"] = point.astype(np.float32)
         outputs["b_p4"] = ordered.astype(np.float32)
         outputs["leptons_p4"] = arrays.leptons_p4

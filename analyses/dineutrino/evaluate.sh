@@ -1,35 +1,51 @@
 #!/usr/bin/env bash
 # The dilepton comparison of analyses/dineutrino/README.md on the independent test sample (make_samples.sh, seed 201):
-# the two flows (256 samples), the ellipse method and Neutrino Weighting; the same on the degraded-detector test sample;
-# then the target table (targets.py → targets.md) for each flow and sample.
+# the flows (256 samples), the smeared kinematic reconstruction and Neutrino Weighting with the settings chosen on
+# the validation events (tune_classical.py → classical_choice.json), and the ellipse method; the same on the
+# degraded-detector test sample; the target table (targets.py → targets.md) for each flow and sample; and the
+# unfolded precision (unfolded_precision.py → unfolding/): every method also predicts the first TRAIN_EVENTS (20 000)
+# training events (its response matrix) and the validation events (its regularisation).
+#
+# CPU (2 cores): the flows ≈ 3.5 ms per event at 256 samples, kinreco ≈ 5 ms, Neutrino Weighting ≈ 0.7 ms: ≈ 25 min
+# for the three samples of every method; the unfolding ≈ 5 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/dineutrino}
+samples=${SAMPLES:-runs/ttbar_dilepton}
 out=${OUT:-runs/dineutrino_eval}
+templates=${TEMPLATES:-$samples/part0.root}
 flows=()
-for name in flow flow_constrained; do
+for name in flow flow_constrained flow_assignment; do
   [[ -f "$runs/$name/model.pt" ]] && flows+=("$name")
 done
+read -r -a weighting <<< "$(.venv/bin/python analyses/dineutrino/tune_classical.py --flags weighting)"
+read -r -a kinreco <<< "$(.venv/bin/python analyses/dineutrino/tune_classical.py --flags kinreco)"
 
-compare() {  # test-file prediction-folder validation-folder label: every flow and classical method, then validate
-  local test=$1 pred=$2 validation=$3 label=$4 files=()
+predict_all() {  # events prediction-folder [max-events]: every flow and classical method
+  local events=$1 pred=$2 limit=()
+  [[ -n "${3:-}" ]] && limit=(--max-events "$3")
   mkdir -p "$pred"
   for name in "${flows[@]}"; do
-    $hepgen predict dineutrino --run "$runs/$name" --data "$test" --samples 256 --seed 1 --no-progress --overwrite \
-        --out "$pred/$name.root"
-    files+=("$pred/$name.root")
+    [[ -f "$pred/$name.root" ]] || $hepgen predict dineutrino --run "$runs/$name" --data "$events" --samples 256 \
+        --seed 1 --no-progress --out "$pred/$name.root" "${limit[@]}"
   done
-  for method in ellipse weighting; do
-    $hepgen predict dineutrino --method "$method" --data "$test" --no-progress --overwrite --out "$pred/$method.root"
-    files+=("$pred/$method.root")
-  done
-  $hepgen validate dineutrino --pred "${files[@]}" --out "$validation" --overwrite --no-progress --label "$label"
+  [[ -f "$pred/ellipse.root" ]] || $hepgen predict dineutrino --method ellipse --data "$events" --no-progress \
+      --out "$pred/ellipse.root" "${limit[@]}"
+  [[ -f "$pred/weighting.root" ]] || $hepgen predict dineutrino --method weighting "${weighting[@]}" \
+      --data "$events" --no-progress --out "$pred/weighting.root" "${limit[@]}"
+  [[ -f "$pred/kinreco.root" ]] || $hepgen predict dineutrino --method kinreco --templates "$templates" \
+      "${kinreco[@]}" --data "$events" --no-progress --out "$pred/kinreco.root" "${limit[@]}"
 }
 
-compare "${TEST:-runs/ttbar_dilepton/test.root}" "$out" analyses/dineutrino/validation "Simulation"
+compare() {  # test-file prediction-folder validation-folder label
+  predict_all "$1" "$2"
+  $hepgen validate dineutrino --pred "$2"/*.root --out "$3" --overwrite --no-progress --label "$4"
+}
+
+compare "${TEST:-$samples/test.root}" "$out" analyses/dineutrino/validation "Simulation"
 # the same on another detector (the flows were trained on the default one)
-degraded=${TEST_DEGRADED:-runs/ttbar_dilepton/test_degraded.root}
+degraded=${TEST_DEGRADED:-$samples/test_degraded.root}
 [[ -f "$degraded" ]] && compare "$degraded" "$out/degraded" analyses/dineutrino/validation_degraded \
     "Simulation, degraded detector"
 {
@@ -43,3 +59,8 @@ degraded=${TEST_DEGRADED:-runs/ttbar_dilepton/test_degraded.root}
     done
   done
 } | tee analyses/dineutrino/targets.md
+# the unfolded precision: responses from training events, regularisation from the validation events
+predict_all "$templates" "$out/train" "${TRAIN_EVENTS:-20000}"
+predict_all "$samples/validation.root" "$out/validation"
+.venv/bin/python analyses/dineutrino/unfolded_precision.py --train "$out/train" --validation "$out/validation" \
+    --test "$out" --out analyses/dineutrino/unfolding

@@ -21,7 +21,15 @@ import numpy as np
 
 from hepgen.physics.kinematics import invariant_mass
 
-__all__ = ["TOP_MASS", "W_MASS_HADRONIC", "ChiSquareWidths", "assignments", "chi2_assignment", "fit_widths"]
+__all__ = [
+    "TOP_MASS",
+    "W_MASS_HADRONIC",
+    "ChiSquareWidths",
+    "assignments",
+    "chi2_assignment",
+    "fit_widths",
+    "fit_widths_with_choice",
+]
 
 #: The top and W masses of the constraints [GeV] (the generator's m_t; PDG m_W).
 TOP_MASS = 172.5
@@ -58,8 +66,10 @@ def chi2_assignment(
     mask: np.ndarray,
     *,
     widths: ChiSquareWidths = ChiSquareWidths(),
-) -> tuple[np.ndarray, np.ndarray]:
-    """The leptonic-b jet of each event by the smallest χ² (−1 if no assignment is possible) and that χ².
+    return_hypothesis: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """The leptonic-b jet of each event by the smallest χ² (−1 if no assignment is possible) and that χ² (and, with
+    ``return_hypothesis``, the neutrino hypothesis of that χ² ``[B]``, −1 with no assignment).
 
     Args:
         lepton: (px, py, pz, E) ``[B, 4]``.
@@ -70,6 +80,7 @@ def chi2_assignment(
     B = len(lepton)
     n = np.minimum(mask.sum(axis=1), MAX_JETS).astype(np.int64)
     best_jet = np.full(B, -1, dtype=np.int64)
+    best_hypothesis = np.full(B, -1, dtype=np.int64)
     best_chi2 = np.full(B, np.inf)
     for count in np.unique(n):
         if count < 4:
@@ -99,7 +110,8 @@ def chi2_assignment(
         best_chi2[events] = chi2[np.arange(len(events)), flat]
         found = np.isfinite(best_chi2[events])
         best_jet[events] = np.where(found, table[flat % len(table), 0], -1)
-    return best_jet, best_chi2
+        best_hypothesis[events] = np.where(found, flat // len(table), -1)
+    return (best_jet, best_chi2, best_hypothesis) if return_hypothesis else (best_jet, best_chi2)
 
 
 def fit_widths(lepton: np.ndarray, neutrino: np.ndarray, jets: np.ndarray, truth_jets: np.ndarray) -> ChiSquareWidths:
@@ -122,3 +134,26 @@ def fit_widths(lepton: np.ndarray, neutrino: np.ndarray, jets: np.ndarray, truth
         had=width(invariant_mass(take(1), take(2), take(3))),
         w=width(invariant_mass(take(2), take(3))),
     )
+
+
+def fit_widths_with_choice(
+    lepton: np.ndarray,
+    hypotheses: np.ndarray,
+    jets: np.ndarray,
+    btag: np.ndarray,
+    mask: np.ndarray,
+    truth_jets: np.ndarray,
+    *,
+    rounds: int = 3,
+) -> ChiSquareWidths:
+    """The χ² widths for a method with several neutrino hypotheses ``[B, K, 4]`` (the W-mass constraint's two roots):
+    fitted (:func:`fit_widths`) with the hypothesis the χ² itself chooses in each event, not a fixed one — starting
+    from hypothesis 0, the widths and the χ²'s choices are iterated ``rounds`` times (they settle within two)."""
+    rows = np.arange(len(lepton))
+    chosen = np.zeros(len(lepton), dtype=np.int64)
+    widths = fit_widths(lepton, hypotheses[rows, chosen], jets, truth_jets)
+    for _ in range(rounds):
+        _, _, k = chi2_assignment(lepton, hypotheses, jets, btag, mask, widths=widths, return_hypothesis=True)
+        chosen = np.where(k >= 0, k, chosen)
+        widths = fit_widths(lepton, hypotheses[rows, chosen], jets, truth_jets)
+    return widths

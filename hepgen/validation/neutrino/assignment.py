@@ -2,7 +2,8 @@
 
 The leptonic-b jet is chosen by a χ² of the top and W masses over jet permutations
 (:mod:`hepgen.physics.ttbar_reconstruction`) with each method's neutrino — for the analytic solution with both W-mass
-roots tried — per jet multiplicity; the χ² widths are tuned on a validation split of the events and the accuracy
+roots tried — per jet multiplicity; the χ² widths are tuned on a validation split of the events (for the analytic
+solution with the root the χ² chooses) and the accuracy
 counted on the others; every method's accuracy minus the analytic χ²'s is paired on the same events (McNemar).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from hepgen.physics.kinematics import massless_p4
-from hepgen.physics.ttbar_reconstruction import chi2_assignment, fit_widths
+from hepgen.physics.ttbar_reconstruction import chi2_assignment, fit_widths, fit_widths_with_choice
 from hepgen.validation.calibration import coverage_error
 from hepgen.validation.metrics import paired_accuracy_difference
 from hepgen.validation.neutrino.estimates import point_estimates
@@ -62,16 +63,19 @@ def assignment_accuracy(methods: dict[str, dict[str, Any]], validation_fraction:
 
     for name, outputs in methods.items():
         for key, point in point_estimates(name, outputs).items():
-            hypotheses = point.astype(np.float64)[:, None, :]
-            if name == "analytic":  # the W-mass constraint with both roots tried, as in the analyses
+            hypotheses = massless_p4(point.astype(np.float64)[:, None, :])
+            # the widths of the χ²: those of the correct assignments on the validation part, with the method's point
+            # estimate — for the W-mass constraint with the root the χ² chooses, both roots tried, as in the analyses
+            v = is_val
+            if name == "analytic":
                 roots = outputs["analytic_roots"].astype(np.float64)
                 met = outputs["point"][:, :2].astype(np.float64)
-                hypotheses = np.concatenate([np.repeat(met[:, None, :], 2, axis=1), roots[..., None]], axis=-1)
-            # the widths of the χ²: those of the correct assignments with the method's point estimate
-            widths = fit_widths(
-                lepton[is_val], massless_p4(point.astype(np.float64))[is_val], jets[is_val], partons[is_val]
-            )
-            chosen, _ = chi2_assignment(lepton, massless_p4(hypotheses), jets, btag, mask, widths=widths)
+                both = np.concatenate([np.repeat(met[:, None, :], 2, axis=1), roots[..., None]], axis=-1)
+                hypotheses = massless_p4(both)
+                widths = fit_widths_with_choice(lepton[v], hypotheses[v], jets[v], btag[v], mask[v], partons[v])
+            else:
+                widths = fit_widths(lepton[v], hypotheses[v, 0], jets[v], partons[v])
+            chosen, _ = chi2_assignment(lepton, hypotheses, jets, btag, mask, widths=widths)
             result["methods"][key] = {"chi2": accuracy(chosen), "widths": widths.__dict__}
             chosen_by[key] = chosen
         if "assignment_probability" in outputs:

@@ -4,19 +4,9 @@ classical methods' tuning."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-DINEUTRINO = Path(__file__).resolve().parents[2] / "analyses" / "dineutrino"
-
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, DINEUTRINO / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.analyses import analysis_script
 
 
 def _sample(n: int, rng: np.random.Generator) -> dict:
@@ -32,7 +22,7 @@ def _sample(n: int, rng: np.random.Generator) -> dict:
 
 
 def test_a_smeared_or_half_answering_method_unfolds_to_a_less_precise_spectrum():
-    study = _script("unfolded_precision")
+    study = analysis_script("dineutrino", "unfolded_precision")
     rng = np.random.default_rng(3)
     results = study.study(_sample(20_000, rng), _sample(4_000, rng), _sample(6_000, rng), n_pseudo=60, n_choice=30)
     gains = study.gains(results)
@@ -46,7 +36,7 @@ def test_a_smeared_or_half_answering_method_unfolds_to_a_less_precise_spectrum()
 
 
 def test_the_classical_settings_are_chosen_by_resolution_among_those_that_answer_nearly_as_often():
-    tune = _script("tune_classical")
+    tune = analysis_script("dineutrino", "tune_classical")
     rows = [
         {"settings": {"a": 1}, "answered": 0.90, "m_ttbar_resolution": 0.10},  # answers too few: not eligible
         {"settings": {"a": 2}, "answered": 0.95, "m_ttbar_resolution": 0.14},

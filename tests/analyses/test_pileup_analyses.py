@@ -3,24 +3,15 @@ posterior whose answer is known, and the seed-spread table against a hand-comput
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
-PILEUP = Path(__file__).resolve().parents[2] / "analyses" / "pileup"
-
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, PILEUP / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.analyses import analysis_script
 
 
 def test_the_median_of_more_samples_is_sharper_and_a_calibrated_posterior_stays_calibrated():
-    spj = _script("samples_per_jet")
+    spj = analysis_script("pileup", "samples_per_jet")
     assert spj.sample_counts(64) == [1, 2, 4, 8, 16, 32, 64] and spj.sample_counts(12) == [1, 2, 4, 8, 12]
     rng = np.random.default_rng(7)
     jets, samples_per_jet, sigma = 4000, 64, 0.05
@@ -50,7 +41,7 @@ def test_the_median_of_more_samples_is_sharper_and_a_calibrated_posterior_stays_
 
 
 def test_the_seed_spread_table_is_the_mean_and_standard_deviation_over_seeds(tmp_path):
-    headline = _script("headline")
+    headline = analysis_script("pileup", "headline")
     paths = []
     for seed, (vipr, classifier) in enumerate([(0.10, 0.03), (0.12, 0.03), (0.11, 0.05)]):
         entry = {"test_jets": 1000, "methods": {}}

@@ -41,7 +41,7 @@ from hepgen.plotting.style import label, save_figure, use_style
 from hepgen.shards import derive_seed
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.pileup import PASSTHROUGH_PT, jet_batch, network_evaluations, steps_for, to_generated_jets
+from hepgen.tasks.pileup import jet_batch, network_evaluations, passthrough_options, steps_for, to_generated_jets
 from hepgen.tasks.run_folder import load_model
 from hepgen.validation.calibration import coverage, coverage_error
 from hepgen.validation.metrics import bootstrap_bias_resolution
@@ -161,7 +161,8 @@ def main() -> None:
                         observed,
                         input=model.saved_with.get("input", "observed"),
                         index=index,
-                        passthrough_pt=model.saved_with.get("passthrough_pt", PASSTHROUGH_PT),
+                        context=model.context_features,
+                        **passthrough_options(model.saved_with),
                     )
                     begin = time.perf_counter()
                     clouds, mask = model.sample(

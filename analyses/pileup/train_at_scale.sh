@@ -21,8 +21,9 @@ source analyses/pileup/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}
+# towers above 20 GeV pass through (hepgen/tasks/pileup/inputs.py, TOWER_PASSTHROUGH_PT: chosen on validation jets)
 common=(--jets "$samples/train_top_part*.root" --pileup data/minbias_pool.root --detector cms --recluster
-        --input chs --overlay-group 1024 --patience 5 --accelerator cpu --no-progress)
+        --input chs --tower-passthrough-pt 20 --overlay-group 1024 --patience 5 --accelerator cpu --no-progress)
 
 train() {  # name task seed extra-args...
   local name=$1 task=$2 seed=$3

@@ -16,7 +16,7 @@ from hepgen.errors import HepgenInputError
 from hepgen.io.writer import read_event_outputs
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.pileup import jet_batch
+from hepgen.tasks.pileup import jet_batch, passthrough_options
 from hepgen.tasks.pileup.overlay import OverlayTraining
 from hepgen.tasks.registry import all_tasks, get_task
 from hepgen.tasks.run_folder import load_model
@@ -39,6 +39,27 @@ def test_the_target_behind_a_detector_is_its_towers_of_the_hard_scatter():
     np.testing.assert_array_equal(batch.observed_mask.sum(1), ak.to_numpy(ak.num(cloud)))
     assert ak.all(ak.num(batch.passthrough) == ak.sum(cloud.is_track & cloud.dz_compatible, axis=1))
     assert ak.any(cloud.is_track & ~cloud.dz_compatible)  # pileup tracks of unreconstructed vertices stay in the input
+
+
+def test_towers_above_the_pass_through_pt_go_to_the_output_and_leave_the_target():
+    jets = read_hard_jets([str(TRAINING_FILES["jets"])], entry_stop=8)
+    pool = read_pileup_pool([str(TRAINING_FILES["pileup"])])
+    cms = CONSTITUENT_DETECTORS["cms"]
+    unpiled = overlay_pileup(jets, pool, mu=0, n_interactions=np.zeros(8, int), seed=1, detector=cms, recluster=True)
+    towers_only = jet_batch(unpiled, input="chs", hard=jets, max_hard=500)
+    batch = jet_batch(unpiled, input="chs", hard=jets, max_hard=500, tower_passthrough_pt=20.0)
+    # without pileup every observed tower is a truth tower: the target loses exactly the towers above 20 GeV
+    cloud = unpiled.constituents
+    hard_towers = ak.to_numpy(ak.sum(~cloud.is_track & (cloud.pt > 20.0), axis=1))
+    assert hard_towers.sum() > 8  # a few per jet
+    np.testing.assert_array_equal(batch.hard_mask.sum(1), towers_only.hard_mask.sum(1) - hard_towers)
+    np.testing.assert_array_equal(ak.num(batch.passthrough), ak.num(towers_only.passthrough) + hard_towers)
+    # the passed flag (an input feature) marks them; the particle-level target refuses tower pass-through
+    assert batch.observed[..., 4].sum() == towers_only.observed[..., 4].sum() + hard_towers.sum()
+    with pytest.raises(HepgenInputError, match="detector-level target"):
+        jet_batch(unpiled, input="chs", hard=jets, tower_passthrough_pt=20.0, target="particle")
+    # a model saved before the setting existed passes no tower through
+    assert passthrough_options({"passthrough_pt": 5.0}) == {"passthrough_pt": 5.0, "tower_passthrough_pt": None}
 
 
 def test_the_particle_level_target_is_the_hard_jet_less_the_particles_of_passed_through_tracks():
@@ -156,6 +177,7 @@ def test_a_model_trained_on_degraded_trackers_knows_the_track_loss_and_refuses_b
     inputs = {k: [str(TRAINING_FILES[k])] for k in ("jets", "pileup")}
     flags = as_flags({**inputs, **small_network(task.Training), "max_events": 32, "batch_size": 16})
     argv = ["train", name, "--out", str(run), *flags, "--detector", "cms", "--track-losses", "0", "0.2"]
+    argv += ["--tower-passthrough-pt", "20"]
     assert main([*argv, "--max-steps", "2", "--max-epochs", "1", "--no-progress", "--accelerator", "cpu"]) == 0
     loaded = load_model(task, run)
     assert isinstance(loaded, task.model_class) and loaded.context_features[-1] == "track_loss"
@@ -164,7 +186,8 @@ def test_a_model_trained_on_degraded_trackers_knows_the_track_loss_and_refuses_b
     if "steps" in task.Prediction.__dataclass_fields__:
         predict += ["--steps", "8", "--samples", "2"]
     assert main([*predict, "--out", str(tmp_path / "p.root"), "--track-loss", "0.1"]) == 0
-    assert read_event_outputs(tmp_path / "p.root", tree="Jets")[2]["track_loss"] == 0.1
+    metadata = read_event_outputs(tmp_path / "p.root", tree="Jets")[2]
+    assert metadata["track_loss"] == 0.1 and metadata["trained_with"]["tower_passthrough_pt"] == 20.0
     assert main([*predict, "--out", str(tmp_path / "beyond.root"), "--track-loss", "0.3"]) == 2
     assert not (tmp_path / "beyond.root").exists()
     # the observed jets' context: the track loss last, as the prediction drew it

@@ -19,7 +19,7 @@ import numpy as np
 
 from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.data_parallel import EpochBatches
-from hepgen.tasks.pileup.inputs import JetBatch, jet_batch
+from hepgen.tasks.pileup.inputs import JetBatch, jet_batch, passthrough_options
 from hepgen.tasks.pileup.overlay import OverlayTraining, training_overlay
 
 __all__ = ["BUCKET", "STANDARDIZATION_JETS", "overlay_epochs", "standardization_jets", "standardization_batch"]
@@ -66,7 +66,7 @@ def standardization_batch(
     fitted = standardization_jets(train, settings)
     observed = training_overlay(fitted, pool, settings, np.random.default_rng(settings.seed))
     targets = {} if generated is None else {"hard": fitted, **generated}
-    return jet_batch(observed, input=settings.input, passthrough_pt=settings.passthrough_pt, context=context, **targets)
+    return jet_batch(observed, input=settings.input, context=context, **passthrough_options(settings), **targets)
 
 
 def overlay_epochs(

@@ -20,7 +20,7 @@ from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import VERTEX_EFFICIENCY, OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.base import Block, PredictSettings, TrainSettings
-from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT, TARGETS
+from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT, TARGETS, TOWER_PASSTHROUGH_PT
 from hepgen.tasks.settings import redefault, setting, values_of
 
 __all__ = [
@@ -80,6 +80,11 @@ class OverlayTraining(TrainSettings):
     passthrough_pt: float = setting(
         PASSTHROUGH_PT,
         "chs input: observed neutral particles above this pT [GeV] are passed through (pileup rarely makes one)",
+    )
+    tower_passthrough_pt: float | None = setting(
+        None,
+        "behind a detector (chs input): observed towers above this pT [GeV] are passed through too (the study's "
+        f"choice on validation jets: {TOWER_PASSTHROUGH_PT:g}); default none: every tower is generated",
     )
     vertex_efficiency: float = setting(VERTEX_EFFICIENCY, _VERTEX_EFFICIENCY_HELP)
     detector: str = setting("none", _DETECTOR_HELP, choices=tuple(CONSTITUENT_DETECTORS))

@@ -35,7 +35,7 @@ from hepgen.physics.pileup_mitigation import chs_keep
 from hepgen.sim.pileup import OverlaidJets
 from hepgen.tasks.base import Block, BlockOutput, Task, TrainingData
 from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_batch
-from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, PASSTHROUGH_PT, JetBatch, context_features, jet_batch
+from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features, jet_batch, passthrough_options
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
     OverlayTraining,
@@ -139,9 +139,9 @@ class PuppiMLTask(PileupTask):
             batch = jet_batch(
                 observed,
                 input=settings.input,
-                passthrough_pt=settings.passthrough_pt,
                 index=index,
                 context=model.context_features,
+                **passthrough_options(settings),
             )
             batch.passthrough = None  # not a tensor: the classifier does not need it
             return batch.to_torch()
@@ -164,8 +164,8 @@ class PuppiMLTask(PileupTask):
         batch = jet_batch(
             observed,
             input=model_input,
-            passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT),
             context=predictor.model.context_features,
+            **passthrough_options(predictor.model.saved_with),
         )
         batch.passthrough = None
         probability = predictor.model.pileup_probability(batch.to_torch(settings.device)).cpu().numpy()

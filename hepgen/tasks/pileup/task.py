@@ -24,7 +24,7 @@ from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
 from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_batch
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
-from hepgen.tasks.pileup.inputs import PASSTHROUGH_PT, TARGETS, JetBatch, jet_batch
+from hepgen.tasks.pileup.inputs import TARGETS, JetBatch, jet_batch, passthrough_options
 from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
@@ -158,7 +158,7 @@ class PileupTask(Task):
             batch = jet_batch(
                 observed,
                 input=settings.input,
-                passthrough_pt=settings.passthrough_pt,
+                **passthrough_options(settings),
                 hard=jets,
                 max_hard=settings.max_hard,
                 index=index,
@@ -211,6 +211,7 @@ class PileupTask(Task):
         keys = (
             "input",
             "passthrough_pt",
+            "tower_passthrough_pt",
             "mu_min",
             "mu_max",
             "mu",
@@ -292,8 +293,8 @@ class PileupTask(Task):
         batch = jet_batch(
             observed,
             input=model_input,
-            passthrough_pt=predictor.model.saved_with.get("passthrough_pt", PASSTHROUGH_PT),
             context=predictor.model.context_features,
+            **passthrough_options(predictor.model.saved_with),
         )
         clouds, mask = predictor.model.sample(
             batch.to_torch(settings.device),

@@ -12,6 +12,10 @@
 #    tracks and towers lost, and with a tracker that finds 20 % fewer tracks, on the test top jets
 #    → analyses/pileup/validation_study/lossy/.
 #
+# 4. Many samples per jet (MANY=0 skips it): VIPR with MANY_SAMPLES (64) samples on the first MANY_JETS (2 000) test top
+#    jets at each point → samples_per_jet.py → analyses/pileup/validation_study/samples_per_jet/ (the median's
+#    resolution and the calibration of every observable against the number of samples).
+#
 #   analyses/pileup/evaluate_at_scale.sh
 #
 # A quick check of the pipeline must not read the test files: point SAMPLES_DIR to a folder whose test_*.root and
@@ -23,7 +27,8 @@
 #       POINTS=60 SPREAD=0 LOSSY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
 #
 # CPU (2 cores): VIPR ≈ 1.5 min per 200 jets × 8 samples × 50 Heun steps at μ = 60, so ≈ 25 min per 3 000 jets and
-# point (fewer with the sampler chosen on the validation jets); the classifier ≈ 1 min. All of it: ≈ 4 h at 50 steps.
+# point (fewer with the sampler chosen on the validation jets); the classifier ≈ 1 min. Steps 1–3: ≈ 4 h at 50 steps;
+# step 4 costs 64/8 × 2/3 of a point of step 1 per point (≈ 2.2 h per point at 50 steps: choose fewer on validation).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source analyses/pileup/resumable.sh
@@ -87,4 +92,18 @@ if [[ "${LOSSY:-1}" != 0 ]]; then
         "$runs/puppiml_lossy_s1" "$runs/vipr_edm_lossy_s1" "${flags[@]}"
   done
   validate "$folder" "$report/lossy" test_top
+fi
+
+# 4. many samples per jet
+if [[ "${MANY:-1}" != 0 ]]; then
+  folder="$out/many"
+  mkdir -p "$folder"
+  for mu in ${POINTS:-60 200}; do
+    once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$vipr" --jets "$samples_dir/test_top.root" \
+        --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
+        --max-events "${MANY_JETS:-2000}" --samples "${MANY_SAMPLES:-64}" --steps "${STEPS:-50}" \
+        --sampler "${SAMPLER:-heun}"
+  done
+  .venv/bin/python analyses/pileup/samples_per_jet.py --pred "$folder"/test_top_vipr_mu*.root \
+      --out "$report/samples_per_jet"
 fi

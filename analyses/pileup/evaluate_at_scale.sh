@@ -24,7 +24,7 @@
 #   ln -sf $PWD/runs/pileup_samples/{val_top,pool_val}.root /tmp/q/ && ln -sf $PWD/runs/pileup_samples/pool_val.root \
 #       /tmp/q/pool_test.root
 #   SAMPLES_DIR=/tmp/q VIPR=analyses/pileup/model_cms CLASSIFIER=analyses/pileup/classifier_cms MAX_EVENTS=40 \
-#       POINTS=60 SPREAD=0 LOSSY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
+#       POINTS=60 SPREAD=0 LOSSY=0 MANY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
 #
 # CPU (2 cores): VIPR ≈ 1.5 min per 200 jets × 8 samples × 50 Heun steps at μ = 60, so ≈ 25 min per 3 000 jets and
 # point (fewer with the sampler chosen on the validation jets); the classifier ≈ 1 min. Steps 1–3: ≈ 4 h at 50 steps;

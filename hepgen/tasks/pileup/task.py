@@ -328,11 +328,12 @@ class PileupTask(Task):
     def validation_groups(self, files: list[str]) -> dict[Any, list[str]]:
         """Prediction files grouped by point (μ, inefficiency, track loss): the points are independent."""
         from hepgen.io.writer import read_metadata
-        from hepgen.validation.pileup.load import point_of
 
         groups: dict[tuple[float, float, float], list[str]] = {}
         for path in files:
-            groups.setdefault(point_of(read_metadata(path)), []).append(os.fspath(path))
+            metadata = read_metadata(path)  # the point as hepgen.validation.pileup.load.point_of reads it
+            point = tuple(float(metadata.get(k, d)) for k, d in (("mu", "nan"), ("inefficiency", 0), ("track_loss", 0)))
+            groups.setdefault(point, []).append(os.fspath(path))
         return groups
 
     def validation_options(self, settings: PileupValidation) -> dict[str, Any]:

@@ -136,9 +136,16 @@ def main() -> None:
         parser.add_argument(f"--{name}", type=Path, required=True, help=f"the {name} events' prediction files")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--pseudo-experiments", type=int, default=500)
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="the flow the gains are of (default: the assignment flow's file if there is one, else 'flow')",
+    )
     args = parser.parse_args()
     results = study(load(args.train), load(args.validation), load(args.test), n_pseudo=args.pseudo_experiments)
-    summary = {"per_observable": results, "gain_over": gains(results)}
+    methods = next(iter(results.values())) if results else {}
+    reference = args.reference or ("flow (flow_assignment)" if "flow (flow_assignment)" in methods else "flow")
+    summary = {"reference": reference, "per_observable": results, "gain_over": gains(results, reference)}
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.out / "unfolding.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1))
@@ -146,7 +153,7 @@ def main() -> None:
     for observable, methods in summary["gain_over"].items():
         for method, gain in methods.items():
             print(
-                f"{observable}: precision of {method} / the flow's: mean {gain['mean']:.2f}, per bin "
+                f"{observable}: precision of {method} / {reference}'s: mean {gain['mean']:.2f}, per bin "
                 + " ".join(f"{g:.2f}" for g in gain["per_bin"])
             )
 

@@ -41,3 +41,16 @@ def test_the_dilepton_target_table_of_the_readme_is_generated(capsys, monkeypatc
     assert table in (dineutrino / "README.md").read_text(), (
         'regenerate with: .venv/bin/python analyses/dineutrino/targets.py --method "flow (flow_constrained)"'
     )
+
+
+def test_the_ljets_b_jet_rows_of_the_readme_are_generated(capsys, monkeypatch):
+    neutrino = ROOT / "analyses" / "neutrino"
+    spec = importlib.util.spec_from_file_location("ljets_targets", neutrino / "targets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    validation = str(neutrino / "validation_default_widths")
+    monkeypatch.setattr("sys.argv", ["targets.py", "--default", validation, "--method", "flow"])
+    module.main()
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| b-jet assignment")]
+    readme = (neutrino / "README.md").read_text()
+    assert rows and all(row in readme for row in rows), "regenerate the b-jet rows of analyses/neutrino/README.md"

@@ -137,7 +137,6 @@ def test_a_degraded_tracker_turns_tracks_into_towers_for_the_observed_jet_and_th
     loss = np.where(np.arange(len(jets)) % 2 == 0, 0.0, 0.5)
     unpiled = dict(mu=0, n_interactions=np.zeros(len(jets), int), seed=5, detector=CMS)
     degraded = overlay_pileup(jets, pool, **unpiled, track_loss=loss)
-    np.testing.assert_array_equal(degraded.track_loss, loss)
     # without pileup the observed jet is still its own truth: the degraded tracker is the truth's tracker too
     for field in DETECTED_FIELDS:
         assert ak.all(ak.ravel(degraded.constituents[field]) == ak.ravel(degraded.detector_truth[field])), field

@@ -78,7 +78,7 @@ def test_a_sharper_reconstruction_unfolds_to_a_more_precise_spectrum_with_iterat
         response = build_response(truth, truth + width * rng.normal(size=len(truth)), edges)
         val_reco = validation + width * rng.normal(size=len(validation))
         chosen, scores = choose_iterations(response, validation, val_reco, n_pseudo=40, seed=9)
-        assert chosen in scores and all(np.isfinite(v["mean_precision"]) for v in scores.values())
+        assert all(np.isfinite(v["mean_precision"]) for v in scores.values())
         # the chosen regularisation's bias on a stressed spectrum is below half the statistical precision
         assert scores[chosen]["worst_bias_over_precision"] <= 0.5
         test_reco = test + width * rng.normal(size=len(test))

@@ -26,9 +26,11 @@ __all__ = [
     "W_MASS_HADRONIC",
     "ChiSquareWidths",
     "assignments",
+    "best_assignment",
     "chi2_assignment",
     "fit_widths",
     "fit_widths_with_choice",
+    "ttbar_mass_by_chi2",
 ]
 
 #: The top and W masses of the constraints [GeV] (the generator's m_t; PDG m_W).
@@ -77,9 +79,24 @@ def chi2_assignment(
         jets: (px, py, pz, E) ``[B, N, 4]``, leading first; btag: ``[B, N]`` (truthy = tagged); mask: ``[B, N]``.
         widths: the σ of the three constraints.
     """
+    rows, chi2, hypothesis = best_assignment(lepton, neutrinos, jets, btag, mask, widths=widths)
+    return (rows[:, 0], chi2, hypothesis) if return_hypothesis else (rows[:, 0], chi2)
+
+
+def best_assignment(
+    lepton: np.ndarray,
+    neutrinos: np.ndarray,
+    jets: np.ndarray,
+    btag: np.ndarray,
+    mask: np.ndarray,
+    *,
+    widths: ChiSquareWidths = ChiSquareWidths(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The smallest-χ² jets (b_lep, b_had, q1, q2) ``[B, 4]`` (−1 where no assignment is possible), that χ² ``[B]``
+    and its neutrino hypothesis ``[B]`` (−1 with none); arguments as :func:`chi2_assignment`."""
     B = len(lepton)
     n = np.minimum(mask.sum(axis=1), MAX_JETS).astype(np.int64)
-    best_jet = np.full(B, -1, dtype=np.int64)
+    best_rows = np.full((B, 4), -1, dtype=np.int64)
     best_hypothesis = np.full(B, -1, dtype=np.int64)
     best_chi2 = np.full(B, np.inf)
     for count in np.unique(n):
@@ -109,9 +126,29 @@ def chi2_assignment(
         flat = np.argmin(chi2, axis=1)
         best_chi2[events] = chi2[np.arange(len(events)), flat]
         found = np.isfinite(best_chi2[events])
-        best_jet[events] = np.where(found, table[flat % len(table), 0], -1)
+        best_rows[events] = np.where(found[:, None], table[flat % len(table)], -1)
         best_hypothesis[events] = np.where(found, flat // len(table), -1)
-    return (best_jet, best_chi2, best_hypothesis) if return_hypothesis else (best_jet, best_chi2)
+    return best_rows, best_chi2, best_hypothesis
+
+
+def ttbar_mass_by_chi2(
+    lepton: np.ndarray,
+    neutrinos: np.ndarray,
+    jets: np.ndarray,
+    btag: np.ndarray,
+    mask: np.ndarray,
+    *,
+    widths: ChiSquareWidths = ChiSquareWidths(),
+) -> np.ndarray:
+    """m(tt̄) [GeV] ``[B]`` of the smallest-χ² assignment and neutrino hypothesis — m(ℓ ν b_lep b_had q1 q2) — NaN
+    where no assignment is possible; arguments as :func:`chi2_assignment`."""
+    rows, _, hypothesis = best_assignment(lepton, neutrinos, jets, btag, mask, widths=widths)
+    found = hypothesis >= 0
+    index = np.arange(len(lepton))[:, None]
+    picked = jets[index, np.maximum(rows, 0)]  # [B, 4, 4]
+    nu = neutrinos[np.arange(len(lepton)), np.maximum(hypothesis, 0)]
+    mass = invariant_mass(lepton, nu, *picked.transpose(1, 0, 2))
+    return np.where(found, mass, np.nan)
 
 
 def fit_widths(lepton: np.ndarray, neutrino: np.ndarray, jets: np.ndarray, truth_jets: np.ndarray) -> ChiSquareWidths:

@@ -13,6 +13,7 @@ from hepgen.physics.ttbar_reconstruction import (
     chi2_assignment,
     fit_widths,
     fit_widths_with_choice,
+    ttbar_mass_by_chi2,
 )
 from hepgen.sim.detector import DETECTORS, DetectorResponse
 
@@ -85,6 +86,28 @@ def test_chi2_finds_the_leptonic_b_of_a_hand_built_event():
         parts["lepton"][None], parts["nu"][None, None], jets[None], btag, np.array([[1, 1, 1, 0]], bool)
     )
     assert chosen.tolist() == [-1] and np.isinf(chi2[0])
+
+
+def test_the_chi2_ttbar_mass_of_a_hand_built_event_is_that_of_its_six_particles():
+    parts, jets = hand_built_event()
+    btag, mask = np.array([[1, 0, 1, 0]]), np.ones((1, 4), bool)
+    expected = invariant_mass(*(parts[k] for k in ("b_lep", "lepton", "nu", "b_had", "q1", "q2")))
+    assert expected > 2 * TOP_MASS  # the tops move apart (β = 0.5 each)
+    mass = ttbar_mass_by_chi2(parts["lepton"][None], parts["nu"][None, None], jets[None], btag, mask)
+    assert mass[0] == pytest.approx(expected, rel=1e-12)
+    # with a wrong second hypothesis the right one is still used; with the wrong one alone the mass moves
+    wrong = parts["nu"].copy()
+    wrong[2] = -wrong[2] + 150.0
+    wrong[3] = np.linalg.norm(wrong[:3])
+    both = ttbar_mass_by_chi2(parts["lepton"][None], np.stack([wrong, parts["nu"]])[None], jets[None], btag, mask)
+    assert both[0] == pytest.approx(expected, rel=1e-12)
+    alone = ttbar_mass_by_chi2(parts["lepton"][None], wrong[None, None], jets[None], btag, mask)
+    assert abs(alone[0] - expected) > 10.0
+    # no assignment (three jets): NaN
+    three = ttbar_mass_by_chi2(
+        parts["lepton"][None], parts["nu"][None, None], jets[None], btag, np.array([[1, 1, 1, 0]], bool)
+    )
+    assert np.isnan(three[0])
 
 
 def test_widths_are_those_of_the_correct_assignments():

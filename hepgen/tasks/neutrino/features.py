@@ -75,6 +75,8 @@ class NeutrinoArrays(EventArrays):
         analytic_roots: both roots of the W-mass constraint ``[B, 2]`` (equal when complex).
         jets_p4: the jets' (px, py, pz, E) ``[B, N, 4]`` (zero padding), for the χ² reconstruction.
         parton_jets: the jet matched to each parton (b_lep, b_had, q1, q2) ``[B, 4]`` (−1: none, or unknown).
+        truth_m_ttbar: the true m(tt̄) [GeV] ``[B]`` — the mass of the top decay products (the four partons, the
+            lepton and the neutrino of the generator) — NaN where one is missing; None without truth.
     """
 
     lepton_p4: np.ndarray
@@ -83,6 +85,7 @@ class NeutrinoArrays(EventArrays):
     analytic_roots: np.ndarray | None = None
     jets_p4: np.ndarray | None = None
     parton_jets: np.ndarray | None = None
+    truth_m_ttbar: np.ndarray | None = None
 
     @property
     def b_lep_jet(self) -> np.ndarray:
@@ -200,6 +203,9 @@ def neutrino_arrays(
         if "jetIdx" in p.features:
             matched = np.where(p.mask, p["jetIdx"], -1).astype(np.int64)[idx]
             parton_jets = np.where(matched < jets.max_length, matched, -1)  # a jet beyond those read is no match
+    truth_m_ttbar = None
+    if truth is not None and "partons" in events.truth and "lepton" in events.truth:
+        truth_m_ttbar = _decay_products_mass(events.truth["partons"], events.truth["lepton"], *truth)[idx]
     arrays = NeutrinoArrays(
         objects,
         masks,
@@ -212,9 +218,25 @@ def neutrino_arrays(
         analytic_roots=np.stack([solution.pz_plus, solution.pz_minus], axis=-1),
         jets_p4=(jet_p4 * jets.mask[..., None])[idx].astype(np.float32),
         parton_jets=parton_jets,
+        truth_m_ttbar=truth_m_ttbar,
     )
     arrays.check_finite("neutrino")
     return arrays
+
+
+def _decay_products_mass(
+    partons: PointCloud, lepton: PointCloud, neutrino: np.ndarray, has_neutrino: np.ndarray
+) -> np.ndarray:
+    """m(b_lep b_had q q' ℓ ν) [GeV] of the generator's top decay products ``[B]`` (NaN where one is missing)."""
+    total = neutrino.copy()
+    for cloud, count in ((partons, 4), (lepton, 1)):
+        for k in range(count):
+            total += p4_from_pt_eta_phi_mass(
+                cloud["pt"][:, k], cloud["eta"][:, k], cloud["phi"][:, k], cloud["mass"][:, k]
+            )
+    complete = partons.mask[:, :4].all(axis=1) & lepton.mask[:, 0] & has_neutrino
+    m2 = total[:, 3] ** 2 - (total[:, :3] ** 2).sum(axis=1)
+    return np.where(complete, np.sqrt(np.maximum(m2, 0.0)), np.nan)
 
 
 def _top_candidate_masses(

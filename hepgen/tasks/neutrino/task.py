@@ -105,7 +105,7 @@ class NeutrinoTask(EventTask):
         ``samples`` ``[B, S, 3]`` and ``mode`` ``[B, 3]`` (the most likely sample); ``assignment_probability``
         ``[B, N_jets]`` with the jet-assignment head; ``lepton_p4``; for the χ² reconstruction ``jets_p4``,
         ``jets_btag``, ``jets_mask`` and ``analytic_roots``; and when known ``truth`` with ``has_truth``,
-        ``b_lep_p4`` and ``parton_jets`` (the jet of b_lep, b_had, q1, q2; −1 if unmatched).
+        ``b_lep_p4``, ``parton_jets`` (the jet of b_lep, b_had, q1, q2; −1 if unmatched) and ``truth_m_ttbar``.
         """
         events = self.read_block(settings, block)
         arrays = neutrino_arrays(events, inputs="basic" if predictor is None else predictor.config["inputs"])
@@ -131,6 +131,8 @@ class NeutrinoTask(EventTask):
         outputs["analytic_roots"] = arrays.analytic_roots.astype(np.float32)
         if arrays.parton_jets is not None:
             outputs["parton_jets"] = arrays.parton_jets.astype(np.int32)
+        if arrays.truth_m_ttbar is not None:
+            outputs["truth_m_ttbar"] = arrays.truth_m_ttbar.astype(np.float32)
         event_id = {k: v[arrays.event_index] for k, v in events.event_id.items()}
         return BlockOutput({"Neutrino": (outputs, event_id)}, counts=dict(arrays.skipped))
 

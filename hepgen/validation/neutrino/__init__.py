@@ -4,6 +4,7 @@
 * :mod:`~hepgen.validation.neutrino.evaluate` — :func:`validate_neutrino`: bias and resolution of every estimate,
   m(ℓν) of the samples, the calibration of every component;
 * :mod:`~hepgen.validation.neutrino.assignment` — which jet is the leptonic b, per method;
+* :mod:`~hepgen.validation.neutrino.ttbar_mass` — m(tt̄) by the χ² with each method's neutrino;
 * :mod:`~hepgen.validation.neutrino.report` — histograms, tables, summary and figures.
 """
 

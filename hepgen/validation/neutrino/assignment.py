@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from hepgen.physics.kinematics import massless_p4
 from hepgen.physics.ttbar_reconstruction import chi2_assignment, fit_widths, fit_widths_with_choice
 from hepgen.validation.calibration import coverage_error
 from hepgen.validation.metrics import paired_accuracy_difference
 from hepgen.validation.neutrino.estimates import point_estimates
+from hepgen.validation.neutrino.ttbar_mass import chi2_hypotheses
 from hepgen.validation.split import validation_split
 
 __all__ = ["MULTIPLICITIES", "assignment_accuracy"]
@@ -63,15 +63,11 @@ def assignment_accuracy(methods: dict[str, dict[str, Any]], validation_fraction:
 
     for name, outputs in methods.items():
         for key, point in point_estimates(name, outputs).items():
-            hypotheses = massless_p4(point.astype(np.float64)[:, None, :])
+            hypotheses = chi2_hypotheses(name, outputs, point)
             # the widths of the χ²: those of the correct assignments on the validation part, with the method's point
             # estimate — for the W-mass constraint with the root the χ² chooses, both roots tried, as in the analyses
             v = is_val
             if name == "analytic":
-                roots = outputs["analytic_roots"].astype(np.float64)
-                met = outputs["point"][:, :2].astype(np.float64)
-                both = np.concatenate([np.repeat(met[:, None, :], 2, axis=1), roots[..., None]], axis=-1)
-                hypotheses = massless_p4(both)
                 widths = fit_widths_with_choice(lepton[v], hypotheses[v], jets[v], btag[v], mask[v], partons[v])
             else:
                 widths = fit_widths(lepton[v], hypotheses[v, 0], jets[v], partons[v])

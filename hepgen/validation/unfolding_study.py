@@ -1,0 +1,70 @@
+"""The unfolded precision of several reconstruction methods of the same events, side by side.
+
+Each method comes as (truth observables, reconstructed observables — NaN where it gave no answer) on three samples:
+training events give its response (:func:`~hepgen.validation.unfolding.build_response`), validation events choose
+its iterations (:func:`~hepgen.validation.unfolding.choose_iterations`), and the test events' pseudo-experiments
+give the precision of each unfolded bin (:func:`~hepgen.validation.unfolding.unfolded_precision`). An event a method
+does not answer is an inefficiency of that method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from hepgen.validation.unfolding import build_response, choose_iterations, unfolded_precision
+
+__all__ = ["Sample", "compare_unfolded_precision", "precision_gains"]
+
+#: method → (truth observables, reconstructed observables), each observable name → values ``[N]``.
+Sample = Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
+
+
+def compare_unfolded_precision(
+    train: Sample,
+    validation: Sample,
+    test: Sample,
+    binnings: Mapping[str, np.ndarray],
+    *,
+    n_pseudo: int = 500,
+    n_choice: int = 200,
+) -> dict:
+    """observable → method → {precision, precision_err, poisson, bias, iterations, purity, stability, efficiency,
+    response, iteration_scores, edges} (lists, JSON-ready), for the methods present in all three samples."""
+    results: dict = {}
+    for observable, edges in binnings.items():
+        for method in (m for m in train if m in validation and m in test):
+            response = build_response(train[method][0][observable], train[method][1][observable], edges)
+            chosen, scores = choose_iterations(
+                response, validation[method][0][observable], validation[method][1][observable], n_pseudo=n_choice
+            )
+            precision = unfolded_precision(
+                response, test[method][0][observable], test[method][1][observable], iterations=chosen, n_pseudo=n_pseudo
+            )
+            results.setdefault(observable, {})[method] = {
+                **{k: np.asarray(v).tolist() for k, v in precision.items()},
+                "purity": response.purity.tolist(),
+                "stability": response.stability.tolist(),
+                "efficiency": response.efficiencies.tolist(),
+                "response": response.matrix.tolist(),
+                "iteration_scores": scores,
+                "edges": np.asarray(edges).tolist(),
+            }
+    return results
+
+
+def precision_gains(results: Mapping, reference: str) -> dict:
+    """observable → method → the reference's precision gain per bin (the method's precision / the reference's) and
+    its mean over bins; observables without the reference are left out."""
+    out: dict = {}
+    for observable, methods in results.items():
+        if reference not in methods:
+            continue
+        ours = np.array(methods[reference]["precision"])
+        for method, entry in methods.items():
+            if method == reference:
+                continue
+            ratio = np.array(entry["precision"]) / ours
+            out.setdefault(observable, {})[method] = {"per_bin": ratio.tolist(), "mean": float(np.mean(ratio))}
+    return out

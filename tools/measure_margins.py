@@ -27,6 +27,11 @@ MEASURES = {
         "gauss_head_errors",
         [("sigma_relative_error", "<", 0.15), ("mean_error", "<", 0.1)],
     ),
+    "gennorm": (
+        "tests.models.test_generalized_normal",
+        "gennorm_head_errors",
+        [("beta_relative_error", "<", 0.2), ("scale_relative_error", "<", 0.1), ("loc_error", "<", 0.1)],
+    ),
     "bimodal": (
         "tests.tasks.test_neutrino",
         "bimodal_scores",

@@ -1,6 +1,6 @@
 """Conditional density heads: context ``[B, C]`` → a distribution over targets ``[B, D]``.
 
-All four heads return a ``torch.distributions.Distribution`` with event shape
+All heads return a ``torch.distributions.Distribution`` with event shape
 ``[D]``, so one training loss serves them all: ``−dist.log_prob(y).mean()``.
 
 * :class:`PointHead` (``mse``): a unit-variance Normal around the prediction;
@@ -8,6 +8,9 @@ All four heads return a ``torch.distributions.Distribution`` with event shape
 * :class:`GaussianHead` (``gauss``): mean and u = log σ² per target; the loss
   per target is ½((f − y)²/eᵘ + u) + const.
 * :class:`MixtureHead` (``mdn``): K diagonal Gaussians with learned weights.
+* :class:`GeneralizedNormalHead` (``gennorm``): location, scale and shape β per target
+  (:class:`~hepgen.models.generalized_normal.GeneralizedNormal`): tails heavier (β < 2) or lighter (β > 2) than
+  a Gaussian's, learned per event.
 * :class:`FlowHead` (``flow``): a conditional rational-quadratic neural spline
   flow from zuko in coupling form (``passes=2``), so sampling is one pass.
 """
@@ -18,7 +21,13 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal
 
-__all__ = ["PointHead", "GaussianHead", "MixtureHead", "FlowHead", "HEADS", "make_head"]
+from hepgen.models.generalized_normal import GeneralizedNormal
+
+__all__ = ["PointHead", "GaussianHead", "GeneralizedNormalHead", "MixtureHead", "FlowHead", "HEADS", "make_head"]
+
+#: The range of the generalized normal's learned shape β: from tails far heavier than a Laplace's (β = 1) to nearly
+#: flat-topped (β = 2 is a Gaussian); the bounds keep Γ(1/β) and |z|^β finite in float32.
+BETA_RANGE = (0.3, 10.0)
 
 
 def _mlp(inputs: int, outputs: int, hidden: int, layers: int = 2) -> nn.Sequential:
@@ -66,6 +75,27 @@ class GaussianHead(nn.Module):
     def forward(self, context: Tensor) -> Distribution:
         mean, log_var = self.net(context).chunk(2, dim=-1)
         return Independent(Normal(mean, torch.exp(0.5 * log_var.clamp(-15.0, 15.0))), 1)
+
+
+class GeneralizedNormalHead(nn.Module):
+    """Generalized normal per target: location, u = log α and the shape β ∈ :data:`BETA_RANGE` (a sigmoid of the
+    network's output, β = 2 — a Gaussian — at zero output)."""
+
+    point_estimate = False
+
+    def __init__(self, context: int, targets: int, *, hidden: int = 128) -> None:
+        super().__init__()
+        self.net = _mlp(context, 3 * targets, hidden)
+        low, high = (torch.log(torch.tensor(b)) for b in BETA_RANGE)
+        self.register_buffer("_log_beta_range", torch.stack([low, high]), persistent=False)
+        # the sigmoid's offset that puts β = 2 at zero output
+        self._offset = float(torch.logit((torch.log(torch.tensor(2.0)) - low) / (high - low)))
+
+    def forward(self, context: Tensor) -> Distribution:
+        loc, log_scale, shape = self.net(context).chunk(3, dim=-1)
+        low, high = self._log_beta_range
+        beta = torch.exp(low + (high - low) * torch.sigmoid(shape + self._offset))
+        return Independent(GeneralizedNormal(loc, torch.exp(log_scale.clamp(-15.0, 15.0)), beta), 1)
 
 
 class MixtureHead(nn.Module):
@@ -117,11 +147,17 @@ class FlowHead(nn.Module):
         return ContextCachedSampler(self.flow).sample(context, n, with_log_prob=with_log_prob)
 
 
-HEADS: dict[str, type[nn.Module]] = {"mse": PointHead, "gauss": GaussianHead, "mdn": MixtureHead, "flow": FlowHead}
+HEADS: dict[str, type[nn.Module]] = {
+    "mse": PointHead,
+    "gauss": GaussianHead,
+    "gennorm": GeneralizedNormalHead,
+    "mdn": MixtureHead,
+    "flow": FlowHead,
+}
 
 
 def make_head(kind: str, context: int, targets: int, **options: int) -> nn.Module:
-    """The head called ``kind`` (mse, gauss, mdn, flow)."""
+    """The head called ``kind`` (mse, gauss, gennorm, mdn, flow)."""
     try:
         cls = HEADS[kind]
     except KeyError:

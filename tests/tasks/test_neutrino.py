@@ -114,7 +114,7 @@ def ttbar_arrays(ttbar_file):
     return events, neutrino_arrays(events, require_truth=True)
 
 
-@pytest.mark.parametrize("head", ["mse", "gauss", "mdn", "flow"])
+@pytest.mark.parametrize("head", ["mse", "gauss", "gennorm", "mdn", "flow"])
 def test_padded_jets_change_nothing(ttbar_arrays, head):
     _, arrays = ttbar_arrays
     torch.manual_seed(0)
@@ -317,7 +317,7 @@ def test_batches_cover_every_event_once_in_order(ttbar_arrays):
     np.testing.assert_array_equal(np.concatenate([p.event_index for p in parts]), arrays.event_index)
 
 
-@pytest.mark.parametrize("head", ["flow", "mdn"])
+@pytest.mark.parametrize("head", ["flow", "mdn", "gennorm"])
 def test_the_mode_is_the_most_likely_sample(ttbar_arrays, head):
     _, arrays = ttbar_arrays
     torch.manual_seed(0)

@@ -32,6 +32,18 @@ MEASURES = {
         "gennorm_head_errors",
         [("beta_relative_error", "<", 0.2), ("scale_relative_error", "<", 0.1), ("loc_error", "<", 0.1)],
     ),
+    **{
+        f"epistemic_{method}": (
+            "tests.models.test_epistemic",
+            f"epistemic_{method}_scores",
+            [(f"{region}_over_dense", ">", floor), ("coverage68", ">", 0.62), ("coverage68", "<", 0.74)],
+        )
+        for method, region, floor in (
+            ("mc_dropout", "gap", 2.0),
+            ("ensemble", "gap", 2.0),
+            ("bayesian", "outside", 1.1),
+        )
+    },
     "bimodal": (
         "tests.tasks.test_neutrino",
         "bimodal_scores",

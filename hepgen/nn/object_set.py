@@ -2,7 +2,9 @@
 
 Each object type has its features standardised in the model (fitted on the training set, saved with it), its own
 linear embedding and a learned type embedding; the tokens of all types go through masked self-attention blocks and
-are pooled by class attention.
+are pooled by class attention into the context. For the epistemic part of a posterior the context can pass through
+dropout (MC dropout with ``dropout`` > 0, also in the attention blocks) and a variational Bayesian layer
+(``bayesian``; :mod:`hepgen.nn.epistemic`), whose KL term :meth:`ObjectSetEncoder.kl_loss` returns per training event.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from hepgen.nn.attention import ClassAttentionPooling, TransformerBlock
+from hepgen.nn.epistemic import BayesianLinear
 from hepgen.nn.standardize import MaskedStandardizer
 
 __all__ = ["ObjectSetEncoder"]
@@ -30,6 +33,7 @@ class ObjectSetEncoder(nn.Module):
         heads: int = 4,
         layers: int = 3,
         dropout: float = 0.0,
+        bayesian: bool = False,
     ) -> None:
         super().__init__()
         self.features = {k: tuple(v) for k, v in features.items()}
@@ -38,11 +42,30 @@ class ObjectSetEncoder(nn.Module):
         self.type_embedding = nn.ParameterDict({k: nn.Parameter(torch.zeros(dim)) for k in self.features})
         self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(layers))
         self.pool = ClassAttentionPooling(dim, heads)
+        self.context_dropout = nn.Dropout(dropout)  # no parameters: models saved without it load unchanged
+        if bayesian:
+            self.bayesian = BayesianLinear(dim, dim)
+            # the KL term's weight: 1 / the training events (set by fit_standardization, saved with the model)
+            self.register_buffer("training_events", torch.ones(()))
 
     def fit_standardization(self, objects: Mapping[str, Tensor], masks: Mapping[str, Tensor]) -> None:
-        """Fit every type's standardisation on training objects (real entries only)."""
+        """Fit every type's standardisation on training objects (real entries only); count the training events."""
         for name in self.features:
             self.standardizers[name].fit(objects[name], masks[name])
+        if hasattr(self, "bayesian"):
+            self.training_events.fill_(len(next(iter(masks.values()))))
+
+    def context(self, tokens: Tensor, mask: Tensor) -> Tensor:
+        """The context ``[B, dim]`` of the tokens of :meth:`tokens`: pooled, through dropout and the Bayesian layer."""
+        context = self.context_dropout(self.pool(tokens, mask))
+        return self.bayesian(context) if hasattr(self, "bayesian") else context
+
+    def kl_loss(self) -> Tensor:
+        """The Bayesian layer's KL(q ‖ prior) divided by the training events [nats per event] (0 without it): added to
+        the mean negative log-likelihood per event, the sum is the negative ELBO per event."""
+        if not hasattr(self, "bayesian"):
+            return torch.zeros(())
+        return self.bayesian.kl() / self.training_events
 
     def tokens(self, objects: Mapping[str, Tensor], masks: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Every object's token after the attention blocks ``[B, T, dim]`` and the token mask ``[B, T]`` (types in
@@ -60,4 +83,4 @@ class ObjectSetEncoder(nn.Module):
 
     def forward(self, objects: Mapping[str, Tensor], masks: Mapping[str, Tensor]) -> Tensor:
         """The context vector of each event ``[B, dim]``."""
-        return self.pool(*self.tokens(objects, masks))
+        return self.context(*self.tokens(objects, masks))

@@ -163,6 +163,10 @@ class EventTraining(TrainSettings):
     layers: int = setting(3, "self-attention blocks")
     head_hidden: int = setting(128, "hidden width of the head's networks")
     flow_transforms: int = setting(4, "spline coupling transforms of the flow")
+    dropout: float = setting(0.0, "dropout in the encoder and on its context (kept on at prediction by --mc-dropout N)")
+    bayesian: bool = setting(
+        False, "a variational Bayesian last layer of the encoder (prior N(0, 1/fan_in); KL per training event)"
+    )
 
 
 @dataclass
@@ -173,6 +177,12 @@ class EventPrediction(PredictSettings):
     schema: str = setting("hepgen-ttbar", "the reading schema (see `hepgen schemas`)")
     samples: int = redefault(PredictSettings, "samples", 256)
     batch_size: int = setting(512, "events per network call")
+    ensemble: list[str] = setting(
+        [], "more run folders (other seeds) of the same task: sample the mixture of --run and these", metavar="RUN"
+    )
+    mc_dropout: int = setting(
+        1, "stochastic passes per model: dropout masks (--dropout) or weight draws (--bayesian)", metavar="N"
+    )
 
 
 def classical_method(choices: tuple[str, ...]) -> Any:
@@ -216,6 +226,21 @@ class EventTask(Task):
             event_batches(val, 4 * settings.batch_size, self.training_batch, shuffle=False, seed=0),
             f"training on {len(train)} events, validating on {len(val)} (skipped {arrays.skipped})",
         )
+
+    def load_predictor(self, settings: Any) -> Any:
+        """The model of ``--run`` — with ``--ensemble`` or ``--mc-dropout N`` an
+        :class:`~hepgen.tasks.epistemic.EpistemicSampler` over its network draws."""
+        predictor = super().load_predictor(settings)
+        ensemble, passes = getattr(settings, "ensemble", []), getattr(settings, "mc_dropout", 1)
+        if not ensemble and passes == 1:
+            return predictor
+        if settings.onnx:
+            raise HepgenInputError("--ensemble and --mc-dropout sample PyTorch models (--run), not an ONNX export")
+        from hepgen.tasks.epistemic import EpistemicSampler
+        from hepgen.tasks.run_folder import load_model
+
+        members = [predictor, *(load_model(self, run, device=settings.device) for run in ensemble)]
+        return EpistemicSampler(members, passes)
 
     def read_block(self, settings: EventPrediction, block: Block) -> Events:
         """The events of one prediction block."""

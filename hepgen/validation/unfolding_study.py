@@ -15,7 +15,7 @@ import numpy as np
 
 from hepgen.validation.unfolding import build_response, choose_iterations, unfolded_precision
 
-__all__ = ["Sample", "compare_unfolded_precision", "precision_gains"]
+__all__ = ["Sample", "compare_unfolded_precision", "precision_gains", "unfolding_table"]
 
 #: method → (truth observables, reconstructed observables), each observable name → values ``[N]``.
 Sample = Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
@@ -68,3 +68,32 @@ def precision_gains(results: Mapping, reference: str) -> dict:
             ratio = np.array(entry["precision"]) / ours
             out.setdefault(observable, {})[method] = {"per_bin": ratio.tolist(), "mean": float(np.mean(ratio))}
     return out
+
+
+def unfolding_table(summary: Mapping, observable: str, label: str) -> str:
+    """The markdown table of one observable of a study's summary (``{"reference", "per_observable", "gain_over"}``):
+    per method its D'Agostini iterations, the precision of each unfolded bin, and the reference's mean gain over it
+    (the method's precision / the reference's, averaged over bins; its error from the per-bin precisions' errors in
+    quadrature — conservative, as every method's pseudo-experiments resample the same test events)."""
+    methods = summary["per_observable"][observable]
+    reference = summary["reference"]
+    edges = np.asarray(next(iter(methods.values()))["edges"])
+    bins = [f"{lo:g}–{hi:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+    lines = [
+        f"| method | iterations | {label} precision per bin: " + " · ".join(bins) + f" | gain of {reference} |",
+        "|---|---|---|---|",
+    ]
+    ours, ours_err = (np.array(methods[reference][k]) for k in ("precision", "precision_err"))
+    for name, entry in methods.items():
+        precision, error = np.array(entry["precision"]), np.array(entry["precision_err"])
+        cells = " · ".join(f"{p:.3f}" for p in precision)
+        if name == reference:
+            gain = "—"
+        else:
+            ratio = precision / ours
+            spread = ratio * np.hypot(error / precision, ours_err / ours)
+            gain = f"{ratio.mean():.2f} ± {np.sqrt((spread**2).sum()) / len(ratio):.2f}"
+        lines.append(f"| {name} | {entry['iterations']} | {cells} | {gain} |")
+    poisson = " · ".join(f"{p:.3f}" for p in methods[reference]["poisson"])
+    lines.append(f"| perfect reconstruction (Poisson) | — | {poisson} | |")
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ study, ``targets.py`` for the dilepton targets), so no number there is typed by 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,14 @@ def test_the_ljets_b_jet_rows_of_the_readme_are_generated(capsys, monkeypatch):
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| b-jet assignment")]
     readme = (neutrino / "README.md").read_text()
     assert rows and all(row in readme for row in rows), "regenerate the b-jet rows of analyses/neutrino/README.md"
+
+
+def test_the_ljets_unfolding_table_of_the_readme_is_generated():
+    from hepgen.validation.unfolding_study import unfolding_table
+
+    neutrino = ROOT / "analyses" / "neutrino"
+    summary = json.loads((neutrino / "unfolding" / "unfolding.json").read_text())
+    assert unfolding_table(summary, "m_ttbar", "m(tt̄) [GeV]") in (neutrino / "README.md").read_text(), (
+        "regenerate with: .venv/bin/python analyses/neutrino/unfolded_precision.py --table "
+        "analyses/neutrino/unfolding/unfolding.json"
+    )

@@ -31,12 +31,16 @@ class DineutrinoModel(ConfiguredModel):
         head_hidden: int = 128,
         flow_transforms: int = 4,
         assignment: bool = False,
+        dropout: float = 0.0,
+        bayesian: bool = False,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         features = one_of(INPUT_SETS, inputs, "dilepton input set")
-        self.encoder = ObjectSetEncoder(features, dim=dim, heads=heads, layers=layers)
+        self.encoder = ObjectSetEncoder(
+            features, dim=dim, heads=heads, layers=layers, dropout=dropout, bayesian=bayesian
+        )
         self.head = FlowHead(dim, len(TARGETS), hidden=head_hidden, transforms=flow_transforms)
         if assignment:  # which jet is the top's b and which the antitop's b̄ (models/assignment.py)
             self.assignment_head = assignment_mlp(dim, outputs=2)
@@ -57,15 +61,22 @@ class DineutrinoModel(ConfiguredModel):
         """The negative log-likelihood of the standardised targets; with the assignment head also the cross-entropy of
         the b and b̄ jets ``b_jets`` ``[B, 2]`` (−1: unmatched, excluded) and the uncertainty-weighted ``total``."""
         tokens, mask = self.encoder.tokens(objects, masks)
-        nll = -self.head(self.encoder.pool(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
+        nll = -self.head(self.encoder.context(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
+        kl = {"kl": self.encoder.kl_loss()} if self.config.get("bayesian") else {}
         if not self.has_assignment:
-            return {"nll": nll}
+            return {"nll": nll, **kl}
         if b_jets is None:
             raise HepgenInputError("the jet-assignment head trains on the b jets of the truth (GenB jetIdx)")
         logits = self._assignment_logits(tokens, masks)
         ce = sum(known_cross_entropy(logits[..., k], b_jets[:, k]) for k in (0, 1)) / 2
-        total = uncertainty_weighted(nll, ce, self.log_variance)
-        return {"nll": nll, "assignment": ce, "assignment_log_variance": self.log_variance.detach(), "total": total}
+        total = uncertainty_weighted(nll, ce, self.log_variance) + sum(kl.values())
+        return {
+            "nll": nll,
+            **kl,
+            "assignment": ce,
+            "assignment_log_variance": self.log_variance.detach(),
+            "total": total,
+        }
 
     @torch.no_grad()
     def assignment_probability(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:
@@ -81,8 +92,9 @@ class DineutrinoModel(ConfiguredModel):
         self.target_standardizer.fit(torch.as_tensor(arrays.target))
 
     def loss(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor) -> Tensor:
-        """Mean negative log-likelihood of the standardised targets."""
-        return -self.head(self.encoder(objects, masks)).log_prob(self.target_standardizer(target)).mean()
+        """Mean negative log-likelihood of the standardised targets (+ the KL term per event of a Bayesian layer)."""
+        nll = -self.head(self.encoder(objects, masks)).log_prob(self.target_standardizer(target)).mean()
+        return nll + self.encoder.kl_loss()
 
     @torch.no_grad()
     def sample(

@@ -3,7 +3,8 @@
 The prediction file (tree ``Dineutrino``, one row per usable event): ``point`` (ν, ν̄) (px, py, pz) ``[B, 2, 3]``
 (the flow's posterior median; 0 where a classical method found no solution: the ellipse method, Neutrino
 Weighting, the smeared kinematic reconstruction ``kinreco``) and ``answered`` ``[B]``; for the flow
-``samples`` ``[B, S, 2, 3]``; ``b_p4`` ``[B, 2, 4]`` the jets taken as the top's and the antitop's b (the pairing
+``samples`` ``[B, S, 2, 3]`` (with ``--ensemble`` or ``--mc-dropout N`` also ``epistemic_share`` ``[B, 2, 3]``,
+:mod:`hepgen.tasks.epistemic`); ``b_p4`` ``[B, 2, 4]`` the jets taken as the top's and the antitop's b (the pairing
 each method prefers: the classical methods' own choice, for the flow :func:`~hepgen.tasks.dineutrino.classical.
 flow_pairing`); ``leptons_p4`` (ℓ⁺, ℓ⁻); and when known ``truth`` ``[B, 2, 3]`` and the true tt̄ observables
 ``truth_m_ttbar``, ``truth_top_pt``, ``truth_cos_theta_plus``, ``truth_cos_theta_minus``.
@@ -28,6 +29,7 @@ from hepgen.tasks.dineutrino.classical import CLASSICAL_METHODS, b_candidates_p4
 from hepgen.tasks.dineutrino.features import INPUT_SETS, DineutrinoArrays, dineutrino_arrays, targets_to_momenta
 from hepgen.tasks.dineutrino.kinreco import kinreco_of_arrays, templates_from_events
 from hepgen.tasks.dineutrino.model import DineutrinoModel
+from hepgen.tasks.epistemic import epistemic_share
 from hepgen.tasks.events import EventPrediction, EventTask, EventTraining, EventValidation, classical_method
 from hepgen.tasks.settings import redefault, setting
 
@@ -131,7 +133,7 @@ class DineutrinoTask(EventTask):
     ) -> BlockOutput:
         """Both neutrinos of one block's usable events (see the module docstring for the branches)."""
         events = self.read_block(settings, block)
-        inputs = predictor.config["inputs"] if isinstance(predictor, DineutrinoModel) else "basic"
+        inputs = predictor.config["inputs"] if hasattr(predictor, "config") else "basic"  # a model or an ensemble
         arrays = dineutrino_arrays(events, inputs=inputs)
         b_pair = b_candidates_p4(arrays)
         leptons = arrays.leptons_p4.astype(np.float64)
@@ -160,6 +162,8 @@ class DineutrinoTask(EventTask):
             samples = self._flow_samples(predictor, arrays, settings, block)
             point = np.median(samples, axis=1)
             outputs["samples"] = samples.astype(np.float32)
+            if getattr(predictor, "draws", 1) > 1:  # an ensemble or stochastic passes
+                outputs["epistemic_share"] = epistemic_share(samples, predictor.draws).astype(np.float32)
             outputs["answered"] = np.isfinite(samples).all(axis=(1, 2, 3))  # a posterior whose samples are all finite
             if predictor.has_assignment:  # each sample with its own b and b̄ jets, drawn from the assignment head
                 b_index, ordered = sampled_b_jets(predictor, arrays, settings, block)

@@ -41,7 +41,7 @@ class NeutrinoSamplingGraph(nn.Module):
         masks = {k: tensors[2 * i + 1] for i, k in enumerate(self.names)}
         tokens, token_mask = self.model.encoder.tokens(objects, masks)
         x, log_prob = self.sampler.transform_noise(
-            self.model.encoder.pool(tokens, token_mask), noise.transpose(0, 1), with_log_prob=True
+            self.model.encoder.context(tokens, token_mask), noise.transpose(0, 1), with_log_prob=True
         )
         samples = self.model.target_standardizer.inverse(x).transpose(0, 1)
         px, py, eta = samples.unbind(-1)

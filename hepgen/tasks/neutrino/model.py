@@ -43,6 +43,9 @@ class NeutrinoModel(ConfiguredModel):
             2018: e^{−s} CE + ½ s). The density's loss keeps weight 1: it is already a normalised negative
             log-likelihood (a learned temperature e^{−s} NLL + ½ s has no minimum once the NLL is negative, which a
             flow reaches on standardised targets), in the same units as the classification's cross-entropy.
+        dropout: dropout in the encoder's blocks and on the context (MC dropout at prediction: ``--mc-dropout N``).
+        bayesian: a variational Bayesian last layer of the encoder (:mod:`hepgen.nn.epistemic`); its KL term per
+            training event joins the loss (``kl``).
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class NeutrinoModel(ConfiguredModel):
         heads: int = 4,
         layers: int = 3,
         dropout: float = 0.0,
+        bayesian: bool = False,
         head: str = "flow",
         head_hidden: int = 128,
         assignment: bool = False,
@@ -64,7 +68,9 @@ class NeutrinoModel(ConfiguredModel):
         super().__init__(locals())
         self.head_kind = head
         features = one_of(INPUT_SETS, inputs, "neutrino input set")
-        self.encoder = ObjectSetEncoder(features, dim=dim, heads=heads, layers=layers, dropout=dropout)
+        self.encoder = ObjectSetEncoder(
+            features, dim=dim, heads=heads, layers=layers, dropout=dropout, bayesian=bayesian
+        )
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         self.register_load_state_dict_pre_hook(_encoder_keys)
         options: dict[str, int] = {"hidden": head_hidden}
@@ -112,20 +118,23 @@ class NeutrinoModel(ConfiguredModel):
     def losses(
         self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor, b_jet: Tensor | None = None
     ) -> dict[str, Tensor]:
-        """The negative log-likelihood of the standardised targets; with the assignment head also the cross-entropy
-        of the leptonic-b jet (events without a matched jet excluded) and the uncertainty-weighted total."""
+        """The negative log-likelihood of the standardised targets (with a Bayesian layer also its KL term per training
+        event, ``kl``); with the assignment head also the cross-entropy of the leptonic-b jet (events without a
+        matched jet excluded) and the uncertainty-weighted total."""
         tokens, mask = self.encoder.tokens(objects, masks)
-        nll = -self.head(self.encoder.pool(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
+        nll = -self.head(self.encoder.context(tokens, mask)).log_prob(self.target_standardizer(target)).mean()
+        kl = {"kl": self.encoder.kl_loss()} if self.config.get("bayesian") else {}
         if not self.has_assignment:
-            return {"nll": nll}
+            return {"nll": nll, **kl}
         ce = known_cross_entropy(self._assignment_logits(tokens, masks), b_jet)
         s = self.log_variance
-        weighted = uncertainty_weighted(nll, ce, s)
-        return {"nll": nll, "assignment": ce, "assignment_log_variance": s.detach(), "weighted": weighted}
+        weighted = uncertainty_weighted(nll, ce, s) + sum(kl.values())
+        return {"nll": nll, **kl, "assignment": ce, "assignment_log_variance": s.detach(), "weighted": weighted}
 
     def loss(self, objects: dict[str, Tensor], masks: dict[str, Tensor], target: Tensor) -> Tensor:
-        """Mean negative log-likelihood of the standardised targets."""
-        return self.losses(objects, masks, target)["nll"]
+        """Mean negative log-likelihood of the standardised targets (+ the KL term per event of a Bayesian layer)."""
+        nll = -self.head(self.encoder(objects, masks)).log_prob(self.target_standardizer(target)).mean()
+        return nll + self.encoder.kl_loss()
 
     @torch.no_grad()
     def assignment_probability(self, objects: dict[str, Tensor], masks: dict[str, Tensor]) -> Tensor:

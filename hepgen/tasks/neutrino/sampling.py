@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hepgen.tasks.epistemic import epistemic_share
 from hepgen.tasks.events import targets_to_momentum
 from hepgen.tasks.neutrino.features import NeutrinoArrays
 
@@ -34,7 +35,8 @@ def posterior_outputs(
     """The posterior of the events of ``arrays`` from a trained model (or its ONNX runner), the random stream seeded
     by ``seed``: ``point`` (the median, px, py, pz [GeV]) ``[B, 3]``, ``samples`` ``[B, S, 3]`` and ``mode`` (the most
     likely sample, ν-Flows' estimate) ``[B, 3]`` for probabilistic models, ``assignment_probability`` ``[B, N_jets]``
-    with the jet-assignment head."""
+    with the jet-assignment head; with several network draws (:class:`~hepgen.tasks.epistemic.EpistemicSampler`)
+    ``epistemic_share`` ``[B, 3]``, the share of each component's variance between the draws."""
     torch.manual_seed(seed)
     draws, modes, assignment = [], [], []
     n = 1 if predictor.point_estimate else samples
@@ -51,6 +53,8 @@ def posterior_outputs(
     outputs = {"point": np.median(sample_array, axis=1).astype(np.float32)}
     if not predictor.point_estimate:
         outputs["samples"] = sample_array.astype(np.float32)
+        if getattr(predictor, "draws", 1) > 1:  # an ensemble or stochastic passes: the epistemic share of the variance
+            outputs["epistemic_share"] = epistemic_share(sample_array, predictor.draws).astype(np.float32)
         outputs["mode"] = (np.concatenate(modes) if modes else np.zeros((0, 3))).astype(np.float32)
     if predictor.has_assignment:
         width = arrays.masks["jets"].shape[1]

@@ -1,4 +1,5 @@
-"""Neutrino flow speed: training events/s, and posterior sampling time per event at 256 samples.
+"""Neutrino flow speed: training events/s, and posterior sampling time per event at 256 samples (also with an ensemble,
+MC dropout or a Bayesian layer: the epistemic options' cost against the single model).
 
 Uses the default model (dim 64, 3 attention blocks, a 4-transform spline
 coupling flow) on synthetic inputs of the real shapes (1 lepton, 10 jets, MET,
@@ -127,6 +128,29 @@ def main() -> None:
     )
     print(f"reference (nu2-Flows)   : {REFERENCE_MS_PER_EVENT:10.2f} ms/event on one CPU core")
     print(f"ratio to the reference  : {cached / REFERENCE_MS_PER_EVENT:10.3f}")
+    epistemic_costs(arrays, device, n, per_event_ms, with_log_prob)
+
+
+def epistemic_costs(arrays: NeutrinoArrays, device: torch.device, n: int, per_event_ms, single: float) -> None:
+    """What `predict neutrino` costs per event with the epistemic options (issue 29): the same S samples split over
+    K ensemble members or N stochastic passes (each a full encoder pass), against the single model's."""
+    from hepgen.tasks.epistemic import EpistemicSampler
+
+    def model_with(**options) -> NeutrinoModel:
+        model = NeutrinoModel(head="flow", inputs=DEFAULT_INPUTS, **options)
+        model.fit_standardization(arrays)
+        return model.to(device).eval()
+
+    rows = {
+        "ensemble of 5 models": (EpistemicSampler([model_with() for _ in range(5)]), 250),
+        "MC dropout, 8 passes": (EpistemicSampler([model_with(dropout=0.1)], 8), n),
+        "Bayesian layer, 8 draws": (EpistemicSampler([model_with(bayesian=True)], 8), n),
+    }
+    for label, (sampler, samples) in rows.items():
+        ms = per_event_ms(
+            lambda o, m, sampler=sampler, samples=samples: sampler.sample(o, m, samples, with_log_prob=True)[0]
+        )
+        print(f"{label:24}: {ms:10.2f} ms/event ({samples} samples; {ms / single:.1f}x the single model's)")
 
 
 if __name__ == "__main__":

@@ -252,10 +252,11 @@ def test_train_predict_validate_against_the_classical_methods(tmp_path):
 
 
 def test_the_shipped_flow_has_a_finite_posterior_beats_the_ellipse_and_is_calibrated(tmp_path):
-    """The shipped constrained flow on data/ttbar_dilepton_test.root (2 000 events, never trained on): every sample
-    of every event finite (its "answered"), m(tt̄) resolution below the ellipse method's on the ellipse method's events (paired difference measured
-    −0.0123 … −0.0126 ± 0.007 over sampling seeds 1–2 and 1–2 threads: the sign is far from the seed-to-seed spread),
-    each pz's 68 % coverage within 0.06 of 0.68 (measured 0.690–0.708) and m(tt̄)'s within 0.07 (0.653–0.654)."""
+    """The shipped flow (constrained inputs and the b-jet assignment head) on data/ttbar_dilepton_test.root (2 000
+    events, never trained on): every sample of every event finite (its "answered"), m(tt̄) resolution below the
+    ellipse method's on the ellipse method's events (paired difference measured −0.0108 … −0.0112 ± 0.007 over
+    sampling seeds 1–2 and 1–2 threads: the sign is far from the seed-to-seed spread), each pz's 68 % coverage within
+    0.06 of 0.68 (measured 0.700–0.707) and m(tt̄)'s within 0.07 (0.716–0.717)."""
     import json
 
     files = []

@@ -25,7 +25,7 @@ from hepgen.io.writer import atomic_path
 from hepgen.plotting.unfolding import plot_unfolded_precision
 from hepgen.validation.dineutrino import method_observables
 from hepgen.validation.methods import load_methods
-from hepgen.validation.unfolding_study import compare_unfolded_precision, precision_gains
+from hepgen.validation.unfolding_study import compare_unfolded_precision, precision_gains, unfolding_table
 
 #: The binnings: m(tt̄) [GeV] as CMS's dilepton differential measurements bin it; cos θ⁺ in six equal bins.
 BINNINGS = {
@@ -33,6 +33,8 @@ BINNINGS = {
     "cos_theta_plus": np.linspace(-1.0, 1.0, 7),
 }
 LABELS = {"m_ttbar": r"$m(t\bar{t})$ [GeV]", "cos_theta_plus": r"$\cos\theta^{+}$"}
+#: The observables' names in the README tables.
+TABLE_LABELS = {"m_ttbar": "m(tt̄) [GeV]", "cos_theta_plus": "cos θ⁺"}
 
 
 def load(folder: Path) -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
@@ -48,18 +50,29 @@ def load(folder: Path) -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.nd
     return out
 
 
+def tables(summary: dict) -> str:
+    """The README tables (:func:`~hepgen.validation.unfolding_study.unfolding_table`) of every observable."""
+    return "\n\n".join(unfolding_table(summary, k, TABLE_LABELS[k]) for k in summary["per_observable"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name in ("train", "validation", "test"):
-        parser.add_argument(f"--{name}", type=Path, required=True, help=f"the {name} events' prediction files")
-    parser.add_argument("--out", type=Path, required=True)
+        parser.add_argument(f"--{name}", type=Path, help=f"the {name} events' prediction files")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--pseudo-experiments", type=int, default=500)
     parser.add_argument(
         "--reference",
         default=None,
         help="the flow the gains are of (default: the assignment flow's file if there is one, else 'flow')",
     )
+    parser.add_argument("--table", type=Path, help="only print the README tables of this unfolding.json")
     args = parser.parse_args()
+    if args.table:
+        print(tables(json.loads(args.table.read_text())))
+        return
+    if None in (args.train, args.validation, args.test, args.out):
+        parser.error("--train, --validation, --test and --out are required (or --table FILE)")
     results = compare_unfolded_precision(
         load(args.train), load(args.validation), load(args.test), BINNINGS, n_pseudo=args.pseudo_experiments
     )
@@ -71,12 +84,7 @@ def main() -> None:
         tmp.write_text(json.dumps(summary, indent=1))
     for observable, by_method in results.items():
         plot_unfolded_precision(by_method, LABELS[observable], args.out / f"unfolding_{observable}")
-    for observable, methods in summary["gain_over"].items():
-        for method, gain in methods.items():
-            print(
-                f"{observable}: precision of {method} / {reference}'s: mean {gain['mean']:.2f}, per bin "
-                + " ".join(f"{g:.2f}" for g in gain["per_bin"])
-            )
+    print(tables(summary))
 
 
 if __name__ == "__main__":

@@ -78,7 +78,14 @@ def unfolding_table(summary: Mapping, observable: str, label: str) -> str:
     methods = summary["per_observable"][observable]
     reference = summary["reference"]
     edges = np.asarray(next(iter(methods.values()))["edges"])
-    bins = [f"{lo:g}–{hi:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+
+    def edge(x: float) -> str:
+        return f"{x:g}" if float(x).is_integer() else f"{x:.2f}"
+
+    bins = [
+        f"{edge(lo)} to {edge(hi)}" if lo < 0 or hi < 0 else f"{edge(lo)}–{edge(hi)}"
+        for lo, hi in zip(edges[:-1], edges[1:])
+    ]
     lines = [
         f"| method | iterations | {label} precision per bin: " + " · ".join(bins) + f" | gain of {reference} |",
         "|---|---|---|---|",

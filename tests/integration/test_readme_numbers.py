@@ -36,12 +36,31 @@ def test_the_dilepton_target_table_of_the_readme_is_generated(capsys, monkeypatc
     spec = importlib.util.spec_from_file_location("targets", dineutrino / "targets.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    monkeypatch.setattr("sys.argv", ["targets.py", "--method", "flow (flow_constrained)"])
+    monkeypatch.setattr("sys.argv", ["targets.py", "--method", "flow (flow_assignment)"])
     module.main()
     table = capsys.readouterr().out.strip()
     assert table in (dineutrino / "README.md").read_text(), (
-        'regenerate with: .venv/bin/python analyses/dineutrino/targets.py --method "flow (flow_constrained)"'
+        'regenerate with: .venv/bin/python analyses/dineutrino/targets.py --method "flow (flow_assignment)"'
     )
+
+
+def test_the_dilepton_unfolding_tables_and_common_event_rows_of_the_readme_are_generated():
+    dineutrino = ROOT / "analyses" / "dineutrino"
+    spec = importlib.util.spec_from_file_location("unfolded_precision", dineutrino / "unfolded_precision.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (dineutrino / "README.md").read_text()
+    summary = json.loads((dineutrino / "unfolding" / "unfolding.json").read_text())
+    assert module.tables(summary) in readme, (
+        "regenerate with: .venv/bin/python analyses/dineutrino/unfolded_precision.py --table "
+        "analyses/dineutrino/unfolding/unfolding.json"
+    )
+    # the rows of the README's table of the events every method answers are validate's summary.md rows
+    written = (dineutrino / "validation" / "summary.md").read_text().splitlines()
+    rows = [
+        line for line in readme.splitlines() if line.startswith("| ") and "(on the events every method answers)" in line
+    ]
+    assert len(rows) >= 6 and all(row in written for row in rows)
 
 
 def test_the_ljets_b_jet_rows_of_the_readme_are_generated(capsys, monkeypatch):

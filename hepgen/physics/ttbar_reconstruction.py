@@ -26,11 +26,10 @@ __all__ = [
     "W_MASS_HADRONIC",
     "ChiSquareWidths",
     "assignments",
-    "best_assignment",
     "chi2_assignment",
     "fit_widths",
     "fit_widths_with_choice",
-    "ttbar_mass_by_chi2",
+    "assigned_ttbar_mass",
 ]
 
 #: The top and W masses of the constraints [GeV] (the generator's m_t; PDG m_W).
@@ -69,9 +68,12 @@ def chi2_assignment(
     *,
     widths: ChiSquareWidths = ChiSquareWidths(),
     return_hypothesis: bool = False,
+    full: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """The leptonic-b jet of each event by the smallest χ² (−1 if no assignment is possible) and that χ² (and, with
-    ``return_hypothesis``, the neutrino hypothesis of that χ² ``[B]``, −1 with no assignment).
+    ``return_hypothesis``, the neutrino hypothesis of that χ² ``[B]``, −1 with no assignment). With ``full``: the
+    whole assignment (b_lep, b_had, q1, q2) ``[B, 4]`` (−1 where none) instead of the leptonic-b jet, the χ² and the
+    hypothesis.
 
     Args:
         lepton: (px, py, pz, E) ``[B, 4]``.
@@ -79,21 +81,6 @@ def chi2_assignment(
         jets: (px, py, pz, E) ``[B, N, 4]``, leading first; btag: ``[B, N]`` (truthy = tagged); mask: ``[B, N]``.
         widths: the σ of the three constraints.
     """
-    rows, chi2, hypothesis = best_assignment(lepton, neutrinos, jets, btag, mask, widths=widths)
-    return (rows[:, 0], chi2, hypothesis) if return_hypothesis else (rows[:, 0], chi2)
-
-
-def best_assignment(
-    lepton: np.ndarray,
-    neutrinos: np.ndarray,
-    jets: np.ndarray,
-    btag: np.ndarray,
-    mask: np.ndarray,
-    *,
-    widths: ChiSquareWidths = ChiSquareWidths(),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The smallest-χ² jets (b_lep, b_had, q1, q2) ``[B, 4]`` (−1 where no assignment is possible), that χ² ``[B]``
-    and its neutrino hypothesis ``[B]`` (−1 with none); arguments as :func:`chi2_assignment`."""
     B = len(lepton)
     n = np.minimum(mask.sum(axis=1), MAX_JETS).astype(np.int64)
     best_rows = np.full((B, 4), -1, dtype=np.int64)
@@ -128,27 +115,21 @@ def best_assignment(
         found = np.isfinite(best_chi2[events])
         best_rows[events] = np.where(found[:, None], table[flat % len(table)], -1)
         best_hypothesis[events] = np.where(found, flat // len(table), -1)
-    return best_rows, best_chi2, best_hypothesis
+    if full:
+        return best_rows, best_chi2, best_hypothesis
+    jet = best_rows[:, 0]
+    return (jet, best_chi2, best_hypothesis) if return_hypothesis else (jet, best_chi2)
 
 
-def ttbar_mass_by_chi2(
-    lepton: np.ndarray,
-    neutrinos: np.ndarray,
-    jets: np.ndarray,
-    btag: np.ndarray,
-    mask: np.ndarray,
-    *,
-    widths: ChiSquareWidths = ChiSquareWidths(),
+def assigned_ttbar_mass(
+    lepton: np.ndarray, neutrinos: np.ndarray, jets: np.ndarray, rows: np.ndarray, hypothesis: np.ndarray
 ) -> np.ndarray:
-    """m(tt̄) [GeV] ``[B]`` of the smallest-χ² assignment and neutrino hypothesis — m(ℓ ν b_lep b_had q1 q2) — NaN
-    where no assignment is possible; arguments as :func:`chi2_assignment`."""
-    rows, _, hypothesis = best_assignment(lepton, neutrinos, jets, btag, mask, widths=widths)
-    found = hypothesis >= 0
-    index = np.arange(len(lepton))[:, None]
-    picked = jets[index, np.maximum(rows, 0)]  # [B, 4, 4]
-    nu = neutrinos[np.arange(len(lepton)), np.maximum(hypothesis, 0)]
-    mass = invariant_mass(lepton, nu, *picked.transpose(1, 0, 2))
-    return np.where(found, mass, np.nan)
+    """m(tt̄) = m(ℓ ν b_lep b_had q1 q2) [GeV] ``[B]`` of the assignment ``rows`` ``[B, 4]`` and neutrino ``hypothesis``
+    ``[B]`` of :func:`chi2_assignment` with ``full`` (NaN where it found none); the other arguments as there."""
+    events = np.arange(len(lepton))
+    picked = jets[events[:, None], np.maximum(rows, 0)]  # [B, 4, 4]
+    mass = invariant_mass(lepton, neutrinos[events, np.maximum(hypothesis, 0)], *picked.transpose(1, 0, 2))
+    return np.where(hypothesis >= 0, mass, np.nan)
 
 
 def fit_widths(lepton: np.ndarray, neutrino: np.ndarray, jets: np.ndarray, truth_jets: np.ndarray) -> ChiSquareWidths:

@@ -9,11 +9,11 @@ from hepgen.physics.ttbar_reconstruction import (
     TOP_MASS,
     W_MASS_HADRONIC,
     ChiSquareWidths,
+    assigned_ttbar_mass,
     assignments,
     chi2_assignment,
     fit_widths,
     fit_widths_with_choice,
-    ttbar_mass_by_chi2,
 )
 from hepgen.sim.detector import DETECTORS, DetectorResponse
 
@@ -86,6 +86,11 @@ def test_chi2_finds_the_leptonic_b_of_a_hand_built_event():
         parts["lepton"][None], parts["nu"][None, None], jets[None], btag, np.array([[1, 1, 1, 0]], bool)
     )
     assert chosen.tolist() == [-1] and np.isinf(chi2[0])
+
+
+def ttbar_mass_by_chi2(lepton, neutrinos, jets, btag, mask):
+    rows, _, hypothesis = chi2_assignment(lepton, neutrinos, jets, btag, mask, full=True)
+    return assigned_ttbar_mass(lepton, neutrinos, jets, rows, hypothesis)
 
 
 def test_the_chi2_ttbar_mass_of_a_hand_built_event_is_that_of_its_six_particles():

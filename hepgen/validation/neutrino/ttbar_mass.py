@@ -15,9 +15,10 @@ import numpy as np
 from hepgen.physics.kinematics import massless_p4
 from hepgen.physics.ttbar_reconstruction import (
     ChiSquareWidths,
+    assigned_ttbar_mass,
+    chi2_assignment,
     fit_widths,
     fit_widths_with_choice,
-    ttbar_mass_by_chi2,
 )
 
 __all__ = ["chi2_hypotheses", "chi2_widths", "ttbar_mass"]
@@ -62,15 +63,14 @@ def ttbar_mass(
 ) -> np.ndarray:
     """m(tt̄) [GeV] ``[B]`` of a method's file (NaN where the χ² finds no assignment: fewer than four jets)."""
     lepton, jets, btag, mask = _event_arrays(outputs)
+
+    def by_chi2(hypotheses: np.ndarray) -> np.ndarray:
+        rows, _, chosen = chi2_assignment(lepton, hypotheses, jets, btag, mask, widths=widths, full=True)
+        return assigned_ttbar_mass(lepton, hypotheses, jets, rows, chosen)
+
     if "samples" not in outputs:
-        return ttbar_mass_by_chi2(lepton, chi2_hypotheses(name, outputs), jets, btag, mask, widths=widths)
+        return by_chi2(chi2_hypotheses(name, outputs))
     draws = outputs["samples"][:, :samples]
-    masses = np.stack(
-        [
-            ttbar_mass_by_chi2(lepton, chi2_hypotheses(name, outputs, draws[:, s]), jets, btag, mask, widths=widths)
-            for s in range(draws.shape[1])
-        ],
-        axis=1,
-    )
+    masses = np.stack([by_chi2(chi2_hypotheses(name, outputs, draws[:, s])) for s in range(draws.shape[1])], axis=1)
     answered = np.isfinite(masses).any(axis=1)  # the χ²'s answer does not depend on the sample: all or none
     return np.where(answered, np.median(np.where(answered[:, None], masses, 0.0), axis=1), np.nan)

@@ -7,7 +7,8 @@
 # 1. The study: every method on the test jets of each type (top, W, QCD; 3 000 each, runs/pileup_samples/test_*.root)
 #    with the held-out test pool at μ = 60 and 200 (POINTS) → analyses/pileup/validation_study/<type>/.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
-#    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/.
+#    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
+#    seeds as one deep ensemble (--ensemble, 3 samples each) → analyses/pileup/validation_study/spread_ensemble/.
 # 3. Imperfect detection (LOSSY=0 skips it): the models trained on it (*_lossy_s1) at μ = 60 with 10 % of the observed
 #    tracks and towers lost, and with a tracker that finds 20 % fewer tracks, on the test top jets
 #    → analyses/pileup/validation_study/lossy/.
@@ -79,6 +80,19 @@ if [[ "${SPREAD:-1}" != 0 ]]; then
     done
     validate "$folder" "$report/spread_s$seed" test_top
   done
+  # the three VIPR seeds as one deep ensemble (issue 29): 3 samples from each, on the same jets with the same pileup;
+  # its calibration against seed 1's alone (spread_s1) says what the spread between the seeds adds
+  folder="$out/spread_ensemble"
+  for mu in ${POINTS:-60 200}; do
+    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "${SPREAD_JETS:-1000}"
+    predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
+        "$runs/spread_puppiml_s1" - --max-events "${SPREAD_JETS:-1000}"
+    once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$runs/spread_vipr_edm_s1" \
+        --ensemble "$runs/spread_vipr_edm_s2" "$runs/spread_vipr_edm_s3" --jets "$samples_dir/test_top.root" \
+        --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
+        --max-events "${SPREAD_JETS:-1000}" --samples 9 --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}" "${limit[@]}"
+  done
+  validate "$folder" "$report/spread_ensemble" test_top
 fi
 
 # 3. imperfect detection

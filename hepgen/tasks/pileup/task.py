@@ -96,6 +96,11 @@ class PileupPrediction(OverlayPrediction):
         "noise schedule: karras or uniform_t (default: the model's objective's: EDM karras, flow matching uniform_t)",
         choices=("", *SCHEDULES),
     )
+    ensemble: list[str] = setting(
+        [],
+        "more run folders (other seeds): sample the mixture of --run and these, samples / models each",
+        metavar="RUN",
+    )
 
 
 @dataclass
@@ -232,6 +237,13 @@ class PileupTask(Task):
 
     def load_predictor(self, settings: OverlayPrediction) -> VIPRPredictor:
         model = super().load_predictor(settings)
+        if getattr(settings, "ensemble", []):  # a deep ensemble of VIPR seeds (hepgen/tasks/pileup/ensemble.py)
+            if settings.onnx:
+                raise HepgenInputError("--ensemble samples PyTorch models (--run), not an ONNX export")
+            from hepgen.tasks.pileup.ensemble import VIPREnsemble
+            from hepgen.tasks.run_folder import load_model
+
+            model = VIPREnsemble([model, *(load_model(self, run, device=settings.device) for run in settings.ensemble)])
         check_prediction_input(model.saved_with, settings)
         generates = model.saved_with.get("target", settings.target)  # the classifier generates nothing
         if settings.target != generates:

@@ -19,14 +19,12 @@ import json
 import math
 from pathlib import Path
 
+from hepgen.validation.tables import calibration_target_row, target_row
+
 HERE = Path(__file__).resolve().parent
 BASELINES = ("kinreco", "weighting", "ellipse")
 #: The flow's quantities whose calibration is a target.
 CALIBRATED = ("m_ttbar", "nu_px", "nu_py", "nu_pz", "nubar_px", "nubar_py", "nubar_pz")
-
-
-def row(target: str, value: str, met: bool | None) -> str:
-    return f"| {target} | {value} | {'—' if met is None else ('met' if met else '**not met**')} |"
 
 
 def comparison(ours: dict, baseline: str, methods: dict) -> str:
@@ -35,21 +33,11 @@ def comparison(ours: dict, baseline: str, methods: dict) -> str:
     f, c = ours[f"{baseline}_events"]["m_ttbar"], b[f"{baseline}_events"]["m_ttbar"]
     d = ours[f"{baseline}_events"][f"resolution_minus_{baseline}"]["m_ttbar"]
     sigma = abs(d["difference"]) / d["error"] if d["error"] > 0 else math.inf
-    return row(
+    return target_row(
         f"m(tt̄) resolution better than {baseline}'s on its {b[f'{baseline}_events']['events']} events (paired, > 2σ)",
         f"{f['resolution']:.4f} ± {f['resolution_err']:.4f} vs {c['resolution']:.4f} ± {c['resolution_err']:.4f}; "
         f"difference {d['difference']:+.4f} ± {d['error']:.4f} ({sigma:.1f}σ)",
         d["difference"] < -2 * d["error"],
-    )
-
-
-def calibration_row(name: str, c: dict) -> str:
-    critical = 1.36 / math.sqrt(c["events"])
-    return row(
-        f"{name}: posterior calibrated (KS ≤ 1.36/√n)",
-        f"68 % coverage {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f}; KS {c['ks']:.3f} vs {critical:.3f}: "
-        f"{c['verdict']}",
-        c["verdict"] == "calibrated",
     )
 
 
@@ -66,7 +54,7 @@ def main() -> None:
     ours = methods[name]
     for method, entry in methods.items():
         lines.append(
-            row(
+            target_row(
                 f"{method}: fraction of events answered (no target)",
                 f"{entry['answered']:.3f} ± {entry['answered_error']:.3f}",
                 None,
@@ -75,7 +63,7 @@ def main() -> None:
     for baseline in (b for b in BASELINES if b in methods and f"{b}_events" in ours):
         lines.append(comparison(ours, baseline, methods))
     for quantity in (q for q in CALIBRATED if q in ours.get("calibration", {})):
-        lines.append(calibration_row(quantity, ours["calibration"][quantity]))
+        lines.append(calibration_target_row(quantity, ours["calibration"][quantity]))
     print("\n".join(lines))
 
 

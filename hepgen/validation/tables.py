@@ -2,7 +2,9 @@
 
 Every figure of merit in ``metrics.json`` is stored as ``{key: value, key_err: error}`` (the bootstrap or binomial
 error beside the value); :func:`cell` writes it, :func:`calibration_table` writes the calibration of posteriors
-(:func:`~hepgen.validation.calibration.calibration_entry`) the same way for every task.
+(:func:`~hepgen.validation.calibration.calibration_entry`) the same way for every task; :func:`target_row` and
+:func:`calibration_target_row` are the rows of the analyses' target tables (a posterior is "calibrated" when its
+verdict is: judged against the statistical error of its events, never a fixed tolerance).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["value_with_error", "cell", "calibration_table"]
+__all__ = ["value_with_error", "cell", "calibration_table", "target_row", "calibration_target_row"]
 
 
 def value_with_error(value: float, error: float = float("nan"), *, digits: str = ".3f", signed: bool = False) -> str:
@@ -44,3 +46,20 @@ def calibration_table(rows: Iterable[tuple[str, str, Mapping[str, Any]]], *, qua
             f"{c['pull_std']:.2f} | {c['verdict']} |"
         )
     return lines
+
+
+def target_row(target: str, value: str, met: bool | None) -> str:
+    """``| target | value | met / **not met** / — |`` (— for a number without a target)."""
+    return f"| {target} | {value} | {'—' if met is None else ('met' if met else '**not met**')} |"
+
+
+def calibration_target_row(name: str, c: Mapping[str, Any]) -> str:
+    """The target "``name``: posterior calibrated", met when the calibration entry's verdict is "calibrated": the KS
+    distance of its truth quantiles within 1.36/√n (the 5 % critical value) and no systematic coverage deviation."""
+    critical = 1.36 / np.sqrt(c["events"])
+    return target_row(
+        f"{name}: posterior calibrated (KS ≤ 1.36/√n)",
+        f"68 % coverage {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f}; KS {c['ks']:.3f} vs {critical:.3f}: "
+        f"{c['verdict']}",
+        c["verdict"] == "calibrated",
+    )

@@ -76,6 +76,20 @@ def test_the_ljets_b_jet_rows_of_the_readme_are_generated(capsys, monkeypatch):
     assert rows and all(row in readme for row in rows), "regenerate the b-jet rows of analyses/neutrino/README.md"
 
 
+def test_the_ljets_target_table_of_the_readme_is_generated(capsys, monkeypatch):
+    neutrino = ROOT / "analyses" / "neutrino"
+    spec = importlib.util.spec_from_file_location("ljets_targets", neutrino / "targets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr("sys.argv", ["targets.py", "--method", "flow (flow_mix)", "--mixture", "flow (flow_mix)"])
+    module.main()
+    table = capsys.readouterr().out.strip()
+    assert table in (neutrino / "README.md").read_text(), (
+        'regenerate with: .venv/bin/python analyses/neutrino/targets.py --method "flow (flow_mix)" '
+        '--mixture "flow (flow_mix)"'
+    )
+
+
 def test_the_ljets_unfolding_table_of_the_readme_is_generated():
     from hepgen.validation.unfolding_study import unfolding_table
 

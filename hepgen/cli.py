@@ -104,6 +104,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         selection=selection,
         jets=jets,
         pileup=pileup,
+        pythia_settings=tuple(args.pythia_set),
         overwrite=args.overwrite,
         progress=not args.no_progress,
     )
@@ -316,6 +317,13 @@ def _add_generate_command(sub: Any) -> None:
         "(tracks, vertices and calorimeter towers; schema hepgen-detected-jets)",
     )
     g.add_argument("--ideal-detector", action="store_true", help="the same as --detector ideal (closure tests)")
+    g.add_argument(
+        "--pythia-set",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="an extra Pythia setting for tt̄ (repeatable; e.g. 'Tune:pp = 21', ATLAS A14): a generator variation",
+    )
     g = p.add_argument_group("jets")
     g.add_argument("--process", choices=["top", "w", "qcd"], default="top", help="jet origin (default top)")
     g.add_argument("--pt-min", type=float, default=400.0, help="jet pT threshold in GeV (default 400)")

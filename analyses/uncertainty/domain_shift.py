@@ -4,7 +4,7 @@ on it? (issue 29, item 3.) The numbers of analyses/uncertainty/README.md, from e
     .venv/bin/python analyses/uncertainty/domain_shift.py --validation analyses/uncertainty \\
         --predictions runs/uncertainty_eval --out analyses/uncertainty
 
-Per domain (default detector, degraded detector, CMS NanoAOD) and method (the aleatoric flow, the deep ensemble, MC
+Per domain (default detector, degraded detector, the A14 tune, CMS NanoAOD) and method (the aleatoric flow, the deep ensemble, MC
 dropout, the Bayesian layer): the pz resolution of the posterior median and the 68 % / 95 % coverage of px, py, pz
 with their binomial errors and verdicts (``validation_<domain>/metrics.json``); each epistemic method's pz 68 %
 coverage and resolution *paired* with the aleatoric flow's on the same events (McNemar's error; the bootstrap);
@@ -27,7 +27,7 @@ from hepgen.plotting.style import label_figure, save_figure, use_style
 from hepgen.validation.calibration import truth_quantiles
 from hepgen.validation.metrics import paired_accuracy_difference, paired_resolution_difference
 
-DOMAINS = {"default": "default detector", "degraded": "degraded detector", "cms": "CMS NanoAOD"}
+DOMAINS = {"default": "default detector", "degraded": "degraded detector", "a14": "A14 tune", "cms": "CMS NanoAOD"}
 #: file stem → the name `hepgen validate` gives it (the first flow file keeps the plain name).
 METHODS = {
     "aleatoric": "flow",
@@ -174,7 +174,7 @@ def distance_figure(predictions: Path, out: Path) -> dict:
                 if (met_bin == b).sum() >= 10
             }
             summary.setdefault(domain, {})[stem] = {"by_jets": by_jets, "by_met": by_met}
-            style = {"default": "o-", "degraded": "s--", "cms": "^:"}[domain]
+            style = {"default": "o-", "degraded": "s--", "a14": "D-.", "cms": "^:"}[domain]
             color = COLORS[stem]
             axes[0].plot(list(by_jets), list(by_jets.values()), style, color=color, label=f"{stem}, {DOMAINS[domain]}")
             centres = [float(b) for b in by_met]

@@ -70,6 +70,9 @@ class ProductionRequest:
     selection: TTbarSelection | None = None  # None: the sample's default (TTBAR_SAMPLES)
     jets: JetSampleConfig = field(default_factory=JetSampleConfig)
     pileup: PileupOptions | None = None
+    #: Extra Pythia settings for every instance of a tt̄ sample (e.g. another tune, ``"Tune:pp = 21"``), after the
+    #: sample's own: the generator variation of a domain-shift study.
+    pythia_settings: tuple[str, ...] = ()
     overwrite: bool = False
     progress: bool = True
 
@@ -88,6 +91,10 @@ class ProductionRequest:
             raise HepgenInputError("--pileup applies to the 'jets' sample only")
         if self.selection is None and self.sample in TTBAR_SAMPLES:
             object.__setattr__(self, "selection", TTBAR_SAMPLES[self.sample])
+        if self.pythia_settings:
+            if self.sample not in TTBAR_SAMPLES:
+                raise HepgenInputError(f"--pythia-set applies to the tt̄ samples ({', '.join(TTBAR_SAMPLES)})")
+            _check_pythia_settings(self.pythia_settings)
 
     @property
     def events_per_block(self) -> int:
@@ -133,6 +140,7 @@ def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = N
     if request.sample in TTBAR_SAMPLES:
         rng = np.random.default_rng(derive_seed(seed, block, 2))
         options = {"rng": rng, "block_index": block, "detector": request.detector, "progress": progress}
+        options["extra_settings"] = request.pythia_settings
         if request.sample == "ttbar-ljets":
             seeds = (derive_seed(seed, block, 0), derive_seed(seed, block, 1))
             result = generate_ttbar_block(n, pythia_seeds=seeds, selection=request.selection, **options)
@@ -153,11 +161,22 @@ def _run_block(request: ProductionRequest, block: int, n: int, progress: Any = N
     return result.columns, result.generated
 
 
+def _check_pythia_settings(lines: tuple[str, ...]) -> None:
+    """HepgenInputError naming the first line Pythia does not know."""
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for line in lines:
+        if not pythia.readString(line):
+            raise HepgenInputError(f"--pythia-set {line!r}: Pythia does not know this setting")
+
+
 def _settings(request: ProductionRequest) -> list[str]:
+    extra = list(request.pythia_settings)
     if request.sample == "ttbar-ljets":
-        return ttbar_settings(+1) + ["# and alternating events with"] + ttbar_settings(-1)
+        return ttbar_settings(+1) + extra + ["# and alternating events with"] + ttbar_settings(-1) + extra
     if request.sample == "ttbar-dilepton":
-        return list(DILEPTON_SETTINGS)
+        return list(DILEPTON_SETTINGS) + extra
     if request.sample == "jets":
         return request.jets.pythia_settings()
     return list(MINBIAS_SETTINGS)

@@ -22,6 +22,7 @@ Output names follow NanoAOD (``Jet_*``, ``Lepton_*``, ``MET_*``, ``GenNu_*``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -169,16 +170,24 @@ def _reconstruct(
 
 
 def generate_ttbar_block(
-    n_selected: int, *, pythia_seeds: tuple[int, int], selection: TTbarSelection | None = None, **options: Any
+    n_selected: int,
+    *,
+    pythia_seeds: tuple[int, int],
+    selection: TTbarSelection | None = None,
+    extra_settings: Sequence[str] = (),
+    **options: Any,
 ) -> events.BlockResult:
     """Generate events until ``n_selected`` pass the selection (or ``options["max_generated"]`` are generated).
 
     ``pythia_seeds``: the seeds of the W⁺ → ℓ⁺ν and W⁻ → ℓ⁻ν̄ instances (they take turns batch by batch);
+    ``extra_settings``: Pythia settings added to both (e.g. another tune);
     ``options``: ``rng`` (required), ``block_index``, ``detector``, ``batch_size``, ``max_generated``, ``progress``, as
     :func:`~hepgen.sim.ttbar_events.generate_block`.
     """
     reconstruct = partial(_reconstruct, selection=selection or TTbarSelection())
     sample = events.TTbarSample(_truth, _one_lepton, _neutrino_pt, reconstruct, preselected="one_isolated_lepton")
-    pythias = [make_pythia(ttbar_settings(+1), pythia_seeds[0]), make_pythia(ttbar_settings(-1), pythia_seeds[1])]
+    pythias = [
+        make_pythia([*ttbar_settings(charge), *extra_settings], seed) for charge, seed in zip((1, -1), pythia_seeds)
+    ]
     buffer = ttbar_columns()
     return events.generate_block(sample, pythias, buffer, n_selected, **options)

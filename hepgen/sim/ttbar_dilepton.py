@@ -17,6 +17,7 @@ b̄, with ``jetIdx``). Read by the ``hepgen-ttbar-dilepton`` schema.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -125,15 +126,20 @@ def _reconstruct(
 
 
 def generate_dilepton_block(
-    n_selected: int, *, pythia_seed: int, selection: TTbarSelection = DILEPTON_SELECTION, **options: Any
+    n_selected: int,
+    *,
+    pythia_seed: int,
+    selection: TTbarSelection = DILEPTON_SELECTION,
+    extra_settings: Sequence[str] = (),
+    **options: Any,
 ) -> events.BlockResult:
     """Generate events until ``n_selected`` pass the selection; as :func:`hepgen.sim.ttbar.generate_ttbar_block` with
-    one Pythia instance (both W decay leptonically)."""
+    one Pythia instance (both W decay leptonically; ``extra_settings`` added to its own)."""
     reconstruct = partial(_reconstruct, selection=selection)
     sample = events.TTbarSample(
         _truth, _opposite_charges, _neutrinos_pt, reconstruct, preselected="two_isolated_leptons"
     )
     buffer = dilepton_columns()
     return events.generate_block(
-        sample, [make_pythia(list(DILEPTON_SETTINGS), pythia_seed)], buffer, n_selected, **options
+        sample, [make_pythia([*DILEPTON_SETTINGS, *extra_settings], pythia_seed)], buffer, n_selected, **options
     )

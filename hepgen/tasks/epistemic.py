@@ -46,7 +46,8 @@ class EpistemicSampler:
         self.members, self.passes = list(members), passes
         self.config = first.config
         self.has_assignment = all(getattr(m, "has_assignment", False) for m in members)
-        self.point_estimate = bool(getattr(first, "point_estimate", False))
+        # several draws of a point regressor (an MSE ensemble) are a distribution: the spread between the members
+        self.point_estimate = False
         self.head_kind = getattr(first, "head_kind", "flow")
 
     @property

@@ -47,6 +47,12 @@ def test_passes_and_ensembles_write_the_total_predictive_and_its_epistemic_share
         # the share is that of the samples in the file, in blocks of samples / draws (float32 samples: 1e-5)
         np.testing.assert_allclose(share, epistemic_share(outputs["samples"], draws), rtol=1e-4, atol=1e-5)
         assert ((share >= 0) & (share <= 1)).all() and share.mean() > 0.0
+    if task == "neutrino":  # an ensemble of point regressors (MSE heads) is all spread between the members: share 1
+        mse = [_train(task, data, tmp_path / f"mse{k}", "--head", "mse", "--seed", str(k)) for k in (1, 2)]
+        out = tmp_path / "mse.root"
+        assert main([*common, "--run", mse[0], "--ensemble", mse[1], "--samples", "4", "--out", str(out)]) == 0
+        outputs, _, _ = hio.read_event_outputs(out, tree=tree)
+        assert outputs["samples"].shape[1] == 4 and np.all(outputs["epistemic_share"] == 1.0)
     # a deterministic model has nothing to pass over; the samples must split evenly over the draws
     assert main([*common, "--run", plain, "--mc-dropout", "4", "--out", str(tmp_path / "x.root")]) == 2
     assert (

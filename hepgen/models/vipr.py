@@ -18,7 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Categorical
 
-from hepgen.nn import ClassAttentionPooling, CrossAttentionBlock, FourierEmbedding, LatentSetEncoder, TransformerBlock
+from hepgen.nn import ClassAttentionPooling, CrossAttentionBlock, FourierEmbedding, LatentSetEncoder
+from hepgen.nn.set_blocks import make_set_block
 
 __all__ = ["ObservedJetEncoder", "VIPRDenoiser", "MultiplicityModel", "CountDistribution", "ParticleClassifier"]
 
@@ -27,17 +28,35 @@ class ObservedJetEncoder(nn.Module):
     """Observed constituents ``[B, M, F]`` (mask ``[B, M]``) and jet context ``[B, C]`` → a set ``[B, K, D]`` + mask.
 
     Args:
-        latents: 0 for full self-attention over the observed cloud (K = M + 1), or
+        latents: 0 for self-attention blocks over the observed cloud (K = M + 1), or
             the number of learnable latent vectors (K = latents + 1, cost linear in M).
+        block: the kind of those blocks (:data:`~hepgen.nn.set_blocks.SET_BLOCKS`), ``block_options`` theirs
+            (``capacity`` of Mixture-of-Depths, ``tokens`` of TokenFormer).
     """
 
-    def __init__(self, features: int, context: int, *, dim: int, heads: int, blocks: int, latents: int = 0) -> None:
+    def __init__(
+        self,
+        features: int,
+        context: int,
+        *,
+        dim: int,
+        heads: int,
+        blocks: int,
+        latents: int = 0,
+        block: str = "transformer",
+        **block_options: float,
+    ) -> None:
         super().__init__()
         self.dim, self.heads = dim, heads
+        self.block_kind, self.block_options = block, block_options
         self.embed = nn.Linear(features, dim)
         self.context = nn.Sequential(nn.Linear(context, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.latent = LatentSetEncoder(dim, heads, latents=latents, self_blocks=blocks) if latents else None
-        self.blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(blocks)) if not latents else None
+        self.blocks = (
+            nn.ModuleList(make_set_block(block, dim, heads, **block_options) for _ in range(blocks))
+            if not latents
+            else None
+        )
 
     def forward(self, observed: Tensor, mask: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
         x = self.embed(observed) * mask[..., None]
@@ -55,7 +74,8 @@ class ObservedJetEncoder(nn.Module):
 
 class VIPRDenoiser(nn.Module):
     """Raw denoiser network ``F(x_in [B, N, D_x], c_noise [B]; mask, observed, observed_mask, context)`` on the
-    observed jet's ``encoder``, with ``blocks`` self- and cross-attention blocks of the encoder's width."""
+    observed jet's ``encoder``, with ``blocks`` self- and cross-attention blocks of the encoder's width (the
+    self-attention blocks of the encoder's kind)."""
 
     def __init__(self, encoder: ObservedJetEncoder, *, features: int = 3, blocks: int = 3) -> None:
         super().__init__()
@@ -63,7 +83,8 @@ class VIPRDenoiser(nn.Module):
         dim, heads = encoder.dim, encoder.heads
         self.embed = nn.Linear(features, dim)
         self.sigma = FourierEmbedding(dim)
-        self.self_blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(blocks))
+        kind, options = encoder.block_kind, encoder.block_options
+        self.self_blocks = nn.ModuleList(make_set_block(kind, dim, heads, **options) for _ in range(blocks))
         self.cross_blocks = nn.ModuleList(CrossAttentionBlock(dim, heads) for _ in range(blocks))
         self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, features))
 

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from hepgen.nn.attention import ClassAttentionPooling, TransformerBlock
+from hepgen.nn.attention import ClassAttentionPooling
 from hepgen.nn.epistemic import BayesianLinear
+from hepgen.nn.set_blocks import make_set_block
 from hepgen.nn.standardize import MaskedStandardizer
 
 __all__ = ["ObjectSetEncoder"]
@@ -23,7 +24,8 @@ __all__ = ["ObjectSetEncoder"]
 
 class ObjectSetEncoder(nn.Module):
     """Objects ``{type: [B, N_type, F_type]}`` with masks ``{type: [B, N_type]}`` → tokens ``[B, T, dim]`` and a
-    context ``[B, dim]``; ``features`` maps each type to its feature names (their order is the input's)."""
+    context ``[B, dim]``; ``features`` maps each type to its feature names (their order is the input's); ``block``
+    the kind of the attention blocks (:data:`~hepgen.nn.set_blocks.SET_BLOCKS`) with its ``block_options``."""
 
     def __init__(
         self,
@@ -34,13 +36,17 @@ class ObjectSetEncoder(nn.Module):
         layers: int = 3,
         dropout: float = 0.0,
         bayesian: bool = False,
+        block: str = "transformer",
+        **block_options: float,
     ) -> None:
         super().__init__()
         self.features = {k: tuple(v) for k, v in features.items()}
         self.standardizers = nn.ModuleDict({k: MaskedStandardizer(len(f)) for k, f in self.features.items()})
         self.embeddings = nn.ModuleDict({k: nn.Linear(len(f), dim) for k, f in self.features.items()})
         self.type_embedding = nn.ParameterDict({k: nn.Parameter(torch.zeros(dim)) for k in self.features})
-        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(layers))
+        self.blocks = nn.ModuleList(
+            make_set_block(block, dim, heads, dropout=dropout, **block_options) for _ in range(layers)
+        )
         self.pool = ClassAttentionPooling(dim, heads)
         self.context_dropout = nn.Dropout(dropout)  # no parameters: models saved without it load unchanged
         if bayesian:

@@ -33,13 +33,29 @@ class DineutrinoModel(ConfiguredModel):
         assignment: bool = False,
         dropout: float = 0.0,
         bayesian: bool = False,
+        block: str = "transformer",
+        mod_capacity: float = 0.5,
+        param_tokens: int = 64,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         features = one_of(INPUT_SETS, inputs, "dilepton input set")
         self.encoder = ObjectSetEncoder(
-            features, dim=dim, heads=heads, layers=layers, dropout=dropout, bayesian=bayesian
+            features,
+            dim=dim,
+            heads=heads,
+            layers=layers,
+            dropout=dropout,
+            bayesian=bayesian,
+            block=block,
+            **(
+                {"capacity": mod_capacity}
+                if block == "mod"
+                else {"tokens": param_tokens}
+                if block == "tokenformer"
+                else {}
+            ),
         )
         self.head = FlowHead(dim, len(TARGETS), hidden=head_hidden, transforms=flow_transforms)
         if assignment:  # which jet is the top's b and which the antitop's b̄ (models/assignment.py)

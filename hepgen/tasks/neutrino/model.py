@@ -58,6 +58,9 @@ class NeutrinoModel(ConfiguredModel):
         layers: int = 3,
         dropout: float = 0.0,
         bayesian: bool = False,
+        block: str = "transformer",
+        mod_capacity: float = 0.5,
+        param_tokens: int = 64,
         head: str = "flow",
         head_hidden: int = 128,
         assignment: bool = False,
@@ -69,7 +72,20 @@ class NeutrinoModel(ConfiguredModel):
         self.head_kind = head
         features = one_of(INPUT_SETS, inputs, "neutrino input set")
         self.encoder = ObjectSetEncoder(
-            features, dim=dim, heads=heads, layers=layers, dropout=dropout, bayesian=bayesian
+            features,
+            dim=dim,
+            heads=heads,
+            layers=layers,
+            dropout=dropout,
+            bayesian=bayesian,
+            block=block,
+            **(
+                {"capacity": mod_capacity}
+                if block == "mod"
+                else {"tokens": param_tokens}
+                if block == "tokenformer"
+                else {}
+            ),
         )
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         self.register_load_state_dict_pre_hook(_encoder_keys)

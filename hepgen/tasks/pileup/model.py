@@ -37,6 +37,9 @@ class VIPRModel(ConfiguredModel):
         blocks: int = 3,
         encoder_blocks: int = 2,
         latents: int = 0,
+        block: str = "transformer",
+        mod_capacity: float = 0.5,
+        param_tokens: int = 64,
         max_hard: int = 128,
         detector: str = "none",
         track_losses: list[float] | None = None,
@@ -49,7 +52,10 @@ class VIPRModel(ConfiguredModel):
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
-        encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents}
+        encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents, "block": block}
+        encoder |= (
+            {"capacity": mod_capacity} if block == "mod" else {"tokens": param_tokens} if block == "tokenformer" else {}
+        )
         network = VIPRDenoiser(ObservedJetEncoder(n_o, n_c, **encoder), features=n_f, blocks=blocks)
         self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
         self.multiplicity = MultiplicityModel(ObservedJetEncoder(n_o, n_c, **encoder), max_count=max_hard)

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from hepgen.errors import HepgenInputError
 from hepgen.models.edm import SAMPLERS
+from hepgen.nn.set_blocks import SET_BLOCKS
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
@@ -50,6 +51,11 @@ class PileupTraining(OverlayTraining):
     blocks: int = setting(3, "denoiser blocks (self-attention + cross-attention to the observed jet)")
     encoder_blocks: int = setting(2, "observed-jet encoder blocks")
     latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
+    block: str = setting(
+        "transformer", "the set blocks: transformer, mod (Mixture-of-Depths) or tokenformer", choices=SET_BLOCKS
+    )
+    mod_capacity: float = setting(0.5, "with --block mod: the share of each cloud's particles a block processes")
+    param_tokens: int = setting(64, "with --block tokenformer: parameter tokens per projection")
     objective: str = setting(
         "edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)", choices=OBJECTIVES
     )

@@ -21,7 +21,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from hepgen.errors import one_of
 from hepgen.models.edm import broadcast_like
+from hepgen.models.ot_coupling import COUPLINGS, ot_paired_noise
 
 __all__ = ["FlowMatchingPrecond", "FlowMatchingLoss", "uniform_t_sigmas", "sigma_to_t", "t_to_sigma"]
 
@@ -63,10 +65,13 @@ class FlowMatchingPrecond(nn.Module):
 
 
 class FlowMatchingLoss:
-    """``‖F(x_t, t) − (n − y)‖²`` averaged over real entries, ``logit t ~ N(m, s²)``."""
+    """``‖F(x_t, t) − (n − y)‖²`` averaged over real entries, ``logit t ~ N(m, s²)``; ``coupling`` pairs each set's
+    noise with its data independently or by the exact optimal-transport assignment within the set
+    (:mod:`hepgen.models.ot_coupling`)."""
 
-    def __init__(self, *, logit_mean: float = 0.0, logit_std: float = 1.0) -> None:
+    def __init__(self, *, logit_mean: float = 0.0, logit_std: float = 1.0, coupling: str = "independent") -> None:
         self.logit_mean, self.logit_std = logit_mean, logit_std
+        self.coupling = one_of(COUPLINGS, coupling, "flow-matching coupling")
 
     def __call__(
         self,
@@ -85,6 +90,8 @@ class FlowMatchingLoss:
         t = torch.sigmoid(self.logit_mean + self.logit_std * normal).clamp(T_EPS, 1 - T_EPS)
         if noise is None:
             noise = torch.randn(y.shape, device=y.device, dtype=y.dtype, generator=generator)
+            if self.coupling == "ot" and mask is not None:
+                noise = ot_paired_noise(noise, y, mask)
         if mask is not None:
             noise = noise * mask[..., None]
         tb = broadcast_like(t, y)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hepgen.errors import one_of
+from hepgen.errors import HepgenInputError, one_of
 from hepgen.models.configured import ConfiguredModel
 from hepgen.models.edm import EDMLoss, EDMPrecond
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
@@ -40,6 +40,7 @@ class VIPRModel(ConfiguredModel):
         block: str = "transformer",
         mod_capacity: float = 0.5,
         param_tokens: int = 64,
+        coupling: str = "independent",
         max_hard: int = 128,
         detector: str = "none",
         track_losses: list[float] | None = None,
@@ -59,7 +60,11 @@ class VIPRModel(ConfiguredModel):
         network = VIPRDenoiser(ObservedJetEncoder(n_o, n_c, **encoder), features=n_f, blocks=blocks)
         self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
         self.multiplicity = MultiplicityModel(ObservedJetEncoder(n_o, n_c, **encoder), max_count=max_hard)
-        self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss()
+        if coupling != "independent" and objective != "flow_matching":
+            raise HepgenInputError(
+                f"--coupling {coupling} pairs noise and data of flow matching: use --objective flow_matching"
+            )
+        self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss(coupling=coupling)
 
     def fit_standardization(self, batch: JetBatch) -> None:
         t = batch.to_torch()

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from hepgen.errors import HepgenInputError
 from hepgen.models.edm import SAMPLERS
+from hepgen.models.ot_coupling import COUPLINGS
 from hepgen.nn.set_blocks import SET_BLOCKS
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
@@ -56,6 +57,11 @@ class PileupTraining(OverlayTraining):
     )
     mod_capacity: float = setting(0.5, "with --block mod: the share of each cloud's particles a block processes")
     param_tokens: int = setting(64, "with --block tokenformer: parameter tokens per projection")
+    coupling: str = setting(
+        "independent",
+        "flow matching's noise–data pairing: independent, or ot (the exact assignment within each jet)",
+        choices=COUPLINGS,
+    )
     objective: str = setting(
         "edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)", choices=OBJECTIVES
     )

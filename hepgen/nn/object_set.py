@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from hepgen.nn.attention import ClassAttentionPooling
 from hepgen.nn.epistemic import BayesianLinear
-from hepgen.nn.set_blocks import make_set_block
+from hepgen.nn.set_blocks import block_options, make_set_block
 from hepgen.nn.standardize import MaskedStandardizer
 
 __all__ = ["ObjectSetEncoder"]
@@ -53,6 +53,23 @@ class ObjectSetEncoder(nn.Module):
             self.bayesian = BayesianLinear(dim, dim)
             # the KL term's weight: 1 / the training events (set by fit_standardization, saved with the model)
             self.register_buffer("training_events", torch.ones(()))
+
+    @classmethod
+    def from_config(cls, features: Mapping[str, Sequence[str]], config: Mapping[str, object]) -> ObjectSetEncoder:
+        """The encoder a ν model's ``config`` describes (``dim``, ``heads``, ``layers``, ``dropout``, ``bayesian``,
+        ``block``, ``mod_capacity``, ``param_tokens``; models saved before a key existed get its default)."""
+        block = str(config.get("block", "transformer"))
+        options = block_options(block, float(config.get("mod_capacity", 0.5)), int(config.get("param_tokens", 64)))
+        return cls(
+            features,
+            dim=int(config["dim"]),
+            heads=int(config["heads"]),
+            layers=int(config["layers"]),
+            dropout=float(config.get("dropout", 0.0)),
+            bayesian=bool(config.get("bayesian", False)),
+            block=block,
+            **options,
+        )
 
     def fit_standardization(self, objects: Mapping[str, Tensor], masks: Mapping[str, Tensor]) -> None:
         """Fit every type's standardisation on training objects (real entries only); count the training events."""

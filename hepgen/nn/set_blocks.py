@@ -15,7 +15,7 @@ from hepgen.nn.attention import TransformerBlock
 from hepgen.nn.mixture_of_depths import MixtureOfDepths
 from hepgen.nn.tokenformer import TokenFormerBlock
 
-__all__ = ["SET_BLOCKS", "make_set_block"]
+__all__ = ["SET_BLOCKS", "make_set_block", "block_options"]
 
 #: The set blocks :func:`make_set_block` builds.
 SET_BLOCKS = ("transformer", "mod", "tokenformer")
@@ -30,3 +30,9 @@ def make_set_block(
         return TokenFormerBlock(dim, heads, tokens=tokens)
     block = TransformerBlock(dim, heads, dropout=dropout)
     return MixtureOfDepths(block, dim, capacity=capacity) if kind == "mod" else block
+
+
+def block_options(block: str, mod_capacity: float = 0.5, param_tokens: int = 64) -> dict[str, float]:
+    """The options :func:`make_set_block` takes for ``block`` from a model's settings (``--mod-capacity``,
+    ``--param-tokens``): only those of its kind."""
+    return {"capacity": mod_capacity} if block == "mod" else {"tokens": param_tokens} if block == "tokenformer" else {}

@@ -41,22 +41,7 @@ class DineutrinoModel(ConfiguredModel):
         super().__init__(locals())
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         features = one_of(INPUT_SETS, inputs, "dilepton input set")
-        self.encoder = ObjectSetEncoder(
-            features,
-            dim=dim,
-            heads=heads,
-            layers=layers,
-            dropout=dropout,
-            bayesian=bayesian,
-            block=block,
-            **(
-                {"capacity": mod_capacity}
-                if block == "mod"
-                else {"tokens": param_tokens}
-                if block == "tokenformer"
-                else {}
-            ),
-        )
+        self.encoder = ObjectSetEncoder.from_config(features, self.config)
         self.head = FlowHead(dim, len(TARGETS), hidden=head_hidden, transforms=flow_transforms)
         if assignment:  # which jet is the top's b and which the antitop's b̄ (models/assignment.py)
             self.assignment_head = assignment_mlp(dim, outputs=2)

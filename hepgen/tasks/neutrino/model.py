@@ -71,22 +71,7 @@ class NeutrinoModel(ConfiguredModel):
         super().__init__(locals())
         self.head_kind = head
         features = one_of(INPUT_SETS, inputs, "neutrino input set")
-        self.encoder = ObjectSetEncoder(
-            features,
-            dim=dim,
-            heads=heads,
-            layers=layers,
-            dropout=dropout,
-            bayesian=bayesian,
-            block=block,
-            **(
-                {"capacity": mod_capacity}
-                if block == "mod"
-                else {"tokens": param_tokens}
-                if block == "tokenformer"
-                else {}
-            ),
-        )
+        self.encoder = ObjectSetEncoder.from_config(features, self.config)
         self.target_standardizer = MaskedStandardizer(len(TARGETS))
         self.register_load_state_dict_pre_hook(_encoder_keys)
         options: dict[str, int] = {"hidden": head_hidden}

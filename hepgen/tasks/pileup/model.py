@@ -54,9 +54,7 @@ class VIPRModel(ConfiguredModel):
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
         encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents, "block": block}
-        encoder |= (
-            {"capacity": mod_capacity} if block == "mod" else {"tokens": param_tokens} if block == "tokenformer" else {}
-        )
+        encoder |= block_options(block, mod_capacity, param_tokens)
         network = VIPRDenoiser(ObservedJetEncoder(n_o, n_c, **encoder), features=n_f, blocks=blocks)
         self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
         self.multiplicity = MultiplicityModel(ObservedJetEncoder(n_o, n_c, **encoder), max_count=max_hard)

@@ -15,6 +15,7 @@ from hepgen.models.edm import EDMLoss, EDMPrecond
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
 from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
+from hepgen.nn.set_blocks import block_options
 from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, OBSERVED_FEATURES, JetBatch, context_features
 from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
 

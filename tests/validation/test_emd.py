@@ -26,3 +26,21 @@ def test_the_energy_movers_distance_of_hand_built_clouds():
     across = [(100.0, 0.0, math.pi - 0.1)]
     assert emd(across, [(100.0, 0.0, -math.pi + 0.1)]) == pytest.approx(0.2)  # φ wraps around
     assert emd([], jet) == 1.0
+
+
+def test_cloud_distances_pair_each_sample_with_its_jets_truth():
+    import awkward as ak
+    import numpy as np
+
+    from hepgen.validation.pileup.emd import cloud_distances
+
+    truth = ak.Array([[{"pt": 100.0, "eta": 0.0, "phi": 0.0}], [{"pt": 50.0, "eta": 1.0, "phi": 2.0}]])
+    samples = ak.Array(
+        [
+            [{"pt": 100.0, "eta": 0.0, "phi": 0.0}],  # jet 0: exact
+            [{"pt": 100.0, "eta": 0.2, "phi": 0.0}],  # jet 0: moved 0.2
+            [{"pt": 25.0, "eta": 1.0, "phi": 2.0}],  # jet 1: half missing
+            [],  # jet 1: nothing
+        ]
+    )
+    np.testing.assert_allclose(cloud_distances(samples, truth, per_truth=2), [[0.0, 0.2], [0.5, 1.0]], atol=1e-12)

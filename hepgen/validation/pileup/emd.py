@@ -13,9 +13,13 @@ it back), as the EnergyFlow package defines it.
 
 from __future__ import annotations
 
+import awkward as ak
 import numpy as np
 
-__all__ = ["energy_movers_distance"]
+__all__ = ["energy_movers_distance", "cloud_distances", "JET_RADIUS"]
+
+#: The radius of the study's jets (``hepgen generate jets --radius``, default 1.0): the unit of the distances.
+JET_RADIUS = 1.0
 
 
 def energy_movers_distance(
@@ -47,3 +51,23 @@ def energy_movers_distance(
         a, distance = np.append(a, true_total - total), np.vstack([distance, np.zeros((1, len(b)))])
     moved = ot.emd2(a, b, distance)
     return float((moved + abs(total - true_total)) / true_total)
+
+
+def cloud_distances(clouds: ak.Array, truth: ak.Array, *, per_truth: int = 1, radius: float = JET_RADIUS) -> np.ndarray:
+    """The EMD of every cloud ``[R]`` (records pt, eta, phi) from its jet's truth ``[J]``, with ``per_truth``
+    consecutive clouds per jet (R = J × per_truth, jet-major): ``[J, per_truth]``."""
+
+    def columns(cloud: ak.Array) -> tuple[np.ndarray, list[np.ndarray]]:
+        counts = ak.to_numpy(ak.num(cloud))
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        flat = [ak.to_numpy(ak.flatten(cloud[k])).astype(np.float64) for k in ("pt", "eta", "phi")]
+        return offsets, flat
+
+    (o, c), (to, tc) = columns(clouds), columns(truth)
+    out = np.empty(len(clouds))
+    for r in range(len(clouds)):
+        j = r // per_truth
+        out[r] = energy_movers_distance(
+            *(x[o[r] : o[r + 1]] for x in c), *(x[to[j] : to[j + 1]] for x in tc), radius=radius
+        )
+    return out.reshape(len(truth), per_truth)

@@ -10,6 +10,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.errors import HepgenInputError
+from hepgen.validation.pileup.emd import cloud_distances
 from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictions
 from hepgen.validation.pileup.score import calibrate, paired_differences, posteriors, score
 from hepgen.validation.pileup.tune import observables, tune, untuned
@@ -93,8 +94,26 @@ def evaluate_point(
         "skipped": scores["skipped"],
         "diverged_samples": diverged,
     }
+    metrics["emd"] = constituent_distances(point, test)
     arrays |= {"quantiles": quantiles, "pulls": pull_values, "grid_scores": grid_scores, "choices": choices}
     return {"metrics": metrics, "arrays": arrays}
+
+
+def constituent_distances(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, float]]:
+    """The energy mover's distance of each test jet's constituents from the truth's (:mod:`.emd`), averaged over the
+    jets with its standard error: the observed cloud (no removal) and every generative method (its mean over the
+    jet's samples)."""
+    clouds = {"observed": (point.observed[test][["pt", "eta", "phi"]], 1)}
+    for method, generated in point.generated.items():
+        s = point.n_samples[method]
+        clouds[method] = (generated[(test[:, None] * s + np.arange(s)[None, :]).ravel()], s)
+    out = {}
+    for method, (cloud, per_jet) in clouds.items():
+        per = cloud_distances(cloud, point.truth[test], per_truth=per_jet).mean(axis=1)
+        per = per[np.isfinite(per)]
+        error = float(np.std(per, ddof=1) / np.sqrt(len(per))) if len(per) > 1 else float("nan")
+        out[method] = {"mean": float(np.mean(per)) if len(per) else float("nan"), "error": error, "jets": len(per)}
+    return out
 
 
 def evaluate_files(

@@ -124,6 +124,16 @@ def summary(metrics: dict[str, Any]) -> str:
             "",
             *methods_table(entry),
         ]
+        if entry.get("emd"):
+            lines += [
+                "",
+                "Energy mover's distance of the constituents from the truth's (per unit of the true jet pT, distances in "
+                "units of the jet radius; mean over test jets ± its error; a posterior's averaged over its samples):",
+                "",
+                "| method | EMD | jets |",
+                "|---|---|---|",
+                *(f"| {m} | {e['mean']:.4f} ± {e['error']:.4f} | {e['jets']} |" for m, e in entry["emd"].items()),
+            ]
         if entry["calibration"]:
             rows = [
                 (m, name, c) for m, by_observable in entry["calibration"].items() for name, c in by_observable.items()

@@ -66,4 +66,5 @@ def test_flow_matching_trains_with_the_ot_coupling_and_edm_refuses_it():
     assert sum(losses[-10:]) < sum(losses[:10])  # it learns
     with pytest.raises(HepgenInputError, match="flow_matching"):
         VIPRModel(dim=16, heads=2, blocks=1, encoder_blocks=1, coupling="ot")  # EDM's σ-noise has no pairing here
-    assert VIPRModel(dim=16, heads=2, blocks=1, encoder_blocks=1, objective="flow_matching", coupling="ot")
+    vipr = VIPRModel(dim=16, heads=2, blocks=1, encoder_blocks=1, objective="flow_matching", coupling="ot")
+    assert vipr.denoiser_loss.coupling == "ot" and vipr.config["coupling"] == "ot"  # saved with the model

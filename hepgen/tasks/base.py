@@ -57,7 +57,7 @@ class TrainSettings:
         metavar="RUN",
     )
     seed: int = setting(1, "seed of the validation split, the initialisation, the data order and the noise")
-    batch_size: int = setting(256, "training batch size (per device)")
+    batch_size: int = setting(256, "training batch size (per device)", minimum=1)
     learning_rate: float = setting(1e-3, "peak AdamW learning rate", aliases=("--lr",))
     weight_decay: float = setting(1e-4, "AdamW weight decay")
     lr_floor: float = setting(0.02, "the cosine schedule decays the learning rate to this fraction of its peak")
@@ -65,7 +65,9 @@ class TrainSettings:
     max_steps: int = setting(-1, "stop after this many optimizer steps (-1: no limit)", runtime=True)
     patience: int = setting(5, "early stopping: epochs without a lower validation loss", runtime=True)
     val_fraction: float = setting(0.1, "share of the training entries held out for the validation loss")
-    max_events: int | None = setting(None, "read at most this many training entries (events; jets for pileup)")
+    max_events: int | None = setting(
+        None, "read at most this many training entries (events; jets for pileup)", minimum=1
+    )
     ema_decay: float = setting(
         0.0, "keep an exponential moving average of the weights with this decay and save it for sampling (0: off)"
     )
@@ -91,10 +93,10 @@ class PredictSettings:
 
     out: str = setting("", "output ROOT file (written atomically)", required=True, runtime=True, metavar="FILE")
     run: str | None = setting(None, "run folder of a trained model (or its model.pt)", metavar="RUN")
-    samples: int = setting(16, "posterior samples per entry (event, jet)")
+    samples: int = setting(16, "posterior samples per entry (event, jet)", minimum=1)
     seed: int = setting(0, "seed of the sampling; each block's stream derives from (seed, block)")
     shard: str | None = setting(None, "i/n: this job's share of the input's blocks", runtime=True, metavar="I/N")
-    max_events: int | None = setting(None, "predict at most this many entries (from the first)")
+    max_events: int | None = setting(None, "predict at most this many entries (from the first)", minimum=1)
     onnx: str | None = setting(
         None, "an exported model folder (hepgen export) to sample with onnxruntime instead of --run", metavar="DIR"
     )

@@ -182,12 +182,12 @@ class EventPrediction(PredictSettings):
     data: list[str] = setting([], "input ROOT files (globs allowed)", required=True, metavar="FILE")
     schema: str = setting("hepgen-ttbar", "the reading schema (see `hepgen schemas`)")
     samples: int = redefault(PredictSettings, "samples", 256)
-    batch_size: int = setting(512, "events per network call")
+    batch_size: int = setting(512, "events per network call", minimum=1)
     ensemble: list[str] = setting(
         [], "more run folders (other seeds) of the same task: sample the mixture of --run and these", metavar="RUN"
     )
     mc_dropout: int = setting(
-        1, "stochastic passes per model: dropout masks (--dropout) or weight draws (--bayesian)", metavar="N"
+        1, "stochastic passes per model: dropout masks (--dropout) or weight draws (--bayesian)", metavar="N", minimum=1
     )
 
 

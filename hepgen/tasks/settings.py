@@ -58,6 +58,7 @@ def setting(
     aliases: Sequence[str] = (),
     metavar: str | None = None,
     formerly: Sequence[str] = (),
+    minimum: float | None = None,
 ) -> Any:
     """A dataclass field with its help text.
 
@@ -72,6 +73,7 @@ def setting(
         metavar: the placeholder in ``--help``.
         formerly: earlier names of the setting: still read from configs, ``--set`` and as flags (old run folders
             and scripts keep working).
+        minimum: the smallest accepted value (counts: 1), checked when the settings are read.
     """
     metadata = {
         "help": help,
@@ -81,6 +83,7 @@ def setting(
         "aliases": tuple(aliases),
         "metavar": metavar,
         "formerly": tuple(formerly),
+        "minimum": minimum,
     }
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda value=default: type(value)(value), metadata=metadata)
@@ -269,6 +272,9 @@ def resolve(cls: type[S], *layers: tuple[str, Mapping[str, Any]]) -> S:
             choices = f.metadata.get("choices")
             if choices and value is not None and value not in choices:
                 raise HepgenInputError(f"{origin}: {name} = {value!r} is not one of {list(choices)}")
+            minimum = f.metadata.get("minimum")
+            if minimum is not None and value is not None and value < minimum:
+                raise HepgenInputError(f"{origin}: {_flag(name)} must be >= {minimum:g}; got {value}")
             values[name] = value
     missing = [name for name, (f, _) in fields.items() if f.metadata.get("required") and name not in values]
     missing += [

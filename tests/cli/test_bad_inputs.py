@@ -228,3 +228,32 @@ def test_incompatible_configs(tmp_path, capsys):
     assert {k: v for k, v in first.items() if k != "out"} == {k: v for k, v in second.items() if k != "out"}
     assert json.loads(json.dumps(first)) == first  # plain YAML types only: no Python objects in a run's config
     shutil.rmtree(run)
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["predict", "neutrino", "--run", str(FLOW), "--data", str(TEST_EVENTS), "--samples", "0"], "--samples"),
+        (["predict", "neutrino", "--run", str(FLOW), "--data", str(TEST_EVENTS), "--batch-size", "-2"], "--batch-size"),
+        (["predict", "neutrino", "--run", str(FLOW), "--data", str(TEST_EVENTS), "--mc-dropout", "0"], "--mc-dropout"),
+        (
+            [
+                "predict",
+                "pileup",
+                "--run",
+                str(VIPR),
+                "--jets",
+                str(REPO / "data/top_jets_test.root"),
+                "--pileup",
+                str(REPO / "data/minbias_pool_test.root"),
+                "--samples",
+                "-3",
+            ],
+            "--samples",
+        ),
+    ],
+)
+def test_counts_below_one_are_refused_when_the_command_is_read(argv, flag, tmp_path, capsys):
+    out = tmp_path / "out.root"
+    assert main([*argv, "--out", str(out)]) == 2
+    assert f"{flag} must be >= 1" in capsys.readouterr().err and not out.exists()

@@ -144,11 +144,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from hepgen.io.writer import read_metadata
     from hepgen.tasks.prediction import predict
 
     task, settings = _settings(args)
     out = predict(task, settings)
-    print(f"{task.name} predictions in {out}")
+    skipped = {reason: n for reason, n in read_metadata(out).get("skipped", {}).items() if n}
+    why = f"; {sum(skipped.values())} entries skipped ({', '.join(f'{r}: {n}' for r, n in skipped.items())})"
+    print(f"{task.name} predictions in {out}" + (why if skipped else ""))
     return 0
 
 

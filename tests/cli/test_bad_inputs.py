@@ -110,7 +110,7 @@ def test_zero_event_shards_write_empty_outputs(tmp_path):
     assert len(event_id["entry"]) == 0 and metadata["shard"] == "1/2"
 
 
-def test_events_without_lepton_or_jets_are_skipped_and_counted(tmp_path):
+def test_events_without_lepton_or_jets_are_skipped_and_counted(tmp_path, capsys):
     def strip(collections, scalars):
         n = len(collections["Lepton"])
         no_lepton, no_jets = np.arange(n) % 5 == 0, np.arange(n) % 7 == 3
@@ -126,6 +126,8 @@ def test_events_without_lepton_or_jets_are_skipped_and_counted(tmp_path):
     _, event_id, metadata = read_event_outputs(tmp_path / "out.root", tree="Neutrino")
     assert metadata["skipped"]["no lepton"] == 14 and metadata["skipped"]["no jets"] == 8
     assert len(event_id["entry"]) == 70 - 14 - 8 and not np.isin(event_id["entry"], np.arange(0, 70, 5)).any()
+    # and the command says so when it ends
+    assert "22 entries skipped (no jets: 8, no lepton: 14)" in capsys.readouterr().out
 
 
 def test_nan_values_are_refused(tmp_path, capsys):

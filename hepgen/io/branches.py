@@ -62,10 +62,31 @@ def check_available(available: set[str], where_text: str, lacks: str, schema: Sc
             hint_text = "; ".join(
                 f"{b!r}: closest existing {h}" if h else f"{b!r}: nothing similar" for b, h in hints.items()
             )
+            fitting = [name for name in fitting_schemas(available) if name != schema.name]
+            advice = f"; this looks like {fitting[0]}: add --schema {fitting[0]}" if fitting else ""
             raise MissingBranchError(
                 f"{where_text}: schema {schema.name!r} needs branch(es) {missing} for {source_text}, which {lacks} "
-                f"({hint_text})"
+                f"({hint_text}){advice}"
             )
+
+
+def fitting_schemas(available: set[str]) -> list[str]:
+    """The built-in schemas whose event identifiers and input (non-truth) collections ``available`` has."""
+    from hepgen.io.known_schemas import available_schemas, get_schema
+
+    out = []
+    for name in available_schemas():
+        schema = get_schema(name)
+        wanted = list(schema.event_id) + [
+            b
+            for cname, collection in schema.all_collections().items()
+            if cname not in schema.truth
+            for bs in collection_branches(collection).values()
+            for b in bs
+        ]
+        if all(b in available for b in wanted):
+            out.append(name)
+    return out
 
 
 def flatten_collections(arrays: Mapping[str, ak.Array] | ak.Array) -> dict[str, ak.Array]:

@@ -259,3 +259,12 @@ def test_counts_below_one_are_refused_when_the_command_is_read(argv, flag, tmp_p
     out = tmp_path / "out.root"
     assert main([*argv, "--out", str(out)]) == 2
     assert f"{flag} must be >= 1" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_nanoaod_file_read_with_the_default_schema_gets_the_schema_that_fits(tmp_path, capsys):
+    cms = REPO / "data" / "cms_opendata_ttbar_nanoaod.root"
+    out = tmp_path / "out.root"
+    argv = ["predict", "neutrino", "--method", "analytic", "--data", str(cms), "--out", str(out), "--no-progress"]
+    assert main(argv) == 2 and not out.exists()
+    assert "this looks like nanoaod: add --schema nanoaod" in capsys.readouterr().err
+    assert main([*argv, "--schema", "nanoaod"]) == 0  # and the advice works

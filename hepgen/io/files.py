@@ -59,9 +59,14 @@ def _missing_message(path: str) -> str:
     parent = Path(path).parent
     message = f"input file not found: {path!r}"
     if parent.is_dir():
-        nearby = sorted(p.name for p in parent.glob("*.root"))[:8]
+        import difflib
+
+        names = sorted(p.name for p in parent.glob("*.root"))
+        nearby = difflib.get_close_matches(Path(path).name, names, n=3, cutoff=0.6)
         if nearby:
-            message += f"; ROOT files in {str(parent)!r}: {nearby}"
+            message += f"; did you mean {' or '.join(repr(str(parent / n)) for n in nearby)}?"
+        elif names:
+            message += f"; {len(names)} ROOT files in {str(parent)!r}, none with a similar name"
     elif str(parent) not in ("", "."):
         message += f" (the folder {str(parent)!r} does not exist)"
     return message
@@ -106,8 +111,12 @@ def read_failure(path: str, error: BaseException, what: str) -> HepgenError:
         return HepgenTransientError(
             f"I/O error while reading {what} of {path!r} ({type(error).__name__}: {error}); a retry may succeed"
         )
-    reason = f"; the file is {damage}" if damage else "; the file may be truncated or damaged"
-    return CorruptFileError(f"cannot read {what} of {path!r} ({type(error).__name__}: {error}){reason}")
+    if damage:  # the reader's own words (chunks, sources) say nothing more to a user than the damage itself
+        return CorruptFileError(f"cannot read {what} of {path!r}: the file is {damage}")
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return CorruptFileError(
+        f"cannot read {what} of {path!r} ({type(error).__name__}: {first_line}); the file may be truncated or damaged"
+    )
 
 
 def _trees_in(file: Any) -> list[str]:

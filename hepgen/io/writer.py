@@ -23,7 +23,7 @@ import numpy as np
 from hepgen.errors import HepgenError, HepgenInputError, HepgenTransientError, NonFiniteInputError
 from hepgen.io.files import open_tree
 
-__all__ = ["EVENT_ID_PREFIX", "atomic_path", "read_event_outputs", "write_event_outputs"]
+__all__ = ["EVENT_ID_PREFIX", "atomic_path", "check_output_path", "read_event_outputs", "write_event_outputs"]
 
 #: Event-identifier branches are written as ``event_id_<name>``.
 EVENT_ID_PREFIX = "event_id_"
@@ -59,6 +59,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 f"writing {str(final)!r} failed ({error}); nothing was left under that name, a retry may succeed"
             ) from error
         raise
+
+
+def check_output_path(path: str | os.PathLike) -> None:
+    """HepgenInputError, before any work, if ``--out`` cannot be written: its folder cannot be made (a file stands in
+    the way) or is not writable, or the path is a folder."""
+    from hepgen.errors import HepgenInputError
+
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    blocking = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise HepgenInputError(f"--out {str(path)!r}: {str(blocking)!r} is a file, not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise HepgenInputError(f"cannot create the output folder {str(parent)!r}: {err.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise HepgenInputError(f"the output folder {str(parent)!r} is not writable")
+    if path.is_dir():
+        raise HepgenInputError(f"--out {str(path)!r} is a folder; give a file name such as {str(path / 'out.root')!r}")
 
 
 def _current_umask() -> int:

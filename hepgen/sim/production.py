@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import numpy as np
 
 from hepgen import __version__
 from hepgen.errors import HepgenInputError
+from hepgen.io.writer import check_output_path
 from hepgen.shards import Shard, derive_seed
 from hepgen.sim.boosted_jets import JetSampleConfig, generate_jets_block
 from hepgen.sim.detector import DetectorResponse
@@ -182,26 +182,12 @@ def _settings(request: ProductionRequest) -> list[str]:
     return list(MINBIAS_SETTINGS)
 
 
-def _check_writable(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise HepgenInputError(f"cannot create the output folder {str(parent)!r}: {err.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise HepgenInputError(f"the output folder {str(parent)!r} is not writable")
-    if path.is_dir():
-        raise HepgenInputError(
-            f"--out {str(path)!r} is a folder; give a file name such as {str(path / 'sample.root')!r}"
-        )
-
-
 def produce(request: ProductionRequest, *, on_block: Callable[[int, int], None] | None = None) -> ProductionSummary:
     """Generate this shard's blocks with ``request.jobs`` processes and write one ROOT file atomically."""
     out = Path(request.out)
     if out.exists() and not request.overwrite:
         return ProductionSummary(out, request.sample, 0, 0, 0.0, skipped=True)
-    _check_writable(out)
+    check_output_path(out)
     plan = block_plan(request.n_events, request.events_per_block, request.shard)
     if not plan:
         raise HepgenInputError(

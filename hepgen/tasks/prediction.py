@@ -18,7 +18,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen import __version__
-from hepgen.io.writer import write_event_outputs
+from hepgen.io.writer import check_output_path, write_event_outputs
 from hepgen.shards import Shard, derive_seed, entry_blocks, parse_shard
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task
 from hepgen.tasks.settings import to_mapping
@@ -57,6 +57,7 @@ def predict(task: Task, settings: PredictSettings) -> Path:
     if not settings.overwrite and out.exists():
         log.warning("%s exists; nothing to do (use --overwrite to recompute)", out)
         return out
+    check_output_path(out)  # before any work: a path that cannot be written fails now, not after the prediction
     if settings.scheduler:
         return _predict_on_cluster(task, settings)
     shard = parse_shard(settings.shard)

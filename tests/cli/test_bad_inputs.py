@@ -52,6 +52,16 @@ def error_text(capsys) -> str:
 def test_missing_file(tmp_path, capsys):
     assert predict_analytic(tmp_path / "nope.root", tmp_path / "out.root") == 2
     assert "nope.root" in error_text(capsys) and not (tmp_path / "out.root").exists()
+    # a misspelled name: the closest names in its folder
+    assert predict_analytic(REPO / "data" / "ttbar_ljet_test.root", tmp_path / "out.root") == 2
+    assert f"did you mean {str(TEST_EVENTS)!r}" in error_text(capsys)
+
+
+def test_an_output_path_that_cannot_be_written_fails_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert predict_analytic(TEST_EVENTS, blocker / "out.root") == 2
+    assert f"{str(blocker)!r} is a file, not a folder" in error_text(capsys)
 
 
 def test_missing_tree(tmp_path, capsys):
@@ -146,7 +156,13 @@ def test_truncated_root_file(tmp_path, capsys):
     data = TEST_EVENTS.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     assert predict_analytic(path, tmp_path / "out.root") == 2
-    assert "truncated.root" in error_text(capsys) and not (tmp_path / "out.root").exists()
+    text = error_text(capsys)
+    assert "truncated.root" in text and "the file is truncated" in text and not (tmp_path / "out.root").exists()
+    assert "\n" not in text.strip() and "FSSpecSource" not in text  # one line, no reader internals
+    path.write_text("not a ROOT file at all")
+    assert predict_analytic(path, tmp_path / "out.root") == 2
+    text = error_text(capsys)
+    assert "the file is not a ROOT file" in text and "\n" not in text.strip()
 
 
 def test_checkpoint_of_the_other_task(tmp_path, capsys):

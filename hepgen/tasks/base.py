@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hepgen.nn.set_blocks import SET_BLOCKS
 from hepgen.tasks.settings import setting
 
 __all__ = [
@@ -85,6 +86,17 @@ class TrainSettings:
         runtime=True,
     )
     progress: bool = setting(True, "progress bars", runtime=True)
+
+
+@dataclass
+class SetBlockSettings:
+    """The kind of a network's set blocks (:mod:`hepgen.nn.set_blocks`), for the tasks whose encoders have them."""
+
+    block: str = setting(
+        "transformer", "the set blocks: transformer, mod (Mixture-of-Depths) or tokenformer", choices=SET_BLOCKS
+    )
+    mod_capacity: float = setting(0.5, "with --block mod: the share of each set's tokens a block processes")
+    param_tokens: int = setting(64, "with --block tokenformer: parameter tokens per projection", minimum=1)
 
 
 @dataclass

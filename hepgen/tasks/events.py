@@ -26,8 +26,15 @@ from torch import Tensor
 
 from hepgen.errors import HepgenInputError
 from hepgen.io.events import Events
-from hepgen.nn.set_blocks import SET_BLOCKS
-from hepgen.tasks.base import Block, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
+from hepgen.tasks.base import (
+    Block,
+    PredictSettings,
+    SetBlockSettings,
+    Task,
+    TrainingData,
+    TrainSettings,
+    ValidateSettings,
+)
 from hepgen.tasks.data_parallel import event_batches, split_events
 from hepgen.tasks.settings import redefault, setting
 
@@ -154,7 +161,7 @@ class EventArrays:
 
 
 @dataclass
-class EventTraining(TrainSettings):
+class EventTraining(TrainSettings, SetBlockSettings):
     """What training on events has: the files, their schema, and the encoder and flow sizes."""
 
     schema: str = setting("hepgen-ttbar", "the reading schema (see `hepgen schemas`)")
@@ -168,11 +175,6 @@ class EventTraining(TrainSettings):
     bayesian: bool = setting(
         False, "a variational Bayesian last layer of the encoder (prior N(0, 1/fan_in); KL per training event)"
     )
-    block: str = setting(
-        "transformer", "the encoder's blocks: transformer, mod (Mixture-of-Depths) or tokenformer", choices=SET_BLOCKS
-    )
-    mod_capacity: float = setting(0.5, "with --block mod: the share of each event's objects a block processes")
-    param_tokens: int = setting(64, "with --block tokenformer: parameter tokens per projection")
 
 
 @dataclass

@@ -20,10 +20,18 @@ from torch import Tensor
 from hepgen.errors import HepgenInputError
 from hepgen.models.edm import SAMPLERS
 from hepgen.models.ot_coupling import COUPLINGS
-from hepgen.nn.set_blocks import SET_BLOCKS
 from hepgen.shards import derive_seed
 from hepgen.sim.pileup import OverlaidJets, count_jets, read_pileup_pool
-from hepgen.tasks.base import Block, BlockOutput, PredictSettings, Task, TrainingData, TrainSettings, ValidateSettings
+from hepgen.tasks.base import (
+    Block,
+    BlockOutput,
+    PredictSettings,
+    SetBlockSettings,
+    Task,
+    TrainingData,
+    TrainSettings,
+    ValidateSettings,
+)
 from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_batch
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
 from hepgen.tasks.pileup.inputs import TARGETS, JetBatch, jet_batch, passthrough_options
@@ -44,7 +52,7 @@ __all__ = ["PileupTraining", "PileupPrediction", "PileupValidation", "VIPRPredic
 
 
 @dataclass
-class PileupTraining(OverlayTraining):
+class PileupTraining(OverlayTraining, SetBlockSettings):
     """``hepgen train pileup``: VIPR with pileup overlaid on the fly."""
 
     dim: int = setting(64, "token width of the networks")
@@ -52,11 +60,6 @@ class PileupTraining(OverlayTraining):
     blocks: int = setting(3, "denoiser blocks (self-attention + cross-attention to the observed jet)")
     encoder_blocks: int = setting(2, "observed-jet encoder blocks")
     latents: int = setting(0, "Perceiver latents for large observed clouds (0: full self-attention)")
-    block: str = setting(
-        "transformer", "the set blocks: transformer, mod (Mixture-of-Depths) or tokenformer", choices=SET_BLOCKS
-    )
-    mod_capacity: float = setting(0.5, "with --block mod: the share of each cloud's particles a block processes")
-    param_tokens: int = setting(64, "with --block tokenformer: parameter tokens per projection")
     coupling: str = setting(
         "independent",
         "flow matching's noise–data pairing: independent, or ot (the exact assignment within each jet)",

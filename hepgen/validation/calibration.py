@@ -33,6 +33,8 @@ __all__ = [
     "CalibrationSummary",
     "calibration_summary",
     "DEFAULT_LEVELS",
+    "MIN_EVENTS_FOR_VERDICT",
+    "TOO_FEW",
 ]
 
 #: Nominal central-interval probabilities for coverage curves.
@@ -67,9 +69,12 @@ def coverage(
 
 
 def coverage_error(empirical: np.ndarray, n: int) -> np.ndarray:
-    """The binomial standard error √(c (1 − c) / n) of coverages measured on ``n`` events."""
+    """The 68 % error of coverages ``c`` measured on ``n`` events: the half-width of Wilson's score interval,
+    √(c (1 − c) / n + 1 / 4n²) / (1 + 1/n) — the binomial √(c (1 − c) / n) for many events, and not zero at c = 0 or 1
+    on few (a binomial error would claim certainty: "1.000 ± 0.000")."""
     c = np.asarray(empirical, dtype=np.float64)
-    return np.sqrt(np.clip(c * (1 - c), 0, None) / max(n, 1))
+    n = max(n, 1)
+    return np.sqrt(np.clip(c * (1 - c), 0, None) / n + 1 / (4 * n**2)) / (1 + 1 / n)
 
 
 def pulls(samples: np.ndarray, truth: np.ndarray, *, quantiles: np.ndarray | None = None) -> np.ndarray:
@@ -78,13 +83,20 @@ def pulls(samples: np.ndarray, truth: np.ndarray, *, quantiles: np.ndarray | Non
     return stats.norm.ppf(q)
 
 
+#: Fewer events than this get no verdict: the KS test's asymptotic 95 % critical value 1.36/√n is then more than
+#: ~3 % off the exact one (n = 35: 0.230 against 0.224), and a handful of events says little about a posterior.
+MIN_EVENTS_FOR_VERDICT = 35
+#: The verdict of too few events.
+TOO_FEW = "too few events for a verdict"
+
+
 @dataclass(frozen=True)
 class CalibrationSummary:
     """Scalar calibration figures of one posterior component.
 
     Attributes:
         ks: Kolmogorov–Smirnov distance of the truth quantiles from uniform.
-        coverage_68, coverage_68_error: coverage of the 68.3 % central interval and its binomial error.
+        coverage_68, coverage_68_error: coverage of the 68.3 % central interval and its error (:func:`coverage_error`).
         coverage_95, coverage_95_error: the same at 95 %.
         max_coverage_deviation: largest |empirical − nominal| coverage over :data:`DEFAULT_LEVELS`.
         mean_coverage_deviation: mean of (empirical − nominal) over the levels: negative for intervals that are
@@ -112,9 +124,12 @@ class CalibrationSummary:
         """'calibrated', 'over-confident', 'under-confident' or 'biased', judged against the statistical noise.
 
         Calibrated when the KS distance is within its 95 % critical value 1.36/√n; otherwise biased when the
-        median quantile is off by more than twice that and by more than the mean coverage deviation.
+        median quantile is off by more than twice that and by more than the mean coverage deviation. Below
+        :data:`MIN_EVENTS_FOR_VERDICT` events: :data:`TOO_FEW`.
         """
         n = self.events if n_events is None else n_events
+        if n < MIN_EVENTS_FOR_VERDICT:
+            return TOO_FEW
         noise = 1.36 / np.sqrt(max(n, 1))
         if self.ks <= noise:
             return "calibrated"

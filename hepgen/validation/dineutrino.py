@@ -5,7 +5,7 @@ resolution (median and IQR/1.349, each ± a bootstrap error) of px, py, pz of ν
 median), and of the reconstructed tt̄ observables (for the flow the posterior median of each) against the
 generator's: m(tt̄) and the top pT (relative: x/x_true − 1) and the helicity-basis cos θ of
 each lepton (absolute); the same on the events *every* method answers (the fair comparison with methods that fail);
-for the flow the calibration (truth quantiles, coverage with binomial errors, pulls) of all six neutrino components
+for the flow the calibration (truth quantiles, coverage with Wilson errors, pulls) of all six neutrino components
 and of m(tt̄) (each posterior sample's m(tt̄), with the flow's b pairing). Writes ``metrics.json``, ``summary.md``,
 ``histograms.root`` (:mod:`hepgen.validation.histograms`) and figures drawn from those histograms.
 """
@@ -264,7 +264,7 @@ def summary(metrics: dict[str, Any]) -> str:
     calibrated = {n: e["calibration"] for n, e in metrics["methods"].items() if "calibration" in e}
     if calibrated:
         rows = [(name, quantity, c) for name, calibration in calibrated.items() for quantity, c in calibration.items()]
-        lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "", *calibration_table(rows)]
+        lines += ["", "Calibration (exact estimators; coverage ± its Wilson error):", "", *calibration_table(rows)]
     lines += [
         "",
         "Figures: `m_ttbar`, `coverage` (one per posterior method when there are several: `coverage_<method>`; PDF "

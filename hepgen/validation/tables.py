@@ -31,7 +31,7 @@ def cell(entry: Mapping[str, Any], key: str, *, digits: str = ".3f", signed: boo
 
 def calibration_table(rows: Iterable[tuple[str, str, Mapping[str, Any]]], *, quantity: str = "quantity") -> list[str]:
     """Markdown rows of the calibration of posteriors: per (method, quantity, calibration entry) the 68 % and 95 %
-    coverage ± their binomial errors, the KS distance of the truth quantiles from uniform, the largest decile
+    coverage ± their Wilson errors, the KS distance of the truth quantiles from uniform, the largest decile
     deviation from 0.1 (where the entry has ``deciles``), the pulls' σ and the verdict."""
     lines = [
         f"| method | {quantity} | 68 % coverage | 95 % coverage | KS | max decile deviation | pull σ | verdict |",

@@ -125,3 +125,17 @@ def test_the_paired_resolution_difference_by_hand():
     assert paired < 0.5 * unpaired
     with pytest.raises(ValueError, match="same events"):
         paired_resolution_difference(r, r[:10])
+
+
+def test_coverage_errors_are_never_zero_and_few_events_get_no_verdict():
+    from hepgen.validation.calibration import MIN_EVENTS_FOR_VERDICT, TOO_FEW, calibration_summary
+
+    # Wilson's half-width: 1/(2n) / (1 + 1/n) at c = 1 (73 events: 0.0068, not the binomial 0), the binomial error
+    # to 1e-4 relative at 10 000 events
+    assert coverage_error(np.array([1.0]), 73)[0] == pytest.approx(1 / 146 / (1 + 1 / 73), rel=1e-12)
+    binomial = np.sqrt(0.68 * 0.32 / 10_000)
+    assert coverage_error(np.array([0.68]), 10_000)[0] == pytest.approx(binomial, rel=1e-4)
+    rng = np.random.default_rng(0)
+    few = MIN_EVENTS_FOR_VERDICT - 1
+    summary = calibration_summary(rng.normal(size=(few, 64)), rng.normal(size=few))
+    assert summary.verdict() == TOO_FEW and summary.verdict(few + 1) != TOO_FEW

@@ -142,7 +142,8 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
             assert choice["validation_score"] == pytest.approx(np.nanmin(entry["grid_scores"][method]["mass"]))
         calibration = entry["calibration"]["vipr"]["mass"]  # the coverage's binomial error, by hand
         c, n = calibration["coverage_68"], calibration["events"]
-        assert calibration["coverage_68_error"] == pytest.approx(np.sqrt(c * (1 - c) / n)) and n <= entry["test_jets"]
+        wilson = np.sqrt(c * (1 - c) / n + 1 / (4 * n**2)) / (1 + 1 / n)  # the score interval's half-width
+        assert calibration["coverage_68_error"] == pytest.approx(wilson) and n <= entry["test_jets"]
     # pileup adds mass; CHS removes part of it; more at higher μ
     observed = {k: metrics["per_mu"][k]["methods"]["observed"]["mass"]["bias"] for k in ("20", "60")}
     chs = metrics["per_mu"]["60"]["methods"]["chs"]["mass"]["bias"]

@@ -6,7 +6,7 @@ methods the most likely of the posterior samples (``flow_mode``, ν-Flows' estim
 :data:`PZ_WINDOW_HALF_WIDTH`, :func:`hepgen.validation.point_estimates.window_mode`) — the bias and resolution
 (median and IQR/1.349 of the residual, each ± a bootstrap error) of px, py, pz and η, and m(ℓν), m(ℓνb); for every
 probabilistic method m(ℓν) of all its samples (it must peak at the W mass) and the calibration per component
-(truth quantiles, coverage with binomial errors, pulls; exact at any number of samples); and the **jet
+(truth quantiles, coverage with Wilson errors, pulls; exact at any number of samples); and the **jet
 assignment**: the leptonic-b jet chosen by a χ² of the top and W masses over jet permutations
 (:mod:`hepgen.physics.ttbar_reconstruction`) with each method's neutrino — for the analytic solution with both
 W-mass roots tried — its accuracy per jet multiplicity, the χ² widths tuned on a validation split of the events

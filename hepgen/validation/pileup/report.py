@@ -139,7 +139,7 @@ def summary(metrics: dict[str, Any]) -> str:
                 (m, name, c) for m, by_observable in entry["calibration"].items() for name, c in by_observable.items()
             ]
             table = calibration_table(rows, quantity="observable")
-            lines += ["", "Calibration (exact estimators; coverage ± binomial error):", "", *table]
+            lines += ["", "Calibration (exact estimators; coverage ± its Wilson error):", "", *table]
     lines += [
         "",
         "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu` (with "

@@ -1,6 +1,6 @@
 """Scoring pileup removal on the test jets: VIPR's posterior per jet, the relative residual's bias and resolution,
 the Wasserstein-1 distance to the truth distribution, each with a bootstrap error over jets, and the calibration of
-every posterior (exact at any number of samples; coverage with its binomial error)."""
+every posterior (exact at any number of samples; coverage with its Wilson error)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@
 # skipped; ONLY=flow trains one. CPU: ≈ 13 min per model on 2 cores (+ 80 s of classical inputs for constrained).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/dineutrino}
 data=${DATA:-runs/ttbar_dilepton/part*.root}
@@ -14,14 +15,9 @@ data=${DATA:-runs/ttbar_dilepton/part*.root}
 train() {  # name inputs extra-args...
   local name=$1 inputs=$2
   shift 2
-  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
-  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
-  local resume=()
-  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
-  echo "$name: training ($(date -u +%FT%TZ))"
   # shellcheck disable=SC2086  # $data is a glob
-  $hepgen train dineutrino --data $data --inputs "$inputs" --accelerator cpu --no-progress --max-epochs "${EPOCHS:-20}" \
-      --patience 4 --batch-size 512 --learning-rate 1e-3 --out "$runs/$name" "${resume[@]}" "$@"
+  train_once "$name" "$runs/$name" $hepgen train dineutrino --data $data --inputs "$inputs" --accelerator cpu \
+      --no-progress --max-epochs "${EPOCHS:-20}" --patience 4 --batch-size 512 --learning-rate 1e-3 "$@"
 }
 
 train flow basic

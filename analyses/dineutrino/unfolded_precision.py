@@ -15,17 +15,21 @@ observable, ``unfolding_<observable>.{pdf,png}`` (precision per bin, purity and 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from hepgen.io.writer import atomic_path
 from hepgen.plotting.unfolding import plot_unfolded_precision
 from hepgen.validation.dineutrino import method_observables
 from hepgen.validation.methods import load_methods
-from hepgen.validation.unfolding_study import compare_unfolded_precision, precision_gains, unfolding_table
+from hepgen.validation.unfolding_study import (
+    compare_unfolded_precision,
+    precision_gains,
+    study_arguments,
+    unfolding_table,
+    write_study,
+)
 
 #: The binnings: m(tt̄) [GeV] as CMS's dilepton differential measurements bin it; cos θ⁺ in six equal bins.
 BINNINGS = {
@@ -56,32 +60,21 @@ def tables(summary: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for name in ("train", "validation", "test"):
-        parser.add_argument(f"--{name}", type=Path, help=f"the {name} events' prediction files")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--pseudo-experiments", type=int, default=500)
-    parser.add_argument(
-        "--reference",
-        default=None,
-        help="the flow the gains are of (default: the assignment flow's file if there is one, else 'flow')",
+    args = study_arguments(
+        __doc__.split("\n\n")[0],
+        reference=None,
+        reference_help="the flow the gains are of (default: the assignment flow's file if there is one, else 'flow')",
     )
-    parser.add_argument("--table", type=Path, help="only print the README tables of this unfolding.json")
-    args = parser.parse_args()
     if args.table:
         print(tables(json.loads(args.table.read_text())))
         return
-    if None in (args.train, args.validation, args.test, args.out):
-        parser.error("--train, --validation, --test and --out are required (or --table FILE)")
     results = compare_unfolded_precision(
         load(args.train), load(args.validation), load(args.test), BINNINGS, n_pseudo=args.pseudo_experiments
     )
     methods = next(iter(results.values())) if results else {}
     reference = args.reference or ("flow (flow_assignment)" if "flow (flow_assignment)" in methods else "flow")
     summary = {"reference": reference, "per_observable": results, "gain_over": precision_gains(results, reference)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(args.out / "unfolding.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
+    write_study(args.out, summary)
     for observable, by_method in results.items():
         plot_unfolded_precision(by_method, LABELS[observable], args.out / f"unfolding_{observable}")
     print(tables(summary))

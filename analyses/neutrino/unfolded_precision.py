@@ -16,17 +16,21 @@ Poisson pseudo-experiments the precision of each unfolded bin (:mod:`hepgen.vali
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from hepgen.io.writer import atomic_path
 from hepgen.plotting.unfolding import plot_unfolded_precision
 from hepgen.validation.methods import load_methods
 from hepgen.validation.neutrino.ttbar_mass import chi2_widths, ttbar_mass
-from hepgen.validation.unfolding_study import compare_unfolded_precision, precision_gains, unfolding_table
+from hepgen.validation.unfolding_study import (
+    compare_unfolded_precision,
+    precision_gains,
+    study_arguments,
+    unfolding_table,
+    write_study,
+)
 
 #: m(tt̄) [GeV] in the bins of the dilepton study (analyses/dineutrino/unfolded_precision.py), as CMS bins it.
 BINNINGS = {"m_ttbar": np.array([300.0, 380.0, 470.0, 620.0, 820.0, 1100.0, 1500.0])}
@@ -54,19 +58,12 @@ def observables(methods: dict[str, dict], widths: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for name in ("train", "validation", "test"):
-        parser.add_argument(f"--{name}", type=Path, help=f"the {name} events' prediction files")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--pseudo-experiments", type=int, default=500)
-    parser.add_argument("--reference", default="flow", help="the method the gains are of (default: flow)")
-    parser.add_argument("--table", type=Path, help="only print the README table of this unfolding.json")
-    args = parser.parse_args()
+    args = study_arguments(
+        __doc__.split("\n\n")[0], reference="flow", reference_help="the method the gains are of (default: flow)"
+    )
     if args.table:
         print(unfolding_table(json.loads(args.table.read_text()), "m_ttbar", "m(tt̄) [GeV]"))
         return
-    if None in (args.train, args.validation, args.test, args.out):
-        parser.error("--train, --validation, --test and --out are required (or --table FILE)")
     validation = load(args.validation)
     widths = {name: chi2_widths(name, outputs) for name, outputs in validation.items()}
     results = compare_unfolded_precision(
@@ -82,9 +79,7 @@ def main() -> None:
         "per_observable": results,
         "gain_over": precision_gains(results, args.reference),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(args.out / "unfolding.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
+    write_study(args.out, summary)
     plot_unfolded_precision(results["m_ttbar"], r"$m(t\bar{t})$ [GeV]", args.out / "unfolding_m_ttbar")
     print(unfolding_table(summary, "m_ttbar", "m(tt̄) [GeV]"))
 

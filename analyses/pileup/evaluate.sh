@@ -12,7 +12,7 @@
 # the same jets, pool, μ and seed, so every method sees the same observed jets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source analyses/pileup/resumable.sh
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 out=${OUT:-runs/pileup_eval}
 samples=${SAMPLES:-8}

@@ -32,7 +32,7 @@
 # step 4 costs 64/8 × 2/3 of a point of step 1 per point (≈ 2.2 h per point at 50 steps: choose fewer on validation).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source analyses/pileup/resumable.sh
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 samples_dir=${SAMPLES_DIR:-runs/pileup_samples}
 runs=${RUNS:-runs/pileup_study}

@@ -11,7 +11,7 @@
 #   analyses/pileup/evaluate_detector.sh    # ≈ 6 min on a 2-core CPU (VIPR sampling most of it); resumes
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source analyses/pileup/resumable.sh
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 out=${OUT:-runs/pileup_eval_cms}
 samples=${SAMPLES:-8}

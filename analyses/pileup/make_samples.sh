@@ -18,7 +18,7 @@
 #   TRAIN_JETS=4000 SHARDS=2 OUT=/tmp/quick analyses/pileup/make_samples.sh   # a quick check
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source analyses/pileup/resumable.sh
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 out=${OUT:-runs/pileup_samples}
 shards=${SHARDS:-8}

@@ -15,7 +15,7 @@
 # puppiml_chs → analyses/pileup/classifier/, vipr_chs_fm → model_fm/, vipr_chs_student → model_student/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source analyses/pileup/resumable.sh
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup}
 common=(--jets data/top_jets.root --pileup data/minbias_pool.root --inefficiencies 0 0.1 --accelerator cpu --no-progress)

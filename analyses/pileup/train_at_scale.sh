@@ -17,7 +17,7 @@
 # seed spread, flow matching, then the models of imperfect detection.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source analyses/pileup/resumable.sh
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}

@@ -9,6 +9,7 @@
 # cores (50 000 events × ≤ 15 epochs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/uncertainty}
 data=${DATA:-runs/ttbar_ljets_unfolding/train_shard[0-3]of16.root}
@@ -16,14 +17,9 @@ data=${DATA:-runs/ttbar_ljets_unfolding/train_shard[0-3]of16.root}
 train() {  # name seed extra-args...
   local name=$1 seed=$2
   shift 2
-  [[ -n "${ONLY:-}" && "$ONLY" != "$name" ]] && return 0
-  [[ -f "$runs/$name/model.pt" ]] && { echo "$name: trained"; return 0; }
-  local resume=()
-  [[ -f "$runs/$name/checkpoints/last.ckpt" ]] && resume=(--resume)
-  echo "$name: training ($(date -u +%FT%TZ))"
   # shellcheck disable=SC2086  # $data is a glob
-  $hepgen train neutrino --data $data --inputs constrained --head flow --seed "$seed" --accelerator cpu --no-progress \
-      --max-epochs "${EPOCHS:-15}" --patience 4 --batch-size 512 --learning-rate 1e-3 --out "$runs/$name" "${resume[@]}" "$@"
+  train_once "$name" "$runs/$name" $hepgen train neutrino --data $data --inputs constrained --head flow --seed "$seed" \
+      --accelerator cpu --no-progress --max-epochs "${EPOCHS:-15}" --patience 4 --batch-size 512 --learning-rate 1e-3 "$@"
 }
 
 for seed in 1 2 3 4 5; do

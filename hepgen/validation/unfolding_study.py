@@ -9,13 +9,23 @@ does not answer is an inefficiency of that method.
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
 from hepgen.validation.unfolding import build_response, choose_iterations, unfolded_precision
 
-__all__ = ["Sample", "compare_unfolded_precision", "precision_gains", "unfolding_table"]
+__all__ = [
+    "Sample",
+    "compare_unfolded_precision",
+    "precision_gains",
+    "unfolding_table",
+    "study_arguments",
+    "write_study",
+]
 
 #: method → (truth observables, reconstructed observables), each observable name → values ``[N]``.
 Sample = Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
@@ -104,3 +114,29 @@ def unfolding_table(summary: Mapping, observable: str, label: str) -> str:
     poisson = " · ".join(f"{p:.3f}" for p in methods[reference]["poisson"])
     lines.append(f"| perfect reconstruction (Poisson) | — | {poisson} | |")
     return "\n".join(lines)
+
+
+def study_arguments(description: str, *, reference: str | None, reference_help: str) -> argparse.Namespace:
+    """The command line of an unfolded-precision study script: ``--train``, ``--validation``, ``--test`` (folders of
+    prediction files), ``--out``, ``--pseudo-experiments``, ``--reference``; or ``--table FILE`` alone (print the
+    README table of a written ``unfolding.json``)."""
+    parser = argparse.ArgumentParser(description=description)
+    for name in ("train", "validation", "test"):
+        parser.add_argument(f"--{name}", type=Path, help=f"the {name} events' prediction files")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--pseudo-experiments", type=int, default=500)
+    parser.add_argument("--reference", default=reference, help=reference_help)
+    parser.add_argument("--table", type=Path, help="only print the README table(s) of this unfolding.json")
+    args = parser.parse_args()
+    if not args.table and None in (args.train, args.validation, args.test, args.out):
+        parser.error("--train, --validation, --test and --out are required (or --table FILE)")
+    return args
+
+
+def write_study(out: Path, summary: Mapping) -> None:
+    """``out/unfolding.json`` (written atomically)."""
+    from hepgen.io.writer import atomic_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "unfolding.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))

@@ -1,4 +1,5 @@
-# Sourced by the pileup scripts: each step runs once, and a re-run resumes where the last one stopped.
+# Sourced by the analyses' scripts (pileup, dineutrino, uncertainty): each step runs once, and a re-run resumes where
+# the last one stopped.
 
 once() {  # output, command...: run the command with --out OUTPUT unless OUTPUT exists
   local target=$1

@@ -8,7 +8,7 @@
   defaults), plus ``--config FILE`` (YAML, e.g. a run's ``config.yaml``) and ``--set key=value``.
 * ``hepgen export neutrino|pileup --run RUN --out DIR`` — ONNX graphs and their metadata for onnxruntime.
 * ``hepgen merge SHARD_FILES... --out FILE`` — the shards of a grid job as one file.
-* ``hepgen quickstart`` — the main job on the shipped data.
+* ``hepgen quickstart`` — the main job on the shipped data; ``hepgen report RESULTS`` — its page and HEPData record.
 
 Exit codes: 0 done; 2 bad input (do not retry); 75 a transient failure — an I/O error or no memory (retry).
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hepgen import __version__
+from hepgen.cli_main_job import add_main_job_commands
 from hepgen.errors import EXIT_TEMPFAIL, HepgenError, HepgenInputError
 from hepgen.tasks.settings import values_of
 
@@ -208,21 +209,6 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_quickstart(args: argparse.Namespace) -> int:
-    from hepgen.quickstart import run_quickstart
-
-    options = values_of(args, "budget", "use_shipped_models", "accelerator", "max_events")
-    result = run_quickstart(
-        args.data, args.out, progress=not args.no_progress, draw_figures=not args.no_figures, **options
-    )
-    print(result.summary_path.read_text(encoding="utf-8"))
-    print(
-        f"Results written to {result.summary_path.parent}/: summary.md, metrics.json, neutrino/ and pileup/ "
-        "(figures as PDF and PNG)"
-    )
-    return 0
-
-
 _COMMAND_HELP = {
     "train": "train a model (PyTorch Lightning: checkpoints, --resume, early stopping, DDP)",
     "predict": "posterior samples for every input entry, aligned with the inputs",
@@ -269,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_command(sub)
     _add_task_commands(sub)
     _add_export_and_merge_commands(sub)
-    _add_quickstart_command(sub)
+    add_main_job_commands(sub)
     return parser
 
 
@@ -367,28 +353,6 @@ def _add_export_and_merge_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, help="the merged file (written atomically)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_merge)
-
-
-def _add_quickstart_command(sub: Any) -> None:
-    """``hepgen quickstart``."""
-    p = sub.add_parser("quickstart", help="the main job: train, predict and validate both tasks on the shipped data")
-    p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")
-    p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
-    from hepgen.quickstart import budgets
-
-    p.add_argument(
-        "--budget",
-        default="small",
-        choices=list(budgets()),
-        help="training and evaluation sizes: small ≈ 15 min on a 2-core CPU (default); medium ≈ 1 h CPU; "
-        "large for a GPU",
-    )
-    p.add_argument("--use-shipped-models", action="store_true", help="skip training; use analyses/*/model")
-    p.add_argument("--accelerator", default="cpu", help="cpu (default), gpu or auto")
-    p.add_argument("--max-events", type=int, default=5000, help="events read by the input checks (default 5000)")
-    p.add_argument("--no-progress", action="store_true", help="no stage lines or progress bars")
-    p.add_argument("--no-figures", action="store_true", help="tables and metrics only (no PDF/PNG figures)")
-    p.set_defaults(func=_cmd_quickstart)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

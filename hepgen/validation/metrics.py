@@ -3,6 +3,8 @@ their statistical errors from a bootstrap over events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 __all__ = [
@@ -12,6 +14,7 @@ __all__ = [
     "IQR_TO_SIGMA",
     "paired_accuracy_difference",
     "paired_resolution_difference",
+    "paired_resolution_table",
 ]
 
 #: The interquartile range of a Gaussian is 1.349 σ.
@@ -90,4 +93,19 @@ def paired_resolution_difference(
         return np.subtract(*np.percentile(x[rows], [75, 25], axis=1)) / IQR_TO_SIGMA
 
     out["error"] = float(np.std(width(r) - width(ref), ddof=1))
+    return out
+
+
+def paired_resolution_table(
+    residuals: dict[str, np.ndarray], learned: Iterable[str], *, resamples: int = 200
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each learned method's resolution minus every other method's on the same events (:func:`paired_resolution_
+    difference`) and its significance (difference / error): learned → other → ``{difference, error, significance,
+    events}``. ``residuals``: method → ``[n]`` residuals of one quantity, event by event."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in learned:
+        for other in (m for m in residuals if m != name):
+            d = paired_resolution_difference(residuals[name], residuals[other], resamples=resamples)
+            d["significance"] = float(d["difference"] / d["error"]) if d["error"] > 0 else float("nan")
+            out.setdefault(name, {})[other] = d
     return out

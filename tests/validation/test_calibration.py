@@ -127,6 +127,19 @@ def test_the_paired_resolution_difference_by_hand():
         paired_resolution_difference(r, r[:10])
 
 
+def test_the_paired_resolution_table_pairs_each_learned_method_with_every_other():
+    """The table holds, per learned method, every other method's paired difference and its significance: the scaled
+    residual of the test above is 0.2 × its resolution behind, at −0.2 σ_res / (0.2 × its error) = −(σ/err)."""
+    from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resolution_table
+
+    r = np.random.default_rng(1).normal(size=4000)
+    table = paired_resolution_table({"flow": r, "wide": 1.2 * r, "analytic": 2.0 * r}, ["flow"], resamples=300)
+    assert list(table) == ["flow"] and list(table["flow"]) == ["wide", "analytic"]
+    alone = bootstrap_bias_resolution(r, resamples=300)
+    assert table["flow"]["analytic"]["difference"] == pytest.approx(-1.0 * alone["resolution"])
+    assert table["flow"]["wide"]["significance"] == pytest.approx(-alone["resolution"] / alone["resolution_err"])
+
+
 def test_coverage_errors_are_never_zero_and_few_events_get_no_verdict():
     from hepgen.validation.calibration import MIN_EVENTS_FOR_VERDICT, TOO_FEW, calibration_summary
 

@@ -5,7 +5,8 @@ methods the most likely of the posterior samples (``flow_mode``, ν-Flows' estim
 (``flow_window``: the median's px, py and the pz sample with the most posterior mass within ±
 :data:`PZ_WINDOW_HALF_WIDTH`, :func:`hepgen.validation.point_estimates.window_mode`) — the bias and resolution
 (median and IQR/1.349 of the residual, each ± a bootstrap error) of px, py, pz and η, and m(ℓν), m(ℓνb); for every
-probabilistic method m(ℓν) of all its samples (it must peak at the W mass) and the calibration per component
+probabilistic method m(ℓν) of all its samples (it must peak at the W mass), its pz resolution minus every other
+estimate's on the same events (a paired bootstrap, ``paired_differences``) and the calibration per component
 (truth quantiles, coverage with Wilson errors, pulls; exact at any number of samples); and the **jet
 assignment**: the leptonic-b jet chosen by a χ² of the top and W masses over jet permutations
 (:mod:`hepgen.physics.ttbar_reconstruction`) with each method's neutrino — for the analytic solution with both
@@ -31,7 +32,7 @@ from hepgen.physics.neutrino import W_MASS
 from hepgen.validation.calibration import calibration_entry, pulls, truth_quantiles
 from hepgen.validation.histograms import counts_histogram, quantile_histogram
 from hepgen.validation.methods import keep_events, load_methods
-from hepgen.validation.metrics import bootstrap_bias_resolution
+from hepgen.validation.metrics import bootstrap_bias_resolution, paired_resolution_table
 from hepgen.validation.neutrino.assignment import assignment_accuracy
 from hepgen.validation.neutrino.estimates import PZ_WINDOW_HALF_WIDTH, point_estimates, with_eta
 from hepgen.validation.neutrino.report import COMPONENTS, draw_figures, neutrino_histograms, summary
@@ -127,6 +128,9 @@ def validate_neutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike
         "w_mass": W_MASS,
         "pz_window_half_width": PZ_WINDOW_HALF_WIDTH,
     }
+    residual_pz = {k: v for result in evaluated.values() for k, v in result["arrays"]["residual_pz"].items()}
+    probabilistic = [k for k, entry in metrics["methods"].items() if entry["probabilistic"]]
+    metrics["paired_differences"] = {"pz": paired_resolution_table(residual_pz, probabilistic, resamples=opts.bootstrap)}
     m_lnu, histograms = _histograms(methods, evaluated, first)
     metrics["m_lnu_median"] = {name: float(np.median(values)) for name, values in m_lnu.items()}
     assignment = assignment_accuracy(methods)

@@ -17,7 +17,7 @@ from hepgen.validation.metrics import (
     IQR_TO_SIGMA,
     bootstrap_bias_resolution,
     bootstrap_indices,
-    paired_resolution_difference,
+    paired_resolution_table,
 )
 from hepgen.validation.pileup.load import PointPrediction
 from hepgen.validation.pileup.tune import observables, relative
@@ -139,12 +139,9 @@ def paired_differences(
         t = truth[name]
         usable = np.isfinite(t) & (t != 0)
         residual = {m: relative(v[name][usable], t[usable]) for m, v in point.items()}
-        for learned in (m for m in point if m.startswith(LEARNED)):
-            for other in (m for m in point if m != learned):
-                d = paired_resolution_difference(residual[learned], residual[other], resamples=resamples)
-                error = d["error"]
-                d["significance"] = float(d["difference"] / error) if error > 0 else float("nan")
-                out.setdefault(name, {}).setdefault(learned, {})[other] = d
+        learned = [m for m in point if m.startswith(LEARNED)]
+        if learned:
+            out[name] = paired_resolution_table(residual, learned, resamples=resamples)
     return out
 
 

@@ -14,14 +14,15 @@ __all__ = ["add_main_job_commands"]
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from hepgen.quickstart import run_quickstart
 
-    options = values_of(args, "budget", "use_shipped_models", "accelerator", "max_events")
+    options = values_of(args, "train", "demo", "accelerator", "max_events")
     result = run_quickstart(
         args.data, args.out, progress=not args.no_progress, draw_figures=not args.no_figures, **options
     )
     print(result.summary_path.read_text(encoding="utf-8"))
+    folder = result.summary_path.parent
     print(
-        f"Results written to {result.summary_path.parent}/: summary.md, metrics.json, neutrino/ and pileup/ "
-        "(figures as PDF and PNG)"
+        f"Results written to {folder}/: open {folder / 'index.html'} in a browser (verdicts and figures); "
+        "summary.md, metrics.json and a folder per task (figures as PDF and PNG)"
     )
     return 0
 
@@ -43,19 +44,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def add_main_job_commands(sub: Any) -> None:
     """``hepgen quickstart`` and ``hepgen report``."""
-    p = sub.add_parser("quickstart", help="the main job: train, predict and validate both tasks on the shipped data")
+    p = sub.add_parser(
+        "quickstart", help="the main job: the shipped models against every baseline on the shipped test samples"
+    )
     p.add_argument("--data", default="data", help="folder with the shipped samples (default: ./data)")
     p.add_argument("--out", default="results", help="folder for the report (default: ./results)")
-    from hepgen.quickstart import budgets
+    from hepgen.quickstart import budgets, demos
 
     p.add_argument(
-        "--budget",
-        default="small",
+        "--train",
+        default=None,
         choices=list(budgets()),
-        help="training and evaluation sizes: small ≈ 15 min on a 2-core CPU (default); medium ≈ 1 h CPU; "
-        "large for a GPU",
+        metavar="BUDGET",
+        help=f"train the models from scratch instead, at a budget ({', '.join(budgets())}): small ≈ 15 min on a "
+        "2-core CPU, medium ≈ 1 h, large for a GPU",
     )
-    p.add_argument("--use-shipped-models", action="store_true", help="skip training; use analyses/*/model")
+    p.add_argument(
+        "--demo",
+        default="default",
+        choices=list(demos()),
+        help="the sizes of the shipped-model evaluation (default ≈ 4 min on 2 cores; test: seconds)",
+    )
     p.add_argument("--accelerator", default="cpu", help="cpu (default), gpu or auto")
     p.add_argument("--max-events", type=int, default=5000, help="events read by the input checks (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no stage lines or progress bars")

@@ -18,7 +18,7 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
     from tests.conftest import REPO
 
     out = tmp_path / "results"
-    result = run_quickstart(REPO / "data", out, budget="test", progress=False, max_events=400)
+    result = run_quickstart(REPO / "data", out, train="test", progress=False, max_events=400)
     assert (result.n_events, result.n_with_w_neutrino) == (200, 198)
     assert result.met_nu_pt_correlation > 0.5  # MET follows the neutrino
     f = result.figures
@@ -50,36 +50,47 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_quickstart_with_the_shipped_models_from_the_command_line(tmp_path, capsys):
-    from tests.conftest import REPO
-
-    assert (
-        main(
-            [
-                "quickstart",
-                "--data",
-                str(REPO / "data"),
-                "--out",
-                str(tmp_path / "r"),
-                "--budget",
-                "test",
-                "--use-shipped-models",
-                "--no-progress",
-                "--max-events",
-                "200",
-                "--no-figures",
-            ]
-        )
-        == 0
-    )
-    printed = capsys.readouterr().out
-    assert "Results written to" in printed and "the shipped models" in printed
+def test_the_demo_evaluates_every_shipped_model_and_leads_with_the_answer(tmp_path, capsys):
+    """`hepgen quickstart` (make demo) at the `test` preset: every shipped model against every baseline, the training
+    check learns, the summary starts with the headline table whose numbers are those of metrics.json, the report page
+    is written, and without a terminal the progress is one line per stage (no carriage-return updates)."""
     import json
 
-    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    flow, analytic = metrics["neutrino"]["methods"]["flow"], metrics["neutrino"]["methods"]["analytic"]
-    assert not list((tmp_path / "r").rglob("*.png"))  # --no-figures: tables and metrics only
-    assert flow["px"]["resolution"] < analytic["px"]["resolution"]  # the shipped flow beats MET in px
+    from tests.conftest import REPO
+
+    out = tmp_path / "r"
+    argv = ["quickstart", "--data", str(REPO / "data"), "--out", str(out), "--demo", "test", "--max-events", "200"]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "\r" not in printed.out + printed.err
+    assert [line for line in printed.out.splitlines() if line.startswith("[")][-1].startswith("[7/7]")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["neutrino"]["methods"]) >= {"flow", "flow_window", "analytic"}
+    assert set(metrics["dineutrino"]["methods"]) == {"flow", "ellipse", "weighting", "kinreco"}
+    baselines = {"observed", "chs", "chs_softkiller", "softdrop", "puppi", "puppiml", "vipr"}
+    assert set(metrics["pileup"]["per_mu"]["60"]["methods"]) >= baselines
+    assert set(metrics["student"]["per_mu"]["60"]["methods"]) >= baselines - {"puppi"}
+    assert metrics["training_check"]["learned"] and metrics["mode"] == "shipped"
+    # the summary leads with the headline table, and its cells are the numbers of metrics.json
+    text = (out / "summary.md").read_text()
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("| task |")))
+    assert start < text[: text.index("## Neutrino")].count("\n")
+    rows = [line.strip("|").split(" | ") for line in lines[start + 2 : start + 2 + len(metrics["headline"])]]
+    assert [r[0].strip() for r in rows] == [h["task"] for h in metrics["headline"]]
+    assert [h["task"].split(",")[0] for h in metrics["headline"]] == [
+        "neutrino (ℓ+jets)",
+        "dilepton tt̄",
+        "pileup removal (CMS-like detector)",
+        "pileup removal (one-step student",
+    ]
+    flow_window = metrics["neutrino"]["methods"]["flow_window"]["pz"]
+    first = metrics["headline"][0]
+    assert (first["value"], first["baseline"]) == (flow_window["resolution"], "analytic")
+    assert rows[0][3].strip() == f"{first['value']:.1f} ± {first['error']:.1f}"
+    for row, h in zip(rows[1:], metrics["headline"][1:]):
+        assert row[3].strip() == f"{h['value']:.3f} ± {h['error']:.3f}" and row[7].startswith(h["verdict"])
+    assert (out / "index.html").exists() and "hepgen quickstart" in (out / "index.html").read_text()
 
 
 def test_quickstart_names_a_missing_sample(tmp_path, nanoaod_path, capsys):

@@ -17,8 +17,11 @@ ALLOWED = {
     "plotting": {"io"},
     "tasks": {"io", "sim", "physics", "nn", "models"},
     "validation": {"io", "physics", "plotting"},
-    "quickstart": {"io", "sim", "physics", "tasks", "validation", "plotting"},
-    "cli": {"io", "sim", "physics", "tasks", "validation", "plotting", "quickstart"},
+    "report": {"io", "validation"},
+    "main_job": {"io", "sim", "physics", "tasks", "validation", "plotting"},
+    "quickstart": {"io", "sim", "physics", "tasks", "validation", "plotting", "main_job", "report"},
+    "cli": {"io", "sim", "physics", "tasks", "validation", "plotting", "quickstart", "report", "cli_main_job"},
+    "cli_main_job": {"io", "sim", "physics", "tasks", "validation", "plotting", "quickstart", "report"},
 }
 FOUNDATION = {"errors", "shards", "cluster", ""}
 

@@ -130,7 +130,9 @@ def validate_neutrino(files: Sequence[str | os.PathLike], out: str | os.PathLike
     }
     residual_pz = {k: v for result in evaluated.values() for k, v in result["arrays"]["residual_pz"].items()}
     probabilistic = [k for k, entry in metrics["methods"].items() if entry["probabilistic"]]
-    metrics["paired_differences"] = {"pz": paired_resolution_table(residual_pz, probabilistic, resamples=opts.bootstrap)}
+    metrics["paired_differences"] = {
+        "pz": paired_resolution_table(residual_pz, probabilistic, resamples=opts.bootstrap)
+    }
     m_lnu, histograms = _histograms(methods, evaluated, first)
     metrics["m_lnu_median"] = {name: float(np.median(values)) for name, values in m_lnu.items()}
     assignment = assignment_accuracy(methods)

@@ -21,6 +21,7 @@ from hepgen.io.events import Events, ReadInfo, Truncation, concatenate_events
 from hepgen.io.files import FileInput, expand_files, open_tree, read_failure
 from hepgen.io.pointcloud import PointCloud
 from hepgen.io.schema import Schema
+from hepgen.io.summary import placeholder_warning
 
 __all__ = ["read", "iterate", "count_entries", "events_from_arrays", "NonFinitePolicy"]
 
@@ -142,6 +143,9 @@ def read(files: FileInput, schema: Schema | str, **options: Any) -> Events:
         return _empty_events(schema, files, options.get("tree"))
     events = concatenate_events(chunks)
     _log_losses(events.info)
+    warning = placeholder_warning(events)
+    if warning:
+        log.warning("%s", warning)
     return events
 
 

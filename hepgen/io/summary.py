@@ -7,7 +7,39 @@ import numpy as np
 from hepgen.io.events import Events
 from hepgen.io.pointcloud import PointCloud
 
-__all__ = ["describe_cloud", "describe_events"]
+__all__ = ["describe_cloud", "describe_events", "placeholder_features", "placeholder_warning", "PLACEHOLDER_BELOW"]
+
+#: A feature that holds one value at or below this in every real object of a read is a placeholder — a file's way of
+#: saying "not stored" (the CMS Open Data NanoAOD file's b-tag is −3000 in every jet): it carries no information.
+#: Negative sentinels only: a constant physical value (a muon's mass) is not one.
+PLACEHOLDER_BELOW = -99.0
+
+
+def placeholder_features(events: Events) -> dict[str, float]:
+    """``cloud.feature`` (inputs and truth) → its value, for the features whose every real object holds the same
+    value ≤ :data:`PLACEHOLDER_BELOW` (at least two objects): placeholders, not measurements."""
+    found = {}
+    for name, cloud in [*events.items(), *events.truth.items()]:
+        real = cloud.values[cloud.mask]
+        if len(real) < 2:
+            continue
+        for j, feature in enumerate(cloud.features):
+            col = real[:, j]
+            if col[0] <= PLACEHOLDER_BELOW and np.all(col == col[0]):
+                found[f"{name}.{feature}"] = float(col[0])
+    return found
+
+
+def placeholder_warning(events: Events) -> str | None:
+    """One line naming the placeholder features of ``events`` (None when there are none)."""
+    found = placeholder_features(events)
+    if not found:
+        return None
+    shown = ", ".join(f"{name} = {value:g}" for name, value in found.items())
+    return (
+        f"placeholder features (one value ≤ {PLACEHOLDER_BELOW:g} in every object: not stored in this file, they carry "
+        f"no information): {shown}"
+    )
 
 
 def describe_cloud(name: str, cloud: PointCloud) -> list[str]:
@@ -30,7 +62,11 @@ def describe_cloud(name: str, cloud: PointCloud) -> list[str]:
 
 def describe_events(events: Events) -> str:
     """A multi-line summary of a batch of events, truth collections included."""
-    lines = [events.info.summary(), f"{events.n_events} events; inputs:"]
+    lines = [events.info.summary()]
+    warning = placeholder_warning(events)
+    if warning:
+        lines.append(f"warning: {warning}")
+    lines.append(f"{events.n_events} events; inputs:")
     for name, cloud in events.items():
         lines += describe_cloud(name, cloud)
     if events.truth:

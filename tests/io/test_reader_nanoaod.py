@@ -145,3 +145,19 @@ def test_files_are_closed_after_reading(nanoaod_path, tmp_path):
     for _ in hio.iterate(paths, "nanoaod"):
         pass
     assert len(os.listdir("/proc/self/fd")) <= before + 1
+
+
+def test_placeholder_features_are_warned_about_and_constants_are_not(nanoaod_path, caplog, capsys):
+    """The CMS file stores no b-tag (−3000 in every jet): `read` warns and `inspect` says so; a constant physical
+    value (the muons' mass, 0.106 GeV) is not a placeholder."""
+    from hepgen.cli import main
+    from hepgen.io.summary import placeholder_features
+
+    with caplog.at_level("WARNING", logger="hepgen.io"):
+        events = hio.read(nanoaod_path, "nanoaod")
+    assert placeholder_features(events) == {"jets.btag": -3000.0}
+    assert "placeholder features" in caplog.text and "jets.btag = -3000" in caplog.text
+    muons = events["muons"]
+    assert np.allclose(muons["mass"][muons.mask], 0.10566, atol=1e-4)  # constant, and rightly not flagged
+    assert main(["inspect", str(nanoaod_path), "--schema", "nanoaod"]) == 0
+    assert "warning: placeholder features" in capsys.readouterr().out

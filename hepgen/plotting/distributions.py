@@ -54,22 +54,26 @@ def plot_distributions(
         _, (ax, ratio_ax) = plt.subplots(
             2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05}
         )
-    ref_density, _ = density(histograms[reference])
+    ref_density, ref_error = density(histograms[reference])
     edges = histograms[reference].axes[0].edges
+    centers = 0.5 * (edges[1:] + edges[:-1])
     for name, h in histograms.items():
-        values, _ = density(h)
+        values, errors = density(h)
         style = (
             {"color": "black", "lw": 1.2, "ls": "--"} if name == reference else {"lw": 1.8, "color": color_of(name, ax)}
         )
-        mplhep.histplot(values, edges, ax=ax, label=name, **style)
+        (drawn,) = mplhep.histplot(values, edges, yerr=errors, ax=ax, label=name, **style)
+        drawn.stairs.set_gid(name)  # the legend entry is the error-bar container's; the step keeps the name too
         if ratio_ax is not None and name != reference:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_ax.stairs(
-                    np.where(ref_density > 0, values / ref_density, np.nan), edges, lw=1.5, color=style["color"]
-                )
+            with np.errstate(divide="ignore", invalid="ignore"):  # both densities' errors, independent samples
+                ratio = np.where(ref_density > 0, values / ref_density, np.nan)
+                error = ratio * np.hypot(errors / values, ref_error / ref_density)
+            ratio_ax.stairs(ratio, edges, lw=1.5, color=style["color"])
+            ratio_ax.errorbar(centers, ratio, yerr=error, fmt="none", ecolor=style["color"], elinewidth=1.0)
     xlabel = xlabel or histograms[reference].axes[0].label
     ax.set_ylabel("normalised")
     ax.legend(fontsize="x-small")
+    mplhep.yscale_legend(ax)  # the y axis grows until the legend covers no data
     if ratio_ax is not None:
         ratio_ax.axhline(1.0, color="black", lw=0.8, ls="--")
         ratio_ax.set_ylim(0.0, 2.0)

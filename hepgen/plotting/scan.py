@@ -32,17 +32,21 @@ def plot_scan(
     ax=None,
 ):
     """One line with markers per method (name → values at each ``x``), with error bars where ``errors`` gives them
-    (name → standard errors at each ``x``); an optional horizontal reference line. Per-sample methods are dashed."""
+    (name → standard errors at each ``x``); an optional horizontal reference line. Per-sample methods are dashed.
+    With a single ``x`` the methods are points side by side around it (a line needs two)."""
     ax = _axes(ax)
     if reference is not None:
         ax.axhline(reference, color="black", lw=0.8, ls=":")
-    for name, y in values.items():
+    x = np.asarray(x, dtype=np.float64)
+    width = max(1.0, 0.2 * abs(float(x[0]))) if len(x) == 1 else 0.0
+    offsets = np.linspace(-0.5, 0.5, len(values)) * width if len(values) > 1 else np.zeros(len(values))
+    for offset, (name, y) in zip(offsets, values.items()):
         style = _LINESTYLES.get(name.replace("_", " ").split(" ")[-1], "-")
         color = color_of(name, ax)
-        ax.plot(x, y, marker="o", ms=4, lw=1.6, ls=style, label=name, color=color)
+        ax.plot(x + offset, y, marker="o", ms=4 if len(x) > 1 else 6, lw=1.6, ls=style, label=name, color=color)
         if errors is not None and name in errors:
             ax.errorbar(
-                x,
+                x + offset,
                 y,
                 yerr=np.asarray(errors[name], dtype=np.float64),
                 fmt="none",
@@ -50,6 +54,9 @@ def plot_scan(
                 elinewidth=1.2,
                 capsize=2,
             )
+    if len(x) == 1:
+        ax.set_xlim(x[0] - width, x[0] + width)
+        ax.set_xticks([x[0]], [f"{x[0]:g}"])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="xx-small")

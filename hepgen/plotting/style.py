@@ -33,11 +33,29 @@ METHOD_COLORS: dict[str, str] = {
     "vipr_observed_samples": "#7A4FA3",
     "ellipse": "#CC79A7",
     "weighting": "#E69F00",
+    "kinreco": "#009E73",
+    "puppi": "#882255",
+    "puppi_tuned": "#AA4499",
+    "puppi_softdrop": "#44AA99",
 }
 
 
-#: Colours for a second run of a method in one figure (Okabe–Ito, then a purple).
-_SPARE_COLORS = ("#D55E00", "#009E73", "#56B4E9", "#7A4FA3", "#F0E442")
+#: Colours for a second run of a method in one figure, and for methods without a colour of their own (Okabe–Ito, then
+#: Paul Tol's muted palette): the first not yet on the axes is taken, so no two methods of a figure share one.
+_SPARE_COLORS = (
+    "#D55E00",
+    "#009E73",
+    "#56B4E9",
+    "#7A4FA3",
+    "#F0E442",
+    "#332288",
+    "#117733",
+    "#88CCEE",
+    "#999933",
+    "#661100",
+    "#6699CC",
+    "#DDCC77",
+)
 
 
 def _colors_on(ax) -> set[str]:
@@ -50,16 +68,18 @@ def _colors_on(ax) -> set[str]:
 
 def color_of(name: str, ax=None) -> str | None:
     """The fixed colour of a method (``flow (run)`` takes ``flow``'s unless ``ax`` already shows it: two runs of
-    one method in a figure get different colours); for other names the next colour of ``ax``'s cycle (None without
-    ``ax``)."""
+    one method in a figure get different colours); for other names the first spare colour not yet on ``ax`` (None
+    without ``ax``)."""
     color = METHOD_COLORS.get(name)
     if color is None:
         color = METHOD_COLORS.get(name.split(" ")[0])
         if color is not None and ax is not None and color.lower() in _colors_on(ax):
-            color = next((c for c in _SPARE_COLORS if c.lower() not in _colors_on(ax)), None)
+            color = None
     if color is None and ax is not None:
-        cycle = getattr(getattr(ax, "_get_lines", None), "get_next_color", None)  # matplotlib's own colour cycle
-        color = cycle() if cycle else None
+        drawn = _colors_on(ax)
+        color = next(
+            (c for c in _SPARE_COLORS if c.lower() not in drawn), _SPARE_COLORS[len(drawn) % len(_SPARE_COLORS)]
+        )
     return color
 
 

@@ -25,6 +25,7 @@ from hepgen.cluster import run_units
 from hepgen.physics.dilepton_neutrinos import ttbar_observables
 from hepgen.validation.calibration import calibration_entry, coverage_error, truth_quantiles
 from hepgen.validation.histograms import (
+    bins_for,
     counts_histogram,
     coverage_histogram,
     quantile_histogram,
@@ -50,13 +51,18 @@ OBSERVABLES = {"m_ttbar": "relative", "top_pt": "relative", "cos_theta_plus": "a
 COMPONENTS = tuple(
     (f"{nu}_{c}", i, j) for i, nu in enumerate(("nu", "nubar")) for j, c in enumerate(("px", "py", "pz"))
 )
-#: Bin edges of the observables' histograms.
-_EDGES = {
-    "m_ttbar": np.linspace(0, 1500, 61),
-    "top_pt": np.linspace(0, 600, 61),
-    "cos_theta_plus": np.linspace(-1, 1, 41),
-    "cos_theta_minus": np.linspace(-1, 1, 41),
+#: The observables' histogram ranges (low, high, most bins); the bins follow the number of events (:func:`bins_for`).
+_RANGES = {
+    "m_ttbar": (0, 1500, 60),
+    "top_pt": (0, 600, 60),
+    "cos_theta_plus": (-1, 1, 40),
+    "cos_theta_minus": (-1, 1, 40),
 }
+
+
+def _edges(name: str, events: int) -> np.ndarray:
+    low, high, most = _RANGES[name]
+    return bins_for(events, low, high, at_most=most)
 
 
 def method_observables(outputs: dict[str, Any], point: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -134,7 +140,9 @@ def validate_dineutrino(files: Sequence[str | os.PathLike], out: str | os.PathLi
         "methods": {},
     }
     residuals = {name: e["residuals"] for name, e in evaluated.items()}
-    histograms = {f"{k}/truth": counts_histogram(truth_obs[k], _EDGES[k], name=k, label=k) for k in OBSERVABLES}
+    histograms = {
+        f"{k}/truth": counts_histogram(truth_obs[k], _edges(k, len(truth)), name=k, label=k) for k in OBSERVABLES
+    }
     for name, e in evaluated.items():
         metrics["methods"][name] = _compare(name, residuals, answered, everyone, opts.bootstrap) | e["entry"]
         histograms |= e["histograms"]
@@ -156,7 +164,9 @@ def evaluate_method(
     n, ok = len(truth), outputs["answered"].astype(bool)
     fraction = float(ok.mean()) if n else float("nan")
     entry: dict[str, Any] = {"answered": fraction, "answered_error": float(coverage_error(np.array([fraction]), n)[0])}
-    histograms = {f"{k}/{name}": counts_histogram(observables[k][ok], _EDGES[k], name=k, label=k) for k in OBSERVABLES}
+    histograms = {
+        f"{k}/{name}": counts_histogram(observables[k][ok], _edges(k, n), name=k, label=k) for k in OBSERVABLES
+    }
     if "samples" in outputs:
         samples = outputs["samples"].astype(np.float64)  # [B, S, 2, 3]
         calibration = {}

@@ -29,7 +29,8 @@ from hepgen.validation.histograms import pull_histogram, quantile_histogram
 
 def steps_of(ax, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(heights, edges) of the step histogram labelled ``name`` on ``ax``."""
-    (patch,) = [p for p in ax.patches if isinstance(p, StepPatch) and p.get_label().startswith(name)]
+    steps = [p for p in ax.patches if isinstance(p, StepPatch)]
+    (patch,) = [p for p in steps if (p.get_label() or p.get_gid() or "").startswith(name)]
     values, edges, _ = patch.get_data()
     return np.asarray(values), np.asarray(edges)
 
@@ -101,6 +102,27 @@ def test_distributions_and_their_ratio_to_the_reference():
     drawn = np.asarray(ratio_patch.get_data()[0])
     expected = np.where(ref > 0, mine / np.where(ref > 0, ref, 1), np.nan)
     np.testing.assert_allclose(drawn, expected, equal_nan=True)
+    # error bars: √counts / (N · width) on the histograms, both densities' relative errors in quadrature on the ratio
+    counts, counts_ref = np.histogram(flow, bins)[0], np.histogram(truth, bins)[0]
+    drawn_bars = [c for c in a.containers if c.lines[2] and len(c.lines[2][0].get_paths())]  # truth, then flow
+    bars = drawn_bars[1]
+    heights = np.array([np.ptp(path.vertices[:, 1]) / 2 for path in bars.lines[2][0].get_paths()])
+    np.testing.assert_allclose(heights, np.sqrt(counts) / (counts.sum() * 2.0), rtol=1e-9)
+    (ratio_bars,) = [c for c in r.containers if c.lines[2] and len(c.lines[2][0].get_paths())]
+    widths = np.array([np.ptp(path.vertices[:, 1]) / 2 for path in ratio_bars.lines[2][0].get_paths()])
+    ok = (counts > 0) & (counts_ref > 0)
+    relative = np.hypot(1 / np.sqrt(counts[ok]), 1 / np.sqrt(counts_ref[ok]))
+    expected_error = mine[ok] / ref[ok] * relative
+    np.testing.assert_allclose(widths[ok], expected_error, rtol=1e-9)
+    plt.close(fig)
+
+
+def test_a_scan_of_one_point_draws_each_method_beside_the_others():
+    fig, ax = plt.subplots()
+    plot_scan([60.0], {"vipr": [0.03], "puppiml": [0.03], "chs": [0.1]}, xlabel="μ", ylabel="res", ax=ax)
+    xs = [line_of(ax, m)[0][0] for m in ("vipr", "puppiml", "chs")]
+    assert xs == sorted(xs) and len(set(xs)) == 3 and min(xs) >= ax.get_xlim()[0] and max(xs) <= ax.get_xlim()[1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["60"]
     plt.close(fig)
 
 
@@ -125,9 +147,14 @@ def test_grid_scores_image_and_chosen_cell(tmp_path):
     plt.close(fig)
 
 
-def test_methods_keep_their_colour():
+def test_methods_keep_their_colour_and_no_two_methods_of_a_figure_share_one():
     assert color_of("flow") == color_of("flow (run2)") != color_of("analytic")
     assert color_of("something new") is None
+    fig, ax = plt.subplots()
+    for name in ("vipr", "puppiml", "chs", "puppi", "puppi_tuned", "puppi_softdrop", "new_a", "new_b", "new_c"):
+        ax.plot([0, 1], [0, 1], color=color_of(name, ax), label=name)
+    assert len({line.get_color() for line in ax.lines}) == len(ax.lines)
+    plt.close(fig)
     # two runs of one method in one figure: the second run takes a spare colour, the first keeps the method's
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1], color=color_of("flow", ax))

@@ -150,3 +150,14 @@ def test_validate_neutrino_writes_the_histograms_of_its_figures(tmp_path):
         level = list(profile.axes[0].centers).index(pytest.approx(0.683))
         assert profile.view().value[level] == pytest.approx(calibration["coverage_68"])
     assert {"m_lnu/truth", "m_lnu/flow", "m_lnu_samples/flow samples", "pulls/eta/flow"} <= set(histograms)
+
+
+def test_the_bins_follow_the_number_of_entries():
+    """Rice's rule by hand: ⌈2 n^(1/3)⌉ bins — 11 for the 150 test jets of a pileup point, 35 for 5 000 events,
+    44 for 10 000 — never fewer than 8, never more than asked."""
+    from hepgen.validation.histograms import bins_for
+
+    assert [len(bins_for(n, 0.0, 1.0)) - 1 for n in (150, 5000, 10000, 10)] == [11, 35, 44, 8]
+    assert len(bins_for(10**6, -400.0, 400.0, at_most=80)) - 1 == 80
+    edges = bins_for(5000, -400.0, 400.0)
+    assert edges[0] == -400.0 and edges[-1] == 400.0 and np.allclose(np.diff(edges), 800.0 / 35)

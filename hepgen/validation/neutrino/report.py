@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 
 from hepgen.physics.neutrino import W_MASS
-from hepgen.validation.histograms import counts_histogram, coverage_histogram, pull_histogram, quantile_histogram
+from hepgen.validation.histograms import (
+    bins_for,
+    counts_histogram,
+    coverage_histogram,
+    pull_histogram,
+    quantile_histogram,
+)
 from hepgen.validation.neutrino.assignment import MULTIPLICITIES
 from hepgen.validation.tables import calibration_table, cell
 
@@ -21,17 +27,18 @@ _UNITS = {"px": "GeV", "py": "GeV", "pz": "GeV", "eta": ""}
 #: Half-width [GeV] of the pz window mode (the same as :data:`hepgen.validation.neutrino.PZ_WINDOW_HALF_WIDTH`).
 
 
-#: The histograms of the neutrino validation: key prefix → (bin edges, axis name, axis label, figure x label).
+#: The histograms of the neutrino validation: key prefix → ((low, high, most bins), axis name, axis label, figure x
+#: label); the bins follow the number of events (:func:`~hepgen.plotting.distributions.bins_for`).
 _HISTOGRAM_AXES = {
     "residual_pz": (
-        np.linspace(-400, 400, 81),
+        (-400, 400, 80),
         "residual_pz",
         "pz(ν) predicted − true [GeV]",
         r"$p_z^{\nu}$ (predicted $-$ true) [GeV]",
     ),
-    "m_lnu": (np.linspace(0, 200, 51), "m_lnu", "m(ℓν) [GeV]", r"$m(\ell\nu)$ [GeV]"),
-    "m_lnub": (np.linspace(50, 350, 51), "m_lnub", "m(ℓνb) [GeV]", r"$m(\ell\nu b)$ [GeV]"),
-    "m_lnu_samples": (np.linspace(0, 200, 81), "m_lnu", "m(ℓν) of the posterior samples [GeV]", r"$m(\ell\nu)$ [GeV]"),
+    "m_lnu": ((0, 200, 50), "m_lnu", "m(ℓν) [GeV]", r"$m(\ell\nu)$ [GeV]"),
+    "m_lnub": ((50, 350, 50), "m_lnub", "m(ℓνb) [GeV]", r"$m(\ell\nu b)$ [GeV]"),
+    "m_lnu_samples": ((0, 200, 80), "m_lnu", "m(ℓν) of the posterior samples [GeV]", r"$m(\ell\nu)$ [GeV]"),
 }
 
 
@@ -52,7 +59,9 @@ def neutrino_histograms(
         ("m_lnub", m_lnub),
         ("m_lnu_samples", m_samples),
     ):
-        edges, axis, axis_label, _ = _HISTOGRAM_AXES[kind]
+        (low, high, most), axis, axis_label, _ = _HISTOGRAM_AXES[kind]
+        events = len(next(iter(m_lnu.values())))
+        edges = bins_for(events, low, high, at_most=most)
         for method, v in values.items():
             out[f"{kind}/{method}"] = counts_histogram(v, edges, name=axis, label=axis_label)
     for c in COMPONENTS:

@@ -29,6 +29,12 @@ from hepgen.validation.pileup.report import DRAWN, ordered
 __all__ = ["draw_figures"]
 
 
+def _name_only(observable: str) -> str:
+    """The observable's label without its unit: the title of a panel of relative quantities (a resolution of
+    m/m_true − 1 has no GeV)."""
+    return OBSERVABLE_LABELS[observable].split(" [")[0]
+
+
 def _grid_of_axes(n: int, *, ratio: bool) -> tuple[Any, list[Any], list[Any] | None]:
     columns = 4
     rows = int(np.ceil(n / columns))
@@ -125,7 +131,7 @@ def _scans(
         ):
             fig, axes, _ = _grid_of_axes(len(OBSERVABLES), ratio=False)
             error_key = {"bias": "bias_err", "resolution": "resolution_err", "w1_over_sigma": None}[key]
-            for k, (ax, name) in enumerate(zip(axes, OBSERVABLES)):
+            for ax, name in zip(axes, OBSERVABLES):
                 entries = {m: [e["metrics"]["methods"].get(m, {}).get(name, {}) for _, e in scanned] for m in methods}
                 values = {m: [x.get(key, np.nan) for x in v] for m, v in entries.items()}
                 errors = None
@@ -144,9 +150,10 @@ def _scans(
                 plot_scan(
                     mus, values, errors=errors, xlabel="μ", ylabel=ylabel.split(" (")[0], reference=reference, ax=ax
                 )
-                ax.set_title(OBSERVABLE_LABELS[name])
-                if k:
-                    ax.get_legend().remove()
+                ax.set_title(_name_only(name))
+                ax.get_legend().remove()
+            handles, labels = axes[0].get_legend_handles_labels()  # one legend beside the panels, over no data
+            fig.legend(handles, labels, loc="outside right center", fontsize="x-small")
             label_figure(fig, label_text, experiment=experiment, title=ylabel)
             save_figure(
                 fig, out / {"bias": "bias_vs_mu", "resolution": "resolution_vs_mu", "w1_over_sigma": "w1_vs_mu"}[key]
@@ -172,7 +179,7 @@ def _calibration(
                     data[f"{method}, μ = {labels[folder]}"] = h
             if data:
                 draw(data, ax=ax)
-            ax.set_title(OBSERVABLE_LABELS[name])
+            ax.set_title(_name_only(name))
         label_figure(
             fig, label_text, experiment=experiment, title=f"VIPR posterior calibration: {kind.replace('_', ' ')}"
         )

@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 
 from hepgen.physics.substructure import OBSERVABLE_LABELS, OBSERVABLES
-from hepgen.validation.histograms import counts_histogram, coverage_histogram, pull_histogram, quantile_histogram
+from hepgen.validation.histograms import (
+    bins_for,
+    counts_histogram,
+    coverage_histogram,
+    pull_histogram,
+    quantile_histogram,
+)
 from hepgen.validation.pileup.load import PointPrediction, point_folder
 from hepgen.validation.tables import calibration_table, cell
 
@@ -44,13 +50,14 @@ def ordered(methods: Sequence[str]) -> list[str]:
 
 def _bins(values: Sequence[np.ndarray], name: str) -> np.ndarray:
     finite = [v[np.isfinite(v)] for v in values]
+    jets = min(len(v) for v in finite if len(v))  # the truth's: one entry per jet (a posterior's are per sample)
     if name == "n_constituents":
         hi = max(np.percentile(v, 99.5) for v in finite if len(v))
-        return np.linspace(0, hi + 1, 41)
+        return bins_for(jets, 0, hi + 1, at_most=40)
     lo = min(np.percentile(v, 0.5) for v in finite if len(v))
     hi = max(np.percentile(v, 99.5) for v in finite if len(v))
     lo = 0.0 if lo >= 0 and name != "pt" else lo
-    return np.linspace(lo, hi if hi > lo else lo + 1, 41)
+    return bins_for(jets, lo, hi if hi > lo else lo + 1, at_most=40)
 
 
 def pileup_histograms(points: list[PointPrediction], evaluated: list[dict[str, Any]]) -> dict[str, Any]:

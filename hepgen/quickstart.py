@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from hepgen.checkout import in_checkout
 from hepgen.errors import MissingFileError, one_of
 from hepgen.main_job.inputs import inputs_section
 from hepgen.main_job.sections import dineutrino_section, neutrino_section, pileup_section, train_model
@@ -155,7 +156,8 @@ def run_quickstart(
     """Run the main job; writes ``out_dir/summary.md``, ``metrics.json``, ``index.html`` and a folder per section.
 
     Args:
-        data_dir: the folder with the shipped samples (``data/``).
+        data_dir: the folder with the shipped samples (``data/``; relative to the working directory, else to the
+            checkout: the quickstart runs from any folder).
         out_dir: the results folder (``runs/`` inside it holds the models trained here).
         train: None (default): evaluate the shipped models (``demo``); a budget of :func:`budgets` (or a mapping of
             the same form): train from scratch at that budget and evaluate those models.
@@ -165,7 +167,7 @@ def run_quickstart(
         max_events: events read by the input checks of stage 1.
         draw_figures: write the validations' figures (PDF and PNG); off, only the tables and metrics.
     """
-    data, out = Path(data_dir), Path(out_dir)
+    data, out = in_checkout(data_dir), Path(out_dir)
     inputs = {key: _require(data / name, key) for key, name in SHIPPED_SAMPLES.items()}
     nano = _require(data / DEFAULT_NANOAOD, "CMS Open Data NanoAOD")
     bars = progress and sys.stderr.isatty()
@@ -202,6 +204,8 @@ def run_quickstart(
 
 
 def _checked_models(models: dict[str, str]) -> dict[str, Path]:
+    """The shipped run folders (relative to the working directory or the checkout), each with its model."""
+    models = {key: str(in_checkout(value)) for key, value in models.items()}
     for model in models.values():
         if not (Path(model) / "model.pt").exists():
             raise MissingFileError(
@@ -223,7 +227,7 @@ def _shipped_models(
         )
         texts.append(text)
     with stages("the dilepton flow against the ellipse method, Neutrino Weighting and kinreco"):
-        choice = _require(CLASSICAL_CHOICE, "the classical methods' settings chosen on validation events")
+        choice = _require(in_checkout(CLASSICAL_CHOICE), "the classical methods' settings chosen on validation events")
         text, metrics["dineutrino"] = dineutrino_section(
             inputs["dilepton_test"],
             models["dineutrino"],

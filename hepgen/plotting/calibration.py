@@ -80,9 +80,11 @@ def plot_coverage(
             ax.plot(levels, h, marker="o", ms=3, label=name, color=color)
             continue
         view = h.view()
-        filled = view.count > 0
+        # Mean storage as built; WeightedMean when read back from a ROOT TProfile (unit weights: the same counts)
+        count = view.count if hasattr(view, "count") else view.sum_of_weights
+        filled = count > 0
         nominal = np.asarray(h.axes[0].centers)[filled]  # each bin is centred on its nominal level
-        value, error = view.value[filled], np.sqrt(view.variance[filled] / np.maximum(view.count[filled], 1))
+        value, error = view.value[filled], np.sqrt(view.variance[filled] / np.maximum(count[filled], 1))
         ax.errorbar(nominal, value, yerr=error, marker="o", ms=3, lw=1.2, label=name, color=color)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

@@ -50,17 +50,16 @@ def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_demo_evaluates_every_shipped_model_and_leads_with_the_answer(tmp_path, capsys):
-    """`hepgen quickstart` (make demo) at the `test` preset: every shipped model against every baseline, the training
-    check learns, the summary starts with the headline table whose numbers are those of metrics.json, the report page
-    is written, and without a terminal the progress is one line per stage (no carriage-return updates)."""
+def test_the_demo_evaluates_every_shipped_model_and_leads_with_the_answer(tmp_path, capsys, monkeypatch):
+    """`hepgen quickstart` (make demo) at the `test` preset, run from outside the checkout: every shipped model
+    against every baseline, the training check learns, the summary starts with the headline table whose numbers are
+    those of metrics.json, the report page is written, and without a terminal the progress is one line per stage (no
+    carriage-return updates)."""
     import json
 
-    from tests.conftest import REPO
-
+    monkeypatch.chdir(tmp_path)  # outside the checkout: data/ and the shipped models are found in it
     out = tmp_path / "r"
-    argv = ["quickstart", "--data", str(REPO / "data"), "--out", str(out), "--demo", "test", "--max-events", "200"]
-    assert main(argv) == 0
+    assert main(["quickstart", "--out", "r", "--demo", "test", "--max-events", "200"]) == 0
     printed = capsys.readouterr()
     assert "\r" not in printed.out + printed.err
     assert [line for line in printed.out.splitlines() if line.startswith("[")][-1].startswith("[7/7]")
@@ -121,3 +120,14 @@ def test_bad_input_exits_2_with_one_line(tmp_path, hzz_path, capsys):
     assert "missing.root" in err and "Traceback" not in err
     assert main(["inspect", str(hzz_path), "--schema", "nanoaod"]) == 2
     assert "trees present" in capsys.readouterr().err
+
+
+def test_the_checkout_is_found_from_any_folder(tmp_path, monkeypatch):
+    from hepgen.checkout import in_checkout, repository_root
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(tmp_path)
+    assert repository_root() == REPO.resolve() == repository_root(REPO / "analyses" / "neutrino")
+    assert in_checkout("data/ttbar_ljets.root") == REPO.resolve() / "data" / "ttbar_ljets.root"
+    (tmp_path / "data").mkdir()  # a path that exists where one works wins over the checkout's
+    assert in_checkout("data").resolve() == tmp_path / "data"

@@ -23,7 +23,7 @@ ALLOWED = {
     "cli": {"io", "sim", "physics", "tasks", "validation", "plotting", "quickstart", "report", "cli_main_job"},
     "cli_main_job": {"io", "sim", "physics", "tasks", "validation", "plotting", "quickstart", "report"},
 }
-FOUNDATION = {"errors", "shards", "cluster", ""}
+FOUNDATION = {"errors", "shards", "cluster", "checkout", ""}
 
 
 def imported_packages(path: Path) -> set[str]:

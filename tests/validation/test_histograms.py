@@ -71,6 +71,21 @@ def test_histograms_survive_root(tmp_path):
         else:
             np.testing.assert_array_equal(r.values(flow=True), h.values(flow=True))
             np.testing.assert_array_equal(r.variances(), h.variances())
+    # the coverage profile read back draws the same points with the same errors as the one built
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hepgen.plotting import plot_coverage
+
+    fig, (built, read_back) = plt.subplots(1, 2)
+    plot_coverage({"flow": hists["a/coverage/flow"]}, ax=built)
+    plot_coverage({"flow": back["a/coverage/flow"]}, ax=read_back)
+    for a, b in zip(built.containers[0].lines[2][0].get_paths(), read_back.containers[0].lines[2][0].get_paths()):
+        np.testing.assert_allclose(a.vertices, b.vertices)
+    np.testing.assert_allclose(built.lines[0].get_ydata(), read_back.lines[0].get_ydata())
+    plt.close(fig)
     other = pull_histogram(rng.normal(size=70))  # another shard's: histograms read back merge by adding them
     merged = back["pulls"] + read_histograms(write_histograms(tmp_path / "other.root", {"pulls": other}))["pulls"]
     np.testing.assert_array_equal(merged.values(), hists["pulls"].values() + other.values())

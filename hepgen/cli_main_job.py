@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from hepgen.errors import HepgenInputError
 from hepgen.tasks.settings import values_of
 
 __all__ = ["add_main_job_commands"]
@@ -35,7 +36,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.hepdata:
         from hepgen.report.hepdata import write_hepdata
 
-        record = write_hepdata(args.results, args.hepdata)
+        qualifiers = {}
+        for item in args.qualifier or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise HepgenInputError(f"--qualifier {item!r}: give NAME=VALUE, e.g. detector='CMS-like'")
+            qualifiers[name.strip()] = value.strip()
+        record = write_hepdata(args.results, args.hepdata, qualifiers)
         print(
             f"wrote the HEPData record {record}/ (submission.yaml and its tables) and {record}.tar.gz to upload; validated"
         )
@@ -74,4 +81,11 @@ def add_main_job_commands(sub: Any) -> None:
     p.add_argument("results", metavar="RESULTS_DIR", help="a folder of hepgen validate outputs (e.g. results/)")
     p.add_argument("--hepdata", default=None, metavar="DIR", help="also write a validated HEPData submission to DIR")
     p.add_argument("--title", default="hepgen results", help="the page's title")
+    p.add_argument(
+        "--qualifier",
+        nargs="+",
+        default=None,
+        metavar="NAME=VALUE",
+        help="qualifiers of every HEPData value the metrics do not know, e.g. detector='CMS-like' sample='top jets'",
+    )
     p.set_defaults(func=_cmd_report)

@@ -38,10 +38,12 @@ _ARCHIVE = "submission.tar.gz"
 
 @dataclass(frozen=True)
 class _Place:
-    """The results folder (qualifiers name validations relative to it) and where figures are staged."""
+    """The results folder (qualifiers name validations relative to it), where figures are staged, and the
+    qualifiers every value gets (e.g. the detector and the sample, which the metrics do not name)."""
 
     root: Path
     figures: Path
+    qualifiers: dict[str, str]
 
 
 def _lib():
@@ -97,7 +99,8 @@ def _table(
 
 
 def _qualifiers(folder: ValidationFolder, place: _Place, events: int, unit: str) -> dict[str, Any]:
-    return {"validation": str(os.path.relpath(folder.path, place.root)), f"test {unit}": events}
+    where = {"validation": str(os.path.relpath(folder.path, place.root)), f"test {unit}": events}
+    return where | place.qualifiers
 
 
 def _pileup_tables(folder: ValidationFolder, place: _Place) -> list[Any]:
@@ -210,9 +213,10 @@ def _dineutrino_tables(folder: ValidationFolder, place: _Place) -> list[Any]:
 _TABLES = {"pileup": _pileup_tables, "neutrino": _neutrino_tables, "dineutrino": _dineutrino_tables}
 
 
-def write_hepdata(root: str | os.PathLike, out: str | os.PathLike) -> Path:
+def write_hepdata(root: str | os.PathLike, out: str | os.PathLike, qualifiers: dict[str, str] | None = None) -> Path:
     """Write the HEPData submission of the validations in ``root`` to the folder ``out`` (``submission.yaml``, one
-    YAML per table and the figures) and the archive to upload beside it (``out.tar.gz``), validated; returns ``out``."""
+    YAML per table and the figures) and the archive to upload beside it (``out.tar.gz``), validated; returns ``out``.
+    ``qualifiers`` (name → value, e.g. ``{"detector": "CMS-like, Delphes CMS card"}``) are added to every value."""
     root, out = Path(root), Path(out)
     lib = _lib()
     folders = [f for f in find_validations(root) if f.kind in _TABLES and f.metrics is not None]
@@ -220,7 +224,7 @@ def write_hepdata(root: str | os.PathLike, out: str | os.PathLike) -> Path:
         raise HepgenInputError(f"{str(root)!r} holds no finished validation to write to HEPData")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    place = _Place(root, staging / "figures")
+    place = _Place(root, staging / "figures", dict(qualifiers or {}))
     place.figures.mkdir()
     submission = lib.Submission()
     submission.comment = (

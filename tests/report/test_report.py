@@ -183,7 +183,8 @@ def test_the_hepdata_record_is_valid_and_holds_the_metrics(results, tmp_path):
     from hepdata_validator.full_submission_validator import FullSubmissionValidator
 
     record = tmp_path / "hepdata"
-    assert main(["report", str(results), "--hepdata", str(record)]) == 0
+    assert main(["report", str(results), "--hepdata", str(record), "--qualifier", "detector=CMS-like", "x"]) == 2
+    assert main(["report", str(results), "--hepdata", str(record), "--qualifier", "detector=CMS-like"]) == 0
     validator = FullSubmissionValidator()
     assert validator.validate(directory=str(record)), validator.get_messages()
     assert validator.validate(archive=f"{record}.tar.gz"), validator.get_messages()
@@ -195,5 +196,5 @@ def test_the_hepdata_record_is_valid_and_holds_the_metrics(results, tmp_path):
     expected = _metrics(results / "pileup")["per_mu"]["60"]["methods"]["vipr"]["mass"]
     assert vipr["values"][0]["value"] == pytest.approx(expected["resolution"], rel=1e-4)  # hepdata_lib rounds
     assert vipr["values"][0]["errors"][0]["symerror"] == pytest.approx(expected["resolution_err"], rel=1e-4)
-    assert {q["name"] for q in vipr["qualifiers"]} >= {"SQRT(S)", "validation", "test jets", "method"}
+    assert {q["name"] for q in vipr["qualifiers"]} >= {"SQRT(S)", "validation", "test jets", "method", "detector"}
     assert (record / "pileup_resolution_vs_mu.png").exists()  # the figure with its table

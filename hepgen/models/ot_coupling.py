@@ -16,7 +16,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-__all__ = ["COUPLINGS", "ot_paired_noise", "assignment_cost"]
+__all__ = ["COUPLINGS", "ot_paired_noise", "assignment_cost", "assignment_order", "matched"]
 
 #: The noise–data couplings of flow matching: independent draws, or the exact assignment within each set.
 COUPLINGS = ("independent", "ot")
@@ -28,22 +28,32 @@ def assignment_cost(noise: Tensor, data: Tensor, mask: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def ot_paired_noise(noise: Tensor, data: Tensor, mask: Tensor) -> Tensor:
-    """``noise`` ``[B, N, D]`` permuted within each set's real points (``mask`` ``[B, N]``) so that it is the
-    minimum-cost assignment to ``data`` ``[B, N, D]``; padded entries are returned unchanged."""
-    noise_np = noise.detach().cpu().double().numpy()
-    data_np = data.detach().cpu().double().numpy()
+def assignment_order(points: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Per set, the index ``[B, N]`` of the point assigned to each target: ``points.gather(1, order)`` lines the
+    points ``[B, N, D]`` up with ``targets`` ``[B, N, D]`` at the minimum summed squared distance over each set's
+    real entries (``mask`` ``[B, N]``; the exact assignment, scipy's ``linear_sum_assignment``); padded entries keep
+    their own index."""
+    points_np = points.detach().cpu().double().numpy()
+    targets_np = targets.detach().cpu().double().numpy()
     mask_np = mask.cpu().numpy()
-    paired = noise.clone()
-    for b in range(noise.shape[0]):
+    order = np.tile(np.arange(points.shape[1]), (points.shape[0], 1))
+    for b in range(points.shape[0]):
         real = np.flatnonzero(mask_np[b])
         if len(real) < 2:
             continue
-        cost = ((noise_np[b, real][:, None, :] - data_np[b, real][None, :, :]) ** 2).sum(-1)  # [noise, data]
+        cost = ((points_np[b, real][:, None, :] - targets_np[b, real][None, :, :]) ** 2).sum(-1)  # [point, target]
         rows, cols = linear_sum_assignment(cost)
-        order = np.empty(len(real), dtype=np.int64)
-        order[cols] = rows  # the noise point assigned to each data point
-        paired[b, torch.as_tensor(real, device=noise.device)] = noise[
-            b, torch.as_tensor(real[order], device=noise.device)
-        ]
-    return paired
+        order[b, real[cols]] = real[rows]  # the point assigned to each target
+    return torch.as_tensor(order, device=points.device)
+
+
+def matched(points: Tensor, order: Tensor) -> Tensor:
+    """``points`` ``[B, N, D]`` reordered by :func:`assignment_order` (differentiable in ``points``)."""
+    return points.gather(1, order[..., None].expand(-1, -1, points.shape[-1]))
+
+
+@torch.no_grad()
+def ot_paired_noise(noise: Tensor, data: Tensor, mask: Tensor) -> Tensor:
+    """``noise`` ``[B, N, D]`` permuted within each set's real points (``mask`` ``[B, N]``) so that it is the
+    minimum-cost assignment to ``data`` ``[B, N, D]``; padded entries are returned unchanged."""
+    return matched(noise, assignment_order(noise, data, mask))

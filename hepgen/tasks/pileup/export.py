@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from hepgen.errors import HepgenInputError
 from hepgen.tasks.pileup.inputs import (
     CONSTITUENT_FEATURES,
     OBSERVED_FEATURES,
@@ -88,6 +89,8 @@ def vipr_export_graphs(model: VIPRModel, *, jets: int = 5, particles: int = 12) 
     jets with up to ``particles`` observed particles, and the sampler loop for the caller."""
     from hepgen.tasks.onnx_export import ExportGraph, TensorDoc
 
+    if model.latent_tokens:
+        raise HepgenInputError("ONNX export of latent-diffusion and autoencoder runs is not built; predict with --run")
     g = torch.Generator().manual_seed(0)
     obs_std, ctx_std = model.observed_standardizer, model.context_standardizer
     observed_mask = torch.arange(particles)[None, :] < torch.randint(1, particles + 1, (jets,), generator=g)[:, None]

@@ -1,6 +1,12 @@
 """The VIPR model: EDM (or flow-matching) preconditioning around the VIPR denoiser — self-attention over the noisy
 cloud, cross-attention to the observed cloud — and a categorical multiplicity model sampled first; the clouds and the
-context are standardised inside the model."""
+context are standardised inside the model.
+
+**Latent diffusion** (``latent_tokens > 0``): a set autoencoder (:class:`~hepgen.models.set_autoencoder.
+SetAutoencoder`, trained first with ``objective="autoencoder"`` and then frozen) compresses each hard jet into
+``latent_tokens`` vectors of ``latent_dim``; the denoiser diffuses in that fixed-size space (its cost no longer grows
+with the jet's constituents), and the sampled latents are decoded into as many constituents as the multiplicity
+model draws."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from hepgen.errors import HepgenInputError, one_of
 from hepgen.models.configured import ConfiguredModel
 from hepgen.models.edm import EDMLoss, EDMPrecond
 from hepgen.models.flow_matching import FlowMatchingLoss, FlowMatchingPrecond
+from hepgen.models.set_autoencoder import SetAutoencoder
 from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.nn.set_blocks import block_options
@@ -21,9 +28,9 @@ from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defa
 
 __all__ = ["OBJECTIVES", "VIPRModel"]
 
-#: Training objectives of the denoiser: EDM diffusion, or conditional flow matching on straight paths (the same
-#: network; both sample with EDM's samplers, see :mod:`hepgen.models.flow_matching`).
-OBJECTIVES = ("edm", "flow_matching")
+#: Training objectives: EDM diffusion, or conditional flow matching on straight paths (the same network; both sample
+#: with EDM's samplers, see :mod:`hepgen.models.flow_matching`); or the set autoencoder of latent diffusion alone.
+OBJECTIVES = ("edm", "flow_matching", "autoencoder")
 
 
 class VIPRModel(ConfiguredModel):
@@ -43,6 +50,10 @@ class VIPRModel(ConfiguredModel):
         param_tokens: int = 64,
         coupling: str = "independent",
         max_hard: int = 128,
+        latent_tokens: int = 0,
+        latent_dim: int = 8,
+        autoencoder_dim: int = 64,
+        autoencoder_blocks: int = 2,
         detector: str = "none",
         track_losses: list[float] | None = None,
         saved_with: dict[str, Any] | None = None,
@@ -56,8 +67,24 @@ class VIPRModel(ConfiguredModel):
         self.context_standardizer = MaskedStandardizer(n_c)
         encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents, "block": block}
         encoder |= block_options(block, mod_capacity, param_tokens)
-        network = VIPRDenoiser(ObservedJetEncoder(n_o, n_c, **encoder), features=n_f, blocks=blocks)
-        self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
+        self.latent_tokens = latent_tokens
+        if objective == "autoencoder" and not latent_tokens:
+            raise HepgenInputError("--objective autoencoder needs latent tokens (--autoencoder-tokens > 0)")
+        if latent_tokens:
+            self.autoencoder = SetAutoencoder(
+                n_f,
+                tokens=latent_tokens,
+                latent_dim=latent_dim,
+                dim=autoencoder_dim,
+                heads=heads,
+                blocks=autoencoder_blocks,
+                max_size=max_hard,
+            )
+            self.latent_standardizer = MaskedStandardizer(latent_dim)
+        if objective != "autoencoder":
+            features = latent_dim if latent_tokens else n_f
+            network = VIPRDenoiser(ObservedJetEncoder(n_o, n_c, **encoder), features=features, blocks=blocks)
+            self.denoiser = EDMPrecond(network, sigma_data=1.0) if objective == "edm" else FlowMatchingPrecond(network)
         self.multiplicity = MultiplicityModel(ObservedJetEncoder(n_o, n_c, **encoder), max_count=max_hard)
         if coupling != "independent" and objective != "flow_matching":
             raise HepgenInputError(
@@ -65,11 +92,35 @@ class VIPRModel(ConfiguredModel):
             )
         self.denoiser_loss = EDMLoss(sigma_data=1.0) if objective == "edm" else FlowMatchingLoss(coupling=coupling)
 
+    @property
+    def latent(self) -> bool:
+        """Whether the denoiser diffuses in the autoencoder's latent space."""
+        return self.latent_tokens > 0 and self.objective != "autoencoder"
+
+    def adopt_autoencoder(self, trained: VIPRModel) -> None:
+        """Take the set autoencoder of a run trained with ``objective="autoencoder"`` (and the standardisation of
+        the constituents it was trained on), frozen: latent diffusion learns in its space."""
+        self.autoencoder.load_state_dict(trained.autoencoder.state_dict())
+        self.hard_standardizer.load_state_dict(trained.hard_standardizer.state_dict())
+        self.autoencoder.requires_grad_(False)
+
+    def _latents(self, hard: Tensor, mask: Tensor) -> Tensor:
+        """The frozen autoencoder's standardised latents ``[B, tokens, latent_dim]`` of standardised hard clouds."""
+        with torch.no_grad():
+            z = self.autoencoder.encode(hard, mask)
+        return self.latent_standardizer(z)
+
     def fit_standardization(self, batch: JetBatch) -> None:
         t = batch.to_torch()
         self.observed_standardizer.fit(t.observed, t.observed_mask)
-        self.hard_standardizer.fit(t.hard, t.hard_mask)
         self.context_standardizer.fit(t.context)
+        if self.latent:  # the constituents keep the autoencoder's standardisation; its latents get their own
+            with torch.no_grad():
+                self.latent_standardizer.fit(
+                    self.autoencoder.encode(self.hard_standardizer(t.hard, t.hard_mask), t.hard_mask)
+                )
+        else:
+            self.hard_standardizer.fit(t.hard, t.hard_mask)
 
     def conditioning(self, batch: JetBatch) -> tuple[Tensor, Tensor, Tensor]:
         """The standardised (observed ``[B, M, 5]``, observed mask ``[B, M]``, context ``[B, C]``) of a batch."""
@@ -80,19 +131,25 @@ class VIPRModel(ConfiguredModel):
         """(denoising loss — EDM's or flow matching's —, multiplicity negative log-likelihood) of a training batch."""
         obs, obs_mask, ctx = self.conditioning(batch)
         hard = self.hard_standardizer(batch.hard, batch.hard_mask)
+        counts = batch.hard_mask.sum(dim=1).clamp(0, self.multiplicity.max_count)
+        nll = -self.multiplicity(obs, obs_mask, ctx).log_prob(counts).mean()
+        if self.objective == "autoencoder":
+            return self.autoencoder.reconstruction_loss(hard, batch.hard_mask), nll
+        mask = batch.hard_mask
+        if self.latent:
+            hard = self._latents(hard, mask)
+            mask = torch.ones(hard.shape[:2], dtype=torch.bool, device=hard.device)
         paired = {} if batch.noise is None else {"noise": batch.noise}  # distillation: the teacher's noise
         diffusion = self.denoiser_loss(
             self.denoiser,
             hard,
-            mask=batch.hard_mask,
+            mask=mask,
             generator=generator,
             observed=obs,
             observed_mask=obs_mask,
             context=ctx,
             **paired,
         )
-        counts = batch.hard_mask.sum(dim=1).clamp(0, self.multiplicity.max_count)
-        nll = -self.multiplicity(obs, obs_mask, ctx).log_prob(counts).mean()
         return diffusion, nll
 
     # -- the parts :func:`sample_clouds` samples with (also provided by :class:`OnnxVIPR`) --------------------------
@@ -107,6 +164,16 @@ class VIPRModel(ConfiguredModel):
     def destandardize(self, x: Tensor) -> Tensor:
         """Standardised generated constituents → (Δη, Δφ, log pT)."""
         return self.hard_standardizer.inverse(x)
+
+    @property
+    def latent_shape(self) -> tuple[int, int] | None:
+        """(tokens, width) of the space the denoiser samples in, for latent diffusion; None: the constituents'."""
+        return (self.latent_tokens, self.config["latent_dim"]) if self.latent else None
+
+    def decode(self, z: Tensor, mask: Tensor) -> Tensor:
+        """Sampled standardised latents ``[B, tokens, latent_dim]`` → standardised constituents ``[B, N, 3]`` for
+        the counts of ``mask`` ``[B, N]``."""
+        return self.autoencoder.decode(self.latent_standardizer.inverse(z), mask)
 
     @torch.no_grad()
     def sample(self, batch: JetBatch, samples: int, **options: Any) -> tuple[Tensor, Tensor]:

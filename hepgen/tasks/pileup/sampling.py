@@ -66,6 +66,11 @@ def sampling_defaults(objective: str, saved_with: dict[str, Any]) -> tuple[str, 
     (:data:`STUDENT_SAMPLING`), else the objective's."""
     if saved_with.get("teacher"):
         return STUDENT_SAMPLING
+    if objective not in DEFAULT_SAMPLER:
+        raise HepgenInputError(
+            f"a model of objective {objective!r} does not sample: train latent diffusion with --autoencoder on its "
+            "run and predict with that"
+        )
     return DEFAULT_SAMPLER[objective], DEFAULT_SCHEDULE[objective], DEFAULT_STEPS[objective]
 
 
@@ -138,11 +143,16 @@ def sample_clouds(
     counts = CountDistribution(probs=rep(networks.count_probabilities(conditioning))).sample_with(generator)
     N = max(int(counts.max()), 1)
     mask = torch.arange(N, device=counts.device)[None, :] < counts[:, None]
-    noise = torch.randn(mask.shape + (len(CONSTITUENT_FEATURES),), generator=generator, device=obs.device)
+    latent = getattr(networks, "latent_shape", None)  # latent diffusion: a fixed-size set of latent tokens
+    space = torch.ones(mask.shape[0], latent[0], dtype=torch.bool, device=mask.device) if latent else mask
+    width = latent[1] if latent else len(CONSTITUENT_FEATURES)
+    noise = torch.randn(space.shape + (width,), generator=generator, device=obs.device)
     memory, memory_mask = networks.encode(conditioning)
     repeated, encoded = (rep(obs), rep(obs_mask), rep(ctx)), (rep(memory), rep(memory_mask))
     options = {"steps": steps, "sampler": sampler, "schedule": schedule, "churn": churn, "generator": generator}
-    x = integrate(networks.denoiser, noise, mask, repeated, encoded, **options)
+    x = integrate(networks.denoiser, noise, space, repeated, encoded, **options)
+    if latent:
+        x = networks.decode(x, mask)
     return networks.destandardize(x) * mask[..., None], mask
 
 

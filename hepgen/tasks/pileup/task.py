@@ -35,6 +35,7 @@ from hepgen.tasks.base import (
 from hepgen.tasks.pileup.epochs import overlay_epochs, standardization_batch
 from hepgen.tasks.pileup.export import OnnxVIPR, vipr_export_graphs
 from hepgen.tasks.pileup.inputs import TARGETS, JetBatch, jet_batch, passthrough_options
+from hepgen.tasks.pileup.latent import latent_model, wants_latent_model
 from hepgen.tasks.pileup.model import OBJECTIVES, VIPRModel
 from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
@@ -66,7 +67,10 @@ class PileupTraining(OverlayTraining, SetBlockSettings):
         choices=COUPLINGS,
     )
     objective: str = setting(
-        "edm", "denoiser objective: edm (diffusion) or flow_matching (straight paths)", choices=OBJECTIVES
+        "edm",
+        "denoiser objective: edm (diffusion) or flow_matching (straight paths); autoencoder trains the set "
+        "autoencoder of latent diffusion (then --autoencoder RUN)",
+        choices=OBJECTIVES,
     )
     max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
     target: str = setting(
@@ -87,6 +91,14 @@ class PileupTraining(OverlayTraining, SetBlockSettings):
         metavar="RUN",
     )
     teacher_steps: int = setting(25, "sampler steps of the teacher (its own sampler and schedule)")
+    autoencoder: str = setting(
+        "",
+        "latent diffusion: the denoiser learns in the latent space of this run's set autoencoder (a run of "
+        "--objective autoencoder), frozen",
+        metavar="RUN",
+    )
+    autoencoder_tokens: int = setting(16, "--objective autoencoder: latent tokens per jet", minimum=1)
+    autoencoder_latent_dim: int = setting(8, "--objective autoencoder: the width of each latent token", minimum=1)
     ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
 
 
@@ -151,7 +163,7 @@ class PileupTask(Task):
     method_name = "vipr"
 
     def build_model(self, settings: PileupTraining) -> VIPRModel:
-        model = super().build_model(settings)
+        model = latent_model(self, settings) if wants_latent_model(settings) else super().build_model(settings)
         if settings.init:
             from hepgen.tasks.run_folder import load_model
 

@@ -1,6 +1,7 @@
 """VIPR's cost per jet·sample for each architecture (issue 30), at μ = 60 and μ = 200, in one run: the plain
 transformer blocks (today's denoiser), Mixture-of-Depths at two capacities, TokenFormer blocks, the Perceiver latent
-encoder, and latents with Mixture-of-Depths; the cost growth from μ = 60 to 200 of each and its ratio to the plain
+encoder, latents with Mixture-of-Depths, and latent diffusion (the denoiser on 16 latent tokens of a set
+autoencoder, decoded once per sample; alone and with the latent encoder); the cost growth from μ = 60 to 200 of each and its ratio to the plain
 blocks at μ = 200 (the issue's targets: ≥ 2× cheaper at μ = 200, growth ≤ 1.3). Quality is the study's job
 (``analyses/pileup/architectures.md``): these are untrained networks of the default size (dim 64, 3 denoiser and 2
 encoder blocks), timed on real inputs — the first ``--jets`` test top jets with the held-out pool, CHS input — with
@@ -29,6 +30,8 @@ VARIANTS = {
     "tokenformer, 64 tokens": {"block": "tokenformer", "param_tokens": 64},
     "latents 32": {"latents": 32},
     "latents 32 + mod 0.25": {"latents": 32, "block": "mod", "mod_capacity": 0.25},
+    "latent diffusion 16 × 8": {"latent_tokens": 16, "latent_dim": 8},
+    "latent diff. + latents 32": {"latent_tokens": 16, "latent_dim": 8, "latents": 32},
 }
 
 

@@ -17,6 +17,8 @@
 #    jets at each point → samples_per_jet.py → analyses/pileup/validation_study/samples_per_jet/ (the median's
 #    resolution and the calibration of every observable against the number of samples).
 #
+# 5. The architectures of issue 30 (ARCH=0 skips it): see the section below.
+#
 #   analyses/pileup/evaluate_at_scale.sh
 #
 # A quick check of the pipeline must not read the test files: point SAMPLES_DIR to a folder whose test_*.root and
@@ -41,6 +43,7 @@ report=${REPORT:-analyses/pileup/validation_study}
 limit=()
 [[ -n "${MAX_EVENTS:-}" ]] && limit=(--max-events "$MAX_EVENTS")
 val=("$samples_dir/val_top.root" "$samples_dir/pool_val.root")
+spread_jets=${SPREAD_JETS:-${MAX_EVENTS:-1000}}  # the jets of sections 2 and 5 (MAX_EVENTS, for a quick check)
 
 predict() {  # folder name jets pool mu classifier vipr(or -) extra-args...: the classifier's and VIPR's predictions
   local folder=$1 name=$2 jets=$3 pool=$4 mu=$5 classifier=$6 vipr=$7
@@ -74,9 +77,9 @@ if [[ "${SPREAD:-1}" != 0 ]]; then
   for seed in 1 2 3; do
     folder="$out/spread_s$seed"
     for mu in ${POINTS:-60 200}; do
-      predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s$seed" - --max-events "${SPREAD_JETS:-1000}"
+      predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s$seed" - --max-events "$spread_jets"
       predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
-          "$runs/spread_puppiml_s$seed" "$runs/spread_vipr_edm_s$seed" --max-events "${SPREAD_JETS:-1000}"
+          "$runs/spread_puppiml_s$seed" "$runs/spread_vipr_edm_s$seed" --max-events "$spread_jets"
     done
     validate "$folder" "$report/spread_s$seed" test_top
   done
@@ -84,13 +87,13 @@ if [[ "${SPREAD:-1}" != 0 ]]; then
   # its calibration against seed 1's alone (spread_s1) says what the spread between the seeds adds
   folder="$out/spread_ensemble"
   for mu in ${POINTS:-60 200}; do
-    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "${SPREAD_JETS:-1000}"
+    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
     predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
-        "$runs/spread_puppiml_s1" - --max-events "${SPREAD_JETS:-1000}"
+        "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
     once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$runs/spread_vipr_edm_s1" \
         --ensemble "$runs/spread_vipr_edm_s2" "$runs/spread_vipr_edm_s3" --jets "$samples_dir/test_top.root" \
         --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
-        --max-events "${SPREAD_JETS:-1000}" --samples 9 --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}" "${limit[@]}"
+        --max-events "$spread_jets" --samples 9 --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
   done
   validate "$folder" "$report/spread_ensemble" test_top
 fi
@@ -120,4 +123,36 @@ if [[ "${MANY:-1}" != 0 ]]; then
   done
   .venv/bin/python analyses/pileup/samples_per_jet.py --pred "$folder"/test_top_vipr_mu*.root \
       --out "$report/samples_per_jet"
+fi
+
+# 5. the architectures of issue 30 (ARCH=0 skips it; train_architectures.sh trains them at the spread budget, so the
+#    study's spread_vipr_edm_s1 is their plain reference): each variant on the spread's SPREAD_JETS test top jets with
+#    the spread classifier of seed 1 and every baseline → analyses/pileup/validation_study/architectures/<variant>/.
+#    Flow matching samples with its default sampler (Heun in t) and STEPS_FM (8) steps, the others as VIPR above;
+#    then the NFE curve of flow matching with independent and with optimal-transport pairs against the EDM reference,
+#    on VAL_JETS (500) validation jets at μ = 200 → analyses/pileup/nfe_architectures/ (are the OT paths straighter:
+#    fewer evaluations for the same quality?).
+if [[ "${ARCH:-1}" != 0 ]]; then
+  for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot arch_latent}; do
+    [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
+    sampling=(--steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}")
+    [[ $variant == arch_fm* ]] && sampling=(--steps "${STEPS_FM:-8}" --sampler heun_t)
+    folder="$out/architectures/$variant"
+    for mu in ${POINTS:-60 200}; do
+      predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+      predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
+          "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+      once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$runs/$variant" \
+          --jets "$samples_dir/test_top.root" --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" \
+          --detector cms --recluster --no-progress --max-events "$spread_jets" --samples "${SAMPLES:-8}" \
+          "${sampling[@]}"
+    done
+    validate "$folder" "$report/architectures/$variant" test_top
+  done
+  if [[ -f "$runs/arch_fm_ot/model.pt" && -f "$runs/arch_fm/model.pt" ]]; then
+    .venv/bin/python analyses/pileup/nfe_curve.py --models edm flow_matching fm_ot --model "edm=$runs/spread_vipr_edm_s1" \
+        --model "flow_matching=$runs/arch_fm" --model "fm_ot=$runs/arch_fm_ot" --detector cms --recluster \
+        --jets-file "${val[0]}" --split all \
+        --pileup "${val[1]}" --mu 200 --jets "${VAL_JETS:-500}" --out analyses/pileup/nfe_architectures
+  fi
 fi

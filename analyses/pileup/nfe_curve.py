@@ -34,6 +34,7 @@ import awkward as ak
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import yaml
 
 from hepgen.physics.kinematics import PION_MASS
 from hepgen.physics.substructure import jet_observables
@@ -55,6 +56,17 @@ MODELS = {
     "student": (HERE / "model_student", [("euler", "uniform_t")]),
 }
 NFE = (1, 2, 4, 8, 16, 32, 99)
+
+
+def _samplers(name: str, run: Path) -> list[tuple[str, str]]:
+    """The samplers of a model name, or for a new name those of its run's objective (its config.yaml)."""
+    if name in MODELS:
+        return MODELS[name][1]
+    config = run / "config.yaml"
+    objective = yaml.safe_load(config.read_text(encoding="utf-8")).get("objective") if config.exists() else "edm"
+    return MODELS["flow_matching" if objective == "flow_matching" else "edm"][1]
+
+
 OBSERVABLES = ("mass", "tau21", "tau32", "d2")
 #: The target of issue 16: at ≤ 8 NFE, mass resolution within 5 % and bias within 1 point of the 99-NFE EDM, ≤ 15 ms.
 TARGET = {"nfe": 8, "resolution_ratio": 1.05, "bias_points": 0.01, "ms": 15.0}
@@ -111,8 +123,7 @@ def main() -> None:
     models = {**MODELS}
     for entry in args.model:
         name, _, run = entry.partition("=")
-        samplers = MODELS.get(name, (None, MODELS["edm"][1]))[1]
-        models[name] = (Path(run), samplers)
+        models[name] = (Path(run), _samplers(name, Path(run)))
     hard = read_hard_jets([args.jets_file])
     everything = np.arange(len(hard))
     chosen_jets = {

@@ -26,6 +26,11 @@ def test_the_energy_movers_distance_of_hand_built_clouds():
     across = [(100.0, 0.0, math.pi - 0.1)]
     assert emd(across, [(100.0, 0.0, -math.pi + 0.1)]) == pytest.approx(0.2)  # φ wraps around
     assert emd([], jet) == 1.0
+    # a diverged sampler's cloud has no distance (as it has no observables); huge but sane pT scales away exactly
+    assert math.isnan(emd([(8.8e12, 0.0, 0.0), (40.0, 0.5, 0.0)], jet))
+    assert math.isnan(emd([(float("nan"), 0.0, 0.0)], jet))
+    big = [(6e4, 0.0, 0.0), (3e4, 0.5, 0.0)]
+    assert emd(big, [(p * 1.0001, e, f) for p, e, f in big]) == pytest.approx(1e-4 / 1.0001, rel=1e-6)
 
 
 def test_cloud_distances_pair_each_sample_with_its_jets_truth():

@@ -16,6 +16,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from hepgen.validation.pileup.score import DIVERGED_PT
+
 __all__ = ["energy_movers_distance", "cloud_distances", "JET_RADIUS"]
 
 #: The radius of the study's jets (``hepgen generate jets --radius``, default 1.0): the unit of the distances.
@@ -32,13 +34,17 @@ def energy_movers_distance(
     *,
     radius: float = 1.0,
 ) -> float:
-    """The EMD of a cloud (pT [GeV], η, φ ``[n]``) from the true one (``[m]``), per unit of the truth's summed pT."""
+    """The EMD of a cloud (pT [GeV], η, φ ``[n]``) from the true one (``[m]``), per unit of the truth's summed pT;
+    NaN for a cloud of a diverged sampler (a particle not finite or above :data:`~hepgen.validation.pileup.score.
+    DIVERGED_PT`, as the observables skip it)."""
     import ot
 
     pt, true_pt = np.asarray(pt, np.float64), np.asarray(true_pt, np.float64)
     total, true_total = pt.sum(), true_pt.sum()
     if true_total <= 0:
         raise ValueError("the true cloud has no pT")
+    if not (np.isfinite(pt).all() and np.isfinite(eta).all() and np.isfinite(phi).all()) or (pt >= DIVERGED_PT).any():
+        return float("nan")
     if len(pt) == 0 or total <= 0:
         return 1.0  # nothing to move: all of the truth's pT is missing
     dphi = (np.asarray(phi)[:, None] - np.asarray(true_phi)[None, :] + np.pi) % (2 * np.pi) - np.pi
@@ -49,7 +55,8 @@ def energy_movers_distance(
         b, distance = np.append(b, total - true_total), np.hstack([distance, np.zeros((len(a), 1))])
     elif true_total > total:
         a, distance = np.append(a, true_total - total), np.vstack([distance, np.zeros((1, len(b)))])
-    moved = ot.emd2(a, b, distance)
+    scale = max(total, true_total)  # unit masses: POT checks that both sum alike to 6 decimals, whatever the scale
+    moved = ot.emd2(a / scale, b / scale, distance) * scale
     return float((moved + abs(total - true_total)) / true_total)
 
 

@@ -102,15 +102,16 @@ def evaluate_point(
 def constituent_distances(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, float]]:
     """The energy mover's distance of each test jet's constituents from the truth's (:mod:`.emd`), averaged over the
     jets with its standard error: the observed cloud (no removal) and every generative method (its mean over the
-    jet's samples)."""
+    jet's samples that did not diverge)."""
     clouds = {"observed": (point.observed[test][["pt", "eta", "phi"]], 1)}
     for method, generated in point.generated.items():
         s = point.n_samples[method]
         clouds[method] = (generated[(test[:, None] * s + np.arange(s)[None, :]).ravel()], s)
     out = {}
     for method, (cloud, per_jet) in clouds.items():
-        per = cloud_distances(cloud, point.truth[test], per_truth=per_jet).mean(axis=1)
-        per = per[np.isfinite(per)]
+        distances = cloud_distances(cloud, point.truth[test], per_truth=per_jet)
+        usable = np.isfinite(distances).any(axis=1)  # a diverged sample is left out, as by the observables
+        per = np.array([np.mean(row[np.isfinite(row)]) for row in distances[usable]])
         error = float(np.std(per, ddof=1) / np.sqrt(len(per))) if len(per) > 1 else float("nan")
         out[method] = {"mean": float(np.mean(per)) if len(per) else float("nan"), "error": error, "jets": len(per)}
     return out

@@ -240,22 +240,29 @@ def _shipped_models(
         )
         texts.append(text)
     jets = (inputs["jets_test"], inputs["minbias_test"])
-    world = {
-        "vipr": ("pileup", models["vipr"], fields["vipr"]),
-        "puppiml": ("puppiml", models["classifier"], fields["classifier"]),
-    }
-    with stages(f"VIPR behind the CMS-like detector against every pileup baseline at μ = {_list(mu['pileup'])}"):
-        title = "Pileup removal behind the CMS-like detector (VIPR, the classifier, every baseline)"
-        text, metrics["pileup"] = pileup_section(title, *jets, world, mu["pileup"], out / "pileup", device, draw)
-        texts.append(text)
-    student = {
-        "vipr": ("pileup", models["student"], fields["student"]),
-        "puppiml": ("puppiml", models["student_classifier"], fields["student_classifier"]),
-    }
-    with stages(f"the one-step VIPR student (particle world) at μ = {_list(mu['student'])}"):
-        title = "The one-step VIPR student (`vipr`, particle world, where it was distilled) and the classifier"
-        text, metrics["student"] = pileup_section(title, *jets, student, mu["student"], out / "student", device, draw)
-        texts.append(text)
+    for section, vipr, classifier, stage, title in (
+        (
+            "pileup",
+            "vipr",
+            "classifier",
+            "VIPR behind the CMS-like detector against every pileup baseline",
+            "Pileup removal behind the CMS-like detector (VIPR, the classifier, every baseline)",
+        ),
+        (
+            "student",
+            "student",
+            "student_classifier",
+            "the one-step VIPR student (particle world)",
+            "The one-step VIPR student (`vipr`, particle world, where it was distilled) and the classifier",
+        ),
+    ):
+        methods = {
+            "vipr": ("pileup", models[vipr], fields[vipr]),
+            "puppiml": ("puppiml", models[classifier], fields[classifier]),
+        }
+        with stages(f"{stage} at μ = {_list(mu[section])}"):
+            text, metrics[section] = pileup_section(title, *jets, methods, mu[section], out / section, device, draw)
+            texts.append(text)
     with stages("a short training of a small neutrino flow, checked to learn"):
         text, metrics["training_check"] = training_check(
             inputs["ttbar"], inputs["ttbar_test"], out / "runs" / "training_check", preset["training_check"], common

@@ -60,6 +60,21 @@ validate() {  # folder report-folder test-prefix
   $hepgen validate pileup --pred "$1/$3"_*.root --tune-pred "$1"/val_top_*.root --out "$2" --no-progress --overwrite
 }
 
+spread_point() {  # folder report-folder vipr-args...: VIPR (as the args say) with the spread classifier of seed 1 and
+  # every baseline on the spread's test top jets at each point, then their validation
+  local folder=$1 validation=$2 mu
+  shift 2
+  for mu in ${POINTS:-60 200}; do
+    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+    predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
+        "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+    once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --jets "$samples_dir/test_top.root" \
+        --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
+        --max-events "$spread_jets" "$@"
+  done
+  validate "$folder" "$validation" test_top
+}
+
 # 1. the study
 vipr=${VIPR:-$runs/vipr_edm_s1} classifier=${CLASSIFIER:-$runs/puppiml_s1}
 for mu in ${POINTS:-60 200}; do
@@ -85,17 +100,9 @@ if [[ "${SPREAD:-1}" != 0 ]]; then
   done
   # the three VIPR seeds as one deep ensemble (issue 29): 3 samples from each, on the same jets with the same pileup;
   # its calibration against seed 1's alone (spread_s1) says what the spread between the seeds adds
-  folder="$out/spread_ensemble"
-  for mu in ${POINTS:-60 200}; do
-    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-    predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
-        "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-    once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$runs/spread_vipr_edm_s1" \
-        --ensemble "$runs/spread_vipr_edm_s2" "$runs/spread_vipr_edm_s3" --jets "$samples_dir/test_top.root" \
-        --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
-        --max-events "$spread_jets" --samples 9 --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
-  done
-  validate "$folder" "$report/spread_ensemble" test_top
+  spread_point "$out/spread_ensemble" "$report/spread_ensemble" --run "$runs/spread_vipr_edm_s1" \
+      --ensemble "$runs/spread_vipr_edm_s2" "$runs/spread_vipr_edm_s3" --samples 9 --steps "${STEPS:-50}" \
+      --sampler "${SAMPLER:-heun}"
 fi
 
 # 3. imperfect detection
@@ -137,17 +144,8 @@ if [[ "${ARCH:-1}" != 0 ]]; then
     [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
     sampling=(--steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}")
     [[ $variant == arch_fm* ]] && sampling=(--steps "${STEPS_FM:-8}" --sampler heun_t)
-    folder="$out/architectures/$variant"
-    for mu in ${POINTS:-60 200}; do
-      predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-      predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
-          "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-      once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$runs/$variant" \
-          --jets "$samples_dir/test_top.root" --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" \
-          --detector cms --recluster --no-progress --max-events "$spread_jets" --samples "${SAMPLES:-8}" \
-          "${sampling[@]}"
-    done
-    validate "$folder" "$report/architectures/$variant" test_top
+    spread_point "$out/architectures/$variant" "$report/architectures/$variant" --run "$runs/$variant" \
+        --samples "${SAMPLES:-8}" "${sampling[@]}"
   done
   if [[ -f "$runs/arch_fm_ot/model.pt" && -f "$runs/arch_fm/model.pt" ]]; then
     .venv/bin/python analyses/pileup/nfe_curve.py --models edm flow_matching fm_ot --model "edm=$runs/spread_vipr_edm_s1" \

@@ -21,10 +21,9 @@ source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}
+source analyses/pileup/study_settings.sh
 # the settings of train_at_scale.sh's spread runs
-common=(--jets "$samples/train_top_part*.root" --pileup data/minbias_pool.root --detector cms --recluster
-        --input chs --tower-passthrough-pt 20 --overlay-group 1024 --patience 5 --accelerator cpu --no-progress
-        --inefficiencies 0 --seed 1 --max-events 11112 --max-epochs 12)
+common=("${study_training[@]}" "${spread_budget[@]}" --inefficiencies 0 --seed 1)
 
 train() {  # name extra-args...
   local name=$1

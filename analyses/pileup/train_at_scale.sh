@@ -21,9 +21,8 @@ source analyses/resumable.sh
 hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}
-# towers above 20 GeV pass through (hepgen/tasks/pileup/inputs.py, TOWER_PASSTHROUGH_PT: chosen on validation jets)
-common=(--jets "$samples/train_top_part*.root" --pileup data/minbias_pool.root --detector cms --recluster
-        --input chs --tower-passthrough-pt 20 --overlay-group 1024 --patience 5 --accelerator cpu --no-progress)
+source analyses/pileup/study_settings.sh
+common=("${study_training[@]}")
 
 train() {  # name task seed extra-args...
   local name=$1 task=$2 seed=$3
@@ -37,7 +36,7 @@ train() {  # name task seed extra-args...
 train vipr_edm_s1 pileup 1
 train puppiml_s1 puppiml 1 --ema-decay 0.999
 # the seed spread at the smaller budget (the same settings otherwise)
-small=(--max-events 11112 --max-epochs 12)
+small=("${spread_budget[@]}")
 for seed in 1 2 3; do
   train "spread_vipr_edm_s$seed" pileup "$seed" "${small[@]}"
   train "spread_puppiml_s$seed" puppiml "$seed" --ema-decay 0.999 "${small[@]}"

@@ -163,6 +163,14 @@ def _calibration_table(folder: ValidationFolder, place: _Place, events: int, fig
     return table
 
 
+def _resolutions(table: Any, entries: list[dict[str, Any]], units: dict[str, str], qualifiers: dict[str, Any]) -> None:
+    """One column per quantity of ``units`` (→ its unit): each entry's resolution ± its error."""
+    for quantity, unit in units.items():
+        values = [e[quantity]["resolution"] for e in entries]
+        errors = [e[quantity]["resolution_err"] for e in entries]
+        table.add_variable(_dependent(f"{quantity} resolution", values, errors, units=unit, qualifiers=qualifiers))
+
+
 def _neutrino_tables(folder: ValidationFolder, place: _Place) -> list[Any]:
     metrics = folder.metrics
     methods = metrics["methods"]
@@ -178,10 +186,7 @@ def _neutrino_tables(folder: ValidationFolder, place: _Place) -> list[Any]:
     )
     table.add_variable(_variable("method", list(methods), independent=True))
     q = _qualifiers(folder, place, metrics["events"], "events")
-    for c in ("px", "py", "pz"):
-        entries = [methods[m][c] for m in methods]
-        values, errors = [e["resolution"] for e in entries], [e["resolution_err"] for e in entries]
-        table.add_variable(_dependent(f"{c} resolution", values, errors, units="GeV", qualifiers=q))
+    _resolutions(table, [methods[m] for m in methods], {"px": "GeV", "py": "GeV", "pz": "GeV"}, q)
     return [table, _calibration_table(folder, place, metrics["events"], "coverage")]
 
 
@@ -200,10 +205,8 @@ def _dineutrino_tables(folder: ValidationFolder, place: _Place) -> list[Any]:
     )
     table.add_variable(_variable("method", list(methods), independent=True))
     q = _qualifiers(folder, place, metrics["events"], "events")
-    for quantity, unit in (("m_ttbar", ""), ("cos_theta_plus", ""), ("cos_theta_minus", ""), ("nu_pz", "GeV")):
-        entries = [methods[m]["answered_events"][quantity] for m in methods]
-        values, errors = [e["resolution"] for e in entries], [e["resolution_err"] for e in entries]
-        table.add_variable(_dependent(f"{quantity} resolution", values, errors, units=unit, qualifiers=q))
+    units = {"m_ttbar": "", "cos_theta_plus": "", "cos_theta_minus": "", "nu_pz": "GeV"}
+    _resolutions(table, [methods[m]["answered_events"] for m in methods], units, q)
     answered = [methods[m]["answered"] for m in methods]
     errors = [methods[m]["answered_error"] for m in methods]
     table.add_variable(_dependent("answered fraction", answered, errors, units="", qualifiers=q))

@@ -137,7 +137,7 @@ def coverage_figure(numbers: dict, out: Path) -> None:
             e = [numbers[d][stem][f"{component}_coverage_68_error"] for d in numbers]
             ax.errorbar(x, y, yerr=e, marker="o", ls="none", label=stem, color=COLORS[stem])
         ax.axhline(0.68, color="grey", ls=":")
-        ax.set_xticks(np.arange(len(numbers)), [DOMAINS[d] for d in numbers], fontsize=11)
+        ax.set_xticks(np.arange(len(numbers)), [DOMAINS[d].replace(" ", "\n", 1) for d in numbers], fontsize=11)
         ax.set_title(f"{component}: 68 % interval coverage", fontsize=13)
     axes[0].set_ylabel("coverage", fontsize=13)
     axes[0].legend(fontsize=10)

@@ -99,3 +99,28 @@ def test_the_ljets_unfolding_table_of_the_readme_is_generated():
         "regenerate with: .venv/bin/python analyses/neutrino/unfolded_precision.py --table "
         "analyses/neutrino/unfolding/unfolding.json"
     )
+
+
+def test_the_domain_shift_tables_of_the_uncertainty_readme_are_generated():
+    """analyses/uncertainty/README.md quotes domain_shift.py's summary.md whole (regenerate: evaluate.sh's last
+    step, or `python analyses/uncertainty/domain_shift.py --validation analyses/uncertainty --predictions
+    runs/uncertainty_eval --out analyses/uncertainty`)."""
+    folder = ROOT / "analyses" / "uncertainty"
+    summary = (folder / "summary.md").read_text().strip()
+    readme = (folder / "README.md").read_text()
+    assert summary in readme
+    # the answer's paired numbers are domain_shift.json's
+    answer = readme.split("**The answer**")[1]
+    paired = json.loads((folder / "domain_shift.json").read_text())["paired"]
+    for domain, method, quantity, digits in (
+        ("cms", "ensemble", "pz_coverage_68", ".3f"),
+        ("cms", "mc_dropout", "pz_coverage_68", ".3f"),
+        ("cms", "bayesian", "pz_coverage_68", ".3f"),
+        ("default", "ensemble", "pz_resolution", ".2f"),
+        ("default", "bayesian", "pz_resolution", ".2f"),
+        ("default", "ensemble", "pz_coverage_68", ".3f"),
+        ("default", "mc_dropout", "pz_coverage_68", ".3f"),
+    ):
+        d = paired[domain][method]
+        value, error = d[f"{quantity}_difference"], d[f"{quantity}_difference_error"]
+        assert f"{value:+{digits}} ± {error:{digits}}".replace("-", "−") in answer.replace("-", "−"), (domain, method)

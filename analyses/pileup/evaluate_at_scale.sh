@@ -133,20 +133,32 @@ if [[ "${MANY:-1}" != 0 ]]; then
 fi
 
 # 5. the architectures of issue 30 (ARCH=0 skips it; train_architectures.sh trains them at the spread budget, so the
-#    study's spread_vipr_edm_s1 is their plain reference): each variant on the spread's SPREAD_JETS test top jets with
-#    the spread classifier of seed 1 and every baseline → analyses/pileup/validation_study/architectures/<variant>/.
+#    study's spread_vipr_edm_s1 is their plain reference): every variant, named vipr_<variant> (--name), on the
+#    spread's SPREAD_JETS test top jets with the spread classifier of seed 1 and every baseline, validated together
+#    so that each is paired with the others on the same jets → analyses/pileup/validation_study/architectures/.
 #    Flow matching samples with its default sampler (Heun in t) and STEPS_FM (8) steps, the others as VIPR above;
 #    then the NFE curve of flow matching with independent and with optimal-transport pairs against the EDM reference,
 #    on VAL_JETS (500) validation jets at μ = 200 → analyses/pileup/nfe_architectures/ (are the OT paths straighter:
 #    fewer evaluations for the same quality?).
 if [[ "${ARCH:-1}" != 0 ]]; then
-  for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot arch_latent}; do
-    [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
-    sampling=(--steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}")
-    [[ $variant == arch_fm* ]] && sampling=(--steps "${STEPS_FM:-8}" --sampler heun_t)
-    spread_point "$out/architectures/$variant" "$report/architectures/$variant" --run "$runs/$variant" \
-        --samples "${SAMPLES:-8}" "${sampling[@]}"
+  folder="$out/architectures"
+  for mu in ${POINTS:-60 200}; do
+    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+    predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
+        "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+    for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot arch_latent}; do
+      [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
+      sampling=(--steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}")
+      [[ $variant == arch_fm* ]] && sampling=(--steps "${STEPS_FM:-8}" --sampler heun_t)
+      name=vipr_${variant#arch_}
+      [[ $variant == spread_vipr_edm_s1 ]] && name=vipr_transformer
+      once "$folder/test_top_${name}_mu$mu.root" $hepgen predict pileup --run "$runs/$variant" --name "$name" \
+          --jets "$samples_dir/test_top.root" --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" \
+          --detector cms --recluster --no-progress --max-events "$spread_jets" --samples "${SAMPLES:-8}" \
+          "${sampling[@]}"
+    done
   done
+  validate "$folder" "$report/architectures" test_top
   if [[ -f "$runs/arch_fm_ot/model.pt" && -f "$runs/arch_fm/model.pt" ]]; then
     .venv/bin/python analyses/pileup/nfe_curve.py --models edm flow_matching fm_ot --model "edm=$runs/spread_vipr_edm_s1" \
         --model "flow_matching=$runs/arch_fm" --model "fm_ot=$runs/arch_fm_ot" --detector cms --recluster \

@@ -62,6 +62,7 @@ def predict(task: Task, settings: PredictSettings) -> Path:
         return _predict_on_cluster(task, settings)
     shard = parse_shard(settings.shard)
     predictor = task.load_predictor(settings)
+    described = task.prediction_metadata(predictor, settings)  # before any work: it checks the method's name
     n_entries = task.count_entries(settings)
     if settings.max_events is not None:
         n_entries = min(n_entries, settings.max_events)
@@ -97,7 +98,7 @@ def predict(task: Task, settings: PredictSettings) -> Path:
         "block_size": task.block_size,
         "skipped": counts,
         "hepgen_version": __version__,
-        **task.prediction_metadata(predictor, settings),
+        **described,
     }
     for key in ("out", "overwrite", "progress", "scheduler", "parts", "device"):
         metadata.pop(key, None)  # where and how it ran, not what it is

@@ -4,6 +4,7 @@ same jets."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hepgen.physics.substructure import OBSERVABLES
 from hepgen.validation.metrics import bias_resolution, bootstrap_bias_resolution
@@ -37,3 +38,57 @@ def test_paired_differences_cancel_what_the_methods_share():
     )
     assert d["error"] < separate
     assert d["significance"] == d["difference"] / d["error"] and d["significance"] < -4
+
+
+def test_several_vipr_runs_validated_together_are_paired_with_each_other(tmp_path):
+    """`predict pileup --name vipr_<variant>` names each run, so the runs of one point are not pooled as shards of one
+    method: validated together, each is paired with the other on the same jets (the architecture study's way)."""
+    import json
+
+    from hepgen.cli import main
+    from tests.conftest import REPO
+
+    common = ["--run", str(REPO / "analyses/pileup/model"), "--jets", str(REPO / "data/top_jets_test.root")]
+    common += ["--pileup", str(REPO / "data/minbias_pool_test.root"), "--max-events", "24", "--samples", "2"]
+    common += ["--no-progress"]
+    assert main(["predict", "pileup", *common, "--name", "mod", "--out", str(tmp_path / "bad.root")]) == 2
+    assert not (tmp_path / "bad.root").exists()
+    for name, steps in (("vipr_few", "4"), ("vipr_more", "8")):
+        assert (
+            main(
+                [
+                    "predict",
+                    "pileup",
+                    *common,
+                    "--name",
+                    name,
+                    "--steps",
+                    steps,
+                    "--out",
+                    str(tmp_path / f"{name}.root"),
+                ]
+            )
+            == 0
+        )
+    out = tmp_path / "validation"
+    assert (
+        main(
+            [
+                "validate",
+                "pileup",
+                "--pred",
+                *map(str, tmp_path.glob("vipr_*.root")),
+                "--out",
+                str(out),
+                "--no-figures",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    point = json.loads((out / "metrics.json").read_text())["per_mu"]["60"]
+    assert {"vipr_few", "vipr_more"} <= set(point["methods"])
+    d = point["paired_differences"]["mass"]["vipr_few"]["vipr_more"]
+    resolution = {m: point["methods"][m]["mass"]["resolution"] for m in ("vipr_few", "vipr_more")}
+    assert d["events"] == point["test_jets"]
+    assert d["difference"] == pytest.approx(resolution["vipr_few"] - resolution["vipr_more"], rel=1e-9, abs=1e-12)

@@ -125,6 +125,11 @@ class OverlayPrediction(PredictSettings):
         "detector) or particle (the particle-level jet); VIPR predicts with the target it trained on",
         choices=TARGETS,
     )
+    name: str = setting(
+        "",
+        "the method's name in the file and the validation (default: vipr or puppiml, with the input); several runs "
+        "of one method validated together need one each, starting with the method's (e.g. vipr_mod)",
+    )
 
 
 def truth_description(settings: OverlayPrediction) -> str:

@@ -299,6 +299,13 @@ class PileupTask(Task):
         for ``puppiml``) and what the model trained on."""
         model_input = predictor.model.saved_with.get("input", "observed")
         name = self.method_name if model_input == "chs" else f"{self.method_name}_{model_input}"
+        if settings.name:
+            if not settings.name.startswith(self.method_name) or settings.name.endswith("_samples"):
+                raise HepgenInputError(
+                    f"--name {settings.name}: a {self.method_name} run's name starts with {self.method_name!r} (the "
+                    "validation knows the method by it) and does not end with _samples"
+                )
+            name = settings.name
         out = {
             "method": name,
             "input": model_input,

@@ -7,12 +7,21 @@ blocks at μ = 200 (the issue's targets: ≥ 2× cheaper at μ = 200, growth ≤
 encoder blocks), timed on real inputs — the first ``--jets`` test top jets with the held-out pool, CHS input — with
 ``--nfe`` Euler steps.
 
-    python benchmarks/bench_architectures.py [--jets 16] [--samples 2] [--nfe 8]
+    python benchmarks/bench_architectures.py [--jets 16] [--samples 2] [--nfe 8] \
+        [--quality analyses/pileup/validation_study/architectures/metrics.json]
+
+With ``--quality`` (the trained variants validated together on the same test jets, ``evaluate_at_scale.sh`` section
+5) it also prints the quality–cost table of ``analyses/pileup/architectures.md``: per variant the jet-mass and τ32
+resolution, the energy mover's distance and the mass 68 % coverage at μ = 200, the mass resolution minus the plain
+transformer's on the same jets (paired), and its cost at the sampler it was evaluated with (the time per evaluation
+measured here × its evaluations, the observed jet encoded once); a variant meets the issue's target when it is ≥ 2×
+cheaper at μ = 200 with a mass resolution within twice the paired error of the transformer's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -33,6 +42,52 @@ VARIANTS = {
     "latent diffusion 16 × 8": {"latent_tokens": 16, "latent_dim": 8},
     "latent diff. + latents 32": {"latent_tokens": 16, "latent_dim": 8, "latents": 32},
 }
+#: The trained variants (their names in the joint validation) → (the variant timed above, network evaluations of the
+#: sampler they are evaluated with: EDM's 50 Heun steps, flow matching's 8 Heun steps in t).
+TRAINED = {
+    "vipr_transformer": ("transformer (today)", 99),
+    "vipr_mod": ("mod, capacity 0.25", 99),
+    "vipr_tokenformer": ("tokenformer, 64 tokens", 99),
+    "vipr_latents_mod": ("latents 32 + mod 0.25", 99),
+    "vipr_fm": ("transformer (today)", 15),
+    "vipr_fm_ot": ("transformer (today)", 15),
+    "vipr_latent": ("latent diffusion 16 × 8", 99),
+}
+
+
+def quality_table(metrics: dict, ms: dict[str, dict[float, float]], nfe: int) -> list[str]:
+    """The quality–cost rows of the trained variants present in the joint validation ``metrics`` (``ms``: the
+    timed variants' ms per jet·sample at ``nfe`` evaluations, per μ)."""
+    point = {entry["mu"]: entry for entry in metrics["per_mu"].values() if not entry.get("inefficiency")}
+    at200 = point[200.0]
+    methods = [m for m in TRAINED if m in at200["methods"]]
+    reference = None
+    rows = [
+        "| variant | mass res. μ = 60 | mass res. μ = 200 | τ32 res. μ = 200 | EMD μ = 200 | mass 68 % cov. μ = 200 "
+        "| mass res. − transformer's (paired) | ms/jet·sample μ = 60 | μ = 200 | 200 / 60 | cheaper at 200 | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method in methods:
+        timed, evaluations = TRAINED[method]
+        cost = {mu: ms[timed][mu] * evaluations / nfe for mu in (60.0, 200.0)}
+        reference = reference or cost[200.0]
+        mass = {mu: point[mu]["methods"][method]["mass"] for mu in (60.0, 200.0)}
+        cov = at200.get("calibration", {}).get(method, {}).get("mass", {})
+        emd = at200.get("emd", {}).get(method, {})
+        paired = at200["paired_differences"]["mass"].get(method, {}).get("vipr_transformer")
+        same = paired is None or abs(paired["difference"]) <= 2 * paired["error"]
+        cheaper = reference / cost[200.0]
+        target = "met" if cheaper >= 2 and same else "not met"
+        rows.append(
+            f"| {method} | {mass[60.0]['resolution']:.3f} ± {mass[60.0]['resolution_err']:.3f} | "
+            f"{mass[200.0]['resolution']:.3f} ± {mass[200.0]['resolution_err']:.3f} | "
+            f"{at200['methods'][method]['tau32']['resolution']:.3f} | "
+            f"{emd.get('mean', float('nan')):.3f} ± {emd.get('error', float('nan')):.3f} | "
+            f"{cov.get('coverage_68', float('nan')):.3f} ± {cov.get('coverage_68_error', float('nan')):.3f} | "
+            + (f"{paired['difference']:+.4f} ± {paired['error']:.4f}" if paired else "—")
+            + f" | {cost[60.0]:.0f} | {cost[200.0]:.0f} | {cost[200.0] / cost[60.0]:.2f} | {cheaper:.2f}× | {target} |"
+        )
+    return rows
 
 
 def main() -> None:
@@ -40,6 +95,7 @@ def main() -> None:
     parser.add_argument("--jets", type=int, default=16)
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--nfe", type=int, default=8, help="Euler steps (network evaluations)")
+    parser.add_argument("--quality", default=None, help="the joint validation of the trained variants (metrics.json)")
     args = parser.parse_args()
     hard = read_hard_jets([str(ROOT / "data/top_jets_test.root")], entry_stop=args.jets)
     pool = read_pileup_pool([str(ROOT / "data/minbias_pool_test.root")])
@@ -53,6 +109,7 @@ def main() -> None:
     print(f"torch threads {torch.get_num_threads()}; ms per jet·sample at {args.nfe} Euler evaluations:")
     print(f"{'variant':26s}{'parameters':>12s}{'μ = 60':>10s}{'μ = 200':>10s}{'200 / 60':>10s}{'vs today':>10s}")
     reference = None
+    timed: dict[str, dict[float, float]] = {}
     for name, options in VARIANTS.items():
         torch.manual_seed(0)
         model = VIPRModel(**options).eval()
@@ -69,11 +126,17 @@ def main() -> None:
             run()
             ms[mu] = 1e3 * (time.perf_counter() - start) / (args.jets * args.samples)
         reference = reference or ms[200.0]
+        timed[name] = ms
         parameters = sum(p.numel() for p in model.parameters())
         print(
             f"{name:26s}{parameters:12,d}{ms[60.0]:10.1f}{ms[200.0]:10.1f}{ms[200.0] / ms[60.0]:10.2f}"
             f"{reference / ms[200.0]:9.2f}x"
         )
+
+    if args.quality:
+        metrics = json.loads(Path(args.quality).read_text(encoding="utf-8"))
+        print("\nquality (test jets, paired on the same jets) and cost at each variant's sampler:")
+        print("\n".join(quality_table(metrics, timed, args.nfe)))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ MEASURES = {
         "gauss_head_errors",
         [("sigma_relative_error", "<", 0.15), ("mean_error", "<", 0.1)],
     ),
+    "training_check": ("tests.cli.test_cli", "training_check_significance", [("significance", ">", 2.0)]),
     "set_autoencoder": ("tests.models.test_set_autoencoder", "toy_reconstruction", [("ratio", "<", 0.1)]),
     "gennorm": (
         "tests.models.test_generalized_normal",

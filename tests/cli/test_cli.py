@@ -131,3 +131,25 @@ def test_the_checkout_is_found_from_any_folder(tmp_path, monkeypatch):
     assert in_checkout("data/ttbar_ljets.root") == REPO.resolve() / "data" / "ttbar_ljets.root"
     (tmp_path / "data").mkdir()  # a path that exists where one works wins over the checkout's
     assert in_checkout("data").resolve() == tmp_path / "data"
+
+
+def training_check_significance(seed: int) -> dict[str, float]:
+    """The quickstart's training check at the `test` preset with ``seed``: how many paired errors the small flow's px
+    resolution lies below the constant guess's (the check asks for 2; tools/measure_margins.py over seeds 0–2 × 1, 2
+    threads: worst 13.8)."""
+    import tempfile
+    from pathlib import Path
+
+    from hepgen.main_job.training_check import training_check
+    from hepgen.quickstart import demos
+    from tests.conftest import REPO
+
+    fields = demos()["test"]["training_check"] | {"seed": seed}
+    common = {"accelerator": "cpu", "device": "cpu", "progress": False}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = REPO / "data"
+        _, metrics = training_check(
+            data / "ttbar_ljets.root", data / "ttbar_ljets_test.root", Path(tmp), fields, common
+        )
+    d = metrics["resolution_minus_constant"]["px"]
+    return {"significance": -d["difference"] / d["error"]}

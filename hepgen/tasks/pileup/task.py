@@ -69,7 +69,7 @@ class PileupTraining(OverlayTraining, SetBlockSettings):
     objective: str = setting(
         "edm",
         "denoiser objective: edm (diffusion) or flow_matching (straight paths); autoencoder trains the set "
-        "autoencoder of latent diffusion (then --autoencoder RUN)",
+        "autoencoder that latent diffusion then learns in",
         choices=OBJECTIVES,
     )
     max_hard: int = setting(128, "particles generated at most per jet (the hardest are kept)")
@@ -93,12 +93,12 @@ class PileupTraining(OverlayTraining, SetBlockSettings):
     teacher_steps: int = setting(25, "sampler steps of the teacher (its own sampler and schedule)")
     autoencoder: str = setting(
         "",
-        "latent diffusion: the denoiser learns in the latent space of this run's set autoencoder (a run of "
-        "--objective autoencoder), frozen",
+        "latent diffusion: the denoiser learns in the latent space of this run's set autoencoder (trained with "
+        "the objective autoencoder), frozen",
         metavar="RUN",
     )
-    autoencoder_tokens: int = setting(16, "--objective autoencoder: latent tokens per jet", minimum=1)
-    autoencoder_latent_dim: int = setting(8, "--objective autoencoder: the width of each latent token", minimum=1)
+    autoencoder_tokens: int = setting(16, "the set autoencoder's latent tokens per jet", minimum=1)
+    autoencoder_latent_dim: int = setting(8, "the width of each of the set autoencoder's latent tokens", minimum=1)
     ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
 
 

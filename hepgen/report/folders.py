@@ -23,7 +23,7 @@ __all__ = ["KEY_FIGURES", "ValidationFolder", "find_validations"]
 #: Per kind, the figures a physicist looks at first (file stems; a stem ending in ``*`` matches several files).
 KEY_FIGURES = {
     "neutrino": ("residual_pz", "coverage", "truth_quantiles", "m_lnu"),
-    "dineutrino": ("m_ttbar", "coverage_flow*"),
+    "dineutrino": ("m_ttbar", "coverage*"),  # coverage.png for one posterior, coverage_<method>.png for several
     "pileup": ("resolution_vs_mu", "bias_vs_mu", "coverage", "distributions_mu*"),
 }
 #: The files whose presence marks a folder as (the start of) a validation.

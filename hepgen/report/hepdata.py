@@ -90,9 +90,9 @@ def _table(
     table.keywords["reactions"] = ["P P --> TOP TOPBAR X"]
     table.keywords["observables"] = observables
     table.keywords["cmenergies"] = [SQRT_S_TEV * 1000]
-    png = folder.path / f"{figure}.png"
+    png = next(iter(sorted(folder.path.glob(f"{figure}*.png"))), folder.path / f"{figure}.png")
     if png.exists():  # the record is flat: the figure gets the folder's name, so two validations' figures never clash
-        copy = place.figures / f"{folder.path.name}_{figure}.png"
+        copy = place.figures / f"{folder.path.name}_{png.stem}.png"
         shutil.copyfile(png, copy)
         table.add_additional_resource(f"The figure ({figure})", str(copy), copy_file=True)
     return table
@@ -210,7 +210,7 @@ def _dineutrino_tables(folder: ValidationFolder, place: _Place) -> list[Any]:
     answered = [methods[m]["answered"] for m in methods]
     errors = [methods[m]["answered_error"] for m in methods]
     table.add_variable(_dependent("answered fraction", answered, errors, units="", qualifiers=q))
-    return [table, _calibration_table(folder, place, metrics["events"], "coverage_flow")]
+    return [table, _calibration_table(folder, place, metrics["events"], "coverage")]
 
 
 _TABLES = {"pileup": _pileup_tables, "neutrino": _neutrino_tables, "dineutrino": _dineutrino_tables}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -90,7 +91,12 @@ def report_html(root: str | os.PathLike, title: str = "hepgen results") -> str:
     """The page for the validations in ``root`` (:func:`~hepgen.report.folders.find_validations`), as text."""
     root = Path(root)
     folders = find_validations(root)
-    rows = [r for f in folders if f.metrics is not None for r in headlines(f.metrics)]
+    rows = [  # each row says which validation it is from: a folder may hold two of one kind (e.g. two pileup worlds)
+        replace(r, task=f"{r.task} ({os.path.relpath(f.path, root)})")
+        for f in folders
+        if f.metrics is not None
+        for r in headlines(f.metrics)
+    ]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     incomplete = [os.path.relpath(f.path, root) for f in folders if not f.complete]
     head = [

@@ -99,6 +99,14 @@ def test_the_page_says_the_verdicts_and_what_is_missing(results, tmp_path):
     page = write_report_page(partial).read_text()
     assert "coverage.png (figure not drawn)" in page and "metrics.json (the validation did not finish" in page
     assert "Incomplete: dineutrino, pileup" in page
+    # a validation of one posterior names its coverage figure coverage.png: nothing is missing then
+    single = tmp_path / "single"
+    shutil.copytree(results / "dineutrino", single / "dineutrino")
+    for png in (single / "dineutrino").glob("coverage_*.png"):
+        png.rename(png.with_name("coverage.png"))
+    page = write_report_page(single).read_text()
+    assert "Missing" not in page and 'src="dineutrino/coverage.png"' in page
+    assert "(dineutrino)</td>" in page  # each headline row names its validation
 
 
 def test_a_failing_report_leaves_the_old_page_whole(results, tmp_path, monkeypatch):

@@ -38,7 +38,7 @@ h1 { margin-bottom: 0.2em; } .meta { color: #666; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; } th { background: #f0f0f0; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
-figure { margin: 0; width: 360px; } figure img { width: 100%; border: 1px solid #ddd; }
+figure { margin: 0; width: 360px; } figure.wide { width: 100%; } figure img { width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.85em; color: #555; } .missing { color: #a40; }
 details { margin: 1em 0; } summary { cursor: pointer; font-weight: 600; }
 section { border-top: 2px solid #ddd; margin-top: 2em; }
@@ -49,12 +49,23 @@ def _md(text: str) -> str:
     return markdown.markdown(text, extensions=["tables"])
 
 
+def _aspect(png: Path) -> float:
+    """Width / height of a PNG, from its header (IHDR: big-endian width and height at bytes 16–24)."""
+    with open(png, "rb") as f:
+        header = f.read(24)
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    return width / height if height else 1.0
+
+
 def _figure(png: Path, page_dir: Path) -> str:
+    """A figure linked to its PDF; a many-panel figure (wider than 1.6:1) spans the page's width."""
     src = html.escape(os.path.relpath(png, page_dir))
+    wide = ' class="wide"' if _aspect(png) > 1.6 else ""
     pdf = png.with_suffix(".pdf")
     link = html.escape(os.path.relpath(pdf, page_dir)) if pdf.exists() else src
     caption = html.escape(png.stem.replace("_", " ")) + (" (PDF)" if pdf.exists() else "")
-    return f'<figure><a href="{link}"><img src="{src}" alt="{html.escape(png.stem)}"></a><figcaption>{caption}</figcaption></figure>'
+    image = f'<a href="{link}"><img src="{src}" alt="{html.escape(png.stem)}"></a>'
+    return f"<figure{wide}>{image}<figcaption>{caption}</figcaption></figure>"
 
 
 def _section(folder: ValidationFolder, page_dir: Path) -> str:

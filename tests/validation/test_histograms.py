@@ -82,7 +82,9 @@ def test_histograms_survive_root(tmp_path):
     fig, (built, read_back) = plt.subplots(1, 2)
     plot_coverage({"flow": hists["a/coverage/flow"]}, ax=built)
     plot_coverage({"flow": back["a/coverage/flow"]}, ax=read_back)
-    for a, b in zip(built.containers[0].lines[2][0].get_paths(), read_back.containers[0].lines[2][0].get_paths()):
+    bars = [axis.containers[0].lines[2][0].get_paths() for axis in (built, read_back)]
+    assert len(bars[0]) == len(bars[1]) == len(DEFAULT_LEVELS)  # one error bar per nominal level, on both
+    for a, b in zip(*bars):
         np.testing.assert_allclose(a.vertices, b.vertices)
     np.testing.assert_allclose(built.lines[0].get_ydata(), read_back.lines[0].get_ydata())
     plt.close(fig)

@@ -4,8 +4,9 @@
 # settings come from the validation jets too (nfe_curve.py --split validation --choose on val_top.root; STEPS and
 # SAMPLER here). VIPR's point estimate is the median of its samples, fixed before any jet was looked at.
 #
-# 1. The study: every method on the test jets of each type (top, W, QCD; 3 000 each, runs/pileup_samples/test_*.root)
-#    with the held-out test pool at μ = 60 and 200 (POINTS) → analyses/pileup/validation_study/<type>/.
+# 1. The study (STUDY=0 skips it): every method on the test jets of each type (top, W, QCD; 3 000 each,
+#    runs/pileup_samples/test_*.root) with the held-out test pool at μ = 60 and 200 (POINTS)
+#    → analyses/pileup/validation_study/<type>/.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
 #    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
 #    seeds as one deep ensemble (--ensemble, 3 samples each) → analyses/pileup/validation_study/spread_ensemble/.
@@ -77,15 +78,18 @@ spread_point() {  # folder report-folder vipr-args...: VIPR (as the args say) wi
 
 # 1. the study
 vipr=${VIPR:-$runs/vipr_edm_s1} classifier=${CLASSIFIER:-$runs/puppiml_s1}
-for mu in ${POINTS:-60 200}; do
-  predict "$out" val_top "${val[@]}" "$mu" "$classifier" -  # the tuning needs the classifier and the event's cuts
-  for type in top w qcd; do
-    predict "$out" "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu" "$classifier" "$vipr"
+if [[ "${STUDY:-1}" != 0 ]]; then
+  for mu in ${POINTS:-60 200}; do
+    predict "$out" val_top "${val[@]}" "$mu" "$classifier" -  # the tuning needs the classifier and the event's cuts
+    for type in top w qcd; do
+      predict "$out" "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu" "$classifier" \
+          "$vipr"
+    done
   done
-done
-for type in top w qcd; do
-  validate "$out" "$report/$type" "test_$type"
-done
+  for type in top w qcd; do
+    validate "$out" "$report/$type" "test_$type"
+  done
+fi
 
 # 2. the seed spread at the smaller budget
 if [[ "${SPREAD:-1}" != 0 ]]; then

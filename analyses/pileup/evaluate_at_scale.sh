@@ -9,7 +9,9 @@
 #    → analyses/pileup/validation_study/<type>/.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
 #    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
-#    seeds as one deep ensemble (--ensemble, 3 samples each) → analyses/pileup/validation_study/spread_ensemble/.
+#    seeds as one deep ensemble (--ensemble, 3 samples each, named vipr_ensemble) beside seed 1 alone with as many
+#    samples (vipr_single), validated together on the same jets with the same pileup
+#    → analyses/pileup/validation_study/spread_ensemble/ (issue 29: the mixture's coverage against one model's).
 # 3. Imperfect detection (LOSSY=0 skips it): the models trained on it (*_lossy_s1) at μ = 60 with 10 % of the observed
 #    tracks and towers lost, and with a tracker that finds 20 % fewer tracks, on the test top jets
 #    → analyses/pileup/validation_study/lossy/.
@@ -61,21 +63,6 @@ validate() {  # folder report-folder test-prefix
   $hepgen validate pileup --pred "$1/$3"_*.root --tune-pred "$1"/val_top_*.root --out "$2" --no-progress --overwrite
 }
 
-spread_point() {  # folder report-folder vipr-args...: VIPR (as the args say) with the spread classifier of seed 1 and
-  # every baseline on the spread's test top jets at each point, then their validation
-  local folder=$1 validation=$2 mu
-  shift 2
-  for mu in ${POINTS:-60 200}; do
-    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-    predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
-        "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-    once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --jets "$samples_dir/test_top.root" \
-        --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
-        --max-events "$spread_jets" "$@"
-  done
-  validate "$folder" "$validation" test_top
-}
-
 # 1. the study
 vipr=${VIPR:-$runs/vipr_edm_s1} classifier=${CLASSIFIER:-$runs/puppiml_s1}
 if [[ "${STUDY:-1}" != 0 ]]; then
@@ -102,11 +89,24 @@ if [[ "${SPREAD:-1}" != 0 ]]; then
     done
     validate "$folder" "$report/spread_s$seed" test_top
   done
-  # the three VIPR seeds as one deep ensemble (issue 29): 3 samples from each, on the same jets with the same pileup;
-  # its calibration against seed 1's alone (spread_s1) says what the spread between the seeds adds
-  spread_point "$out/spread_ensemble" "$report/spread_ensemble" --run "$runs/spread_vipr_edm_s1" \
-      --ensemble "$runs/spread_vipr_edm_s2" "$runs/spread_vipr_edm_s3" --samples 9 --steps "${STEPS:-50}" \
-      --sampler "${SAMPLER:-heun}"
+  # the three VIPR seeds as one deep ensemble (issue 29): 3 samples from each, and seed 1 alone with as many samples,
+  # on the same jets with the same pileup, validated together (paired); with the spread classifier of seed 1 and every
+  # baseline. What the mixture's calibration gains over seed 1's is what the spread between the seeds adds.
+  folder="$out/spread_ensemble"
+  for mu in ${POINTS:-60 200}; do
+    predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+    predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
+        "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
+    for members in "single:$runs/spread_vipr_edm_s1" \
+        "ensemble:$runs/spread_vipr_edm_s1 --ensemble $runs/spread_vipr_edm_s2 $runs/spread_vipr_edm_s3"; do
+      read -r -a run <<< "${members#*:}"
+      once "$folder/test_top_vipr_${members%%:*}_mu$mu.root" $hepgen predict pileup --run "${run[@]}" \
+          --name "vipr_${members%%:*}" --jets "$samples_dir/test_top.root" --pileup "$samples_dir/pool_test.root" \
+          --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress --max-events "$spread_jets" --samples 9 \
+          --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
+    done
+  done
+  validate "$folder" "$report/spread_ensemble" test_top
 fi
 
 # 3. imperfect detection

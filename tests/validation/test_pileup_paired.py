@@ -8,7 +8,8 @@ import pytest
 
 from hepgen.physics.substructure import OBSERVABLES
 from hepgen.validation.metrics import bias_resolution, bootstrap_bias_resolution
-from hepgen.validation.pileup.score import paired_differences
+from hepgen.validation.pileup.report import paired_coverage_table
+from hepgen.validation.pileup.score import paired_coverage, paired_differences
 
 
 def test_paired_differences_cancel_what_the_methods_share():
@@ -38,6 +39,30 @@ def test_paired_differences_cancel_what_the_methods_share():
     )
     assert d["error"] < separate
     assert d["significance"] == d["difference"] / d["error"] and d["significance"] < -4
+
+
+def test_paired_coverage_against_a_hand_count():
+    """Two posteriors of 9 samples on 12 jets; the ranks of the truths are chosen where the randomised quantile
+    q = (r + U) / 10 is inside (r = 2…7: q in (0.2, 0.8)) or outside (r = 0: q < 0.1) the 68.3 % interval
+    |q − ½| ≤ 0.3415 whatever U is, so the coverages are known by hand."""
+    jets = 12
+    narrow = np.tile(np.arange(1.0, 10.0), (jets, 1))  # 1 … 9
+    wide = np.tile(2 * np.arange(1.0, 10.0) - 5, (jets, 1))  # −3, −1, 1, … 13
+    truth = np.array([4.5] * 6 + [0.5] * 4 + [0.0, 4.5])  # ranks: narrow 4 ×6, 0 ×4; wide 4 ×6, 2 ×4
+    wide[11, 3] = np.nan  # jet 11: one of wide's samples is not finite → left out of the pair; jet 10: truth 0
+    samples = {"vipr_single": {n: narrow for n in OBSERVABLES}, "vipr_ensemble": {n: wide for n in OBSERVABLES}}
+    out = paired_coverage(samples, {n: truth for n in OBSERVABLES}, levels=(0.683,))
+    # on the 10 usable jets the narrow posterior holds 6 truths, the wide one 10; the 4 discordant jets give
+    # McNemar's error √4 / 10
+    assert out["mass"]["vipr_single"]["vipr_ensemble"]["0.683"] == {"difference": -0.4, "error": 0.2, "events": 10}
+    assert out["d2"]["vipr_ensemble"]["vipr_single"]["0.683"]["difference"] == pytest.approx(0.4)
+    lines = paired_coverage_table(out)
+    assert [line for line in lines if line.startswith("| mass |")] == [
+        "| mass | vipr_ensemble − vipr_single | +0.400 ± 0.200 | 10 |"
+    ]
+    # one posterior alone: no pair, no table
+    assert paired_coverage({"vipr": samples["vipr_single"]}, {n: truth for n in OBSERVABLES}) == {}
+    assert paired_coverage_table({}) == []
 
 
 def test_several_vipr_runs_validated_together_are_paired_with_each_other(tmp_path):
@@ -92,3 +117,9 @@ def test_several_vipr_runs_validated_together_are_paired_with_each_other(tmp_pat
     resolution = {m: point["methods"][m]["mass"]["resolution"] for m in ("vipr_few", "vipr_more")}
     assert d["events"] == point["test_jets"]
     assert d["difference"] == pytest.approx(resolution["vipr_few"] - resolution["vipr_more"], rel=1e-9, abs=1e-12)
+    # their coverages are paired too, on the same jets: the difference is that of the two calibrations' coverages
+    # (the same jets, the same randomisation of the truth quantiles)
+    paired = point["paired_coverage"]["mass"]["vipr_few"]["vipr_more"]["0.683"]
+    coverage = {m: point["calibration"][m]["mass"]["coverage_68"] for m in ("vipr_few", "vipr_more")}
+    assert paired["events"] == point["calibration"]["vipr_few"]["mass"]["events"]
+    assert paired["difference"] == pytest.approx(coverage["vipr_few"] - coverage["vipr_more"], abs=1e-12)

@@ -12,7 +12,7 @@ import numpy as np
 from hepgen.errors import HepgenInputError
 from hepgen.validation.pileup.emd import cloud_distances
 from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictions
-from hepgen.validation.pileup.score import calibrate, paired_differences, posteriors, score
+from hepgen.validation.pileup.score import calibrate, paired_coverage, paired_differences, posteriors, score
 from hepgen.validation.pileup.tune import observables, tune, untuned
 from hepgen.validation.split import validation_split
 
@@ -91,6 +91,7 @@ def evaluate_point(
         "choices": choices,
         "grid_scores": grid_scores,
         "calibration": calibration,
+        "paired_coverage": paired_coverage(samples, truth_test),
         "skipped": scores["skipped"],
         "diverged_samples": diverged,
     }

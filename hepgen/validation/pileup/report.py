@@ -19,7 +19,7 @@ from hepgen.validation.histograms import (
 from hepgen.validation.pileup.load import PointPrediction, point_folder
 from hepgen.validation.tables import calibration_table, cell
 
-__all__ = ["DRAWN", "ordered", "pileup_histograms", "methods_table", "summary"]
+__all__ = ["DRAWN", "ordered", "pileup_histograms", "methods_table", "paired_coverage_table", "summary"]
 
 #: The order of methods in tables and legends (learned methods are added after the baselines they beat or not).
 _ORDER = (
@@ -101,6 +101,30 @@ def methods_table(entry: dict[str, Any], observables: Sequence[str] = _TABLE_OBS
     return lines
 
 
+def paired_coverage_table(paired: dict[str, Any]) -> list[str]:
+    """Lines of a table of each pair of posteriors' coverage difference on the same jets (once per pair), or none."""
+    rows = [
+        f"| {name} | {method} − {other} | "
+        + " | ".join(f"{d['difference']:+.3f} ± {d['error']:.3f}" for d in by_level.values())
+        + f" | {next(iter(by_level.values()))['events']} |"
+        for name, by_method in paired.items()
+        for method, by_other in by_method.items()
+        for other, by_level in by_other.items()
+        if method < other
+    ]
+    if not rows:
+        return []
+    levels = next(iter(next(iter(next(iter(paired.values())).values())).values()))
+    return [
+        "",
+        "Coverage of one posterior minus another's on the same jets (± McNemar's paired error):",
+        "",
+        f"| observable | posteriors | {' | '.join(f'{float(level):.0%} coverage' for level in levels)} | jets |",
+        "|---|---|" + "---|" * len(levels) + "---|",
+        *rows,
+    ]
+
+
 def _where_tuned(metrics: dict[str, Any]) -> str:
     if metrics.get("tuning_files"):
         return (
@@ -147,6 +171,7 @@ def summary(metrics: dict[str, Any]) -> str:
             ]
             table = calibration_table(rows, quantity="observable")
             lines += ["", "Calibration (exact estimators; coverage ± its Wilson error):", "", *table]
+        lines += paired_coverage_table(entry.get("paired_coverage", {}))
     lines += [
         "",
         "Figures: `distributions_mu*` (with ratio panels), `bias_vs_mu`, `resolution_vs_mu`, `w1_vs_mu` (with "

@@ -17,6 +17,7 @@ from hepgen.validation.metrics import (
     IQR_TO_SIGMA,
     bootstrap_bias_resolution,
     bootstrap_indices,
+    paired_accuracy_difference,
     paired_resolution_table,
 )
 from hepgen.validation.pileup.load import PointPrediction
@@ -31,12 +32,17 @@ __all__ = [
     "score",
     "paired_differences",
     "calibrate",
+    "paired_coverage",
+    "PAIRED_LEVELS",
 ]
 
 #: The learned methods (by name prefix): each is compared with every other point estimate on the same jets.
 LEARNED = ("vipr", "puppiml")
 
 log = logging.getLogger("hepgen.validation")
+
+#: The central-interval levels whose coverage two posteriors are compared at on the same jets.
+PAIRED_LEVELS = (0.683, 0.95)
 
 #: A generated constituent above this pT [GeV] (or not finite) means the sampler diverged for that sample.
 DIVERGED_PT = 1e5
@@ -164,3 +170,32 @@ def calibrate(
             quantiles.setdefault(method, {})[name] = q
             pull_values.setdefault(method, {})[name] = pulls(s[rows], t[rows], quantiles=q)
     return entries, quantiles, pull_values
+
+
+def paired_coverage(
+    samples: dict[str, dict[str, np.ndarray]], truth: dict[str, np.ndarray], levels: tuple[float, ...] = PAIRED_LEVELS
+) -> dict[str, dict[str, dict[str, dict[str, dict[str, float]]]]]:
+    """Each posterior's coverage minus every other's on the same test jets (those where the truth and both
+    posteriors' samples are finite), with McNemar's error (only the jets that one interval holds and the other
+    misses carry the difference): observable → method → other → level (``"0.683"``) → ``{difference, error,
+    events}``. Empty with fewer than two posteriors. ``samples``: method → observable → ``[J, S]``."""
+    out: dict[str, Any] = {}
+    for name in OBSERVABLES:
+        t = truth[name]
+        for method, per_sample in samples.items():
+            for other, other_samples in samples.items():
+                if other == method:
+                    continue
+                s, r = per_sample[name], other_samples[name]
+                rows = np.isfinite(t) & (t != 0) & np.isfinite(s).all(axis=1) & np.isfinite(r).all(axis=1)
+                if rows.sum() < 2 or min(s.shape[1], r.shape[1]) < 2:
+                    continue
+                q, q_other = truth_quantiles(s[rows], t[rows]), truth_quantiles(r[rows], t[rows])
+                by_level = {}
+                for level in levels:
+                    difference, error = paired_accuracy_difference(
+                        np.abs(q - 0.5) <= level / 2, np.abs(q_other - 0.5) <= level / 2
+                    )
+                    by_level[f"{level:g}"] = {"difference": difference, "error": error, "events": int(rows.sum())}
+                out.setdefault(name, {}).setdefault(method, {})[other] = by_level
+    return out

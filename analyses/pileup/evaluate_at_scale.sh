@@ -137,36 +137,48 @@ if [[ "${MANY:-1}" != 0 ]]; then
 fi
 
 # 5. the architectures of issue 30 (ARCH=0 skips it; train_architectures.sh trains them at the spread budget, so the
-#    study's spread_vipr_edm_s1 is their plain reference): every variant, named vipr_<variant> (--name), on the
-#    spread's SPREAD_JETS test top jets with the spread classifier of seed 1 and every baseline, validated together
-#    so that each is paired with the others on the same jets → analyses/pileup/validation_study/architectures/.
-#    Flow matching samples with its default sampler (Heun in t) and STEPS_FM (8) steps, the others as VIPR above;
-#    then the NFE curve of flow matching with independent and with optimal-transport pairs against the EDM reference,
-#    on VAL_JETS (500) validation jets at μ = 200 → analyses/pileup/nfe_architectures/ (are the OT paths straighter:
-#    fewer evaluations for the same quality?).
+#    study's spread_vipr_edm_s1 is their plain reference): first the NFE curve of every variant on VAL_JETS (400)
+#    validation jets at μ = 200 → analyses/pileup/nfe_architectures/ (are the OT paths straighter: fewer evaluations
+#    for the same quality?), whose choice.json gives each variant its cheapest sampling of the reference's quality
+#    (per_model: mass resolution within 5 % and bias within 1 point of the 99-NFE EDM reference); then every
+#    variant with that sampling, named vipr_<variant> (--name), on the spread's SPREAD_JETS test top jets with the
+#    spread classifier of seed 1 and every baseline, validated together so that each is paired with the others on
+#    the same jets → analyses/pileup/validation_study/architectures/.
 if [[ "${ARCH:-1}" != 0 ]]; then
   folder="$out/architectures"
+  declare -A nfe_name=([spread_vipr_edm_s1]=edm)
+  variants=()
+  for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot arch_latent}; do
+    [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
+    variants+=("$variant")
+  done
+  nfe_out=${NFE_OUT:-analyses/pileup/nfe_architectures}
+  choice=$nfe_out/choice.json
+  if [[ ! -f $choice ]]; then
+    names=() models=()
+    for variant in "${variants[@]}"; do
+      names+=("${nfe_name[$variant]:-${variant#arch_}}")
+      models+=(--model "${names[-1]}=$runs/$variant")
+    done
+    .venv/bin/python analyses/pileup/nfe_curve.py --models "${names[@]}" "${models[@]}" --detector cms \
+        --recluster --jets-file "${val[0]}" --split all --pileup "${val[1]}" --mu 200 --jets "${VAL_JETS:-400}" \
+        --choose --out "$nfe_out"
+  fi
   for mu in ${POINTS:-60 200}; do
     predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
     predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
         "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
-    for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot arch_latent}; do
-      [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
-      sampling=(--steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}")
-      [[ $variant == arch_fm* ]] && sampling=(--steps "${STEPS_FM:-8}" --sampler heun_t)
+    for variant in "${variants[@]}"; do
+      read -r sampler steps < <(.venv/bin/python -c 'import json, sys
+c = json.load(open(sys.argv[1]))["per_model"][sys.argv[2]]
+print(c["sampler"], c["steps"])' "$choice" "${nfe_name[$variant]:-${variant#arch_}}")
       name=vipr_${variant#arch_}
       [[ $variant == spread_vipr_edm_s1 ]] && name=vipr_transformer
       once "$folder/test_top_${name}_mu$mu.root" $hepgen predict pileup --run "$runs/$variant" --name "$name" \
           --jets "$samples_dir/test_top.root" --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" \
           --detector cms --recluster --no-progress --max-events "$spread_jets" --samples "${SAMPLES:-8}" \
-          "${sampling[@]}"
+          --steps "$steps" --sampler "$sampler"
     done
   done
   validate "$folder" "$report/architectures" test_top
-  if [[ -f "$runs/arch_fm_ot/model.pt" && -f "$runs/arch_fm/model.pt" ]]; then
-    .venv/bin/python analyses/pileup/nfe_curve.py --models edm flow_matching fm_ot --model "edm=$runs/spread_vipr_edm_s1" \
-        --model "flow_matching=$runs/arch_fm" --model "fm_ot=$runs/arch_fm_ot" --detector cms --recluster \
-        --jets-file "${val[0]}" --split all \
-        --pileup "${val[1]}" --mu 200 --jets "${VAL_JETS:-500}" --out analyses/pileup/nfe_architectures
-  fi
 fi

@@ -287,12 +287,37 @@ def meets_target(row: dict) -> bool:
     )
 
 
+def equal_quality(row: dict) -> bool:
+    """Within 5 % of the reference's mass resolution and 1 point of its bias, no divergence, at any cost."""
+    return bool(
+        row.get("mass_resolution_ratio", np.inf) <= TARGET["resolution_ratio"]
+        and abs(row.get("mass_bias_shift", np.inf)) <= TARGET["bias_points"]
+        and row["diverged_fraction"] == 0
+    )
+
+
 def choose(rows: list[dict], meta: dict) -> dict:
     """The validation jets' choice: the cheapest row (fewest evaluations, then fewest ms) that meets the target, or
-    none; with the jets it was made on."""
-    passing = sorted((r for r in rows if meets_target(r)), key=lambda r: (r["nfe"], r["ms_per_jet_sample"]))
+    none; with the jets it was made on. And per model (``per_model``) its cheapest row of the reference's quality
+    (:func:`equal_quality`, at any number of evaluations; ``equal_quality: false`` and its most evaluations where
+    none is): the sampling that compares models at equal quality (issue 30)."""
     keys = ("model", "sampler", "schedule", "steps", "nfe", "ms_per_jet_sample")
-    return {"made_on": meta, "choice": {k: passing[0][k] for k in keys} if passing else None}
+
+    def cheapest(candidates):
+        return min(candidates, key=lambda r: (r["nfe"], r["ms_per_jet_sample"]))
+
+    passing = [r for r in rows if meets_target(r)]
+    per_model = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        own = [r for r in rows if r["model"] == model]
+        good = [r for r in own if equal_quality(r)]
+        row = cheapest(good) if good else max(own, key=lambda r: (r["nfe"], -r["ms_per_jet_sample"]))
+        per_model[model] = {k: row[k] for k in keys} | {"equal_quality": bool(good)}
+    return {
+        "made_on": meta,
+        "choice": {k: cheapest(passing)[k] for k in keys} if passing else None,
+        "per_model": per_model,
+    }
 
 
 def verdict(rows: list[dict]) -> list[str]:

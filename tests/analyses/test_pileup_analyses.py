@@ -54,3 +54,42 @@ def test_the_seed_spread_table_is_the_mean_and_standard_deviation_over_seeds(tmp
     assert "| vipr | 0.110 ± 0.010 (0.100 / 0.120 / 0.110) |" in table
     assert "| puppiml | 0.037 ± 0.012 (0.030 / 0.030 / 0.050) |" in table
     assert "1000 test jets" in table
+
+
+def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality():
+    """nfe_curve.py's choice per model (issue 30's equal-quality sampling): hand-made rows whose answer is known."""
+    nfe_curve = analysis_script("pileup", "nfe_curve")
+
+    def row(model, sampler, nfe, ratio, shift, diverged=0.0):
+        return {
+            "model": model,
+            "sampler": sampler,
+            "schedule": "-",
+            "steps": nfe,
+            "nfe": nfe,
+            "ms_per_jet_sample": nfe / 3,
+            "mass_resolution_ratio": ratio,
+            "mass_bias_shift": shift,
+            "diverged_fraction": diverged,
+        }
+
+    rows = [
+        row("edm", "heun", 99, 1.0, 0.0),
+        row("edm", "euler", 8, 1.10, 0.0),  # 10 % wider: not of the reference's quality
+        row("edm", "euler", 32, 1.04, -0.009),  # within 5 % and 1 point: edm's choice
+        row("fm", "heun_t", 4, 1.01, 0.002, diverged=0.01),  # a diverged sample disqualifies
+        row("fm", "heun_t", 8, 1.03, 0.004),  # fm's choice, and the issue-16 target's (≤ 8 NFE, ≤ 15 ms)
+        row("fm", "heun_t", 16, 1.00, 0.0),
+        row("slow", "heun", 16, 1.2, 0.0),
+        row("slow", "heun", 64, 1.3, 0.0),  # none of the quality: its most evaluations, flagged
+    ]
+    choice = nfe_curve.choose(rows, {"jets": 3})
+    assert choice["choice"]["model"] == "fm" and choice["choice"]["nfe"] == 8
+    per_model = choice["per_model"]
+    assert (per_model["edm"]["sampler"], per_model["edm"]["nfe"], per_model["edm"]["equal_quality"]) == (
+        "euler",
+        32,
+        True,
+    )
+    assert (per_model["fm"]["nfe"], per_model["fm"]["equal_quality"]) == (8, True)
+    assert (per_model["slow"]["nfe"], per_model["slow"]["equal_quality"]) == (64, False)

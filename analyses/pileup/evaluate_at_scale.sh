@@ -32,9 +32,10 @@
 #   SAMPLES_DIR=/tmp/q VIPR=analyses/pileup/model_cms CLASSIFIER=analyses/pileup/classifier_cms MAX_EVENTS=40 \
 #       POINTS=60 SPREAD=0 LOSSY=0 MANY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
 #
-# CPU (2 cores): VIPR ≈ 1.5 min per 200 jets × 8 samples × 50 Heun steps at μ = 60, so ≈ 25 min per 3 000 jets and
-# point (fewer with the sampler chosen on the validation jets); the classifier ≈ 1 min. Steps 1–3: ≈ 4 h at 50 steps;
-# step 4 costs 64/8 × 2/3 of a point of step 1 per point (≈ 2.2 h per point at 50 steps: choose fewer on validation).
+# CPU (2 cores, measured on the spread's 1 000 test jets): VIPR with 8 samples × 50 Heun steps ≈ 4.5 min per 1 000
+# jets at μ = 60 and 6 min at μ = 200 (overlay, detector and reclustering included), the classifier < 1 min, each
+# validation ≈ 2 min. Step 1: ≈ 1 h (3 × 3 000 jets at two points); step 2 ≈ 1 h; step 4 costs 64/8 × 2/3 of a point
+# of step 1 per point (≈ 1.3 h per point at 50 steps: choose fewer on validation).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source analyses/resumable.sh

@@ -42,33 +42,38 @@ VARIANTS = {
     "latent diffusion 16 × 8": {"latent_tokens": 16, "latent_dim": 8},
     "latent diff. + latents 32": {"latent_tokens": 16, "latent_dim": 8, "latents": 32},
 }
-#: The trained variants (their names in the joint validation) → (the variant timed above, network evaluations of the
-#: sampler they are evaluated with: EDM's 50 Heun steps, flow matching's 8 Heun steps in t).
+#: The trained variants (their names in the joint validation) → (the variant timed above, its name in the NFE curve of
+#: the architectures, the network evaluations of its model's default sampler: EDM's 50 Heun steps, flow matching's 8
+#: Heun steps in t). With ``--choice`` each is costed at the evaluations chosen for it on validation jets instead.
 TRAINED = {
-    "vipr_transformer": ("transformer (today)", 99),
-    "vipr_mod": ("mod, capacity 0.25", 99),
-    "vipr_tokenformer": ("tokenformer, 64 tokens", 99),
-    "vipr_latents_mod": ("latents 32 + mod 0.25", 99),
-    "vipr_fm": ("transformer (today)", 15),
-    "vipr_fm_ot": ("transformer (today)", 15),
-    "vipr_latent": ("latent diffusion 16 × 8", 99),
+    "vipr_transformer": ("transformer (today)", "edm", 99),
+    "vipr_mod": ("mod, capacity 0.25", "mod", 99),
+    "vipr_tokenformer": ("tokenformer, 64 tokens", "tokenformer", 99),
+    "vipr_latents_mod": ("latents 32 + mod 0.25", "latents_mod", 99),
+    "vipr_fm": ("transformer (today)", "fm", 15),
+    "vipr_fm_ot": ("transformer (today)", "fm_ot", 15),
+    "vipr_latent": ("latent diffusion 16 × 8", "latent", 99),
 }
 
 
-def quality_table(metrics: dict, ms: dict[str, dict[float, float]], nfe: int) -> list[str]:
+def quality_table(metrics: dict, ms: dict[str, dict[float, float]], nfe: int, choice: dict | None = None) -> list[str]:
     """The quality–cost rows of the trained variants present in the joint validation ``metrics`` (``ms``: the
-    timed variants' ms per jet·sample at ``nfe`` evaluations, per μ)."""
+    timed variants' ms per jet·sample at ``nfe`` evaluations, per μ; ``choice``: ``nfe_curve.py --choose``'s
+    choice.json, whose ``per_model`` evaluations each variant was sampled with)."""
     point = {entry["mu"]: entry for entry in metrics["per_mu"].values() if not entry.get("inefficiency")}
     at200 = point[200.0]
     methods = [m for m in TRAINED if m in at200["methods"]]
     reference = None
     rows = [
         "| variant | mass res. μ = 60 | mass res. μ = 200 | τ32 res. μ = 200 | EMD μ = 200 | mass 68 % cov. μ = 200 "
-        "| mass res. − transformer's (paired) | ms/jet·sample μ = 60 | μ = 200 | 200 / 60 | cheaper at 200 | target |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| mass res. − transformer's (paired) | NFE | ms/jet·sample μ = 60 | μ = 200 | 200 / 60 | cheaper at 200 "
+        "| target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method in methods:
-        timed, evaluations = TRAINED[method]
+        timed, nfe_name, evaluations = TRAINED[method]
+        if choice is not None:
+            evaluations = choice["per_model"][nfe_name]["nfe"]
         cost = {mu: ms[timed][mu] * evaluations / nfe for mu in (60.0, 200.0)}
         reference = reference or cost[200.0]
         mass = {mu: point[mu]["methods"][method]["mass"] for mu in (60.0, 200.0)}
@@ -85,7 +90,7 @@ def quality_table(metrics: dict, ms: dict[str, dict[float, float]], nfe: int) ->
             f"{emd.get('mean', float('nan')):.3f} ± {emd.get('error', float('nan')):.3f} | "
             f"{cov.get('coverage_68', float('nan')):.3f} ± {cov.get('coverage_68_error', float('nan')):.3f} | "
             + (f"{paired['difference']:+.4f} ± {paired['error']:.4f}" if paired else "—")
-            + f" | {cost[60.0]:.0f} | {cost[200.0]:.0f} | {cost[200.0] / cost[60.0]:.2f} | {cheaper:.2f}× | {target} |"
+            + f" | {evaluations} | {cost[60.0]:.0f} | {cost[200.0]:.0f} | {cost[200.0] / cost[60.0]:.2f} | {cheaper:.2f}× | {target} |"
         )
     return rows
 
@@ -96,6 +101,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--nfe", type=int, default=8, help="Euler steps (network evaluations)")
     parser.add_argument("--quality", default=None, help="the joint validation of the trained variants (metrics.json)")
+    parser.add_argument(
+        "--choice", default=None, help="the architectures' NFE choice (choice.json): each variant's evaluations"
+    )
     args = parser.parse_args()
     hard = read_hard_jets([str(ROOT / "data/top_jets_test.root")], entry_stop=args.jets)
     pool = read_pileup_pool([str(ROOT / "data/minbias_pool_test.root")])
@@ -136,7 +144,8 @@ def main() -> None:
     if args.quality:
         metrics = json.loads(Path(args.quality).read_text(encoding="utf-8"))
         print("\nquality (test jets, paired on the same jets) and cost at each variant's sampler:")
-        print("\n".join(quality_table(metrics, timed, args.nfe)))
+        choice = json.loads(Path(args.choice).read_text(encoding="utf-8")) if args.choice else None
+        print("\n".join(quality_table(metrics, timed, args.nfe, choice)))
 
 
 if __name__ == "__main__":

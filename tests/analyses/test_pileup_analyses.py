@@ -93,3 +93,44 @@ def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality()
     )
     assert (per_model["fm"]["nfe"], per_model["fm"]["equal_quality"]) == (8, True)
     assert (per_model["slow"]["nfe"], per_model["slow"]["equal_quality"]) == (64, False)
+
+
+def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evaluations():
+    """benchmarks/bench_architectures.py's quality–cost rows on hand-made metrics: each variant's cost is the timed
+    ms per evaluation × the evaluations chosen for it on validation jets; the target needs ≥ 2× cheaper at μ = 200
+    and a mass resolution within twice the paired error of the transformer's."""
+    import importlib.util
+
+    from tests.analyses import ANALYSES
+
+    spec = importlib.util.spec_from_file_location("bench", ANALYSES.parent / "benchmarks" / "bench_architectures.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def method(resolution):
+        entry = {"resolution": resolution, "resolution_err": 0.002}
+        return {"mass": entry, "tau32": entry}
+
+    def point(mu):
+        return {
+            "mu": mu,
+            "methods": {"vipr_transformer": method(0.050), "vipr_fm": method(0.051), "vipr_mod": method(0.060)},
+            "paired_differences": {
+                "mass": {
+                    "vipr_fm": {"vipr_transformer": {"difference": 0.001, "error": 0.001}},  # 1σ: the same quality
+                    "vipr_mod": {"vipr_transformer": {"difference": 0.010, "error": 0.002}},  # 5σ worse
+                }
+            },
+        }
+
+    metrics = {"per_mu": {"60": point(60.0), "200": point(200.0)}}
+    # ms per jet·sample at 8 evaluations of the timed variants
+    ms = {"transformer (today)": {60.0: 8.0, 200.0: 10.0}, "mod, capacity 0.25": {60.0: 4.0, 200.0: 4.0}}
+    choice = {"per_model": {"edm": {"nfe": 32}, "fm": {"nfe": 8}, "mod": {"nfe": 16}}}
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in bench.quality_table(metrics, ms, 8, choice)[2:]}
+    cells = {name: [c.strip() for c in line.strip("|").split("|")] for name, line in rows.items()}
+    # transformer: 10 ms / 8 evaluations × 32 = 40 ms at μ = 200; fm: 10 at 8 evaluations (4× cheaper, same quality:
+    # met); mod: 4 / 8 × 16 = 8 ms (5× cheaper but 5σ worse: not met)
+    assert cells["vipr_transformer"][-6:] == ["32", "32", "40", "1.25", "1.00×", "not met"]
+    assert cells["vipr_fm"][-6:] == ["8", "8", "10", "1.25", "4.00×", "met"]
+    assert cells["vipr_mod"][-6:] == ["16", "8", "8", "1.00", "5.00×", "not met"]

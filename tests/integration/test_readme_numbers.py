@@ -124,3 +124,22 @@ def test_the_domain_shift_tables_of_the_uncertainty_readme_are_generated():
         d = paired[domain][method]
         value, error = d[f"{quantity}_difference"], d[f"{quantity}_difference_error"]
         assert f"{value:+{digits}} ± {error:{digits}}".replace("-", "−") in answer.replace("-", "−"), (domain, method)
+
+
+def test_the_seed_spread_of_the_pileup_readme_is_generated():
+    """The seed-spread table of analyses/pileup/README.md is `headline.py spread`'s output, and the ranges of paired
+    differences quoted under it are those of the three seeds' metrics."""
+    paths = [PILEUP / "validation_study" / f"spread_s{seed}" / "metrics.json" for seed in (1, 2, 3)]
+    readme = (PILEUP / "README.md").read_text()
+    assert _headline().spread_table(paths).split("\n\n", 1)[1] in readme
+    per_mu = [json.loads(p.read_text())["per_mu"] for p in paths]
+    text = readme.split("**The seed spread at the smaller budget**")[1].split("- **")[0].replace("\n  ", " ")
+    for mu, other in (("60", "puppiml"), ("200", "puppiml"), ("200", "puppi_tuned"), ("60", "puppi_tuned")):
+        values = [m[mu]["paired_differences"]["mass"]["vipr"][other]["difference"] for m in per_mu]
+        assert f"{min(values):+.3f} to {max(values):+.3f}".replace("-", "−") in text.replace("-", "−"), (mu, other)
+        errors = [m[mu]["paired_differences"]["mass"]["vipr"][other]["error"] for m in per_mu]
+        assert max(errors) < 0.0035, (mu, other)  # the quoted errors: 0.002–0.003
+    for mu in ("60", "200"):  # ahead of SoftKiller and CHS + SoftKiller at both points: negative differences
+        for other in ("softkiller", "chs_softkiller"):
+            d = [m[mu]["paired_differences"]["mass"]["vipr"][other] for m in per_mu]
+            assert all(x["difference"] + 3 * x["error"] < 0 for x in d), (mu, other)

@@ -38,7 +38,7 @@ def numbers(validation: Path) -> dict:
     difference; and μ → seed → the mass coverage and resolution of each seed alone."""
     metrics = json.loads((validation / "spread_ensemble" / "metrics.json").read_text())
     out: dict = {"per_mu": {}, "seeds": {}}
-    for mu, entry in metrics["per_mu"].items():
+    for mu, entry in sorted(metrics["per_mu"].items(), key=lambda item: float(item[0])):
         per_observable = {}
         for name in OBSERVABLES:
             row: dict = {"jets": entry["calibration"][SINGLE][name]["events"]}
@@ -59,7 +59,8 @@ def numbers(validation: Path) -> dict:
         path = validation / f"spread_s{seed}" / "metrics.json"
         if not path.exists():
             continue
-        for mu, entry in json.loads(path.read_text())["per_mu"].items():
+        per_mu = json.loads(path.read_text())["per_mu"]
+        for mu, entry in sorted(per_mu.items(), key=lambda item: float(item[0])):
             c, m = entry["calibration"]["vipr"]["mass"], entry["methods"]["vipr"]["mass"]
             out["seeds"].setdefault(mu, {})[seed] = {
                 "coverage_68": c["coverage_68"],

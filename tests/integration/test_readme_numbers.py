@@ -126,6 +126,22 @@ def test_the_domain_shift_tables_of_the_uncertainty_readme_are_generated():
         assert f"{value:+{digits}} ± {error:{digits}}".replace("-", "−") in answer.replace("-", "−"), (domain, method)
 
 
+def test_the_vipr_ensemble_table_of_the_uncertainty_readme_is_generated():
+    """analyses/uncertainty/README.md quotes vipr_ensemble.py's table whole (regenerate: `python
+    analyses/uncertainty/vipr_ensemble.py --validation analyses/pileup/validation_study --out analyses/uncertainty`),
+    and its answer's paired numbers are vipr_ensemble.json's."""
+    folder = ROOT / "analyses" / "uncertainty"
+    readme = (folder / "README.md").read_text()
+    assert (folder / "vipr_ensemble.md").read_text().strip() in readme
+    answer = readme.split("**The answer for VIPR**")[1]
+    result = json.loads((folder / "vipr_ensemble.json").read_text())
+    for mu, observable in (("60", "mass"), ("200", "mass"), ("200", "tau32")):
+        d = result["per_mu"][mu][observable]["coverage_68_difference"]
+        assert f"{d['difference']:+.3f} ± {d['error']:.3f}".replace("-", "−") in answer.replace("-", "−"), mu
+        resolution = result["per_mu"][mu][observable]["resolution_difference"]
+        assert abs(resolution["difference"]) < 2 * resolution["error"], (mu, observable)  # "not at all"
+
+
 def test_the_seed_spread_of_the_pileup_readme_is_generated():
     """The seed-spread table of analyses/pileup/README.md is `headline.py spread`'s output, and the ranges of paired
     differences quoted under it are those of the three seeds' metrics."""

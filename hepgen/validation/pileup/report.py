@@ -119,7 +119,7 @@ def paired_coverage_table(paired: dict[str, Any]) -> list[str]:
         "",
         "Coverage of one posterior minus another's on the same jets (± McNemar's paired error):",
         "",
-        f"| observable | posteriors | {' | '.join(f'{float(level):.0%} coverage' for level in levels)} | jets |",
+        f"| observable | posteriors | {' | '.join(f'{float(level) * 100:.0f} % coverage' for level in levels)} | jets |",
         "|---|---|" + "---|" * len(levels) + "---|",
         *rows,
     ]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from hepgen.io.writer import atomic_path
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import overlay_pileup, read_hard_jets, read_pileup_pool
 from hepgen.tasks.pileup import VIPRModel, jet_batch, passthrough_options
@@ -172,6 +173,9 @@ def main() -> None:
         "--runs", default=None, help="the trained variants' runs (runs/pileup_study): time them too (with --choice)"
     )
     parser.add_argument("--samples-dir", default="runs/pileup_samples", help="the study's jets (with --runs)")
+    parser.add_argument(
+        "--save", default=None, help="write the timings as JSON (architectures.md's table is regenerated from it)"
+    )
     args = parser.parse_args()
     hard = read_hard_jets([str(ROOT / "data/top_jets_test.root")], entry_stop=args.jets)
     pool = read_pileup_pool([str(ROOT / "data/minbias_pool_test.root")])
@@ -218,6 +222,20 @@ def main() -> None:
             trained_ms = time_trained(Path(args.runs), Path(args.samples_dir), choice, args.jets, args.samples)
         print("\nquality (test jets, paired on the same jets) and cost at each variant's sampler:")
         print("\n".join(quality_table(metrics, timed, args.nfe, choice, trained_ms)))
+    if args.save:
+        saved = {"nfe": args.nfe, "jets": args.jets, "samples": args.samples, "threads": torch.get_num_threads()}
+        saved |= {"untrained": timed, "trained": trained_ms if args.quality else None}
+        with atomic_path(args.save) as path:
+            path.write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
+
+
+def read_timings(path: str | Path) -> dict:
+    """``--save``'s JSON with the μ keys back as floats (``untrained`` and ``trained``: name → μ → ms)."""
+    saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    for key in ("untrained", "trained"):
+        if saved.get(key) is not None:
+            saved[key] = {name: {float(mu): ms for mu, ms in by_mu.items()} for name, by_mu in saved[key].items()}
+    return saved
 
 
 if __name__ == "__main__":

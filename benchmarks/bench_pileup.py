@@ -1,7 +1,8 @@
 """VIPR speed, in one run: training jets/s; the NFE table — ms per jet·sample of each shipped model and sampler at
 1, 2, 4, 8, 16, 32 and 99 network evaluations — and the chosen few-step setting against the 99-evaluation EDM
 reference and the target (≤ 15 ms per jet·sample at ≤ 8 evaluations); the attention cost over 2000 observed points,
-full self-attention against the Perceiver latent set (target ratio ≥ 5×).
+full self-attention against the Perceiver latent set (target ratio ≥ 5×); and the quality–cost table of the trained
+architectures (``analyses/pileup/architectures.md``) when their validation and timings exist.
 
 Real inputs: the first ``--jets`` test jets (``data/top_jets_test.root``) with the held-out pool at μ = 60, CHS
 input, ``--samples`` posterior samples per jet, on this machine's CPU threads (or ``--device cuda``). The quality at
@@ -128,6 +129,31 @@ def main() -> None:
     print(f"attention, {points} points, full      : {1e3 * t_full:9.1f} ms per batch of 8 jets")
     print(f"attention, {points} points, 32 latents: {1e3 * t_latent:9.1f} ms per batch of 8 jets")
     print(f"ratio full / latent            : {t_full / t_latent:9.1f}x  (target >= 5x)")
+    architectures_table()
+
+
+def architectures_table() -> None:
+    """The quality–cost table of VIPR's architectures (issue 30), from the joint validation of the trained variants
+    and the timings ``bench_architectures.py --save`` wrote (it times them; this only prints, if both exist)."""
+    import importlib.util
+    import json
+
+    study = ROOT / "analyses/pileup"
+    files = {
+        "metrics": study / "validation_study/architectures/metrics.json",
+        "choice": study / "nfe_architectures/choice.json",
+        "timings": study / "architectures_cost.json",
+    }
+    if not all(f.exists() for f in files.values()):
+        return
+    spec = importlib.util.spec_from_file_location("bench_architectures", ROOT / "benchmarks/bench_architectures.py")
+    architectures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(architectures)
+    timings = architectures.read_timings(files["timings"])
+    metrics, choice = (json.loads(files[k].read_text(encoding="utf-8")) for k in ("metrics", "choice"))
+    print("VIPR's architectures, quality and cost (analyses/pileup/architectures.md; timed by bench_architectures.py):")
+    rows = architectures.quality_table(metrics, timings["untrained"], timings["nfe"], choice, timings["trained"])
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

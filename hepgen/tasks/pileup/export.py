@@ -91,6 +91,10 @@ def vipr_export_graphs(model: VIPRModel, *, jets: int = 5, particles: int = 12) 
 
     if model.latent_tokens:
         raise HepgenInputError("ONNX export of latent-diffusion and autoencoder runs is not built; predict with --run")
+    if model.scorer is not None:
+        raise HepgenInputError(
+            "ONNX export of a model with --classifier-scores (the classifier inside) is not built; predict with --run"
+        )
     g = torch.Generator().manual_seed(0)
     obs_std, ctx_std = model.observed_standardizer, model.context_standardizer
     observed_mask = torch.arange(particles)[None, :] < torch.randint(1, particles + 1, (jets,), generator=g)[:, None]

@@ -6,7 +6,11 @@ context are standardised inside the model.
 SetAutoencoder`, trained first with ``objective="autoencoder"`` and then frozen) compresses each hard jet into
 ``latent_tokens`` vectors of ``latent_dim``; the denoiser diffuses in that fixed-size space (its cost no longer grows
 with the jet's constituents), and the sampled latents are decoded into as many constituents as the multiplicity
-model draws."""
+model draws.
+
+**Classifier scores** (``scorer``: a per-particle classifier's configuration): the frozen classifier's p(pileup) of
+each observed particle is one more feature of the observed cloud, a learned summary of the observation that the
+generative model starts from (its weights are part of this model's, so a model file stays self-contained)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from hepgen.models.set_autoencoder import SetAutoencoder
 from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.nn.set_blocks import block_options
+from hepgen.tasks.pileup.classifier import PileupClassifierModel
 from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, OBSERVED_FEATURES, JetBatch, context_features
 from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
 
@@ -56,6 +61,7 @@ class VIPRModel(ConfiguredModel):
         autoencoder_blocks: int = 2,
         detector: str = "none",
         track_losses: list[float] | None = None,
+        scorer: dict[str, Any] | None = None,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
@@ -63,6 +69,10 @@ class VIPRModel(ConfiguredModel):
         self.context_features = context_features(detector, track_losses)
         n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(self.context_features)
         self.observed_standardizer = MaskedStandardizer(n_o)
+        self.scorer = None
+        if scorer is not None:  # frozen: its weights come from a trained classifier (adopt_scorer)
+            self.scorer = PileupClassifierModel(**scorer).requires_grad_(False)
+            n_o += 1
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
         encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents, "block": block}
@@ -104,6 +114,11 @@ class VIPRModel(ConfiguredModel):
         self.hard_standardizer.load_state_dict(trained.hard_standardizer.state_dict())
         self.autoencoder.requires_grad_(False)
 
+    def adopt_scorer(self, trained: PileupClassifierModel) -> None:
+        """Take a trained per-particle classifier's weights (its architecture must be this model's ``scorer``)."""
+        self.scorer.load_state_dict(trained.state_dict())
+        self.scorer.requires_grad_(False)
+
     def _latents(self, hard: Tensor, mask: Tensor) -> Tensor:
         """The frozen autoencoder's standardised latents ``[B, tokens, latent_dim]`` of standardised hard clouds."""
         with torch.no_grad():
@@ -123,8 +138,13 @@ class VIPRModel(ConfiguredModel):
             self.hard_standardizer.fit(t.hard, t.hard_mask)
 
     def conditioning(self, batch: JetBatch) -> tuple[Tensor, Tensor, Tensor]:
-        """The standardised (observed ``[B, M, 5]``, observed mask ``[B, M]``, context ``[B, C]``) of a batch."""
+        """The standardised (observed ``[B, M, 5]`` — 6 with the classifier's p(pileup) last —, observed mask
+        ``[B, M]``, context ``[B, C]``) of a batch."""
         obs = self.observed_standardizer(batch.observed, batch.observed_mask)
+        if self.scorer is not None:
+            with torch.no_grad():
+                score = self.scorer.pileup_probability(batch) * batch.observed_mask
+            obs = torch.cat([obs, score[..., None].to(obs.dtype)], dim=-1)
         return obs, batch.observed_mask, self.context_standardizer(batch.context)
 
     def loss(self, batch: JetBatch, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

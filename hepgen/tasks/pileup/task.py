@@ -47,6 +47,7 @@ from hepgen.tasks.pileup.overlay import (
     truth_description,
 )
 from hepgen.tasks.pileup.sampling import SCHEDULES, network_evaluations, to_generated_jets, with_teacher_targets
+from hepgen.tasks.pileup.scored import with_classifier_scores
 from hepgen.tasks.settings import redefault, setting
 
 __all__ = ["PileupTraining", "PileupPrediction", "PileupValidation", "VIPRPredictor", "PileupTask", "PILEUP"]
@@ -99,6 +100,11 @@ class PileupTraining(OverlayTraining, SetBlockSettings):
     )
     autoencoder_tokens: int = setting(16, "the set autoencoder's latent tokens per jet", minimum=1)
     autoencoder_latent_dim: int = setting(8, "the width of each of the set autoencoder's latent tokens", minimum=1)
+    classifier_scores: str = setting(
+        "",
+        "condition on the p(pileup) of this classifier run (train puppiml) for each observed particle",
+        metavar="RUN",
+    )
     ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
 
 
@@ -164,6 +170,8 @@ class PileupTask(Task):
 
     def build_model(self, settings: PileupTraining) -> VIPRModel:
         model = latent_model(self, settings) if wants_latent_model(settings) else super().build_model(settings)
+        if settings.classifier_scores:
+            model = with_classifier_scores(model, settings.classifier_scores, settings)
         if settings.init:
             from hepgen.tasks.run_folder import load_model
 

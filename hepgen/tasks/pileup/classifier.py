@@ -1,0 +1,59 @@
+"""The per-particle pileup classifier's network (PuppiML-like; :mod:`hepgen.tasks.pileup.puppiml` trains and runs it
+as a baseline, and a VIPR model can read its scores as one more feature of each observed particle)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from hepgen.models.configured import ConfiguredModel
+from hepgen.models.vipr import ObservedJetEncoder, ParticleClassifier
+from hepgen.nn import MaskedStandardizer
+from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features
+
+__all__ = ["PileupClassifierModel"]
+
+
+class PileupClassifierModel(ConfiguredModel):
+    """The per-particle classifier with its in-model standardisation of the cloud and the context."""
+
+    def __init__(
+        self,
+        *,
+        dim: int = 64,
+        heads: int = 4,
+        blocks: int = 3,
+        detector: str = "none",
+        track_losses: list[float] | None = None,
+        saved_with: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(locals())
+        self.context_features = context_features(detector, track_losses)
+        n_o, n_c = len(OBSERVED_FEATURES), len(self.context_features)
+        self.observed_standardizer = MaskedStandardizer(n_o)
+        self.context_standardizer = MaskedStandardizer(n_c)
+        encoder = ObservedJetEncoder(n_o, n_c, dim=dim, heads=heads, blocks=blocks)
+        self.classifier = ParticleClassifier(encoder)
+
+    def fit_standardization(self, batch: JetBatch) -> None:
+        t = batch.to_torch()
+        self.observed_standardizer.fit(t.observed, t.observed_mask)
+        self.context_standardizer.fit(t.context)
+
+    def forward(self, batch: JetBatch) -> Tensor:
+        """Logits of p(pileup) ``[B, M]`` for every input particle (0 on padding)."""
+        obs = self.observed_standardizer(batch.observed, batch.observed_mask)
+        return self.classifier(obs, batch.observed_mask, self.context_standardizer(batch.context))
+
+    def loss(self, batch: JetBatch) -> Tensor:
+        """Binary cross-entropy of every real input particle."""
+        logits = self(batch)
+        target = batch.observed_is_pileup.to(logits.dtype)
+        per_particle = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        return (per_particle * batch.observed_mask).sum() / batch.observed_mask.sum().clamp_min(1)
+
+    @torch.no_grad()
+    def pileup_probability(self, batch: JetBatch) -> Tensor:
+        return torch.sigmoid(self(batch))

@@ -22,6 +22,12 @@
 #
 # 5. The architectures of issue 30 (ARCH=0 skips it): see the section below.
 #
+# 6. Design reads on validation jets (DESIGN=0 skips it): VIPR conditioned on the classifier's scores
+#    (spread_vipr_scored_s1, train_at_scale.sh) beside the plain VIPR and the classifier of the same budget and seed
+#    on the first DESIGN_JETS (1 000) validation top jets with the validation pool at μ = 60 and 200, validated
+#    together (30 % of the jets tune the baselines) → analyses/pileup/validation_study/design_scores/. A choice
+#    between designs is made here, where no test jet is read (≈ 25 min).
+#
 #   analyses/pileup/evaluate_at_scale.sh
 #
 # A quick check of the pipeline must not read the test files: point SAMPLES_DIR to a folder whose test_*.root and
@@ -182,4 +188,20 @@ print(c["sampler"], c["steps"])' "$choice" "${nfe_name[$variant]:-${variant#arch
     done
   done
   validate "$folder" "$report/architectures" test_top
+fi
+
+# 6. design reads on validation jets
+if [[ "${DESIGN:-1}" != 0 && -f "$runs/spread_vipr_scored_s1/model.pt" ]]; then
+  folder="$out/design_scores"
+  mkdir -p "$folder"
+  for mu in ${POINTS:-60 200}; do
+    common=(--jets "${val[0]}" --pileup "${val[1]}" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress
+            --max-events "${DESIGN_JETS:-1000}")
+    once "$folder/val_top_puppiml_mu$mu.root" $hepgen predict puppiml --run "$runs/spread_puppiml_s1" "${common[@]}"
+    for variant in plain:spread_vipr_edm_s1 scored:spread_vipr_scored_s1; do
+      once "$folder/val_top_vipr_${variant%%:*}_mu$mu.root" $hepgen predict pileup --run "$runs/${variant#*:}" \
+          --name "vipr_${variant%%:*}" "${common[@]}" --samples 8 --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
+    done
+  done
+  $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_scores" --no-progress --overwrite
 fi

@@ -15,6 +15,9 @@
 # first 10 000 training jets (--max-events 11112, 10 % of them the early-stopping validation), 12 epochs each
 # (VIPR ≈ 13 min, the classifier ≈ 8 min per seed). The order: the seed spread, VIPR (EDM) and the classifier at the
 # full budget, flow matching, then the models of imperfect detection.
+# A design read at the smaller budget first: VIPR conditioned on the classifier's scores (--classifier-scores, the
+# spread classifier of seed 1; the classifier inside adds its forward pass to every step), compared with spread_vipr_edm_s1 on
+# validation jets (evaluate_at_scale.sh, DESIGN=1) before the full-budget runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source analyses/resumable.sh
@@ -40,6 +43,7 @@ for seed in 1 2 3; do
   train "spread_vipr_edm_s$seed" pileup "$seed" "${small[@]}"
   train "spread_puppiml_s$seed" puppiml "$seed" --ema-decay 0.999 "${small[@]}"
 done
+train spread_vipr_scored_s1 pileup 1 --classifier-scores "$runs/spread_puppiml_s1" "${small[@]}"
 train vipr_edm_s1 pileup 1
 train puppiml_s1 puppiml 1 --ema-decay 0.999
 train vipr_fm_s1 pileup 1 --objective flow_matching

@@ -11,7 +11,10 @@ per-particle classifier it is compared with.
   PyTorch model or its ONNX runner), the distillation targets, samples back to jets (charged-pion masses);
 * :mod:`~hepgen.tasks.pileup.export` — the ONNX graphs and :class:`OnnxVIPR`;
 * :mod:`~hepgen.tasks.pileup.task` — :data:`PILEUP`, ``hepgen train|predict|validate pileup``;
-* :mod:`~hepgen.tasks.pileup.puppiml` — :data:`PUPPIML`, the learned per-particle classifier.
+* :mod:`~hepgen.tasks.pileup.puppiml` — :data:`PUPPIML`, the learned per-particle classifier (its network:
+  :mod:`~hepgen.tasks.pileup.classifier`);
+* :mod:`~hepgen.tasks.pileup.latent`, :mod:`~hepgen.tasks.pileup.scored` — VIPR in a set autoencoder's latent space
+  (``--autoencoder``), and VIPR reading a trained classifier's scores (``--classifier-scores``).
 """
 
 from hepgen.tasks.pileup import export, inputs, model, overlay, sampling, task

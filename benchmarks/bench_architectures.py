@@ -55,6 +55,7 @@ TRAINED = {
     "vipr_latents_mod": ("latents 32 + mod 0.25", "latents_mod", 99),
     "vipr_fm": ("transformer (today)", "fm", 15),
     "vipr_fm_ot": ("transformer (today)", "fm_ot", 15),
+    "vipr_fm_ot_latents": ("latents 32", "fm_ot_latents", 15),
     "vipr_latent": ("latent diffusion 16 × 8", "latent", 99),
 }
 #: The trained variants' run folders (``train_architectures.sh``; the reference is the study's spread run of seed 1).
@@ -65,6 +66,7 @@ RUN_FOLDER = {
     "vipr_latents_mod": "arch_latents_mod",
     "vipr_fm": "arch_fm",
     "vipr_fm_ot": "arch_fm_ot",
+    "vipr_fm_ot_latents": "arch_fm_ot_latents",
     "vipr_latent": "arch_latent",
 }
 

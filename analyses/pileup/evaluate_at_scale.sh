@@ -155,21 +155,39 @@ if [[ "${ARCH:-1}" != 0 ]]; then
   folder="$out/architectures"
   declare -A nfe_name=([spread_vipr_edm_s1]=edm)
   variants=()
-  for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot arch_latent}; do
+  for variant in ${ARCH_VARIANTS:-spread_vipr_edm_s1 arch_mod arch_tokenformer arch_latents_mod arch_fm arch_fm_ot
+                                  arch_fm_ot_latents arch_latent}; do
     [[ -f "$runs/$variant/model.pt" ]] || { echo "$variant: not trained yet, skipped"; continue; }
     variants+=("$variant")
   done
   nfe_out=${NFE_OUT:-analyses/pileup/nfe_architectures}
   choice=$nfe_out/choice.json
-  if [[ ! -f $choice ]]; then
-    names=() models=()
-    for variant in "${variants[@]}"; do
+  nfe_curve() {  # out-folder variants...: the NFE curve of the variants (the EDM reference first) with the choice
+    local folder=$1 names=() models=()
+    shift
+    for variant in "$@"; do
       names+=("${nfe_name[$variant]:-${variant#arch_}}")
       models+=(--model "${names[-1]}=$runs/$variant")
     done
     .venv/bin/python analyses/pileup/nfe_curve.py --models "${names[@]}" "${models[@]}" --detector cms \
         --recluster --jets-file "${val[0]}" --split all --pileup "${val[1]}" --mu 200 --jets "${VAL_JETS:-400}" \
-        --choose --out "$nfe_out"
+        --choose --out "$folder"
+  }
+  if [[ ! -f $choice ]]; then
+    nfe_curve "$nfe_out" "${variants[@]}"
+  else  # a variant trained after the curve: its own curve beside the same reference, its choice added
+    added=()
+    for variant in "${variants[@]}"; do
+      .venv/bin/python -c 'import json, sys; sys.exit(sys.argv[2] not in json.load(open(sys.argv[1]))["per_model"])' \
+          "$choice" "${nfe_name[$variant]:-${variant#arch_}}" || added+=("$variant")
+    done
+    if ((${#added[@]})); then
+      nfe_curve "$nfe_out/added_${added[0]#arch_}" spread_vipr_edm_s1 "${added[@]}"
+      .venv/bin/python -c 'import json, sys
+base, extra = (json.load(open(p)) for p in sys.argv[1:3])
+base["per_model"] |= {k: v for k, v in extra["per_model"].items() if k not in base["per_model"]}
+open(sys.argv[1], "w").write(json.dumps(base, indent=1) + "\n")' "$choice" "$nfe_out/added_${added[0]#arch_}/choice.json"
+    fi
   fi
   for mu in ${POINTS:-60 200}; do
     predict "$folder" val_top "${val[@]}" "$mu" "$runs/spread_puppiml_s1" - --max-events "$spread_jets"

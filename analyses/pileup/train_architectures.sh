@@ -8,6 +8,9 @@
 #   arch_latents_mod    the observed cloud through 32 Perceiver latents, Mixture-of-Depths (0.25) in the denoiser
 #   arch_fm             flow matching, independent noise–data pairs
 #   arch_fm_ot          flow matching with the exact optimal-transport assignment within each jet
+#   arch_fm_ot_latents  the same with the observed cloud through 32 Perceiver latents (added once the NFE curve showed
+#                       flow matching with OT pairs at 2 evaluations, where the observed encoder, run once per jet and
+#                       growing with the cloud, becomes most of the cost)
 #   arch_autoencoder    the set autoencoder of latent diffusion (16 tokens × 8), then
 #   arch_latent         EDM in its frozen latent space
 # Each resumes if interrupted; a finished run is skipped; ONLY=name trains one.
@@ -36,5 +39,6 @@ train arch_tokenformer --block tokenformer --param-tokens 64
 train arch_latents_mod --latents 32 --block mod --mod-capacity 0.25
 train arch_fm --objective flow_matching
 train arch_fm_ot --objective flow_matching --coupling ot
+train arch_fm_ot_latents --objective flow_matching --coupling ot --latents 32
 train arch_autoencoder --objective autoencoder --autoencoder-tokens 16 --autoencoder-latent-dim 8
 train arch_latent --autoencoder "$runs/arch_autoencoder"

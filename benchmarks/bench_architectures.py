@@ -71,22 +71,25 @@ RUN_FOLDER = {
 }
 
 
-def time_trained(runs: Path, samples_dir: Path, choice: dict, jets: int, samples: int) -> dict[str, dict[float, float]]:
+def time_trained(
+    runs: Path, samples_dir: Path, choice: dict, jets: int, samples: int
+) -> tuple[dict[str, dict[float, float]], dict[str, int]]:
     """ms per jet·sample of each trained variant found under ``runs`` at the sampling chosen for it (``choice``'s
     ``per_model``), in the study's world: the first ``jets`` test top jets with the held-out pool behind the CMS-like
     detector, reclustered, at μ = 60 and 200; ``VIPRModel.sample`` alone (multiplicity, encoder, sampler, decoder),
-    one batch of ``jets`` × ``samples`` after a warm-up."""
+    one batch of ``jets`` × ``samples`` after a warm-up. Returns (ms per jet·sample, parameters) per variant."""
     hard = read_hard_jets([str(samples_dir / "test_top.root")], entry_stop=jets)
     pool = read_pileup_pool([str(samples_dir / "pool_test.root")])
     observed = {
         mu: overlay_pileup(hard, pool, mu=mu, seed=1, detector=CONSTITUENT_DETECTORS["cms"], recluster=True)
         for mu in (60.0, 200.0)
     }
-    timed = {}
+    timed, parameters = {}, {}
     for method, folder in RUN_FOLDER.items():
         if not (runs / folder / "model.pt").exists():
             continue
         model = load_model("pileup", runs / folder)
+        parameters[method] = sum(p.numel() for p in model.parameters())
         sampling = choice["per_model"][TRAINED[method][1]]
         timed[method] = {}
         for mu, jets_at_mu in observed.items():
@@ -109,7 +112,22 @@ def time_trained(runs: Path, samples_dir: Path, choice: dict, jets: int, samples
             f"{method:18s} {sampling['sampler']:6s} {sampling['nfe']:3d} NFE: {timed[method][60.0]:7.1f} "
             f"{timed[method][200.0]:7.1f} ms per jet·sample at μ = 60, 200"
         )
-    return timed
+    return timed, parameters
+
+
+def cost_table(timed: dict[str, dict[float, float]], parameters: dict[str, int]) -> list[str]:
+    """The untrained variants' cost rows (markdown): parameters, ms per jet·sample at μ = 60 and 200, the growth and
+    the ratio to today's blocks at μ = 200."""
+    reference = timed["transformer (today)"][200.0]
+    rows = ["| variant | parameters | ms/jet·sample, μ = 60 | μ = 200 | 200 / 60 | vs today at μ = 200 |"]
+    rows.append("|---|---|---|---|---|---|")
+    for name, ms in timed.items():
+        size = f"{parameters[name]:,}".replace(",", " ")
+        rows.append(
+            f"| {name} | {size} | {ms[60.0]:.1f} | {ms[200.0]:.1f} | {ms[200.0] / ms[60.0]:.2f} | "
+            f"{reference / ms[200.0]:.2f}× |"
+        )
+    return rows
 
 
 def quality_table(
@@ -118,23 +136,25 @@ def quality_table(
     nfe: int,
     choice: dict | None = None,
     trained_ms: dict[str, dict[float, float]] | None = None,
+    parameters: dict[str, int] | None = None,
 ) -> list[str]:
     """The quality–cost rows of the trained variants present in the joint validation ``metrics`` (``ms``: the
     untrained variants' ms per jet·sample at ``nfe`` evaluations, per μ, scaled to each variant's evaluations;
     ``trained_ms``: the trained models' own ms per jet·sample at their sampling, used instead where given;
     ``choice``: ``nfe_curve.py --choose``'s choice.json, whose ``per_model`` evaluations each variant was sampled
-    with). The target: ≥ 2× cheaper than the transformer at μ = 200, cost growth 200 / 60 ≤ 1.3, and a mass
+    with; ``parameters``: the trained models', a column if given). The target: ≥ 2× cheaper than the transformer at μ = 200, cost growth 200 / 60 ≤ 1.3, and a mass
     resolution within twice the paired error of the transformer's on the same jets."""
-    trained_ms = trained_ms or {}
+    trained_ms, parameters = trained_ms or {}, parameters or {}
     point = {entry["mu"]: entry for entry in metrics["per_mu"].values() if not entry.get("inefficiency")}
     at200 = point[200.0]
     methods = [m for m in TRAINED if m in at200["methods"]]
     reference = None
+    size = " parameters |" if parameters else ""
     rows = [
-        "| variant | mass res. μ = 60 | mass res. μ = 200 | τ32 res. μ = 200 | EMD μ = 200 | mass 68 % cov. μ = 200 "
+        f"| variant |{size} mass res. μ = 60 | mass res. μ = 200 | τ32 res. μ = 200 | EMD μ = 200 | mass 68 % cov. μ = 200 "
         "| mass res. − transformer's (paired) | NFE | ms/jet·sample μ = 60 | μ = 200 | 200 / 60 | cheaper at 200 "
         "| target |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if parameters else ""),
     ]
     for method in methods:
         timed, nfe_name, evaluations = TRAINED[method]
@@ -150,8 +170,9 @@ def quality_table(
         cheaper = reference / cost[200.0]
         growth = cost[200.0] / cost[60.0]
         target = "met" if cheaper >= 2 and growth <= 1.3 and same else "not met"
+        size = f" {parameters[method]:,} |".replace(",", " ") if parameters else ""
         rows.append(
-            f"| {method} | {mass[60.0]['resolution']:.3f} ± {mass[60.0]['resolution_err']:.3f} | "
+            f"| {method} |{size} {mass[60.0]['resolution']:.3f} ± {mass[60.0]['resolution_err']:.3f} | "
             f"{mass[200.0]['resolution']:.3f} ± {mass[200.0]['resolution_err']:.3f} | "
             f"{at200['methods'][method]['tau32']['resolution']:.3f} | "
             f"{emd.get('mean', float('nan')):.3f} ± {emd.get('error', float('nan')):.3f} | "
@@ -192,6 +213,7 @@ def main() -> None:
     print(f"{'variant':26s}{'parameters':>12s}{'μ = 60':>10s}{'μ = 200':>10s}{'200 / 60':>10s}{'vs today':>10s}")
     reference = None
     timed: dict[str, dict[float, float]] = {}
+    sizes: dict[str, int] = {}
     for name, options in VARIANTS.items():
         torch.manual_seed(0)
         model = VIPRModel(**options).eval()
@@ -209,7 +231,7 @@ def main() -> None:
             ms[mu] = 1e3 * (time.perf_counter() - start) / (args.jets * args.samples)
         reference = reference or ms[200.0]
         timed[name] = ms
-        parameters = sum(p.numel() for p in model.parameters())
+        parameters = sizes[name] = sum(p.numel() for p in model.parameters())
         print(
             f"{name:26s}{parameters:12,d}{ms[60.0]:10.1f}{ms[200.0]:10.1f}{ms[200.0] / ms[60.0]:10.2f}"
             f"{reference / ms[200.0]:9.2f}x"
@@ -218,15 +240,19 @@ def main() -> None:
     if args.quality:
         metrics = json.loads(Path(args.quality).read_text(encoding="utf-8"))
         choice = json.loads(Path(args.choice).read_text(encoding="utf-8")) if args.choice else None
-        trained_ms = None
+        trained_ms = trained_sizes = None
         if args.runs and choice:
             print(f"\nthe trained variants in the study's world ({args.jets} test top jets × {args.samples} samples):")
-            trained_ms = time_trained(Path(args.runs), Path(args.samples_dir), choice, args.jets, args.samples)
+            trained_ms, trained_sizes = time_trained(
+                Path(args.runs), Path(args.samples_dir), choice, args.jets, args.samples
+            )
         print("\nquality (test jets, paired on the same jets) and cost at each variant's sampler:")
-        print("\n".join(quality_table(metrics, timed, args.nfe, choice, trained_ms)))
+        print("\n".join(quality_table(metrics, timed, args.nfe, choice, trained_ms, trained_sizes)))
+    print("\n" + "\n".join(cost_table(timed, sizes)))
     if args.save:
         saved = {"nfe": args.nfe, "jets": args.jets, "samples": args.samples, "threads": torch.get_num_threads()}
-        saved |= {"untrained": timed, "trained": trained_ms if args.quality else None}
+        saved |= {"untrained": timed, "parameters": sizes}
+        saved |= {"trained": trained_ms, "trained_parameters": trained_sizes} if args.quality else {}
         with atomic_path(args.save) as path:
             path.write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
 

@@ -152,7 +152,9 @@ def architectures_table() -> None:
     timings = architectures.read_timings(files["timings"])
     metrics, choice = (json.loads(files[k].read_text(encoding="utf-8")) for k in ("metrics", "choice"))
     print("VIPR's architectures, quality and cost (analyses/pileup/architectures.md; timed by bench_architectures.py):")
-    rows = architectures.quality_table(metrics, timings["untrained"], timings["nfe"], choice, timings["trained"])
+    rows = architectures.quality_table(
+        metrics, timings["untrained"], timings["nfe"], choice, timings["trained"], timings["trained_parameters"]
+    )
     print("\n".join(rows))
 
 

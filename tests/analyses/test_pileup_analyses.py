@@ -143,6 +143,15 @@ def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evalua
     assert cells["vipr_transformer"][-5:] == ["30", "36", "1.20", "1.00×", "not met"]
     assert cells["vipr_fm"][-5:] == ["5", "9", "1.80", "4.00×", "not met"]
     assert cells["vipr_mod"][-5:] == ["8", "8", "1.00", "4.50×", "not met"]
+    sizes = {"vipr_transformer": 400452, "vipr_fm": 400452, "vipr_mod": 400907}
+    rows = bench.quality_table(metrics, ms, 8, choice, trained, sizes)
+    assert rows[0].startswith("| variant | parameters |") and rows[3].startswith("| vipr_mod | 400 907 |")
+    # the untrained cost rows: ms, growth and ratio to today's blocks at μ = 200 (10 / 4 = 2.5×)
+    cost = bench.cost_table(ms, {"transformer (today)": 400452, "mod, capacity 0.25": 400907})
+    assert cost[2:] == [
+        "| transformer (today) | 400 452 | 8.0 | 10.0 | 1.25 | 1.00× |",
+        "| mod, capacity 0.25 | 400 907 | 4.0 | 4.0 | 1.00 | 2.50× |",
+    ]
 
 
 def test_the_autoencoder_floor_measures_a_known_distortion():

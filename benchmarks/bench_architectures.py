@@ -14,8 +14,9 @@ With ``--quality`` (the trained variants validated together on the same test jet
 5) it also prints the quality–cost table of ``analyses/pileup/architectures.md``: per variant the jet-mass and τ32
 resolution, the energy mover's distance and the mass 68 % coverage at μ = 200, the mass resolution minus the plain
 transformer's on the same jets (paired), and its cost at the sampler it was evaluated with (the time per evaluation
-measured here × its evaluations, the observed jet encoded once); a variant meets the issue's target when it is ≥ 2×
-cheaper at μ = 200 with a mass resolution within twice the paired error of the transformer's.
+measured here × its evaluations, the observed jet encoded once; with ``--runs`` the trained models' own timings in the
+study's world); a variant meets the issue's target when it is ≥ 2× cheaper at μ = 200, its cost grows ≤ 1.3× from
+μ = 60 to 200, and its mass resolution is no worse than the transformer's (the paired difference ≤ 2 errors).
 """
 
 from __future__ import annotations
@@ -142,8 +143,9 @@ def quality_table(
     untrained variants' ms per jet·sample at ``nfe`` evaluations, per μ, scaled to each variant's evaluations;
     ``trained_ms``: the trained models' own ms per jet·sample at their sampling, used instead where given;
     ``choice``: ``nfe_curve.py --choose``'s choice.json, whose ``per_model`` evaluations each variant was sampled
-    with; ``parameters``: the trained models', a column if given). The target: ≥ 2× cheaper than the transformer at μ = 200, cost growth 200 / 60 ≤ 1.3, and a mass
-    resolution within twice the paired error of the transformer's on the same jets."""
+    with; ``parameters``: the trained models', a column if given). The target: ≥ 2× cheaper than the transformer at
+    μ = 200, a cost growth 200 / 60 ≤ 1.3, and a mass resolution no worse than the transformer's on the same jets
+    (the paired difference at most twice its error: equal, or better)."""
     trained_ms, parameters = trained_ms or {}, parameters or {}
     point = {entry["mu"]: entry for entry in metrics["per_mu"].values() if not entry.get("inefficiency")}
     at200 = point[200.0]
@@ -166,10 +168,10 @@ def quality_table(
         cov = at200.get("calibration", {}).get(method, {}).get("mass", {})
         emd = at200.get("emd", {}).get(method, {})
         paired = at200["paired_differences"]["mass"].get(method, {}).get("vipr_transformer")
-        same = paired is None or abs(paired["difference"]) <= 2 * paired["error"]
+        no_worse = paired is None or paired["difference"] <= 2 * paired["error"]  # equal quality, or better
         cheaper = reference / cost[200.0]
         growth = cost[200.0] / cost[60.0]
-        target = "met" if cheaper >= 2 and growth <= 1.3 and same else "not met"
+        target = "met" if cheaper >= 2 and growth <= 1.3 and no_worse else "not met"
         size = f" {parameters[method]:,} |".replace(",", " ") if parameters else ""
         rows.append(
             f"| {method} |{size} {mass[60.0]['resolution']:.3f} ± {mass[60.0]['resolution_err']:.3f} | "

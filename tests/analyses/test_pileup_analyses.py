@@ -138,20 +138,20 @@ def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evalua
     cells = {name: [c.strip() for c in line.strip("|").split("|")] for name, line in rows.items()}
     # transformer: 10 ms / 8 evaluations × 32 = 40 ms at μ = 200; fm: 10 at 8 evaluations (4× cheaper, same quality:
     # met); mod: 4 / 8 × 16 = 8 ms (5× cheaper but 5σ worse: not met)
-    assert cells["vipr_transformer"][-6:] == ["32", "32", "40", "1.25", "1.00×", "not met"]
-    assert cells["vipr_fm"][-6:] == ["8", "8", "10", "1.25", "4.00×", "met"]
-    assert cells["vipr_mod"][-6:] == ["16", "8", "8", "1.00", "5.00×", "not met"]
+    assert cells["vipr_transformer"][-6:] == ["32", "32.0", "40.0", "1.25", "1.00×", "not met"]
+    assert cells["vipr_fm"][-6:] == ["8", "8.0", "10.0", "1.25", "4.00×", "met"]
+    assert cells["vipr_mod"][-6:] == ["16", "8.0", "8.0", "1.00", "5.00×", "not met"]
     # fm_ot: 10 / 8 × 2 = 2.5 ms at μ = 200 (16× cheaper), and 3σ better than the transformer: equal quality or
     # better, so the target is met
-    assert cells["vipr_fm_ot"][-7:] == ["-0.0060 ± 0.0020", "2", "2", "2", "1.25", "16.00×", "met"]
+    assert cells["vipr_fm_ot"][-7:] == ["-0.0060 ± 0.0020", "2", "2.0", "2.5", "1.25", "16.00×", "met"]
     # the trained models' own timings replace the scaled ones; a cost that grows by > 1.3 from μ = 60 to 200 misses
     # the target even when ≥ 2× cheaper at the same quality
     trained = {"vipr_transformer": {60.0: 30.0, 200.0: 36.0}, "vipr_fm": {60.0: 5.0, 200.0: 9.0}}
     rows = bench.quality_table(metrics, ms, 8, choice, trained)[2:]
     cells = {line.split(" | ")[0].lstrip("| "): [c.strip() for c in line.strip("|").split("|")] for line in rows}
-    assert cells["vipr_transformer"][-5:] == ["30", "36", "1.20", "1.00×", "not met"]
-    assert cells["vipr_fm"][-5:] == ["5", "9", "1.80", "4.00×", "not met"]
-    assert cells["vipr_mod"][-5:] == ["8", "8", "1.00", "4.50×", "not met"]
+    assert cells["vipr_transformer"][-5:] == ["30.0", "36.0", "1.20", "1.00×", "not met"]
+    assert cells["vipr_fm"][-5:] == ["5.0", "9.0", "1.80", "4.00×", "not met"]
+    assert cells["vipr_mod"][-5:] == ["8.0", "8.0", "1.00", "4.50×", "not met"]
     sizes = {"vipr_transformer": 400452, "vipr_fm": 400452, "vipr_mod": 400907, "vipr_fm_ot": 400452}
     rows = bench.quality_table(metrics, ms, 8, choice, trained, sizes)
     assert rows[0].startswith("| variant | parameters |") and rows[3].startswith("| vipr_mod | 400 907 |")

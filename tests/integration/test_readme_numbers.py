@@ -159,3 +159,32 @@ def test_the_seed_spread_of_the_pileup_readme_is_generated():
         for other in ("softkiller", "chs_softkiller"):
             d = [m[mu]["paired_differences"]["mass"]["vipr"][other] for m in per_mu]
             assert all(x["difference"] + 3 * x["error"] < 0 for x in d), (mu, other)
+
+
+def test_the_architectures_tables_are_generated():
+    """analyses/pileup/architectures.md's two tables are bench_architectures.py's: the trained variants' quality and
+    cost from their joint validation on test jets, the validation jets' choice of sampling and the saved timings;
+    the untrained blocks' cost from the same timings. And the NFE numbers quoted in its text are the curve's."""
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench_architectures.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    timings = bench.read_timings(PILEUP / "architectures_cost.json")
+    metrics = json.loads((PILEUP / "validation_study" / "architectures" / "metrics.json").read_text())
+    choice = json.loads((PILEUP / "nfe_architectures" / "choice.json").read_text())
+    page = (PILEUP / "architectures.md").read_text()
+    quality = bench.quality_table(
+        metrics, timings["untrained"], timings["nfe"], choice, timings["trained"], timings["trained_parameters"]
+    )
+    assert "\n".join(quality) in page
+    assert "\n".join(bench.cost_table(timings["untrained"], timings["parameters"])) in page
+    cells = {row.split(" | ")[0].lstrip("| "): [c.strip() for c in row.strip("|").split("|")] for row in quality[2:]}
+    best = cells["vipr_fm_ot_latents"]
+    assert best[-1] == "met" and best[-4] == "0.3"  # the answer quoted in both pages: 0.3 ms, 28× cheaper, met
+    readme = (ROOT / "README.md").read_text()
+    for text in (page, readme):
+        assert f"{float(best[-2].rstrip('×')):.0f}× cheaper" in text.replace("\n", " ")
+    rows = json.loads((PILEUP / "nfe_architectures" / "nfe.json").read_text())["rows"]
+    for model, sampler, nfe in (("fm", "euler", 2), ("fm_ot", "euler", 2), ("fm", "euler", 1), ("fm_ot", "euler", 1)):
+        row = next(r for r in rows if (r["model"], r["sampler"], r["nfe"]) == (model, sampler, nfe))
+        quoted = f"{row['mass']['bias']:+.3f} / {row['mass']['resolution']:.3f}".replace("-", "−")
+        assert quoted in page.replace("-", "−"), (model, sampler, nfe, quoted)

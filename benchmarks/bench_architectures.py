@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
+from timing import best_of  # benchmarks/ is on the path when run as a script
 
 from hepgen.io.writer import atomic_path
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
@@ -72,17 +72,6 @@ RUN_FOLDER = {
 }
 
 
-def fastest(run, repeats: int = 3) -> float:
-    """The fastest of ``repeats`` timed calls of ``run`` after a warm-up (s): the least disturbed by other work."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def time_trained(
     runs: Path, samples_dir: Path, choice: dict, jets: int, samples: int
 ) -> tuple[dict[str, dict[float, float]], dict[str, int]]:
@@ -116,7 +105,7 @@ def time_trained(
                 generator = torch.Generator().manual_seed(0)
                 model.sample(batch, samples, steps=sampling["steps"], sampler=sampling["sampler"], generator=generator)
 
-            timed[method][mu] = 1e3 * fastest(run) / (len(hard) * samples)
+            timed[method][mu] = 1e3 * best_of(run, 3, warm_up=True) / (len(hard) * samples)
         print(
             f"{method:18s} {sampling['sampler']:6s} {sampling['nfe']:3d} NFE: {timed[method][60.0]:7.1f} "
             f"{timed[method][200.0]:7.1f} ms per jet·sample at μ = 60, 200"
@@ -235,7 +224,7 @@ def main() -> None:
                 generator = torch.Generator().manual_seed(0)
                 model.sample(batch, args.samples, steps=args.nfe, sampler="euler", generator=generator)
 
-            ms[mu] = 1e3 * fastest(run) / (args.jets * args.samples)
+            ms[mu] = 1e3 * best_of(run, 3, warm_up=True) / (args.jets * args.samples)
         reference = reference or ms[200.0]
         timed[name] = ms
         parameters = sizes[name] = sum(p.numel() for p in model.parameters())

@@ -95,7 +95,7 @@ def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality()
     assert (per_model["slow"]["nfe"], per_model["slow"]["equal_quality"]) == (64, False)
 
 
-def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evaluations():
+def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evaluations(monkeypatch):
     """benchmarks/bench_architectures.py's quality–cost rows on hand-made metrics: each variant's cost is the timed
     ms per evaluation × the evaluations chosen for it on validation jets (or the trained model's own timing); the
     target needs ≥ 2× cheaper at μ = 200, a growth 200 / 60 ≤ 1.3 and a mass resolution within twice the paired
@@ -104,6 +104,7 @@ def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evalua
 
     from tests.analyses import ANALYSES
 
+    monkeypatch.syspath_prepend(str(ANALYSES.parent / "benchmarks"))  # as when run as a script: its timing helper
     spec = importlib.util.spec_from_file_location("bench", ANALYSES.parent / "benchmarks" / "bench_architectures.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

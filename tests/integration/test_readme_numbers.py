@@ -184,6 +184,10 @@ def test_the_architectures_tables_are_generated(monkeypatch):
     readme = (ROOT / "README.md").read_text()
     for text in (page, readme):
         assert f"{float(best[-2].rstrip('×')):.0f}× cheaper" in text.replace("\n", " ")
+    at60 = next(e for e in metrics["per_mu"].values() if e["mu"] == 60.0)["methods"]
+    fm, edm = (at60[m]["mass"]["resolution"] for m in ("vipr_fm", "vipr_transformer"))
+    for text in (page, (PILEUP / "README.md").read_text()):  # flow matching against EDM at μ = 60, as quoted
+        assert f"{fm:.3f} against {edm:.3f} at μ = 60" in text.replace("\n  ", " ").replace("\n", " ")
     rows = json.loads((PILEUP / "nfe_architectures" / "nfe.json").read_text())["rows"]
     for model, sampler, nfe in (("fm", "euler", 2), ("fm_ot", "euler", 2), ("fm", "euler", 1), ("fm_ot", "euler", 1)):
         row = next(r for r in rows if (r["model"], r["sampler"], r["nfe"]) == (model, sampler, nfe))

@@ -32,6 +32,7 @@ def test_the_scores_are_the_frozen_classifiers_and_reach_the_loss(top_jets, minb
     frozen = {k: v.clone() for k, v in model.scorer.state_dict().items()}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     model.train()
+    assert model.training and not model.scorer.training  # the frozen classifier scores as in prediction
     diffusion, multiplicity = model.loss(t, generator=torch.Generator().manual_seed(1))
     (diffusion + multiplicity).backward()
     assert all(p.grad is None for p in model.scorer.parameters())

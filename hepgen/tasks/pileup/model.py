@@ -119,6 +119,14 @@ class VIPRModel(ConfiguredModel):
         self.scorer.load_state_dict(trained.state_dict())
         self.scorer.requires_grad_(False)
 
+    def train(self, mode: bool = True) -> VIPRModel:
+        """As ``nn.Module.train``, the frozen classifier (if any) always in evaluation mode: its scores in training
+        are the ones prediction sees."""
+        super().train(mode)
+        if self.scorer is not None:
+            self.scorer.eval()
+        return self
+
     def _latents(self, hard: Tensor, mask: Tensor) -> Tensor:
         """The frozen autoencoder's standardised latents ``[B, tokens, latent_dim]`` of standardised hard clouds."""
         with torch.no_grad():

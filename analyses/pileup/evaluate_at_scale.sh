@@ -28,6 +28,14 @@
 #    together (30 % of the jets tune the baselines) → analyses/pileup/validation_study/design_scores/. A choice
 #    between designs is made here, where no test jet is read (≈ 25 min).
 #
+# 7. Imperfect detection at the smaller budget, on validation jets (DESIGN_LOSSY=0 skips it): the classifier and VIPR
+#    (flow matching; 8 Heun steps in t) trained on a range of losses (spread_*_lossy_s1, train_at_scale.sh) on
+#    DESIGN_JETS validation top jets with the validation pool at μ = 60, with
+#    10 % of the observed tracks and towers lost and with a tracker that finds 20 % fewer tracks, validated together
+#    with the truth-label bound (truth_keep: every observed constituent whose energy is mostly hard, a bound on any
+#    keep/drop method) → analyses/pileup/validation_study/design_lossy/ (≈ 15 min). Does VIPR regenerate what was
+#    lost, below the bound the classifier cannot pass?
+#
 #   analyses/pileup/evaluate_at_scale.sh
 #
 # A quick check of the pipeline must not read the test files: point SAMPLES_DIR to a folder whose test_*.root and
@@ -222,4 +230,21 @@ if [[ "${DESIGN:-1}" != 0 && -f "$runs/spread_vipr_scored_s1/model.pt" ]]; then
     done
   done
   $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_scores" --no-progress --overwrite
+fi
+
+# 7. imperfect detection at the smaller budget, on validation jets
+if [[ "${DESIGN_LOSSY:-1}" != 0 && -f "$runs/spread_vipr_fm_lossy_s1/model.pt" ]]; then
+  folder="$out/design_lossy"
+  mkdir -p "$folder"
+  for loss in "--inefficiency 0.1" "--track-loss 0.2"; do
+    read -r -a flags <<< "$loss"
+    tag="${flags[0]#--}${flags[1]}"
+    common=(--jets "${val[0]}" --pileup "${val[1]}" --mu 60 --seed 60 --detector cms --recluster --no-progress
+            --max-events "${DESIGN_JETS:-1000}" "${flags[@]}")
+    once "$folder/val_top_${tag}_puppiml_mu60.root" $hepgen predict puppiml --run "$runs/spread_puppiml_lossy_s1" \
+        "${common[@]}"
+    once "$folder/val_top_${tag}_vipr_mu60.root" $hepgen predict pileup --run "$runs/spread_vipr_fm_lossy_s1" \
+        "${common[@]}" --samples 8 --steps 8 --sampler heun_t
+  done
+  $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_lossy" --no-progress --overwrite
 fi

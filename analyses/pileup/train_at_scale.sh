@@ -13,8 +13,8 @@
 # classifier ≈ 3 min per epoch. Three seeds of each at the full budget (≈ 15 h) do not fit the study's CPU, so the
 # seed spread is measured at a stated smaller budget: seeds 1, 2, 3 of VIPR (EDM) and of the classifier on the
 # first 10 000 training jets (--max-events 11112, 10 % of them the early-stopping validation), 12 epochs each
-# (VIPR ≈ 13 min, the classifier ≈ 8 min per seed). The order: the seed spread, VIPR (EDM) and the classifier at the
-# full budget, flow matching, then the models of imperfect detection.
+# (VIPR ≈ 13 min, the classifier ≈ 8 min per seed). The order: the seed spread and the design reads at the smaller
+# budget, then the classifier, flow matching and EDM at the full budget, then the models of imperfect detection.
 # A design read at the smaller budget first: VIPR conditioned on the classifier's scores (--classifier-scores, the
 # spread classifier of seed 1; the classifier inside adds its forward pass to every step), compared with spread_vipr_edm_s1 on
 # validation jets (evaluate_at_scale.sh, DESIGN=1) before the full-budget runs.
@@ -44,11 +44,17 @@ for seed in 1 2 3; do
   train "spread_puppiml_s$seed" puppiml "$seed" --ema-decay 0.999 "${small[@]}"
 done
 train spread_vipr_scored_s1 pileup 1 --classifier-scores "$runs/spread_puppiml_s1" "${small[@]}"
-train vipr_edm_s1 pileup 1
-train puppiml_s1 puppiml 1 --ema-decay 0.999
-train vipr_fm_s1 pileup 1 --objective flow_matching
 # imperfect detection (item 6): each observed track and tower lost with a probability drawn per jet from 0–15 %,
 # and a tracker that finds 0–30 % fewer tracks (drawn per jet; the particles without a track reach the calorimeter)
 lossy=(--inefficiencies 0 0.05 0.1 0.15 --track-losses 0 0.1 0.2 0.3)
+# a design read of imperfect detection at the smaller budget first (evaluate_at_scale.sh, DESIGN=1, on validation
+# jets): does VIPR regenerate what was lost where the classifier can only keep or drop? Flow matching: at this budget
+# its posterior is better than EDM's and it samples in 3 evaluations (nfe_architectures/, validation jets)
+train spread_puppiml_lossy_s1 puppiml 1 --ema-decay 0.999 "${lossy[@]}" "${small[@]}"
+train spread_vipr_fm_lossy_s1 pileup 1 --objective flow_matching "${lossy[@]}" "${small[@]}"
+# the full budget: the classifier first (every comparison needs it), flow matching, EDM, then imperfect detection
+train puppiml_s1 puppiml 1 --ema-decay 0.999
+train vipr_fm_s1 pileup 1 --objective flow_matching
+train vipr_edm_s1 pileup 1
 train vipr_edm_lossy_s1 pileup 1 "${lossy[@]}"
 train puppiml_lossy_s1 puppiml 1 --ema-decay 0.999 "${lossy[@]}"

@@ -116,6 +116,10 @@ def test_a_pileup_task_trains_and_predicts_behind_the_detector(name, recluster, 
     bias = {m: abs(methods[m]["mass"]["bias"]) for m in ("observed", "puppi", "softkiller", "chs_softkiller")}
     assert "puppi_tuned" in methods  # PUPPI's variant chosen on the validation jets
     assert bias["puppi"] < 0.5 * bias["observed"] and bias["chs_softkiller"] < 0.5 * bias["observed"], bias
+    # the truth-label bound keeps the mostly-hard towers: near the truth, but not it (pileup in hard towers, hard
+    # energy in pileup towers)
+    kept = methods["truth_keep"]["mass"]
+    assert abs(kept["bias"]) < 0.5 * bias["observed"] and kept["resolution"] > 1e-4, kept
     assert main([*predict, "--out", str(tmp_path / "other.root"), "--detector", "none"]) == 2
     at_particle_level = main(
         [*predict, "--out", str(tmp_path / "b.root"), "--detector", "cms", *recluster, "--target", "particle"]

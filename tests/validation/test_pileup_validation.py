@@ -123,7 +123,7 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
     for key in metrics["points"]:
         entry = metrics["per_mu"][key]
         assert entry["validation_jets"] + entry["test_jets"] == 16 and entry["samples_per_jet"] == {"vipr": 3}
-        assert set(entry["methods"]) == {*BASELINES, "puppiml", "vipr", "vipr_samples"}
+        assert set(entry["methods"]) == {*BASELINES, "puppiml", "vipr", "vipr_samples", "truth_keep"}
         for method, by_observable in entry["methods"].items():
             assert set(by_observable) == set(OBSERVABLES), method
             assert {"bias", "bias_err", "resolution", "resolution_err", "w1", "w1_over_sigma"} <= set(
@@ -144,6 +144,14 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
         c, n = calibration["coverage_68"], calibration["events"]
         wilson = np.sqrt(c * (1 - c) / n + 1 / (4 * n**2)) / (1 + 1 / n)  # the score interval's half-width
         assert calibration["coverage_68_error"] == pytest.approx(wilson) and n <= entry["test_jets"]
+    # the truth-label bound: in this particle-level world the observed jet is the truth and pileup, so keeping the
+    # constituents labelled hard is the truth jet itself (float sums in another order: 1e-9); with 10 % of the observed
+    # particles lost it misses their mass on average
+    for key in ("20", "60"):
+        kept = metrics["per_mu"][key]["methods"]["truth_keep"]["mass"]
+        assert abs(kept["bias"]) < 1e-9 and kept["resolution"] < 1e-9, (key, kept)
+    lossy = metrics["per_mu"]["60, 10% lost"]["methods"]["truth_keep"]["mass"]
+    assert lossy["bias"] < -0.02 and lossy["resolution"] > 0.01, lossy
     # pileup adds mass; CHS removes part of it; more at higher μ
     observed = {k: metrics["per_mu"][k]["methods"]["observed"]["mass"]["bias"] for k in ("20", "60")}
     chs = metrics["per_mu"]["60"]["methods"]["chs"]["mass"]["bias"]

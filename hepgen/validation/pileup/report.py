@@ -38,6 +38,7 @@ _ORDER = (
     "vipr_samples",
     "vipr_observed",
     "vipr_observed_samples",
+    "truth_keep",
 )
 _TABLE_OBSERVABLES = ("mass", "tau21", "tau32", "d2")
 #: The methods drawn in the distribution figures (the others are in the tables and the scans).

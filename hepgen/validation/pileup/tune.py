@@ -34,6 +34,7 @@ __all__ = [
     "observables",
     "relative",
     "untuned",
+    "truth_keep",
     "tune",
 ]
 
@@ -190,12 +191,23 @@ def puppi(point: PointPrediction, index: np.ndarray) -> ak.Array:
     return _weighted(observed, weights)
 
 
+def truth_keep(point: PointPrediction, index: np.ndarray) -> ak.Array:
+    """The observed constituents of the jets ``index`` whose energy is mostly from the hard scatter (the truth label
+    ``is_pileup``: a track from a pileup vertex, a tower with less than half its energy hard). Not a method — no
+    detector knows the label — but the bound on every method that keeps or drops what was observed: what such a
+    method misses (particles the detector lost, hard energy in pileup towers, pileup in hard towers) stays missed."""
+    observed = point.observed[index]
+    return observed[~observed.is_pileup]
+
+
 def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``."""
+    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``, and
+    the truth-label bound ``truth_keep``."""
     return {
         "observed": observables(point.observed[test]),
         "chs": observables(chs(point, test)),
         "puppi": observables(puppi(point, test)),
+        "truth_keep": observables(truth_keep(point, test)),
     }
 
 

@@ -56,6 +56,31 @@ def test_the_seed_spread_table_is_the_mean_and_standard_deviation_over_seeds(tmp
     assert "1000 test jets" in table
 
 
+def test_the_lossy_targets_judge_vipr_against_the_classifier_and_the_truth_label_bound():
+    """headline.py's imperfect-detection lines: the paired differences decide, hand-made numbers."""
+    headline = analysis_script("pileup", "headline")
+
+    def mass(resolution):
+        return {"mass": {"bias": -0.01, "bias_err": 0.002, "resolution": resolution, "resolution_err": 0.002}}
+
+    def entry(vipr_vs_bound):
+        return {
+            "methods": {"vipr": mass(0.060), "puppiml": mass(0.075), "truth_keep": mass(0.066)},
+            "paired_differences": {
+                "mass": {"vipr": {"puppiml": {"difference": -0.015, "error": 0.003}, "truth_keep": vipr_vs_bound}}
+            },
+        }
+
+    below = headline.targets({"60, 10% lost": entry({"difference": -0.006, "error": 0.002})})
+    assert below[:2] == ["- μ = 60: not evaluated", "- μ = 200: not evaluated"]
+    assert below[2].endswith("vs puppiml -0.010 ± 0.002 / 0.075 ± 0.002 (VIPR better, 5.0σ)")
+    assert below[3].endswith("0.066 ± 0.002): -0.006 ± 0.002 (VIPR better, 3.0σ)")
+    on_it = headline.targets({"60, 10% lost": entry({"difference": -0.003, "error": 0.002})})
+    assert on_it[3].endswith("(within noise: VIPR ahead by 1.5σ)")
+    above = headline.targets({"60, 10% lost": entry({"difference": 0.005, "error": 0.002})})
+    assert above[3].endswith("(truth_keep better, 2.5σ)")
+
+
 def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality():
     """nfe_curve.py's choice per model (issue 30's equal-quality sampling): hand-made rows whose answer is known."""
     nfe_curve = analysis_script("pileup", "nfe_curve")

@@ -202,11 +202,34 @@ def spread_table(paths: list[str | Path], methods: tuple[str, ...] = (VIPR, "pup
     )
 
 
+def paired_lines(path: str | Path, learned: str, others: list[str]) -> list[str]:
+    """One line per point: the jet-mass resolution of the learned method and of each other method, and the paired
+    difference of each (learned minus other) with its error and verdict — a design read in the README's words."""
+    lines = []
+    for key, entry in _ordered_points(json.loads(Path(path).read_text())["per_mu"]).items():
+        methods = entry["methods"]
+        parts = []
+        for other in others:
+            diff, error = _compare(entry, "mass", learned, other)
+            parts.append(
+                f"{other} {methods[other]['mass']['resolution']:.3f}, difference {diff:+.4f} ± {error:.4f} "
+                f"({abs(diff) / error:.1f}σ)"
+            )
+        lines.append(
+            f"- μ = {key} ({entry['test_jets']} jets), mass resolution: {learned} "
+            f"{methods[learned]['mass']['resolution']:.3f} against " + "; ".join(parts)
+        )
+    return lines
+
+
 def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "###", *more: str) -> None:
     """``headline.py METRICS [HEADING]``: the report of one validation; ``headline.py spread M1 M2 M3 ...``: the seed
-    spread of several (one per seed)."""
+    spread of several (one per seed); ``headline.py paired METRICS LEARNED OTHER [OTHER ...]``: a design read."""
     if path == "spread":
         print(spread_table([heading, *more]))
+        return
+    if path == "paired":
+        print("\n".join(paired_lines(heading, more[0], list(more[1:]))))
         return
     print(report(path, heading))
 

@@ -7,7 +7,8 @@ a band, one column per validation (jet type, or world).
         "detector level=analyses/pileup/validation_cms/metrics.json"
 
 Points with an inefficiency ("60, 10% lost") are left out (they are not a μ scan); methods are the point estimates
-(``*_samples`` rows are not), the learned ones drawn solid, the classical ones dashed.
+(``*_samples`` rows are not), the learned ones drawn solid, the classical ones dashed, the truth-label bound of every
+keep/drop method (``truth_keep``, where the validation has it) dotted black.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hepgen.physics.substructure import OBSERVABLE_LABELS
 from hepgen.plotting.style import label_figure, save_figure, use_style
 
 LEARNED = ("vipr", "puppiml")
+BOUND = "truth_keep"
 
 
 def curves(metrics: dict, observable: str) -> dict[str, dict[str, np.ndarray]]:
@@ -60,8 +62,11 @@ def main() -> None:
         for method, c in data.items():
             if method in args.skip or not len(c["mu"]):
                 continue
-            colour = colours.setdefault(method, palette[(2 * len(colours)) % 20 + (len(colours) >= 10)])
-            style = {"color": colour, "ls": "-" if method.startswith(LEARNED) else "--", "marker": "o", "ms": 4}
+            if method == BOUND:  # the truth-label bound of keep/drop methods: not a method, drawn apart
+                colour, style = "black", {"color": "black", "ls": ":", "marker": ""}
+            else:
+                colour = colours.setdefault(method, palette[(2 * len(colours)) % 20 + (len(colours) >= 10)])
+                style = {"color": colour, "ls": "-" if method.startswith(LEARNED) else "--", "marker": "o", "ms": 4}
             for row, key in enumerate(("bias", "resolution")):
                 ax = axes[row, col]
                 (line,) = ax.plot(c["mu"], c[key], **style)

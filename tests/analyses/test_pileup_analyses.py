@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from tests.analyses import analysis_script
+from tests.figures import assert_figure
 
 
 def test_the_median_of_more_samples_is_sharper_and_a_calibrated_posterior_stays_calibrated():
@@ -211,3 +212,29 @@ def test_the_autoencoder_floor_measures_a_known_distortion():
     assert abs(scaled["mass"]["bias"] - 0.1) < 1e-3 and scaled["mass"]["resolution"] < 1e-3
     for name in ("tau21", "tau32", "d2"):
         assert abs(scaled[name]["bias"]) < 1e-6 and scaled[name]["resolution"] < 1e-6, (name, scaled[name])
+
+
+def test_the_study_figure_draws_each_method_over_mu_without_the_lossy_points(tmp_path, monkeypatch):
+    """study_figure.py: the curves are each method's numbers sorted by μ, the lossy points and the samples left out;
+    the figure is drawn for two columns."""
+    figure = analysis_script("pileup", "study_figure")
+
+    def row(resolution):
+        return {"mass": {"bias": 0.01, "bias_err": 0.002, "resolution": resolution, "resolution_err": 0.003}}
+
+    per_mu = {
+        "200": {"methods": {"vipr": row(0.05), "puppiml": row(0.04), "truth_keep": row(0.011)}},
+        "60": {"methods": {"vipr": row(0.04), "vipr_samples": row(0.09), "truth_keep": row(0.008)}},
+        "60, 10% lost": {"methods": {"vipr": row(0.07)}},
+    }
+    curves = figure.curves({"per_mu": per_mu}, "mass")
+    assert set(curves) == {"vipr", "puppiml", "truth_keep"}
+    np.testing.assert_array_equal(curves["vipr"]["mu"], [60, 200])
+    np.testing.assert_array_equal(curves["vipr"]["resolution"], [0.04, 0.05])
+    np.testing.assert_array_equal(curves["puppiml"]["mu"], [200])
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"per_mu": per_mu}))
+    out = tmp_path / "mass_vs_mu"
+    monkeypatch.setattr("sys.argv", ["study_figure.py", "--out", str(out), f"top={path}", f"w={path}"])
+    figure.main()
+    assert_figure(out.with_suffix(".png"))

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The final numbers of the pileup study at scale (issue 27), every choice (SoftKiller, SoftDrop and PUPPI parameters,
-# the classifier's threshold) made on the validation top jets with the validation pool (--tune-pred); the sampler
-# settings come from the validation jets too (nfe_curve.py --split validation --choose on val_top.root; STEPS and
-# SAMPLER here). VIPR's point estimate is the median of its samples, fixed before any jet was looked at.
+# the classifier's threshold) made on the validation top jets with the validation pool (--tune-pred), and the
+# sampling of each full-budget VIPR on VAL_JETS (400) validation jets at μ = 200 (nfe_curve.py --choose: its cheapest
+# sampling of the 99-evaluation EDM reference's quality → analyses/pileup/nfe_study/choice.json). The study's VIPR
+# (named vipr) is the model of the best validation mass resolution at its sampling (sampling_choice.py best); the
+# other is validated beside it (vipr_<model>). VIPR's point estimate is the median of its samples, fixed before any
+# jet was looked at.
 #
 # 1. The study (STUDY=0 skips it): every method on the test jets of each type (top, W, QCD; 3 000 each,
 #    runs/pileup_samples/test_*.root) with the held-out test pool at μ = 60 and 200 (POINTS)
-#    → analyses/pileup/validation_study/<type>/.
+#    → analyses/pileup/validation_study/<type>/. VIPR_MODELS: name=run pairs (default edm and fm, full budget).
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
 #    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
 #    seeds as one deep ensemble (--ensemble, 3 samples each, named vipr_ensemble) beside seed 1 alone with as many
@@ -43,13 +46,17 @@
 #   mkdir -p /tmp/q && for t in top w qcd; do ln -sf $PWD/runs/pileup_samples/val_top.root /tmp/q/test_$t.root; done
 #   ln -sf $PWD/runs/pileup_samples/{val_top,pool_val}.root /tmp/q/ && ln -sf $PWD/runs/pileup_samples/pool_val.root \
 #       /tmp/q/pool_test.root
-#   SAMPLES_DIR=/tmp/q VIPR=analyses/pileup/model_cms CLASSIFIER=analyses/pileup/classifier_cms MAX_EVENTS=40 \
-#       POINTS=60 SPREAD=0 LOSSY=0 MANY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation analyses/pileup/evaluate_at_scale.sh
+#   SAMPLES_DIR=/tmp/q VIPR_MODELS="edm=runs/pileup_study/spread_vipr_edm_s1 fm=runs/pileup_study/arch_fm" \
+#       CLASSIFIER=runs/pileup_study/spread_puppiml_s1 MAX_EVENTS=40 VAL_JETS=40 NFE_STUDY=/tmp/q/nfe POINTS=60 \
+#       SPREAD=0 LOSSY=0 MANY=0 ARCH=0 DESIGN=0 DESIGN_LOSSY=0 OUT=/tmp/q/pred REPORT=/tmp/q/validation \
+#       analyses/pileup/evaluate_at_scale.sh
 #
 # CPU (2 cores, measured on the spread's 1 000 test jets): VIPR with 8 samples × 50 Heun steps ≈ 4.5 min per 1 000
 # jets at μ = 60 and 6 min at μ = 200 (overlay, detector and reclustering included), the classifier < 1 min, each
-# validation ≈ 2 min. Step 1: ≈ 1 h (3 × 3 000 jets at two points); step 2 ≈ 1 h; step 4 costs 64/8 × 2/3 of a point
-# of step 1 per point (≈ 1.3 h per point at 50 steps: choose fewer on validation).
+# validation ≈ 2 min; flow matching at its 2–3 evaluations ≈ 10× cheaper per sample than EDM at 50 Heun steps. The
+# choice of sampling (EDM and flow matching on 400 validation jets, 99 evaluations at most) ≈ 15 min. Step 1: ≈ 1.5 h
+# (3 × 3 000 jets at two points, two VIPR models); step 2 ≈ 1 h; step 4 costs 64/8 × 2/3 of a point of step 1 per
+# point at the same sampling.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source analyses/resumable.sh
@@ -79,13 +86,43 @@ validate() {  # folder report-folder test-prefix
 }
 
 # 1. the study
-vipr=${VIPR:-$runs/vipr_edm_s1} classifier=${CLASSIFIER:-$runs/puppiml_s1}
+classifier=${CLASSIFIER:-$runs/puppiml_s1}
+read -r -a vipr_models <<< "${VIPR_MODELS:-edm=$runs/vipr_edm_s1 fm=$runs/vipr_fm_s1}"
+nfe_study=${NFE_STUDY:-analyses/pileup/nfe_study}
+choose_sampling() {  # the sampling of every study VIPR and the headline model, on validation jets (once)
+  local names=() models=()
+  for pair in "${vipr_models[@]}"; do
+    names+=("${pair%%=*}")
+    models+=(--model "$pair")
+  done
+  [[ -f "$nfe_study/choice.json" ]] || .venv/bin/python analyses/pileup/nfe_curve.py --models "${names[@]}" \
+      "${models[@]}" --detector cms --recluster --jets-file "${val[0]}" --split all --pileup "${val[1]}" --mu 200 \
+      --jets "${VAL_JETS:-400}" --choose --out "$nfe_study"
+  headline=$(.venv/bin/python analyses/pileup/sampling_choice.py best "$nfe_study/choice.json" "${names[@]}")
+  echo "the study's VIPR, chosen on validation jets: $headline"
+}
+predict_vipr() {  # model=run out-file extra-args...: one study VIPR with its validation sampling, named for the study
+  local model=${1%%=*} run=${1#*=} target=$2 sampler steps name
+  shift 2
+  read -r sampler steps < <(.venv/bin/python analyses/pileup/sampling_choice.py sampling "$nfe_study/choice.json" \
+      "$model")
+  name=vipr
+  [[ $model == "$headline" ]] || name=vipr_$model
+  once "${target//@/$name}" $hepgen predict pileup --run "$run" --name "$name" --detector cms --recluster \
+      --no-progress "${limit[@]}" --steps "$steps" --sampler "$sampler" "$@"
+}
+if [[ "${STUDY:-1}" != 0 || "${MANY:-1}" != 0 ]]; then
+  choose_sampling
+fi
 if [[ "${STUDY:-1}" != 0 ]]; then
   for mu in ${POINTS:-60 200}; do
     predict "$out" val_top "${val[@]}" "$mu" "$classifier" -  # the tuning needs the classifier and the event's cuts
     for type in top w qcd; do
-      predict "$out" "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu" "$classifier" \
-          "$vipr"
+      predict "$out" "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu" "$classifier" -
+      for pair in "${vipr_models[@]}"; do
+        predict_vipr "$pair" "$out/test_${type}_@_mu$mu.root" --jets "$samples_dir/test_$type.root" \
+            --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --samples "${SAMPLES:-8}"
+      done
     done
   done
   for type in top w qcd; do
@@ -137,15 +174,17 @@ if [[ "${LOSSY:-1}" != 0 ]]; then
   validate "$folder" "$report/lossy" test_top
 fi
 
-# 4. many samples per jet
+# 4. many samples per jet (the study's VIPR)
 if [[ "${MANY:-1}" != 0 ]]; then
   folder="$out/many"
   mkdir -p "$folder"
-  for mu in ${POINTS:-60 200}; do
-    once "$folder/test_top_vipr_mu$mu.root" $hepgen predict pileup --run "$vipr" --jets "$samples_dir/test_top.root" \
-        --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress \
-        --max-events "${MANY_JETS:-2000}" --samples "${MANY_SAMPLES:-64}" --steps "${STEPS:-50}" \
-        --sampler "${SAMPLER:-heun}"
+  for pair in "${vipr_models[@]}"; do
+    [[ ${pair%%=*} == "$headline" ]] || continue
+    for mu in ${POINTS:-60 200}; do
+      predict_vipr "$pair" "$folder/test_top_@_mu$mu.root" --jets "$samples_dir/test_top.root" \
+          --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --max-events "${MANY_JETS:-2000}" \
+          --samples "${MANY_SAMPLES:-64}"
+    done
   done
   .venv/bin/python analyses/pileup/samples_per_jet.py --pred "$folder"/test_top_vipr_mu*.root \
       --out "$report/samples_per_jet"
@@ -202,9 +241,8 @@ open(sys.argv[1], "w").write(json.dumps(base, indent=1) + "\n")' "$choice" "$nfe
     predict "$folder" test_top "$samples_dir/test_top.root" "$samples_dir/pool_test.root" "$mu" \
         "$runs/spread_puppiml_s1" - --max-events "$spread_jets"
     for variant in "${variants[@]}"; do
-      read -r sampler steps < <(.venv/bin/python -c 'import json, sys
-c = json.load(open(sys.argv[1]))["per_model"][sys.argv[2]]
-print(c["sampler"], c["steps"])' "$choice" "${nfe_name[$variant]:-${variant#arch_}}")
+      read -r sampler steps < <(.venv/bin/python analyses/pileup/sampling_choice.py sampling "$choice" \
+          "${nfe_name[$variant]:-${variant#arch_}}")
       name=vipr_${variant#arch_}
       [[ $variant == spread_vipr_edm_s1 ]] && name=vipr_transformer
       once "$folder/test_top_${name}_mu$mu.root" $hepgen predict pileup --run "$runs/$variant" --name "$name" \

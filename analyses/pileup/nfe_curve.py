@@ -294,7 +294,7 @@ def choose(rows: list[dict], meta: dict) -> dict:
     """The validation jets' choice: the cheapest row (fewest evaluations, then fewest ms) that meets the target, or
     none; with the jets it was made on. And per model (``per_model``) its cheapest row of the reference's quality
     (:func:`equal_quality`, at any number of evaluations; ``equal_quality: false`` and its most evaluations where
-    none is): the sampling that compares models at equal quality (issue 30)."""
+    none is), with its validation mass resolution: the sampling that compares models at equal quality (issue 30)."""
     keys = ("model", "sampler", "schedule", "steps", "nfe", "ms_per_jet_sample")
 
     def cheapest(candidates):
@@ -306,7 +306,11 @@ def choose(rows: list[dict], meta: dict) -> dict:
         own = [r for r in rows if r["model"] == model]
         good = [r for r in own if equal_quality(r)]
         row = cheapest(good) if good else max(own, key=lambda r: (r["nfe"], -r["ms_per_jet_sample"]))
-        per_model[model] = {k: row[k] for k in keys} | {"equal_quality": bool(good)}
+        per_model[model] = {k: row[k] for k in keys} | {
+            "equal_quality": bool(good),
+            "mass_resolution": row["mass"]["resolution"],
+            "mass_resolution_err": row["mass"]["resolution_err"],
+        }
     return {
         "made_on": meta,
         "choice": {k: cheapest(passing)[k] for k in keys} if passing else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from tests.analyses import analysis_script
 from tests.figures import assert_figure
@@ -97,6 +98,7 @@ def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality()
             "mass_resolution_ratio": ratio,
             "mass_bias_shift": shift,
             "diverged_fraction": diverged,
+            "mass": {"resolution": 0.05 * ratio, "resolution_err": 0.002},  # a reference of resolution 0.05
         }
 
     rows = [
@@ -119,6 +121,9 @@ def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality()
     )
     assert (per_model["fm"]["nfe"], per_model["fm"]["equal_quality"]) == (8, True)
     assert (per_model["slow"]["nfe"], per_model["slow"]["equal_quality"]) == (64, False)
+    # each model's validation mass resolution at its chosen sampling: what picks the study's VIPR
+    assert per_model["fm"]["mass_resolution"] == pytest.approx(0.05 * 1.03)
+    assert per_model["edm"]["mass_resolution"] == pytest.approx(0.05 * 1.04)
 
 
 def test_the_architectures_quality_table_costs_each_variant_at_its_chosen_evaluations(monkeypatch):
@@ -238,3 +243,23 @@ def test_the_study_figure_draws_each_method_over_mu_without_the_lossy_points(tmp
     monkeypatch.setattr("sys.argv", ["study_figure.py", "--out", str(out), f"top={path}", f"w={path}"])
     figure.main()
     assert_figure(out.with_suffix(".png"))
+
+
+def test_the_study_vipr_is_the_best_validation_mass_resolution_at_its_sampling(tmp_path):
+    """sampling_choice.py reads nfe_curve.py's per-model choice: each model's sampling, and the headline model by its
+    validation mass resolution; a model without a choice is a clear error."""
+    choice = analysis_script("pileup", "sampling_choice")
+    path = tmp_path / "choice.json"
+    per_model = {
+        "edm": {"sampler": "euler", "steps": 32, "mass_resolution": 0.046, "mass_resolution_err": 0.002},
+        "fm": {"sampler": "heun_t", "steps": 2, "mass_resolution": 0.041, "mass_resolution_err": 0.002},
+    }
+    path.write_text(json.dumps({"per_model": per_model}))
+    assert choice.sampling(path, "fm") == ("heun_t", 2) and choice.sampling(path, "edm") == ("euler", 32)
+    assert choice.best(path, ["edm", "fm"]) == "fm" and choice.best(path, ["edm"]) == "edm"
+    with pytest.raises(SystemExit, match="no choice for 'student'"):
+        choice.sampling(path, "student")
+    del per_model["edm"]["mass_resolution"]
+    path.write_text(json.dumps({"per_model": per_model}))
+    with pytest.raises(SystemExit, match=r"no validation mass resolution for \['edm'\]"):
+        choice.best(path, ["edm", "fm"])

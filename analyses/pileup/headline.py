@@ -203,21 +203,23 @@ def spread_table(paths: list[str | Path], methods: tuple[str, ...] = (VIPR, "pup
 
 
 def paired_lines(path: str | Path, learned: str, others: list[str]) -> list[str]:
-    """One line per point: the jet-mass resolution of the learned method and of each other method, and the paired
-    difference of each (learned minus other) with its error and verdict — a design read in the README's words."""
+    """One line per point: the jet-mass bias / resolution of the learned method and of each other method, and the
+    paired resolution difference of each (learned minus other) with its error and significance — a design read in
+    the README's words."""
     lines = []
     for key, entry in _ordered_points(json.loads(Path(path).read_text())["per_mu"]).items():
         methods = entry["methods"]
+
+        def mass(method):
+            return f"{methods[method]['mass']['bias']:+.3f} / {methods[method]['mass']['resolution']:.3f}"
+
         parts = []
         for other in others:
             diff, error = _compare(entry, "mass", learned, other)
-            parts.append(
-                f"{other} {methods[other]['mass']['resolution']:.3f}, difference {diff:+.4f} ± {error:.4f} "
-                f"({abs(diff) / error:.1f}σ)"
-            )
+            parts.append(f"{other} {mass(other)}, difference {diff:+.4f} ± {error:.4f} ({abs(diff) / error:.1f}σ)")
         lines.append(
-            f"- μ = {key} ({entry['test_jets']} jets), mass resolution: {learned} "
-            f"{methods[learned]['mass']['resolution']:.3f} against " + "; ".join(parts)
+            f"- μ = {key} ({entry['test_jets']} jets), mass bias / resolution: {learned} {mass(learned)} against "
+            + "; ".join(parts)
         )
     return lines
 

@@ -176,6 +176,25 @@ def test_the_design_read_of_the_classifier_scores_is_generated():
         assert paired["puppiml"]["significance"] > 5, paired["puppiml"]
 
 
+def test_the_design_read_of_imperfect_detection_is_generated():
+    """The imperfect-detection design read in analyses/pileup/README.md is `headline.py paired`'s output, and its
+    words are the metrics': with 10 % lost VIPR ties the classifier and the truth-label bound (< 2σ), its bias a few
+    per cent above the truth where the bound's is 8.5 % below; with 20 % fewer tracks the bound stays below 0.01 and
+    the classifier is ahead (> 3σ)."""
+    path = PILEUP / "validation_study" / "design_lossy" / "metrics.json"
+    readme = (PILEUP / "README.md").read_text()
+    for line in _headline().paired_lines(path, "vipr", ["puppiml", "truth_keep"]):
+        assert f"  {line}\n" in readme, line
+    per_mu = json.loads(path.read_text())["per_mu"]
+    lost, tracks = per_mu["60, 10% lost"], per_mu["60, 20% tracks lost"]
+    paired = lost["paired_differences"]["mass"]["vipr"]
+    assert abs(paired["puppiml"]["significance"]) < 2 and abs(paired["truth_keep"]["significance"]) < 2, paired
+    assert 0.01 < lost["methods"]["vipr"]["mass"]["bias"] < 0.05
+    assert f"{-lost['methods']['truth_keep']['mass']['bias']:.1%}" == "8.5%"
+    assert tracks["methods"]["truth_keep"]["mass"]["resolution"] < 0.01
+    assert tracks["paired_differences"]["mass"]["vipr"]["puppiml"]["significance"] > 3
+
+
 def test_the_architectures_tables_are_generated(monkeypatch):
     """analyses/pileup/architectures.md's two tables are bench_architectures.py's: the trained variants' quality and
     cost from their joint validation on test jets, the validation jets' choice of sampling and the saved timings;

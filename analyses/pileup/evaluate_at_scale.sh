@@ -87,7 +87,7 @@ validate() {  # folder report-folder test-prefix
 
 # 1. the study
 classifier=${CLASSIFIER:-$runs/puppiml_s1}
-read -r -a vipr_models <<< "${VIPR_MODELS:-edm=$runs/vipr_edm_s1 fm=$runs/vipr_fm_s1}"
+read -r -a vipr_models <<< "${VIPR_MODELS:-edm=$runs/vipr_edm_s1 fm=$runs/vipr_fm_ot_s1}"
 nfe_study=${NFE_STUDY:-analyses/pileup/nfe_study}
 choose_sampling() {  # the sampling of every study VIPR and the headline model, on validation jets (once)
   local names=() models=()

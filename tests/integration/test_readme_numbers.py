@@ -227,3 +227,20 @@ def test_the_architectures_tables_are_generated(monkeypatch):
         row = next(r for r in rows if (r["model"], r["sampler"], r["nfe"]) == (model, sampler, nfe))
         quoted = f"{row['mass']['bias']:+.3f} / {row['mass']['resolution']:.3f}".replace("-", "−")
         assert quoted in page.replace("-", "−"), (model, sampler, nfe, quoted)
+
+
+def test_the_choice_of_ot_pairs_quotes_the_validation_curve():
+    """The pileup README's reason for OT pairs in the full-budget flow-matching run: each model's validation mass
+    resolution at its chosen sampling (nfe_architectures/choice.json's per_model, nfe.json's rows; μ = 200)."""
+    folder = PILEUP / "nfe_architectures"
+    rows = json.loads((folder / "nfe.json").read_text())["rows"]
+    per_model = json.loads((folder / "choice.json").read_text())["per_model"]
+    resolution = {}
+    for model in ("fm_ot", "fm", "edm"):
+        chosen = per_model[model]
+        row = next(r for r in rows if all(r[k] == chosen[k] for k in ("model", "sampler", "steps")))
+        resolution[model] = row["mass"]["resolution"]
+    text = (PILEUP / "README.md").read_text().replace("\n  ", " ")
+    quoted = "a mass resolution of {fm_ot:.3f} against {fm:.3f} with independent pairs and {edm:.3f} for EDM"
+    assert quoted.format(**resolution) in text, resolution
+    assert resolution["fm_ot"] < resolution["fm"] < resolution["edm"]

@@ -16,7 +16,9 @@ The methods, each with a stable key in ``metrics.json``:
 * ``puppi``, ``puppi_softdrop`` — PUPPI with CMS's Run-2 tune (and groomed), and behind a detector ``puppi_tuned``,
   the variant of :data:`~hepgen.physics.puppi.PUPPI_VARIANTS` chosen on the validation jets;
 * ``puppiml`` (``puppiml_observed``) — the learned classifier: particles kept below a p(pileup) threshold;
-* ``vipr`` (``vipr_observed``) — VIPR's posterior median per jet, and ``vipr_samples`` — every posterior sample.
+* ``vipr`` (``vipr_observed``) — VIPR's posterior median per jet, and ``vipr_samples`` — every posterior sample;
+* ``truth_keep`` — not a method but a bound: the observed constituents whose energy is mostly hard (a truth label
+  no detector has), the floor of every method that keeps or drops what was observed.
 
 Every jet (truth, observed, baselines, VIPR) is built from its constituents' (pT, η, φ) with the charged-pion
 mass hypothesis, so no method gains or loses from masses the others do not have.

@@ -29,7 +29,8 @@
 #    (spread_vipr_scored_s1, train_at_scale.sh) beside the plain VIPR and the classifier of the same budget and seed
 #    on the first DESIGN_JETS (1 000) validation top jets with the validation pool at μ = 60 and 200, validated
 #    together (30 % of the jets tune the baselines) → analyses/pileup/validation_study/design_scores/. A choice
-#    between designs is made here, where no test jet is read (≈ 25 min).
+#    between designs is made here, where no test jet is read (≈ 25 min). Once the full-budget classifier is trained
+#    it joins them on the same jets (puppiml_full) → analyses/pileup/validation_study/design_budget/ (≈ 5 min).
 #
 # 7. Imperfect detection at the smaller budget, on validation jets (DESIGN_LOSSY=0 skips it): the classifier and VIPR
 #    (flow matching; 8 Heun steps in t) trained on a range of losses (spread_*_lossy_s1, train_at_scale.sh) on
@@ -267,7 +268,17 @@ if [[ "${DESIGN:-1}" != 0 && -f "$runs/spread_vipr_scored_s1/model.pt" ]]; then
           --name "vipr_${variant%%:*}" "${common[@]}" --samples 8 --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
     done
   done
-  $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_scores" --no-progress --overwrite
+  [[ -f "$report/design_scores/metrics.json" ]] ||
+      $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_scores" --no-progress --overwrite
+  # the full-budget classifier beside them on the same jets (does the budget help the classifier as much as VIPR?)
+  if [[ -f "$runs/puppiml_s1/model.pt" ]]; then
+    for mu in ${POINTS:-60 200}; do
+      once "$folder/val_top_puppiml_full_mu$mu.root" $hepgen predict puppiml --run "$runs/puppiml_s1" \
+          --name puppiml_full --jets "${val[0]}" --pileup "${val[1]}" --mu "$mu" --seed "$mu" --detector cms \
+          --recluster --no-progress --max-events "${DESIGN_JETS:-1000}"
+    done
+    $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_budget" --no-progress --overwrite
+  fi
 fi
 
 # 7. imperfect detection at the smaller budget, on validation jets

@@ -22,9 +22,10 @@ import numpy as np
 
 from hepgen.physics.substructure import OBSERVABLE_LABELS
 from hepgen.plotting.style import label_figure, save_figure, use_style
+from hepgen.validation.pileup.tune import TRUTH_BOUND
 
 LEARNED = ("vipr", "puppiml")
-BOUND = "truth_keep"
+BOUND = TRUTH_BOUND
 
 
 def curves(metrics: dict, observable: str) -> dict[str, dict[str, np.ndarray]]:

@@ -35,11 +35,14 @@ __all__ = [
     "relative",
     "untuned",
     "truth_keep",
+    "TRUTH_BOUND",
     "tune",
 ]
 
 #: The classical methods every point gets, from the observed constituents alone.
 BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_softkiller", "puppi", "puppi_softdrop")
+#: The key of the truth-label bound (:func:`truth_keep`) in metrics.json: a row beside the methods, not a baseline.
+TRUTH_BOUND = "truth_keep"
 #: Thresholds on the classifier's p(pileup): a particle is kept below it.
 CLASSIFIER_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -207,7 +210,7 @@ def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.
         "observed": observables(point.observed[test]),
         "chs": observables(chs(point, test)),
         "puppi": observables(puppi(point, test)),
-        "truth_keep": observables(truth_keep(point, test)),
+        TRUTH_BOUND: observables(truth_keep(point, test)),
     }
 
 

@@ -195,6 +195,21 @@ def test_the_design_read_of_imperfect_detection_is_generated():
     assert tracks["paired_differences"]["mass"]["vipr"]["puppiml"]["significance"] > 3
 
 
+def test_the_design_read_of_the_classifier_budget_is_generated():
+    """The full-budget classifier's design read in analyses/pileup/README.md is `headline.py paired`'s output, and
+    its words are the metrics': no better than the smaller-budget classifier (< 2σ at both μ), ahead of VIPR reading
+    the scores (> 5σ), the truth-label bound four to six times lower."""
+    path = PILEUP / "validation_study" / "design_budget" / "metrics.json"
+    readme = (PILEUP / "README.md").read_text()
+    for line in _headline().paired_lines(path, "puppiml_full", ["puppiml", "vipr_scored", "truth_keep"]):
+        assert f"  {line}\n" in readme, line
+    for entry in json.loads(path.read_text())["per_mu"].values():
+        paired = entry["paired_differences"]["mass"]["puppiml_full"]
+        assert abs(paired["puppiml"]["significance"]) < 2 and paired["vipr_scored"]["significance"] < -5, paired
+        resolution = {name: entry["methods"][name]["mass"]["resolution"] for name in ("puppiml_full", "truth_keep")}
+        assert 4 <= round(resolution["puppiml_full"] / resolution["truth_keep"]) <= 6, resolution
+
+
 def test_the_architectures_tables_are_generated(monkeypatch):
     """analyses/pileup/architectures.md's two tables are bench_architectures.py's: the trained variants' quality and
     cost from their joint validation on test jets, the validation jets' choice of sampling and the saved timings;

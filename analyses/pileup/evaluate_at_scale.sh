@@ -15,9 +15,12 @@
 #    seeds as one deep ensemble (--ensemble, 3 samples each, named vipr_ensemble) beside seed 1 alone with as many
 #    samples (vipr_single), validated together on the same jets with the same pileup
 #    → analyses/pileup/validation_study/spread_ensemble/ (issue 29: the mixture's coverage against one model's).
-# 3. Imperfect detection (LOSSY=0 skips it): the models trained on it (*_lossy_s1) at μ = 60 with 10 % of the observed
-#    tracks and towers lost, and with a tracker that finds 20 % fewer tracks, on the test top jets
-#    → analyses/pileup/validation_study/lossy/.
+# 3. Imperfect detection (LOSSY=0 skips it): the classifier and VIPR (flow matching) trained on a range of it, at the
+#    smaller budget (spread_*_lossy_s1: the full-budget pair, ≈ 5.5 h more, does not fit the study's CPU beside the
+#    two full-budget VIPRs; LOSSY_CLASSIFIER and LOSSY_VIPR name others), with the sampling of the design read
+#    (section 7: 8 Heun steps in t, LOSSY_SAMPLING), at μ = 60 with 10 % of the observed tracks and towers lost and
+#    with a tracker that finds 20 % fewer tracks, on the test top jets, with the truth-label bound
+#    → analyses/pileup/validation_study/lossy/ (≈ 40 min).
 #
 # 4. Many samples per jet (MANY=0 skips it): VIPR with MANY_SAMPLES (64) samples on the first MANY_JETS (2 000) test top
 #    jets at each point → samples_per_jet.py → analyses/pileup/validation_study/samples_per_jet/ (the median's
@@ -163,14 +166,20 @@ if [[ "${SPREAD:-1}" != 0 ]]; then
 fi
 
 # 3. imperfect detection
+lossy_points=("--inefficiency 0.1" "--track-loss 0.2")  # sections 3 and 7
+read -r -a lossy_sampling <<< "${LOSSY_SAMPLING:---samples 8 --steps 8 --sampler heun_t}"
+lossy_vipr=${LOSSY_VIPR:-$runs/spread_vipr_fm_lossy_s1}
 if [[ "${LOSSY:-1}" != 0 ]]; then
   folder="$out/lossy"
-  for loss in "--inefficiency 0.1" "--track-loss 0.2"; do
+  for loss in "${lossy_points[@]}"; do
     read -r -a flags <<< "$loss"
     tag="${flags[0]#--}${flags[1]}"
-    predict "$folder" "val_top_$tag" "${val[@]}" 60 "$runs/puppiml_lossy_s1" - "${flags[@]}"
+    predict "$folder" "val_top_$tag" "${val[@]}" 60 "${LOSSY_CLASSIFIER:-$runs/spread_puppiml_lossy_s1}" - "${flags[@]}"
     predict "$folder" "test_top_$tag" "$samples_dir/test_top.root" "$samples_dir/pool_test.root" 60 \
-        "$runs/puppiml_lossy_s1" "$runs/vipr_edm_lossy_s1" "${flags[@]}"
+        "${LOSSY_CLASSIFIER:-$runs/spread_puppiml_lossy_s1}" - "${flags[@]}"
+    once "$folder/test_top_${tag}_vipr_mu60.root" $hepgen predict pileup --run "$lossy_vipr" \
+        --jets "$samples_dir/test_top.root" --pileup "$samples_dir/pool_test.root" --mu 60 --seed 60 --detector cms \
+        --recluster --no-progress "${limit[@]}" "${flags[@]}" "${lossy_sampling[@]}"
   done
   validate "$folder" "$report/lossy" test_top
 fi
@@ -285,7 +294,7 @@ fi
 if [[ "${DESIGN_LOSSY:-1}" != 0 && -f "$runs/spread_vipr_fm_lossy_s1/model.pt" ]]; then
   folder="$out/design_lossy"
   mkdir -p "$folder"
-  for loss in "--inefficiency 0.1" "--track-loss 0.2"; do
+  for loss in "${lossy_points[@]}"; do
     read -r -a flags <<< "$loss"
     tag="${flags[0]#--}${flags[1]}"
     common=(--jets "${val[0]}" --pileup "${val[1]}" --mu 60 --seed 60 --detector cms --recluster --no-progress
@@ -293,7 +302,7 @@ if [[ "${DESIGN_LOSSY:-1}" != 0 && -f "$runs/spread_vipr_fm_lossy_s1/model.pt" ]
     once "$folder/val_top_${tag}_puppiml_mu60.root" $hepgen predict puppiml --run "$runs/spread_puppiml_lossy_s1" \
         "${common[@]}"
     once "$folder/val_top_${tag}_vipr_mu60.root" $hepgen predict pileup --run "$runs/spread_vipr_fm_lossy_s1" \
-        "${common[@]}" --samples 8 --steps 8 --sampler heun_t
+        "${common[@]}" "${lossy_sampling[@]}"
   done
   $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_lossy" --no-progress --overwrite
 fi

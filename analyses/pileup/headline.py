@@ -25,6 +25,8 @@ BIAS_LIMIT = 0.03
 STUDY_SIGMA = 3.0
 STUDY_BIAS_LIMIT = 0.02
 STUDY_SUBSTRUCTURE_AGAINST = ("puppi", "puppi_tuned")
+#: The observables of the study's posterior (issue 27 item 5), each with its calibration verdict.
+STUDY_OBSERVABLES = ("mass", "pt", "tau21", "tau32", "d2", "sqrt_d12", "sqrt_d23", "n_constituents")
 #: The truth-label bound of every keep/drop method (hepgen.validation.pileup.tune.truth_keep): a row, not a baseline.
 BOUND = "truth_keep"
 
@@ -82,24 +84,24 @@ def mass_table(per_mu: dict) -> list[str]:
     return lines
 
 
-def substructure_table(entry: dict) -> list[str]:
+def substructure_table(entry: dict, observables: tuple[str, ...] = SUBSTRUCTURE) -> list[str]:
     lines = [
-        "| method | " + " | ".join(f"{o} bias / resolution" for o in SUBSTRUCTURE) + " |",
-        "|---|" + "---|" * len(SUBSTRUCTURE),
+        "| method | " + " | ".join(f"{o} bias / resolution" for o in observables) + " |",
+        "|---|" + "---|" * len(observables),
     ]
     for m in sorted(_point_estimates(entry), key=lambda m: (m.startswith("vipr"), m)):
         cells = [
             f"{_fmt(entry['methods'][m][o], 'bias', True)} / {_fmt(entry['methods'][m][o], 'resolution')}"
-            for o in SUBSTRUCTURE
+            for o in observables
         ]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
 
 
-def calibration_lines(per_mu: dict) -> list[str]:
+def calibration_lines(per_mu: dict, observables: tuple[str, ...] = ("mass", *SUBSTRUCTURE)) -> list[str]:
     lines = ["| point | observable | 68 % coverage | 95 % coverage | verdict |", "|---|---|---|---|---|"]
     for key, entry in per_mu.items():
-        for name in ("mass", *SUBSTRUCTURE):
+        for name in observables:
             c = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get(name)
             if c:
                 lines.append(
@@ -184,10 +186,13 @@ def report(path: str | Path, heading: str = "###", study: bool = False) -> str:
         f"{heading} Jet mass: bias / resolution of m/m_true − 1",
         "\n".join(mass_table(per_mu)),
     ]
-    if "60" in per_mu:
-        parts += [f"{heading} Substructure at μ = 60: bias / resolution of x/x_true − 1"]
-        parts += ["\n".join(substructure_table(per_mu["60"]))]
-    parts += [f"{heading} Calibration of VIPR (exact estimator)", "\n".join(calibration_lines(per_mu))]
+    for key in per_mu if study else ["60"] if "60" in per_mu else []:  # the study: pT and substructure at every μ
+        parts += [
+            f"{heading} {'pT and s' if study else 'S'}ubstructure at μ = {key}: bias / resolution of x/x_true − 1"
+        ]
+        parts += ["\n".join(substructure_table(per_mu[key], ("pt", *SUBSTRUCTURE) if study else SUBSTRUCTURE))]
+    calibrated = STUDY_OBSERVABLES if study else ("mass", *SUBSTRUCTURE)
+    parts += [f"{heading} Calibration of VIPR (exact estimator)", "\n".join(calibration_lines(per_mu, calibrated))]
     criteria = (STUDY_SIGMA, STUDY_BIAS_LIMIT, STUDY_SUBSTRUCTURE_AGAINST) if study else ()
     parts += [f"{heading} Targets", "\n".join(targets(per_mu, *criteria))]
     return "\n\n".join(parts)

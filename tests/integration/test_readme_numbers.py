@@ -228,6 +228,9 @@ def test_imperfect_detection_on_the_test_jets_is_generated():
     assert tracks["paired_differences"]["mass"]["vipr"]["puppiml"]["significance"] > 3
     pt = sorted(lost["methods"][m]["pt"]["resolution"] for m in ("vipr", "puppiml", "truth_keep"))
     assert f"{pt[0]:.3f}–{pt[-1]:.3f}" == "0.073–0.074", pt
+    for point in per_mu:  # the study's report: every observable of the posterior with its calibration verdict
+        for observable in _headline().STUDY_OBSERVABLES:
+            assert f"| μ = {point} | {observable} | " in readme, (point, observable)
 
 
 def test_the_architectures_tables_are_generated(monkeypatch):

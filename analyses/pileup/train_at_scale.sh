@@ -53,6 +53,12 @@ lossy=(--inefficiencies 0 0.05 0.1 0.15 --track-losses 0 0.1 0.2 0.3)
 # its posterior is better than EDM's and it samples in 3 evaluations (nfe_architectures/, validation jets)
 train spread_puppiml_lossy_s1 puppiml 1 --ema-decay 0.999 "${lossy[@]}" "${small[@]}"
 train spread_vipr_fm_lossy_s1 pileup 1 --objective flow_matching "${lossy[@]}" "${small[@]}"
+# a design read of the hard-fraction posterior (hepgen/tasks/pileup/fractions.py: it samples the share of each
+# observed track's and tower's energy from the hard scatter, where VIPR generates new particles; on validation jets
+# VIPR's jet-mass error is the energy of what it generates, analyses/pileup/error_budget.py) and of the classifier
+# trained on the same soft target (--soft-targets: its fair baseline); each ≈ 8 min at the smaller budget
+train spread_fractions_s1 pileup_fractions 1 --ema-decay 0.999 "${small[@]}"
+train spread_puppiml_soft_s1 puppiml 1 --ema-decay 0.999 --soft-targets "${small[@]}"
 # the full budget: the classifier first (every comparison needs it), EDM, flow matching
 train puppiml_s1 puppiml 1 --ema-decay 0.999
 train vipr_edm_s1 pileup 1

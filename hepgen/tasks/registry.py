@@ -17,6 +17,7 @@ _TASK_MODULES: dict[str, str] = {
     "neutrino": "hepgen.tasks.neutrino.task:NEUTRINO",
     "pileup": "hepgen.tasks.pileup.task:PILEUP",
     "puppiml": "hepgen.tasks.pileup.puppiml:PUPPIML",
+    "pileup_fractions": "hepgen.tasks.pileup.fractions:PILEUP_FRACTIONS",
     "dineutrino": "hepgen.tasks.dineutrino.task:DINEUTRINO",
 }
 

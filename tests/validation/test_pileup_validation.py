@@ -123,7 +123,14 @@ def test_validate_pileup_writes_every_method_with_errors(predictions, tmp_path):
     for key in metrics["points"]:
         entry = metrics["per_mu"][key]
         assert entry["validation_jets"] + entry["test_jets"] == 16 and entry["samples_per_jet"] == {"vipr": 3}
-        assert set(entry["methods"]) == {*BASELINES, "puppiml", "vipr", "vipr_samples", "truth_keep"}
+        assert set(entry["methods"]) == {
+            *BASELINES,
+            "puppiml",
+            "puppiml_weighted",
+            "vipr",
+            "vipr_samples",
+            "truth_keep",
+        }
         for method, by_observable in entry["methods"].items():
             assert set(by_observable) == set(OBSERVABLES), method
             assert {"bias", "bias_err", "resolution", "resolution_err", "w1", "w1_over_sigma"} <= set(

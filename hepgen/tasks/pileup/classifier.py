@@ -27,9 +27,11 @@ class PileupClassifierModel(ConfiguredModel):
         blocks: int = 3,
         detector: str = "none",
         track_losses: list[float] | None = None,
+        soft_targets: bool = False,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
+        self.soft_targets = soft_targets
         self.context_features = context_features(detector, track_losses)
         n_o, n_c = len(OBSERVED_FEATURES), len(self.context_features)
         self.observed_standardizer = MaskedStandardizer(n_o)
@@ -48,9 +50,12 @@ class PileupClassifierModel(ConfiguredModel):
         return self.classifier(obs, batch.observed_mask, self.context_standardizer(batch.context))
 
     def loss(self, batch: JetBatch) -> Tensor:
-        """Binary cross-entropy of every real input particle."""
+        """Binary cross-entropy of every real input particle: against the label ``is_pileup``, or with
+        ``soft_targets`` against the share of its energy from pileup (1 − hard fraction: the classifier then estimates
+        that share, which a tower shared by the hard scatter and pileup has between 0 and 1)."""
         logits = self(batch)
-        target = batch.observed_is_pileup.to(logits.dtype)
+        target = 1 - batch.observed_hard_fraction if self.soft_targets else batch.observed_is_pileup
+        target = target.to(logits.dtype)
         per_particle = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
         return (per_particle * batch.observed_mask).sum() / batch.observed_mask.sum().clamp_min(1)
 

@@ -94,6 +94,9 @@ class JetBatch:
             not converted by :meth:`to_torch`.
         noise: for distillation, the standardised noise ``[B, N, 3]`` from which a teacher generated ``hard``
             (:func:`with_teacher_targets`); None otherwise.
+        observed_hard_fraction: ``[B, M]`` the truth share of every input particle's measured energy from the hard
+            scatter (1 or 0 for a particle or a track; behind a detector, a tower's share): the target of the
+            soft-target classifier and of the hard-fraction posterior (:mod:`hepgen.tasks.pileup.fractions`).
     """
 
     observed: Any
@@ -106,6 +109,7 @@ class JetBatch:
     truncated: int = 0
     passthrough: Any = None
     noise: Any = None
+    observed_hard_fraction: Any = None
 
     def to_torch(self, device: str | torch.device = "cpu") -> JetBatch:
         def conv(a):
@@ -122,6 +126,7 @@ class JetBatch:
             self.truncated,
             self.passthrough,
             conv(self.noise),
+            conv(self.observed_hard_fraction),
         )
 
 
@@ -265,6 +270,7 @@ def jet_batch(
         charged,
         ak.to_numpy(ak.flatten(passed)).astype(np.float64),
         ak.to_numpy(ak.flatten(cloud.is_pileup)).astype(np.float64),
+        ak.to_numpy(ak.flatten(cloud.hard_fraction if "hard_fraction" in cloud.fields else ~cloud.is_pileup)),
     ]
     width = max(int(counts.max()) if len(counts) else 1, 1)
     values, obs_mask, _, _ = pad_flat(cols, event, counts, width)
@@ -292,6 +298,7 @@ def jet_batch(
         context_values,
         np.stack([jet_eta, jet_phi], axis=1).astype(np.float32),
         passthrough=passthrough,
+        observed_hard_fraction=values[..., 6].astype(np.float32),
     )
     if hard is not None:
         if observed.detector_truth is not None and target == "detector":  # the hard scatter through the detector

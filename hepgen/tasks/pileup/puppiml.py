@@ -53,6 +53,9 @@ class ClassifierTraining(OverlayTraining):
     dim: int = setting(64, "token width of the encoder")
     heads: int = setting(4, "attention heads")
     blocks: int = setting(3, "self-attention blocks")
+    soft_targets: bool = setting(
+        False, "train against each particle's pileup share of energy (1 − hard fraction), not the label is_pileup"
+    )
 
 
 @dataclass

@@ -33,6 +33,7 @@ _ORDER = (
     "puppi_softdrop",
     "puppi_tuned",
     "puppiml",
+    "puppiml_weighted",
     "puppiml_observed",
     "vipr",
     "vipr_samples",

@@ -204,12 +204,18 @@ def truth_keep(point: PointPrediction, index: np.ndarray) -> ak.Array:
 
 
 def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``, and
-    the truth-label bound ``truth_keep``."""
+    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``, each
+    classifier as PUPPI-like weights (``<classifier>_weighted``: pT × (1 − p), no threshold), and the truth-label
+    bound ``truth_keep``."""
+    weighted = {
+        f"{method}_weighted": observables(_weighted(point.observed[test], 1 - point.scores[method][test]))
+        for method in point.scores
+    }
     return {
         "observed": observables(point.observed[test]),
         "chs": observables(chs(point, test)),
         "puppi": observables(puppi(point, test)),
+        **weighted,
         TRUTH_BOUND: observables(truth_keep(point, test)),
     }
 

@@ -308,3 +308,68 @@ def test_the_study_vipr_is_the_best_validation_mass_resolution_at_its_sampling(t
     path.write_text(json.dumps({"per_model": per_model}))
     with pytest.raises(SystemExit, match=r"no validation mass resolution for \['edm'\]"):
         choice.best(path, ["edm", "fm"])
+
+
+def test_the_error_budget_splits_vipr_into_what_it_passes_through_and_what_it_generates(tmp_path):
+    """error_budget.py on hand-made jets: a passed-through track (300 GeV), a soft tower of 10 GeV that is 60 % hard
+    and a pileup tower; the truth is the track and 6 GeV of the tower; VIPR's samples generate the tower at its place
+    with a wrong energy (±20 %). Known answers: the pT shares (300 and 6 GeV over the vector sum); the fraction-weighted bound is the
+    truth; the generated part at its true energy is the truth (up to the pion mass, 1e-4); VIPR's generated pT error
+    has the spread put in."""
+    import awkward as ak
+
+    from hepgen.io.writer import write_event_outputs
+
+    budget = analysis_script("pileup", "error_budget")
+    rng = np.random.default_rng(3)
+    jets, per_jet = 400, 8
+    eta, phi = rng.uniform(0.3, 0.6, jets), rng.uniform(0.3, 0.6, jets)  # the soft tower's place; the track at (0, 0)
+
+    def jagged(*columns):
+        return ak.Array(np.stack(columns, axis=1).tolist())
+
+    zero, one = np.zeros(jets), np.ones(jets)
+    observed = {
+        "pt": jagged(300 * one, 10 * one, 5 * one),
+        "eta": jagged(zero, eta, -eta),
+        "phi": jagged(zero, phi, -phi),
+        "is_track": jagged(one, zero, zero) == 1,
+        "dz_compatible": jagged(one, zero, zero) == 1,
+        "hard_fraction": jagged(one, 0.6 * one, zero),
+        "is_pileup": jagged(zero, zero, one) == 1,
+    }
+    table = {f"observed_constituent_{k}": v for k, v in observed.items()}
+    table |= {"truth_constituent_pt": jagged(300 * one, 6 * one), "truth_constituent_eta": jagged(zero, eta)}
+    table |= {"truth_constituent_phi": jagged(zero, phi)}
+    scale = 1 + 0.2 * rng.normal(size=(jets, per_jet))
+    rows = np.repeat(np.arange(jets), per_jet)
+    samples = {
+        "sample": np.tile(np.arange(per_jet), jets).astype(np.int32),
+        "constituent_pt": jagged(300 * np.ones(len(rows)), 6 * scale.ravel()),
+        "constituent_eta": jagged(np.zeros(len(rows)), eta[rows]),
+        "constituent_phi": jagged(np.zeros(len(rows)), phi[rows]),
+    }
+    path = tmp_path / "val_top_vipr_mu60.root"
+    write_event_outputs(
+        path,
+        samples,
+        event_id={"entry": rows.astype(np.int64)},
+        tree="VIPR",
+        metadata={"mu": 60.0},
+        extra_trees={"Jets": (table, {"entry": np.arange(jets, dtype=np.int64)})},
+    )
+    result = budget.budget(path)
+    assert result["jets"] == jets and result["samples_per_jet"] == per_jet
+    pt_true = np.sqrt(300**2 + 6**2 + 2 * 300 * 6 * np.cos(phi))  # the two transverse vectors summed
+    assert result["pt_share_passed_through"] == pytest.approx(np.median(300 / pt_true), rel=1e-6)
+    assert result["pt_share_generated"] == pytest.approx(np.median(6 / pt_true), rel=1e-6)
+    m = result["mass"]
+    assert m["fraction_weighted"]["resolution"] < 1e-9 and m["vipr_rest_at_true_energy"]["resolution"] < 1e-4
+    # keeping the whole tower scales every jet's mass alike, by about √(10/6) (a bias, no spread); VIPR's median
+    # mass follows √(pT of the tower): the median over the samples of √scale, by hand
+    assert m["truth_keep"]["resolution"] < 1e-3
+    by_hand = budget.resolution(np.median(np.sqrt(scale), axis=1) - 1)
+    assert m["vipr_median"]["resolution"] == pytest.approx(by_hand, rel=0.03)
+    # the generated pT error over the jet's pT: 6·0.2/pT per sample (IQR/1.349 of a normal: its σ, ±2 % at 3 200)
+    assert result["generated_pt_error"]["per_sample"] == pytest.approx(6 * 0.2 / 306, rel=0.06)
+    assert result["generated_pt_error"]["median_of_samples"]["resolution"] < result["generated_pt_error"]["per_sample"]

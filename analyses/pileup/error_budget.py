@@ -113,6 +113,24 @@ def budget(path: str | Path, tower_passthrough_pt: float = TOWER_PASSTHROUGH_PT)
     }
 
 
+def summary_line(entry: dict) -> str:
+    """One budget in the README's words (tests/integration/test_readme_numbers.py checks the README quotes it)."""
+    m, generated = entry["mass"], entry["generated_pt_error"]
+
+    def res(key):
+        return f"{m[key]['resolution']:.4f} ± {m[key]['error']:.4f}"
+
+    return (
+        f"- μ = {entry['mu']:g} ({entry['jets']} jets, {entry['samples_per_jet']} samples each): pT share passed "
+        f"through {entry['pt_share_passed_through']:.2f}, generated {entry['pt_share_generated']:.2f}; the generated "
+        f"pT's error over the jet's pT {generated['per_sample']:.3f} per sample, "
+        f"{generated['median_of_samples']['resolution']:.3f} for the median; mass resolution of VIPR's median "
+        f"{res('vipr_median')}, with the generated part at its true energy {res('vipr_rest_at_true_energy')}, the "
+        f"passed-through part alone {res('passed_through_alone')}; bounds: keep/drop {res('truth_keep')}, "
+        f"fraction-weighted {res('fraction_weighted')}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pred", nargs="+", required=True, help="VIPR prediction files (validation jets)")
@@ -125,13 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     tmp.write_text(json.dumps(result, indent=1) + "\n")
     tmp.replace(out)
     for entry in result:
-        m = entry["mass"]
-        print(
-            f"μ = {entry['mu']:g} ({entry['jets']} jets): pT share passed through {entry['pt_share_passed_through']:.2f}, "
-            f"generated {entry['pt_share_generated']:.2f}; mass resolution VIPR {m['vipr_median']['resolution']:.3f}, "
-            f"with the generated part at its true energy {m['vipr_rest_at_true_energy']['resolution']:.3f}; bounds: "
-            f"keep/drop {m['truth_keep']['resolution']:.4f}, fraction-weighted {m['fraction_weighted']['resolution']:.4f}"
-        )
+        print(summary_line(entry))
 
 
 if __name__ == "__main__":

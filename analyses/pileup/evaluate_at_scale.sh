@@ -9,7 +9,8 @@
 #
 # 1. The study (STUDY=0 skips it): every method on the test jets of each type (top, W, QCD; 3 000 each,
 #    runs/pileup_samples/test_*.root) with the held-out test pool at μ = 60 and 200 (POINTS)
-#    → analyses/pileup/validation_study/<type>/. VIPR_MODELS: name=run pairs (default edm and fm, full budget).
+#    → analyses/pileup/validation_study/<type>/. VIPR_MODELS: name=run pairs (default edm and fm, full budget);
+#    FRACTIONS: the hard-fraction posterior (section 8), validated beside them as vipr_fractions once trained.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
 #    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
 #    seeds as one deep ensemble (--ensemble, 3 samples each, named vipr_ensemble) beside seed 1 alone with as many
@@ -42,6 +43,13 @@
 #    with the truth-label bound (truth_keep: every observed constituent whose energy is mostly hard, a bound on any
 #    keep/drop method) → analyses/pileup/validation_study/design_lossy/ (≈ 15 min). Does VIPR regenerate what was
 #    lost, below the bound the classifier cannot pass?
+#
+# 8. The hard-fraction posterior at the smaller budget, on validation jets (DESIGN_FRACTIONS=0 skips it):
+#    spread_fractions_s1 (hepgen/tasks/pileup/fractions.py; 8 samples, its default sampling: 4 Heun steps in t) and
+#    the classifier trained on the same soft target (spread_puppiml_soft_s1, named puppiml_soft: thresholded and as
+#    weights, puppiml_soft_weighted) beside the plain VIPR and the classifier of section 6 on the same
+#    DESIGN_JETS validation top jets at μ = 60 and 200 → analyses/pileup/validation_study/design_fractions/ (≈ 10 min),
+#    with its cuts chosen before on validation jets 1000–1999 (fraction_cuts.py → validation_study/fraction_cuts.json).
 #
 #   analyses/pileup/evaluate_at_scale.sh
 #
@@ -92,6 +100,7 @@ validate() {  # folder report-folder test-prefix
 # 1. the study
 classifier=${CLASSIFIER:-$runs/puppiml_s1}
 read -r -a vipr_models <<< "${VIPR_MODELS:-edm=$runs/vipr_edm_s1 fm=$runs/vipr_fm_ot_s1}"
+fractions=${FRACTIONS:-$runs/vipr_fractions_s1}  # the hard-fraction posterior, beside them once trained (vipr_fractions)
 nfe_study=${NFE_STUDY:-analyses/pileup/nfe_study}
 choose_sampling() {  # the sampling of every study VIPR and the headline model, on validation jets (once)
   local names=() models=()
@@ -127,6 +136,9 @@ if [[ "${STUDY:-1}" != 0 ]]; then
         predict_vipr "$pair" "$out/test_${type}_@_mu$mu.root" --jets "$samples_dir/test_$type.root" \
             --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --samples "${SAMPLES:-8}"
       done
+      [[ -f "$fractions/model.pt" ]] && once "$out/test_${type}_vipr_fractions_mu$mu.root" $hepgen predict \
+          pileup_fractions --run "$fractions" --jets "$samples_dir/test_$type.root" --pileup "$samples_dir/pool_test.root" \
+          --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress "${limit[@]}" --samples "${SAMPLES:-8}"
     done
   done
   for type in top w qcd; do
@@ -305,4 +317,30 @@ if [[ "${DESIGN_LOSSY:-1}" != 0 && -f "$runs/spread_vipr_fm_lossy_s1/model.pt" ]
         "${common[@]}" "${lossy_sampling[@]}"
   done
   $hepgen validate pileup --pred "$folder"/val_top_*.root --out "$report/design_lossy" --no-progress --overwrite
+fi
+
+# 8. the hard-fraction posterior at the smaller budget, on validation jets
+if [[ "${DESIGN_FRACTIONS:-1}" != 0 && -f "$runs/spread_fractions_s1/model.pt" ]]; then
+  # its cuts (fractions.py MIN_FRACTION, MIN_HARD_PT) chosen first on validation jets 1000–1999, which no design
+  # read scores: predicted with the loosest cut and every grid point applied to the same samples (≈ 3 min)
+  mkdir -p "$out/fraction_cuts"
+  for mu in ${POINTS:-60 200}; do
+    once "$out/fraction_cuts/val_top_vipr_fractions_mu$mu.root" $hepgen predict pileup_fractions \
+        --run "$runs/spread_fractions_s1" --jets "${val[0]}" --pileup "${val[1]}" --mu "$mu" --seed "$mu" \
+        --detector cms --recluster --no-progress --max-events 2000 --samples 8 --min-fraction 0.005
+  done
+  [[ -f "$report/fraction_cuts.json" ]] || .venv/bin/python analyses/pileup/fraction_cuts.py \
+      --pred "$out"/fraction_cuts/val_top_vipr_fractions_mu*.root --first 1000 --out "$report/fraction_cuts.json"
+  folder="$out/design_scores"  # beside section 6's plain VIPR and classifier on the same jets
+  mkdir -p "$folder"
+  for mu in ${POINTS:-60 200}; do
+    common=(--jets "${val[0]}" --pileup "${val[1]}" --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress
+            --max-events "${DESIGN_JETS:-1000}")
+    once "$folder/val_top_puppiml_soft_mu$mu.root" $hepgen predict puppiml --run "$runs/spread_puppiml_soft_s1" \
+        --name puppiml_soft "${common[@]}"
+    once "$folder/val_top_vipr_fractions_mu$mu.root" $hepgen predict pileup_fractions \
+        --run "$runs/spread_fractions_s1" "${common[@]}" --samples 8
+  done
+  $hepgen validate pileup --pred "$folder"/val_top_{puppiml,puppiml_soft,vipr_plain,vipr_fractions}_mu*.root \
+      --out "$report/design_fractions" --no-progress --overwrite
 fi

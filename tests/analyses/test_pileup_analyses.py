@@ -373,3 +373,55 @@ def test_the_error_budget_splits_vipr_into_what_it_passes_through_and_what_it_ge
     # the generated pT error over the jet's pT: 6·0.2/pT per sample (IQR/1.349 of a normal: its σ, ±2 % at 3 200)
     assert result["generated_pt_error"]["per_sample"] == pytest.approx(6 * 0.2 / 306, rel=0.06)
     assert result["generated_pt_error"]["median_of_samples"]["resolution"] < result["generated_pt_error"]["per_sample"]
+
+
+def test_the_fraction_cuts_choose_the_loosest_cut_that_removes_the_noise(tmp_path):
+    """fraction_cuts.py on hand-made samples: each jet's samples hold its two true particles (f = 1; 100 GeV and
+    3 GeV) and a wide-angle particle with f = 0.15. A fraction cut of 0.2 or more leaves the truth (score 0); looser
+    ones keep the noise (mass too high); a hard-pT cut of 4 GeV drops the 3 GeV particle (too low). The choice is the
+    first grid point of the lowest score: min_fraction 0.2, min_hard_pt 0; the jets before --first are not read."""
+    import awkward as ak
+
+    from hepgen.io.writer import write_event_outputs
+
+    cuts = analysis_script("pileup", "fraction_cuts")
+    rng = np.random.default_rng(5)
+    jets, per_jet = 60, 4
+    angle = rng.uniform(0.3, 0.5, jets)
+    rows = np.repeat(np.arange(jets), per_jet)
+
+    def jagged(*columns):
+        return ak.Array(np.stack(columns, axis=1).tolist())
+
+    one = np.ones(jets)
+    truth = {"truth_constituent_pt": jagged(100 * one, 3 * one), "truth_constituent_eta": jagged(0 * one, angle)}
+    truth["truth_constituent_phi"] = jagged(0 * one, angle)
+    r = np.ones(len(rows))
+    samples = {
+        "sample": np.tile(np.arange(per_jet), jets).astype(np.int32),
+        "constituent_pt": jagged(100 * r, 3 * r, 2.5 * r),
+        "constituent_eta": jagged(0 * r, angle[rows], -angle[rows]),
+        "constituent_phi": jagged(0 * r, angle[rows], -angle[rows]),
+        "constituent_hard_fraction": jagged(r, r, 0.15 * r),
+    }
+    samples["constituent_pt"] = ak.where(rows[:, None] < 10, samples["constituent_pt"] * 5, samples["constituent_pt"])
+    path = tmp_path / "val_top_vipr_fractions_mu60.root"
+    write_event_outputs(
+        path,
+        samples,
+        event_id={"entry": rows.astype(np.int64)},
+        tree="VIPR",
+        metadata={"mu": 60.0},
+        extra_trees={"Jets": (truth, {"entry": np.arange(jets, dtype=np.int64)})},
+    )
+    grid = [(f, pt) for f in cuts.MIN_FRACTIONS for pt in cuts.MIN_HARD_PTS]
+    point = cuts.scores(path, 10, grid)  # the first 10 jets (made wrong on purpose) are not read
+    assert point["jets"] == jets - 10
+    by_cut = {(row["min_fraction"], row["min_hard_pt"]): row for row in point["rows"]}
+    assert by_cut[(0.2, 0.0)]["score"] < 1e-6 and by_cut[(0.5, 2.0)]["score"] < 1e-6
+    assert by_cut[(0.1, 0.0)]["bias"] > 0.05 and by_cut[(0.5, 4.0)]["bias"] < -0.05
+    assert cuts.choose([point, point]) == {
+        "min_fraction": 0.2,
+        "min_hard_pt": 0.0,
+        "mean_score": pytest.approx(0, abs=1e-6),
+    }

@@ -90,8 +90,8 @@ def test_the_true_fractions_rebuild_the_truth_jet(overlay, monkeypatch, tmp_path
 
 
 def test_a_trained_run_predicts_the_observed_particles_scaled(tmp_path, top_jets, minbias_file):
-    """Through the CLI: every sampled constituent is an observed particle of its jet (same η, φ) with at most its
-    pT; the samples of a jet differ."""
+    """Through the CLI: every sampled constituent is an observed particle of its jet (same η, φ) with its pT × f,
+    f and pT × f above the cuts asked for; the samples of a jet differ."""
     from hepgen.cli import main
     from hepgen.io import read_event_outputs
 
@@ -102,14 +102,17 @@ def test_a_trained_run_predicts_the_observed_particles_scaled(tmp_path, top_jets
     where = ["--jets", str(top_jets), "--pileup", str(minbias_file), "--mu", "60", "--max-events", "3", "--no-progress"]
     out = tmp_path / "p.root"
     args = ["predict", "pileup_fractions", "--run", str(run), *where, "--samples", "3", "--steps", "2"]
-    assert main([*args, "--sampler", "euler", "--out", str(out)]) == 0
+    cut = ["--min-fraction", "0.1", "--min-hard-pt", "0.5"]
+    assert main([*args, "--sampler", "euler", *cut, "--out", str(out)]) == 0
     samples, event_id, _ = read_event_outputs(out, tree="VIPR")
     jets, _, _ = read_event_outputs(out, tree="Jets")
     for row, jet in enumerate(event_id["entry"]):
         observed = {k: np.asarray(jets[f"observed_constituent_{k}"][jet]) for k in ("pt", "eta", "phi")}
-        for pt, eta, phi in zip(*(np.asarray(samples[f"constituent_{k}"][row]) for k in ("pt", "eta", "phi"))):
+        fields = ("pt", "eta", "phi", "hard_fraction")
+        for pt, eta, phi, f in zip(*(np.asarray(samples[f"constituent_{k}"][row]) for k in fields)):
             match = np.flatnonzero((np.abs(observed["eta"] - eta) < 1e-5) & (np.abs(observed["phi"] - phi) < 1e-5))
-            assert len(match) and pt <= observed["pt"][match].max() * (1 + 1e-5), (row, pt, eta, phi)
+            assert len(match) == 1 and pt == pytest.approx(observed["pt"][match[0]] * f, rel=1e-5), (row, pt, f)
+            assert 0.1 <= f <= 1 and pt >= 0.5
     masses = np.asarray(samples["jet_mass"]).reshape(3, 3)
     assert np.all(np.ptp(masses, axis=1) > 0)
     with pytest.raises(SystemExit) as refused:  # EDM's sampler is not one of this model's: a usage error

@@ -15,6 +15,8 @@ per-particle classifier it is compared with.
   :mod:`~hepgen.tasks.pileup.classifier`);
 * :mod:`~hepgen.tasks.pileup.latent`, :mod:`~hepgen.tasks.pileup.scored` — VIPR in a set autoencoder's latent space
   (``--autoencoder``), and VIPR reading a trained classifier's scores (``--classifier-scores``).
+* :mod:`~hepgen.tasks.pileup.fractions` — :data:`PILEUP_FRACTIONS`, the hard-fraction posterior: the share of
+  each observed particle's energy from the hard scatter, sampled jointly for the jet (``hepgen train pileup_fractions``).
 """
 
 from hepgen.tasks.pileup import export, inputs, model, overlay, sampling, task

@@ -329,8 +329,15 @@ if [[ "${DESIGN_FRACTIONS:-1}" != 0 && -f "$runs/spread_fractions_s1/model.pt" ]
         --run "$runs/spread_fractions_s1" --jets "${val[0]}" --pileup "${val[1]}" --mu "$mu" --seed "$mu" \
         --detector cms --recluster --no-progress --max-events 2000 --samples 8 --min-fraction 0.005
   done
+  for sampling in "euler 1" "heun_t 2" "euler 4" "heun_t 8" "heun_t 16"; do  # the default sampling checked, μ = 200
+    read -r sampler steps <<< "$sampling"
+    once "$out/fraction_cuts/steps/val_top_vipr_fractions_$sampler${steps}_mu200.root" $hepgen predict pileup_fractions \
+        --run "$runs/spread_fractions_s1" --jets "${val[0]}" --pileup "${val[1]}" --mu 200 --seed 200 --detector cms \
+        --recluster --no-progress --max-events 2000 --samples 8 --min-fraction 0.005 --sampler "$sampler" --steps "$steps"
+  done
   [[ -f "$report/fraction_cuts.json" ]] || .venv/bin/python analyses/pileup/fraction_cuts.py \
-      --pred "$out"/fraction_cuts/val_top_vipr_fractions_mu*.root --first 1000 --out "$report/fraction_cuts.json"
+      --pred "$out"/fraction_cuts/val_top_vipr_fractions_mu*.root --first 1000 --out "$report/fraction_cuts.json" \
+      --sampling-pred "$out"/fraction_cuts/steps/*.root "$out/fraction_cuts/val_top_vipr_fractions_mu200.root"
   folder="$out/design_scores"  # beside section 6's plain VIPR and classifier on the same jets
   mkdir -p "$folder"
   for mu in ${POINTS:-60 200}; do

@@ -8,7 +8,9 @@ averaged over the points (μ), on the jets from --first on.
     .venv/bin/python analyses/pileup/fraction_cuts.py --pred val_top_vipr_fractions_mu60.root ..._mu200.root \
         --first 1000 --out analyses/pileup/validation_study/fraction_cuts.json
 
-(predicted with `--max-events 2000 --min-fraction 0.005`: evaluate_at_scale.sh section 8 makes them).
+(predicted with `--max-events 2000 --min-fraction 0.005`: evaluate_at_scale.sh section 8 makes them). With
+--sampling-pred, predictions of the same jets with other samplings are scored at the chosen cut: the check of the
+model's default sampling (fractions.py DEFAULT_SAMPLING).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import awkward as ak
 import numpy as np
 
 from hepgen.io import read_event_outputs
+from hepgen.io.writer import read_metadata
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
 
 MIN_FRACTIONS = (0.005, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -64,11 +67,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pred", nargs="+", required=True, help="hard-fraction predictions on validation jets")
     parser.add_argument("--first", type=int, default=1000, help="the first jet (entry) of the choice")
+    parser.add_argument(
+        "--sampling-pred",
+        nargs="*",
+        default=[],
+        help="predictions of the same jets with other samplings: each scored at the chosen cut (the sampling check)",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     grid = list(itertools.product(MIN_FRACTIONS, MIN_HARD_PTS))
     points = [scores(path, args.first, grid) for path in args.pred]
     result = {"choice": choose(points), "first_jet": args.first, "points": points}
+    chosen = [(result["choice"]["min_fraction"], result["choice"]["min_hard_pt"])]
+    result["sampling"] = [
+        scores(path, args.first, chosen) | {"sampling": read_metadata(path).get("sampling")}
+        for path in args.sampling_pred
+    ]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp-json")
@@ -78,6 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     for point in points:
         best = min(point["rows"], key=lambda r: r["score"])
         print(f"μ = {point['mu']:g} ({point['jets']} jets): its own best {best}")
+    for point in result["sampling"]:
+        row, sampling = point["rows"][0], point["sampling"]
+        print(
+            f"μ = {point['mu']:g}, {sampling['sampler']} × {sampling['steps']} ({sampling['network_evaluations']} "
+            f"evaluations): mass bias {row['bias']:+.4f}, resolution {row['resolution']:.4f}"
+        )
 
 
 if __name__ == "__main__":

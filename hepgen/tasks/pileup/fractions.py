@@ -51,7 +51,9 @@ __all__ = ["HardFractionModel", "FractionsTraining", "FractionsPrediction", "Har
 #: within 0.002 of the best, 0.3; a hard-pT cut only biases the mass low).
 MIN_FRACTION = 0.3
 MIN_HARD_PT = 0.0
-#: The samplers (in the flow's time t) and the default sampling: Heun with 4 steps (7 network evaluations).
+#: The samplers (in the flow's time t) and the default sampling: Heun with 4 steps (7 network evaluations), checked on
+#: validation jets (fraction_cuts.json "sampling", μ = 200: mass resolution 0.046–0.047 from 3 to 31 evaluations, the
+#: bias −0.4 % at 7 against −2 % at 3 and 0.0 % at 31; one Euler step: −5 % / 0.052).
 FRACTION_SAMPLERS = ("euler", "heun_t")
 DEFAULT_SAMPLING = ("heun_t", 4)
 

@@ -253,7 +253,8 @@ def test_the_error_budget_and_the_hard_fraction_design_read_are_generated():
         mass = entry["mass"]
         assert 0.4 < mass["vipr_rest_at_true_energy"]["resolution"] / mass["vipr_median"]["resolution"] < 0.6
     path = study / "design_fractions" / "metrics.json"
-    for line in _headline().paired_lines(path, "vipr_fractions", ["vipr_plain", "puppiml", "puppi_tuned"]):
+    others = ["vipr_plain", "puppiml", "puppiml_soft_weighted", "puppi_tuned"]
+    for line in _headline().paired_lines(path, "vipr_fractions", others):
         assert f"  {line}\n" in readme, line
     for entry in json.loads(path.read_text())["per_mu"].values():
         paired = entry["paired_differences"]
@@ -261,8 +262,11 @@ def test_the_error_budget_and_the_hard_fraction_design_read_are_generated():
             assert paired[observable]["vipr_fractions"]["vipr_plain"]["significance"] < -3, observable
         assert paired["mass"]["vipr_fractions"]["puppi_tuned"]["significance"] < -3
         assert paired["mass"]["vipr_fractions"]["puppiml"]["significance"] > 2
+        assert paired["mass"]["vipr_fractions"]["puppiml_soft_weighted"]["significance"] > 3
         assert abs(paired["mass"]["puppiml_soft"]["puppiml"]["significance"]) < 1
         assert entry["calibration"]["vipr_fractions"]["mass"]["verdict"] == "over-confident"
+        gap = paired["mass"]["vipr_plain"]["puppiml"]["difference"]  # half to two thirds of VIPR's gap closed
+        assert 0.5 <= round(1 - paired["mass"]["vipr_fractions"]["puppiml"]["difference"] / gap, 1) <= 0.7
     cuts = json.loads((study / "fraction_cuts.json").read_text())
     points = sorted(cuts["points"], key=lambda p: p["mu"])
     loosest = [next(r for r in p["rows"] if (r["min_fraction"], r["min_hard_pt"]) == (0.005, 0.0)) for p in points]

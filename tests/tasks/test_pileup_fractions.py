@@ -144,9 +144,10 @@ def test_soft_targets_are_the_pileup_share_of_energy():
 
 
 def test_the_classifier_as_weights_scales_each_particle_by_its_hard_probability():
-    """``puppiml_weighted``: every observed particle with pT × (1 − p), by hand on two particles back to back."""
+    """``puppiml_weighted``: every observed particle with pT × (1 − p), those with 1 − p below the cut dropped, by
+    hand on two particles back to back (weights 0.9 and 0.4)."""
     from hepgen.validation.pileup.load import PointPrediction
-    from hepgen.validation.pileup.tune import untuned
+    from hepgen.validation.pileup.tune import CLASSIFIER_WEIGHT_CUTS, observables, tunables
 
     observed = ak.Array(
         [
@@ -158,5 +159,10 @@ def test_the_classifier_as_weights_scales_each_particle_by_its_hard_probability(
     )
     point = PointPrediction(60.0, 0, 0, [], np.arange(1), observed, observed, np.zeros(1), np.zeros(1))
     point.scores["puppiml"] = ak.Array([[0.1, 0.6]])
-    values = untuned(point, np.arange(1))["puppiml_weighted"]
-    np.testing.assert_allclose(values["pt"], [90.0 - 20.0], rtol=1e-9)  # back to back: 100·0.9 − 50·0.4
+    weighted = next(t for t in tunables(point) if t.name == "puppiml_weighted")
+    assert weighted.grid == CLASSIFIER_WEIGHT_CUTS
+    position = {cut: CLASSIFIER_WEIGHT_CUTS.index(cut) for cut in (0.2, 0.5)}
+    jets = weighted.groomed(point, np.arange(1), list(position.values()))
+    pt = {cut: observables(jets[g])["pt"] for cut, g in position.items()}
+    np.testing.assert_allclose(pt[0.2], [90.0 - 20.0], rtol=1e-9)  # back to back: 100·0.9 − 50·0.4
+    np.testing.assert_allclose(pt[0.5], [90.0], rtol=1e-9)  # the weight 0.4 is below the cut: dropped

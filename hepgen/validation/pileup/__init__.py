@@ -16,8 +16,9 @@ The methods, each with a stable key in ``metrics.json``:
 * ``puppi``, ``puppi_softdrop`` — PUPPI with CMS's Run-2 tune (and groomed), and behind a detector ``puppi_tuned``,
   the variant of :data:`~hepgen.physics.puppi.PUPPI_VARIANTS` chosen on the validation jets;
 * ``puppiml`` (``puppiml_observed``) — the learned classifier: particles kept below a p(pileup) threshold;
-  ``puppiml_weighted`` — the same scores as PUPPI-like weights, each particle's pT × (1 − p) (for a classifier
-  trained with ``--soft-targets``, 1 − p estimates the hard share of the particle's energy);
+  ``puppiml_weighted`` — the same scores as PUPPI-like weights, each particle's pT × (1 − p), those with 1 − p below
+  a cut tuned on the validation jets dropped (for a classifier trained with ``--soft-targets``, 1 − p estimates the
+  hard share of the particle's energy);
 * ``vipr_fractions`` — the hard-fraction posterior (:mod:`hepgen.tasks.pileup.fractions`): its median and samples;
 * ``vipr`` (``vipr_observed``) — VIPR's posterior median per jet, and ``vipr_samples`` — every posterior sample;
 * ``truth_keep`` — not a method but a bound: the observed constituents whose energy is mostly hard (a truth label

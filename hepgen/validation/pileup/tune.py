@@ -29,6 +29,7 @@ __all__ = [
     "BASELINES",
     "SOFTKILLER_GRID",
     "CLASSIFIER_THRESHOLDS",
+    "CLASSIFIER_WEIGHT_CUTS",
     "Tunable",
     "tunables",
     "observables",
@@ -45,6 +46,10 @@ BASELINES = ("observed", "softdrop", "chs", "chs_softdrop", "softkiller", "chs_s
 TRUTH_BOUND = "truth_keep"
 #: Thresholds on the classifier's p(pileup): a particle is kept below it.
 CLASSIFIER_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+#: Cuts on the classifier's weight 1 − p when it weights the particles (``<classifier>_weighted``): a particle is
+#: dropped below it, as PUPPI drops small weights (its w < 0.01) — small weights on many pileup particles add
+#: wide-angle mass.
+CLASSIFIER_WEIGHT_CUTS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 def with_pion_mass(particles: ak.Array) -> ak.Array:
@@ -140,6 +145,10 @@ def _threshold(value: float) -> dict[str, float]:
     return {"threshold": value}
 
 
+def _weight_cut(value: float) -> dict[str, float]:
+    return {"weight_cut": value}
+
+
 def tunables(point: PointPrediction) -> list[Tunable]:
     """The tunable methods of a point: SoftDrop on the observed, the CHS and the PUPPI jet, SoftKiller on the observed
     and the CHS jet, and every classifier whose scores the point holds."""
@@ -160,7 +169,13 @@ def tunables(point: PointPrediction) -> list[Tunable]:
     for method in point.scores:
         keep = _each(lambda p, i, v, m=method: p.observed[i][p.scores[m][i] < v])
         out.append(Tunable(method, CLASSIFIER_THRESHOLDS, keep, _threshold))
+        weigh = _each(lambda p, i, v, m=method: _weighted(p.observed[i], _cut_below(1 - p.scores[m][i], v)))
+        out.append(Tunable(f"{method}_weighted", CLASSIFIER_WEIGHT_CUTS, weigh, _weight_cut))
     return out
+
+
+def _cut_below(weights: ak.Array, cut: float) -> ak.Array:
+    return ak.where(weights < cut, 0.0, weights)
 
 
 def _puppi_variant(point: PointPrediction, index: np.ndarray, variant: int) -> ak.Array:
@@ -204,18 +219,12 @@ def truth_keep(point: PointPrediction, index: np.ndarray) -> ak.Array:
 
 
 def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``, each
-    classifier as PUPPI-like weights (``<classifier>_weighted``: pT × (1 − p), no threshold), and the truth-label
-    bound ``truth_keep``."""
-    weighted = {
-        f"{method}_weighted": observables(_weighted(point.observed[test], 1 - point.scores[method][test]))
-        for method in point.scores
-    }
+    """The observables of the methods without a parameter on the test jets: ``observed``, ``chs`` and ``puppi``, and
+    the truth-label bound ``truth_keep``."""
     return {
         "observed": observables(point.observed[test]),
         "chs": observables(chs(point, test)),
         "puppi": observables(puppi(point, test)),
-        **weighted,
         TRUTH_BOUND: observables(truth_keep(point, test)),
     }
 

@@ -316,48 +316,35 @@ def test_the_error_budget_splits_vipr_into_what_it_passes_through_and_what_it_ge
     with a wrong energy (±20 %). Known answers: the pT shares (300 and 6 GeV over the vector sum); the fraction-weighted bound is the
     truth; the generated part at its true energy is the truth (up to the pion mass, 1e-4); VIPR's generated pT error
     has the spread put in."""
-    import awkward as ak
-
-    from hepgen.io.writer import write_event_outputs
 
     budget = analysis_script("pileup", "error_budget")
     rng = np.random.default_rng(3)
     jets, per_jet = 400, 8
     eta, phi = rng.uniform(0.3, 0.6, jets), rng.uniform(0.3, 0.6, jets)  # the soft tower's place; the track at (0, 0)
 
-    def jagged(*columns):
-        return ak.Array(np.stack(columns, axis=1).tolist())
-
     zero, one = np.zeros(jets), np.ones(jets)
     observed = {
-        "pt": jagged(300 * one, 10 * one, 5 * one),
-        "eta": jagged(zero, eta, -eta),
-        "phi": jagged(zero, phi, -phi),
-        "is_track": jagged(one, zero, zero) == 1,
-        "dz_compatible": jagged(one, zero, zero) == 1,
-        "hard_fraction": jagged(one, 0.6 * one, zero),
-        "is_pileup": jagged(zero, zero, one) == 1,
+        "pt": _jagged(300 * one, 10 * one, 5 * one),
+        "eta": _jagged(zero, eta, -eta),
+        "phi": _jagged(zero, phi, -phi),
+        "is_track": _jagged(one, zero, zero) == 1,
+        "dz_compatible": _jagged(one, zero, zero) == 1,
+        "hard_fraction": _jagged(one, 0.6 * one, zero),
+        "is_pileup": _jagged(zero, zero, one) == 1,
     }
     table = {f"observed_constituent_{k}": v for k, v in observed.items()}
-    table |= {"truth_constituent_pt": jagged(300 * one, 6 * one), "truth_constituent_eta": jagged(zero, eta)}
-    table |= {"truth_constituent_phi": jagged(zero, phi)}
+    table |= {"truth_constituent_pt": _jagged(300 * one, 6 * one), "truth_constituent_eta": _jagged(zero, eta)}
+    table |= {"truth_constituent_phi": _jagged(zero, phi)}
     scale = 1 + 0.2 * rng.normal(size=(jets, per_jet))
     rows = np.repeat(np.arange(jets), per_jet)
     samples = {
         "sample": np.tile(np.arange(per_jet), jets).astype(np.int32),
-        "constituent_pt": jagged(300 * np.ones(len(rows)), 6 * scale.ravel()),
-        "constituent_eta": jagged(np.zeros(len(rows)), eta[rows]),
-        "constituent_phi": jagged(np.zeros(len(rows)), phi[rows]),
+        "constituent_pt": _jagged(300 * np.ones(len(rows)), 6 * scale.ravel()),
+        "constituent_eta": _jagged(np.zeros(len(rows)), eta[rows]),
+        "constituent_phi": _jagged(np.zeros(len(rows)), phi[rows]),
     }
     path = tmp_path / "val_top_vipr_mu60.root"
-    write_event_outputs(
-        path,
-        samples,
-        event_id={"entry": rows.astype(np.int64)},
-        tree="VIPR",
-        metadata={"mu": 60.0},
-        extra_trees={"Jets": (table, {"entry": np.arange(jets, dtype=np.int64)})},
-    )
+    _write_posterior(path, samples, rows, table)
     result = budget.budget(path)
     assert result["jets"] == jets and result["samples_per_jet"] == per_jet
     pt_true = np.sqrt(300**2 + 6**2 + 2 * 300 * 6 * np.cos(phi))  # the two transverse vectors summed
@@ -382,38 +369,26 @@ def test_the_fraction_cuts_choose_the_loosest_cut_that_removes_the_noise(tmp_pat
     first grid point of the lowest score: min_fraction 0.2, min_hard_pt 0; the jets before --first are not read."""
     import awkward as ak
 
-    from hepgen.io.writer import write_event_outputs
-
     cuts = analysis_script("pileup", "fraction_cuts")
     rng = np.random.default_rng(5)
     jets, per_jet = 60, 4
     angle = rng.uniform(0.3, 0.5, jets)
     rows = np.repeat(np.arange(jets), per_jet)
 
-    def jagged(*columns):
-        return ak.Array(np.stack(columns, axis=1).tolist())
-
     one = np.ones(jets)
-    truth = {"truth_constituent_pt": jagged(100 * one, 3 * one), "truth_constituent_eta": jagged(0 * one, angle)}
-    truth["truth_constituent_phi"] = jagged(0 * one, angle)
+    truth = {"truth_constituent_pt": _jagged(100 * one, 3 * one), "truth_constituent_eta": _jagged(0 * one, angle)}
+    truth["truth_constituent_phi"] = _jagged(0 * one, angle)
     r = np.ones(len(rows))
     samples = {
         "sample": np.tile(np.arange(per_jet), jets).astype(np.int32),
-        "constituent_pt": jagged(100 * r, 3 * r, 2.5 * r),
-        "constituent_eta": jagged(0 * r, angle[rows], -angle[rows]),
-        "constituent_phi": jagged(0 * r, angle[rows], -angle[rows]),
-        "constituent_hard_fraction": jagged(r, r, 0.15 * r),
+        "constituent_pt": _jagged(100 * r, 3 * r, 2.5 * r),
+        "constituent_eta": _jagged(0 * r, angle[rows], -angle[rows]),
+        "constituent_phi": _jagged(0 * r, angle[rows], -angle[rows]),
+        "constituent_hard_fraction": _jagged(r, r, 0.15 * r),
     }
     samples["constituent_pt"] = ak.where(rows[:, None] < 10, samples["constituent_pt"] * 5, samples["constituent_pt"])
     path = tmp_path / "val_top_vipr_fractions_mu60.root"
-    write_event_outputs(
-        path,
-        samples,
-        event_id={"entry": rows.astype(np.int64)},
-        tree="VIPR",
-        metadata={"mu": 60.0},
-        extra_trees={"Jets": (truth, {"entry": np.arange(jets, dtype=np.int64)})},
-    )
+    _write_posterior(path, samples, rows, truth)
     grid = [(f, pt) for f in cuts.MIN_FRACTIONS for pt in cuts.MIN_HARD_PTS]
     point = cuts.scores(path, 10, grid)  # the first 10 jets (made wrong on purpose) are not read
     assert point["jets"] == jets - 10
@@ -425,3 +400,26 @@ def test_the_fraction_cuts_choose_the_loosest_cut_that_removes_the_noise(tmp_pat
         "min_hard_pt": 0.0,
         "mean_score": pytest.approx(0, abs=1e-6),
     }
+
+
+def _jagged(*columns):
+    """Per-row lists from equal-length columns: [[c0[0], c1[0], ...], ...]."""
+    import awkward as ak
+
+    return ak.Array(np.stack(columns, axis=1).tolist())
+
+
+def _write_posterior(path, samples, rows, jets_table):
+    """A hand-made VIPR-like prediction file: the samples (one row per jet·sample, jets ``rows``) and the jets' table."""
+    from hepgen.io.writer import write_event_outputs
+
+    jets = len(np.unique(rows))
+    entries = {"entry": np.arange(jets, dtype=np.int64)}
+    write_event_outputs(
+        path,
+        samples,
+        event_id={"entry": rows.astype(np.int64)},
+        tree="VIPR",
+        metadata={"mu": 60.0},
+        extra_trees={"Jets": (jets_table, entries)},
+    )

@@ -35,7 +35,7 @@ from hepgen.nn.embedding import FourierEmbedding
 from hepgen.shards import derive_seed
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features, jet_batch, passthrough_options
-from hepgen.tasks.pileup.overlay import OverlayPrediction, OverlayTraining, jet_table, observe_block
+from hepgen.tasks.pileup.overlay import OverlayPrediction, OverlayTraining, observe_block, posterior_block_output
 from hepgen.tasks.pileup.puppiml import PuppiMLTask
 from hepgen.tasks.pileup.sampling import to_generated_jets
 from hepgen.tasks.pileup.task import VIPRPredictor
@@ -197,25 +197,9 @@ class HardFractionTask(PuppiMLTask):
         )
         cloud[..., 2] += np.log(np.maximum(fractions, 1e-9))  # log(pT × f)
         generated = to_generated_jets(torch.as_tensor(cloud), torch.as_tensor(kept), batch.axis, settings.samples)
-        rows = generated.jet_index
-        samples = {
-            "sample": generated.sample_index.astype(np.int32),
-            "constituent_pt": generated.constituents.pt,
-            "constituent_eta": generated.constituents.eta,
-            "constituent_phi": generated.constituents.phi,
-            "constituent_hard_fraction": ak.unflatten(fractions[kept].astype(np.float32), kept.sum(axis=1)),
-            **{f"jet_{k}": getattr(generated, k).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
-            "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
-            "truth_jet_mass": np.asarray(jets.mass)[rows].astype(np.float32),
-        }
-        return BlockOutput(
-            {
-                "VIPR": (samples, {"entry": (rows + block.start).astype(np.int64)}),
-                "Jets": (
-                    jet_table(jets, observed, target=settings.target),
-                    {"entry": np.arange(block.start, block.stop, dtype=np.int64)},
-                ),
-            }
+        hard_fraction = ak.unflatten(fractions[kept].astype(np.float32), kept.sum(axis=1))
+        return posterior_block_output(
+            generated, jets, observed, block, settings.target, {"constituent_hard_fraction": hard_fraction}
         )
 
 

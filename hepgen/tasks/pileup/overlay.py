@@ -19,8 +19,9 @@ from hepgen.errors import HepgenInputError
 from hepgen.physics.kinematics import pt_eta_phi_mass, summed_p4
 from hepgen.sim.detector import CONSTITUENT_DETECTORS
 from hepgen.sim.pileup import VERTEX_EFFICIENCY, OverlaidJets, overlay_pileup, read_hard_jets, read_pileup_pool
-from hepgen.tasks.base import Block, PredictSettings, TrainSettings
+from hepgen.tasks.base import Block, BlockOutput, PredictSettings, TrainSettings
 from hepgen.tasks.pileup.inputs import INPUTS, PASSTHROUGH_PT, TARGETS, TOWER_PASSTHROUGH_PT
+from hepgen.tasks.pileup.sampling import GeneratedJets
 from hepgen.tasks.settings import redefault, setting, values_of
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "read_training_jets",
     "observe_block",
     "jet_table",
+    "posterior_block_output",
     "truth_description",
     "check_prediction_input",
 ]
@@ -284,3 +286,35 @@ def check_prediction_input(model_settings: dict[str, Any], settings: OverlayPred
                 f"--{flag} {value} is outside the {trained_name.replace('_', ' ')} the model trained with "
                 f"({trained}): train with --{trained_flag} covering it"
             )
+
+
+def posterior_block_output(
+    generated: GeneratedJets,
+    jets: ak.Array,
+    observed: OverlaidJets,
+    block: Block,
+    target: str,
+    extra: dict[str, ak.Array] | None = None,
+) -> BlockOutput:
+    """Tree ``VIPR``: one row per (jet, sample) of a posterior's jets (their constituents, the jet, the observed and
+    the truth jet mass, and ``extra`` per-constituent columns); tree ``Jets``: one row per jet (:func:`jet_table`)."""
+    rows = generated.jet_index
+    samples = {
+        "sample": generated.sample_index.astype(np.int32),
+        "constituent_pt": generated.constituents.pt,
+        "constituent_eta": generated.constituents.eta,
+        "constituent_phi": generated.constituents.phi,
+        **(extra or {}),
+        **{f"jet_{k}": getattr(generated, k).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
+        "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
+        "truth_jet_mass": ak.to_numpy(jets.mass)[rows].astype(np.float32),
+    }
+    return BlockOutput(
+        {
+            "VIPR": (samples, {"entry": (rows + block.start).astype(np.int64)}),
+            "Jets": (
+                jet_table(jets, observed, target=target),
+                {"entry": np.arange(block.start, block.stop, dtype=np.int64)},
+            ),
+        }
+    )

@@ -41,16 +41,28 @@ from hepgen.tasks.pileup.overlay import (
     OverlayPrediction,
     OverlayTraining,
     check_prediction_input,
-    jet_table,
     observe_block,
+    posterior_block_output,
     read_training_jets,
     truth_description,
 )
-from hepgen.tasks.pileup.sampling import SCHEDULES, network_evaluations, to_generated_jets, with_teacher_targets
+from hepgen.tasks.pileup.sampling import (
+    SCHEDULES,
+    network_evaluations,
+    to_generated_jets,
+    with_teacher_targets,
+)
 from hepgen.tasks.pileup.scored import with_classifier_scores
 from hepgen.tasks.settings import redefault, setting
 
-__all__ = ["PileupTraining", "PileupPrediction", "PileupValidation", "VIPRPredictor", "PileupTask", "PILEUP"]
+__all__ = [
+    "PileupTraining",
+    "PileupPrediction",
+    "PileupValidation",
+    "VIPRPredictor",
+    "PileupTask",
+    "PILEUP",
+]
 
 
 @dataclass
@@ -359,25 +371,7 @@ class PileupTask(Task):
             generator=generator,
         )
         generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)
-        rows = generated.jet_index
-        samples = {
-            "sample": generated.sample_index.astype(np.int32),
-            "constituent_pt": generated.constituents.pt,
-            "constituent_eta": generated.constituents.eta,
-            "constituent_phi": generated.constituents.phi,
-            **{f"jet_{k}": getattr(generated, k).astype(np.float32) for k in ("pt", "eta", "phi", "mass")},
-            "observed_jet_mass": observed.jet_mass[rows].astype(np.float32),
-            "truth_jet_mass": ak.to_numpy(jets.mass)[rows].astype(np.float32),
-        }
-        return BlockOutput(
-            {
-                "VIPR": (samples, {"entry": (rows + block.start).astype(np.int64)}),
-                "Jets": (
-                    jet_table(jets, observed, target=settings.target),
-                    {"entry": np.arange(block.start, block.stop, dtype=np.int64)},
-                ),
-            }
-        )
+        return posterior_block_output(generated, jets, observed, block, settings.target)
 
     def validation_groups(self, files: list[str]) -> dict[Any, list[str]]:
         """Prediction files grouped by point (μ, inefficiency, track loss): the points are independent."""

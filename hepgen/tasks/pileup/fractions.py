@@ -6,8 +6,9 @@ that share instead: p(f₁ … f_M | observed jet), the hard fraction of the mea
 tower (the truth ``hard_fraction``: 1 or 0 for a track, between them for a tower hard scatter and pileup share),
 jointly for the jet, by flow matching. Each sample is a pileup-free jet — the observed particles with pT × f — so
 the validation scores it as a VIPR posterior (method ``vipr_fractions``: median of the samples, calibration). Its
-bound is the fraction-weighted truth (mass resolution 0.001 / 0.004 at μ = 60 / 200 on validation top jets, against
-0.005 / 0.011 for keep/drop); it cannot bring back a particle the detector lost — VIPR's new particles can.
+bound is the fraction-weighted truth (mass resolution 0.0009 / 0.0035 at μ = 60 / 200 on validation top jets, against
+0.0040 / 0.0098 for keep/drop: analyses/pileup/validation_study/error_budget.json); it cannot bring back a particle
+the detector lost — VIPR's new particles can.
 
 * **inputs** — the classifier's and VIPR's (:mod:`hepgen.tasks.pileup.inputs`): the CHS cloud behind the detector,
   the jet context, the same overlay of the training pool on the fly;

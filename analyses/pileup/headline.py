@@ -247,10 +247,37 @@ def paired_lines(path: str | Path, learned: str, others: list[str]) -> list[str]
     return lines
 
 
+def summary(paths: dict[str, str | Path], others: tuple[str, ...] = ("puppiml", "puppi_tuned")) -> str:
+    """The study in a few lines for the quickstart and the root README: per jet type (``paths``: type → metrics.json)
+    and point, the jet-mass bias / resolution of VIPR and of each of ``others``, and VIPR's paired difference to each
+    with the verdict at the study's 3σ."""
+    lines = []
+    for kind, path in paths.items():
+        for key, entry in _ordered_points(json.loads(Path(path).read_text())["per_mu"]).items():
+            methods = entry["methods"]
+            if VIPR not in methods:
+                continue
+
+            def mass(method, methods=methods):
+                return f"{methods[method]['mass']['bias']:+.3f} / {methods[method]['mass']['resolution']:.3f}"
+
+            parts = [f"VIPR {mass(VIPR)}"]
+            for other in (o for o in others if o in methods):
+                parts.append(f"{other} {mass(other)} ({_verdict(*_compare(entry, 'mass', VIPR, other), STUDY_SIGMA)})")
+            lines.append(
+                f"- {kind}, μ = {key} ({entry['test_jets']} test jets), mass bias / resolution: " + ", ".join(parts)
+            )
+    return "\n".join(lines)
+
+
 def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "###", *more: str) -> None:
     """``headline.py METRICS [HEADING]``: the report of one validation; ``headline.py spread M1 M2 M3 ...``: the seed
     spread of several (one per seed); ``headline.py paired METRICS LEARNED OTHER [OTHER ...]``: a design read;
-    ``headline.py study METRICS [HEADING]``: the report with the targets of the study at scale."""
+    ``headline.py study METRICS [HEADING]``: the report with the targets of the study at scale; ``headline.py summary
+    top=METRICS w=METRICS qcd=METRICS``: the study in a few lines (the quickstart's and the root README's)."""
+    if path == "summary":  # headline.py summary top=M1 w=M2 qcd=M3
+        print(summary(dict(arg.split("=", 1) for arg in (heading, *more))))
+        return
     if path == "study":
         print(report(heading, *(more or ("###",)), study=True))
         return

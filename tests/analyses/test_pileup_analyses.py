@@ -423,3 +423,34 @@ def _write_posterior(path, samples, rows, jets_table):
         metadata={"mu": 60.0},
         extra_trees={"Jets": (jets_table, entries)},
     )
+
+
+def test_the_summary_gives_each_jet_type_and_point_with_the_verdict_at_three_sigma(tmp_path):
+    """headline.py summary on hand-made metrics: a line per (jet type, μ) with VIPR's and each other method's mass
+    bias / resolution; a 2.5σ lead is "within noise" at the study's 3σ, a 4σ lead "VIPR better"; a point without VIPR
+    and an absent method are left out."""
+    headline = analysis_script("pileup", "headline")
+
+    def mass(bias, resolution):
+        return {"mass": {"bias": bias, "resolution": resolution}}
+
+    def entry(vs_classifier):
+        return {
+            "test_jets": 3000,
+            "methods": {"vipr": mass(0.004, 0.030), "puppiml": mass(-0.001, 0.035), "puppi_tuned": mass(0.02, 0.05)},
+            "paired_differences": {
+                "mass": {"vipr": {"puppiml": vs_classifier, "puppi_tuned": {"difference": -0.02, "error": 0.002}}}
+            },
+        }
+
+    per_mu = {"200": entry({"difference": -0.005, "error": 0.002}), "60": entry({"difference": -0.008, "error": 0.002})}
+    per_mu["20"] = {"test_jets": 3000, "methods": {"puppiml": mass(0.0, 0.02)}}  # no VIPR at this point
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"per_mu": per_mu}))
+    lines = headline.summary({"top": path}, others=("puppiml", "puppi_tuned", "softkiller")).split("\n")
+    assert lines == [
+        "- top, μ = 60 (3000 test jets), mass bias / resolution: VIPR +0.004 / 0.030, puppiml -0.001 / 0.035 "
+        "(VIPR better, 4.0σ), puppi_tuned +0.020 / 0.050 (VIPR better, 10.0σ)",
+        "- top, μ = 200 (3000 test jets), mass bias / resolution: VIPR +0.004 / 0.030, puppiml -0.001 / 0.035 "
+        "(within noise: VIPR ahead by 2.5σ), puppi_tuned +0.020 / 0.050 (VIPR better, 10.0σ)",
+    ]

@@ -49,7 +49,9 @@
 #    the classifier trained on the same soft target (spread_puppiml_soft_s1, named puppiml_soft: thresholded and as
 #    weights, puppiml_soft_weighted) beside the plain VIPR and the classifier of section 6 on the same
 #    DESIGN_JETS validation top jets at μ = 60 and 200 → analyses/pileup/validation_study/design_fractions/ (≈ 10 min),
-#    with its cuts chosen before on validation jets 1000–1999 (fraction_cuts.py → validation_study/fraction_cuts.json).
+#    with its cuts chosen before on validation jets 1000–1999 (fraction_cuts.py → validation_study/fraction_cuts.json);
+#    once trained, the same model reading the classifier's scores (spread_fractions_scored_s1, vipr_fractions_scored)
+#    beside them → analyses/pileup/validation_study/design_fractions_scored/.
 #
 #   analyses/pileup/evaluate_at_scale.sh
 #
@@ -136,9 +138,11 @@ if [[ "${STUDY:-1}" != 0 ]]; then
         predict_vipr "$pair" "$out/test_${type}_@_mu$mu.root" --jets "$samples_dir/test_$type.root" \
             --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --samples "${SAMPLES:-8}"
       done
-      [[ -f "$fractions/model.pt" ]] && once "$out/test_${type}_vipr_fractions_mu$mu.root" $hepgen predict \
-          pileup_fractions --run "$fractions" --jets "$samples_dir/test_$type.root" --pileup "$samples_dir/pool_test.root" \
-          --mu "$mu" --seed "$mu" --detector cms --recluster --no-progress "${limit[@]}" --samples "${SAMPLES:-8}"
+      if [[ -f "$fractions/model.pt" ]]; then
+        once "$out/test_${type}_vipr_fractions_mu$mu.root" $hepgen predict pileup_fractions --run "$fractions" \
+            --jets "$samples_dir/test_$type.root" --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" \
+            --detector cms --recluster --no-progress "${limit[@]}" --samples "${SAMPLES:-8}"
+      fi
     done
   done
   for type in top w qcd; do
@@ -347,7 +351,16 @@ if [[ "${DESIGN_FRACTIONS:-1}" != 0 && -f "$runs/spread_fractions_s1/model.pt" ]
         --name puppiml_soft "${common[@]}"
     once "$folder/val_top_vipr_fractions_mu$mu.root" $hepgen predict pileup_fractions \
         --run "$runs/spread_fractions_s1" "${common[@]}" --samples 8
+    if [[ -f "$runs/spread_fractions_scored_s1/model.pt" ]]; then
+      once "$folder/val_top_vipr_fractions_scored_mu$mu.root" $hepgen predict pileup_fractions \
+          --run "$runs/spread_fractions_scored_s1" --name vipr_fractions_scored "${common[@]}" --samples 8
+    fi
   done
   $hepgen validate pileup --pred "$folder"/val_top_{puppiml,puppiml_soft,vipr_plain,vipr_fractions}_mu*.root \
       --out "$report/design_fractions" --no-progress --overwrite
+  # the hard-fraction posterior reading the classifier's scores, beside the plain one and the classifier
+  if [[ -f "$runs/spread_fractions_scored_s1/model.pt" ]]; then
+    $hepgen validate pileup --pred "$folder"/val_top_{puppiml,vipr_fractions,vipr_fractions_scored}_mu*.root \
+        --out "$report/design_fractions_scored" --no-progress --overwrite
+  fi
 fi

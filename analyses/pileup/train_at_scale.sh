@@ -59,6 +59,10 @@ train spread_vipr_fm_lossy_s1 pileup 1 --objective flow_matching "${lossy[@]}" "
 # trained on the same soft target (--soft-targets: its fair baseline); each ≈ 8 min at the smaller budget
 train spread_fractions_s1 pileup_fractions 1 --ema-decay 0.999 "${small[@]}"
 train spread_puppiml_soft_s1 puppiml 1 --ema-decay 0.999 --soft-targets "${small[@]}"
+# and the hard-fraction posterior reading that budget's classifier (--classifier-scores): does it reach the classifier
+# with a posterior? (≈ 18 min; evaluate_at_scale.sh section 8)
+train spread_fractions_scored_s1 pileup_fractions 1 --ema-decay 0.999 --classifier-scores "$runs/spread_puppiml_s1" \
+    "${small[@]}"
 # the full budget: the classifier first (every comparison needs it), EDM, flow matching
 train puppiml_s1 puppiml 1 --ema-decay 0.999
 train vipr_edm_s1 pileup 1

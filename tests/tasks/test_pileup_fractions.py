@@ -166,3 +166,30 @@ def test_the_classifier_as_weights_scales_each_particle_by_its_hard_probability(
     pt = {cut: observables(jets[g])["pt"] for cut, g in position.items()}
     np.testing.assert_allclose(pt[0.2], [90.0 - 20.0], rtol=1e-9)  # back to back: 100·0.9 − 50·0.4
     np.testing.assert_allclose(pt[0.5], [90.0], rtol=1e-9)  # the weight 0.4 is below the cut: dropped
+
+
+def test_a_scored_fractions_run_holds_its_frozen_classifier_and_predicts(tmp_path, top_jets, minbias_file):
+    """``--classifier-scores RUN``: the run keeps the classifier's weights unchanged after training, its scores are
+    one more observed feature (the encoder reads 5 + 1 + the noisy fraction), and it predicts."""
+    from hepgen.cli import main
+    from hepgen.io import read_event_outputs
+    from hepgen.tasks.run_folder import load_model
+
+    common = ["--jets", str(top_jets), "--pileup", str(minbias_file), "--dim", "16", "--blocks", "1"]
+    common += ["--batch-size", "16", "--max-events", "32", "--max-epochs", "1", "--no-progress", "--accelerator", "cpu"]
+    classifier, scored = tmp_path / "classifier", tmp_path / "scored"
+    assert main(["train", "puppiml", *common, "--out", str(classifier)]) == 0
+    scores = ["--classifier-scores", str(classifier)]
+    assert main(["train", "pileup_fractions", *common, *scores, "--out", str(scored)]) == 0
+    trained, model = load_model("puppiml", classifier), load_model("pileup_fractions", scored)
+    for name, weights in trained.state_dict().items():
+        assert torch.equal(model.scorer.state_dict()[name], weights)
+    first = next(m for m in model.velocity.encoder.modules() if isinstance(m, torch.nn.Linear))
+    assert first.in_features == 5 + 1 + 1
+    model.train()
+    assert model.training and not model.scorer.training
+    where = ["--jets", str(top_jets), "--pileup", str(minbias_file), "--mu", "60", "--max-events", "3", "--no-progress"]
+    out = tmp_path / "p.root"
+    assert main(["predict", "pileup_fractions", "--run", str(scored), *where, "--samples", "2", "--out", str(out)]) == 0
+    _, event_id, _ = read_event_outputs(out, tree="VIPR")
+    assert list(event_id["entry"]) == [0, 0, 1, 1, 2, 2]

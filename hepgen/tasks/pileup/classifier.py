@@ -13,7 +13,7 @@ from hepgen.models.vipr import ObservedJetEncoder, ParticleClassifier
 from hepgen.nn import MaskedStandardizer
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features
 
-__all__ = ["PileupClassifierModel"]
+__all__ = ["PileupClassifierModel", "ReadsClassifierScores"]
 
 
 class PileupClassifierModel(ConfiguredModel):
@@ -62,3 +62,38 @@ class PileupClassifierModel(ConfiguredModel):
     @torch.no_grad()
     def pileup_probability(self, batch: JetBatch) -> Tensor:
         return torch.sigmoid(self(batch))
+
+
+class ReadsClassifierScores:
+    """A mix-in for a model that may read a frozen per-particle classifier's p(pileup) of each observed particle as one
+    more feature (``scorer``: the classifier's configuration; its weights come from a trained run, ``adopt_scorer``).
+    Listed before the ``nn.Module`` base, so that :meth:`train` keeps the classifier in evaluation mode."""
+
+    scorer: PileupClassifierModel | None
+
+    def build_scorer(self, scorer: dict[str, Any] | None) -> int:
+        """The frozen classifier of configuration ``scorer`` (None: no scores); the observed features it adds."""
+        self.scorer = None if scorer is None else PileupClassifierModel(**scorer).requires_grad_(False)
+        return int(scorer is not None)
+
+    def adopt_scorer(self, trained: PileupClassifierModel) -> None:
+        """Take a trained per-particle classifier's weights (its architecture must be this model's ``scorer``)."""
+        self.scorer.load_state_dict(trained.state_dict())
+        self.scorer.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        """As ``nn.Module.train``, the frozen classifier (if any) always in evaluation mode: its scores in training
+        are the ones prediction sees."""
+        super().train(mode)
+        if self.scorer is not None:
+            self.scorer.eval()
+        return self
+
+    def with_scores(self, observed: Tensor, batch: JetBatch) -> Tensor:
+        """The standardised observed cloud ``[B, M, F]`` with the classifier's p(pileup) appended (``[B, M, F + 1]``;
+        0 on padding), or as it is without a classifier."""
+        if self.scorer is None:
+            return observed
+        with torch.no_grad():
+            score = self.scorer.pileup_probability(batch) * batch.observed_mask
+        return torch.cat([observed, score[..., None].to(observed.dtype)], dim=-1)

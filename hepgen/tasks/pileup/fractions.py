@@ -35,10 +35,12 @@ from hepgen.nn import MaskedStandardizer
 from hepgen.nn.embedding import FourierEmbedding
 from hepgen.shards import derive_seed
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings
+from hepgen.tasks.pileup.classifier import ReadsClassifierScores
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features, jet_batch, passthrough_options
 from hepgen.tasks.pileup.overlay import OverlayPrediction, OverlayTraining, observe_block, posterior_block_output
 from hepgen.tasks.pileup.puppiml import PuppiMLTask
 from hepgen.tasks.pileup.sampling import to_generated_jets
+from hepgen.tasks.pileup.scored import with_classifier_scores
 from hepgen.tasks.pileup.task import VIPRPredictor
 from hepgen.tasks.settings import redefault, setting
 
@@ -59,8 +61,9 @@ FRACTION_SAMPLERS = ("euler", "heun_t")
 DEFAULT_SAMPLING = ("heun_t", 4)
 
 
-class HardFractionModel(ConfiguredModel):
-    """Flow matching of the hard fractions ``[B, M]`` of an observed cloud, with its in-model standardisation."""
+class HardFractionModel(ReadsClassifierScores, ConfiguredModel):
+    """Flow matching of the hard fractions ``[B, M]`` of an observed cloud, with its in-model standardisation (and,
+    with ``scorer``, a frozen classifier's p(pileup) of each particle as one more feature)."""
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class HardFractionModel(ConfiguredModel):
         time_dim: int = 16,
         detector: str = "none",
         track_losses: list[float] | None = None,
+        scorer: dict[str, Any] | None = None,
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
@@ -79,6 +83,7 @@ class HardFractionModel(ConfiguredModel):
         self.observed_standardizer = MaskedStandardizer(n_o)
         self.context_standardizer = MaskedStandardizer(n_c)
         self.time = FourierEmbedding(time_dim, scale=1.0)
+        n_o += self.build_scorer(scorer)
         encoder = ObservedJetEncoder(n_o + 1, n_c + time_dim, dim=dim, heads=heads, blocks=blocks)
         self.velocity = ParticleClassifier(encoder)  # its per-particle head: the velocity of each fraction
 
@@ -95,7 +100,8 @@ class HardFractionModel(ConfiguredModel):
 
     def _inputs(self, batch: JetBatch) -> tuple[Tensor, Tensor, Tensor]:
         mask = batch.observed_mask
-        return self.observed_standardizer(batch.observed, mask), mask, self.context_standardizer(batch.context)
+        observed = self.with_scores(self.observed_standardizer(batch.observed, mask), batch)
+        return observed, mask, self.context_standardizer(batch.context)
 
     def loss(self, batch: JetBatch, *, generator: torch.Generator | None = None) -> Tensor:
         """The flow-matching loss: mean squared velocity error over the real particles."""
@@ -144,6 +150,11 @@ class FractionsTraining(OverlayTraining):
     dim: int = setting(64, "token width of the encoder")
     heads: int = setting(4, "attention heads")
     blocks: int = setting(3, "self-attention blocks")
+    classifier_scores: str = setting(
+        "",
+        "condition on the p(pileup) of this classifier run (train puppiml) for each observed particle",
+        metavar="RUN",
+    )
 
 
 @dataclass
@@ -166,6 +177,12 @@ class HardFractionTask(PuppiMLTask):
     name, output_tree, method_name = "pileup_fractions", "VIPR", "vipr_fractions"
     Training, Prediction = FractionsTraining, FractionsPrediction
     model_class = HardFractionModel
+
+    def build_model(self, settings: FractionsTraining) -> HardFractionModel:
+        model = super().build_model(settings)
+        return (
+            with_classifier_scores(model, settings.classifier_scores, settings) if settings.classifier_scores else model
+        )
 
     def loss(
         self, model: HardFractionModel, batch: JetBatch, *, generator: torch.Generator | None = None

@@ -27,7 +27,7 @@ from hepgen.models.set_autoencoder import SetAutoencoder
 from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenoiser
 from hepgen.nn import MaskedStandardizer
 from hepgen.nn.set_blocks import block_options
-from hepgen.tasks.pileup.classifier import PileupClassifierModel
+from hepgen.tasks.pileup.classifier import ReadsClassifierScores
 from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, OBSERVED_FEATURES, JetBatch, context_features
 from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
 
@@ -38,7 +38,7 @@ __all__ = ["OBJECTIVES", "VIPRModel"]
 OBJECTIVES = ("edm", "flow_matching", "autoencoder")
 
 
-class VIPRModel(ConfiguredModel):
+class VIPRModel(ReadsClassifierScores, ConfiguredModel):
     """EDM denoiser + multiplicity model with in-model standardisation of clouds and context."""
 
     def __init__(
@@ -69,10 +69,7 @@ class VIPRModel(ConfiguredModel):
         self.context_features = context_features(detector, track_losses)
         n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(self.context_features)
         self.observed_standardizer = MaskedStandardizer(n_o)
-        self.scorer = None
-        if scorer is not None:  # frozen: its weights come from a trained classifier (adopt_scorer)
-            self.scorer = PileupClassifierModel(**scorer).requires_grad_(False)
-            n_o += 1
+        n_o += self.build_scorer(scorer)  # frozen: its weights come from a trained classifier (adopt_scorer)
         self.hard_standardizer = MaskedStandardizer(n_f)
         self.context_standardizer = MaskedStandardizer(n_c)
         encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents, "block": block}
@@ -114,19 +111,6 @@ class VIPRModel(ConfiguredModel):
         self.hard_standardizer.load_state_dict(trained.hard_standardizer.state_dict())
         self.autoencoder.requires_grad_(False)
 
-    def adopt_scorer(self, trained: PileupClassifierModel) -> None:
-        """Take a trained per-particle classifier's weights (its architecture must be this model's ``scorer``)."""
-        self.scorer.load_state_dict(trained.state_dict())
-        self.scorer.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> VIPRModel:
-        """As ``nn.Module.train``, the frozen classifier (if any) always in evaluation mode: its scores in training
-        are the ones prediction sees."""
-        super().train(mode)
-        if self.scorer is not None:
-            self.scorer.eval()
-        return self
-
     def _latents(self, hard: Tensor, mask: Tensor) -> Tensor:
         """The frozen autoencoder's standardised latents ``[B, tokens, latent_dim]`` of standardised hard clouds."""
         with torch.no_grad():
@@ -148,11 +132,7 @@ class VIPRModel(ConfiguredModel):
     def conditioning(self, batch: JetBatch) -> tuple[Tensor, Tensor, Tensor]:
         """The standardised (observed ``[B, M, 5]`` — 6 with the classifier's p(pileup) last —, observed mask
         ``[B, M]``, context ``[B, C]``) of a batch."""
-        obs = self.observed_standardizer(batch.observed, batch.observed_mask)
-        if self.scorer is not None:
-            with torch.no_grad():
-                score = self.scorer.pileup_probability(batch) * batch.observed_mask
-            obs = torch.cat([obs, score[..., None].to(obs.dtype)], dim=-1)
+        obs = self.with_scores(self.observed_standardizer(batch.observed, batch.observed_mask), batch)
         return obs, batch.observed_mask, self.context_standardizer(batch.context)
 
     def loss(self, batch: JetBatch, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

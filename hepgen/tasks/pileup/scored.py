@@ -15,8 +15,8 @@ __all__ = ["with_classifier_scores"]
 
 
 def with_classifier_scores(model: VIPRModel, run: str, settings: Any) -> VIPRModel:
-    """``model`` rebuilt to read the scores of the classifier of ``run`` (adopted, frozen), for ``settings``' data;
-    a latent-diffusion model keeps its adopted autoencoder."""
+    """``model`` (a VIPR or a hard-fraction model) rebuilt to read the scores of the classifier of ``run`` (adopted,
+    frozen), for ``settings``' data; a latent-diffusion model keeps its adopted autoencoder."""
     from hepgen.tasks.run_folder import load_model
 
     classifier = load_model("puppiml", run)
@@ -30,8 +30,8 @@ def with_classifier_scores(model: VIPRModel, run: str, settings: Any) -> VIPRMod
             f"--classifier-scores {run}: the classifier was trained on other inputs ({', '.join(map(str, differing))}); "
             "train it with the same --detector, --input, pass-through and track losses"
         )
-    scored = VIPRModel(**(model.config | {"scorer": classifier.config}))
-    if model.latent:
+    scored = type(model)(**(model.config | {"scorer": classifier.config}))
+    if getattr(model, "latent", False):
         scored.adopt_autoencoder(model)
     scored.adopt_scorer(classifier)
     return scored

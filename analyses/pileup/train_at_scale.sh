@@ -70,9 +70,10 @@ train vipr_edm_s1 pileup 1
 # smaller budget) its mass resolution at its chosen sampling was 0.051 (2 Euler steps) against 0.058 for independent
 # pairs (3 evaluations) and 0.060 for EDM (32), and its paths are straighter (1 Euler step: 0.065 against 0.289)
 train vipr_fm_ot_s1 pileup 1 --objective flow_matching --coupling ot
-# the hard-fraction posterior (≈ 5 min per epoch): at the smaller budget ahead of VIPR on validation jets, behind the
+# the hard-fraction posterior reading the full-budget classifier's scores (≈ 5 min per epoch): at the smaller budget,
+# on validation jets, the plain one is ahead of VIPR and behind the classifier, the one reading the scores ties the
 # classifier (evaluate_at_scale.sh section 8)
-train vipr_fractions_s1 pileup_fractions 1 --ema-decay 0.999
+train vipr_fractions_s1 pileup_fractions 1 --ema-decay 0.999 --classifier-scores "$runs/puppiml_s1"
 # imperfect detection at the full budget (≈ 5.5 h): not in the study's CPU beside the two full-budget VIPRs, whose
 # evaluation (evaluate_at_scale.sh section 3) takes the smaller-budget pair above; LOSSY_FULL=1 trains it
 if [[ "${LOSSY_FULL:-0}" != 0 ]]; then

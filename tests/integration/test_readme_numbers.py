@@ -283,6 +283,24 @@ def test_the_error_budget_and_the_hard_fraction_design_read_are_generated():
     assert cuts["choice"]["min_fraction"] == MIN_FRACTION  # the model's default is the choice
 
 
+def test_the_scored_hard_fraction_design_read_is_generated():
+    """The design read of the hard-fraction posterior reading the classifier's scores is `headline.py paired`'s output
+    on the committed validation-jet metrics, and its words are theirs: within noise of the classifier in mass (< 2σ)
+    and τ21, τ32, D2 at both μ; ahead of the plain model (> 3σ); over-confident mass posterior (0.63)."""
+    path = PILEUP / "validation_study" / "design_fractions_scored" / "metrics.json"
+    readme = (PILEUP / "README.md").read_text()
+    others = ["vipr_fractions", "puppiml", "puppiml_weighted"]
+    for line in _headline().paired_lines(path, "vipr_fractions_scored", others):
+        assert f"  {line}\n" in readme, line
+    for entry in json.loads(path.read_text())["per_mu"].values():
+        paired = entry["paired_differences"]
+        for observable in ("mass", "tau21", "tau32", "d2"):
+            assert abs(paired[observable]["vipr_fractions_scored"]["puppiml"]["significance"]) < 2, observable
+        assert paired["mass"]["vipr_fractions_scored"]["vipr_fractions"]["significance"] < -3
+        calibration = entry["calibration"]["vipr_fractions_scored"]["mass"]
+        assert calibration["verdict"] == "over-confident" and round(calibration["coverage_68"], 2) == 0.63
+
+
 def test_the_architectures_tables_are_generated(monkeypatch):
     """analyses/pileup/architectures.md's two tables are bench_architectures.py's: the trained variants' quality and
     cost from their joint validation on test jets, the validation jets' choice of sampling and the saved timings;

@@ -37,10 +37,10 @@ from hepgen.shards import derive_seed
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings
 from hepgen.tasks.pileup.classifier import ReadsClassifierScores
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features, jet_batch, passthrough_options
-from hepgen.tasks.pileup.overlay import OverlayPrediction, OverlayTraining, observe_block, posterior_block_output
-from hepgen.tasks.pileup.puppiml import PuppiMLTask
+from hepgen.tasks.pileup.overlay import OverlayPrediction, observe_block, posterior_block_output
+from hepgen.tasks.pileup.puppiml import EncoderTraining, PuppiMLTask
 from hepgen.tasks.pileup.sampling import to_generated_jets
-from hepgen.tasks.pileup.scored import with_classifier_scores
+from hepgen.tasks.pileup.scored import classifier_scores_setting, with_classifier_scores
 from hepgen.tasks.pileup.task import VIPRPredictor
 from hepgen.tasks.settings import redefault, setting
 
@@ -144,17 +144,10 @@ class HardFractionModel(ReadsClassifierScores, ConfiguredModel):
 
 
 @dataclass
-class FractionsTraining(OverlayTraining):
+class FractionsTraining(EncoderTraining):
     """``hepgen train pileup_fractions``: the hard-fraction posterior on VIPR's training data."""
 
-    dim: int = setting(64, "token width of the encoder")
-    heads: int = setting(4, "attention heads")
-    blocks: int = setting(3, "self-attention blocks")
-    classifier_scores: str = setting(
-        "",
-        "condition on the p(pileup) of this classifier run (train puppiml) for each observed particle",
-        metavar="RUN",
-    )
+    classifier_scores: str = classifier_scores_setting()
 
 
 @dataclass

@@ -43,16 +43,29 @@ from hepgen.tasks.pileup.overlay import (
 from hepgen.tasks.pileup.task import PileupTask, PileupValidation, VIPRPredictor
 from hepgen.tasks.settings import setting
 
-__all__ = ["PileupClassifierModel", "ClassifierTraining", "ClassifierPrediction", "PuppiMLTask", "PUPPIML"]
+__all__ = [
+    "PileupClassifierModel",
+    "EncoderTraining",
+    "ClassifierTraining",
+    "ClassifierPrediction",
+    "PuppiMLTask",
+    "PUPPIML",
+]
 
 
 @dataclass
-class ClassifierTraining(OverlayTraining):
-    """``hepgen train puppiml``: the per-particle classifier on VIPR's training data."""
+class EncoderTraining(OverlayTraining):
+    """The observed-jet encoder's size, for the models built on it alone (the classifier, the hard fractions)."""
 
     dim: int = setting(64, "token width of the encoder")
     heads: int = setting(4, "attention heads")
     blocks: int = setting(3, "self-attention blocks")
+
+
+@dataclass
+class ClassifierTraining(EncoderTraining):
+    """``hepgen train puppiml``: the per-particle classifier on VIPR's training data."""
+
     soft_targets: bool = setting(
         False, "train against each particle's pileup share of energy (1 − hard fraction), not the label is_pileup"
     )

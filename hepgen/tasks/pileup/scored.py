@@ -10,8 +10,18 @@ from typing import Any
 from hepgen.errors import HepgenInputError
 from hepgen.tasks.pileup.inputs import passthrough_options
 from hepgen.tasks.pileup.model import VIPRModel
+from hepgen.tasks.settings import setting
 
-__all__ = ["with_classifier_scores"]
+__all__ = ["with_classifier_scores", "classifier_scores_setting"]
+
+
+def classifier_scores_setting() -> Any:
+    """The ``--classifier-scores RUN`` setting of every model that can read a classifier's scores."""
+    return setting(
+        "",
+        "condition on the p(pileup) of this classifier run (train puppiml) for each observed particle",
+        metavar="RUN",
+    )
 
 
 def with_classifier_scores(model: VIPRModel, run: str, settings: Any) -> VIPRModel:

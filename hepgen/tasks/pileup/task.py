@@ -52,7 +52,7 @@ from hepgen.tasks.pileup.sampling import (
     to_generated_jets,
     with_teacher_targets,
 )
-from hepgen.tasks.pileup.scored import with_classifier_scores
+from hepgen.tasks.pileup.scored import classifier_scores_setting, with_classifier_scores
 from hepgen.tasks.settings import redefault, setting
 
 __all__ = [
@@ -112,11 +112,7 @@ class PileupTraining(OverlayTraining, SetBlockSettings):
     )
     autoencoder_tokens: int = setting(16, "the set autoencoder's latent tokens per jet", minimum=1)
     autoencoder_latent_dim: int = setting(8, "the width of each of the set autoencoder's latent tokens", minimum=1)
-    classifier_scores: str = setting(
-        "",
-        "condition on the p(pileup) of this classifier run (train puppiml) for each observed particle",
-        metavar="RUN",
-    )
+    classifier_scores: str = classifier_scores_setting()
     ema_decay: float = redefault(TrainSettings, "ema_decay", 0.999)
 
 

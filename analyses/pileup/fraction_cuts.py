@@ -26,6 +26,7 @@ import numpy as np
 from hepgen.io import read_event_outputs
 from hepgen.io.writer import read_metadata
 from hepgen.physics.kinematics import PION_MASS, pt_eta_phi_mass, summed_p4
+from hepgen.validation.metrics import bias_resolution
 
 MIN_FRACTIONS = (0.005, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 MIN_HARD_PTS = (0.0, 0.5, 1.0, 2.0, 4.0)
@@ -50,7 +51,7 @@ def scores(path: str | Path, first: int, grid: list[tuple[float, float]]) -> dic
         kept = particles[(fraction >= min_fraction) & (particles.pt >= min_hard_pt)]
         median = np.median(pt_eta_phi_mass(summed_p4(kept, mass=PION_MASS))[3].reshape(-1, per_jet), axis=1)
         ratio = median / m_true - 1
-        bias, resolution = float(np.median(ratio)), float(np.subtract(*np.percentile(ratio, [75, 25])) / 1.349)
+        bias, resolution = bias_resolution(ratio)
         cut = {"min_fraction": min_fraction, "min_hard_pt": min_hard_pt}
         rows.append(cut | {"bias": bias, "resolution": resolution, "score": float(np.hypot(bias, resolution))})
     return {"file": str(path), "mu": metadata.get("mu"), "jets": len(m_true), "rows": rows}

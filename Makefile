@@ -9,7 +9,7 @@ STAMP := $(VENV)/.hepgen-installed
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dask,onnx,hepdata]'
+	$(BIN)/python -m pip install --quiet --no-cache-dir -c constraints.txt -e '.[test,dask,onnx,hepdata]'
 	touch $(STAMP)
 
 install: $(STAMP)

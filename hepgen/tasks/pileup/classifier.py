@@ -13,10 +13,28 @@ from hepgen.models.vipr import ObservedJetEncoder, ParticleClassifier
 from hepgen.nn import MaskedStandardizer
 from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features
 
-__all__ = ["PileupClassifierModel", "ReadsClassifierScores"]
+__all__ = ["PileupClassifierModel", "ReadsClassifierScores", "StandardisesObservedJet"]
 
 
-class PileupClassifierModel(ConfiguredModel):
+class StandardisesObservedJet:
+    """A mix-in for a model of the observed jet: the context features of its detector and the in-model
+    standardisation of the observed cloud and of the context (listed before the ``nn.Module`` base)."""
+
+    def build_inputs(self, detector: str, track_losses: list[float] | None) -> tuple[int, int]:
+        """The context features of ``detector`` and the two standardisers; the numbers of observed and context
+        features."""
+        self.context_features = context_features(detector, track_losses)
+        self.observed_standardizer = MaskedStandardizer(len(OBSERVED_FEATURES))
+        self.context_standardizer = MaskedStandardizer(len(self.context_features))
+        return len(OBSERVED_FEATURES), len(self.context_features)
+
+    def fit_standardization(self, batch: JetBatch) -> None:
+        t = batch.to_torch()
+        self.observed_standardizer.fit(t.observed, t.observed_mask)
+        self.context_standardizer.fit(t.context)
+
+
+class PileupClassifierModel(StandardisesObservedJet, ConfiguredModel):
     """The per-particle classifier with its in-model standardisation of the cloud and the context."""
 
     def __init__(
@@ -32,17 +50,9 @@ class PileupClassifierModel(ConfiguredModel):
     ) -> None:
         super().__init__(locals())
         self.soft_targets = soft_targets
-        self.context_features = context_features(detector, track_losses)
-        n_o, n_c = len(OBSERVED_FEATURES), len(self.context_features)
-        self.observed_standardizer = MaskedStandardizer(n_o)
-        self.context_standardizer = MaskedStandardizer(n_c)
+        n_o, n_c = self.build_inputs(detector, track_losses)
         encoder = ObservedJetEncoder(n_o, n_c, dim=dim, heads=heads, blocks=blocks)
         self.classifier = ParticleClassifier(encoder)
-
-    def fit_standardization(self, batch: JetBatch) -> None:
-        t = batch.to_torch()
-        self.observed_standardizer.fit(t.observed, t.observed_mask)
-        self.context_standardizer.fit(t.context)
 
     def forward(self, batch: JetBatch) -> Tensor:
         """Logits of p(pileup) ``[B, M]`` for every input particle (0 on padding)."""
@@ -64,7 +74,7 @@ class PileupClassifierModel(ConfiguredModel):
         return torch.sigmoid(self(batch))
 
 
-class ReadsClassifierScores:
+class ReadsClassifierScores(StandardisesObservedJet):
     """A mix-in for a model that may read a frozen per-particle classifier's p(pileup) of each observed particle as one
     more feature (``scorer``: the classifier's configuration; its weights come from a trained run, ``adopt_scorer``).
     Listed before the ``nn.Module`` base, so that :meth:`train` keeps the classifier in evaluation mode."""

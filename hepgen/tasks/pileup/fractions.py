@@ -31,12 +31,11 @@ from torch import Tensor
 
 from hepgen.models.configured import ConfiguredModel
 from hepgen.models.vipr import ObservedJetEncoder, ParticleClassifier
-from hepgen.nn import MaskedStandardizer
 from hepgen.nn.embedding import FourierEmbedding
 from hepgen.shards import derive_seed
 from hepgen.tasks.base import Block, BlockOutput, PredictSettings
 from hepgen.tasks.pileup.classifier import ReadsClassifierScores
-from hepgen.tasks.pileup.inputs import OBSERVED_FEATURES, JetBatch, context_features, jet_batch, passthrough_options
+from hepgen.tasks.pileup.inputs import JetBatch, jet_batch, passthrough_options
 from hepgen.tasks.pileup.overlay import OverlayPrediction, observe_block, posterior_block_output
 from hepgen.tasks.pileup.puppiml import EncoderTraining, PuppiMLTask
 from hepgen.tasks.pileup.sampling import to_generated_jets
@@ -78,19 +77,11 @@ class HardFractionModel(ReadsClassifierScores, ConfiguredModel):
         saved_with: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(locals())
-        self.context_features = context_features(detector, track_losses)
-        n_o, n_c = len(OBSERVED_FEATURES), len(self.context_features)
-        self.observed_standardizer = MaskedStandardizer(n_o)
-        self.context_standardizer = MaskedStandardizer(n_c)
+        n_o, n_c = self.build_inputs(detector, track_losses)
         self.time = FourierEmbedding(time_dim, scale=1.0)
         n_o += self.build_scorer(scorer)
         encoder = ObservedJetEncoder(n_o + 1, n_c + time_dim, dim=dim, heads=heads, blocks=blocks)
         self.velocity = ParticleClassifier(encoder)  # its per-particle head: the velocity of each fraction
-
-    def fit_standardization(self, batch: JetBatch) -> None:
-        t = batch.to_torch()
-        self.observed_standardizer.fit(t.observed, t.observed_mask)
-        self.context_standardizer.fit(t.context)
 
     def forward(self, observed: Tensor, mask: Tensor, context: Tensor, x: Tensor, t: Tensor) -> Tensor:
         """The velocity ``[B, M]`` at the noisy fractions ``x`` ``[B, M]`` and time ``t`` ``[B]`` (0 noise, 1 data),

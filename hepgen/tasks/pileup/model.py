@@ -28,7 +28,7 @@ from hepgen.models.vipr import MultiplicityModel, ObservedJetEncoder, VIPRDenois
 from hepgen.nn import MaskedStandardizer
 from hepgen.nn.set_blocks import block_options
 from hepgen.tasks.pileup.classifier import ReadsClassifierScores
-from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, OBSERVED_FEATURES, JetBatch, context_features
+from hepgen.tasks.pileup.inputs import CONSTITUENT_FEATURES, JetBatch
 from hepgen.tasks.pileup.sampling import integrate, sample_clouds, sampling_defaults
 
 __all__ = ["OBJECTIVES", "VIPRModel"]
@@ -66,12 +66,10 @@ class VIPRModel(ReadsClassifierScores, ConfiguredModel):
     ) -> None:
         super().__init__(locals())
         self.objective = one_of(OBJECTIVES, objective, "VIPR objective")
-        self.context_features = context_features(detector, track_losses)
-        n_f, n_o, n_c = len(CONSTITUENT_FEATURES), len(OBSERVED_FEATURES), len(self.context_features)
-        self.observed_standardizer = MaskedStandardizer(n_o)
+        n_f = len(CONSTITUENT_FEATURES)
+        n_o, n_c = self.build_inputs(detector, track_losses)
         n_o += self.build_scorer(scorer)  # frozen: its weights come from a trained classifier (adopt_scorer)
         self.hard_standardizer = MaskedStandardizer(n_f)
-        self.context_standardizer = MaskedStandardizer(n_c)
         encoder = {"dim": dim, "heads": heads, "blocks": encoder_blocks, "latents": latents, "block": block}
         encoder |= block_options(block, mod_capacity, param_tokens)
         self.latent_tokens = latent_tokens
@@ -118,9 +116,8 @@ class VIPRModel(ReadsClassifierScores, ConfiguredModel):
         return self.latent_standardizer(z)
 
     def fit_standardization(self, batch: JetBatch) -> None:
+        super().fit_standardization(batch)
         t = batch.to_torch()
-        self.observed_standardizer.fit(t.observed, t.observed_mask)
-        self.context_standardizer.fit(t.context)
         if self.latent:  # the constituents keep the autoencoder's standardisation; its latents get their own
             with torch.no_grad():
                 self.latent_standardizer.fit(

@@ -28,9 +28,20 @@ samples=${SAMPLES:-runs/pileup_samples}
 source analyses/pileup/study_settings.sh
 common=("${study_training[@]}")
 
+# A session's checkout may start without runs/: the checkpoints of a run in progress are committed in PARTIAL at the
+# end of a session (cp runs/pileup_study/NAME/config.yaml runs/pileup_study/NAME/checkpoints/{last,best}.ckpt
+# "$PARTIAL/NAME/") and the run resumes from them; they go once the run's model.pt is in study_models/.
+partial=${PARTIAL:-analyses/pileup/study_models/partial}
+
 train() {  # name task seed extra-args...
   local name=$1 task=$2 seed=$3
   shift 3
+  if [[ -f "$partial/$name/last.ckpt" && ! -f "$runs/$name/checkpoints/last.ckpt" && ! -f "$runs/$name/model.pt" ]]; then
+    mkdir -p "$runs/$name/checkpoints"
+    cp "$partial/$name"/*.ckpt "$runs/$name/checkpoints/"
+    cp "$partial/$name/config.yaml" "$runs/$name/"
+    echo "$name: resuming from the committed checkpoints in $partial/$name"
+  fi
   local losses=(--inefficiencies 0)
   [[ " $* " == *" --inefficiencies "* ]] && losses=()
   train_once "$name" "$runs/$name" $hepgen train "$task" "${common[@]}" "${losses[@]}" --seed "$seed" \

@@ -454,3 +454,32 @@ def test_the_summary_gives_each_jet_type_and_point_with_the_verdict_at_three_sig
         "- top, μ = 200 (3000 test jets), mass bias / resolution: VIPR +0.004 / 0.030, puppiml -0.001 / 0.035 "
         "(within noise: VIPR ahead by 2.5σ), puppi_tuned +0.020 / 0.050 (VIPR better, 10.0σ)",
     ]
+
+
+def test_a_run_in_progress_resumes_from_its_committed_checkpoints(tmp_path):
+    """train_at_scale.sh, in a checkout without runs/: the committed checkpoints of a run in progress are copied into
+    its run folder and the training resumes (--resume); a trained run is skipped; nothing else is trained."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    calls = tmp_path / "calls.txt"
+    stub = tmp_path / "hepgen"
+    stub.write_text(f'#!/usr/bin/env bash\necho "$@" >> {calls}\n')
+    stub.chmod(0o755)
+    partial, runs = tmp_path / "partial" / "vipr_edm_s1", tmp_path / "runs"
+    partial.mkdir(parents=True)
+    for name, text in (("last.ckpt", "last"), ("best.ckpt", "best"), ("config.yaml", "task: pileup\n")):
+        (partial / name).write_text(text)
+    (runs / "puppiml_s1").mkdir(parents=True)
+    (runs / "puppiml_s1" / "model.pt").write_text("trained")
+    env = {"HEPGEN": str(stub), "RUNS": str(runs), "SAMPLES": str(tmp_path), "PARTIAL": str(tmp_path / "partial")}
+    script = root / "analyses" / "pileup" / "train_at_scale.sh"
+    for only in ("vipr_edm_s1", "puppiml_s1"):
+        done = subprocess.run([script], env={"PATH": "/usr/bin:/bin", **env, "ONLY": only}, capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()
+    checkpoints = runs / "vipr_edm_s1" / "checkpoints"
+    assert (checkpoints / "last.ckpt").read_text() == "last" and (checkpoints / "best.ckpt").read_text() == "best"
+    assert (runs / "vipr_edm_s1" / "config.yaml").read_text() == "task: pileup\n"
+    (call,) = calls.read_text().splitlines()  # one training: the resumed run; the trained classifier is skipped
+    assert call.startswith("train pileup ") and f"--out {runs / 'vipr_edm_s1'} --resume" in call

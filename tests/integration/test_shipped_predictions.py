@@ -16,8 +16,10 @@ sys.path.insert(0, str(REPO / "tools"))
 import shipped_reference as reference  # noqa: E402
 
 #: float32 results of other CPU kernels (another vector width changes the order of a reduction: ~1e-7 relative per
-#: operation) drift through the flow's four spline transforms or VIPR's sampler steps by at most ~1e-5 relative.
-RTOL, ATOL = 2e-5, 1e-5
+#: operation) drift through the flow's four spline transforms or VIPR's sampler steps: measured up to 1.7e-4 relative
+#: and 2e-3 absolute (on values of ~100 GeV) between the Intel machine that wrote the references and an AMD EPYC;
+#: 1e-3 keeps a margin of ~6× over that and stays far below what a changed model or code gives.
+RTOL, ATOL = 1e-3, 2e-3
 
 
 def _same_kernels() -> bool:

@@ -7,6 +7,7 @@
 #
 #   analyses/pileup/train_at_scale.sh                 # every model in turn
 #   ONLY=vipr_edm_s1 analyses/pileup/train_at_scale.sh
+#   TRAIN_ARGS="--accelerator gpu --data-workers 14" ONLY=vipr_fm_ot_s1 analyses/pileup/train_at_scale.sh  # on a GPU
 #
 # CPU (2 cores, OMP_NUM_THREADS=2): an epoch of VIPR ≈ 5 min (45 000 jets × (3.2 ms model step + 2.2 ms overlay,
 # detector and reclustering), benchmarks/bench_pileup_training.py), so ≤ 3.3 h per VIPR run at 40 epochs; the
@@ -26,6 +27,7 @@ hepgen=${HEPGEN:-.venv/bin/hepgen}
 runs=${RUNS:-runs/pileup_study}
 samples=${SAMPLES:-runs/pileup_samples}
 source analyses/pileup/study_settings.sh
+read -r -a extra <<< "${TRAIN_ARGS:-}"  # appended to every run's arguments (argparse: the last value wins)
 common=("${study_training[@]}")
 
 # A session's checkout may start without runs/: the checkpoints of a run in progress are committed in PARTIAL at the
@@ -45,7 +47,7 @@ train() {  # name task seed extra-args...
   local losses=(--inefficiencies 0)
   [[ " $* " == *" --inefficiencies "* ]] && losses=()
   train_once "$name" "$runs/$name" $hepgen train "$task" "${common[@]}" "${losses[@]}" --seed "$seed" \
-      --max-epochs "${MAX_EPOCHS:-40}" "$@"
+      --max-epochs "${MAX_EPOCHS:-40}" "$@" "${extra[@]}"
 }
 
 # the seed spread at the smaller budget first (the same settings otherwise): its six short runs give the spread of

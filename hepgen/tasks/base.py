@@ -81,8 +81,8 @@ class TrainSettings:
     resume: bool = setting(False, "continue from RUN/checkpoints/last.ckpt", runtime=True)
     data_workers: int = setting(
         0,
-        "worker processes that make the training batches while the model trains (0: in the training process); the "
-        "same batches either way",
+        "worker processes that make the training and validation batches while the model trains (0: in the training "
+        "process); the same batches either way (with several workers, in another order)",
         runtime=True,
     )
     progress: bool = setting(True, "progress bars", runtime=True)

@@ -39,10 +39,13 @@ class EpochBatches(torch.utils.data.IterableDataset):
         make_batches: returns, for an epoch, a list of zero-argument callables that build each batch
             (cheap to list, built lazily, so a rank builds only its own batches).
         n_batches: the number of batches per epoch on one process (for ``len``).
+        chunk: consecutive batches that share a preparation; a data worker takes whole chunks.
     """
 
-    def __init__(self, make_batches: Callable[[int], list[Callable[[], Any]]], n_batches: int) -> None:
-        self.make_batches, self.n_batches = make_batches, n_batches
+    def __init__(
+        self, make_batches: Callable[[int], list[Callable[[], Any]]], n_batches: int, *, chunk: int = 1
+    ) -> None:
+        self.make_batches, self.n_batches, self.chunk = make_batches, n_batches, max(int(chunk), 1)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -57,9 +60,18 @@ class EpochBatches(torch.utils.data.IterableDataset):
             return
         usable = len(batches) // world * world
         mine = batches[rank:usable:world]
-        worker = torch.utils.data.get_worker_info()  # data workers share this rank's batches, in turn (the same order)
-        for build in mine if worker is None else mine[worker.id :: worker.num_workers]:
+        for build in self._this_workers(mine):
             yield build()
+
+    def _this_workers(self, mine: list[Callable[[], Any]]) -> list[Callable[[], Any]]:
+        """This data worker's share of the rank's batches: chunks of ``chunk`` consecutive batches (which share a
+        preparation, e.g. one overlay group) in turn, so each chunk is prepared by one worker only. The loader takes
+        one batch from each worker in turn: with one worker, or ``chunk`` 1, the order of the training process."""
+        worker = torch.utils.data.get_worker_info()
+        if worker is None:
+            return mine
+        chunks = [mine[start : start + self.chunk] for start in range(0, len(mine), self.chunk)]
+        return [build for chunk in chunks[worker.id :: worker.num_workers] for build in chunk]
 
     def __len__(self) -> int:
         _, world = rank_and_world_size()

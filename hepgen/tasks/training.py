@@ -205,7 +205,7 @@ def train(task: Task, settings: TrainSettings, *, callbacks: Sequence[Any] = ())
     if settings.data_workers < 0:
         raise HepgenInputError(f"--data-workers must be >= 0; got {settings.data_workers}")
     train_loader = torch.utils.data.DataLoader(data.train, batch_size=None, num_workers=settings.data_workers)
-    val_loader = torch.utils.data.DataLoader(data.validation, batch_size=None)
+    val_loader = torch.utils.data.DataLoader(data.validation, batch_size=None, num_workers=settings.data_workers)
     last = run / "checkpoints" / "last.ckpt"
     trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if settings.resume and last.exists() else None)
     if trainer.global_rank == 0:

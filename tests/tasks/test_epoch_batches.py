@@ -1,6 +1,8 @@
 """EpochBatches: which batches a DDP rank trains on. For every world size the ranks' shares of an epoch are
 disjoint, equally long and cover the first w·⌊n/w⌋ batches; the order depends on the epoch only."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,32 @@ def test_batches_are_built_lazily_by_their_own_rank(monkeypatch):
 
     data = EpochBatches(make, 8)
     assert share(data, 1, 2, monkeypatch) == [1, 3, 5, 7] and built == [1, 3, 5, 7]
+
+
+def _made_by(index: int) -> tuple[int, int]:
+    """A batch that records which data worker made it (its index, the worker's id; -1 in the training process)."""
+    import torch
+
+    worker = torch.utils.data.get_worker_info()
+    return index, -1 if worker is None else worker.id
+
+
+@pytest.mark.parametrize(("n_batches", "chunk", "workers"), [(10, 3, 2), (16, 4, 3), (7, 1, 2), (5, 8, 2)])
+def test_data_workers_take_whole_chunks(n_batches, chunk, workers):
+    """Several data workers: every batch once, each chunk of ``chunk`` consecutive batches (one overlay group) made
+    by a single worker, so no preparation is repeated; with one worker, the training process's order."""
+    import torch
+
+    def make(epoch):
+        return [partial(_made_by, b) for b in range(n_batches)]
+
+    data = EpochBatches(make, n_batches, chunk=chunk)
+    batches = list(torch.utils.data.DataLoader(data, batch_size=None, num_workers=workers))
+    assert sorted(index for index, _ in batches) == list(range(n_batches))
+    makers = {}
+    for index, worker in batches:
+        makers.setdefault(index // chunk, set()).add(worker)
+    assert all(len(m) == 1 for m in makers.values())  # one worker per chunk
+    assert len({w for m in makers.values() for w in m}) == min(workers, len(makers))  # every worker has work
+    alone = list(torch.utils.data.DataLoader(data, batch_size=None, num_workers=1))
+    assert [index for index, _ in alone] == list(range(n_batches))

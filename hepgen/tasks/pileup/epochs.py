@@ -3,8 +3,10 @@
 Two ways, the same law: :func:`overlay_epochs` overlays the whole epoch at its start (``overlay_group`` 0, as the
 shipped models trained), or, with ``overlay_group`` N, N jets at a time when their batches are due — the memory
 stays that of N jets (the whole epoch of 45 000 jets behind the detector peaks at ≈ 11 GB) and, with data workers
-(``--data-workers``), the overlay runs in a worker process beside the model. The random draws differ between the
-two ways (each group has its own stream), so a model trained one way is reproduced by the same way.
+(``--data-workers``), the overlay runs in worker processes beside the model, each overlaying whole groups (with more
+than one worker and more than one batch per group, the loader takes the batches in another order: the same batches,
+the same pileup). The random draws differ between the two ways (each group has its own stream), so a model trained
+one way is reproduced by the same way.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def overlay_epochs(
 
     if group == 0:
         return EpochBatches(whole, math.ceil(n / size))
-    return EpochBatches(grouped, sum(math.ceil(min(group, n - s) / size) for s in range(0, n, group)))
+    n_batches = sum(math.ceil(min(group, n - s) / size) for s in range(0, n, group))
+    return EpochBatches(grouped, n_batches, chunk=math.ceil(min(group, n) / size))  # a worker overlays whole groups
 
 
 class _GroupOverlay:

@@ -54,14 +54,25 @@ def _compare(entry: dict, observable: str, a: str, b: str) -> tuple[float, float
     return x["resolution"] - y["resolution"], math.hypot(x.get("resolution_err", 0.0), y.get("resolution_err", 0.0))
 
 
-def _verdict(diff: float, error: float, threshold: float = 2.0) -> str:
-    """Better where the difference exceeds ``threshold`` times its error, else within noise."""
+def _verdict(diff: float, error: float, threshold: float = 2.0, learned: str = "VIPR") -> str:
+    """Better where the difference (``learned`` minus the baseline) exceeds ``threshold`` times its error, else within
+    noise."""
     sigma = f"{abs(diff) / error:.1f}σ" if error > 0 else "no error"
     if diff < -threshold * error:
-        return f"VIPR better, {sigma}"
+        return f"{learned} better, {sigma}"
     if diff > threshold * error:
         return f"baseline better, {sigma}"
-    return f"within noise: {'VIPR' if diff < 0 else 'baseline'} ahead by {sigma}"
+    return f"within noise: {learned if diff < 0 else 'baseline'} ahead by {sigma}"
+
+
+def _label(learned: str) -> str:
+    return "VIPR" if learned == VIPR else learned
+
+
+def _learned(per_mu: dict) -> list[str]:
+    """The study's VIPR first, then every other VIPR variant (``vipr_*`` point estimates) of any point."""
+    others = {m for e in per_mu.values() for m in _point_estimates(e) if m.startswith(f"{VIPR}_")}
+    return [VIPR, *sorted(others)]
 
 
 def _ordered_points(per_mu: dict) -> dict:
@@ -98,11 +109,13 @@ def substructure_table(entry: dict, observables: tuple[str, ...] = SUBSTRUCTURE)
     return lines
 
 
-def calibration_lines(per_mu: dict, observables: tuple[str, ...] = ("mass", *SUBSTRUCTURE)) -> list[str]:
+def calibration_lines(
+    per_mu: dict, observables: tuple[str, ...] = ("mass", *SUBSTRUCTURE), learned: str = VIPR
+) -> list[str]:
     lines = ["| point | observable | 68 % coverage | 95 % coverage | verdict |", "|---|---|---|---|---|"]
     for key, entry in per_mu.items():
         for name in observables:
-            c = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get(name)
+            c = entry["calibration"].get(f"{learned}_samples", entry["calibration"].get(learned, {})).get(name)
             if c:
                 lines.append(
                     f"| μ = {key} | {name} | {c['coverage_68']:.3f} ± {c['coverage_68_error']:.3f} | "
@@ -116,59 +129,61 @@ def targets(
     threshold: float = 2.0,
     bias_limit: float = BIAS_LIMIT,
     substructure_against: tuple[str, ...] | None = None,
+    learned: str = VIPR,
 ) -> list[str]:
     """The verdict on each target: VIPR's jet mass against the best baseline (better by more than ``threshold``
     paired errors), its bias within ``bias_limit``, its calibration; its substructure at μ = 60 against the best of
     ``substructure_against`` (default: every baseline); with losses, against the classifier and the truth-label
-    bound."""
+    bound. ``learned``: the VIPR variant judged (default the study's VIPR)."""
+    label = _label(learned)
     lines = []
     for key in ("60", "200"):
         entry = per_mu.get(key)
-        if entry is None or VIPR not in entry["methods"]:
+        if entry is None or learned not in entry["methods"]:
             lines.append(f"- μ = {key}: not evaluated")
             continue
-        vipr = entry["methods"][VIPR]["mass"]
+        vipr = entry["methods"][learned]["mass"]
         best = min(_baselines(entry), key=lambda m: entry["methods"][m]["mass"]["resolution"])
-        diff, error = _compare(entry, "mass", VIPR, best)
+        diff, error = _compare(entry, "mass", learned, best)
         ok_bias = abs(vipr["bias"]) <= bias_limit
         lines.append(
-            f"- μ = {key}, mass: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
+            f"- μ = {key}, mass: {label} {_fmt(vipr, 'resolution')} vs best baseline {best} "
             f"{_fmt(entry['methods'][best]['mass'], 'resolution')} (difference {diff:+.3f} ± {error:.3f}: "
-            f"{_verdict(diff, error, threshold)}); VIPR bias {_fmt(vipr, 'bias', True)} "
+            f"{_verdict(diff, error, threshold, label)}); {label} bias {_fmt(vipr, 'bias', True)} "
             f"({'within' if ok_bias else 'outside'} ±{bias_limit:.0%})"
         )
-        cal = entry["calibration"].get(f"{VIPR}_samples", entry["calibration"].get(VIPR, {})).get("mass")
+        cal = entry["calibration"].get(f"{learned}_samples", entry["calibration"].get(learned, {})).get("mass")
         if cal:  # the verdict of the validation, which judges the coverage against its statistical error
             lines.append(
                 f"- μ = {key}, mass 68 % coverage {cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} "
                 f"(verdict: {cal['verdict']})"
             )
     entry = per_mu.get("60")
-    if entry is not None and VIPR in entry["methods"]:
+    if entry is not None and learned in entry["methods"]:
         for name in SUBSTRUCTURE:
-            vipr = entry["methods"][VIPR][name]
+            vipr = entry["methods"][learned][name]
             against = [m for m in _baselines(entry) if substructure_against is None or m in substructure_against]
             best = min(against, key=lambda m: entry["methods"][m][name]["resolution"])
-            diff, error = _compare(entry, name, VIPR, best)
+            diff, error = _compare(entry, name, learned, best)
             lines.append(
-                f"- μ = 60, {name}: VIPR {_fmt(vipr, 'resolution')} vs best baseline {best} "
-                f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error, threshold)})"
+                f"- μ = 60, {name}: {label} {_fmt(vipr, 'resolution')} vs best baseline {best} "
+                f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error, threshold, label)})"
             )
     for lost in (k for k in per_mu if "lost" in k):  # imperfect detection: lost constituents, a degraded tracker
-        if "puppiml" not in per_mu[lost]["methods"] or VIPR not in per_mu[lost]["methods"]:
+        if "puppiml" not in per_mu[lost]["methods"] or learned not in per_mu[lost]["methods"]:
             continue
-        vipr, classifier = per_mu[lost]["methods"][VIPR]["mass"], per_mu[lost]["methods"]["puppiml"]["mass"]
-        diff, error = _compare(per_mu[lost], "mass", VIPR, "puppiml")
+        vipr, classifier = per_mu[lost]["methods"][learned]["mass"], per_mu[lost]["methods"]["puppiml"]["mass"]
+        diff, error = _compare(per_mu[lost], "mass", learned, "puppiml")
         lines.append(
-            f"- μ = {lost}, mass: VIPR {_fmt(vipr, 'bias', True)} / {_fmt(vipr, 'resolution')} vs puppiml "
-            f"{_fmt(classifier, 'bias', True)} / {_fmt(classifier, 'resolution')} ({_verdict(diff, error, threshold)})"
+            f"- μ = {lost}, mass: {label} {_fmt(vipr, 'bias', True)} / {_fmt(vipr, 'resolution')} vs puppiml "
+            f"{_fmt(classifier, 'bias', True)} / {_fmt(classifier, 'resolution')} ({_verdict(diff, error, threshold, label)})"
         )
         if BOUND in per_mu[lost]["methods"]:  # below the bound of keep/drop: only by regenerating what was lost
-            diff, error = _compare(per_mu[lost], "mass", VIPR, BOUND)
+            diff, error = _compare(per_mu[lost], "mass", learned, BOUND)
             bound = per_mu[lost]["methods"][BOUND]["mass"]
             lines.append(
-                f"- μ = {lost}, mass: VIPR against the truth-label bound of keep/drop methods ({BOUND}, "
-                f"{_fmt(bound, 'resolution')}): {diff:+.3f} ± {error:.3f} ({_verdict(diff, error, threshold).replace('baseline', BOUND)})"
+                f"- μ = {lost}, mass: {label} against the truth-label bound of keep/drop methods ({BOUND}, "
+                f"{_fmt(bound, 'resolution')}): {diff:+.3f} ± {error:.3f} ({_verdict(diff, error, threshold, label).replace('baseline', BOUND)})"
             )
     return lines
 
@@ -192,9 +207,16 @@ def report(path: str | Path, heading: str = "###", study: bool = False) -> str:
         ]
         parts += ["\n".join(substructure_table(per_mu[key], ("pt", *SUBSTRUCTURE) if study else SUBSTRUCTURE))]
     calibrated = STUDY_OBSERVABLES if study else ("mass", *SUBSTRUCTURE)
-    parts += [f"{heading} Calibration of VIPR (exact estimator)", "\n".join(calibration_lines(per_mu, calibrated))]
     criteria = (STUDY_SIGMA, STUDY_BIAS_LIMIT, STUDY_SUBSTRUCTURE_AGAINST) if study else ()
-    parts += [f"{heading} Targets", "\n".join(targets(per_mu, *criteria))]
+    judged = _learned(per_mu) if study else [VIPR]  # the study: each VIPR variant (edm/fm, the hard fractions) too
+    for learned in judged:
+        parts += [
+            f"{heading} Calibration of {_label(learned)} (exact estimator)",
+            "\n".join(calibration_lines(per_mu, calibrated, learned)),
+        ]
+    for learned in judged:
+        title = "Targets" if learned == VIPR else f"Targets of {learned}"
+        parts += [f"{heading} {title}", "\n".join(targets(per_mu, *criteria, learned=learned))]
     return "\n\n".join(parts)
 
 
@@ -248,25 +270,30 @@ def paired_lines(path: str | Path, learned: str, others: list[str]) -> list[str]
 
 
 def summary(paths: dict[str, str | Path], others: tuple[str, ...] = ("puppiml", "puppi_tuned")) -> str:
-    """The study in a few lines for the quickstart and the root README: per jet type (``paths``: type → metrics.json)
-    and point, the jet-mass bias / resolution of VIPR and of each of ``others``, and VIPR's paired difference to each
-    with the verdict at the study's 3σ."""
+    """The study in a few lines for the quickstart and the root README: per jet type (``paths``: type → metrics.json),
+    point and VIPR variant (the study's VIPR, then the hard-fraction posterior and the others where validated), the
+    jet-mass bias / resolution of the variant and of each of ``others``, and its paired difference to each with the
+    verdict at the study's 3σ."""
     lines = []
     for kind, path in paths.items():
-        for key, entry in _ordered_points(json.loads(Path(path).read_text())["per_mu"]).items():
-            methods = entry["methods"]
-            if VIPR not in methods:
-                continue
+        per_mu = _ordered_points(json.loads(Path(path).read_text())["per_mu"])
+        for learned in _learned(per_mu):
+            for key, entry in per_mu.items():
+                methods = entry["methods"]
+                if learned not in methods:
+                    continue
 
-            def mass(method, methods=methods):
-                return f"{methods[method]['mass']['bias']:+.3f} / {methods[method]['mass']['resolution']:.3f}"
+                def mass(method, methods=methods):
+                    return f"{methods[method]['mass']['bias']:+.3f} / {methods[method]['mass']['resolution']:.3f}"
 
-            parts = [f"VIPR {mass(VIPR)}"]
-            for other in (o for o in others if o in methods):
-                parts.append(f"{other} {mass(other)} ({_verdict(*_compare(entry, 'mass', VIPR, other), STUDY_SIGMA)})")
-            lines.append(
-                f"- {kind}, μ = {key} ({entry['test_jets']} test jets), mass bias / resolution: " + ", ".join(parts)
-            )
+                label = _label(learned)
+                parts = [f"{label} {mass(learned)}"]
+                for other in (o for o in others if o in methods):
+                    verdict = _verdict(*_compare(entry, "mass", learned, other), STUDY_SIGMA, label)
+                    parts.append(f"{other} {mass(other)} ({verdict})")
+                lines.append(
+                    f"- {kind}, μ = {key} ({entry['test_jets']} test jets), mass bias / resolution: " + ", ".join(parts)
+                )
     return "\n".join(lines)
 
 

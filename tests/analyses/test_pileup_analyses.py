@@ -456,6 +456,62 @@ def test_the_summary_gives_each_jet_type_and_point_with_the_verdict_at_three_sig
     ]
 
 
+def test_every_vipr_variant_is_judged_by_its_own_paired_differences(tmp_path):
+    """The study validates the hard-fraction posterior beside the study's VIPR: headline.py's summary and the study
+    report give it its own lines, calibration and targets, each verdict from its own paired difference (hand-made
+    numbers: VIPR 4σ behind the classifier, the fractions 1σ ahead of it), the study's VIPR first."""
+    headline = analysis_script("pileup", "headline")
+
+    def method(bias, resolution):
+        return {o: {"bias": bias, "bias_err": 0.001, "resolution": resolution, "resolution_err": 0.001}
+                for o in ("mass", "pt", "tau21", "tau32", "d2")}  # fmt: skip
+
+    def coverage(c68):
+        return {"mass": {"coverage_68": c68, "coverage_68_error": 0.009, "coverage_95": 0.95,
+                         "coverage_95_error": 0.004, "verdict": "calibrated"}}  # fmt: skip
+
+    entry = {
+        "test_jets": 3000,
+        "validation_jets": 5000,
+        "samples_per_jet": {"vipr": 8, "vipr_fractions": 8},
+        "methods": {
+            "vipr": method(0.004, 0.040),
+            "vipr_fractions": method(-0.001, 0.030),
+            "puppiml": method(0.000, 0.032),
+            "puppi_tuned": method(0.020, 0.050),
+        },
+        "paired_differences": {
+            o: {
+                "vipr": {"puppiml": {"difference": 0.008, "error": 0.002}},
+                "vipr_fractions": {"puppiml": {"difference": -0.002, "error": 0.002}},
+            }
+            for o in ("mass", "pt", "tau21", "tau32", "d2")
+        },
+        "calibration": {"vipr_samples": coverage(0.61), "vipr_fractions_samples": coverage(0.67)},
+    }
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"per_mu": {"60": entry}}))
+    lines = headline.summary({"top": path}, others=("puppiml",)).split("\n")
+    assert lines == [
+        "- top, μ = 60 (3000 test jets), mass bias / resolution: VIPR +0.004 / 0.040, puppiml +0.000 / 0.032 "
+        "(baseline better, 4.0σ)",
+        "- top, μ = 60 (3000 test jets), mass bias / resolution: vipr_fractions -0.001 / 0.030, puppiml +0.000 / "
+        "0.032 (within noise: vipr_fractions ahead by 1.0σ)",
+    ]
+    report = headline.report(path, "####", study=True)
+    assert report.index("#### Targets\n") < report.index("#### Targets of vipr_fractions\n")
+    fractions = report.split("#### Targets of vipr_fractions\n")[1]
+    assert "- μ = 60, mass: vipr_fractions 0.030 ± 0.001 vs best baseline puppiml 0.032 ± 0.001" in fractions
+    assert (
+        "-0.002 ± 0.002: within noise: vipr_fractions ahead by 1.0σ); vipr_fractions bias -0.001 ± 0.001 (within ±2%)"
+        in fractions
+    )
+    assert "- μ = 60, mass 68 % coverage 0.670 ± 0.009 (verdict: calibrated)" in fractions
+    calibration = report.split("#### Calibration of vipr_fractions (exact estimator)\n")[1].split("####")[0]
+    assert "| μ = 60 | mass | 0.670 ± 0.009 | 0.950 ± 0.004 | calibrated |" in calibration
+    assert "- μ = 60, mass: VIPR 0.040 ± 0.001 vs best baseline puppiml 0.032 ± 0.001" in report
+
+
 def test_a_run_in_progress_resumes_from_its_committed_checkpoints(tmp_path):
     """train_at_scale.sh, in a checkout without runs/: the committed checkpoints of a run in progress are copied into
     its run folder and the training resumes (--resume); a trained run is skipped; nothing else is trained."""

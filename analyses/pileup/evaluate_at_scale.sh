@@ -53,6 +53,10 @@
 #    once trained, the same model reading the classifier's scores (spread_fractions_scored_s1, vipr_fractions_scored)
 #    beside them → analyses/pileup/validation_study/design_fractions_scored/.
 #
+# 9. The μ scan of the study's figure (SCAN=0 skips it): the study's VIPR, the hard-fraction posterior, the
+#    classifier and every baseline at μ = 20, 100, 140 on the first 1 000 test jets of each type, and the figures of
+#    bias and resolution against μ (section 9 below).
+#
 #   analyses/pileup/evaluate_at_scale.sh
 #
 # A quick check of the pipeline must not read the test files: point SAMPLES_DIR to a folder whose test_*.root and
@@ -126,7 +130,7 @@ predict_vipr() {  # model=run out-file extra-args...: one study VIPR with its va
   once "${target//@/$name}" $hepgen predict pileup --run "$run" --name "$name" --detector cms --recluster \
       --no-progress "${limit[@]}" --steps "$steps" --sampler "$sampler" "$@"
 }
-if [[ "${STUDY:-1}" != 0 || "${MANY:-1}" != 0 ]]; then
+if [[ "${STUDY:-1}" != 0 || "${MANY:-1}" != 0 || "${SCAN:-1}" != 0 ]]; then
   choose_sampling
 fi
 if [[ "${STUDY:-1}" != 0 ]]; then
@@ -363,4 +367,44 @@ if [[ "${DESIGN_FRACTIONS:-1}" != 0 && -f "$runs/spread_fractions_s1/model.pt" ]
     $hepgen validate pileup --pred "$folder"/val_top_{puppiml,vipr_fractions,vipr_fractions_scored}_mu*.root \
         --out "$report/design_fractions_scored" --no-progress --overwrite
   fi
+fi
+
+# 9. the μ scan of the study's figure (SCAN=0 skips it): the study's VIPR at its validation sampling, the hard-fraction
+#    posterior once trained, the classifier and every baseline at SCAN_POINTS (20 100 140) on the first SCAN_JETS
+#    (1 000) test jets of each type, tuned on the first 2 000 validation jets at each μ → analyses/pileup/
+#    validation_study/scan_<type>/ (≈ 15 min per point with flow matching's few evaluations); then the figure of
+#    each observable, bias and resolution against μ with bands, a column per jet type, the study's two points (3 000
+#    jets) and the scan's three (1 000 jets) → validation_study/{mass,pt,tau21,tau32,d2}_vs_mu.{pdf,png}.
+if [[ "${SCAN:-1}" != 0 ]]; then
+  folder="$out/scan"
+  scan_jets=${SCAN_JETS:-${MAX_EVENTS:-1000}}
+  for mu in ${SCAN_POINTS:-20 100 140}; do
+    predict "$folder" val_top "${val[@]}" "$mu" "$classifier" - --max-events "${MAX_EVENTS:-2000}"
+    for type in top w qcd; do
+      predict "$folder" "test_$type" "$samples_dir/test_$type.root" "$samples_dir/pool_test.root" "$mu" "$classifier" \
+          - --max-events "$scan_jets"
+      for pair in "${vipr_models[@]}"; do
+        [[ ${pair%%=*} == "$headline" ]] || continue
+        predict_vipr "$pair" "$folder/test_${type}_@_mu$mu.root" --jets "$samples_dir/test_$type.root" \
+            --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" --samples "${SAMPLES:-8}" \
+            --max-events "$scan_jets"
+      done
+      if [[ -f "$fractions/model.pt" ]]; then
+        once "$folder/test_${type}_vipr_fractions_mu$mu.root" $hepgen predict pileup_fractions --run "$fractions" \
+            --jets "$samples_dir/test_$type.root" --pileup "$samples_dir/pool_test.root" --mu "$mu" --seed "$mu" \
+            --detector cms --recluster --no-progress --max-events "$scan_jets" --samples "${SAMPLES:-8}"
+      fi
+    done
+  done
+  for type in top w qcd; do
+    [[ -f "$report/scan_$type/metrics.json" ]] || validate "$folder" "$report/scan_$type" "test_$type"
+  done
+  columns=()
+  for type in top w qcd; do
+    columns+=("$type=$report/$type/metrics.json,$report/scan_$type/metrics.json")
+  done
+  for observable in mass pt tau21 tau32 d2; do
+    .venv/bin/python analyses/pileup/study_figure.py --observable "$observable" --out "$report/${observable}_vs_mu" \
+        "${columns[@]}"
+  done
 fi

@@ -1,8 +1,10 @@
 """The study's figure: bias and resolution of an observable against μ for every method, with the bootstrap error as
-a band, one column per validation (jet type, or world).
+a band, one column per validation (jet type, or world); a column may join several validations of other μ
+(comma-separated: the study's points and its μ scan).
 
     .venv/bin/python analyses/pileup/study_figure.py --out analyses/pileup/validation_study/mass_vs_mu \\
-        top=analyses/pileup/validation_study/top/metrics.json w=.../w/metrics.json qcd=.../qcd/metrics.json
+        top=analyses/pileup/validation_study/top/metrics.json,analyses/pileup/validation_study/scan_top/metrics.json \\
+        w=.../w/metrics.json qcd=.../qcd/metrics.json
     .venv/bin/python analyses/pileup/study_figure.py --observable tau32 --out /tmp/tau32 \\
         "detector level=analyses/pileup/validation_cms/metrics.json"
 
@@ -43,9 +45,20 @@ def curves(metrics: dict, observable: str) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
+def joined(paths: str) -> dict:
+    """The points of several metrics.json (comma-separated paths) as one; a μ in two of them is an error."""
+    per_mu: dict = {}
+    for path in paths.split(","):
+        points = json.loads(Path(path).read_text())["per_mu"]
+        if twice := sorted(set(points) & set(per_mu)):
+            raise SystemExit(f"{path}: the point(s) {twice} are already in {paths.split(',')[0]}")
+        per_mu |= points
+    return {"per_mu": per_mu}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("columns", nargs="+", metavar="NAME=METRICS", help="a column per validation")
+    parser.add_argument("columns", nargs="+", metavar="NAME=METRICS[,METRICS]", help="a column per validation")
     parser.add_argument("--observable", default="mass")
     parser.add_argument("--out", required=True, help="figure path without suffix (PDF and PNG are written)")
     parser.add_argument("--skip", nargs="*", default=["observed", "softdrop", "chs_softdrop"], help="methods left out")
@@ -59,7 +72,7 @@ def main() -> None:
     colours: dict[str, tuple] = {}
     drawn: dict[str, object] = {}
     for col, (name, _, path) in enumerate(columns):
-        data = curves(json.loads(Path(path).read_text()), args.observable)
+        data = curves(joined(path), args.observable)
         for method, c in data.items():
             if method in args.skip or not len(c["mu"]):
                 continue

@@ -288,6 +288,13 @@ def test_the_study_figure_draws_each_method_over_mu_without_the_lossy_points(tmp
     monkeypatch.setattr("sys.argv", ["study_figure.py", "--out", str(out), f"top={path}", f"w={path}"])
     figure.main()
     assert_figure(out.with_suffix(".png"))
+    scan = tmp_path / "scan.json"  # a column joins the study's points and its μ scan; a point twice is an error
+    scan.write_text(json.dumps({"per_mu": {"20": {"methods": {"vipr": row(0.03)}}}}))
+    joined = figure.curves(figure.joined(f"{path},{scan}"), "mass")
+    np.testing.assert_array_equal(joined["vipr"]["mu"], [20, 60, 200])
+    np.testing.assert_array_equal(joined["vipr"]["resolution"], [0.03, 0.04, 0.05])
+    with pytest.raises(SystemExit, match="already in"):
+        figure.joined(f"{path},{path}")
 
 
 def test_the_study_vipr_is_the_best_validation_mass_resolution_at_its_sampling(tmp_path):

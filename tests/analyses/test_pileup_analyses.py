@@ -470,12 +470,12 @@ def test_every_vipr_variant_is_judged_by_its_own_paired_differences(tmp_path):
     headline = analysis_script("pileup", "headline")
 
     def method(bias, resolution):
-        return {o: {"bias": bias, "bias_err": 0.001, "resolution": resolution, "resolution_err": 0.001}
-                for o in ("mass", "pt", "tau21", "tau32", "d2")}  # fmt: skip
+        row = {"bias": bias, "bias_err": 0.001, "resolution": resolution, "resolution_err": 0.001}
+        return {o: dict(row) for o in ("mass", "pt", "tau21", "tau32", "d2")}
 
     def coverage(c68):
-        return {"mass": {"coverage_68": c68, "coverage_68_error": 0.009, "coverage_95": 0.95,
-                         "coverage_95_error": 0.004, "verdict": "calibrated"}}  # fmt: skip
+        errors = {"coverage_68_error": 0.009, "coverage_95_error": 0.004}
+        return {"mass": {"coverage_68": c68, "coverage_95": 0.95, "verdict": "calibrated", **errors}}
 
     entry = {
         "test_jets": 3000,

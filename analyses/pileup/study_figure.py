@@ -51,7 +51,7 @@ def joined(paths: str) -> dict:
     for path in paths.split(","):
         points = json.loads(Path(path).read_text())["per_mu"]
         if twice := sorted(set(points) & set(per_mu)):
-            raise SystemExit(f"{path}: the point(s) {twice} are already in {paths.split(',')[0]}")
+            raise SystemExit(f"{path}: the point(s) {twice} are already in an earlier file of {paths}")
         per_mu |= points
     return {"per_mu": per_mu}
 

@@ -216,6 +216,32 @@ def test_shrunken_config_trains_saves_reloads_predicts(top_jets, minbias_file, t
         load_model("pileup", _neutrino_like(tmp_path))
 
 
+def test_a_diverged_sampler_is_refused_and_writes_nothing(top_jets, minbias_file, tmp_path, monkeypatch, capsys):
+    """One non-finite sampled constituent (as EDM's Heun gives at 3 or 7 evaluations) is exit code 2, a message
+    naming the sampling asked for, and no output file: a NaN jet must not leave as a posterior sample."""
+    from hepgen.cli import main
+
+    run, out = tmp_path / "vipr", tmp_path / "vipr.root"
+    common = ["--jets", str(top_jets), "--pileup", str(minbias_file), "--max-events", "6", "--no-progress"]
+    train = ["train", "pileup", *common, "--out", str(run), "--dim", "16", "--blocks", "1", "--max-epochs", "1"]
+    assert main([*train, "--batch-size", "8", "--accelerator", "cpu"]) == 0
+    sample = VIPRModel.sample
+
+    def one_diverged(self, *args, **kwargs):
+        clouds, mask = sample(self, *args, **kwargs)
+        clouds[tuple(mask.nonzero()[-1])] = float("nan")  # the last sampled constituent
+        return clouds, mask
+
+    predict = ["predict", "pileup", "--run", str(run), *common, "--samples", "2", "--out", str(out)]
+    assert main([*predict, "--steps", "2"]) == 0 and out.exists()  # the same sampling, undisturbed, writes
+    out.unlink()
+    monkeypatch.setattr(VIPRModel, "sample", one_diverged)
+    assert main([*predict, "--steps", "2", "--sampler", "heun"]) == 2
+    error = capsys.readouterr().err
+    assert "the sampler diverged" in error and "not finite with --sampler heun --steps 2" in error
+    assert not out.exists()
+
+
 def _neutrino_like(tmp_path):
     torch.save({"task": "neutrino"}, tmp_path / "model.pt")
     return tmp_path / "model.pt"

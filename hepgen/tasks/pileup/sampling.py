@@ -31,6 +31,7 @@ __all__ = [
     "steps_for",
     "sampling_defaults",
     "VIPRNetworks",
+    "refuse_diverged",
     "sample_clouds",
     "integrate",
     "with_teacher_targets",
@@ -223,6 +224,18 @@ class GeneratedJets:
     eta: np.ndarray
     phi: np.ndarray
     mass: np.ndarray
+
+
+def refuse_diverged(clouds: Tensor, mask: Tensor, asked: str) -> None:
+    """HepgenInputError when a sampled constituent of ``clouds [B·K, N, 3]`` (within ``mask [B·K, N]``) is not
+    finite: the sampler diverged at the steps ``asked`` (EDM's Heun does at 3 and 7 evaluations,
+    analyses/pileup/nfe_study/nfe.md), and a NaN jet would silently leave the posterior."""
+    finite = torch.isfinite(clouds).all(-1)[mask]
+    if not bool(finite.all()):
+        raise HepgenInputError(
+            f"the sampler diverged: {float((~finite).float().mean()):.1%} of the sampled constituents are not "
+            f"finite with {asked}; sample with more steps or another sampler"
+        )
 
 
 def to_generated_jets(

@@ -49,6 +49,7 @@ from hepgen.tasks.pileup.overlay import (
 from hepgen.tasks.pileup.sampling import (
     SCHEDULES,
     network_evaluations,
+    refuse_diverged,
     to_generated_jets,
     with_teacher_targets,
 )
@@ -365,6 +366,9 @@ class PileupTask(Task):
             sampler=settings.sampler or None,
             schedule=settings.schedule or None,
             generator=generator,
+        )
+        refuse_diverged(
+            clouds, mask, f"--sampler {settings.sampler or '(its default)'} --steps {settings.steps or '(its default)'}"
         )
         generated = to_generated_jets(clouds, mask, batch.axis, settings.samples, batch.passthrough)
         return posterior_block_output(generated, jets, observed, block, settings.target)

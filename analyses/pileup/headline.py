@@ -130,11 +130,12 @@ def targets(
     bias_limit: float = BIAS_LIMIT,
     substructure_against: tuple[str, ...] | None = None,
     learned: str = VIPR,
+    substructure_points: tuple[str, ...] = ("60",),
 ) -> list[str]:
     """The verdict on each target: VIPR's jet mass against the best baseline (better by more than ``threshold``
-    paired errors), its bias within ``bias_limit``, its calibration; its substructure at μ = 60 against the best of
-    ``substructure_against`` (default: every baseline); with losses, against the classifier and the truth-label
-    bound. ``learned``: the VIPR variant judged (default the study's VIPR)."""
+    paired errors), its bias within ``bias_limit``, its calibration; its substructure at ``substructure_points``
+    against the best of ``substructure_against`` (default: every baseline); with losses, against the classifier and
+    the truth-label bound. ``learned``: the VIPR variant judged (default the study's VIPR)."""
     label = _label(learned)
     lines = []
     for key in ("60", "200"):
@@ -158,15 +159,17 @@ def targets(
                 f"- μ = {key}, mass 68 % coverage {cal['coverage_68']:.3f} ± {cal['coverage_68_error']:.3f} "
                 f"(verdict: {cal['verdict']})"
             )
-    entry = per_mu.get("60")
-    if entry is not None and learned in entry["methods"]:
+    for key in substructure_points:
+        entry = per_mu.get(key)
+        if entry is None or learned not in entry["methods"]:
+            continue
         for name in SUBSTRUCTURE:
             vipr = entry["methods"][learned][name]
             against = [m for m in _baselines(entry) if substructure_against is None or m in substructure_against]
             best = min(against, key=lambda m: entry["methods"][m][name]["resolution"])
             diff, error = _compare(entry, name, learned, best)
             lines.append(
-                f"- μ = 60, {name}: {label} {_fmt(vipr, 'resolution')} vs best baseline {best} "
+                f"- μ = {key}, {name}: {label} {_fmt(vipr, 'resolution')} vs best baseline {best} "
                 f"{_fmt(entry['methods'][best][name], 'resolution')} ({_verdict(diff, error, threshold, label)})"
             )
     for lost in (k for k in per_mu if "lost" in k):  # imperfect detection: lost constituents, a degraded tracker
@@ -208,6 +211,7 @@ def report(path: str | Path, heading: str = "###", study: bool = False) -> str:
         parts += ["\n".join(substructure_table(per_mu[key], ("pt", *SUBSTRUCTURE) if study else SUBSTRUCTURE))]
     calibrated = STUDY_OBSERVABLES if study else ("mass", *SUBSTRUCTURE)
     criteria = (STUDY_SIGMA, STUDY_BIAS_LIMIT, STUDY_SUBSTRUCTURE_AGAINST) if study else ()
+    points = {"substructure_points": ("60", "200")} if study else {}  # the study: τ21, τ32, D2 at both of its μ
     judged = _learned(per_mu) if study else [VIPR]  # the study: each VIPR variant (edm/fm, the hard fractions) too
     for learned in judged:
         parts += [
@@ -216,7 +220,7 @@ def report(path: str | Path, heading: str = "###", study: bool = False) -> str:
         ]
     for learned in judged:
         title = "Targets" if learned == VIPR else f"Targets of {learned}"
-        parts += [f"{heading} {title}", "\n".join(targets(per_mu, *criteria, learned=learned))]
+        parts += [f"{heading} {title}", "\n".join(targets(per_mu, *criteria, learned=learned, **points))]
     return "\n\n".join(parts)
 
 
@@ -297,13 +301,28 @@ def summary(paths: dict[str, str | Path], others: tuple[str, ...] = ("puppiml", 
     return "\n".join(lines)
 
 
+#: Where the study's numbers come from, said wherever they are quoted (the quickstart, the root README).
+STUDY_PROVENANCE = (
+    "The pileup study at scale (`analyses/pileup/README.md`): Pythia 8 jets behind the CMS-like detector (Delphes CMS "
+    "card), jets reclustered, pileup from the held-out test pool; VIPR and the classifier trained on top jets only; "
+    "every baseline tuned and every sampling chosen on validation top jets; each difference paired over the same test "
+    f"jets, a verdict at {STUDY_SIGMA:g}σ."
+)
+
+
+def study_summary(paths: dict[str, str | Path]) -> str:
+    """:data:`STUDY_PROVENANCE`, then :func:`summary` of ``paths`` (type → metrics.json): the study's summary file."""
+    return f"{STUDY_PROVENANCE}\n\n{summary(paths)}"
+
+
 def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "###", *more: str) -> None:
     """``headline.py METRICS [HEADING]``: the report of one validation; ``headline.py spread M1 M2 M3 ...``: the seed
     spread of several (one per seed); ``headline.py paired METRICS LEARNED OTHER [OTHER ...]``: a design read;
     ``headline.py study METRICS [HEADING]``: the report with the targets of the study at scale; ``headline.py summary
-    top=METRICS w=METRICS qcd=METRICS``: the study in a few lines (the quickstart's and the root README's)."""
+    top=METRICS w=METRICS qcd=METRICS``: the study in a few lines with their provenance (the root README's, and
+    the quickstart's: ``> analyses/pileup/validation_study/summary.md``, ``hepgen.quickstart.PILEUP_STUDY``)."""
     if path == "summary":  # headline.py summary top=M1 w=M2 qcd=M3
-        print(summary(dict(arg.split("=", 1) for arg in (heading, *more))))
+        print(study_summary(dict(arg.split("=", 1) for arg in (heading, *more))))
         return
     if path == "study":
         print(report(heading, *(more or ("###",)), study=True))

@@ -126,6 +126,23 @@ def test_the_study_targets_ask_three_sigma_two_percent_and_puppi_for_the_substru
     tau21 = [line for line in study if "tau21" in line][0]
     assert "vs best baseline puppi_tuned 0.035 ± 0.002 (within noise: VIPR ahead by 2.5σ)" in tau21
     assert "vs best baseline puppiml" in [line for line in earlier if "tau21" in line][0]
+    assert not [line for line in study if line.startswith("- μ = 200, tau21")]  # μ = 60 unless asked
+    # the study's report asks for the substructure at both of its points: each judged on its own point's numbers
+    per_mu["200"] = {
+        **entry,
+        "paired_differences": {
+            o: {"vipr": {"puppi_tuned": {"difference": -0.008, "error": 0.002}}} for o in observables
+        },
+    }
+    both = headline.targets(
+        per_mu,
+        *(headline.STUDY_SIGMA, headline.STUDY_BIAS_LIMIT, headline.STUDY_SUBSTRUCTURE_AGAINST),
+        substructure_points=("60", "200"),
+    )
+    assert [line.split(":")[0] for line in both if "tau" in line or "d2" in line] == [
+        f"- μ = {mu}, {o}" for mu in ("60", "200") for o in ("tau21", "tau32", "d2")
+    ]
+    assert [line for line in both if line.startswith("- μ = 200, d2")][0].endswith("(VIPR better, 4.0σ)")
 
 
 def test_the_nfe_choice_per_model_is_its_cheapest_row_of_the_reference_quality():

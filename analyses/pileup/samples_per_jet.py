@@ -85,6 +85,25 @@ def figure(results: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def summary_lines(results: dict) -> list[str]:
+    """Per point and observable (mass, τ21, τ32, D2) the median's resolution at each number of samples k, with the
+    68 % coverage and the verdict of the k samples (the README's lines)."""
+    lines = []
+    for point, by_observable in results.items():
+        for name in ("mass", "tau21", "tau32", "d2"):
+            cells = [
+                f"k={r['samples']}: {r['resolution']:.3f}"
+                + (
+                    f" / {r['calibration']['coverage_68']:.2f} {r['calibration']['verdict']}"
+                    if "calibration" in r
+                    else ""
+                )
+                for r in by_observable[name]
+            ]
+            lines.append(f"- μ = {point}, {name}: " + "; ".join(cells))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pred", nargs="+", required=True, help="VIPR prediction files (every point is studied)")
@@ -106,18 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         tmp.write_text(json.dumps(results, indent=1))
     if not args.no_figure:
         figure(results, args.out)
-    for point, by_observable in results.items():
-        for name in ("mass", "tau21", "tau32", "d2"):
-            cells = [
-                f"k={r['samples']}: {r['resolution']:.3f}"
-                + (
-                    f" / {r['calibration']['coverage_68']:.2f} {r['calibration']['verdict']}"
-                    if "calibration" in r
-                    else ""
-                )
-                for r in by_observable[name]
-            ]
-            print(f"μ = {point}, {name}: " + "; ".join(cells))
+    print("\n".join(summary_lines(results)))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ SHIPPED_SAMPLES = {
 }
 #: Neutrino Weighting's and kinreco's settings chosen on validation events (analyses/dineutrino/tune_classical.py).
 CLASSICAL_CHOICE = Path("analyses") / "dineutrino" / "classical_choice.json"
+#: The pileup study at scale in a few lines with their provenance (``analyses/pileup/headline.py summary``), quoted
+#: after the pileup section: the shipped models' numbers on the demo's jets are not the study's.
+PILEUP_STUDY = Path("analyses") / "pileup" / "validation_study" / "summary.md"
 #: The neutrino methods the training path trains, flow first.
 NEUTRINO_METHODS = ("flow", "mdn", "gauss", "mse")
 
@@ -262,13 +265,19 @@ def _shipped_models(
         }
         with stages(f"{stage} at μ = {_list(mu[section])}"):
             text, metrics[section] = pileup_section(title, *jets, methods, mu[section], out / section, device, draw)
-            texts.append(text)
+            texts.append(text + (_pileup_study() if section == "pileup" else ""))
     with stages("a short training of a small neutrino flow, checked to learn"):
         text, metrics["training_check"] = training_check(
             inputs["ttbar"], inputs["ttbar_test"], out / "runs" / "training_check", preset["training_check"], common
         )
         texts.insert(0, text)
     return texts, metrics
+
+
+def _pileup_study() -> str:
+    """The study at scale's summary (:data:`PILEUP_STUDY`) as a subsection."""
+    path = _require(in_checkout(PILEUP_STUDY), "the pileup study's summary, analyses/pileup/headline.py summary")
+    return f"### The study at scale, for comparison\n\n{path.read_text(encoding='utf-8').strip()}\n"
 
 
 def _trained_models(

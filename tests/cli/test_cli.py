@@ -5,8 +5,9 @@ import shutil
 import pytest
 
 from hepgen.cli import main
-from hepgen.quickstart import DEFAULT_NANOAOD, run_quickstart
+from hepgen.quickstart import DEFAULT_NANOAOD, PILEUP_STUDY, run_quickstart
 from hepgen.tasks import load_model
+from tests.conftest import REPO
 from tests.figures import assert_figure
 
 
@@ -14,8 +15,6 @@ from tests.figures import assert_figure
 def test_quickstart_trains_predicts_and_validates_both_tasks(tmp_path, capsys):
     """The main job at the `test` budget: every stage runs and writes its outputs (physics checked on the inputs)."""
     import json
-
-    from tests.conftest import REPO
 
     out = tmp_path / "results"
     result = run_quickstart(REPO / "data", out, train="test", progress=False, max_events=400)
@@ -90,6 +89,10 @@ def test_the_demo_evaluates_every_shipped_model_and_leads_with_the_answer(tmp_pa
     for row, h in zip(rows[1:], metrics["headline"][1:]):
         assert row[3].strip() == f"{h['value']:.3f} ± {h['error']:.3f}" and row[7].startswith(h["verdict"])
     assert (out / "index.html").exists() and "hepgen quickstart" in (out / "index.html").read_text()
+    # after the demo's pileup numbers, the study at scale's, with their provenance, as headline.py wrote them
+    study = (REPO / PILEUP_STUDY).read_text().strip()
+    pileup = text[text.index("## Pileup removal behind") : text.index("## The one-step VIPR student")]
+    assert "### The study at scale, for comparison" in pileup and study in pileup and "CMS-like detector" in study
 
 
 def test_quickstart_names_a_missing_sample(tmp_path, nanoaod_path, capsys):
@@ -101,7 +104,6 @@ def test_quickstart_names_a_missing_sample(tmp_path, nanoaod_path, capsys):
 
 
 def test_shipped_data_is_the_cms_file(nanoaod_path):
-    from tests.conftest import REPO
 
     assert (REPO / "data" / DEFAULT_NANOAOD).read_bytes() == nanoaod_path.read_bytes()
 
@@ -124,7 +126,6 @@ def test_bad_input_exits_2_with_one_line(tmp_path, hzz_path, capsys):
 
 def test_the_checkout_is_found_from_any_folder(tmp_path, monkeypatch):
     from hepgen.checkout import in_checkout, repository_root
-    from tests.conftest import REPO
 
     monkeypatch.chdir(tmp_path)
     assert repository_root() == REPO.resolve() == repository_root(REPO / "analyses" / "neutrino")
@@ -142,7 +143,6 @@ def training_check_significance(seed: int) -> dict[str, float]:
 
     from hepgen.main_job.training_check import training_check
     from hepgen.quickstart import demos
-    from tests.conftest import REPO
 
     fields = demos()["test"]["training_check"] | {"seed": seed}
     common = {"accelerator": "cpu", "device": "cpu", "progress": False}

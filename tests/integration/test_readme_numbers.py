@@ -350,3 +350,44 @@ def test_the_choice_of_ot_pairs_quotes_the_validation_curve():
     quoted = "a mass resolution of {fm_ot:.3f} against {fm:.3f} with independent pairs and {edm:.3f} for EDM"
     assert quoted.format(**resolution) in text, resolution
     assert resolution["fm_ot"] < resolution["fm"] < resolution["edm"]
+
+
+def test_the_study_on_the_test_jets_is_generated_and_its_words_are_the_verdicts():
+    """The study's test-jet section (analyses/pileup/README.md, "The test jets") is `headline.py`'s summary and study
+    report of each type, its many-samples lines `samples_per_jet.py`'s, the quickstart's quote and the root README's
+    lines the same summary; and the words beside them are what the metrics say: on top jets VIPR's bias within 2 %,
+    ahead of the tuned PUPPI by > 3σ, the classifier ahead of VIPR by > 3σ at both μ; on W and QCD VIPR's bias
+    outside 2 %, behind the classifier, ahead of the tuned PUPPI on W and behind it on QCD by > 3σ."""
+    from hepgen.quickstart import PILEUP_STUDY
+
+    headline = _headline()
+    study = PILEUP / "validation_study"
+    paths = {kind: study / kind / "metrics.json" for kind in ("top", "w", "qcd")}
+    readme = (PILEUP / "README.md").read_text()
+    summary = headline.summary(paths)
+    assert summary in readme, "regenerate: headline.py summary top=… w=… qcd=…"
+    assert (ROOT / PILEUP_STUDY).read_text().strip() == headline.study_summary(paths), (
+        "regenerate: headline.py summary top=… w=… qcd=… > analyses/pileup/validation_study/summary.md"
+    )
+    root_readme = (ROOT / "README.md").read_text()
+    assert headline.STUDY_PROVENANCE in " ".join(root_readme.split())  # wrapped in the README
+    assert all(line in root_readme for line in summary.splitlines() if "vipr_edm" not in line)
+    for kind, title in (("top", "Top jets"), ("w", "W jets"), ("qcd", "QCD jets")):
+        assert f"### {title} (3 000 test jets)\n\n{headline.report(paths[kind], '####', study=True)}\n" in readme
+    many = json.loads((study / "samples_per_jet" / "samples_per_jet.json").read_text())
+    assert "\n".join(analysis_script("pileup", "samples_per_jet").summary_lines(many)) in readme
+
+    def paired(kind, mu, other):
+        entry = json.loads(paths[kind].read_text())["per_mu"][mu]["paired_differences"]["mass"]["vipr"][other]
+        return entry["difference"] / entry["error"]
+
+    def bias(kind, mu, method="vipr"):
+        return json.loads(paths[kind].read_text())["per_mu"][mu]["methods"][method]["mass"]["bias"]
+
+    for mu in ("60", "200"):
+        assert abs(bias("top", mu)) <= 0.02 and paired("top", mu, "puppi_tuned") < -3
+        assert paired("top", mu, "puppiml") > 3 and paired("top", mu, "puppiml_weighted") > 3
+        for kind in ("w", "qcd"):
+            assert bias(kind, mu) > 0.02 and paired(kind, mu, "puppiml") > 3
+            assert abs(bias(kind, mu, "puppiml")) <= 0.02 + 5e-4  # "within 2 %" at the printed precision
+        assert paired("w", mu, "puppi_tuned") < -3 and paired("qcd", mu, "puppi_tuned") > 3

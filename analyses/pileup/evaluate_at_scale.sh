@@ -9,7 +9,7 @@
 #
 # 1. The study (STUDY=0 skips it): every method on the test jets of each type (top, W, QCD; 3 000 each,
 #    runs/pileup_samples/test_*.root) with the held-out test pool at μ = 60 and 200 (POINTS)
-#    → analyses/pileup/validation_study/<type>/. VIPR_MODELS: name=run pairs (default edm and fm, full budget);
+#    → analyses/pileup/validation_study/<type>/ (the three validations at once, one core each). VIPR_MODELS: name=run pairs (default edm and fm, full budget);
 #    FRACTIONS: the hard-fraction posterior (section 8), validated beside them as vipr_fractions once trained.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
 #    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
@@ -102,6 +102,17 @@ predict() {  # folder name jets pool mu classifier vipr(or -) extra-args...: the
 validate() {  # folder report-folder test-prefix
   $hepgen validate pileup --pred "$1/$3"_*.root --tune-pred "$1"/val_top_*.root --out "$2" --no-progress --overwrite
 }
+validate_types() {  # folder report-prefix: the three jet types' validations at once (each runs on one core)
+  local pids=() type failed=0
+  for type in top w qcd; do
+    validate "$1" "$2$type" "test_$type" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" || failed=1
+  done
+  return "$failed"
+}
 
 # 1. the study
 classifier=${CLASSIFIER:-$runs/puppiml_s1}
@@ -149,9 +160,7 @@ if [[ "${STUDY:-1}" != 0 ]]; then
       fi
     done
   done
-  for type in top w qcd; do
-    validate "$out" "$report/$type" "test_$type"
-  done
+  validate_types "$out" "$report/"
 fi
 
 # 2. the seed spread at the smaller budget
@@ -396,9 +405,16 @@ if [[ "${SCAN:-1}" != 0 ]]; then
       fi
     done
   done
+  # validated again when the hard-fraction posterior joins the scan after its validations were made without it
+  stale=0
   for type in top w qcd; do
-    [[ -f "$report/scan_$type/metrics.json" ]] || validate "$folder" "$report/scan_$type" "test_$type"
+    [[ -f "$report/scan_$type/metrics.json" ]] || stale=1
+    if [[ -f "$report/scan_$type/metrics.json" ]] && compgen -G "$folder/test_${type}_vipr_fractions_mu*.root" >/dev/null \
+        && ! grep -q '"vipr_fractions"' "$report/scan_$type/metrics.json"; then
+      stale=1
+    fi
   done
+  [[ $stale == 0 ]] || validate_types "$folder" "$report/scan_"
   columns=()
   for type in top w qcd; do
     columns+=("$type=$report/$type/metrics.json,$report/scan_$type/metrics.json")

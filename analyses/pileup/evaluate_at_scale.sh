@@ -9,8 +9,9 @@
 #
 # 1. The study (STUDY=0 skips it): every method on the test jets of each type (top, W, QCD; 3 000 each,
 #    runs/pileup_samples/test_*.root) with the held-out test pool at μ = 60 and 200 (POINTS)
-#    → analyses/pileup/validation_study/<type>/ (the three validations at once, one core each). VIPR_MODELS: name=run pairs (default edm and fm, full budget);
-#    FRACTIONS: the hard-fraction posterior (section 8), validated beside them as vipr_fractions once trained.
+#    → analyses/pileup/validation_study/<type>/ (the three validations at once, one core each). VIPR_MODELS:
+#    name=run pairs (default edm and fm, full budget); FRACTIONS: the hard-fraction posterior (section 8), validated
+#    beside them as vipr_fractions once trained.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
 #    first SPREAD_JETS (1 000) test top jets → analyses/pileup/validation_study/spread_s<seed>/; and the three VIPR
 #    seeds as one deep ensemble (--ensemble, 3 samples each, named vipr_ensemble) beside seed 1 alone with as many

@@ -9,7 +9,7 @@
 #
 # 1. The study (STUDY=0 skips it): every method on the test jets of each type (top, W, QCD; 3 000 each,
 #    runs/pileup_samples/test_*.root) with the held-out test pool at μ = 60 and 200 (POINTS)
-#    → analyses/pileup/validation_study/<type>/ (the three validations at once, one core each). VIPR_MODELS:
+#    → analyses/pileup/validation_study/<type>/ (top, then W and QCD at once: validate_types). VIPR_MODELS:
 #    name=run pairs (default edm and fm, full budget); FRACTIONS: the hard-fraction posterior (section 8), validated
 #    beside them as vipr_fractions once trained.
 # 2. The seed spread (SPREAD=0 skips it): the three seeds of the smaller budget (train_at_scale.sh, spread_*) on the
@@ -100,12 +100,18 @@ predict() {  # folder name jets pool mu classifier vipr(or -) extra-args...: the
   once "$folder/${name}_vipr_mu$mu.root" $hepgen predict pileup --run "$vipr" "${common[@]}" \
       --samples "${SAMPLES:-8}" --steps "${STEPS:-50}" --sampler "${SAMPLER:-heun}"
 }
-validate() {  # folder report-folder test-prefix
-  $hepgen validate pileup --pred "$1/$3"_*.root --tune-pred "$1"/val_top_*.root --out "$2" --no-progress --overwrite
+validate() {  # folder report-folder test-prefix extra-args...: the baselines' grid scores on the validation jets
+  #             are kept in $out/tuning_cache for every later validation on the same jets (the same choices)
+  local folder=$1 report_folder=$2 prefix=$3
+  shift 3
+  $hepgen validate pileup --pred "$folder/$prefix"_*.root --tune-pred "$folder"/val_top_*.root --out "$report_folder" \
+      --tuning-cache "$out/tuning_cache" --no-progress --overwrite "$@"
 }
-validate_types() {  # folder report-prefix: the three jet types' validations at once (each runs on one core)
+validate_types() {  # folder report-prefix: top first, its points on two cores (it fills the tuning cache), then W and
+  #                   QCD at once, one core each (the tuning read from the cache)
+  validate "$1" "$2top" test_top --scheduler local:2
   local pids=() type failed=0
-  for type in top w qcd; do
+  for type in w qcd; do
     validate "$1" "$2$type" "test_$type" &
     pids+=($!)
   done

@@ -339,3 +339,49 @@ def _fixture_inputs(prediction: Path) -> list[str]:
 
     metadata = read_metadata(prediction)
     return [*metadata["jets"], "--pileup", *metadata["pileup"]]
+
+
+def test_the_tuning_cache_gives_the_same_choices_without_computing_them(predictions, tmp_path, monkeypatch):
+    """--tuning-cache: a validation stores every baseline's grid scores on its validation jets; a second one on the
+    same jets reads them (with the grid scoring made to fail, it still validates) and writes the same choices, grid
+    scores and figures of merit, to the last bit, as a validation without the cache."""
+    import hepgen.validation.pileup.tune as tune_module
+
+    argv = ["validate", "pileup", "--pred", *map(str, predictions), "--bootstrap", "10", "--no-progress"]
+    argv += ["--no-figures", "--validation-fraction", "0.4"]
+    cache = tmp_path / "cache"
+    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*argv, "--out", str(tmp_path / "first"), "--tuning-cache", str(cache)]) == 0
+    stored = sorted(p.name for p in cache.iterdir())
+    assert len(stored) == 3 * len(tune_module.tunables(load_pileup_predictions(predictions)[0])), stored
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the grid scores were computed again")
+
+    monkeypatch.setattr(tune_module, "grid_scores_on", refuse)
+    assert main([*argv, "--out", str(tmp_path / "second"), "--tuning-cache", str(cache)]) == 0
+    assert sorted(p.name for p in cache.iterdir()) == stored
+    metrics = {n: json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("plain", "first", "second")}
+    for key in metrics["plain"]["points"]:
+        for part in ("choices", "grid_scores", "methods", "paired_differences"):
+            expected = json.dumps(metrics["plain"]["per_mu"][key][part], sort_keys=True)
+            for name in ("first", "second"):
+                assert json.dumps(metrics[name]["per_mu"][key][part], sort_keys=True) == expected, (key, part, name)
+    with pytest.raises(AssertionError, match="computed again"):  # other validation jets: not in the cache
+        main([*argv[:-1], "0.5", "--out", str(tmp_path / "other"), "--tuning-cache", str(cache)])
+
+
+def test_the_tuning_jets_digest_is_of_the_bytes_and_the_jets(tmp_path):
+    """The cache key of the tuning jets: the same bytes under another name give the same digest; one byte changed,
+    or other jets of the same file, another."""
+    from hepgen.validation.pileup.tuning_cache import jets_digest
+
+    original, copy, changed = tmp_path / "a.root", tmp_path / "b.root", tmp_path / "c.root"
+    original.write_bytes(bytes(range(256)) * 8)
+    copy.write_bytes(original.read_bytes())
+    changed.write_bytes(original.read_bytes()[:-1] + b"\x00")
+    jets = np.arange(10)
+    assert jets_digest([original], jets) == jets_digest([copy], jets)
+    assert jets_digest([original], jets) != jets_digest([changed], jets)
+    assert jets_digest([original], jets) != jets_digest([original], jets[1:])
+    assert jets_digest([original, copy], jets) != jets_digest([original], jets)

@@ -156,6 +156,13 @@ class PileupValidation(ValidateSettings):
         "every jet of --pred is a test jet",
         metavar="FILE",
     )
+    tuning_cache: str | None = setting(
+        None,
+        "folder that keeps the baselines' grid scores on the tuning jets: a validation on the same jets (another "
+        "--pred, one more method) reads them instead of computing them; keyed by the files' bytes and the code",
+        metavar="DIR",
+        runtime=True,
+    )
 
 
 @dataclass
@@ -388,6 +395,7 @@ class PileupTask(Task):
         return super().validation_options(settings) | {
             "validation_fraction": settings.validation_fraction,
             "tuning_files": settings.tune_pred,
+            "tuning_cache": settings.tuning_cache,
         }
 
     def validation_headline(self, metrics: dict[str, Any]) -> str:

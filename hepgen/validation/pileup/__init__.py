@@ -84,6 +84,7 @@ def validate_pileup(
     *,
     validation_fraction: float = 0.3,
     tuning_files: Sequence[str | os.PathLike] = (),
+    tuning_cache: str | os.PathLike | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Compare every method with the truth at every point; writes metrics.json, summary.md, histograms.root and the
@@ -95,6 +96,8 @@ def validate_pileup(
         validation_fraction: share of jets (by a hash of their index) used only to tune the baselines.
         tuning_files: predictions of the same methods at the same points on other, validation jets: every choice
             is made on them and every jet of ``files`` is a test jet (``validation_fraction`` is then unused).
+        tuning_cache: a folder that keeps the baselines' grid scores on the tuning jets: a validation on the same
+            jets reads them instead of computing them (the same choices; :mod:`.tuning_cache`).
         options: those of :class:`~hepgen.validation.report.ValidationOptions`; each point is a unit of work, here or
             on the Dask cluster of ``scheduler`` (the same numbers and figures).
     """
@@ -102,7 +105,11 @@ def validate_pileup(
     points = load_pileup_predictions(files)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    split = {"validation_fraction": validation_fraction, "resamples": opts.bootstrap}
+    split = {
+        "validation_fraction": validation_fraction,
+        "resamples": opts.bootstrap,
+        "tuning_cache": os.fspath(tuning_cache) if tuning_cache else None,
+    }
     tuning = _tuning_points(points, tuning_files)
     if opts.scheduler:  # the workers read their points' files
         units = [{"files": p.files, "tuning_files": t.files if t else None, **split} for p, t in zip(points, tuning)]

@@ -14,6 +14,7 @@ from hepgen.validation.pileup.emd import cloud_distances
 from hepgen.validation.pileup.load import PointPrediction, load_pileup_predictions
 from hepgen.validation.pileup.score import calibrate, paired_coverage, paired_differences, posteriors, score
 from hepgen.validation.pileup.tune import observables, tune, untuned
+from hepgen.validation.pileup.tuning_cache import TuningCache
 from hepgen.validation.split import validation_split
 
 __all__ = ["split_jets", "evaluate_point", "evaluate_files"]
@@ -53,12 +54,17 @@ def _check_tuning(point: PointPrediction, tuning: PointPrediction) -> None:
 
 
 def evaluate_point(
-    point: PointPrediction, validation_fraction: float, resamples: int, tuning: PointPrediction | None = None
+    point: PointPrediction,
+    validation_fraction: float,
+    resamples: int,
+    tuning: PointPrediction | None = None,
+    tuning_cache: str | None = None,
 ) -> dict[str, Any]:
     """Every number and array of one point: ``{"metrics": ..., "arrays": ...}`` (test-split figures of merit, the
     choices made on the validation jets, the calibration of every posterior). With ``tuning`` (predictions on
     other, validation jets at the same point) every jet of ``point`` is a test jet and the choices are made on all
-    of ``tuning``'s; else ``point``'s jets are split by ``validation_fraction``."""
+    of ``tuning``'s; else ``point``'s jets are split by ``validation_fraction``. ``tuning_cache``: a folder where the
+    grid scores on the validation jets are kept for the next validation on the same jets (:mod:`.tuning_cache`)."""
     if tuning is None:
         val, test, empty = split_jets(point, validation_fraction)
         val_point = point
@@ -67,7 +73,8 @@ def evaluate_point(
         (test, empty), (val, _) = _usable(point), _usable(tuning)
         val_point = tuning
     truth_val, truth_test = observables(val_point.truth[val]), observables(point.truth[test])
-    tuned, choices, grid_scores = tune(point, val, test, truth_val, tuning=tuning)
+    cache = TuningCache(tuning_cache) if tuning_cache else None
+    tuned, choices, grid_scores = tune(point, val, test, truth_val, tuning=tuning, cache=cache)
     samples, medians, diverged = posteriors(point, test)
     values = untuned(point, test) | tuned
     for method in samples:
@@ -119,9 +126,13 @@ def constituent_distances(point: PointPrediction, test: np.ndarray) -> dict[str,
 
 
 def evaluate_files(
-    files: list[str], validation_fraction: float, resamples: int, tuning_files: list[str] | None = None
+    files: list[str],
+    validation_fraction: float,
+    resamples: int,
+    tuning_files: list[str] | None = None,
+    tuning_cache: str | None = None,
 ) -> dict[str, Any]:
     """:func:`evaluate_point` of the files of one point (a unit of work on a cluster)."""
     (point,) = load_pileup_predictions(files)
     tuning = load_pileup_predictions(tuning_files)[0] if tuning_files else None
-    return evaluate_point(point, validation_fraction, resamples, tuning)
+    return evaluate_point(point, validation_fraction, resamples, tuning, tuning_cache)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import awkward as ak
@@ -24,6 +25,7 @@ from hepgen.physics.softdrop import SOFTDROP_GRID, softdrop_grid
 from hepgen.physics.substructure import OBSERVABLES, jet_observables
 from hepgen.validation.metrics import bias_resolution
 from hepgen.validation.pileup.load import PointPrediction
+from hepgen.validation.pileup.tuning_cache import TuningCache, jets_digest
 
 __all__ = [
     "BASELINES",
@@ -38,6 +40,7 @@ __all__ = [
     "truth_keep",
     "TRUTH_BOUND",
     "tune",
+    "grid_scores_on",
 ]
 
 #: The classical methods every point gets, from the observed constituents alone.
@@ -229,27 +232,43 @@ def untuned(point: PointPrediction, test: np.ndarray) -> dict[str, dict[str, np.
     }
 
 
+def grid_scores_on(
+    tunable: Tunable, source: PointPrediction, val: np.ndarray, truth_val: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Observable → the validation score of each of ``tunable``'s grid points ``[G]`` on the jets ``val`` of
+    ``source``."""
+    scores = {name: np.full(len(tunable.grid), np.nan) for name in OBSERVABLES}
+    for g, groomed in tunable.groomed(source, val, list(range(len(tunable.grid)))).items():
+        tuned = observables(groomed)
+        for name in OBSERVABLES:
+            scores[name][g] = _score(tuned[name], truth_val[name])
+    return scores
+
+
 def tune(
     point: PointPrediction,
     val: np.ndarray,
     test: np.ndarray,
-    truth_val: dict[str, dict[str, np.ndarray]],
+    truth_val: dict[str, np.ndarray],
     tuning: PointPrediction | None = None,
+    cache: TuningCache | None = None,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any], dict[str, Any]]:
     """Every tunable method's parameter chosen per observable on the validation jets ``val`` (of ``tuning``, a
     prediction on other jets with the same methods, or else of ``point``), applied to the test jets ``test`` of
     ``point``: (method → observable → values on the test jets, the choices with their validation scores, the
-    validation score of every grid point)."""
+    validation score of every grid point). With ``cache`` the grid scores on the validation jets are read from it
+    where an earlier validation on the same jets stored them (the same choices)."""
     source = point if tuning is None else tuning
+    jets = jets_digest(source.files, val) if cache is not None else ""
     values: dict[str, dict[str, np.ndarray]] = {}
     choices: dict[str, dict[str, Any]] = {}
     grid_scores: dict[str, dict[str, list[float]]] = {}
     for tunable in tunables(point):
-        scores = {name: np.full(len(tunable.grid), np.nan) for name in OBSERVABLES}
-        for g, groomed in tunable.groomed(source, val, list(range(len(tunable.grid)))).items():
-            tuned = observables(groomed)
-            for name in OBSERVABLES:
-                scores[name][g] = _score(tuned[name], truth_val[name])
+        compute = partial(grid_scores_on, tunable, source, val, truth_val)
+        if cache is None:
+            scores = compute()
+        else:
+            scores = cache.scores(jets, tunable.name, tunable.grid, OBSERVABLES, compute)
         chosen = {name: int(np.nanargmin(s)) if np.isfinite(s).any() else 0 for name, s in scores.items()}
         values[tunable.name] = {}
         for g, groomed in tunable.groomed(point, test, sorted(set(chosen.values()))).items():

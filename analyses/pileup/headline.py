@@ -301,6 +301,39 @@ def summary(paths: dict[str, str | Path], others: tuple[str, ...] = ("puppiml", 
     return "\n".join(lines)
 
 
+#: The rows of the μ scan's table: the study's VIPR, the hard-fraction posterior, the classifier and the baselines.
+SCAN_METHODS = ("vipr", "vipr_fractions", "puppiml", "puppiml_weighted", "puppi_tuned", "chs_softkiller", BOUND)
+
+
+def scan_table(columns: dict[str, str], observable: str = "mass") -> str:
+    """The resolution of ``observable`` against μ, one table per jet type (``columns``: type → comma-separated
+    metrics.json of the study's points and of its μ scan), a row per method of :data:`SCAN_METHODS` validated there,
+    and the paired difference of VIPR and the classifier at each μ with its significance."""
+    tables = []
+    for kind, paths in columns.items():
+        per_mu: dict = {}
+        for path in paths.split(","):
+            per_mu |= json.loads(Path(path).read_text())["per_mu"]
+        points = {k: per_mu[k] for k in sorted((k for k in per_mu if "lost" not in k), key=float)}
+        header = [f"μ = {k} ({e['test_jets']} jets)" for k, e in points.items()]
+        lines = [f"{kind}: resolution of {observable}", "", "| method | " + " | ".join(header) + " |"]
+        lines.append("|---|" + "---|" * len(points))
+        for method in SCAN_METHODS:
+            if any(method in e["methods"] for e in points.values()):
+                cells = [
+                    _fmt(e["methods"][method][observable], "resolution") if method in e["methods"] else "–"
+                    for e in points.values()
+                ]
+                lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        cells = []
+        for entry in points.values():
+            diff, error = _compare(entry, observable, VIPR, "puppiml")
+            cells.append(f"{diff:+.3f} ± {error:.3f} ({abs(diff) / error:.1f}σ)")
+        lines.append("| vipr − puppiml, paired | " + " | ".join(cells) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
 #: Where the study's numbers come from, said wherever they are quoted (the quickstart, the root README).
 STUDY_PROVENANCE = (
     "The pileup study at scale (`analyses/pileup/README.md`): Pythia 8 jets behind the CMS-like detector (Delphes CMS "
@@ -320,9 +353,14 @@ def main(path: str = "analyses/pileup/validation/metrics.json", heading: str = "
     spread of several (one per seed); ``headline.py paired METRICS LEARNED OTHER [OTHER ...]``: a design read;
     ``headline.py study METRICS [HEADING]``: the report with the targets of the study at scale; ``headline.py summary
     top=METRICS w=METRICS qcd=METRICS``: the study in a few lines with their provenance (the root README's, and
-    the quickstart's: ``> analyses/pileup/validation_study/summary.md``, ``hepgen.quickstart.PILEUP_STUDY``)."""
+    the quickstart's: ``> analyses/pileup/validation_study/summary.md``, ``hepgen.quickstart.PILEUP_STUDY``);
+    ``headline.py scan top=M1,M2 w=... qcd=...``: the jet-mass resolution against μ (the study's points and its
+    scan)."""
     if path == "summary":  # headline.py summary top=M1 w=M2 qcd=M3
         print(study_summary(dict(arg.split("=", 1) for arg in (heading, *more))))
+        return
+    if path == "scan":  # headline.py scan top=M1,M2 w=... qcd=...
+        print(scan_table(dict(arg.split("=", 1) for arg in (heading, *more))))
         return
     if path == "study":
         print(report(heading, *(more or ("###",)), study=True))

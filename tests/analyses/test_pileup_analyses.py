@@ -480,6 +480,43 @@ def test_the_summary_gives_each_jet_type_and_point_with_the_verdict_at_three_sig
     ]
 
 
+def test_the_scan_table_joins_the_study_and_the_scan_in_the_order_of_mu(tmp_path):
+    """headline.py scan on hand-made metrics: the study's points and the scan's in numeric μ order (20, 60, 200; not
+    as strings), a lossy point left out, a method missing at a point "–", the paired VIPR − classifier difference
+    with its significance (where a point has no paired bootstrap, the two errors in quadrature)."""
+    headline = analysis_script("pileup", "headline")
+
+    def mass(resolution, error):
+        return {"mass": {"bias": 0.0, "resolution": resolution, "resolution_err": error}}
+
+    def entry(vipr, classifier, paired=None, **more):
+        methods = {"vipr": mass(*vipr), "puppiml": mass(*classifier)} | more
+        out = {"test_jets": 3000, "methods": methods}
+        if paired:
+            out["paired_differences"] = {"mass": {"vipr": {"puppiml": {"difference": paired[0], "error": paired[1]}}}}
+        return out
+
+    study = {
+        "60": entry((0.030, 0.001), (0.024, 0.001), (0.006, 0.001), puppi_tuned=mass(0.042, 0.002)),
+        "200": entry((0.040, 0.001), (0.035, 0.001), (0.005, 0.002), puppi_tuned=mass(0.069, 0.002)),
+        "60, 10% lost": entry((0.09, 0.002), (0.09, 0.002), (0.0, 0.002)),
+    }
+    scan = {"20": entry((0.020, 0.003), (0.016, 0.004))}
+    (tmp_path / "study.json").write_text(json.dumps({"per_mu": study}))
+    (tmp_path / "scan.json").write_text(json.dumps({"per_mu": scan}))
+    table = headline.scan_table({"top": f"{tmp_path / 'study.json'},{tmp_path / 'scan.json'}"}).split("\n")
+    assert table == [
+        "top: resolution of mass",
+        "",
+        "| method | μ = 20 (3000 jets) | μ = 60 (3000 jets) | μ = 200 (3000 jets) |",
+        "|---|---|---|---|",
+        "| vipr | 0.020 ± 0.003 | 0.030 ± 0.001 | 0.040 ± 0.001 |",
+        "| puppiml | 0.016 ± 0.004 | 0.024 ± 0.001 | 0.035 ± 0.001 |",
+        "| puppi_tuned | – | 0.042 ± 0.002 | 0.069 ± 0.002 |",
+        "| vipr − puppiml, paired | +0.004 ± 0.005 (0.8σ) | +0.006 ± 0.001 (6.0σ) | +0.005 ± 0.002 (2.5σ) |",
+    ]
+
+
 def test_every_vipr_variant_is_judged_by_its_own_paired_differences(tmp_path):
     """The study validates the hard-fraction posterior beside the study's VIPR: headline.py's summary and the study
     report give it its own lines, calibration and targets, each verdict from its own paired difference (hand-made

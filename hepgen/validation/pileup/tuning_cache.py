@@ -4,7 +4,7 @@ not compute them again (measured on 600 test and 1 000 validation top jets at μ
 
 A score is found only under the digest of everything it depends on: the bytes of the files the tuning jets were
 read from, which of their jets, the method's name and grid, the observables, and the source of the code that
-grooms the jets and computes the observables (:mod:`hepgen.physics` and the tuning module); any change is a miss,
+reads the files, grooms the jets and computes and scores the observables (:data:`_CODE`); any change is a miss,
 and a miss is computed and stored. The choices made from the scores are the same with or without the cache (tested).
 """
 
@@ -33,16 +33,18 @@ def _file_digest(path: str | os.PathLike) -> bytes:
     return digest.digest()
 
 
+#: The source a grid score depends on (relative to the package): reading the files, grooming the jets, computing
+#: and scoring their observables.
+_CODE = ("physics/*.py", "io/**/*.py", "validation/metrics.py", "validation/pileup/*.py")
+
+
 @cache
 def _code_digest() -> bytes:
-    """The digest of the source that grooms the jets and computes their observables."""
-    import hepgen.physics
-    import hepgen.validation.pileup.tune as tune_module
-
-    sources = sorted(Path(hepgen.physics.__file__).parent.glob("*.py")) + [Path(tune_module.__file__)]
+    """The digest of the source in :data:`_CODE`."""
+    package = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for source in sorted({path for pattern in _CODE for path in package.glob(pattern)}):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
     return digest.digest()
 
 

@@ -10,17 +10,21 @@ a band, one column per validation (jet type, or world); a column may join severa
 
 Points with an inefficiency ("60, 10% lost") are left out (they are not a μ scan); methods are the point estimates
 (``*_samples`` rows are not), the learned ones drawn solid, the classical ones dashed, the truth-label bound of every
-keep/drop method (``truth_keep``, where the validation has it) dotted black.
+keep/drop method (``truth_keep``, where the validation has it) dotted black. The bias axis is linear within ±5 % (the
+study's ±2 % target shaded) and logarithmic beyond, the resolution axis logarithmic: the methods span two orders of
+magnitude.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from hepgen.physics.substructure import OBSERVABLE_LABELS
 from hepgen.plotting.style import label_figure, save_figure, use_style
@@ -28,6 +32,16 @@ from hepgen.validation.pileup.tune import TRUTH_BOUND
 
 LEARNED = ("vipr", "puppiml")
 BOUND = TRUTH_BOUND
+BIAS_LINEAR = 0.05  # the bias axis is linear within ±5 % and logarithmic beyond (CHS reaches +250 %)
+BIAS_TICKS = (-1.0, -0.1, -0.02, 0.0, 0.02, 0.1, 1.0)
+
+
+def _study_bias_limit() -> float:
+    """The study's bias target, shaded: headline.py's STUDY_BIAS_LIMIT (its one source)."""
+    spec = importlib.util.spec_from_file_location("headline", Path(__file__).with_name("headline.py"))
+    headline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(headline)
+    return headline.STUDY_BIAS_LIMIT
 
 
 def curves(metrics: dict, observable: str) -> dict[str, dict[str, np.ndarray]]:
@@ -69,6 +83,8 @@ def main() -> None:
         2, len(columns), figsize=(6 * len(columns), 10), sharex=True, squeeze=False, layout="constrained"
     )
     palette = plt.get_cmap("tab20").colors
+    bias_limit = _study_bias_limit()
+    smallest = [np.inf] * len(columns)
     colours: dict[str, tuple] = {}
     drawn: dict[str, object] = {}
     for col, (name, _, path) in enumerate(columns):
@@ -81,6 +97,9 @@ def main() -> None:
             else:
                 colour = colours.setdefault(method, palette[(2 * len(colours)) % 20 + (len(colours) >= 10)])
                 style = {"color": colour, "ls": "-" if method.startswith(LEARNED) else "--", "marker": "o", "ms": 4}
+            positive = c["resolution"][c["resolution"] > 0]
+            if method != BOUND and len(positive):
+                smallest[col] = min(smallest[col], positive.min())
             for row, key in enumerate(("bias", "resolution")):
                 ax = axes[row, col]
                 (line,) = ax.plot(c["mu"], c[key], **style)
@@ -88,6 +107,15 @@ def main() -> None:
                 ax.fill_between(c["mu"], c[key] - c[f"{key}_err"], c[key] + c[f"{key}_err"], color=colour, alpha=0.2)
         axes[0, col].set_title(name)
         axes[0, col].axhline(0, color="grey", lw=1)
+        # the methods span two orders of magnitude: the bias linear within ±BIAS_LINEAR, the resolution logarithmic
+        axes[0, col].set_yscale("symlog", linthresh=BIAS_LINEAR, linscale=2)
+        axes[0, col].yaxis.set_major_locator(FixedLocator(BIAS_TICKS))
+        axes[0, col].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axes[0, col].yaxis.set_minor_locator(NullLocator())
+        axes[0, col].axhspan(-bias_limit, bias_limit, color="grey", alpha=0.15, lw=0)
+        axes[1, col].set_yscale("log")
+        if smallest[col] < np.inf:  # a decade below the best method: the bound where it is closer, else below
+            axes[1, col].set_ylim(bottom=smallest[col] / 10)
         axes[1, col].set_xlabel("μ")
     quantity = OBSERVABLE_LABELS.get(args.observable, args.observable).split(" [")[0]
     axes[0, 0].set_ylabel(f"{quantity}: bias")

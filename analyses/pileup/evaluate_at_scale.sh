@@ -388,7 +388,8 @@ fi
 # 9. the μ scan of the study's figure (SCAN=0 skips it): the study's VIPR at its validation sampling, the hard-fraction
 #    posterior once trained, the classifier and every baseline at SCAN_POINTS (20 100 140) on the first SCAN_JETS
 #    (1 000) test jets of each type, tuned on the first 2 000 validation jets at each μ → analyses/pileup/
-#    validation_study/scan_<type>/ (≈ 15 min per point with flow matching's few evaluations); then the figure of
+#    validation_study/scan_<type>/ (measured beside a training on 2 cores: ≈ 25 min of predictions for the three
+#    points, ≈ 30 min of validations, without the hard-fraction posterior); then the figure of
 #    each observable, bias and resolution against μ with bands, a column per jet type, the study's two points (3 000
 #    jets) and the scan's three (1 000 jets) → validation_study/{mass,pt,tau21,tau32,d2}_vs_mu.{pdf,png}.
 if [[ "${SCAN:-1}" != 0 ]]; then

@@ -426,3 +426,35 @@ def test_the_mu_scan_is_generated_and_its_words_are_the_verdicts():
         assert (2 < sigma("top", mu, "puppiml") < 3) if mu in ("100", "140") else sigma("top", mu, "puppiml") > 3
         assert (2 < sigma("qcd", mu, "puppi_tuned") < 3) if mu == "140" else sigma("qcd", mu, "puppi_tuned") > 3
         assert (abs(sigma("w", mu, "puppi_tuned")) < 1) if mu == "20" else sigma("w", mu, "puppi_tuned") < -5
+
+
+def test_the_hard_fraction_posterior_on_the_test_jets_is_in_the_verdicts_words():
+    """The words on the hard-fraction posterior on the test jets (analyses/pileup/README.md, "The hard-fraction
+    posterior reaches the classifier on every type", and the root README) are what the paired verdicts say: never
+    behind the classifier or its weights by 3σ, ahead of the classifier on top jets at μ = 200 and of the weights on
+    QCD jets at μ = 60 by > 3σ, within noise (< 2.3σ) elsewhere; its mass bias between −0.3 % and +1.0 %; ahead of
+    VIPR and the tuned PUPPI in the mass (> 7.5σ, > 11σ) and of PUPPI in τ21, τ32, D2 (> 7σ); its mass posterior
+    over-confident or biased, 68 % coverage 0.59–0.63."""
+    readme = " ".join((PILEUP / "README.md").read_text().split())
+    assert "**The hard-fraction posterior reaches the classifier on every type.**" in readme
+    assert "ties the classifier on every type (ahead of it on top jets at μ = 200)" in " ".join(
+        (ROOT / "README.md").read_text().split()
+    )
+    ahead = {("top", "200", "puppiml"), ("qcd", "60", "puppiml_weighted")}
+    for kind in ("top", "w", "qcd"):
+        per_mu = json.loads((PILEUP / "validation_study" / kind / "metrics.json").read_text())["per_mu"]
+        for mu, entry in per_mu.items():
+            paired = entry["paired_differences"]
+
+            def sigma(other, observable="mass", paired=paired):
+                return paired[observable]["vipr_fractions"][other]["significance"]
+
+            for other in ("puppiml", "puppiml_weighted"):
+                assert sigma(other) < -3 if (kind, mu, other) in ahead else abs(sigma(other)) < 2.3, (kind, mu, other)
+            assert -0.0035 < entry["methods"]["vipr_fractions"]["mass"]["bias"] < 0.0105, (kind, mu)
+            assert sigma("vipr") < -7.5 and sigma("puppi_tuned") < -11
+            assert all(sigma("puppi_tuned", observable) < -7 for observable in ("tau21", "tau32", "d2"))
+            calibration = entry["calibration"]["vipr_fractions"]["mass"]
+            assert (
+                calibration["verdict"] in ("over-confident", "biased") and 0.585 <= calibration["coverage_68"] < 0.635
+            )
